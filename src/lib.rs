@@ -1,0 +1,10 @@
+//! s3gate: a policy-enforcing S3 gateway running inside Envoy as a proxy-wasm filter.
+//!
+//! Everything but `host` is pure Rust with no proxy-wasm calls, so it is unit-tested natively.
+//! `host` is the thin layer that talks to Envoy; it is only built for wasm32.
+
+pub mod entitlements;
+pub mod glob;
+
+#[cfg(target_arch = "wasm32")]
+mod host;
