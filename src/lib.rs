@@ -3,8 +3,13 @@
 //! Everything but `host` is pure Rust with no proxy-wasm calls, so it is unit-tested natively.
 //! `host` is the thin layer that talks to Envoy; it is only built for wasm32.
 
+pub mod auth;
+pub mod config;
 pub mod entitlements;
 pub mod glob;
+pub mod request;
+pub mod s3error;
+pub mod xml;
 
 #[cfg(target_arch = "wasm32")]
 mod host;

@@ -1,0 +1,1 @@
+//! Envoy glue (wasm32 only).

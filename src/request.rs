@@ -1,0 +1,502 @@
+//! Parsing an S3 request (path style, under the configured path prefix) into the operation the
+//! gateway serves, with every namespace trick rejected before any mapping happens.
+
+use crate::s3error::S3Error;
+
+/// S3 keys are at most 1024 bytes of UTF-8.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    ListBuckets,
+    HeadBucket,
+    GetBucketLocation,
+    ListObjects(ListParams),
+    GetObject { key: String },
+    HeadObject { key: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListVersion {
+    V1,
+    V2,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListParams {
+    pub version: ListVersion,
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    pub max_keys: usize,
+    /// v1 `marker` or v2 `start-after`: list keys strictly after this one.
+    pub start_after: Option<String>,
+    /// v2 `continuation-token`, as the client sent it (a token this gateway minted).
+    pub continuation_token: Option<String>,
+    pub encoding_url: bool,
+    pub fetch_owner: bool,
+}
+
+/// Query parameters of GetObject that are forwarded upstream (they only shape the response).
+const FORWARDED_OBJECT_PARAMS: &[&str] = &[
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+];
+
+/// Sub-resources that turn a GET/HEAD into an operation the gateway does not serve.
+const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
+    "accelerate",
+    "acl",
+    "analytics",
+    "attributes",
+    "cors",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "partNumber",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "restore",
+    "retention",
+    "select",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "website",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Request {
+    pub operation: Operation,
+    /// Query parameters to pass on to the upstream for an object request (already decoded).
+    pub forwarded_query: Vec<(String, String)>,
+}
+
+/// Parses `method` and the raw `:path` (path and query). `None` means the path is not under
+/// `path_prefix`, so the request is not for the gateway at all.
+pub fn parse(
+    method: &str,
+    raw_path: &str,
+    path_prefix: &str,
+    bucket: &str,
+) -> Result<S3Request, S3Error> {
+    let (path, query) = match raw_path.split_once('?') {
+        Some((p, q)) => (p, q),
+        None => (raw_path, ""),
+    };
+    let rest = path
+        .strip_prefix(path_prefix)
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+        .ok_or_else(|| S3Error::no_such_bucket(path.trim_start_matches('/')))?;
+    let query = parse_query(query)?;
+    let has = |name: &str| query.iter().any(|(k, _)| k == name);
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+
+    let is_read = match method {
+        "GET" => true,
+        "HEAD" => false,
+        "PUT" | "POST" | "DELETE" | "PATCH" => {
+            return Err(S3Error::access_denied_because(
+                "Access Denied: the gateway is read-only",
+            ))
+        }
+        other => return Err(S3Error::method_not_allowed(other)),
+    };
+
+    let rest = rest.trim_start_matches('/');
+    if rest.is_empty() {
+        if !is_read {
+            return Err(S3Error::method_not_allowed(method));
+        }
+        return Ok(S3Request {
+            operation: Operation::ListBuckets,
+            forwarded_query: Vec::new(),
+        });
+    }
+    let (bucket_part, key_part) = match rest.split_once('/') {
+        Some((b, k)) => (b, k),
+        None => (rest, ""),
+    };
+    let requested_bucket = percent_decode(bucket_part)?;
+    if requested_bucket != bucket {
+        return Err(S3Error::no_such_bucket(&requested_bucket));
+    }
+    if let Some(sub) = UNSUPPORTED_SUBRESOURCES.iter().find(|s| has(s)) {
+        return Err(S3Error::not_implemented(&format!(
+            "The '{sub}' sub-resource is not supported by this gateway"
+        )));
+    }
+
+    if key_part.is_empty() {
+        let operation = if !is_read {
+            Operation::HeadBucket
+        } else if has("location") {
+            Operation::GetBucketLocation
+        } else {
+            Operation::ListObjects(list_params(get)?)
+        };
+        return Ok(S3Request {
+            operation,
+            forwarded_query: Vec::new(),
+        });
+    }
+
+    let key = decode_key(key_part)?;
+    let forwarded_query = query
+        .iter()
+        .filter(|(k, _)| FORWARDED_OBJECT_PARAMS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let operation = if is_read {
+        Operation::GetObject { key }
+    } else {
+        Operation::HeadObject { key }
+    };
+    Ok(S3Request {
+        operation,
+        forwarded_query,
+    })
+}
+
+fn list_params<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<ListParams, S3Error> {
+    let version = match get("list-type") {
+        None => ListVersion::V1,
+        Some("2") => ListVersion::V2,
+        Some(_) => return Err(S3Error::invalid_argument("Invalid List Type specified")),
+    };
+    let max_keys = match get("max-keys") {
+        None => 1000,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                S3Error::invalid_argument(
+                    "Provided max-keys not an integer or within integer range",
+                )
+            })?
+            .min(1000) as usize,
+    };
+    let encoding_url = match get("encoding-type") {
+        None => false,
+        Some("url") => true,
+        Some(_) => {
+            return Err(S3Error::invalid_argument(
+                "Invalid Encoding Method specified in Request",
+            ))
+        }
+    };
+    let prefix = get("prefix").unwrap_or("").to_string();
+    check_text(&prefix, "prefix")?;
+    let delimiter = get("delimiter")
+        .filter(|d| !d.is_empty())
+        .map(str::to_string);
+    let (start_after, continuation_token) = match version {
+        ListVersion::V1 => (
+            get("marker").filter(|m| !m.is_empty()).map(str::to_string),
+            None,
+        ),
+        ListVersion::V2 => (
+            get("start-after")
+                .filter(|m| !m.is_empty())
+                .map(str::to_string),
+            get("continuation-token").map(str::to_string),
+        ),
+    };
+    if let Some(after) = &start_after {
+        check_text(after, "marker")?;
+    }
+    Ok(ListParams {
+        version,
+        prefix,
+        delimiter,
+        max_keys,
+        start_after,
+        continuation_token,
+        encoding_url,
+        fetch_owner: version == ListVersion::V1 || get("fetch-owner") == Some("true"),
+    })
+}
+
+/// Decodes and checks an object key from the raw path. Rejects what could climb out of a data
+/// source or mean different things to different parsers: encoded `/` or `\`, `.`/`..` or empty
+/// segments, control bytes, invalid UTF-8, overlong keys.
+pub fn decode_key(raw: &str) -> Result<String, S3Error> {
+    let lower = raw.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") || raw.contains('\\') {
+        return Err(S3Error::invalid_argument(
+            "Encoded '/' or '\\' in object keys is not allowed",
+        ));
+    }
+    let key = percent_decode(raw)?;
+    check_text(&key, "key")?;
+    let segments: Vec<&str> = key.split('/').collect();
+    let last = segments.len() - 1;
+    for (i, segment) in segments.iter().enumerate() {
+        if *segment == "." || *segment == ".." || (segment.is_empty() && i != last) {
+            return Err(S3Error::invalid_argument(
+                "Object keys with '.', '..' or empty segments are not allowed",
+            ));
+        }
+    }
+    Ok(key)
+}
+
+/// Checks text that will become (part of) an upstream key: bounded, no control bytes,
+/// no `.`/`..` segments.
+fn check_text(text: &str, what: &str) -> Result<(), S3Error> {
+    if text.len() > MAX_KEY_BYTES {
+        return Err(S3Error::invalid_argument(&format!(
+            "The {what} is too long"
+        )));
+    }
+    if text.chars().any(|c| c.is_control()) {
+        return Err(S3Error::invalid_argument(&format!(
+            "The {what} contains control characters"
+        )));
+    }
+    if text.split('/').any(|s| s == "." || s == "..") {
+        return Err(S3Error::invalid_argument(&format!(
+            "The {what} contains '.' or '..' segments"
+        )));
+    }
+    Ok(())
+}
+
+/// Splits and decodes a query string; `+` means space, as S3 reads it.
+pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, S3Error> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((
+                percent_decode(&k.replace('+', " "))?,
+                percent_decode(&v.replace('+', " "))?,
+            ))
+        })
+        .collect()
+}
+
+/// Percent-decodes into UTF-8; malformed escapes or invalid UTF-8 are an error.
+pub fn percent_decode(text: &str) -> Result<String, S3Error> {
+    let bytes = text.as_bytes();
+    if !bytes.contains(&b'%') {
+        return Ok(text.to_string());
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hi = bytes.get(i + 1).and_then(|b| (*b as char).to_digit(16));
+            let lo = bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16));
+            match (hi, lo) {
+                (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
+                _ => {
+                    return Err(S3Error::invalid_argument(
+                        "Malformed percent-encoding in request",
+                    ))
+                }
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| S3Error::invalid_argument("Request is not valid UTF-8"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn op(method: &str, path: &str) -> Result<Operation, S3Error> {
+        parse(method, path, "/s3p", "immuta").map(|r| r.operation)
+    }
+
+    #[test]
+    fn service_bucket_and_object_levels() {
+        assert_eq!(op("GET", "/s3p").unwrap(), Operation::ListBuckets);
+        assert_eq!(op("GET", "/s3p/").unwrap(), Operation::ListBuckets);
+        assert_eq!(op("HEAD", "/s3p/immuta").unwrap(), Operation::HeadBucket);
+        assert_eq!(
+            op("GET", "/s3p/immuta?location").unwrap(),
+            Operation::GetBucketLocation
+        );
+        assert_eq!(
+            op("GET", "/s3p/immuta/sales/a%20b+c.csv").unwrap(),
+            Operation::GetObject {
+                key: "sales/a b+c.csv".into()
+            }
+        );
+        assert_eq!(
+            op("HEAD", "/s3p/immuta/documents/r%C3%A9sum%C3%A9.bin").unwrap(),
+            Operation::HeadObject {
+                key: "documents/résumé.bin".into()
+            }
+        );
+    }
+
+    #[test]
+    fn boto3_list_request_parses() {
+        let Operation::ListObjects(p) = op(
+            "GET",
+            "/s3p/immuta?delimiter=%2F&prefix=sales&encoding-type=url",
+        )
+        .unwrap() else {
+            panic!("not a listing")
+        };
+        assert_eq!(p.version, ListVersion::V1);
+        assert_eq!(p.prefix, "sales");
+        assert_eq!(p.delimiter.as_deref(), Some("/"));
+        assert!(p.encoding_url);
+        assert_eq!(p.max_keys, 1000);
+        let Operation::ListObjects(p) = op(
+            "GET",
+            "/s3p/immuta?list-type=2&max-keys=5000&start-after=sales%2Fa&continuation-token=xyz",
+        )
+        .unwrap() else {
+            panic!("not a listing")
+        };
+        assert_eq!(p.version, ListVersion::V2);
+        assert_eq!(p.max_keys, 1000);
+        assert_eq!(p.start_after.as_deref(), Some("sales/a"));
+        assert_eq!(p.continuation_token.as_deref(), Some("xyz"));
+        assert!(!p.fetch_owner);
+    }
+
+    #[test]
+    fn other_paths_and_buckets_do_not_exist() {
+        assert_eq!(op("GET", "/other").unwrap_err().code, "NoSuchBucket");
+        assert_eq!(op("GET", "/s3px/immuta").unwrap_err().code, "NoSuchBucket");
+        assert_eq!(
+            op("GET", "/s3p/acme-warehouse-prod/x").unwrap_err().code,
+            "NoSuchBucket"
+        );
+    }
+
+    #[test]
+    fn writes_and_unknown_methods_are_refused() {
+        for m in ["PUT", "POST", "DELETE"] {
+            let e = op(m, "/s3p/immuta/sales/x").unwrap_err();
+            assert_eq!((e.code, e.status), ("AccessDenied", 403));
+        }
+        assert_eq!(op("OPTIONS", "/s3p/immuta").unwrap_err().status, 405);
+        assert_eq!(
+            op("GET", "/s3p/immuta/sales/x?acl").unwrap_err().code,
+            "NotImplemented"
+        );
+        assert_eq!(
+            op("GET", "/s3p/immuta?versions").unwrap_err().code,
+            "NotImplemented"
+        );
+    }
+
+    #[test]
+    fn namespace_tricks_are_rejected() {
+        for path in [
+            "/s3p/immuta/sales/../customers/x",
+            "/s3p/immuta/sales/%2e%2e/customers/x",
+            "/s3p/immuta/sales/./x",
+            "/s3p/immuta/sales%2F..%2Fcustomers/x",
+            "/s3p/immuta/sales/a%5Cb",
+            "/s3p/immuta/sales//x",
+            "/s3p/immuta/sales/a%00b",
+            "/s3p/immuta/sales/a%0Ab",
+            "/s3p/immuta/sales/%ff",
+            "/s3p/immuta/sales/%zz",
+        ] {
+            assert_eq!(
+                op("GET", path).unwrap_err().code,
+                "InvalidArgument",
+                "{path}"
+            );
+        }
+        let long = format!("/s3p/immuta/sales/{}", "a".repeat(1100));
+        assert_eq!(op("GET", &long).unwrap_err().code, "InvalidArgument");
+        assert_eq!(
+            op("GET", "/s3p/immuta?prefix=sales/../customers/")
+                .unwrap_err()
+                .code,
+            "InvalidArgument"
+        );
+    }
+
+    #[test]
+    fn bad_list_arguments_are_invalid() {
+        assert_eq!(
+            op("GET", "/s3p/immuta?max-keys=-1").unwrap_err().code,
+            "InvalidArgument"
+        );
+        assert_eq!(
+            op("GET", "/s3p/immuta?max-keys=abc").unwrap_err().code,
+            "InvalidArgument"
+        );
+        assert_eq!(
+            op("GET", "/s3p/immuta?encoding-type=xml").unwrap_err().code,
+            "InvalidArgument"
+        );
+        assert_eq!(
+            op("GET", "/s3p/immuta?list-type=3").unwrap_err().code,
+            "InvalidArgument"
+        );
+    }
+
+    #[test]
+    fn object_requests_forward_only_response_overrides() {
+        let r = parse(
+            "GET",
+            "/s3p/immuta/sales/x?response-content-type=text%2Fplain&x-id=GetObject",
+            "/s3p",
+            "immuta",
+        )
+        .unwrap();
+        assert_eq!(
+            r.forwarded_query,
+            vec![(
+                "response-content-type".to_string(),
+                "text/plain".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn empty_prefix_serves_at_root() {
+        assert_eq!(
+            parse("GET", "/", "", "immuta").unwrap().operation,
+            Operation::ListBuckets
+        );
+        assert_eq!(
+            parse("GET", "/immuta/sales/x", "", "immuta")
+                .unwrap()
+                .operation,
+            Operation::GetObject {
+                key: "sales/x".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! Small XML and URL text helpers shared by the document writers.
+
+/// Appends `text` with XML's five special characters escaped.
+pub fn escape(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Appends `<name>text</name>` with the text escaped.
+pub fn element(out: &mut String, name: &str, text: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    escape(out, text);
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// S3's `encoding-type=url` form of a key: what clients undo with `unquote_plus`.
+/// Unreserved characters and `/` stay, space becomes `+`, every other byte `%XX`.
+pub fn url_encode_key(out: &mut String, key: &str) {
+    for &b in key.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => push_percent(out, b),
+        }
+    }
+}
+
+/// RFC 3986 encoding for one query value or path segment (`/` kept only if `keep_slash`).
+pub fn uri_encode(out: &mut String, text: &str, keep_slash: bool) {
+    for &b in text.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b'/' if keep_slash => out.push('/'),
+            _ => push_percent(out, b),
+        }
+    }
+}
+
+fn push_percent(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(HEX[(b >> 4) as usize] as char);
+    out.push(HEX[(b & 15) as usize] as char);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        let mut s = String::new();
+        escape(&mut s, "a<b>&\"c'");
+        assert_eq!(s, "a&lt;b&gt;&amp;&quot;c&apos;");
+    }
+
+    #[test]
+    fn url_encodes_keys_like_s3() {
+        let mut s = String::new();
+        url_encode_key(&mut s, "a b+c/é%&");
+        assert_eq!(s, "a+b%2Bc/%C3%A9%25%26");
+    }
+
+    #[test]
+    fn uri_encodes_segments() {
+        let mut s = String::new();
+        uri_encode(&mut s, "region=eu/a b", true);
+        assert_eq!(s, "region%3Deu/a%20b");
+        s.clear();
+        uri_encode(&mut s, "a/b", false);
+        assert_eq!(s, "a%2Fb");
+    }
+}
