@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod entitlements;
 pub mod glob;
+pub mod listing;
 pub mod request;
 pub mod s3error;
 pub mod xml;
