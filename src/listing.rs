@@ -2,7 +2,7 @@
 //!
 //! A client's ListObjects (v1 or v2) becomes an ordered list of *segments*: common prefixes the
 //! gateway knows itself (data sources rolled up by the delimiter) and upstream listings of data
-//! sources. The host asks [`ListingJob::next`] what to do: fetch an upstream page (ListObjectsV2,
+//! sources. The host asks [`ListingJob::next_step`] what to do: fetch an upstream page (ListObjectsV2,
 //! its own continuation never shown to the client) and [`ListingJob::feed`] it back, until the
 //! page is full or the listing ends; then it answers with the rendered XML.
 //!
@@ -112,7 +112,7 @@ impl ListingJob {
         };
         let mut grants: Vec<&DataSourceGrant> = entitlements.data_sources.iter().collect();
         // Keys of a data source all start with "name/", so this order is S3's key order.
-        grants.sort_by(|a, b| (a.name.clone() + "/").cmp(&(b.name.clone() + "/")));
+        grants.sort_by_key(|g| g.name.clone() + "/");
         let prefix = params.prefix.as_str();
         let mut segments = VecDeque::new();
         for grant in grants {
@@ -155,7 +155,7 @@ impl ListingJob {
     }
 
     /// What the host should do next.
-    pub fn next(&mut self) -> Step {
+    pub fn next_step(&mut self) -> Step {
         while !self.done {
             if self.entries.len() >= self.params.max_keys {
                 self.truncated = self.upstream_token.is_some() || !self.segments.is_empty();
@@ -699,7 +699,7 @@ mod tests {
 
     fn run(job: &mut ListingJob) -> String {
         loop {
-            match job.next() {
+            match job.next_step() {
                 Step::Fetch(f) => job.feed(200, upstream(&f).as_bytes()).unwrap(),
                 Step::Done(xml) => return xml,
             }
@@ -898,7 +898,7 @@ mod tests {
         let mut p = params("sales/region=eu/", None, 10, ListVersion::V1);
         p.start_after = Some("sales/region=eu/part-00003.csv".into());
         let mut job = ListingJob::new(p, &alice(), "immuta").unwrap();
-        let Step::Fetch(f) = job.next() else {
+        let Step::Fetch(f) = job.next_step() else {
             panic!("expected a fetch")
         };
         assert_eq!(f.upstream, "demo");
@@ -929,7 +929,7 @@ mod tests {
                 "immuta",
             )
             .unwrap();
-            assert!(matches!(job.next(), Step::Fetch(_)));
+            assert!(matches!(job.next_step(), Step::Fetch(_)));
             assert_eq!(
                 job.feed(200, body.as_bytes()).unwrap_err().status,
                 502,
@@ -942,7 +942,7 @@ mod tests {
             "immuta",
         )
         .unwrap();
-        assert!(matches!(job.next(), Step::Fetch(_)));
+        assert!(matches!(job.next_step(), Step::Fetch(_)));
         assert_eq!(job.feed(503, b"").unwrap_err().code, "ServiceUnavailable");
     }
 
