@@ -101,7 +101,6 @@ pub fn key_digest(access_key: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

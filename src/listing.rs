@@ -569,7 +569,6 @@ pub fn render_bucket_location() -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::request::{parse_query, percent_decode};

@@ -330,7 +330,6 @@ pub fn percent_decode(text: &str) -> Result<String, S3Error> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
