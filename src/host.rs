@@ -1,1 +1,489 @@
-//! Envoy glue (wasm32 only).
+//! The thin layer that talks to Envoy: proxy-wasm contexts, header and body access, calls to the
+//! policy service and the upstream. All decisions are made by the pure modules.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
+
+use crate::auth;
+use crate::config::PluginConfig;
+use crate::decision::{self, Decision, LocalCache};
+use crate::entitlements::{lookup_path, Entitlements};
+use crate::listing::{self, ListingJob, Step};
+use crate::mapping;
+use crate::request::{self, Operation, S3Request};
+use crate::s3error::S3Error;
+
+/// Upstream listing pages can be slow on big prefixes; the client's own timeout still applies.
+const LISTING_TIMEOUT: Duration = Duration::from_secs(30);
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+}}
+
+#[derive(Default)]
+struct Root {
+    config: Option<Rc<PluginConfig>>,
+    cache: Rc<RefCell<LocalCache>>,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let bytes = self.get_plugin_configuration().unwrap_or_default();
+        match PluginConfig::parse(&bytes) {
+            Ok(config) => {
+                self.config = Some(Rc::new(config));
+                true
+            }
+            Err(message) => {
+                log(LogLevel::Critical, &message);
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        let config = Rc::clone(self.config.as_ref()?);
+        Some(Box::new(Gateway {
+            config,
+            cache: Rc::clone(&self.cache),
+            request_id: String::new(),
+            resource: String::new(),
+            is_head: false,
+            waiting: Waiting::Nothing,
+            forwarded: None,
+            upstream_error: None,
+        }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+/// What a paused request waits for.
+enum Waiting {
+    Nothing,
+    Policy { digest: String, request: S3Request },
+    Listing(Box<ListingJob>),
+}
+
+/// What became of a request after a decision.
+enum Outcome {
+    /// Answered locally.
+    Responded,
+    /// Headers rewritten; let it go upstream.
+    Forward,
+    /// A call is out; resume when it answers.
+    Pending,
+}
+
+/// An object request sent upstream, remembered for its response.
+struct Forwarded {
+    key: String,
+    asked_range: bool,
+}
+
+struct Gateway {
+    config: Rc<PluginConfig>,
+    cache: Rc<RefCell<LocalCache>>,
+    request_id: String,
+    /// The client's own path (no query), echoed in errors.
+    resource: String,
+    is_head: bool,
+    waiting: Waiting,
+    forwarded: Option<Forwarded>,
+    /// The client-facing error replacing an upstream error answer.
+    upstream_error: Option<S3Error>,
+}
+
+impl Context for Gateway {
+    fn on_http_call_response(
+        &mut self,
+        _token: u32,
+        _headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
+        let status = self
+            .get_http_call_response_header(":status")
+            .and_then(|s| s.parse::<u32>().ok());
+        let body = self
+            .get_http_call_response_body(0, body_size)
+            .unwrap_or_default();
+        let outcome = match std::mem::replace(&mut self.waiting, Waiting::Nothing) {
+            Waiting::Policy { digest, request } => {
+                self.on_policy_answer(&digest, request, status, &body)
+            }
+            Waiting::Listing(mut job) => match job.feed(status.unwrap_or(503), &body) {
+                Ok(()) => self.drive_listing(job),
+                Err(error) => self.respond_error(&error),
+            },
+            Waiting::Nothing => return,
+        };
+        if let Outcome::Forward = outcome {
+            self.resume_http_request();
+        }
+    }
+}
+
+impl HttpContext for Gateway {
+    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        let headers = self.get_http_request_headers();
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let method = header(":method").unwrap_or("").to_string();
+        let path = header(":path").unwrap_or("").to_string();
+        self.request_id = header("x-request-id").unwrap_or("s3gate").to_string();
+        self.resource = path.split('?').next().unwrap_or("").to_string();
+        self.is_head = method == "HEAD";
+        // Nobody but this filter picks the upstream cluster.
+        self.set_http_request_header(&self.config.upstream_cluster_header, None);
+
+        let request = match request::parse(
+            &method,
+            &path,
+            &self.config.path_prefix,
+            &self.config.bucket,
+        ) {
+            Ok(r) => r,
+            Err(error) => return self.answered(&error),
+        };
+        let authorization: Vec<&str> = headers
+            .iter()
+            .filter(|(n, _)| n == "authorization")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let credential = match auth::credential(&authorization, self.config.legacy_seed_auth) {
+            Ok(c) => c,
+            Err(error) => return self.answered(&error),
+        };
+        let digest = auth::key_digest(&credential.access_key);
+        let outcome = match self.cached_decision(&digest) {
+            Some(decision) => self.decide(&decision, request),
+            None => self.ask_policy(digest, request),
+        };
+        match outcome {
+            Outcome::Forward => Action::Continue,
+            Outcome::Responded | Outcome::Pending => Action::Pause,
+        }
+    }
+
+    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        let Some(forwarded) = &self.forwarded else {
+            return Action::Continue;
+        };
+        let headers = self.get_http_response_headers();
+        let status = headers
+            .iter()
+            .find(|(n, _)| n == ":status")
+            .and_then(|(_, v)| v.parse::<u32>().ok())
+            .unwrap_or(502);
+        let has_content_range = headers.iter().any(|(n, _)| n == "content-range");
+        let mut kept: Vec<(String, String)> = headers
+            .into_iter()
+            .filter(|(n, _)| mapping::keep_response_header(n))
+            .collect();
+        let new_status = match status {
+            // Some S3-compatible stores answer a satisfied range with 200; S3 says 206.
+            200 if forwarded.asked_range && has_content_range => Some(206),
+            200 | 206 | 304 => None,
+            _ => {
+                let error = S3Error::from_upstream(status, None, &forwarded.key);
+                kept.retain(|(n, _)| n == ":status" || n == "date");
+                kept.push(("content-type".into(), "application/xml".into()));
+                let new = error.status;
+                self.upstream_error = Some(error);
+                Some(new)
+            }
+        };
+        if let Some(new) = new_status {
+            for (name, value) in kept.iter_mut() {
+                if name == ":status" {
+                    *value = new.to_string();
+                }
+            }
+        }
+        kept.push(("x-amz-request-id".into(), self.request_id.clone()));
+        let kept: Vec<(&str, &str)> = kept.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        self.set_http_response_headers(kept);
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Some(error) = &self.upstream_error else {
+            return Action::Continue;
+        };
+        if !end_of_stream {
+            // Hold the upstream's error body: none of it may reach the client.
+            return Action::Pause;
+        }
+        let body = self
+            .get_http_response_body(0, body_size)
+            .unwrap_or_default();
+        let key = self
+            .forwarded
+            .as_ref()
+            .map(|f| f.key.as_str())
+            .unwrap_or("");
+        let status = error.status;
+        let error = match mapping::upstream_error_code(&body) {
+            Some(code) => S3Error::from_upstream(status, Some(code), key),
+            None => error.clone(),
+        };
+        let xml = if self.is_head {
+            String::new()
+        } else {
+            error.to_xml(&self.resource, &self.request_id)
+        };
+        self.set_http_response_body(0, body_size, xml.as_bytes());
+        Action::Continue
+    }
+}
+
+impl Gateway {
+    fn cached_decision(&self, digest: &str) -> Option<Rc<Decision>> {
+        let now = now_seconds(self);
+        if let Some(d) = self.cache.borrow().get(digest, now) {
+            return Some(d);
+        }
+        // Another worker may have asked already.
+        let (bytes, _) = self.get_shared_data(&decision::shared_data_key(digest));
+        let (expires_at, decision) = decision::decode(&bytes?, now)?;
+        let decision = Rc::new(decision);
+        self.cache
+            .borrow_mut()
+            .insert(digest.to_string(), expires_at, Rc::clone(&decision), now);
+        Some(decision)
+    }
+
+    fn ask_policy(&mut self, digest: String, request: S3Request) -> Outcome {
+        let path = lookup_path(&digest);
+        let call = self.dispatch_http_call(
+            &self.config.policy_cluster,
+            vec![
+                (":method", "GET"),
+                (":path", &path),
+                (":authority", &self.config.policy_authority),
+            ],
+            None,
+            vec![],
+            Duration::from_millis(self.config.policy_timeout_ms),
+        );
+        match call {
+            Ok(_) => {
+                self.waiting = Waiting::Policy { digest, request };
+                Outcome::Pending
+            }
+            Err(_) => {
+                log(
+                    LogLevel::Warn,
+                    "s3gate: policy service call could not be dispatched",
+                );
+                self.respond_error(&S3Error::service_unavailable())
+            }
+        }
+    }
+
+    fn on_policy_answer(
+        &mut self,
+        digest: &str,
+        request: S3Request,
+        status: Option<u32>,
+        body: &[u8],
+    ) -> Outcome {
+        let now = now_seconds(self);
+        let (decision, expires_at) = match status {
+            Some(200) => match serde_json::from_slice::<Entitlements>(body) {
+                Ok(e) => {
+                    let ttl = u64::from(e.ttl_seconds);
+                    (Decision::Known(e), now + ttl)
+                }
+                Err(_) => {
+                    log(
+                        LogLevel::Warn,
+                        "s3gate: policy service answered an unreadable document",
+                    );
+                    return self.respond_error(&S3Error::service_unavailable());
+                }
+            },
+            Some(404) => (Decision::Unknown, now + self.config.negative_cache_seconds),
+            other => {
+                log(
+                    LogLevel::Warn,
+                    &format!("s3gate: policy service unavailable (status {other:?})"),
+                );
+                return self.respond_error(&S3Error::service_unavailable());
+            }
+        };
+        // Unknown keys stay per-VM: a flood of random keys must not fill shared memory.
+        if let Decision::Known(_) = decision {
+            let _ = self.set_shared_data(
+                &decision::shared_data_key(digest),
+                Some(&decision::encode(expires_at, &decision)),
+                None,
+            );
+        }
+        let decision = Rc::new(decision);
+        self.cache
+            .borrow_mut()
+            .insert(digest.to_string(), expires_at, Rc::clone(&decision), now);
+        self.decide(&decision, request)
+    }
+
+    fn decide(&mut self, decision: &Decision, request: S3Request) -> Outcome {
+        let entitlements = match decision {
+            Decision::Unknown => return self.respond_error(&S3Error::invalid_access_key_id()),
+            Decision::Known(e) if !e.enabled => {
+                return self.respond_error(&S3Error::access_denied_because(
+                    "Access Denied: the principal is disabled",
+                ))
+            }
+            Decision::Known(e) => e,
+        };
+        match request.operation {
+            Operation::ListBuckets => {
+                self.respond_xml(200, listing::render_list_buckets(&self.config.bucket))
+            }
+            Operation::GetBucketLocation => {
+                self.respond_xml(200, listing::render_bucket_location())
+            }
+            Operation::HeadBucket => {
+                self.send_http_response(
+                    200,
+                    vec![
+                        ("x-amz-request-id", &self.request_id),
+                        ("x-amz-bucket-region", "us-east-1"),
+                    ],
+                    None,
+                );
+                Outcome::Responded
+            }
+            Operation::ListObjects(params) => {
+                match ListingJob::new(params, entitlements, &self.config.bucket) {
+                    Ok(job) => self.drive_listing(Box::new(job)),
+                    Err(error) => self.respond_error(&error),
+                }
+            }
+            Operation::GetObject { key } | Operation::HeadObject { key } => {
+                self.forward_object(entitlements, key, &request.forwarded_query)
+            }
+        }
+    }
+
+    fn forward_object(
+        &mut self,
+        entitlements: &Entitlements,
+        key: String,
+        query: &[(String, String)],
+    ) -> Outcome {
+        let (grant, relative) = match mapping::resolve_object(entitlements, &key) {
+            Ok(found) => found,
+            Err(error) => return self.respond_error(&error),
+        };
+        let Some(upstream) = self.config.upstreams.get(&grant.upstream) else {
+            log(
+                LogLevel::Error,
+                &format!("s3gate: data source {:?} names an upstream missing from the plugin configuration", grant.name),
+            );
+            return self.respond_error(&S3Error::internal_error());
+        };
+        let path = mapping::upstream_object_path(grant, relative, query);
+        self.set_http_request_header(":path", Some(&path));
+        self.set_http_request_header(":authority", Some(&upstream.authority));
+        self.set_http_request_header(
+            &self.config.upstream_cluster_header,
+            Some(&upstream.cluster),
+        );
+        // The client's credentials never go upstream; the upstream signer adds the gateway's own.
+        for (name, _) in self.get_http_request_headers() {
+            if name == "authorization" || name.starts_with("x-amz-") {
+                self.set_http_request_header(&name, None);
+            }
+        }
+        let asked_range = self.get_http_request_header("range").is_some();
+        self.forwarded = Some(Forwarded { key, asked_range });
+        Outcome::Forward
+    }
+
+    fn drive_listing(&mut self, mut job: Box<ListingJob>) -> Outcome {
+        match job.next_step() {
+            Step::Done(xml) => self.respond_xml(200, xml),
+            Step::Fetch(fetch) => {
+                let Some(upstream) = self.config.upstreams.get(&fetch.upstream) else {
+                    log(LogLevel::Error, "s3gate: a data source names an upstream missing from the plugin configuration");
+                    return self.respond_error(&S3Error::internal_error());
+                };
+                let call = self.dispatch_http_call(
+                    &upstream.cluster,
+                    vec![
+                        (":method", "GET"),
+                        (":path", &fetch.path),
+                        (":authority", &upstream.authority),
+                        (":scheme", "http"),
+                    ],
+                    None,
+                    vec![],
+                    LISTING_TIMEOUT,
+                );
+                match call {
+                    Ok(_) => {
+                        self.waiting = Waiting::Listing(job);
+                        Outcome::Pending
+                    }
+                    Err(_) => self.respond_error(&S3Error::service_unavailable()),
+                }
+            }
+        }
+    }
+
+    fn respond_xml(&mut self, status: u32, xml: String) -> Outcome {
+        let body = if self.is_head {
+            None
+        } else {
+            Some(xml.as_bytes())
+        };
+        self.send_http_response(
+            status,
+            vec![
+                ("content-type", "application/xml"),
+                ("x-amz-request-id", &self.request_id),
+            ],
+            body,
+        );
+        Outcome::Responded
+    }
+
+    fn respond_error(&mut self, error: &S3Error) -> Outcome {
+        let xml = error.to_xml(&self.resource, &self.request_id);
+        self.respond_xml(error.status, xml)
+    }
+
+    /// Answers with an error from `on_http_request_headers`.
+    fn answered(&mut self, error: &S3Error) -> Action {
+        self.respond_error(error);
+        Action::Pause
+    }
+}
+
+fn now_seconds(context: &dyn Context) -> u64 {
+    context
+        .get_current_time()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn log(level: LogLevel, message: &str) {
+    let _ = proxy_wasm::hostcalls::log(level, message);
+}

@@ -5,9 +5,11 @@
 
 pub mod auth;
 pub mod config;
+pub mod decision;
 pub mod entitlements;
 pub mod glob;
 pub mod listing;
+pub mod mapping;
 pub mod request;
 pub mod s3error;
 pub mod xml;

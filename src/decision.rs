@@ -1,0 +1,124 @@
+//! Cached authentication decisions: what the policy service said about one key digest, until when.
+//!
+//! Shared data (visible to every Envoy worker) holds `expires_at (u64 BE) | tag | JSON`; each VM
+//! also keeps the parsed form, so the hot path does not re-parse JSON per request.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::entitlements::Entitlements;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Known(Entitlements),
+    /// The policy service does not know the key.
+    Unknown,
+}
+
+const TAG_KNOWN: u8 = b'K';
+const TAG_UNKNOWN: u8 = b'U';
+/// Bound on the per-VM map, so a flood of distinct keys cannot grow it without limit.
+const MAX_LOCAL_ENTRIES: usize = 10_000;
+
+pub fn shared_data_key(digest: &str) -> String {
+    format!("s3gate.decision.{digest}")
+}
+
+pub fn encode(expires_at: u64, decision: &Decision) -> Vec<u8> {
+    let mut out = expires_at.to_be_bytes().to_vec();
+    match decision {
+        Decision::Known(e) => {
+            out.push(TAG_KNOWN);
+            // Serializing our own plain struct cannot fail; an empty body decodes as "absent".
+            out.extend(serde_json::to_vec(e).unwrap_or_default());
+        }
+        Decision::Unknown => out.push(TAG_UNKNOWN),
+    }
+    out
+}
+
+/// `None` for anything that is not a fresh, well-formed entry.
+pub fn decode(bytes: &[u8], now: u64) -> Option<(u64, Decision)> {
+    let expires_at = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+    if expires_at <= now {
+        return None;
+    }
+    let decision = match (bytes.get(8)?, bytes.get(9..)?) {
+        (&TAG_KNOWN, json) => Decision::Known(serde_json::from_slice(json).ok()?),
+        (&TAG_UNKNOWN, []) => Decision::Unknown,
+        _ => return None,
+    };
+    Some((expires_at, decision))
+}
+
+/// The per-VM map of parsed decisions.
+#[derive(Default)]
+pub struct LocalCache {
+    entries: HashMap<String, (u64, Rc<Decision>)>,
+}
+
+impl LocalCache {
+    pub fn get(&self, digest: &str, now: u64) -> Option<Rc<Decision>> {
+        self.entries
+            .get(digest)
+            .filter(|(expires_at, _)| *expires_at > now)
+            .map(|(_, d)| Rc::clone(d))
+    }
+
+    pub fn insert(&mut self, digest: String, expires_at: u64, decision: Rc<Decision>, now: u64) {
+        if self.entries.len() >= MAX_LOCAL_ENTRIES {
+            self.entries.retain(|_, (e, _)| *e > now);
+            if self.entries.len() >= MAX_LOCAL_ENTRIES {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(digest, (expires_at, decision));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> Decision {
+        Decision::Known(Entitlements {
+            principal: "alice".into(),
+            enabled: true,
+            ttl_seconds: 60,
+            data_sources: vec![],
+        })
+    }
+
+    #[test]
+    fn round_trips_and_expires() {
+        for d in [known(), Decision::Unknown] {
+            let bytes = encode(100, &d);
+            assert_eq!(decode(&bytes, 99), Some((100, d.clone())));
+            assert_eq!(decode(&bytes, 100), None);
+        }
+    }
+
+    #[test]
+    fn garbage_is_absent() {
+        for bytes in [
+            &b""[..],
+            b"short",
+            b"\0\0\0\0\0\0\x01\0Kjunk",
+            b"\0\0\0\0\0\0\x01\0X",
+        ] {
+            assert_eq!(decode(bytes, 0), None);
+        }
+    }
+
+    #[test]
+    fn local_cache_honours_expiry_and_bound() {
+        let mut c = LocalCache::default();
+        c.insert("a".into(), 10, Rc::new(Decision::Unknown), 0);
+        assert!(c.get("a", 9).is_some());
+        assert!(c.get("a", 10).is_none());
+        for i in 0..MAX_LOCAL_ENTRIES + 5 {
+            c.insert(i.to_string(), 10, Rc::new(Decision::Unknown), 0);
+        }
+        assert!(c.entries.len() <= MAX_LOCAL_ENTRIES);
+    }
+}

@@ -1,0 +1,155 @@
+//! Virtual names → real ones for object requests, and what of an upstream answer may go back.
+
+use crate::entitlements::{DataSourceGrant, Entitlements};
+use crate::s3error::S3Error;
+use crate::xml::uri_encode;
+
+/// The data source grant and the key below it, for a virtual key the principal may see.
+/// Anything else — no data source, an invisible one, a hidden object — is `NoSuchKey`,
+/// exactly like a key that does not exist (invariant 4).
+pub fn resolve_object<'e, 'k>(
+    entitlements: &'e Entitlements,
+    key: &'k str,
+) -> Result<(&'e DataSourceGrant, &'k str), S3Error> {
+    let missing = || S3Error::no_such_key(key);
+    let (name, relative) = key.split_once('/').ok_or_else(missing)?;
+    let grant = entitlements.data_source(name).ok_or_else(missing)?;
+    if relative.is_empty() || !grant.is_visible(relative) {
+        return Err(missing());
+    }
+    Ok((grant, relative))
+}
+
+/// The upstream `:path` for an object: path-style, the real key encoded once (as S3 expects),
+/// then the forwarded query parameters.
+pub fn upstream_object_path(
+    grant: &DataSourceGrant,
+    relative: &str,
+    query: &[(String, String)],
+) -> String {
+    let mut path =
+        String::with_capacity(2 + grant.bucket.len() + grant.prefix.len() + relative.len() * 2);
+    path.push('/');
+    uri_encode(&mut path, &grant.bucket, false);
+    path.push('/');
+    uri_encode(&mut path, &grant.prefix, true);
+    uri_encode(&mut path, relative, true);
+    for (i, (name, value)) in query.iter().enumerate() {
+        path.push(if i == 0 { '?' } else { '&' });
+        uri_encode(&mut path, name, false);
+        path.push('=');
+        uri_encode(&mut path, value, false);
+    }
+    path
+}
+
+/// Upstream response headers that may reach the client. Everything else (request ids, region,
+/// KMS key ids, replication and lifecycle details, server names) stays behind.
+pub fn keep_response_header(name: &str) -> bool {
+    matches!(
+        name,
+        ":status"
+            | "content-type"
+            | "content-length"
+            | "content-range"
+            | "content-encoding"
+            | "content-disposition"
+            | "content-language"
+            | "cache-control"
+            | "expires"
+            | "etag"
+            | "last-modified"
+            | "accept-ranges"
+            | "date"
+            | "x-amz-server-side-encryption"
+            | "x-amz-storage-class"
+            | "x-amz-mp-parts-count"
+            | "x-amz-tagging-count"
+    ) || name.starts_with("x-amz-meta-")
+        || name.starts_with("x-amz-checksum-")
+}
+
+/// The `<Code>` of an upstream S3 error body, if it has one (only used to pick our own code).
+pub fn upstream_error_code(body: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("<Code>")? + "<Code>".len();
+    let len = text[start..].find("</Code>")?;
+    let code = &text[start..start + len];
+    code.bytes()
+        .all(|b| b.is_ascii_alphanumeric())
+        .then_some(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ent() -> Entitlements {
+        Entitlements {
+            principal: "bob".into(),
+            enabled: true,
+            ttl_seconds: 60,
+            data_sources: vec![DataSourceGrant {
+                name: "sales".into(),
+                upstream: "demo".into(),
+                bucket: "acme-warehouse-prod".into(),
+                prefix: "curated/sales/".into(),
+                format: "csv".into(),
+                hidden: vec!["_SUCCESS".into()],
+            }],
+        }
+    }
+
+    #[test]
+    fn visible_keys_map_to_their_data_source() {
+        let e = ent();
+        let (g, rel) = resolve_object(&e, "sales/region=eu/part 0.csv").unwrap();
+        assert_eq!((g.name.as_str(), rel), ("sales", "region=eu/part 0.csv"));
+        assert_eq!(
+            upstream_object_path(g, rel, &[("response-content-type".into(), "text/csv".into())]),
+            "/acme-warehouse-prod/curated/sales/region%3Deu/part%200.csv?response-content-type=text%2Fcsv"
+        );
+    }
+
+    #[test]
+    fn everything_else_is_no_such_key() {
+        let e = ent();
+        for key in [
+            "customers/c.csv",
+            "sales_eu/leak.csv",
+            "sales/_SUCCESS",
+            "sales/",
+            "sales",
+            "Sales/x",
+        ] {
+            let err = resolve_object(&e, key).unwrap_err();
+            assert_eq!((err.code, err.status), ("NoSuchKey", 404), "{key}");
+        }
+    }
+
+    #[test]
+    fn only_safe_headers_go_back() {
+        assert!(keep_response_header("etag"));
+        assert!(keep_response_header("x-amz-meta-owner"));
+        for h in [
+            "x-amz-request-id",
+            "x-amz-id-2",
+            "x-amz-bucket-region",
+            "server",
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            "location",
+        ] {
+            assert!(!keep_response_header(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn reads_upstream_error_codes() {
+        assert_eq!(
+            upstream_error_code(b"<Error><Code>SlowDown</Code><Message>x</Message></Error>"),
+            Some("SlowDown")
+        );
+        assert_eq!(upstream_error_code(b"upstream connect error"), None);
+        assert_eq!(upstream_error_code(b"<Code>a<b</Code>"), None);
+    }
+}
