@@ -523,7 +523,7 @@ fn parse_upstream_page(body: &[u8]) -> Result<UpstreamPage, S3Error> {
                             match field_name {
                                 "Key" => o.key = field,
                                 "LastModified" => o.last_modified = field,
-                                "ETag" => o.etag = field,
+                                "ETag" => o.etag = quoted_etag(field),
                                 "Size" => o.size = field,
                                 "StorageClass" if !field.is_empty() => o.storage_class = field,
                                 _ => {}
@@ -542,6 +542,15 @@ fn parse_upstream_page(body: &[u8]) -> Result<UpstreamPage, S3Error> {
         return Err(S3Error::bad_upstream_response());
     }
     Ok(page)
+}
+
+/// S3 ETags are quoted; some S3-compatible stores list them bare.
+fn quoted_etag(etag: String) -> String {
+    if etag.is_empty() || etag.starts_with('"') {
+        etag
+    } else {
+        format!("\"{etag}\"")
+    }
 }
 
 /// ListAllMyBucketsResult with the one virtual bucket.
@@ -943,6 +952,12 @@ mod tests {
         .unwrap();
         assert!(matches!(job.next_step(), Step::Fetch(_)));
         assert_eq!(job.feed(503, b"").unwrap_err().code, "ServiceUnavailable");
+    }
+
+    #[test]
+    fn bare_etags_get_s3_quotes() {
+        assert_eq!(quoted_etag("abc".into()), "\"abc\"");
+        assert_eq!(quoted_etag("\"abc\"".into()), "\"abc\"");
     }
 
     #[test]
