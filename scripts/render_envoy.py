@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Write a runnable copy of envoy/envoy.yaml: chosen ports, an absolute .wasm path and,
+optionally, plugin configuration overrides. Edits the parsed structure (never the text), so
+the checked-in file stays the one source of truth that users read.
+
+Usage: render_envoy.py OUT --wasm PATH [--port N] [--admin-port N] [--policy-port N]
+                       [--upstream-port N] [--plugin-json '{"negative_cache_seconds": 1}']
+                       [--validate]
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCE = REPO / "envoy" / "envoy.yaml"
+WASM_FILTER = "envoy.filters.http.wasm"
+
+
+def _named(items, name):
+    for item in items:
+        if item.get("name") == name:
+            return item
+    raise KeyError(f"{name!r} not found in {SOURCE}")
+
+
+def _set_port(socket_holder, port):
+    socket_holder["socket_address"]["port_value"] = int(port)
+
+
+def _merge(base, override):
+    """Deep-merge override into base (dicts merge, everything else replaces)."""
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_port=None,
+           plugin_overrides=None, source=SOURCE):
+    config = yaml.safe_load(Path(source).read_text())
+    static = config["static_resources"]
+    listener = _named(static["listeners"], "s3gate")
+    if port is not None:
+        _set_port(listener["address"], port)
+    if admin_port is not None:
+        _set_port(config["admin"]["address"], admin_port)
+    for cluster_name, cluster_port in (("policy", policy_port), ("s3_demo", upstream_port)):
+        if cluster_port is not None:
+            cluster = _named(static["clusters"], cluster_name)
+            endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+            _set_port(endpoint["address"], cluster_port)
+
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    plugin = _named(hcm["http_filters"], WASM_FILTER)["typed_config"]["config"]
+    plugin["vm_config"]["code"]["local"]["filename"] = str(Path(wasm).resolve())
+    if plugin_overrides:
+        settings = json.loads(plugin["configuration"]["value"])
+        _merge(settings, plugin_overrides)
+        plugin["configuration"]["value"] = json.dumps(settings)
+
+    Path(out).write_text(yaml.safe_dump(config, sort_keys=False))
+    return Path(out)
+
+
+def validate(path, envoy="envoy"):
+    """`envoy --mode validate`: parses the config and loads the wasm module; raises on error."""
+    result = subprocess.run([envoy, "--mode", "validate", "-c", str(path), "-l", "error"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"envoy rejected {path}:\n{result.stdout}{result.stderr}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("--wasm", required=True)
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--admin-port", type=int)
+    parser.add_argument("--policy-port", type=int)
+    parser.add_argument("--upstream-port", type=int)
+    parser.add_argument("--plugin-json", type=json.loads, help="plugin config overrides (JSON)")
+    parser.add_argument("--validate", action="store_true", help="run envoy --mode validate")
+    parser.add_argument("--envoy", default=str(Path(sys.executable).parent / "envoy"))
+    args = parser.parse_args()
+    out = render(args.out, args.wasm, args.port, args.admin_port, args.policy_port,
+                 args.upstream_port, args.plugin_json)
+    if args.validate:
+        validate(out, args.envoy)
+        print(f"{out}: valid")
+
+
+if __name__ == "__main__":
+    main()

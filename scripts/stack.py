@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Run the whole s3gate demo stack: rclone (S3 upstream), the policy service, and Envoy with
+the s3gate filter. Used by `make run` (foreground until Ctrl-C) and by the e2e test fixtures.
+
+Every child runs in its own process group and is stopped with SIGTERM, then SIGKILL; on Linux
+each child also gets SIGTERM if this process dies first, so nothing is ever left running.
+
+Usage: stack.py [--data DIR] [--run-dir DIR]
+Ports: S3GATE_PORT (10000), S3GATE_ADMIN_PORT (9901), S3GATE_POLICY_PORT (8181),
+       S3GATE_UPSTREAM_PORT (9000). Upstream credentials: S3GATE_UPSTREAM_ACCESS_KEY_ID,
+       S3GATE_UPSTREAM_SECRET_ACCESS_KEY. Binaries: S3GATE_WASM, S3GATE_POLICY_BIN.
+"""
+
+import argparse
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gen_demo_data  # noqa: E402
+import render_envoy  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # the venv's bin: envoy and rclone live there
+DEFAULT_WASM = REPO / "target/wasm32-wasip1/release/s3gate.wasm"
+DEFAULT_POLICY_BIN = REPO / "target/release/s3gate-policy"
+DEFAULT_CREDENTIALS = ("s3gate-upstream", "s3gate-upstream-secret")
+START_TIMEOUT = 30.0
+
+
+def free_ports(count):
+    """Distinct free loopback ports (all sockets held open until every port is chosen)."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _die_with_parent():
+    # Runs in the child before exec: SIGTERM it when the process that started it dies.
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Child:
+    """One child process in its own process group, its output in a log file."""
+
+    def __init__(self, name, argv, log, env=None):
+        self.name, self.argv, self.log, self.env = name, argv, Path(log), env
+        self.proc = None
+
+    def start(self):
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, env=self.env,
+                                         cwd=REPO, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.running():
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, deadline):
+        """Wait until the deadline; True if the whole process group is gone."""
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None and not _group_alive(self.proc.pid):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def log_tail(self, lines=30):
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _http_ok(url):
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Stack:
+    """rclone + policy service + Envoy on the given (or free) loopback ports."""
+
+    def __init__(self, data_dir, run_dir, port=None, admin_port=None, policy_port=None,
+                 upstream_port=None, plugin_overrides=None, wasm=None, policy_bin=None,
+                 credentials=None, policies=REPO / "policies"):
+        picked = iter(free_ports(4))
+        self.port = port or next(picked)
+        self.admin_port = admin_port or next(picked)
+        self.policy_port = policy_port or next(picked)
+        self.upstream_port = upstream_port or next(picked)
+        self.data_dir = Path(data_dir).resolve()
+        self.run_dir = Path(run_dir).resolve()
+        self.plugin_overrides = plugin_overrides
+        self.wasm = Path(wasm or os.environ.get("S3GATE_WASM") or DEFAULT_WASM)
+        self.policy_bin = Path(policy_bin or os.environ.get("S3GATE_POLICY_BIN")
+                               or DEFAULT_POLICY_BIN)
+        self.credentials = credentials or (
+            os.environ.get("S3GATE_UPSTREAM_ACCESS_KEY_ID", DEFAULT_CREDENTIALS[0]),
+            os.environ.get("S3GATE_UPSTREAM_SECRET_ACCESS_KEY", DEFAULT_CREDENTIALS[1]))
+        self.policies = Path(policies)
+        self.envoy_config = self.run_dir / "envoy.yaml"
+        self.children = {}
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}/s3p"
+
+    @property
+    def admin_url(self):
+        return f"http://127.0.0.1:{self.admin_port}"
+
+    # --- the three parts -------------------------------------------------------------------
+
+    def _rclone(self):
+        ak, sk = self.credentials
+        return Child("rclone", [
+            str(BIN / "rclone"), "serve", "s3", str(self.data_dir),
+            "--addr", f"127.0.0.1:{self.upstream_port}",
+            "--auth-key", f"{ak},{sk}",   # refuse anything not SigV4-signed with these
+            "--config", os.devnull,       # ignore any rclone.conf of the user
+            "--log-level", "INFO",
+        ], self.run_dir / "rclone.log")
+
+    def _policy(self):
+        return Child("policy", [
+            str(self.policy_bin), "--policies", str(self.policies),
+            "--listen", f"127.0.0.1:{self.policy_port}",
+        ], self.run_dir / "policy.log")
+
+    def _envoy(self):
+        # Envoy signs upstream requests with credentials from its environment only; drop any
+        # AWS settings of the caller so nothing else is picked up.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = self.credentials
+        return Child("envoy", [
+            str(BIN / "envoy"), "-c", str(self.envoy_config),
+            "--concurrency", "2",
+            "--base-id", str(self.port),  # unique per stack: hot-restart domains can't clash
+            "-l", "info", "--log-path", str(self.run_dir / "envoy.log"),
+        ], self.run_dir / "envoy-access.log", env=env)
+
+    def _ready(self, name):
+        if name == "rclone":
+            return _port_open(self.upstream_port)
+        if name == "policy":
+            return _http_ok(f"http://127.0.0.1:{self.policy_port}/healthz")
+        return _http_ok(f"{self.admin_url}/ready")
+
+    def _start_child(self, child):
+        self.children[child.name] = child
+        child.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._ready(child.name):
+            if not child.running():
+                raise RuntimeError(f"{child.name} exited with {child.proc.returncode}; "
+                                   f"log {child.log}:\n{self._all_log_tail(child)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{child.name} not ready after {START_TIMEOUT}s; "
+                                   f"log {child.log}:\n{self._all_log_tail(child)}")
+            time.sleep(0.05)
+
+    def _all_log_tail(self, child):
+        tail = child.log_tail()
+        if child.name == "envoy":  # Envoy's own log is separate from its stdout
+            tail += "\n" + Child("envoy", [], self.run_dir / "envoy.log").log_tail()
+        return tail
+
+    def start(self):
+        for path, what in ((self.wasm, "make build"), (self.policy_bin, "make build")):
+            if not path.exists():
+                raise RuntimeError(f"{path} is missing: run `{what}` first")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for old in self.run_dir.glob("*.log"):  # each run starts with fresh logs
+            old.unlink()
+        gen_demo_data.ensure(self.data_dir)
+        render_envoy.render(self.envoy_config, self.wasm, self.port, self.admin_port,
+                            self.policy_port, self.upstream_port, self.plugin_overrides)
+        try:
+            self._start_child(self._rclone())
+            self._start_child(self._policy())
+            self._start_child(self._envoy())
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop_policy(self):
+        self._stop([self.children.pop("policy")])
+
+    def start_policy(self):
+        self._start_child(self._policy())
+
+    def stop(self):
+        self._stop(list(reversed(self.children.values())))
+        self.children.clear()
+
+    @staticmethod
+    def _stop(children, grace=5.0):
+        for child in children:
+            child.signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for child in children:
+            if child.proc is not None and not child.wait(deadline):
+                child.signal(signal.SIGKILL)
+                child.wait(time.monotonic() + grace)
+
+    def dead_child(self):
+        """The first child that exited on its own, if any."""
+        return next((c for c in self.children.values() if not c.running()), None)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _raise_exit(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Run the s3gate demo stack in the foreground.")
+    parser.add_argument("--data", default=REPO / ".demo/data", type=Path)
+    parser.add_argument("--run-dir", default=REPO / ".demo/run", type=Path)
+    args = parser.parse_args()
+
+    def port(name, default):
+        return int(os.environ.get(name, default))
+
+    # SIGINT (Ctrl-C) and SIGTERM unwind through `finally` and stop every child. Set SIGINT
+    # explicitly: a shell's background job starts with it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_exit)
+    stack = Stack(args.data, args.run_dir, port("S3GATE_PORT", 10000),
+                  port("S3GATE_ADMIN_PORT", 9901), port("S3GATE_POLICY_PORT", 8181),
+                  port("S3GATE_UPSTREAM_PORT", 9000))
+    try:
+        stack.start()
+        print(f"s3gate is up: {stack.endpoint}   (Ctrl-C stops everything)\n"
+              f"  try: curl -H 'Authorization: AWS alice-demo-key:immuta' {stack.endpoint}\n"
+              f"  Envoy admin {stack.admin_url}, policy service "
+              f"http://127.0.0.1:{stack.policy_port}, rclone http://127.0.0.1:"
+              f"{stack.upstream_port}\n  logs in {stack.run_dir}", flush=True)
+        while (dead := stack.dead_child()) is None:
+            time.sleep(0.5)
+        print(f"{dead.name} exited with {dead.proc.returncode}; stopping. Log:\n"
+              f"{stack._all_log_tail(dead)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as err:
+        print(f"s3gate failed to start: {err}", file=sys.stderr)
+        return 1
+    finally:
+        # A second Ctrl-C (or a SIGTERM) must not cut the cleanup short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+        print("s3gate stopped", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

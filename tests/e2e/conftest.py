@@ -1,0 +1,56 @@
+"""Fixtures: one gateway stack for the session, built from the same scripts/stack.py that
+`make run` uses, on free ports; per-principal boto3 clients; a leak check after every test."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import gen_demo_data  # noqa: E402
+import stack  # noqa: E402
+from gateway import KEYS, RECORDER, s3_client  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory):
+    """Fresh demo data for this session (a PUT that wrongly got through can't spoil `make run`)."""
+    root = tmp_path_factory.mktemp("demo") / "data"
+    gen_demo_data.ensure(root)
+    return root
+
+
+def start_stack(demo_dir, run_dir, **kwargs):
+    try:
+        return stack.Stack(demo_dir, run_dir, **kwargs).start()
+    except RuntimeError as err:
+        pytest.fail(f"the gateway stack did not start: {err}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def gateway(demo_dir, tmp_path_factory):
+    s = start_stack(demo_dir, tmp_path_factory.mktemp("run"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def endpoint(gateway):
+    return gateway.endpoint
+
+
+@pytest.fixture(scope="session")
+def clients(endpoint):
+    """boto3 clients by principal name (alice, bob, carol, dave)."""
+    return {name: s3_client(endpoint, key) for name, key in KEYS.items()}
+
+
+@pytest.fixture(autouse=True)
+def no_leaks():
+    """Invariant 2, checked after every test: no response leaked a real bucket or prefix."""
+    start = len(RECORDER.responses)
+    yield
+    leaks = RECORDER.leaks(start)
+    assert not leaks, f"real names leaked to the client: {leaks}"

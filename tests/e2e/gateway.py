@@ -1,0 +1,158 @@
+"""Helpers for the end-to-end tests: S3 clients and raw HTTP that record every response the
+gateway sends (so the suite can check that nothing real leaks), and the demo data's layout."""
+
+import hashlib
+import threading
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from http.client import HTTPConnection
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+
+S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+SECRET = "immuta"  # the seed's secret: the same for every user
+KEYS = {"alice": "alice-demo-key", "bob": "bob-demo-key", "carol": "carol-demo-key",
+        "dave": "dave-demo-key"}
+
+# Real names that must never reach a client (invariant 2).
+FORBIDDEN = ["acme-warehouse-prod", "acme-docs-archive", "curated/", "raw/events",
+             "archive/documents", "secrets"]
+
+# Where each data source really lives in the demo data (see policies/data_sources.yaml).
+DATA_SOURCES = {
+    "sales": "acme-warehouse-prod/curated/sales",
+    "customers": "acme-warehouse-prod/curated/customers",
+    "events": "acme-warehouse-prod/raw/events",
+    "documents": "acme-docs-archive/archive/documents",
+}
+
+
+# --- recording every response -------------------------------------------------------------
+
+@dataclass
+class Recorded:
+    what: str
+    status: int
+    headers: list
+    body: bytes = None  # None for streamed object bodies (they are compared to the files)
+
+
+@dataclass
+class Recorder:
+    responses: list = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # s3transfer uses threads
+
+    def add(self, rec):
+        with self.lock:
+            self.responses.append(rec)
+
+    def leaks(self, start=0):
+        """(what, where, needle) for every recorded response from `start` on that leaks."""
+        found = []
+        for rec in self.responses[start:]:
+            parts = [("header", f"{k}: {v}".lower().encode()) for k, v in rec.headers]
+            if rec.body is not None:
+                parts.append(("body", rec.body.lower()))
+            for where, data in parts:
+                found += [(rec.what, where, n) for n in FORBIDDEN if n.encode() in data]
+        return found
+
+
+RECORDER = Recorder()
+
+
+def _on_response(response_dict=None, context=None, **_):
+    # botocore's `response-received` fires once per HTTP attempt, errors included.
+    if response_dict is None:
+        return
+    body = response_dict.get("body")
+    RECORDER.add(Recorded(f"boto3 {response_dict['context']['operation_name']}",
+                          response_dict["status_code"], list(response_dict["headers"].items()),
+                          body if isinstance(body, bytes) else None))
+
+
+def s3_client(endpoint, access_key, secret=SECRET):
+    """The seed's boto3 client (path-style, SigV4, us-east-1); one attempt per call so errors
+    surface as they are."""
+    client = boto3.session.Session().client(
+        service_name="s3", aws_access_key_id=access_key, aws_secret_access_key=secret,
+        endpoint_url=endpoint, region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
+                      retries={"total_max_attempts": 1}))
+    client.meta.events.register("response-received.s3", _on_response)
+    return client
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict  # lower-case names
+    body: bytes
+
+
+def http(endpoint, method, path, headers=None, body=None, key=None):
+    """A raw HTTP request to the gateway; `path` is sent as is (already percent-encoded).
+    `key` adds the seed's `Authorization: AWS <key>:immuta` header."""
+    url = urlsplit(endpoint)
+    headers = dict(headers or {})
+    if key is not None:
+        headers["Authorization"] = f"AWS {key}:{SECRET}"
+    conn = HTTPConnection(url.hostname, url.port, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        result = Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+    finally:
+        conn.close()
+    RECORDER.add(Recorded(f"http {method} {path}", result.status,
+                          list(result.headers.items()), data))
+    return result
+
+
+def s3_error(resp):
+    """(Code, Message) of an S3 error response; asserts the S3 error shape."""
+    assert "xml" in resp.headers.get("content-type", ""), resp.headers
+    root = ET.fromstring(resp.body)
+    assert root.tag == "Error", resp.body
+    code, message = root.findtext("Code"), root.findtext("Message")
+    assert code and message is not None, resp.body
+    return code, message
+
+
+def client_error(exc_info):
+    """(HTTP status, Code) of a botocore ClientError."""
+    err = exc_info.value.response
+    return err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Code"]
+
+
+# --- the demo data on disk ----------------------------------------------------------------
+
+def is_housekeeping(key):
+    name = key.rsplit("/", 1)[-1]
+    return name == "_SUCCESS" or name.endswith(".crc")
+
+
+def s3_sorted(keys):
+    return sorted(keys, key=lambda k: k.encode())  # S3 lists in UTF-8 byte order
+
+
+def disk_keys(demo_dir, data_source, housekeeping=False):
+    """Virtual keys of every object of a data source, in listing order."""
+    root = Path(demo_dir) / DATA_SOURCES[data_source]
+    keys = [f"{data_source}/{p.relative_to(root).as_posix()}"
+            for p in root.rglob("*") if p.is_file()]
+    return s3_sorted(k for k in keys if housekeeping or not is_housekeeping(k))
+
+
+def disk_file(demo_dir, key):
+    """The file behind a virtual key."""
+    data_source, rest = key.split("/", 1)
+    return Path(demo_dir) / DATA_SOURCES[data_source] / rest
+
+
+def md5_hex(path):
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()

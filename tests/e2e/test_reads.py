@@ -1,0 +1,102 @@
+"""ListObjectsV2, pagination, ranges, HEAD and awkward key names (issue test 3)."""
+
+import pytest
+
+from gateway import KEYS, disk_file, disk_keys, http, s3_sorted
+
+
+def test_list_objects_v2_root_with_delimiter(clients):
+    resp = clients["alice"].list_objects_v2(Bucket="immuta", Delimiter="/")
+    assert [p["Prefix"] for p in resp["CommonPrefixes"]] == ["customers/", "events/", "sales/"]
+    assert "Contents" not in resp
+    assert resp["KeyCount"] == 3
+
+
+def test_list_objects_v2_with_delimiter(clients):
+    # Only housekeeping lies directly under sales/, and alice may not see it.
+    resp = clients["alice"].list_objects_v2(Bucket="immuta", Prefix="sales/", Delimiter="/")
+    assert [p["Prefix"] for p in resp["CommonPrefixes"]] == ["sales/region=eu/",
+                                                              "sales/region=us/"]
+    assert "Contents" not in resp
+    assert resp["KeyCount"] == 2
+
+
+def test_list_objects_v2_without_delimiter(clients, demo_dir):
+    resp = clients["alice"].list_objects_v2(Bucket="immuta", Prefix="sales/")
+    keys = [o["Key"] for o in resp["Contents"]]
+    assert keys == disk_keys(demo_dir, "sales")
+    assert resp["KeyCount"] == len(keys) == 4
+    assert "CommonPrefixes" not in resp
+    assert resp["IsTruncated"] is False
+
+
+def test_list_objects_v2_whole_bucket(clients, demo_dir):
+    resp = clients["alice"].list_objects_v2(Bucket="immuta")
+    expected = s3_sorted(disk_keys(demo_dir, "customers") + disk_keys(demo_dir, "events")
+                         + disk_keys(demo_dir, "sales"))
+    assert [o["Key"] for o in resp["Contents"]] == expected
+    assert resp["KeyCount"] == len(expected)
+
+
+@pytest.mark.parametrize("operation", ["list_objects", "list_objects_v2"])
+def test_paginated_listing_is_complete(clients, demo_dir, operation):
+    pages = clients["alice"].get_paginator(operation).paginate(
+        Bucket="immuta", Prefix="sales/", PaginationConfig={"PageSize": 1})
+    keys = []
+    for page in pages:
+        contents = page.get("Contents", [])
+        assert len(contents) <= 1
+        if operation == "list_objects_v2":
+            assert page["KeyCount"] == len(contents)
+        keys += [o["Key"] for o in contents]
+    assert keys == disk_keys(demo_dir, "sales")
+
+
+def test_get_object_range_is_206(clients, demo_dir):
+    key = "sales/region=us/part-00000.csv"
+    data = disk_file(demo_dir, key).read_bytes()
+    resp = clients["alice"].get_object(Bucket="immuta", Key=key, Range="bytes=100-199")
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert resp["ContentRange"] == f"bytes 100-199/{len(data)}"
+    assert resp["ContentLength"] == 100
+    assert resp["Body"].read() == data[100:200]
+
+
+def test_get_object_range_raw_http(endpoint, demo_dir):
+    key = "sales/region=eu/part-00000.csv"
+    data = disk_file(demo_dir, key).read_bytes()
+    resp = http(endpoint, "GET", f"/s3p/immuta/{key}", headers={"Range": "bytes=0-9"},
+                key=KEYS["alice"])
+    assert resp.status == 206
+    assert resp.headers["content-range"] == f"bytes 0-9/{len(data)}"
+    assert resp.body == data[:10]
+
+
+def test_get_whole_object(clients, demo_dir):
+    key = "customers/customers.csv"
+    resp = clients["alice"].get_object(Bucket="immuta", Key=key)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert resp["Body"].read() == disk_file(demo_dir, key).read_bytes()
+
+
+def test_head_object(clients, demo_dir):
+    key = "events/2026-11-01.jsonl"
+    resp = clients["alice"].head_object(Bucket="immuta", Key=key)
+    assert resp["ContentLength"] == disk_file(demo_dir, key).stat().st_size
+    assert resp["ETag"]
+
+
+def test_head_bucket(clients):
+    resp = clients["bob"].head_bucket(Bucket="immuta")
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_keys_with_spaces_and_non_ascii(clients, demo_dir):
+    s3 = clients["carol"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="immuta", Prefix="documents/")["Contents"]]
+    assert keys == disk_keys(demo_dir, "documents")
+    assert "documents/Q3 report \u2013 final.pdf" in keys
+    assert "documents/notes/\u65e5\u672c\u8a9e \u30e1\u30e2.txt" in keys
+    for key in ("documents/r\u00e9sum\u00e9 \u00fc.bin", "documents/notes/\u65e5\u672c\u8a9e \u30e1\u30e2.txt"):
+        body = s3.get_object(Bucket="immuta", Key=key)["Body"].read()
+        assert body == disk_file(demo_dir, key).read_bytes()
