@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from http.client import HTTPConnection
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import boto3
 from botocore.config import Config
@@ -38,6 +38,7 @@ class Recorded:
     status: int
     headers: list
     body: bytes = None  # None for streamed object bodies (they are compared to the files)
+    sent: str = ""  # what the client itself put in the request line: echoing it is no leak
 
 
 @dataclass
@@ -56,8 +57,9 @@ class Recorder:
             parts = [("header", f"{k}: {v}".lower().encode()) for k, v in rec.headers]
             if rec.body is not None:
                 parts.append(("body", rec.body.lower()))
+            needles = [n for n in FORBIDDEN if n not in rec.sent.lower()]
             for where, data in parts:
-                found += [(rec.what, where, n) for n in FORBIDDEN if n.encode() in data]
+                found += [(rec.what, where, n) for n in needles if n.encode() in data]
         return found
 
 
@@ -109,7 +111,7 @@ def http(endpoint, method, path, headers=None, body=None, key=None):
     finally:
         conn.close()
     RECORDER.add(Recorded(f"http {method} {path}", result.status,
-                          list(result.headers.items()), data))
+                          list(result.headers.items()), data, sent=unquote(path)))
     return result
 
 
