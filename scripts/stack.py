@@ -89,11 +89,13 @@ class Child:
             time.sleep(0.05)
         return False
 
-    def log_tail(self, lines=30):
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+
+
+def log_tail(path, lines=30):
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def _group_alive(pgid):
@@ -198,16 +200,17 @@ class Stack:
         while not self._ready(child.name):
             if not child.running():
                 raise RuntimeError(f"{child.name} exited with {child.proc.returncode}; "
-                                   f"log {child.log}:\n{self._all_log_tail(child)}")
+                                   f"log {child.log}:\n{self.logs(child)}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{child.name} not ready after {START_TIMEOUT}s; "
-                                   f"log {child.log}:\n{self._all_log_tail(child)}")
+                                   f"log {child.log}:\n{self.logs(child)}")
             time.sleep(0.05)
 
-    def _all_log_tail(self, child):
-        tail = child.log_tail()
-        if child.name == "envoy":  # Envoy's own log is separate from its stdout
-            tail += "\n" + Child("envoy", [], self.run_dir / "envoy.log").log_tail()
+    def logs(self, child):
+        """The end of a child's logs (Envoy's own log is apart from its access log)."""
+        tail = log_tail(child.log)
+        if child.name == "envoy":
+            tail += "\n" + log_tail(self.run_dir / "envoy.log")
         return tail
 
     def start(self):
@@ -290,7 +293,7 @@ def main():
         while (dead := stack.dead_child()) is None:
             time.sleep(0.5)
         print(f"{dead.name} exited with {dead.proc.returncode}; stopping. Log:\n"
-              f"{stack._all_log_tail(dead)}", file=sys.stderr)
+              f"{stack.logs(dead)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0
