@@ -34,7 +34,7 @@ run: build
 
 lint: setup
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 	# The host layer only builds for wasm32: lint that target too.
 	cargo clippy --target wasm32-wasip1 --lib -- -D warnings
 
