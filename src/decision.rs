@@ -86,6 +86,7 @@ mod tests {
             enabled: true,
             ttl_seconds: 60,
             data_sources: vec![],
+            ..Default::default()
         })
     }
 

@@ -8,17 +8,35 @@
 //!                   "prefix":"curated/sales/","format":"csv","hidden":["_SUCCESS","*.crc"]}]}
 //! ```
 //! An unknown key is answered with 404.
+//!
+//! For a SigV4 request the filter adds `?scope={yyyymmdd}/{region}/{service}` and the answer
+//! carries `signing_key`: the SigV4 key derived for that scope (hex), never the secret itself.
+//! SigV2 signatures need the secret, so the service checks them itself:
+//! `POST /v1/verify-sigv2/{digest}` with the string to sign as the body and the client's
+//! signature in `x-s3gate-signature` → 204 valid, 403 not, 404 unknown key.
 
 use serde::{Deserialize, Serialize};
 
 use crate::glob;
 
-/// Path of the policy service's lookup endpoint for a key digest (lower-case hex SHA-256).
-pub fn lookup_path(key_sha256_hex: &str) -> String {
-    format!("/v1/entitlements/{key_sha256_hex}")
+/// Path of the policy service's lookup endpoint for a key digest (lower-case hex SHA-256),
+/// asking for the SigV4 signing key of `scope` (`yyyymmdd/region/service`) when given.
+pub fn lookup_path(key_sha256_hex: &str, scope: Option<&str>) -> String {
+    match scope {
+        Some(scope) => format!("/v1/entitlements/{key_sha256_hex}?scope={scope}"),
+        None => format!("/v1/entitlements/{key_sha256_hex}"),
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Path of the policy service's SigV2 check for a key digest.
+pub fn sigv2_verify_path(key_sha256_hex: &str) -> String {
+    format!("/v1/verify-sigv2/{key_sha256_hex}")
+}
+
+/// Header carrying the client's SigV2 signature (base64) to the SigV2 check.
+pub const SIGV2_SIGNATURE_HEADER: &str = "x-s3gate-signature";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entitlements {
     /// The principal's name; what logs and audit events show (never the key).
     pub principal: String,
@@ -28,10 +46,21 @@ pub struct Entitlements {
     pub ttl_seconds: u32,
     /// The data sources the principal may see, sorted by name.
     pub data_sources: Vec<DataSourceGrant>,
+    /// Version of the policies this was compiled from (a digest of the policy files).
+    #[serde(default)]
+    pub policy_version: String,
+    /// Key (hex) that seals this principal's continuation tokens. The service derives it from
+    /// its own secret, the principal and the policy version, so a token minted for another
+    /// principal or under other policies does not open.
+    #[serde(default)]
+    pub token_key: String,
+    /// The SigV4 signing key (hex) for the scope asked for with `?scope=`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
 }
 
 /// One data source as this principal sees it: where it really lives and what of it is hidden.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataSourceGrant {
     /// The top-level folder of the virtual bucket, e.g. `sales`. Never contains `/`.
     pub name: String,
@@ -48,6 +77,10 @@ pub struct DataSourceGrant {
     /// principal may not see. Hidden objects behave exactly like missing ones.
     #[serde(default)]
     pub hidden: Vec<String>,
+    /// When set (attribute-based rules), only objects matching one of these patterns are
+    /// visible; `hidden` still applies. `Some([])` means nothing in the data source is visible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible: Option<Vec<String>>,
 }
 
 impl Entitlements {
@@ -59,7 +92,22 @@ impl Entitlements {
 impl DataSourceGrant {
     /// Whether the principal may see the object at `relative_key` (the key below the data source).
     pub fn is_visible(&self, relative_key: &str) -> bool {
-        !self.hidden.iter().any(|p| glob::matches(p, relative_key))
+        let allowed = match &self.visible {
+            None => true,
+            Some(patterns) => patterns.iter().any(|p| glob::matches(p, relative_key)),
+        };
+        allowed && !self.hidden.iter().any(|p| glob::matches(p, relative_key))
+    }
+
+    /// Whether a common prefix (relative to the data source) could hold a visible object;
+    /// one that cannot is left out of listings like a prefix that does not exist.
+    pub fn may_hold_visible(&self, relative_prefix: &str) -> bool {
+        match &self.visible {
+            None => true,
+            Some(patterns) => patterns
+                .iter()
+                .any(|p| glob::may_match_below(p, relative_prefix)),
+        }
     }
 }
 
@@ -75,6 +123,7 @@ mod tests {
             prefix: "curated/sales/".into(),
             format: "csv".into(),
             hidden: vec!["_SUCCESS".into(), "*.crc".into()],
+            visible: None,
         }
     }
 
@@ -85,6 +134,9 @@ mod tests {
             enabled: true,
             ttl_seconds: 60,
             data_sources: vec![grant()],
+            policy_version: "v1".into(),
+            token_key: "00".into(),
+            signing_key: None,
         };
         let text = serde_json::to_string(&doc).unwrap();
         assert_eq!(serde_json::from_str::<Entitlements>(&text).unwrap(), doc);
@@ -101,7 +153,27 @@ mod tests {
     }
 
     #[test]
-    fn lookup_path_names_the_digest() {
-        assert_eq!(lookup_path("ab12"), "/v1/entitlements/ab12");
+    fn attribute_rules_limit_objects_and_prefixes() {
+        let mut g = grant();
+        g.visible = Some(vec!["region=eu/**".into()]);
+        assert!(g.is_visible("region=eu/part-0.csv"));
+        assert!(!g.is_visible("region=eu/_SUCCESS"));
+        assert!(!g.is_visible("region=us/part-0.csv"));
+        assert!(!g.is_visible("README.txt"));
+        assert!(g.may_hold_visible("region=eu/"));
+        assert!(g.may_hold_visible("region="));
+        assert!(!g.may_hold_visible("region=us/"));
+        g.visible = Some(vec![]);
+        assert!(!g.is_visible("region=eu/part-0.csv"));
+    }
+
+    #[test]
+    fn lookup_paths_name_the_digest() {
+        assert_eq!(lookup_path("ab12", None), "/v1/entitlements/ab12");
+        assert_eq!(
+            lookup_path("ab12", Some("20261126/us-east-1/s3")),
+            "/v1/entitlements/ab12?scope=20261126/us-east-1/s3"
+        );
+        assert_eq!(sigv2_verify_path("ab12"), "/v1/verify-sigv2/ab12");
     }
 }

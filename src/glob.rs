@@ -16,6 +16,49 @@ pub fn matches(pattern: &str, relative_key: &str) -> bool {
     match_from(pattern.as_bytes(), subject.as_bytes())
 }
 
+/// Whether some key starting with `relative_prefix` could match `pattern`: the prefix is
+/// consumed and the pattern may still have more to match. A pattern without `/` matches file
+/// names, which any prefix may hold.
+pub fn may_match_below(pattern: &str, relative_prefix: &str) -> bool {
+    !pattern.contains('/') || match_prefix(pattern.as_bytes(), relative_prefix.as_bytes())
+}
+
+/// Like `match_from`, but an exhausted subject is a success: the rest could follow.
+fn match_prefix(pattern: &[u8], subject: &[u8]) -> bool {
+    if subject.is_empty() {
+        return true;
+    }
+    match pattern.split_first() {
+        None => false,
+        Some((b'*', rest)) => {
+            let (rest, crosses) = match rest.strip_prefix(b"*") {
+                Some(r) => (r, true),
+                None => (rest, false),
+            };
+            for i in 0..=subject.len() {
+                if match_prefix(rest, &subject[i..]) {
+                    return true;
+                }
+                if !crosses && subject.get(i) == Some(&b'/') {
+                    return false;
+                }
+            }
+            // The star can absorb all that is left (and more to come).
+            crosses || !subject.contains(&b'/')
+        }
+        Some((b'?', rest)) => match subject.split_first() {
+            Some((c, _)) if *c != b'/' => subject
+                .get(utf8_width(*c)..)
+                .is_some_and(|t| match_prefix(rest, t)),
+            _ => false,
+        },
+        Some((p, rest)) => match subject.split_first() {
+            Some((c, tail)) if c == p => match_prefix(rest, tail),
+            _ => false,
+        },
+    }
+}
+
 /// Checks a pattern for problems a policy author should hear about at load time.
 pub fn validate(pattern: &str) -> Result<(), String> {
     if pattern.is_empty() {
@@ -101,6 +144,19 @@ mod tests {
         assert!(matches("?.csv", "é.csv"));
         assert!(!matches("?.csv", "ab.csv"));
         assert!(!matches("a?b", "a/b"));
+    }
+
+    #[test]
+    fn prefixes_that_may_hold_matches() {
+        assert!(may_match_below("region=eu/**", "region=eu/"));
+        assert!(may_match_below("region=eu/**", "regi"));
+        assert!(may_match_below("region=eu/**", "region=eu/x/y/"));
+        assert!(!may_match_below("region=eu/**", "region=us/"));
+        assert!(!may_match_below("region=eu/**", "other/"));
+        assert!(may_match_below("region=*/part-*", "region=us/"));
+        assert!(!may_match_below("region=*/part-*", "region=us/x/"));
+        assert!(may_match_below("*.csv", "anything/"));
+        assert!(may_match_below("a/**", ""));
     }
 
     #[test]

@@ -268,7 +268,7 @@ impl Gateway {
     }
 
     fn ask_policy(&mut self, digest: String, request: S3Request) -> Outcome {
-        let path = lookup_path(&digest);
+        let path = lookup_path(&digest, None);
         let call = self.dispatch_http_call(
             &self.config.policy_cluster,
             vec![

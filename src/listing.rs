@@ -226,6 +226,9 @@ impl ListingJob {
             } else {
                 let Some(prefix) = prefixes.next() else { break };
                 let relative = below(&prefix, &segment.list_prefix, &grant.prefix)?;
+                if !grant.may_hold_visible(relative) {
+                    continue;
+                }
                 Entry::Prefix(format!("{folder}{relative}"))
             };
             if !self.is_after_start(entry.name()) {
@@ -590,6 +593,7 @@ mod tests {
             prefix: prefix.into(),
             format: "csv".into(),
             hidden: hidden.iter().map(|s| s.to_string()).collect(),
+            visible: None,
         }
     }
 
@@ -599,6 +603,7 @@ mod tests {
             enabled: true,
             ttl_seconds: 60,
             data_sources: grants,
+            ..Default::default()
         }
     }
 
@@ -868,6 +873,20 @@ mod tests {
         );
         // "sales" must not match the real decoy "sales_eu", nor the data source "sales_eu".
         assert!(paginate(&bob, "sales_", None, 1000, ListVersion::V2).is_empty());
+    }
+
+    #[test]
+    fn attribute_rules_hide_partitions_and_their_prefixes() {
+        let mut sales = grant("sales", "wh", "curated/sales/", &["*.crc"]);
+        sales.visible = Some(vec!["region=eu/**".into()]);
+        let bob = entitlements(vec![sales]);
+        assert_eq!(
+            paginate(&bob, "sales/", Some("/"), 1000, ListVersion::V2),
+            ["sales/region=eu/"]
+        );
+        let all = paginate(&bob, "sales/", None, 2, ListVersion::V1);
+        assert_eq!(all.len(), 7);
+        assert!(all.iter().all(|k| k.starts_with("sales/region=eu/part-")));
     }
 
     #[test]

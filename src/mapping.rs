@@ -96,7 +96,9 @@ mod tests {
                 prefix: "curated/sales/".into(),
                 format: "csv".into(),
                 hidden: vec!["_SUCCESS".into()],
+                visible: None,
             }],
+            ..Default::default()
         }
     }
 

@@ -527,6 +527,7 @@ fn compile_principal(
                 prefix: ds.prefix.clone(),
                 format: ds.format.as_str().to_owned(),
                 hidden: hidden_for(p, &ds.name, rules),
+                visible: None,
             })
             .collect()
     };
@@ -535,6 +536,9 @@ fn compile_principal(
         enabled: !p.disabled,
         ttl_seconds: rules.decision_ttl_seconds,
         data_sources: grants,
+        policy_version: String::new(),
+        token_key: String::new(),
+        signing_key: None,
     }
 }
 

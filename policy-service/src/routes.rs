@@ -128,7 +128,7 @@ mod tests {
         assert_eq!(doc.principal, "alice");
         assert_eq!(reply.log, "entitlements principal=alice status=200");
         // The filter builds the path with the shared helper; it must route here.
-        let path = s3gate::entitlements::lookup_path(ALICE);
+        let path = s3gate::entitlements::lookup_path(ALICE, None);
         assert_eq!(route("GET", &path, &policies()).status, 200);
     }
 
