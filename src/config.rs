@@ -13,6 +13,9 @@ pub struct PluginConfig {
     /// Path under which the gateway answers, e.g. `/s3p`; empty serves at the root.
     #[serde(default = "default_path_prefix")]
     pub path_prefix: String,
+    /// Serve virtual-hosted-style requests too: `Host: <bucket>.<virtual_host_domain>`.
+    #[serde(default)]
+    pub virtual_host_domain: Option<String>,
     /// Envoy cluster of the policy service.
     #[serde(default = "default_policy_cluster")]
     pub policy_cluster: String,
@@ -64,6 +67,14 @@ fn default_upstream_cluster_header() -> String {
 }
 
 impl PluginConfig {
+    pub fn addressing(&self) -> crate::request::Addressing<'_> {
+        crate::request::Addressing {
+            path_prefix: &self.path_prefix,
+            bucket: &self.bucket,
+            virtual_host_domain: self.virtual_host_domain.as_deref(),
+        }
+    }
+
     /// Parses and checks the configuration; the message says what to fix.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         let config: PluginConfig = serde_json::from_slice(bytes)

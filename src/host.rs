@@ -9,12 +9,14 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
 use crate::auth;
+use crate::conditional::Conditions;
 use crate::config::PluginConfig;
 use crate::decision::{self, Decision, LocalCache};
 use crate::entitlements::{lookup_path, Entitlements};
 use crate::listing::{self, ListingJob, Step};
 use crate::mapping;
 use crate::request::{self, Operation, S3Request};
+use crate::response::{self, BodyPlan};
 use crate::s3error::S3Error;
 
 /// Upstream listing pages can be slow on big prefixes; the client's own timeout still applies.
@@ -58,7 +60,7 @@ impl RootContext for Root {
             is_head: false,
             waiting: Waiting::Nothing,
             forwarded: None,
-            upstream_error: None,
+            body_plan: BodyPlan::Pass,
         }))
     }
 
@@ -88,6 +90,7 @@ enum Outcome {
 struct Forwarded {
     key: String,
     asked_range: bool,
+    conditions: Conditions,
 }
 
 struct Gateway {
@@ -99,8 +102,8 @@ struct Gateway {
     is_head: bool,
     waiting: Waiting,
     forwarded: Option<Forwarded>,
-    /// The client-facing error replacing an upstream error answer.
-    upstream_error: Option<S3Error>,
+    /// What happens to the upstream's response body.
+    body_plan: BodyPlan,
 }
 
 impl Context for Gateway {
@@ -150,12 +153,8 @@ impl HttpContext for Gateway {
         // Nobody but this filter picks the upstream cluster.
         self.set_http_request_header(&self.config.upstream_cluster_header, None);
 
-        let request = match request::parse(
-            &method,
-            &path,
-            &self.config.path_prefix,
-            &self.config.bucket,
-        ) {
+        let authority = header(":authority").unwrap_or("");
+        let request = match request::parse(&method, &path, authority, &self.config.addressing()) {
             Ok(r) => r,
             Err(error) => return self.answered(&error),
         };
@@ -183,63 +182,56 @@ impl HttpContext for Gateway {
         let Some(forwarded) = &self.forwarded else {
             return Action::Continue;
         };
-        let headers = self.get_http_response_headers();
-        let status = headers
+        let plan = response::plan_object_response(
+            self.get_http_response_headers(),
+            forwarded.asked_range,
+            &forwarded.conditions,
+            &forwarded.key,
+            &self.request_id,
+        );
+        let headers: Vec<(&str, &str)> = plan
+            .headers
             .iter()
-            .find(|(n, _)| n == ":status")
-            .and_then(|(_, v)| v.parse::<u32>().ok())
-            .unwrap_or(502);
-        let has_content_range = headers.iter().any(|(n, _)| n == "content-range");
-        let mut kept: Vec<(String, String)> = headers
-            .into_iter()
-            .filter(|(n, _)| mapping::keep_response_header(n))
+            .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
-        let new_status = match status {
-            // Some S3-compatible stores answer a satisfied range with 200; S3 says 206.
-            200 if forwarded.asked_range && has_content_range => Some(206),
-            200 | 206 | 304 => None,
-            _ => {
-                let error = S3Error::from_upstream(status, None, &forwarded.key);
-                kept.retain(|(n, _)| n == ":status" || n == "date");
-                kept.push(("content-type".into(), "application/xml".into()));
-                let new = error.status;
-                self.upstream_error = Some(error);
-                Some(new)
-            }
-        };
-        if let Some(new) = new_status {
-            for (name, value) in kept.iter_mut() {
-                if name == ":status" {
-                    *value = new.to_string();
-                }
-            }
-        }
-        kept.push(("x-amz-request-id".into(), self.request_id.clone()));
-        let kept: Vec<(&str, &str)> = kept.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        self.set_http_response_headers(kept);
+        self.set_http_response_headers(headers);
+        self.body_plan = plan.body;
         Action::Continue
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let Some(error) = &self.upstream_error else {
-            return Action::Continue;
-        };
-        if !end_of_stream {
-            // Hold the upstream's error body: none of it may reach the client.
-            return Action::Pause;
-        }
-        let body = self
-            .get_http_response_body(0, body_size)
-            .unwrap_or_default();
-        let key = self
-            .forwarded
-            .as_ref()
-            .map(|f| f.key.as_str())
-            .unwrap_or("");
-        let status = error.status;
-        let error = match mapping::upstream_error_code(&body) {
-            Some(code) => S3Error::from_upstream(status, Some(code), key),
-            None => error.clone(),
+        let error = match &self.body_plan {
+            BodyPlan::Pass => return Action::Continue,
+            BodyPlan::Drop => {
+                self.set_http_response_body(0, body_size, &[]);
+                return Action::Continue;
+            }
+            BodyPlan::Error(error) => {
+                if !end_of_stream {
+                    // The object's bytes never reach the client; the error follows at the end.
+                    self.set_http_response_body(0, body_size, &[]);
+                    return Action::Continue;
+                }
+                error.clone()
+            }
+            BodyPlan::UpstreamError(error) => {
+                if !end_of_stream {
+                    // Hold the upstream's (small) error body: none of it may reach the client.
+                    return Action::Pause;
+                }
+                let body = self
+                    .get_http_response_body(0, body_size)
+                    .unwrap_or_default();
+                let key = self
+                    .forwarded
+                    .as_ref()
+                    .map(|f| f.key.as_str())
+                    .unwrap_or("");
+                match response::upstream_error_code(&body) {
+                    Some(code) => S3Error::from_upstream(error.status, Some(code), key),
+                    None => error.clone(),
+                }
+            }
         };
         let xml = if self.is_head {
             String::new()
@@ -412,7 +404,17 @@ impl Gateway {
             }
         }
         let asked_range = self.get_http_request_header("range").is_some();
-        self.forwarded = Some(Forwarded { key, asked_range });
+        let conditions = Conditions {
+            if_match: self.get_http_request_header("if-match"),
+            if_none_match: self.get_http_request_header("if-none-match"),
+            if_modified_since: self.get_http_request_header("if-modified-since"),
+            if_unmodified_since: self.get_http_request_header("if-unmodified-since"),
+        };
+        self.forwarded = Some(Forwarded {
+            key,
+            asked_range,
+            conditions,
+        });
         Outcome::Forward
     }
 

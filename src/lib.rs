@@ -4,6 +4,7 @@
 //! `host` is the thin layer that talks to Envoy; it is only built for wasm32.
 
 pub mod auth;
+pub mod conditional;
 pub mod config;
 pub mod decision;
 pub mod entitlements;
@@ -11,6 +12,7 @@ pub mod glob;
 pub mod listing;
 pub mod mapping;
 pub mod request;
+pub mod response;
 pub mod s3error;
 pub mod xml;
 

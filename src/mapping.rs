@@ -1,4 +1,4 @@
-//! Virtual names → real ones for object requests, and what of an upstream answer may go back.
+//! Virtual names → real ones for object requests.
 
 use crate::entitlements::{DataSourceGrant, Entitlements};
 use crate::s3error::S3Error;
@@ -41,43 +41,6 @@ pub fn upstream_object_path(
         uri_encode(&mut path, value, false);
     }
     path
-}
-
-/// Upstream response headers that may reach the client. Everything else (request ids, region,
-/// KMS key ids, replication and lifecycle details, server names) stays behind.
-pub fn keep_response_header(name: &str) -> bool {
-    matches!(
-        name,
-        ":status"
-            | "content-type"
-            | "content-length"
-            | "content-range"
-            | "content-encoding"
-            | "content-disposition"
-            | "content-language"
-            | "cache-control"
-            | "expires"
-            | "etag"
-            | "last-modified"
-            | "accept-ranges"
-            | "date"
-            | "x-amz-server-side-encryption"
-            | "x-amz-storage-class"
-            | "x-amz-mp-parts-count"
-            | "x-amz-tagging-count"
-    ) || name.starts_with("x-amz-meta-")
-        || name.starts_with("x-amz-checksum-")
-}
-
-/// The `<Code>` of an upstream S3 error body, if it has one (only used to pick our own code).
-pub fn upstream_error_code(body: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(body).ok()?;
-    let start = text.find("<Code>")? + "<Code>".len();
-    let len = text[start..].find("</Code>")?;
-    let code = &text[start..start + len];
-    code.bytes()
-        .all(|b| b.is_ascii_alphanumeric())
-        .then_some(code)
 }
 
 #[cfg(test)]
@@ -127,31 +90,5 @@ mod tests {
             let err = resolve_object(&e, key).unwrap_err();
             assert_eq!((err.code, err.status), ("NoSuchKey", 404), "{key}");
         }
-    }
-
-    #[test]
-    fn only_safe_headers_go_back() {
-        assert!(keep_response_header("etag"));
-        assert!(keep_response_header("x-amz-meta-owner"));
-        for h in [
-            "x-amz-request-id",
-            "x-amz-id-2",
-            "x-amz-bucket-region",
-            "server",
-            "x-amz-server-side-encryption-aws-kms-key-id",
-            "location",
-        ] {
-            assert!(!keep_response_header(h), "{h}");
-        }
-    }
-
-    #[test]
-    fn reads_upstream_error_codes() {
-        assert_eq!(
-            upstream_error_code(b"<Error><Code>SlowDown</Code><Message>x</Message></Error>"),
-            Some("SlowDown")
-        );
-        assert_eq!(upstream_error_code(b"upstream connect error"), None);
-        assert_eq!(upstream_error_code(b"<Code>a<b</Code>"), None);
     }
 }

@@ -89,14 +89,25 @@ pub struct S3Request {
     pub forwarded_query: Vec<(String, String)>,
 }
 
-/// Parses `method` and the raw `:path` (path and query). `None` means the path is not under
-/// `path_prefix`, so the request is not for the gateway at all.
+/// How requests name the bucket: path style under `path_prefix` (`/s3p/immuta/key`), or
+/// virtual-hosted style (`immuta.<virtual_host_domain>` in `Host`, then `/s3p/key`).
+#[derive(Debug, Clone, Copy)]
+pub struct Addressing<'a> {
+    pub path_prefix: &'a str,
+    pub bucket: &'a str,
+    pub virtual_host_domain: Option<&'a str>,
+}
+
+/// Parses `method`, the raw `:path` (path and query) and the `:authority`. A path outside
+/// `path_prefix` or another bucket is `NoSuchBucket`.
 pub fn parse(
     method: &str,
     raw_path: &str,
-    path_prefix: &str,
-    bucket: &str,
+    authority: &str,
+    addressing: &Addressing,
 ) -> Result<S3Request, S3Error> {
+    let path_prefix = addressing.path_prefix;
+    let bucket = addressing.bucket;
     let (path, query) = match raw_path.split_once('?') {
         Some((p, q)) => (p, q),
         None => (raw_path, ""),
@@ -125,24 +136,35 @@ pub fn parse(
         other => return Err(S3Error::method_not_allowed(other)),
     };
 
-    let rest = rest.trim_start_matches('/');
-    if rest.is_empty() {
-        if !is_read {
-            return Err(S3Error::method_not_allowed(method));
+    let key_part = match virtual_host_bucket(authority, addressing.virtual_host_domain) {
+        Some(host_bucket) => {
+            if host_bucket != bucket {
+                return Err(S3Error::no_such_bucket(&host_bucket));
+            }
+            rest.strip_prefix('/').unwrap_or(rest)
         }
-        return Ok(S3Request {
-            operation: Operation::ListBuckets,
-            forwarded_query: Vec::new(),
-        });
-    }
-    let (bucket_part, key_part) = match rest.split_once('/') {
-        Some((b, k)) => (b, k),
-        None => (rest, ""),
+        None => {
+            let rest = rest.trim_start_matches('/');
+            if rest.is_empty() {
+                if !is_read {
+                    return Err(S3Error::method_not_allowed(method));
+                }
+                return Ok(S3Request {
+                    operation: Operation::ListBuckets,
+                    forwarded_query: Vec::new(),
+                });
+            }
+            let (bucket_part, key_part) = match rest.split_once('/') {
+                Some((b, k)) => (b, k),
+                None => (rest, ""),
+            };
+            let requested_bucket = percent_decode(bucket_part)?;
+            if requested_bucket != bucket {
+                return Err(S3Error::no_such_bucket(&requested_bucket));
+            }
+            key_part
+        }
     };
-    let requested_bucket = percent_decode(bucket_part)?;
-    if requested_bucket != bucket {
-        return Err(S3Error::no_such_bucket(&requested_bucket));
-    }
     if let Some(sub) = UNSUPPORTED_SUBRESOURCES.iter().find(|s| has(s)) {
         return Err(S3Error::not_implemented(&format!(
             "The '{sub}' sub-resource is not supported by this gateway"
@@ -178,6 +200,21 @@ pub fn parse(
         operation,
         forwarded_query,
     })
+}
+
+/// The bucket named by a virtual-hosted-style `Host` (`bucket.domain[:port]`), if any.
+fn virtual_host_bucket(authority: &str, domain: Option<&str>) -> Option<String> {
+    let domain = domain?;
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    let host = host.to_ascii_lowercase();
+    let label = host
+        .strip_suffix(&domain.to_ascii_lowercase())?
+        .strip_suffix('.')?
+        .to_string();
+    (!label.is_empty()).then_some(label)
 }
 
 fn list_params<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<ListParams, S3Error> {
@@ -333,8 +370,47 @@ pub fn percent_decode(text: &str) -> Result<String, S3Error> {
 mod tests {
     use super::*;
 
+    const PATH_STYLE: Addressing = Addressing {
+        path_prefix: "/s3p",
+        bucket: "immuta",
+        virtual_host_domain: Some("s3.example.test"),
+    };
+
     fn op(method: &str, path: &str) -> Result<Operation, S3Error> {
-        parse(method, path, "/s3p", "immuta").map(|r| r.operation)
+        parse(method, path, "127.0.0.1:10000", &PATH_STYLE).map(|r| r.operation)
+    }
+
+    #[test]
+    fn virtual_hosted_style_names_the_bucket_in_the_host() {
+        let vhost =
+            |path: &str, host: &str| parse("GET", path, host, &PATH_STYLE).map(|r| r.operation);
+        assert_eq!(
+            vhost("/s3p/sales/a.csv", "immuta.s3.example.test:10000").unwrap(),
+            Operation::GetObject {
+                key: "sales/a.csv".into()
+            }
+        );
+        assert!(matches!(
+            vhost("/s3p/?list-type=2", "IMMUTA.s3.example.test").unwrap(),
+            Operation::ListObjects(_)
+        ));
+        assert!(matches!(
+            vhost("/s3p", "immuta.s3.example.test").unwrap(),
+            Operation::ListObjects(_)
+        ));
+        assert_eq!(
+            vhost("/s3p/x", "other.s3.example.test").unwrap_err().code,
+            "NoSuchBucket"
+        );
+        // The bare domain and other hosts are path style.
+        assert_eq!(
+            vhost("/s3p", "s3.example.test").unwrap(),
+            Operation::ListBuckets
+        );
+        assert_eq!(
+            vhost("/s3p/immuta/k", "immuta.elsewhere.test").unwrap(),
+            Operation::GetObject { key: "k".into() }
+        );
     }
 
     #[test]
@@ -470,8 +546,8 @@ mod tests {
         let r = parse(
             "GET",
             "/s3p/immuta/sales/x?response-content-type=text%2Fplain&x-id=GetObject",
-            "/s3p",
-            "immuta",
+            "h",
+            &PATH_STYLE,
         )
         .unwrap();
         assert_eq!(
@@ -485,12 +561,17 @@ mod tests {
 
     #[test]
     fn empty_prefix_serves_at_root() {
+        let root = Addressing {
+            path_prefix: "",
+            bucket: "immuta",
+            virtual_host_domain: None,
+        };
         assert_eq!(
-            parse("GET", "/", "", "immuta").unwrap().operation,
+            parse("GET", "/", "h", &root).unwrap().operation,
             Operation::ListBuckets
         );
         assert_eq!(
-            parse("GET", "/immuta/sales/x", "", "immuta")
+            parse("GET", "/immuta/sales/x", "h", &root)
                 .unwrap()
                 .operation,
             Operation::GetObject {

@@ -1,0 +1,216 @@
+//! Conditional GET/HEAD (`If-Match`, `If-None-Match`, `If-Modified-Since`, `If-Unmodified-Since`)
+//! evaluated by the gateway against the object's `ETag` and `Last-Modified`, with S3's rules, so
+//! clients get S3's 304/412 whatever the upstream store does with these headers.
+
+/// The client's conditions, as sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conditions {
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+    pub if_unmodified_since: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Serve the object.
+    Proceed,
+    /// 304 Not Modified.
+    NotModified,
+    /// 412 PreconditionFailed.
+    PreconditionFailed,
+}
+
+impl Conditions {
+    pub fn is_empty(&self) -> bool {
+        self.if_match.is_none()
+            && self.if_none_match.is_none()
+            && self.if_modified_since.is_none()
+            && self.if_unmodified_since.is_none()
+    }
+
+    /// S3's order: `If-Match` (412) overrides `If-Unmodified-Since`; `If-None-Match` (304)
+    /// overrides `If-Modified-Since`. Unparsable dates are ignored, as HTTP says.
+    pub fn evaluate(&self, etag: Option<&str>, last_modified: Option<&str>) -> Verdict {
+        let modified = last_modified.and_then(parse_http_date);
+        match &self.if_match {
+            Some(list) => {
+                if !etag_list_matches(list, etag) {
+                    return Verdict::PreconditionFailed;
+                }
+            }
+            None => {
+                if let (Some(since), Some(modified)) = (
+                    self.if_unmodified_since
+                        .as_deref()
+                        .and_then(parse_http_date),
+                    modified,
+                ) {
+                    if modified > since {
+                        return Verdict::PreconditionFailed;
+                    }
+                }
+            }
+        }
+        match &self.if_none_match {
+            Some(list) => {
+                if etag_list_matches(list, etag) {
+                    return Verdict::NotModified;
+                }
+            }
+            None => {
+                if let (Some(since), Some(modified)) = (
+                    self.if_modified_since.as_deref().and_then(parse_http_date),
+                    modified,
+                ) {
+                    if modified <= since {
+                        return Verdict::NotModified;
+                    }
+                }
+            }
+        }
+        Verdict::Proceed
+    }
+}
+
+/// `*` or a comma-separated list of entity tags (quoted or not, weak or strong).
+fn etag_list_matches(list: &str, etag: Option<&str>) -> bool {
+    let Some(etag) = etag else {
+        return false;
+    };
+    let bare = |t: &str| {
+        t.trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_string()
+    };
+    let wanted = bare(etag);
+    list.split(',')
+        .any(|t| t.trim() == "*" || bare(t) == wanted)
+}
+
+/// Seconds since the epoch of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form S3
+/// and HTTP clients send. Other forms are ignored (`None`).
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let mut parts = text.split_whitespace();
+    let _weekday = parts.next()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':');
+    let hour: i64 = clock.next()?.parse().ok()?;
+    let minute: i64 = clock.next()?.parse().ok()?;
+    let second: i64 = clock.next()?.parse().ok()?;
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
+    {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's well-known algorithm).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ETAG: &str = "\"abc\"";
+    const MODIFIED: &str = "Thu, 26 Nov 2026 10:00:00 GMT";
+    const BEFORE: &str = "Wed, 25 Nov 2026 10:00:00 GMT";
+    const AFTER: &str = "Fri, 27 Nov 2026 10:00:00 GMT";
+
+    fn verdict(c: Conditions) -> Verdict {
+        c.evaluate(Some(ETAG), Some(MODIFIED))
+    }
+
+    #[test]
+    fn dates_parse() {
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(parse_http_date("garbage"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
+    }
+
+    #[test]
+    fn if_match() {
+        let c = |v: &str| Conditions {
+            if_match: Some(v.into()),
+            ..Default::default()
+        };
+        assert_eq!(verdict(c("\"abc\"")), Verdict::Proceed);
+        assert_eq!(verdict(c("abc")), Verdict::Proceed);
+        assert_eq!(verdict(c("*")), Verdict::Proceed);
+        assert_eq!(verdict(c("\"x\", \"abc\"")), Verdict::Proceed);
+        assert_eq!(verdict(c("\"x\"")), Verdict::PreconditionFailed);
+    }
+
+    #[test]
+    fn if_none_match() {
+        let c = |v: &str| Conditions {
+            if_none_match: Some(v.into()),
+            ..Default::default()
+        };
+        assert_eq!(verdict(c("\"abc\"")), Verdict::NotModified);
+        assert_eq!(verdict(c("*")), Verdict::NotModified);
+        assert_eq!(verdict(c("\"x\"")), Verdict::Proceed);
+    }
+
+    #[test]
+    fn dates_and_s3_precedence() {
+        let ims = |d: &str| Conditions {
+            if_modified_since: Some(d.into()),
+            ..Default::default()
+        };
+        assert_eq!(verdict(ims(BEFORE)), Verdict::Proceed);
+        assert_eq!(verdict(ims(MODIFIED)), Verdict::NotModified);
+        assert_eq!(verdict(ims(AFTER)), Verdict::NotModified);
+        let ius = |d: &str| Conditions {
+            if_unmodified_since: Some(d.into()),
+            ..Default::default()
+        };
+        assert_eq!(verdict(ius(BEFORE)), Verdict::PreconditionFailed);
+        assert_eq!(verdict(ius(AFTER)), Verdict::Proceed);
+        // If-Match true wins over a failing If-Unmodified-Since.
+        let c = Conditions {
+            if_match: Some(ETAG.into()),
+            if_unmodified_since: Some(BEFORE.into()),
+            ..Default::default()
+        };
+        assert_eq!(verdict(c), Verdict::Proceed);
+        // If-None-Match false wins over a true If-Modified-Since (the object is served).
+        let c = Conditions {
+            if_none_match: Some("\"x\"".into()),
+            if_modified_since: Some(AFTER.into()),
+            ..Default::default()
+        };
+        assert_eq!(verdict(c), Verdict::Proceed);
+        // A bad date is ignored.
+        assert_eq!(verdict(ims("yesterday")), Verdict::Proceed);
+    }
+}
