@@ -14,6 +14,7 @@ pub mod mapping;
 pub mod request;
 pub mod response;
 pub mod s3error;
+pub mod token;
 pub mod xml;
 
 #[cfg(target_arch = "wasm32")]

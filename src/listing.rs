@@ -13,14 +13,13 @@
 
 use std::collections::VecDeque;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use crate::entitlements::{DataSourceGrant, Entitlements};
 use crate::request::{ListParams, ListVersion};
 use crate::s3error::S3Error;
+use crate::token;
 use crate::xml::{element, escape, uri_encode, url_encode_key};
 
 const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -28,8 +27,6 @@ const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 const OWNER: &str = "Immuta";
 /// Upper bound on upstream pages fetched for one client page (runs of hidden objects).
 const MAX_UPSTREAM_PAGES: usize = 50;
-/// Marks tokens minted by this gateway, so arbitrary strings are refused.
-const TOKEN_MAGIC: &str = "s3gate1:";
 
 /// An upstream ListObjectsV2 request for the host to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +86,8 @@ struct UpstreamSegment {
 pub struct ListingJob {
     params: ListParams,
     bucket: String,
+    /// Seals and opens this principal's continuation tokens.
+    token_key: Vec<u8>,
     /// Exclusive lower bound of the page, a virtual name.
     after: Option<String>,
     segments: VecDeque<Segment>,
@@ -106,8 +105,9 @@ impl ListingJob {
         entitlements: &Entitlements,
         bucket: &str,
     ) -> Result<Self, S3Error> {
+        let token_key = token::token_key(entitlements);
         let after = match (&params.continuation_token, &params.start_after) {
-            (Some(token), _) => Some(decode_token(token)?),
+            (Some(token), _) => Some(token::open(&token_key, token)?),
             (None, start_after) => start_after.clone(),
         };
         let mut grants: Vec<&DataSourceGrant> = entitlements.data_sources.iter().collect();
@@ -143,6 +143,7 @@ impl ListingJob {
         }
         Ok(ListingJob {
             bucket: bucket.to_string(),
+            token_key,
             after,
             segments,
             upstream_token: None,
@@ -382,7 +383,11 @@ impl ListingJob {
             if self.truncated { "true" } else { "false" },
         );
         if let (ListVersion::V2, true, Some(last)) = (p.version, self.truncated, last) {
-            element(&mut out, "NextContinuationToken", &encode_token(last));
+            element(
+                &mut out,
+                "NextContinuationToken",
+                &token::seal(&self.token_key, last),
+            );
         }
         if url {
             element(&mut out, "EncodingType", "url");
@@ -426,21 +431,6 @@ fn below<'k>(real_key: &'k str, list_prefix: &str, grant_prefix: &str) -> Result
     real_key
         .strip_prefix(grant_prefix)
         .ok_or_else(S3Error::bad_upstream_response)
-}
-
-fn encode_token(after: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{TOKEN_MAGIC}{after}"))
-}
-
-fn decode_token(token: &str) -> Result<String, S3Error> {
-    let invalid = || S3Error::invalid_argument("The continuation token provided is incorrect");
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token.trim_end_matches('='))
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    text.strip_prefix(TOKEN_MAGIC)
-        .map(str::to_string)
-        .ok_or_else(invalid)
 }
 
 struct UpstreamPage {
@@ -917,7 +907,43 @@ mod tests {
         assert!(!xml.contains("<Owner>") || xml.contains("Immuta"));
         let (_, truncated, token) = page_names(&xml);
         assert!(truncated);
-        assert!(!decode_token(&token.unwrap()).unwrap().contains("curated"));
+        let token = token.unwrap();
+        let resume = token::open(&token::token_key(&alice()), &token).unwrap();
+        assert_eq!(resume, "sales/region=eu/part-00001.csv");
+        assert!(!token.contains("sales"));
+    }
+
+    #[test]
+    fn tokens_open_only_for_their_principal_and_policy_version() {
+        let first = |ent: &Entitlements| {
+            let xml = run(&mut ListingJob::new(
+                params("sales/", None, 1, ListVersion::V2),
+                ent,
+                "immuta",
+            )
+            .unwrap());
+            page_names(&xml).2.unwrap()
+        };
+        let token = first(&alice());
+        let mut resumed = params("sales/", None, 1, ListVersion::V2);
+        resumed.continuation_token = Some(token.clone());
+        assert!(ListingJob::new(resumed.clone(), &alice(), "immuta").is_ok());
+        let mut bob = alice();
+        bob.principal = "bob".into();
+        assert_eq!(
+            ListingJob::new(resumed.clone(), &bob, "immuta")
+                .unwrap_err()
+                .code,
+            "InvalidArgument"
+        );
+        let mut changed = alice();
+        changed.policy_version = "after-a-policy-change".into();
+        assert_eq!(
+            ListingJob::new(resumed, &changed, "immuta")
+                .unwrap_err()
+                .code,
+            "InvalidArgument"
+        );
     }
 
     #[test]
