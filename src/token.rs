@@ -94,7 +94,7 @@ fn prf(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
