@@ -27,6 +27,10 @@ pub struct PluginConfig {
     /// How long an unknown key is remembered, so floods of bad keys don't reach the service.
     #[serde(default = "default_negative_cache_seconds")]
     pub negative_cache_seconds: u64,
+    /// Stale-if-error: when the policy service fails, keep serving a principal's cached
+    /// decision for this many seconds past its expiry (0, the default, fails closed at once).
+    #[serde(default)]
+    pub stale_if_error_seconds: u64,
     /// Accept the seed's literal `Authorization: AWS <API KEY>:immuta` header.
     #[serde(default)]
     pub legacy_seed_auth: bool,

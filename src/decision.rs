@@ -55,9 +55,18 @@ pub fn decode(bytes: &[u8], now: u64) -> Option<(u64, Decision)> {
 #[derive(Default)]
 pub struct LocalCache {
     entries: HashMap<String, (u64, Rc<Decision>)>,
+    /// How long past expiry an entry is kept for stale-if-error use.
+    grace: u64,
 }
 
 impl LocalCache {
+    pub fn with_grace(grace: u64) -> Self {
+        LocalCache {
+            entries: HashMap::new(),
+            grace,
+        }
+    }
+
     pub fn get(&self, digest: &str, now: u64) -> Option<Rc<Decision>> {
         self.entries
             .get(digest)
@@ -65,9 +74,22 @@ impl LocalCache {
             .map(|(_, d)| Rc::clone(d))
     }
 
+    /// A decision that expired less than the grace period ago (stale-if-error); unknown keys
+    /// are never served stale.
+    pub fn get_stale(&self, digest: &str, now: u64) -> Option<Rc<Decision>> {
+        self.entries
+            .get(digest)
+            .filter(|(expires_at, d)| {
+                expires_at.saturating_add(self.grace) > now && matches!(**d, Decision::Known(_))
+            })
+            .map(|(_, d)| Rc::clone(d))
+    }
+
     pub fn insert(&mut self, digest: String, expires_at: u64, decision: Rc<Decision>, now: u64) {
         if self.entries.len() >= MAX_LOCAL_ENTRIES {
-            self.entries.retain(|_, (e, _)| *e > now);
+            let grace = self.grace;
+            self.entries
+                .retain(|_, (e, _)| e.saturating_add(grace) > now);
             if self.entries.len() >= MAX_LOCAL_ENTRIES {
                 self.entries.clear();
             }
@@ -121,5 +143,17 @@ mod tests {
             c.insert(i.to_string(), 10, Rc::new(Decision::Unknown), 0);
         }
         assert!(c.entries.len() <= MAX_LOCAL_ENTRIES);
+    }
+
+    #[test]
+    fn stale_decisions_only_within_grace_and_only_known() {
+        let mut c = LocalCache::with_grace(30);
+        c.insert("k".into(), 10, Rc::new(known()), 0);
+        c.insert("u".into(), 10, Rc::new(Decision::Unknown), 0);
+        assert!(c.get("k", 20).is_none());
+        assert!(c.get_stale("k", 39).is_some());
+        assert!(c.get_stale("k", 40).is_none());
+        assert!(c.get_stale("u", 20).is_none());
+        assert!(LocalCache::default().get_stale("k", 11).is_none());
     }
 }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
+use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
 
 use crate::auth;
 use crate::conditional::Conditions;
@@ -31,6 +31,31 @@ proxy_wasm::main! {{
 struct Root {
     config: Option<Rc<PluginConfig>>,
     cache: Rc<RefCell<LocalCache>>,
+    metrics: Metrics,
+}
+
+/// Envoy counters (`wasmcustom.s3gate_*` in the admin stats).
+#[derive(Default, Clone, Copy)]
+struct Metrics {
+    policy_calls: Option<u32>,
+    stale_decisions_served: Option<u32>,
+}
+
+impl Metrics {
+    fn define() -> Self {
+        let counter =
+            |name: &str| proxy_wasm::hostcalls::define_metric(MetricType::Counter, name).ok();
+        Metrics {
+            policy_calls: counter("s3gate_policy_calls"),
+            stale_decisions_served: counter("s3gate_stale_decisions_served"),
+        }
+    }
+
+    fn bump(id: Option<u32>) {
+        if let Some(id) = id {
+            let _ = proxy_wasm::hostcalls::increment_metric(id, 1);
+        }
+    }
 }
 
 impl Context for Root {}
@@ -40,7 +65,11 @@ impl RootContext for Root {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
         match PluginConfig::parse(&bytes) {
             Ok(config) => {
+                self.cache = Rc::new(RefCell::new(LocalCache::with_grace(
+                    config.stale_if_error_seconds,
+                )));
                 self.config = Some(Rc::new(config));
+                self.metrics = Metrics::define();
                 true
             }
             Err(message) => {
@@ -55,6 +84,7 @@ impl RootContext for Root {
         Some(Box::new(Gateway {
             config,
             cache: Rc::clone(&self.cache),
+            metrics: self.metrics,
             request_id: String::new(),
             resource: String::new(),
             is_head: false,
@@ -96,6 +126,7 @@ struct Forwarded {
 struct Gateway {
     config: Rc<PluginConfig>,
     cache: Rc<RefCell<LocalCache>>,
+    metrics: Metrics,
     request_id: String,
     /// The client's own path (no query), echoed in errors.
     resource: String,
@@ -274,6 +305,7 @@ impl Gateway {
         );
         match call {
             Ok(_) => {
+                Metrics::bump(self.metrics.policy_calls);
                 self.waiting = Waiting::Policy { digest, request };
                 Outcome::Pending
             }
@@ -282,7 +314,7 @@ impl Gateway {
                     LogLevel::Warn,
                     "s3gate: policy service call could not be dispatched",
                 );
-                self.respond_error(&S3Error::service_unavailable())
+                self.policy_failed(&digest, request)
             }
         }
     }
@@ -306,7 +338,7 @@ impl Gateway {
                         LogLevel::Warn,
                         "s3gate: policy service answered an unreadable document",
                     );
-                    return self.respond_error(&S3Error::service_unavailable());
+                    return self.policy_failed(digest, request);
                 }
             },
             Some(404) => (Decision::Unknown, now + self.config.negative_cache_seconds),
@@ -315,7 +347,7 @@ impl Gateway {
                     LogLevel::Warn,
                     &format!("s3gate: policy service unavailable (status {other:?})"),
                 );
-                return self.respond_error(&S3Error::service_unavailable());
+                return self.policy_failed(digest, request);
             }
         };
         // Unknown keys stay per-VM: a flood of random keys must not fill shared memory.
@@ -331,6 +363,32 @@ impl Gateway {
             .borrow_mut()
             .insert(digest.to_string(), expires_at, Rc::clone(&decision), now);
         self.decide(&decision, request)
+    }
+
+    /// The policy service failed: serve a recently expired decision if the configuration
+    /// allows it (metered), else fail closed.
+    fn policy_failed(&mut self, digest: &str, request: S3Request) -> Outcome {
+        let now = now_seconds(self);
+        let grace = self.config.stale_if_error_seconds;
+        let local = self.cache.borrow().get_stale(digest, now);
+        // Another worker may hold a fresher copy in shared data.
+        let stale = local.or_else(|| {
+            if grace == 0 {
+                return None;
+            }
+            let (bytes, _) = self.get_shared_data(&decision::shared_data_key(digest));
+            match decision::decode(&bytes?, now.saturating_sub(grace))? {
+                (_, d @ Decision::Known(_)) => Some(Rc::new(d)),
+                _ => None,
+            }
+        });
+        match stale {
+            Some(decision) => {
+                Metrics::bump(self.metrics.stale_decisions_served);
+                self.decide(&decision, request)
+            }
+            None => self.respond_error(&S3Error::service_unavailable()),
+        }
     }
 
     fn decide(&mut self, decision: &Decision, request: S3Request) -> Outcome {
