@@ -85,6 +85,7 @@ impl RootContext for Root {
             config,
             cache: Rc::clone(&self.cache),
             metrics: self.metrics,
+            request_headers: Vec::new(),
             request_id: String::new(),
             resource: String::new(),
             is_head: false,
@@ -127,6 +128,8 @@ struct Gateway {
     config: Rc<PluginConfig>,
     cache: Rc<RefCell<LocalCache>>,
     metrics: Metrics,
+    /// The client's request headers, read once.
+    request_headers: Vec<(String, String)>,
     request_id: String,
     /// The client's own path (no query), echoed in errors.
     resource: String,
@@ -169,27 +172,30 @@ impl Context for Gateway {
 
 impl HttpContext for Gateway {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let headers = self.get_http_request_headers();
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
-        let method = header(":method").unwrap_or("").to_string();
-        let path = header(":path").unwrap_or("").to_string();
-        self.request_id = header("x-request-id").unwrap_or("s3gate").to_string();
+        // One copy of the headers per request; everything below reads from it.
+        self.request_headers = self.get_http_request_headers();
+        let method = self.request_header(":method").unwrap_or_default();
+        let path = self.request_header(":path").unwrap_or_default();
+        let authority = self.request_header(":authority").unwrap_or_default();
+        self.request_id = self
+            .request_header("x-request-id")
+            .unwrap_or_else(|| "s3gate".into());
         self.resource = path.split('?').next().unwrap_or("").to_string();
         self.is_head = method == "HEAD";
         // Nobody but this filter picks the upstream cluster.
-        self.set_http_request_header(&self.config.upstream_cluster_header, None);
+        if self
+            .request_header(&self.config.upstream_cluster_header)
+            .is_some()
+        {
+            self.set_http_request_header(&self.config.upstream_cluster_header, None);
+        }
 
-        let authority = header(":authority").unwrap_or("");
-        let request = match request::parse(&method, &path, authority, &self.config.addressing()) {
+        let request = match request::parse(&method, &path, &authority, &self.config.addressing()) {
             Ok(r) => r,
             Err(error) => return self.answered(&error),
         };
-        let authorization: Vec<&str> = headers
+        let authorization: Vec<&str> = self
+            .request_headers
             .iter()
             .filter(|(n, _)| n == "authorization")
             .map(|(_, v)| v.as_str())
@@ -275,6 +281,13 @@ impl HttpContext for Gateway {
 }
 
 impl Gateway {
+    fn request_header(&self, name: &str) -> Option<String> {
+        self.request_headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
     fn cached_decision(&self, digest: &str) -> Option<Rc<Decision>> {
         let now = now_seconds(self);
         if let Some(d) = self.cache.borrow().get(digest, now) {
@@ -456,17 +469,21 @@ impl Gateway {
             Some(&upstream.cluster),
         );
         // The client's credentials never go upstream; the upstream signer adds the gateway's own.
-        for (name, _) in self.get_http_request_headers() {
-            if name == "authorization" || name.starts_with("x-amz-") {
-                self.set_http_request_header(&name, None);
-            }
+        let credentials: Vec<String> = self
+            .request_headers
+            .iter()
+            .filter(|(n, _)| n == "authorization" || n.starts_with("x-amz-"))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in credentials {
+            self.set_http_request_header(&name, None);
         }
-        let asked_range = self.get_http_request_header("range").is_some();
+        let asked_range = self.request_header("range").is_some();
         let conditions = Conditions {
-            if_match: self.get_http_request_header("if-match"),
-            if_none_match: self.get_http_request_header("if-none-match"),
-            if_modified_since: self.get_http_request_header("if-modified-since"),
-            if_unmodified_since: self.get_http_request_header("if-unmodified-since"),
+            if_match: self.request_header("if-match"),
+            if_none_match: self.request_header("if-none-match"),
+            if_modified_since: self.request_header("if-modified-since"),
+            if_unmodified_since: self.request_header("if-unmodified-since"),
         };
         self.forwarded = Some(Forwarded {
             key,
