@@ -3,24 +3,29 @@
 //! This file is the I/O shell: arguments, the HTTP workers, the reload thread. The decisions
 //! are in `policy` and the routing in `routes`, both pure.
 
+mod crypto;
 mod policy;
 mod routes;
 
 use std::fmt;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
-use policy::{Policies, POLICY_FILES};
+use policy::{Environment, Policies, POLICY_FILES};
+use s3gate::entitlements::SIGV2_SIGNATURE_HEADER;
 
 const DEFAULT_POLICIES: &str = "policies";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8181";
 /// Enough for a service that answers about one request per key per TTL per Envoy.
 const WORKERS: usize = 4;
 const RELOAD_EVERY: Duration = Duration::from_secs(2);
+/// Seals continuation tokens. Replicas must share it, or a token minted via one replica's key
+/// won't open with another's.
+const TOKEN_SECRET_ENV: &str = "S3GATE_TOKEN_SECRET";
 
 const USAGE: &str = "\
 s3gate-policy: serves s3gate entitlements compiled from a policy directory
@@ -38,9 +43,19 @@ Options:
   -h, --help          show this help
 
 HTTP API:
-  GET /v1/entitlements/{sha256 of the API key, 64 lower-case hex}
-                      200 entitlements JSON, 404 unknown key, 400 malformed digest
+  GET /v1/entitlements/{sha256 of the API key, 64 lower-case hex}[?scope=yyyymmdd/region/s3]
+                      200 entitlements JSON (with the SigV4 signing key for the scope, if
+                      asked), 404 unknown key, 400 malformed digest or scope
+  POST /v1/verify-sigv2/{digest}  body: SigV2 string to sign (at most 16 KiB),
+                      header x-s3gate-signature: the client's base64 signature
+                      204 valid, 403 not, 404 unknown key, 400 malformed
   GET /healthz        200 ok
+
+Environment:
+  S3GATE_TOKEN_SECRET    secret for continuation-token keys; set the same value on every
+                         replica (default: random per process)
+  S3GATE_DEFAULT_SECRET  secret of principals without `secret:` (demo only)
+  and whatever variables principals name in `secret: {env: NAME}`
 
 Policy file reference: docs/policies.md
 ";
@@ -112,9 +127,19 @@ fn main() -> ExitCode {
     }
 }
 
+fn process_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 fn check(dir: &Path) -> ExitCode {
-    match Policies::load_dir(dir) {
+    // Nothing is served, so token keys don't matter; secrets are resolved for the warnings.
+    let env = Environment {
+        var: &process_var,
+        token_secret: &[],
+    };
+    match Policies::load_dir(dir, &env) {
         Ok(policies) => {
+            report_warnings(&policies);
             println!(
                 "{}: policies are valid ({})",
                 dir.display(),
@@ -136,13 +161,56 @@ fn report_invalid(dir: &Path, e: &policy::PolicyError) {
     }
 }
 
+fn report_warnings(policies: &Policies) {
+    for warning in policies.warnings() {
+        log!("warning: {warning}");
+    }
+}
+
+/// `S3GATE_TOKEN_SECRET`, or 32 random bytes: fine for one replica, but then every restart
+/// invalidates outstanding continuation tokens.
+fn token_secret() -> Result<Vec<u8>, String> {
+    match std::env::var(TOKEN_SECRET_ENV) {
+        Ok(secret) if secret.is_empty() => Err(format!("{TOKEN_SECRET_ENV} is set but empty")),
+        Ok(secret) => {
+            log!("token secret from {TOKEN_SECRET_ENV}");
+            Ok(secret.into_bytes())
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(format!("{TOKEN_SECRET_ENV} is not valid UTF-8"))
+        }
+        Err(std::env::VarError::NotPresent) => {
+            let mut secret = vec![0; 32];
+            std::fs::File::open("/dev/urandom")
+                .and_then(|mut urandom| urandom.read_exact(&mut secret))
+                .map_err(|e| format!("cannot read /dev/urandom for the token secret: {e}"))?;
+            log!(
+                "token secret generated at random; set {TOKEN_SECRET_ENV} when running several \
+                 replicas"
+            );
+            Ok(secret)
+        }
+    }
+}
+
 /// The policies every worker answers from; the reload thread swaps in a new `Arc`.
 type Current = Arc<RwLock<Arc<Policies>>>;
 
 fn serve(dir: &Path, listen: &str) -> ExitCode {
+    let token_secret = match token_secret() {
+        Ok(secret) => Arc::new(secret),
+        Err(e) => {
+            log!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let env = Environment {
+        var: &process_var,
+        token_secret: &token_secret,
+    };
     // Taken before the first load, so an edit made while loading is picked up by the watcher.
     let seen = files_state(dir);
-    let policies = match Policies::load_dir(dir) {
+    let policies = match Policies::load_dir(dir, &env) {
         Ok(policies) => policies,
         Err(e) => {
             report_invalid(dir, &e);
@@ -150,6 +218,7 @@ fn serve(dir: &Path, listen: &str) -> ExitCode {
         }
     };
     log!("loaded {} from {}", policies.summary(), dir.display());
+    report_warnings(&policies);
 
     let server = match tiny_http::Server::http(listen) {
         Ok(server) => Arc::new(server),
@@ -165,10 +234,14 @@ fn serve(dir: &Path, listen: &str) -> ExitCode {
     {
         let current = Arc::clone(&current);
         let dir = dir.to_path_buf();
-        if let Err(e) = thread::Builder::new()
-            .name("reload".into())
-            .spawn(move || watch(&dir, &current, seen))
-        {
+        let token_secret = Arc::clone(&token_secret);
+        if let Err(e) = thread::Builder::new().name("reload".into()).spawn(move || {
+            let env = Environment {
+                var: &process_var,
+                token_secret: &token_secret,
+            };
+            watch(&dir, &current, seen, &env)
+        }) {
             log!("cannot start the reload thread: {e}");
             return ExitCode::FAILURE;
         }
@@ -206,8 +279,9 @@ fn snapshot(current: &Current) -> Arc<Policies> {
 }
 
 fn work(server: &tiny_http::Server, current: &Current) {
+    let mut body = Vec::with_capacity(routes::MAX_STRING_TO_SIGN + 1);
     loop {
-        let request = match server.recv() {
+        let mut request = match server.recv() {
             Ok(request) => request,
             Err(e) => {
                 log!("receiving a request failed: {e}");
@@ -216,16 +290,38 @@ fn work(server: &tiny_http::Server, current: &Current) {
                 continue;
             }
         };
-        let reply = routes::route(request.method().as_str(), request.url(), &snapshot(current));
+        // One byte more than allowed tells a body at the limit from one beyond it.
+        body.clear();
+        let limit = routes::MAX_STRING_TO_SIGN as u64 + 1;
+        if let Err(e) = request.as_reader().take(limit).read_to_end(&mut body) {
+            log!("reading a request body failed: {e}");
+            continue;
+        }
+        let signature = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv(SIGV2_SIGNATURE_HEADER))
+            .map(|h| h.value.as_str().to_owned());
+        let reply = routes::route(
+            &routes::Request {
+                method: request.method().as_str(),
+                url: request.url(),
+                signature: signature.as_deref(),
+                body: &body,
+            },
+            &snapshot(current),
+        );
         log!("{}", reply.log);
 
         let mut response =
             tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
-        if let Ok(header) = tiny_http::Header::from_bytes("Content-Type", reply.content_type) {
-            response.add_header(header);
+        if reply.status != 204 {
+            if let Ok(header) = tiny_http::Header::from_bytes("Content-Type", reply.content_type) {
+                response.add_header(header);
+            }
         }
-        if reply.allow_get {
-            if let Ok(header) = tiny_http::Header::from_bytes("Allow", "GET") {
+        if let Some(allow) = reply.allow {
+            if let Ok(header) = tiny_http::Header::from_bytes("Allow", allow) {
                 response.add_header(header);
             }
         }
@@ -262,7 +358,7 @@ fn inode(_meta: &std::fs::Metadata) -> u64 {
 
 /// Every `RELOAD_EVERY`, reloads when the files changed. A bad edit is logged once and the
 /// previous policies keep serving until the files change again.
-fn watch(dir: &Path, current: &Current, mut seen: FilesState) {
+fn watch(dir: &Path, current: &Current, mut seen: FilesState, env: &Environment<'_>) {
     loop {
         thread::sleep(RELOAD_EVERY);
         let now = files_state(dir);
@@ -270,9 +366,10 @@ fn watch(dir: &Path, current: &Current, mut seen: FilesState) {
             continue;
         }
         seen = now;
-        match Policies::load_dir(dir) {
+        match Policies::load_dir(dir, env) {
             Ok(policies) => {
                 log!("reloaded {} from {}", policies.summary(), dir.display());
+                report_warnings(&policies);
                 let policies = Arc::new(policies);
                 match current.write() {
                     Ok(mut guard) => *guard = policies,

@@ -1,16 +1,20 @@
 //! The policy files, their validation, and their compilation into one [`Entitlements`]
 //! document per API key digest.
 //!
-//! Everything here is pure except [`Policies::load_dir`], which only reads the three files,
-//! so the whole decision logic is unit-tested without a server.
+//! Everything here is pure except [`Policies::load_dir`], which reads the three files, and the
+//! resolution of principals' secrets, which reads the environment through [`Environment`] and
+//! secret files; so the whole decision logic is unit-tested without a server.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use s3gate::entitlements::{DataSourceGrant, Entitlements};
 use s3gate::glob;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+
+use crate::crypto::{self, Scope, Secret};
 
 pub const DATA_SOURCES_FILE: &str = "data_sources.yaml";
 pub const PRINCIPALS_FILE: &str = "principals.yaml";
@@ -23,6 +27,17 @@ pub const ALL: &str = "*";
 pub const DEFAULT_TTL_SECONDS: u32 = 60;
 /// A day. Longer would let a revoked principal keep its access unreasonably long.
 pub const MAX_TTL_SECONDS: u32 = 86_400;
+/// The secret of every principal without a `secret:` entry. Meant for the demo, where all
+/// principals share the seed's fixed secret.
+pub const DEFAULT_SECRET_ENV: &str = "S3GATE_DEFAULT_SECRET";
+
+/// What a load needs besides the policy files.
+pub struct Environment<'a> {
+    /// Reads one environment variable: the process's in the service, a fixed map in tests.
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+    /// The service's secret for continuation-token keys; the same across reloads.
+    pub token_secret: &'a [u8],
+}
 
 // ---------------------------------------------------------------------------------------------
 // The files as written by platform teams. `deny_unknown_fields` everywhere: a misspelt field
@@ -86,6 +101,48 @@ pub struct Principal {
     pub data_sources: Vec<String>,
     #[serde(default)]
     pub disabled: bool,
+    /// Facts about the principal that partition rules use, e.g. `region: [eu, us]`.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Vec<String>>,
+    /// Where the principal's secret access key comes from. Without it: the default secret.
+    #[serde(default)]
+    pub secret: Option<SecretSource>,
+}
+
+/// `secret: {env: NAME}` or `secret: {file: PATH}`: the policy files say where a secret is,
+/// never what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Env(String),
+    /// Relative paths are relative to the policy directory.
+    File(PathBuf),
+}
+
+impl<'de> Deserialize<'de> for SecretSource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        use serde_norway::Value;
+        // By hand rather than derived, so that no error message echoes the value: a secret
+        // pasted here in plain text must not end up in logs or CI output.
+        let value = Value::deserialize(deserializer)?;
+        let entry = match &value {
+            Value::Mapping(map) if map.len() == 1 => map.iter().next(),
+            _ => None,
+        };
+        match entry {
+            Some((Value::String(kind), Value::String(name))) if !name.is_empty() => {
+                match kind.as_str() {
+                    "env" => return Ok(SecretSource::Env(name.clone())),
+                    "file" => return Ok(SecretSource::File(PathBuf::from(name))),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        Err(D::Error::custom(
+            "secret must be {env: VARIABLE} or {file: PATH} (never the secret itself)",
+        ))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,6 +154,8 @@ pub struct RulesFile {
     pub roles: Vec<String>,
     #[serde(default)]
     pub object_rules: Vec<ObjectRule>,
+    #[serde(default)]
+    pub partition_rules: Vec<PartitionRule>,
 }
 
 fn default_ttl() -> u32 {
@@ -116,6 +175,27 @@ pub struct ObjectRule {
     /// Glob patterns (see `s3gate::glob`) relative to the data source.
     pub hide: Vec<String>,
     /// Principals holding any of these roles are exempt from the rule.
+    #[serde(default)]
+    pub unless_roles: Vec<String>,
+}
+
+/// Limits a data source to the Hive-style partitions (`region=eu/...`) whose values the
+/// principal holds in one of its attributes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionRule {
+    pub name: String,
+    /// For the people reading the file; the service only checks it is a string.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: String,
+    /// Data source names, or `"*"` for all.
+    pub data_sources: Vec<String>,
+    /// The partition key: the first level below the data source is `{partition}={value}/`.
+    pub partition: String,
+    /// The principal attribute listing the partition values the principal may see.
+    pub attribute: String,
+    /// Principals holding any of these roles are exempt: they see every partition.
     #[serde(default)]
     pub unless_roles: Vec<String>,
 }
@@ -152,6 +232,17 @@ pub enum LookupError {
     UnknownKey,
 }
 
+/// The outcome of a SigV2 check for a known key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sigv2Check {
+    Valid,
+    Mismatch,
+    /// Disabled principals sign nothing.
+    Disabled,
+    /// The principal has no secret (see [`DEFAULT_SECRET_ENV`]), so no signature can be valid.
+    NoSecret,
+}
+
 /// Collects problems with the file name in front, so messages read
 /// `principals.yaml: principal #2 "bob": ...`.
 struct Problems(Vec<String>);
@@ -173,14 +264,25 @@ fn entry(kind: &str, index: usize, name: &str) -> String {
 /// Validated policies, compiled to the document the filter receives, keyed by key digest.
 #[derive(Debug)]
 pub struct Policies {
-    by_digest: HashMap<String, Entitlements>,
+    by_digest: HashMap<String, Compiled>,
     data_source_count: usize,
     object_rule_count: usize,
+    partition_rule_count: usize,
+    version: String,
+    warnings: Vec<String>,
+}
+
+/// One principal, ready to answer.
+#[derive(Debug)]
+struct Compiled {
+    doc: Entitlements,
+    /// `None`: the principal can't sign requests (disabled, or no secret found at load).
+    secret: Option<Secret>,
 }
 
 impl Policies {
     /// Reads the three policy files from `dir` and compiles them.
-    pub fn load_dir(dir: &Path) -> Result<Self, PolicyError> {
+    pub fn load_dir(dir: &Path, env: &Environment<'_>) -> Result<Self, PolicyError> {
         let mut texts = Vec::with_capacity(POLICY_FILES.len());
         let mut problems = Vec::new();
         for file in POLICY_FILES {
@@ -197,34 +299,50 @@ impl Policies {
             return Err(PolicyError { problems });
         }
         match texts.as_slice() {
-            [data_sources, principals, rules] => Self::from_yaml(data_sources, principals, rules),
+            [data_sources, principals, rules] => {
+                Self::from_yaml(data_sources, principals, rules, dir, env)
+            }
             _ => Err(PolicyError {
                 problems: vec!["internal error: wrong number of policy files".into()],
             }),
         }
     }
 
-    /// Parses, validates and compiles the contents of the three policy files.
+    /// Parses, validates and compiles the contents of the three policy files. `dir` is where
+    /// relative secret file paths start.
     pub fn from_yaml(
         data_sources: &str,
         principals: &str,
         rules: &str,
+        dir: &Path,
+        env: &Environment<'_>,
     ) -> Result<Self, PolicyError> {
+        // Over the bytes as read, so any edit (even to a comment) is a new version.
+        let version = crypto::hex(&crypto::policy_version(&[
+            data_sources.as_bytes(),
+            principals.as_bytes(),
+            rules.as_bytes(),
+        ]));
         let mut problems = Vec::new();
         let data_sources = parse::<DataSourcesFile>(DATA_SOURCES_FILE, data_sources, &mut problems);
         let principals = parse::<PrincipalsFile>(PRINCIPALS_FILE, principals, &mut problems);
         let rules = parse::<RulesFile>(RULES_FILE, rules, &mut problems);
         match (data_sources, principals, rules) {
-            (Some(d), Some(p), Some(r)) if problems.is_empty() => Self::compile(&d, &p, &r),
+            (Some(d), Some(p), Some(r)) if problems.is_empty() => {
+                Self::compile(&d, &p, &r, version, dir, env)
+            }
             _ => Err(PolicyError { problems }),
         }
     }
 
     /// Validates the parsed files against each other and compiles them.
-    pub fn compile(
+    fn compile(
         data_sources: &DataSourcesFile,
         principals: &PrincipalsFile,
         rules: &RulesFile,
+        version: String,
+        dir: &Path,
+        env: &Environment<'_>,
     ) -> Result<Self, PolicyError> {
         let mut problems = Problems(Vec::new());
         let by_name = validate_data_sources(data_sources, &mut problems);
@@ -236,20 +354,41 @@ impl Policies {
             });
         }
 
-        let by_digest = principals
-            .principals
-            .iter()
-            .map(|p| (p.key_sha256.clone(), compile_principal(p, &by_name, rules)))
-            .collect();
+        let mut warnings = Problems(Vec::new());
+        warn_about_unheld_attributes(rules, principals, &mut warnings);
+        let default_secret = (env.var)(DEFAULT_SECRET_ENV);
+        let mut by_digest = HashMap::with_capacity(principals.principals.len());
+        for (i, p) in principals.principals.iter().enumerate() {
+            let mut doc = compile_principal(p, &by_name, rules);
+            let Some(token_key) = crypto::token_key(env.token_secret, &p.name, &version) else {
+                problems.add(
+                    PRINCIPALS_FILE,
+                    &entry("principal", i, &p.name),
+                    "internal error: cannot derive the token key",
+                );
+                continue;
+            };
+            doc.policy_version.clone_from(&version);
+            doc.token_key = crypto::hex(&token_key);
+            let secret = resolve_secret(p, i, dir, default_secret.as_deref(), env, &mut warnings);
+            by_digest.insert(p.key_sha256.clone(), Compiled { doc, secret });
+        }
+        if !problems.0.is_empty() {
+            return Err(PolicyError {
+                problems: problems.0,
+            });
+        }
         Ok(Policies {
             by_digest,
             data_source_count: data_sources.data_sources.len(),
             object_rule_count: rules.object_rules.len(),
+            partition_rule_count: rules.partition_rules.len(),
+            version,
+            warnings: warnings.0,
         })
     }
 
-    /// The entitlements of the principal whose API key has this SHA-256 (lower-case hex).
-    pub fn lookup(&self, key_sha256: &str) -> Result<&Entitlements, LookupError> {
+    fn compiled(&self, key_sha256: &str) -> Result<&Compiled, LookupError> {
         if !is_key_digest(key_sha256) {
             return Err(LookupError::MalformedDigest);
         }
@@ -258,13 +397,82 @@ impl Policies {
             .ok_or(LookupError::UnknownKey)
     }
 
+    /// The entitlements of the principal whose API key has this SHA-256 (lower-case hex).
+    /// The service answers through [`Policies::entitlements`]; tests read documents here.
+    #[cfg(test)]
+    pub fn lookup(&self, key_sha256: &str) -> Result<&Entitlements, LookupError> {
+        self.compiled(key_sha256).map(|c| &c.doc)
+    }
+
+    /// Like [`Policies::lookup`], with the SigV4 signing key for `scope` when one is asked for
+    /// and the principal can sign (enabled, with a secret).
+    pub fn entitlements(
+        &self,
+        key_sha256: &str,
+        scope: Option<&Scope>,
+    ) -> Result<Cow<'_, Entitlements>, LookupError> {
+        let compiled = self.compiled(key_sha256)?;
+        let signing_key = match (scope, &compiled.secret) {
+            (Some(scope), Some(secret)) if compiled.doc.enabled => {
+                crypto::signing_key(secret, scope)
+            }
+            _ => None,
+        };
+        Ok(match signing_key {
+            Some(key) => {
+                let mut doc = compiled.doc.clone();
+                doc.signing_key = Some(crypto::hex(&key));
+                Cow::Owned(doc)
+            }
+            None => Cow::Borrowed(&compiled.doc),
+        })
+    }
+
+    /// Checks a SigV2 signature (base64) over `string_to_sign` with the key's secret. Returns
+    /// the principal's name for the log line with the outcome.
+    pub fn verify_sigv2(
+        &self,
+        key_sha256: &str,
+        string_to_sign: &[u8],
+        signature_base64: &str,
+    ) -> Result<(&str, Sigv2Check), LookupError> {
+        let compiled = self.compiled(key_sha256)?;
+        let outcome = match &compiled.secret {
+            _ if !compiled.doc.enabled => Sigv2Check::Disabled,
+            None => Sigv2Check::NoSecret,
+            Some(secret) => {
+                if crypto::sigv2_signature_matches(secret, string_to_sign, signature_base64) {
+                    Sigv2Check::Valid
+                } else {
+                    Sigv2Check::Mismatch
+                }
+            }
+        };
+        Ok((&compiled.doc.principal, outcome))
+    }
+
+    /// The version every document carries: a digest of the policy files.
+    #[cfg(test)]
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// What is loaded but deserves attention, e.g. principals that can't sign requests. Never
+    /// holds a secret.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// One line for logs: what was loaded.
     pub fn summary(&self) -> String {
         format!(
-            "{} data sources, {} principals, {} object rules",
+            "{} data sources, {} principals, {} object rules, {} partition rules, version {}",
             self.data_source_count,
             self.by_digest.len(),
-            self.object_rule_count
+            self.object_rule_count,
+            self.partition_rule_count,
+            // Enough to tell versions apart in logs; the full digest is in every document.
+            self.version.get(..12).unwrap_or(&self.version)
         )
     }
 }
@@ -303,6 +511,27 @@ fn word_problem(name: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// A partition key or value becomes one path segment of a glob pattern (`{key}={value}/**`),
+/// so it must stay literal and within its segment.
+fn segment_problem(s: &str) -> Option<&'static str> {
+    if s.is_empty() {
+        Some("is empty")
+    } else if s.contains('/') {
+        Some("contains '/'")
+    } else if s.contains(['*', '?']) {
+        Some("contains a glob character ('*' or '?')")
+    } else if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("contains whitespace or control characters")
+    } else {
+        None
+    }
+}
+
+/// Whether a rule's `data_sources` list covers `data_source`.
+fn covers(list: &[String], data_source: &str) -> bool {
+    list.iter().any(|n| n == ALL || n == data_source)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,7 +669,88 @@ fn validate_rules<'a>(
             }
         }
     }
+
+    let mut partition_rule_names = HashSet::new();
+    for (i, rule) in rules.partition_rules.iter().enumerate() {
+        let at = entry("partition rule", i, &rule.name);
+        if let Some(problem) = word_problem(&rule.name) {
+            problems.add(f, &at, problem);
+        }
+        if !partition_rule_names.insert(rule.name.as_str()) {
+            problems.add(
+                f,
+                &at,
+                "duplicate name; partition rule names must be unique",
+            );
+        }
+        if rule.data_sources.is_empty() {
+            problems.add(
+                f,
+                &at,
+                "data_sources is empty; name data sources or use \"*\" for all",
+            );
+        }
+        for name in &rule.data_sources {
+            if name != ALL && !data_sources.contains_key(name.as_str()) {
+                problems.add(
+                    f,
+                    &at,
+                    format_args!("unknown data source {name:?} (not in {DATA_SOURCES_FILE})"),
+                );
+            }
+        }
+        if let Some(problem) = segment_problem(&rule.partition) {
+            problems.add(f, &at, format_args!("partition {problem}"));
+        } else if rule.partition.contains('=') {
+            problems.add(
+                f,
+                &at,
+                "partition contains '='; it is the part before the '='",
+            );
+        }
+        if let Some(problem) = word_problem(&rule.attribute) {
+            problems.add(f, &at, format_args!("attribute {problem}"));
+        }
+        for role in &rule.unless_roles {
+            if !roles.contains(role.as_str()) {
+                problems.add(
+                    f,
+                    &at,
+                    format_args!("unknown role {role:?} in unless_roles (not in roles)"),
+                );
+            }
+        }
+        // Two partition rules on one data source would have to intersect; until that is
+        // needed, one rule per data source keeps what a principal sees easy to read off.
+        for (j, earlier) in rules.partition_rules[..i].iter().enumerate() {
+            let shared: Vec<&str> = data_sources
+                .keys()
+                .copied()
+                .filter(|ds| covers(&rule.data_sources, ds) && covers(&earlier.data_sources, ds))
+                .collect();
+            if !shared.is_empty() {
+                problems.add(
+                    f,
+                    &at,
+                    format_args!(
+                        "applies to data source(s) {} like {}; only one partition rule per data \
+                         source is supported",
+                        quoted_list(&shared),
+                        entry("partition rule", j, &earlier.name)
+                    ),
+                );
+            }
+        }
+    }
     roles
+}
+
+fn quoted_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn validate_principals(
@@ -501,6 +811,128 @@ fn validate_principals(
                 );
             }
         }
+        for (attribute, values) in &p.attributes {
+            if let Some(problem) = word_problem(attribute) {
+                problems.add(f, &at, format_args!("attribute {attribute:?}: {problem}"));
+            }
+            // Checked for every attribute, used by a rule or not, so adding a rule later
+            // can't turn valid principals invalid.
+            for value in values {
+                if let Some(problem) = segment_problem(value) {
+                    problems.add(
+                        f,
+                        &at,
+                        format_args!("attribute {attribute:?} value {value:?} {problem}"),
+                    );
+                }
+            }
+        }
+        match &p.secret {
+            Some(SecretSource::Env(name)) if name.contains(['=', '\0']) => {
+                problems.add(f, &at, "secret env name contains '=' or NUL");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A partition rule on an attribute nobody holds shows no partition to anyone it applies to:
+/// valid, but more likely a typo than intended.
+fn warn_about_unheld_attributes(
+    rules: &RulesFile,
+    principals: &PrincipalsFile,
+    warnings: &mut Problems,
+) {
+    for (i, rule) in rules.partition_rules.iter().enumerate() {
+        let held = principals
+            .principals
+            .iter()
+            .any(|p| p.attributes.contains_key(&rule.attribute));
+        if !held {
+            warnings.add(
+                RULES_FILE,
+                &entry("partition rule", i, &rule.name),
+                format_args!(
+                    "no principal has attribute {:?}; the rule shows no partition to anyone it \
+                     applies to",
+                    rule.attribute
+                ),
+            );
+        }
+    }
+}
+
+/// The principal's secret, read now from where `secret:` says (or the default secret). `None`,
+/// with a warning, when there is none: the principal's lookups still work, but no signature
+/// of theirs can be valid. Warnings name the variable or file, never the value.
+fn resolve_secret(
+    p: &Principal,
+    index: usize,
+    dir: &Path,
+    default_secret: Option<&str>,
+    env: &Environment<'_>,
+    warnings: &mut Problems,
+) -> Option<Secret> {
+    // Disabled principals sign nothing; their secret need not exist.
+    if p.disabled {
+        return None;
+    }
+    let at = entry("principal", index, &p.name);
+    let cannot_sign = "it can't sign requests";
+    match &p.secret {
+        Some(SecretSource::Env(name)) => {
+            let secret = (env.var)(name).and_then(Secret::new);
+            if secret.is_none() {
+                warnings.add(
+                    PRINCIPALS_FILE,
+                    &at,
+                    format_args!("secret variable {name} is not set or empty; {cannot_sign}"),
+                );
+            }
+            secret
+        }
+        Some(SecretSource::File(path)) => {
+            let path = dir.join(path);
+            match std::fs::read(&path) {
+                // Trimmed: files written with `echo` or an editor end with a newline.
+                Ok(bytes) => {
+                    let secret = Secret::new(bytes.trim_ascii());
+                    if secret.is_none() {
+                        warnings.add(
+                            PRINCIPALS_FILE,
+                            &at,
+                            format_args!("secret file {} is empty; {cannot_sign}", path.display()),
+                        );
+                    }
+                    secret
+                }
+                Err(e) => {
+                    warnings.add(
+                        PRINCIPALS_FILE,
+                        &at,
+                        format_args!(
+                            "cannot read secret file {}: {e}; {cannot_sign}",
+                            path.display()
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        None => {
+            let secret = default_secret.and_then(Secret::new);
+            if secret.is_none() {
+                warnings.add(
+                    PRINCIPALS_FILE,
+                    &at,
+                    format_args!(
+                        "no secret configured (no `secret:`, and {DEFAULT_SECRET_ENV} is not set); \
+                         {cannot_sign}"
+                    ),
+                );
+            }
+            secret
+        }
     }
 }
 
@@ -527,7 +959,7 @@ fn compile_principal(
                 prefix: ds.prefix.clone(),
                 format: ds.format.as_str().to_owned(),
                 hidden: hidden_for(p, &ds.name, rules),
-                visible: None,
+                visible: visible_for(p, &ds.name, rules),
             })
             .collect()
     };
@@ -540,6 +972,28 @@ fn compile_principal(
         token_key: String::new(),
         signing_key: None,
     }
+}
+
+/// What the partition rule on `data_source` lets `p` see: one pattern per value of the rule's
+/// attribute, so a principal lacking the attribute sees no partition (`Some([])`). `None`
+/// when no partition rule applies or `p` is exempt.
+fn visible_for(p: &Principal, data_source: &str, rules: &RulesFile) -> Option<Vec<String>> {
+    // Validation allows at most one partition rule per data source.
+    let rule = rules
+        .partition_rules
+        .iter()
+        .find(|r| covers(&r.data_sources, data_source))?;
+    if p.roles.iter().any(|r| rule.unless_roles.contains(r)) {
+        return None;
+    }
+    let mut visible: Vec<String> = Vec::new();
+    for value in p.attributes.get(&rule.attribute).into_iter().flatten() {
+        let pattern = format!("{}={value}/**", rule.partition);
+        if !visible.contains(&pattern) {
+            visible.push(pattern);
+        }
+    }
+    Some(visible)
 }
 
 /// The `hide` patterns of every object rule on `data_source` that `p` is not exempt from,
@@ -605,10 +1059,12 @@ principals:
     key_sha256: {ALICE}
     roles: [analyst]
     data_sources: [sales, customers, events]
+    attributes: {{region: [eu, us]}}
   - name: bob
     key_sha256: {BOB}
     roles: [analyst]
     data_sources: [sales]
+    attributes: {{region: [eu]}}
   - name: carol
     key_sha256: {CAROL}
     roles: [steward]
@@ -629,15 +1085,48 @@ object_rules:
     data_sources: ["*"]
     hide: ["_SUCCESS", "*.crc"]
     unless_roles: [steward]
+partition_rules:
+  - name: regional-sales
+    description: analysts see the sales regions they work for
+    data_sources: [sales]
+    partition: region
+    attribute: region
+    unless_roles: [steward]
 "#;
 
+    const TOKEN_SECRET: &[u8] = b"test token secret";
+
+    /// The demo's environment: the seed's fixed secret as the default secret.
+    fn demo_var(name: &str) -> Option<String> {
+        (name == DEFAULT_SECRET_ENV).then(|| "immuta".to_owned())
+    }
+
+    fn test_env() -> Environment<'static> {
+        Environment {
+            var: &demo_var,
+            token_secret: TOKEN_SECRET,
+        }
+    }
+
+    /// Loads with the demo environment; relative secret files would be under a directory
+    /// that doesn't exist.
+    fn load(data_sources: &str, principals: &str, rules: &str) -> Result<Policies, PolicyError> {
+        Policies::from_yaml(
+            data_sources,
+            principals,
+            rules,
+            Path::new("/nonexistent"),
+            &test_env(),
+        )
+    }
+
     fn demo() -> Policies {
-        Policies::from_yaml(DATA_SOURCES, &principals(), RULES).unwrap()
+        load(DATA_SOURCES, &principals(), RULES).unwrap()
     }
 
     /// The problems of a policy set that must fail, as one string for `contains` checks.
     fn errors(data_sources: &str, principals: &str, rules: &str) -> String {
-        match Policies::from_yaml(data_sources, principals, rules) {
+        match load(data_sources, principals, rules) {
             Ok(_) => panic!("policies unexpectedly valid"),
             Err(e) => e.to_string(),
         }
@@ -674,6 +1163,249 @@ object_rules:
         assert_eq!(bob.data_sources[0].hidden, ["_SUCCESS", "*.crc"]);
     }
 
+    // --- partition rules ---------------------------------------------------------------------
+
+    fn visible<'a>(policies: &'a Policies, digest: &str, ds: &str) -> Option<&'a [String]> {
+        let doc = policies.lookup(digest).unwrap();
+        doc.data_source(ds).unwrap().visible.as_deref()
+    }
+
+    #[test]
+    fn partition_rule_limits_bob_to_his_region_and_alice_to_hers() {
+        let policies = demo();
+        assert_eq!(
+            visible(&policies, BOB, "sales"),
+            Some(&["region=eu/**".to_owned()][..])
+        );
+        assert_eq!(
+            visible(&policies, ALICE, "sales"),
+            Some(&["region=eu/**".to_owned(), "region=us/**".to_owned()][..])
+        );
+        // Only where the rule applies.
+        assert_eq!(visible(&policies, ALICE, "customers"), None);
+        // Housekeeping rules still apply next to it.
+        let bob = policies.lookup(BOB).unwrap();
+        assert_eq!(bob.data_sources[0].hidden, ["_SUCCESS", "*.crc"]);
+        let sales = bob.data_source("sales").unwrap();
+        assert!(sales.is_visible("region=eu/part-00000.csv"));
+        assert!(!sales.is_visible("region=us/part-00000.csv"));
+        assert!(!sales.is_visible("region=eu/_SUCCESS"));
+    }
+
+    #[test]
+    fn stewards_are_exempt_from_partition_rules() {
+        let policies = demo();
+        for ds in ["customers", "documents", "events", "sales"] {
+            assert_eq!(visible(&policies, CAROL, ds), None, "{ds}");
+        }
+    }
+
+    #[test]
+    fn principal_without_the_attribute_sees_no_partition() {
+        let p = principals().replace("    attributes: {region: [eu]}\n", "");
+        let policies = load(DATA_SOURCES, &p, RULES).unwrap();
+        assert_eq!(visible(&policies, BOB, "sales"), Some(&[][..]));
+        // The same for an empty list.
+        let p = principals().replace("{region: [eu]}", "{region: []}");
+        let policies = load(DATA_SOURCES, &p, RULES).unwrap();
+        assert_eq!(visible(&policies, BOB, "sales"), Some(&[][..]));
+        // Another attribute is not the rule's attribute.
+        let p = principals().replace("{region: [eu]}", "{team: [eu]}");
+        let policies = load(DATA_SOURCES, &p, RULES).unwrap();
+        assert_eq!(visible(&policies, BOB, "sales"), Some(&[][..]));
+    }
+
+    #[test]
+    fn partition_patterns_follow_the_rule_and_drop_repeats() {
+        let r = RULES
+            .replace("data_sources: [sales]", "data_sources: [\"*\"]")
+            .replace("partition: region", "partition: country")
+            .replace("attribute: region", "attribute: countries");
+        let p = principals().replace("{region: [eu]}", "{countries: [de, fr, de]}");
+        let policies = load(DATA_SOURCES, &p, &r).unwrap();
+        let expected = ["country=de/**".to_owned(), "country=fr/**".to_owned()];
+        assert_eq!(visible(&policies, BOB, "sales"), Some(&expected[..]));
+        // "*" covers every data source alice sees; she has no `countries`.
+        for ds in ["customers", "events", "sales"] {
+            assert_eq!(visible(&policies, ALICE, ds), Some(&[][..]), "{ds}");
+        }
+    }
+
+    #[test]
+    fn partition_rule_problems_are_errors() {
+        // The partition rule is the last entry of RULES; edits touch only it.
+        let (objects, partition) = RULES.split_at(RULES.find("partition_rules").unwrap());
+        let at = "rules.yaml: partition rule #1 \"regional-sales\": ";
+        for (from, to, expected) in [
+            (
+                "[sales]",
+                "[sale]",
+                "unknown data source \"sale\" (not in data_sources.yaml)",
+            ),
+            (
+                "[sales]",
+                "[]",
+                "data_sources is empty; name data sources or use \"*\" for all",
+            ),
+            ("partition: region", "partition: \"\"", "partition is empty"),
+            (
+                "partition: region",
+                "partition: re/gion",
+                "partition contains '/'",
+            ),
+            (
+                "partition: region",
+                "partition: \"re*\"",
+                "partition contains a glob character ('*' or '?')",
+            ),
+            (
+                "partition: region",
+                "partition: re?",
+                "partition contains a glob character ('*' or '?')",
+            ),
+            (
+                "partition: region",
+                "partition: \"re gion\"",
+                "partition contains whitespace or control characters",
+            ),
+            (
+                "partition: region",
+                "partition: region=eu",
+                "partition contains '='; it is the part before the '='",
+            ),
+            (
+                "attribute: region",
+                "attribute: \"\"",
+                "attribute name is empty",
+            ),
+            (
+                "attribute: region",
+                "attribute: \"my region\"",
+                "attribute name contains whitespace or control characters",
+            ),
+            (
+                "[steward]",
+                "[admin]",
+                "unknown role \"admin\" in unless_roles (not in roles)",
+            ),
+        ] {
+            let r = format!("{objects}{}", partition.replace(from, to));
+            let e = errors(DATA_SOURCES, &principals(), &r);
+            assert_eq!(e, format!("{at}{expected}"), "{to}");
+        }
+        let r = RULES.replace("name: regional-sales", "name: \"regional sales\"");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert_eq!(
+            e,
+            "rules.yaml: partition rule #1 \"regional sales\": name contains whitespace or control characters"
+        );
+        let r = RULES.replace("attribute: region", "atribute: region");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert!(
+            e.starts_with("rules.yaml: ") && e.contains("unknown field `atribute`"),
+            "{e}"
+        );
+        let r = RULES.replace("    partition: region\n", "");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert!(
+            e.starts_with("rules.yaml: ") && e.contains("missing field `partition`"),
+            "{e}"
+        );
+    }
+
+    fn second_partition_rule(data_sources: &str) -> String {
+        format!(
+            "{RULES}  - name: by-team\n    data_sources: {data_sources}\n    partition: team\n    \
+             attribute: team\n"
+        )
+    }
+
+    #[test]
+    fn two_partition_rules_on_one_data_source_are_an_error() {
+        let e = errors(
+            DATA_SOURCES,
+            &principals(),
+            &second_partition_rule("[customers, sales]"),
+        );
+        assert_eq!(
+            e,
+            "rules.yaml: partition rule #2 \"by-team\": applies to data source(s) \"sales\" like \
+             partition rule #1 \"regional-sales\"; only one partition rule per data source is supported"
+        );
+        let e = errors(
+            DATA_SOURCES,
+            &principals(),
+            &second_partition_rule("[\"*\"]"),
+        );
+        assert!(
+            e.contains("applies to data source(s) \"sales\" like"),
+            "{e}"
+        );
+        // Rules on different data sources are fine.
+        let r = second_partition_rule("[customers, events]");
+        assert!(load(DATA_SOURCES, &principals(), &r).is_ok());
+        // Duplicate names are errors of their own.
+        let r = second_partition_rule("[events]").replace("by-team", "regional-sales");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert_eq!(
+            e,
+            "rules.yaml: partition rule #2 \"regional-sales\": duplicate name; partition rule names must be unique"
+        );
+    }
+
+    #[test]
+    fn bad_attribute_names_and_values_are_errors() {
+        let at = "principals.yaml: principal #2 \"bob\": attribute ";
+        for (to, expected) in [
+            ("{region: [e/u]}", "\"region\" value \"e/u\" contains '/'"),
+            (
+                "{region: [\"e*\"]}",
+                "\"region\" value \"e*\" contains a glob character",
+            ),
+            (
+                "{region: [\"e?\"]}",
+                "\"region\" value \"e?\" contains a glob character",
+            ),
+            (
+                "{region: [\"e u\"]}",
+                "\"region\" value \"e u\" contains whitespace",
+            ),
+            (
+                "{region: [\"eu\\t\"]}",
+                "\"region\" value \"eu\\t\" contains whitespace",
+            ),
+            ("{region: [\"\"]}", "\"region\" value \"\" is empty"),
+            // Attributes no rule uses are held to the same standard.
+            ("{team: [a/b]}", "\"team\" value \"a/b\" contains '/'"),
+            (
+                "{\"my team\": [a]}",
+                "\"my team\": name contains whitespace",
+            ),
+        ] {
+            let p = principals().replace("{region: [eu]}", to);
+            let e = errors(DATA_SOURCES, &p, RULES);
+            assert!(e.contains(&format!("{at}{expected}")), "{to}: {e}");
+        }
+        let p = principals().replace("{region: [eu]}", "{region: eu}");
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert!(e.starts_with("principals.yaml: "), "{e}");
+    }
+
+    #[test]
+    fn a_rule_on_an_attribute_nobody_holds_is_a_warning() {
+        assert!(demo().warnings().is_empty(), "{:?}", demo().warnings());
+        let r = RULES.replace("attribute: region", "attribute: regoin");
+        let policies = load(DATA_SOURCES, &principals(), &r).unwrap();
+        assert_eq!(
+            policies.warnings(),
+            [
+                "rules.yaml: partition rule #1 \"regional-sales\": no principal has attribute \
+              \"regoin\"; the rule shows no partition to anyone it applies to"
+            ]
+        );
+        assert_eq!(visible(&policies, ALICE, "sales"), Some(&[][..]));
+    }
+
     #[test]
     fn carol_the_steward_sees_everything_with_nothing_hidden() {
         let policies = demo();
@@ -701,10 +1433,298 @@ object_rules:
             "    disabled: true",
             "    data_sources: [\"*\"]\n    disabled: true",
         );
-        let policies = Policies::from_yaml(DATA_SOURCES, &p, RULES).unwrap();
+        let policies = load(DATA_SOURCES, &p, RULES).unwrap();
         let dave = policies.lookup(DAVE).unwrap();
         assert!(!dave.enabled);
         assert!(dave.data_sources.is_empty());
+    }
+
+    // --- secrets, signing keys, token keys, policy version -------------------------------------
+
+    const SCOPE: &str = "20261126/us-east-1/s3";
+
+    /// The signing key the service hands out for `digest` (at `SCOPE`).
+    fn issued_key(policies: &Policies, digest: &str) -> Option<String> {
+        let scope = Scope::parse(SCOPE).unwrap();
+        let doc = policies.entitlements(digest, Some(&scope)).unwrap();
+        doc.signing_key.clone()
+    }
+
+    /// The signing key of `secret` at `SCOPE`, computed directly.
+    fn key_of(secret: &str) -> Option<String> {
+        let scope = Scope::parse(SCOPE).unwrap();
+        let key = crypto::signing_key(&Secret::new(secret).unwrap(), &scope).unwrap();
+        Some(crypto::hex(&key))
+    }
+
+    fn load_in(
+        dir: &Path,
+        principals: &str,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Policies, PolicyError> {
+        let env = Environment {
+            var,
+            token_secret: TOKEN_SECRET,
+        };
+        Policies::from_yaml(DATA_SOURCES, principals, RULES, dir, &env)
+    }
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("s3gate-policy-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn demo_principals_share_the_default_secret() {
+        let policies = demo();
+        assert_eq!(issued_key(&policies, ALICE), key_of("immuta"));
+        assert_eq!(issued_key(&policies, BOB), key_of("immuta"));
+        // Disabled: no key, whatever the secret.
+        assert_eq!(issued_key(&policies, DAVE), None);
+        // No scope, no key.
+        let doc = policies.entitlements(ALICE, None).unwrap();
+        assert_eq!(doc.signing_key, None);
+        assert!(matches!(doc, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn secrets_come_from_the_named_variable_or_file() {
+        let dir = temp_dir("secrets");
+        std::fs::create_dir_all(dir.join("secrets")).unwrap();
+        std::fs::write(dir.join("secrets/carol"), "  carol-secret\n").unwrap();
+        let absolute = dir.join("alice.secret");
+        std::fs::write(&absolute, "alice-secret").unwrap();
+        let p = principals()
+            .replace(
+                "    roles: [analyst]\n    data_sources: [sales]\n",
+                "    roles: [analyst]\n    data_sources: [sales]\n    secret: {env: BOB_SECRET}\n",
+            )
+            .replace(
+                "    roles: [steward]\n",
+                "    roles: [steward]\n    secret: {file: secrets/carol}\n",
+            )
+            .replace(
+                "    roles: [analyst]\n    data_sources: [sales, customers, events]\n",
+                &format!(
+                    "    roles: [analyst]\n    data_sources: [sales, customers, events]\n    \
+                     secret: {{file: {}}}\n",
+                    absolute.display()
+                ),
+            );
+        let var = |name: &str| match name {
+            "BOB_SECRET" => Some("bob-secret".to_owned()),
+            _ => None,
+        };
+        let policies = load_in(&dir, &p, &var).unwrap();
+        assert!(policies.warnings().is_empty(), "{:?}", policies.warnings());
+        assert_eq!(issued_key(&policies, BOB), key_of("bob-secret"));
+        // Relative to the policy directory, trimmed.
+        assert_eq!(issued_key(&policies, CAROL), key_of("carol-secret"));
+        assert_eq!(issued_key(&policies, ALICE), key_of("alice-secret"));
+        // SigV2 with the same secrets (signature computed with Python's hmac module).
+        let sts = b"GET\n\n\n1700000000\n/s3p/immuta/sales/";
+        assert_eq!(
+            policies.verify_sigv2(BOB, sts, "0xgihg/vdx5+9ok/GjQd4PQK5mo="),
+            Ok(("bob", Sigv2Check::Valid))
+        );
+        assert_eq!(
+            policies.verify_sigv2(BOB, sts, "BWZ1neSo/w5NKRYZCDXsdxet6dI="),
+            Ok(("bob", Sigv2Check::Mismatch))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn missing_secrets_are_warnings_and_such_principals_cannot_sign() {
+        let dir = temp_dir("missing-secrets");
+        std::fs::write(dir.join("empty"), " \n").unwrap();
+        let p = principals()
+            .replace(
+                "    roles: [analyst]\n    data_sources: [sales]\n",
+                "    roles: [analyst]\n    data_sources: [sales]\n    secret: {env: BOB_SECRET}\n",
+            )
+            .replace(
+                "    roles: [steward]\n",
+                "    roles: [steward]\n    secret: {file: empty}\n",
+            )
+            .replace(
+                "    data_sources: [sales, customers, events]\n",
+                "    data_sources: [sales, customers, events]\n    secret: {file: nope}\n",
+            )
+            .replace(
+                "    disabled: true\n",
+                "    disabled: true\n    secret: {env: DAVE_SECRET}\n",
+            );
+        // Set to the empty string counts as missing; the default secret is no fallback for
+        // a principal that names its own.
+        let var = |name: &str| match name {
+            "BOB_SECRET" => Some(String::new()),
+            DEFAULT_SECRET_ENV => Some("immuta".to_owned()),
+            _ => None,
+        };
+        let policies = load_in(&dir, &p, &var).unwrap();
+        let warnings = policies.warnings().join("\n");
+        assert_eq!(policies.warnings().len(), 3, "{warnings}");
+        assert!(
+            warnings.contains(&format!(
+                "principals.yaml: principal #1 \"alice\": cannot read secret file {}: ",
+                dir.join("nope").display()
+            )),
+            "{warnings}"
+        );
+        assert!(warnings.contains(
+            "principals.yaml: principal #2 \"bob\": secret variable BOB_SECRET is not set or empty; it can't sign requests"
+        ), "{warnings}");
+        assert!(warnings.contains(&format!(
+            "principals.yaml: principal #3 \"carol\": secret file {} is empty; it can't sign requests",
+            dir.join("empty").display()
+        )), "{warnings}");
+        // Disabled principals need no secret: no warning for dave.
+        assert!(!warnings.contains("dave"), "{warnings}");
+        for digest in [ALICE, BOB, CAROL, DAVE] {
+            assert_eq!(issued_key(&policies, digest), None);
+        }
+        // Lookups still work.
+        assert!(policies.lookup(BOB).unwrap().enabled);
+        let sts = b"GET\n\n\n1700000000\n/s3p/immuta/sales/";
+        let sig = "BWZ1neSo/w5NKRYZCDXsdxet6dI=";
+        assert_eq!(
+            policies.verify_sigv2(BOB, sts, sig),
+            Ok(("bob", Sigv2Check::NoSecret))
+        );
+        assert_eq!(
+            policies.verify_sigv2(DAVE, sts, sig),
+            Ok(("dave", Sigv2Check::Disabled))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn without_a_default_secret_principals_without_secret_cannot_sign() {
+        let policies = load_in(Path::new("/nonexistent"), &principals(), &|_| None).unwrap();
+        assert_eq!(
+            policies.warnings(),
+            ["alice", "bob", "carol"].map(|name| format!(
+                "principals.yaml: principal #{} \"{name}\": no secret configured (no `secret:`, and \
+                 S3GATE_DEFAULT_SECRET is not set); it can't sign requests",
+                ["alice", "bob", "carol"]
+                    .iter()
+                    .position(|n| *n == name)
+                    .unwrap()
+                    + 1
+            ))
+        );
+        assert_eq!(issued_key(&policies, ALICE), None);
+        let sts = b"GET\n\n\n1700000000\n/s3p/immuta/sales/";
+        assert_eq!(
+            policies.verify_sigv2(ALICE, sts, "BWZ1neSo/w5NKRYZCDXsdxet6dI="),
+            Ok(("alice", Sigv2Check::NoSecret))
+        );
+    }
+
+    #[test]
+    fn secrets_never_appear_in_errors_or_warnings() {
+        // A secret pasted in plain text is refused without being repeated.
+        for secret in [
+            "hunter2-plain",
+            "{env: hunter2-plain, file: x}",
+            "{path: hunter2-plain}",
+            "{env: [hunter2-plain]}",
+            "{env: \"\"}",
+            "[hunter2-plain]",
+        ] {
+            let p = principals().replace(
+                "    roles: [steward]\n",
+                &format!("    roles: [steward]\n    secret: {secret}\n"),
+            );
+            let e = errors(DATA_SOURCES, &p, RULES);
+            assert!(
+                e.starts_with("principals.yaml: ")
+                    && e.contains("secret must be {env: VARIABLE} or {file: PATH}"),
+                "{secret}: {e}"
+            );
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+        let p = principals().replace(
+            "    roles: [steward]\n",
+            "    roles: [steward]\n    secret: {env: A=B}\n",
+        );
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert_eq!(
+            e,
+            "principals.yaml: principal #3 \"carol\": secret env name contains '=' or NUL"
+        );
+        // Warnings name where a secret was looked for, never a value found.
+        let var = |name: &str| (name == DEFAULT_SECRET_ENV).then(|| "hunter2-default".to_owned());
+        let r = RULES.replace("attribute: region", "attribute: regoin");
+        let env = Environment {
+            var: &var,
+            token_secret: TOKEN_SECRET,
+        };
+        let policies =
+            Policies::from_yaml(DATA_SOURCES, &principals(), &r, Path::new("/x"), &env).unwrap();
+        assert!(!policies.warnings().is_empty());
+        assert!(!format!("{policies:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn every_document_carries_the_policy_version_and_its_own_token_key() {
+        let policies = demo();
+        let version = policies.version().to_owned();
+        assert_eq!(version.len(), 64);
+        assert!(is_key_digest(&version));
+        let mut token_keys = HashSet::new();
+        for digest in [ALICE, BOB, CAROL, DAVE] {
+            let doc = policies.lookup(digest).unwrap();
+            assert_eq!(doc.policy_version, version);
+            let expected = crypto::token_key(TOKEN_SECRET, &doc.principal, &version).unwrap();
+            assert_eq!(doc.token_key, crypto::hex(&expected));
+            token_keys.insert(doc.token_key.clone());
+        }
+        assert_eq!(token_keys.len(), 4);
+    }
+
+    #[test]
+    fn version_and_token_keys_are_stable_and_change_with_any_edit() {
+        let bob_token = |p: &Policies| p.lookup(BOB).unwrap().token_key.clone();
+        let (a, b) = (demo(), demo());
+        assert_eq!(a.version(), b.version());
+        assert_eq!(bob_token(&a), bob_token(&b));
+        // Any byte of any file, a comment included.
+        for (ds, p, r) in [
+            (
+                format!("{DATA_SOURCES}# note\n"),
+                principals(),
+                RULES.to_owned(),
+            ),
+            (
+                DATA_SOURCES.to_owned(),
+                format!("{}# note\n", principals()),
+                RULES.to_owned(),
+            ),
+            (
+                DATA_SOURCES.to_owned(),
+                principals(),
+                RULES.replace("60", "61"),
+            ),
+        ] {
+            let edited = load(&ds, &p, &r).unwrap();
+            assert_ne!(edited.version(), a.version());
+            assert_ne!(bob_token(&edited), bob_token(&a));
+        }
+        // Another token secret: same version, other token keys.
+        let env = Environment {
+            var: &demo_var,
+            token_secret: b"another token secret",
+        };
+        let other =
+            Policies::from_yaml(DATA_SOURCES, &principals(), RULES, Path::new("/x"), &env).unwrap();
+        assert_eq!(other.version(), a.version());
+        assert_ne!(bob_token(&other), bob_token(&a));
+        // Secrets are not part of the version.
+        let other = load_in(Path::new("/x"), &principals(), &|_| None).unwrap();
+        assert_eq!(other.version(), a.version());
     }
 
     #[test]
@@ -742,7 +1762,7 @@ object_rules:
     data_sources: ["*"]
     hide: ["*.crc"]
 "#;
-        let policies = Policies::from_yaml(DATA_SOURCES, &principals(), rules).unwrap();
+        let policies = load(DATA_SOURCES, &principals(), rules).unwrap();
         let alice = policies.lookup(ALICE).unwrap();
         // Rules in file order, repeats dropped.
         assert_eq!(
@@ -763,14 +1783,14 @@ object_rules:
     fn defaults_apply_to_optional_fields() {
         let ds = "data_sources:\n  - {name: all, upstream: demo, bucket: b}\n";
         let p = format!("principals:\n  - name: erin\n    key_sha256: {ALICE}\n");
-        let policies = Policies::from_yaml(ds, &p, "{}").unwrap();
+        let policies = load(ds, &p, "{}").unwrap();
         let erin = policies.lookup(ALICE).unwrap();
         assert!(erin.enabled);
         assert!(erin.data_sources.is_empty());
         assert_eq!(erin.ttl_seconds, 60);
         let p =
             format!("principals:\n  - {{name: erin, key_sha256: {ALICE}, data_sources: [all]}}\n");
-        let policies = Policies::from_yaml(ds, &p, "{}").unwrap();
+        let policies = load(ds, &p, "{}").unwrap();
         let grant = &policies.lookup(ALICE).unwrap().data_sources[0];
         assert_eq!(grant.prefix, "");
         assert_eq!(grant.format, "binary");
@@ -779,9 +1799,13 @@ object_rules:
 
     #[test]
     fn summary_counts_what_was_loaded() {
+        let policies = demo();
         assert_eq!(
-            demo().summary(),
-            "4 data sources, 4 principals, 1 object rules"
+            policies.summary(),
+            format!(
+                "4 data sources, 4 principals, 1 object rules, 1 partition rules, version {}",
+                &policies.version()[..12]
+            )
         );
     }
 
@@ -893,7 +1917,7 @@ object_rules:
             "{e}"
         );
         let ok = DATA_SOURCES.replace("prefix: curated/sales/", "prefix: \"\"");
-        assert!(Policies::from_yaml(&ok, &principals(), RULES).is_ok());
+        assert!(load(&ok, &principals(), RULES).is_ok());
         let bad = DATA_SOURCES.replace("prefix: curated/sales/", "prefix: /curated/sales/");
         let e = errors(&bad, &principals(), RULES);
         assert!(e.contains("prefix must not start with '/'"), "{e}");
@@ -995,7 +2019,7 @@ object_rules:
             e,
             "principals.yaml: principal #3 \"carol\": unknown role \"stewart\" (not in rules.yaml roles)"
         );
-        let r = RULES.replace("unless_roles: [steward]", "unless_roles: [admin]");
+        let r = RULES.replacen("unless_roles: [steward]", "unless_roles: [admin]", 1);
         let e = errors(DATA_SOURCES, &principals(), &r);
         assert_eq!(
             e,
@@ -1045,7 +2069,8 @@ object_rules:
         let r = RULES.replace("hide: [\"_SUCCESS\", \"*.crc\"]", "hide: []");
         let e = errors(DATA_SOURCES, &principals(), &r);
         assert!(e.contains("\"housekeeping\": hide is empty"), "{e}");
-        let twice = format!("{RULES}{}", &RULES[RULES.find("  - name").unwrap()..]);
+        let rule = &RULES[RULES.find("  - name").unwrap()..RULES.find("partition_rules").unwrap()];
+        let twice = RULES.replace("partition_rules", &format!("{rule}partition_rules"));
         let e = errors(DATA_SOURCES, &principals(), &twice);
         assert!(
             e.contains("rules.yaml: object rule #2 \"housekeeping\": duplicate name"),
@@ -1084,7 +2109,7 @@ object_rules:
     fn missing_files_are_errors_naming_them() {
         let dir =
             std::env::temp_dir().join(format!("s3gate-policy-missing-{}", std::process::id()));
-        let e = Policies::load_dir(&dir).unwrap_err();
+        let e = Policies::load_dir(&dir, &test_env()).unwrap_err();
         assert_eq!(e.problems.len(), 3);
         assert!(
             e.problems[0].starts_with("data_sources.yaml: cannot read "),
@@ -1095,10 +2120,24 @@ object_rules:
     #[test]
     fn the_repository_policies_are_valid_and_are_the_demo() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
-        let policies = Policies::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(policies.summary(), demo().summary());
+        let policies = Policies::load_dir(&dir, &test_env()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(policies.warnings().is_empty(), "{:?}", policies.warnings());
+        // The files differ from the test's copies in comments, hence in version.
+        let without_version = |policies: &Policies, digest| {
+            let mut doc = policies.lookup(digest).unwrap().clone();
+            assert_eq!(doc.policy_version, policies.version());
+            doc.policy_version.clear();
+            doc.token_key.clear();
+            doc
+        };
+        let demo = demo();
+        let counts = |p: &Policies| p.summary().split(", version").next().unwrap().to_owned();
+        assert_eq!(counts(&policies), counts(&demo));
         for digest in [ALICE, BOB, CAROL, DAVE] {
-            assert_eq!(policies.lookup(digest), demo().lookup(digest));
+            assert_eq!(
+                without_version(&policies, digest),
+                without_version(&demo, digest)
+            );
         }
     }
 }

@@ -14,7 +14,19 @@ use s3gate::entitlements::Entitlements;
 
 const ALICE: &str = "0572c17ed012b3efdf9df98db1718f225887132739b8da945d81ac5a7d1fea45";
 const BOB: &str = "3a1f6bae21de4f036f2aba80fce463677f1070f8bf81f0f475604cccd8e2d7f3";
+const CAROL: &str = "05e17cacfd02d6850325b37f5cec8ca718ece990dae91990f6917effb1dd6b16";
 const DAVE: &str = "ab13bac2a33e52cfb5b8f5b5dd08bbf2da5644ba478a6b434cf1e1c2b955623c";
+
+/// The demo's environment: every principal signs with the seed's fixed secret.
+const DEMO_ENV: &[(&str, &str)] = &[("S3GATE_DEFAULT_SECRET", "immuta")];
+/// The SigV4 signing key of secret `immuta` for 20261126/us-east-1/s3, computed with Python's
+/// hmac module.
+const IMMUTA_KEY_20261126: &str =
+    "34639ad08cadd7eade8b15df08ed3f96ccf54b2b7b072b96905cd990a308ff70";
+/// A SigV2 string to sign and its signature with secret `immuta` (Python's hmac module).
+const STRING_TO_SIGN: &str =
+    "GET\n\n\nWed, 26 Nov 2026 10:00:00 GMT\n/immuta/sales/region=eu/part-00000.csv";
+const SIGNATURE: &str = "8OXSeife0pjtz0AjbBPl/L9pBeM=";
 
 /// The running service; killed when dropped, so a failed assertion never leaks a process.
 struct Service {
@@ -22,14 +34,24 @@ struct Service {
     addr: String,
     /// The service's stderr, line by line.
     log: Receiver<String>,
+    /// What it logged before it listened: token secret, loaded policies, warnings.
+    startup: String,
 }
 
 impl Service {
     fn start(policies: &Path) -> Service {
+        Service::start_with(policies, DEMO_ENV)
+    }
+
+    /// Starts the service with exactly these of the variables it reads set.
+    fn start_with(policies: &Path, env: &[(&str, &str)]) -> Service {
         let mut child = Command::new(env!("CARGO_BIN_EXE_s3gate-policy"))
             .arg("--policies")
             .arg(policies)
             .args(["--listen", "127.0.0.1:0"])
+            .env_remove("S3GATE_DEFAULT_SECRET")
+            .env_remove("S3GATE_TOKEN_SECRET")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -50,14 +72,18 @@ impl Service {
             child,
             addr: String::new(),
             log,
+            startup: String::new(),
         };
-        let line = service.wait_for_log("listening on http://");
-        service.addr = line
-            .split("listening on http://")
-            .nth(1)
-            .unwrap()
-            .trim()
-            .to_owned();
+        let mut startup = Vec::new();
+        let addr = loop {
+            let line = service.wait_for_log("");
+            if let Some((_, addr)) = line.split_once("listening on http://") {
+                break addr.trim().to_owned();
+            }
+            startup.push(line);
+        };
+        service.addr = addr;
+        service.startup = startup.join("\n");
         service
     }
 
@@ -72,6 +98,15 @@ impl Service {
                 Err(e) => panic!("no log line containing {needle:?}: {e}"),
             }
         }
+    }
+
+    /// Every log line until the service has been quiet for 300 ms.
+    fn drain_log(&self) -> String {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.log.recv_timeout(Duration::from_millis(300)) {
+            lines.push(line);
+        }
+        lines.join("\n")
     }
 
     fn connect(&self) -> TcpStream {
@@ -108,11 +143,26 @@ impl Response {
 /// Sends one request on `stream` and reads exactly one response (by Content-Length), leaving
 /// the connection ready for the next request.
 fn request(stream: &mut TcpStream, method: &str, path: &str) -> Response {
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: policy\r\nContent-Length: 0\r\n\r\n"
-    )
-    .unwrap();
+    request_with(stream, method, path, &[], b"")
+}
+
+fn request_with(
+    stream: &mut TcpStream,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: policy\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut status_line = String::new();
     reader.read_line(&mut status_line).unwrap();
@@ -152,6 +202,25 @@ fn request(stream: &mut TcpStream, method: &str, path: &str) -> Response {
 
 fn get(stream: &mut TcpStream, path: &str) -> Response {
     request(stream, "GET", path)
+}
+
+fn verify_sigv2(
+    stream: &mut TcpStream,
+    digest: &str,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Response {
+    let headers: Vec<(&str, &str)> = signature
+        .map(|s| ("x-s3gate-signature", s))
+        .into_iter()
+        .collect();
+    let path = s3gate::entitlements::sigv2_verify_path(digest);
+    request_with(stream, "POST", &path, &headers, body)
+}
+
+fn document(response: &Response) -> Entitlements {
+    assert_eq!(response.status, 200, "{}", response.body);
+    serde_json::from_str(&response.body).unwrap()
 }
 
 fn repo_policies() -> PathBuf {
@@ -194,6 +263,9 @@ fn answers_entitlements_health_and_errors_on_one_kept_alive_connection() {
     let post = request(&mut conn, "POST", "/healthz");
     assert_eq!(post.status, 405);
     assert_eq!(post.header("Allow"), Some("GET"));
+    let get_sigv2 = get(&mut conn, &format!("/v1/verify-sigv2/{ALICE}"));
+    assert_eq!(get_sigv2.status, 405);
+    assert_eq!(get_sigv2.header("Allow"), Some("POST"));
 
     // The log names principals and never the digest or the key.
     let line = service.wait_for_log("principal=alice");
@@ -202,13 +274,225 @@ fn answers_entitlements_health_and_errors_on_one_kept_alive_connection() {
         "{line}"
     );
     service.wait_for_log("principal=dave status=200");
-    let mut rest = Vec::new();
-    while let Ok(line) = service.log.recv_timeout(Duration::from_millis(300)) {
-        rest.push(line);
-    }
-    let all = rest.join("\n");
+    let all = service.drain_log();
     for secret in [ALICE, DAVE, "alice-demo-key"] {
         assert!(!line.contains(secret) && !all.contains(secret), "{all}");
+    }
+}
+
+#[test]
+fn partition_rules_reach_the_document() {
+    let service = Service::start(&repo_policies());
+    let mut conn = service.connect();
+    let visible = |digest: &str, conn: &mut TcpStream| {
+        let doc = document(&get(conn, &format!("/v1/entitlements/{digest}")));
+        doc.data_source("sales").unwrap().visible.clone()
+    };
+    assert_eq!(
+        visible(BOB, &mut conn),
+        Some(vec!["region=eu/**".to_owned()])
+    );
+    assert_eq!(
+        visible(ALICE, &mut conn),
+        Some(vec!["region=eu/**".to_owned(), "region=us/**".to_owned()])
+    );
+    assert_eq!(visible(CAROL, &mut conn), None);
+}
+
+#[test]
+fn scope_yields_the_sigv4_signing_key_and_never_the_secret() {
+    let service = Service::start(&repo_policies());
+    let mut conn = service.connect();
+    let scope = "20261126/us-east-1/s3";
+    let path = s3gate::entitlements::lookup_path(ALICE, Some(scope));
+    let scoped = get(&mut conn, &path);
+    let doc = document(&scoped);
+    assert_eq!(doc.signing_key.as_deref(), Some(IMMUTA_KEY_20261126));
+    assert!(!scoped.body.contains("\"immuta\""), "{}", scoped.body);
+    assert_eq!(doc.policy_version.len(), 64);
+    assert_eq!(doc.token_key.len(), 64);
+
+    // Without a scope, no key; the rest is the same document.
+    let plain = document(&get(&mut conn, &format!("/v1/entitlements/{ALICE}")));
+    assert_eq!(plain.signing_key, None);
+    assert_eq!(
+        Entitlements {
+            signing_key: None,
+            ..doc
+        },
+        plain
+    );
+
+    // A disabled principal gets no key.
+    let dave = document(&get(
+        &mut conn,
+        &s3gate::entitlements::lookup_path(DAVE, Some(scope)),
+    ));
+    assert_eq!(dave.signing_key, None);
+
+    for bad in [
+        "2026-11-26/us-east-1/s3",
+        "20261131/us-east-1/s3",
+        "20261126/us-east-1/iam",
+        "",
+    ] {
+        let reply = get(&mut conn, &format!("/v1/entitlements/{ALICE}?scope={bad}"));
+        assert_eq!(reply.status, 400, "{bad}");
+        assert!(
+            reply.body.starts_with("{\"error\":\"scope "),
+            "{}",
+            reply.body
+        );
+    }
+    let unknown = get(
+        &mut conn,
+        &s3gate::entitlements::lookup_path(&"f".repeat(64), Some(scope)),
+    );
+    assert_eq!(unknown.status, 404);
+
+    let log = service.drain_log();
+    assert!(
+        log.contains("entitlements principal=alice status=200"),
+        "{log}"
+    );
+    assert!(
+        log.contains("entitlements principal=- status=400 malformed scope"),
+        "{log}"
+    );
+    for secret in ["immuta", IMMUTA_KEY_20261126, ALICE] {
+        assert!(!log.contains(secret), "{log}");
+    }
+}
+
+#[test]
+fn sigv2_checks_valid_tampered_unknown_disabled_and_malformed() {
+    let service = Service::start(&repo_policies());
+    let mut conn = service.connect();
+    let sts = STRING_TO_SIGN.as_bytes();
+
+    let valid = verify_sigv2(&mut conn, BOB, Some(SIGNATURE), sts);
+    assert_eq!((valid.status, valid.body.as_str()), (204, ""));
+
+    let tampered_body = STRING_TO_SIGN.replace("region=eu", "region=us");
+    let tampered = verify_sigv2(&mut conn, BOB, Some(SIGNATURE), tampered_body.as_bytes());
+    assert_eq!(tampered.status, 403);
+    assert_eq!(tampered.body, "{\"error\":\"signature does not match\"}");
+    let tampered_signature =
+        verify_sigv2(&mut conn, BOB, Some("8OXSeife0pjtz0AjbBPl/L9pBeN="), sts);
+    assert_eq!(tampered_signature.status, 403);
+
+    let unknown = verify_sigv2(&mut conn, &"f".repeat(64), Some(SIGNATURE), sts);
+    assert_eq!(
+        (unknown.status, unknown.body.as_str()),
+        (404, "{\"error\":\"unknown key\"}")
+    );
+
+    // dave is disabled: even a correct signature is refused.
+    let disabled = verify_sigv2(&mut conn, DAVE, Some(SIGNATURE), sts);
+    assert_eq!(disabled.status, 403);
+
+    assert_eq!(verify_sigv2(&mut conn, BOB, None, sts).status, 400);
+    assert_eq!(
+        verify_sigv2(&mut conn, "bob-demo-key", Some(SIGNATURE), sts).status,
+        400
+    );
+    let too_long = vec![b'a'; 16 * 1024 + 1];
+    assert_eq!(
+        verify_sigv2(&mut conn, BOB, Some(SIGNATURE), &too_long).status,
+        400
+    );
+    // The connection survives an over-long body and keeps answering.
+    let again = verify_sigv2(&mut conn, BOB, Some(SIGNATURE), sts);
+    assert_eq!(again.status, 204);
+
+    let log = service.drain_log();
+    for expected in [
+        "verify-sigv2 principal=bob status=204",
+        "verify-sigv2 principal=bob status=403 mismatch",
+        "verify-sigv2 principal=dave status=403 disabled",
+        "verify-sigv2 principal=- status=404 unknown key",
+        "verify-sigv2 principal=- status=400 ",
+    ] {
+        assert!(log.contains(expected), "{expected}: {log}");
+    }
+    for secret in [SIGNATURE, "immuta", BOB, DAVE, "bob-demo-key"] {
+        assert!(!log.contains(secret), "{secret}: {log}");
+    }
+}
+
+#[test]
+fn without_a_default_secret_lookups_work_but_nobody_can_sign() {
+    let service = Service::start_with(&repo_policies(), &[]);
+    let warning = &service.startup;
+    assert!(
+        warning.contains(
+            "principals.yaml: principal #1 \"alice\": no secret configured (no `secret:`, and \
+             S3GATE_DEFAULT_SECRET is not set); it can't sign requests"
+        ),
+        "{warning}"
+    );
+    let mut conn = service.connect();
+    let doc = document(&get(
+        &mut conn,
+        &s3gate::entitlements::lookup_path(BOB, Some("20261126/us-east-1/s3")),
+    ));
+    assert!(doc.enabled);
+    assert_eq!(doc.signing_key, None);
+    let check = verify_sigv2(&mut conn, BOB, Some(SIGNATURE), STRING_TO_SIGN.as_bytes());
+    assert_eq!(check.status, 403);
+    let log = service.drain_log();
+    assert!(
+        log.contains("entitlements principal=bob status=200 no-signing-key"),
+        "{log}"
+    );
+    assert!(
+        log.contains("verify-sigv2 principal=bob status=403 no-secret"),
+        "{log}"
+    );
+}
+
+#[test]
+fn replicas_sharing_the_token_secret_hand_out_the_same_token_keys() {
+    let shared = [
+        ("S3GATE_DEFAULT_SECRET", "immuta"),
+        ("S3GATE_TOKEN_SECRET", "a shared token secret"),
+    ];
+    let token_key = |service: &Service| {
+        let mut conn = service.connect();
+        let doc = document(&get(&mut conn, &format!("/v1/entitlements/{BOB}")));
+        (doc.token_key, doc.policy_version)
+    };
+    let one = Service::start_with(&repo_policies(), &shared);
+    assert!(
+        one.startup
+            .contains("token secret from S3GATE_TOKEN_SECRET"),
+        "{}",
+        one.startup
+    );
+    let two = Service::start_with(&repo_policies(), &shared);
+    let (key_one, version_one) = token_key(&one);
+    let (key_two, version_two) = token_key(&two);
+    assert_eq!((&key_one, &version_one), (&key_two, &version_two));
+
+    // Without the variable each process makes up its own, and says so.
+    let alone = Service::start(&repo_policies());
+    assert!(
+        alone
+            .startup
+            .contains("token secret generated at random; set S3GATE_TOKEN_SECRET"),
+        "{}",
+        alone.startup
+    );
+    let (key_alone, version_alone) = token_key(&alone);
+    assert_eq!(version_alone, version_one);
+    assert_ne!(key_alone, key_one);
+
+    for service in [&one, &two, &alone] {
+        let log = format!("{}\n{}", service.startup, service.drain_log());
+        assert!(
+            !log.contains("a shared token secret") && !log.contains(&key_one),
+            "{log}"
+        );
     }
 }
 
@@ -235,12 +519,17 @@ fn reloads_changed_policies_and_keeps_the_previous_ones_on_a_bad_edit() {
         std::fs::write(&tmp, text).unwrap();
         std::fs::rename(&tmp, dir.join("principals.yaml")).unwrap();
     };
+    let before = document(&get(&mut conn, &format!("/v1/entitlements/{ALICE}")));
     replace(&without_bob);
     service.wait_for_log("reloaded ");
     assert_eq!(
         get(&mut conn, &format!("/v1/entitlements/{BOB}")).status,
         404
     );
+    // New policies, new version, new token keys: old continuation tokens stop opening.
+    let after = document(&get(&mut conn, &format!("/v1/entitlements/{ALICE}")));
+    assert_ne!(after.policy_version, before.policy_version);
+    assert_ne!(after.token_key, before.token_key);
 
     // A broken edit is reported and the service keeps answering from the last good policies.
     replace(&without_bob.replace("roles: [steward]", "roles: [stewart]"));
