@@ -14,6 +14,8 @@ pub mod mapping;
 pub mod request;
 pub mod response;
 pub mod s3error;
+pub mod sigv2;
+pub mod sigv4;
 pub mod token;
 pub mod xml;
 
