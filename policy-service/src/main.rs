@@ -313,8 +313,9 @@ fn work(server: &tiny_http::Server, current: &Current) {
         );
         log!("{}", reply.log);
 
+        // `from_data`, not `from_string`: no default Content-Type, so a 204 carries none.
         let mut response =
-            tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
+            tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
         if reply.status != 204 {
             if let Ok(header) = tiny_http::Header::from_bytes("Content-Type", reply.content_type) {
                 response.add_header(header);
@@ -368,13 +369,14 @@ fn watch(dir: &Path, current: &Current, mut seen: FilesState, env: &Environment<
         seen = now;
         match Policies::load_dir(dir, env) {
             Ok(policies) => {
-                log!("reloaded {} from {}", policies.summary(), dir.display());
-                report_warnings(&policies);
                 let policies = Arc::new(policies);
                 match current.write() {
-                    Ok(mut guard) => *guard = policies,
-                    Err(poisoned) => *poisoned.into_inner() = policies,
+                    Ok(mut guard) => *guard = Arc::clone(&policies),
+                    Err(poisoned) => *poisoned.into_inner() = Arc::clone(&policies),
                 }
+                // Only now: whoever reads this line gets answers from the new policies.
+                log!("reloaded {} from {}", policies.summary(), dir.display());
+                report_warnings(&policies);
             }
             Err(e) => {
                 log!(

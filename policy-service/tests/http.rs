@@ -372,6 +372,7 @@ fn sigv2_checks_valid_tampered_unknown_disabled_and_malformed() {
 
     let valid = verify_sigv2(&mut conn, BOB, Some(SIGNATURE), sts);
     assert_eq!((valid.status, valid.body.as_str()), (204, ""));
+    assert_eq!(valid.header("Content-Type"), None);
 
     let tampered_body = STRING_TO_SIGN.replace("region=eu", "region=us");
     let tampered = verify_sigv2(&mut conn, BOB, Some(SIGNATURE), tampered_body.as_bytes());
