@@ -1,0 +1,44 @@
+//! Fixtures shared by the micro-benchmarks: the same shapes `make bench` serves through nginx.
+
+use s3gate::entitlements::Entitlements;
+
+/// Real prefix of the bench listing (below data source `sales`).
+pub const LIST_PREFIX: &str = "curated/sales/bench/list/";
+
+/// A ListObjectsV2 page of `days * 5` keys as S3 answers it: per `day=NNN/` folder four data
+/// files and one `.crc` sidecar, so 20% of the keys are hidden from an analyst.
+pub fn upstream_page(days: usize) -> String {
+    let mut keys = Vec::with_capacity(days * 5);
+    for day in 0..days {
+        let folder = format!("{LIST_PREFIX}day={day:03}/");
+        keys.push(format!("{folder}.part-00000.csv.crc"));
+        for part in 0..4 {
+            keys.push(format!("{folder}part-{part:05}.csv"));
+        }
+    }
+    keys.sort();
+    let mut xml = String::with_capacity(200 + keys.len() * 260);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    xml.push_str("<Name>acme-warehouse-prod</Name>");
+    xml.push_str(&format!("<Prefix>{LIST_PREFIX}</Prefix><KeyCount>{}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>", keys.len()));
+    for (i, key) in keys.iter().enumerate() {
+        xml.push_str(&format!(
+            "<Contents><Key>{key}</Key><LastModified>2026-11-01T12:{:02}:{:02}.000Z</LastModified>\
+             <ETag>&quot;{:032x}&quot;</ETag><Size>{}</Size><StorageClass>STANDARD</StorageClass></Contents>",
+            i / 60 % 60,
+            i % 60,
+            (i as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
+            1000 + i * 37,
+        ));
+    }
+    xml.push_str("</ListBucketResult>");
+    xml
+}
+
+/// An analyst's entitlements to `sales`, with the demo's housekeeping rule.
+pub fn analyst() -> Entitlements {
+    let doc = r#"{"principal":"bench","enabled":true,"ttl_seconds":60,
+        "data_sources":[{"name":"sales","upstream":"demo","bucket":"acme-warehouse-prod",
+        "prefix":"curated/sales/","format":"csv","hidden":["_SUCCESS","*.crc"]}]}"#;
+    serde_json::from_str(doc).unwrap_or_default()
+}
