@@ -21,7 +21,7 @@ import zlib
 from pathlib import Path
 
 # Bump when the layout or contents change; an older tree is then regenerated.
-VERSION = "s3gate-demo-data 1"
+VERSION = "s3gate-demo-data 2"
 STAMP = ".s3gate-demo-stamp"
 SEED = 20261101
 
@@ -32,6 +32,14 @@ FORBIDDEN = [b"acme-warehouse-prod", b"acme-docs-archive", b"curated/", b"raw/ev
              b"archive/documents", b"secrets"]
 
 LARGE_SCAN_SIZE = 21 * 1024 * 1024 + 4321  # > 20 MB and not a multiple of any part size
+ARCHIVE_SIZE = 50 * 1024 * 1024 + 12345  # a 50 MB download; the last ranged part is short
+# More objects than two 1,000-key pages, so every client has to paginate.
+DAY_PARTS = 3000
+DAY = "2026-11-03"
+# Keys with characters that clients and servers encode differently (space, '+', '%', '&', '<',
+# '>', non-ASCII, emoji); '100%25.bin' is a literal name that a double decode would confuse.
+ODD_NAMES = ["a+b.bin", "a b+c.bin", "100%.bin", "100%25.bin", "x&y<z>.bin",
+             "caf\u00e9 d\u00e9j\u00e0 vu.bin", "emoji \U0001f389.bin"]
 
 FIRST = ["Ada", "Bruno", "Chiara", "Dmitri", "Elif", "Farid", "Greta", "Hiro", "Ines", "Jonas",
          "Kemal", "Lena", "Mateo", "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tala"]
@@ -78,6 +86,28 @@ def events_jsonl(rng, day):
     return ("\n".join(out) + "\n").encode()
 
 
+def day_part(i):
+    # A few hundred bytes: three events, no PRNG (3,000 of them must be quick to make).
+    lines = [json.dumps({"event_id": f"{DAY.replace('-', '')}-{i:05d}-{n}", "part": i,
+                         "product": PRODUCTS[(i + n) % len(PRODUCTS)],
+                         "type": ("page_view", "search", "checkout")[n],
+                         "user_id": (i * 7 + n) % 120 + 1}, sort_keys=True) for n in range(3)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def events_day(files):
+    """A day folder of many small parts. Housekeeping for every 7th part, in both namings:
+    Hadoop's `.part-N.jsonl.crc` (one run of hidden keys listed before every part) and
+    `part-N.jsonl.crc` (listed right after its part), so hidden keys fall on page boundaries."""
+    day = f"{WAREHOUSE}/raw/events/{DAY}"
+    for i in range(DAY_PARTS):
+        data = day_part(i)
+        files[f"{day}/part-{i:05d}.jsonl"] = data
+        if i % 7 == 0:
+            files[f"{day}/.part-{i:05d}.jsonl.crc"] = crc_file(data)
+            files[f"{day}/part-{i:05d}.jsonl.crc"] = crc_file(data)
+
+
 def build(root):
     rng = random.Random(SEED)
     files = {}  # relative path -> bytes
@@ -100,6 +130,10 @@ def build(root):
     files[f"{docs}/notes/\u65e5\u672c\u8a9e \u30e1\u30e2.txt"] = "会議のメモ\n".encode() * 20
     files[f"{docs}/scan-0001.bin"] = rng.randbytes(200 * 1024)
     files[f"{docs}/large scan.bin"] = random.Random(SEED + 1).randbytes(LARGE_SCAN_SIZE)
+    files[f"{docs}/big/archive 50MB.bin"] = random.Random(SEED + 2).randbytes(ARCHIVE_SIZE)
+    for n, name in enumerate(ODD_NAMES):
+        files[f"{docs}/odd names/{name}"] = f"odd name {n}\n".encode() + rng.randbytes(100 + n)
+    events_day(files)
 
     for rel, data in files.items():
         bad = [f for f in FORBIDDEN if f in data]

@@ -21,6 +21,12 @@ KEYS = {"alice": "alice-demo-key", "bob": "bob-demo-key", "carol": "carol-demo-k
 FORBIDDEN = ["acme-warehouse-prod", "acme-docs-archive", "curated/", "raw/events",
              "archive/documents", "secrets"]
 
+# Demo data the client tests lean on (scripts/gen_demo_data.py).
+DAY = "events/2026-11-03/"  # 3,000 small parts and housekeeping for every 7th: > 2 pages
+BIG = "documents/big/archive 50MB.bin"
+ODD = "documents/odd names/"  # keys with space, '+', '%', '&', '<', '>', non-ASCII, emoji
+ALICE_SOURCES = ("customers", "events", "sales")
+
 # Where each data source really lives in the demo data (see policies/data_sources.yaml).
 DATA_SOURCES = {
     "sales": "acme-warehouse-prod/curated/sales",
@@ -76,6 +82,11 @@ def _on_response(response_dict=None, context=None, **_):
                           body if isinstance(body, bytes) else None))
 
 
+def record_response_dicts(events):
+    """Record every response of a botocore (or aiobotocore) client or session."""
+    events.register("response-received.s3", _on_response)
+
+
 def s3_client(endpoint, access_key, secret=SECRET):
     """The seed's boto3 client (path-style, SigV4, us-east-1); one attempt per call so errors
     surface as they are."""
@@ -84,7 +95,7 @@ def s3_client(endpoint, access_key, secret=SECRET):
         endpoint_url=endpoint, region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
                       retries={"total_max_attempts": 1}))
-    client.meta.events.register("response-received.s3", _on_response)
+    record_response_dicts(client.meta.events)
     return client
 
 
@@ -148,6 +159,12 @@ def disk_keys(demo_dir, data_source, housekeeping=False):
     keys = [f"{data_source}/{p.relative_to(root).as_posix()}"
             for p in root.rglob("*") if p.is_file()]
     return s3_sorted(k for k in keys if housekeeping or not is_housekeeping(k))
+
+
+def keys_under(demo_dir, prefix, data_sources, housekeeping=False):
+    """Virtual keys starting with `prefix` across the given data sources, in listing order."""
+    keys = [k for ds in data_sources for k in disk_keys(demo_dir, ds, housekeeping)]
+    return s3_sorted(k for k in keys if k.startswith(prefix))
 
 
 def disk_file(demo_dir, key):
