@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Write a runnable copy of envoy/envoy.yaml: chosen ports, an absolute .wasm path and,
-optionally, plugin configuration overrides. Edits the parsed structure (never the text), so
-the checked-in file stays the one source of truth that users read.
+optionally, plugin configuration overrides (applied to both listeners' filters). Edits the
+parsed structure (never the text), so the checked-in file stays the one source of truth that
+users read.
 
-Usage: render_envoy.py OUT --wasm PATH [--port N] [--admin-port N] [--policy-port N]
-                       [--upstream-port N] [--plugin-json '{"negative_cache_seconds": 1}']
-                       [--validate]
+Usage: render_envoy.py OUT --wasm PATH [--port N] [--root-port N] [--admin-port N]
+                       [--policy-port N] [--upstream-port N]
+                       [--plugin-json '{"negative_cache_seconds": 1}'] [--validate]
 """
 
 import argparse
@@ -19,6 +20,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "envoy" / "envoy.yaml"
 WASM_FILTER = "envoy.filters.http.wasm"
+# The gateway under its path prefix, and the same gateway at the root of its own port.
+LISTENERS = ("s3gate", "s3gate_root")
 
 
 def _named(items, name):
@@ -41,13 +44,25 @@ def _merge(base, override):
             base[key] = value
 
 
+def plugin_config(listener):
+    """The wasm filter's `config` (vm_config, configuration, ...) of a listener."""
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    return _named(hcm["http_filters"], WASM_FILTER)["typed_config"]["config"]
+
+
+def plugin_settings(listener):
+    """The plugin configuration JSON of a listener's filter, parsed."""
+    return json.loads(plugin_config(listener)["configuration"]["value"])
+
+
 def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_port=None,
-           plugin_overrides=None, source=SOURCE):
+           plugin_overrides=None, source=SOURCE, root_port=None):
     config = yaml.safe_load(Path(source).read_text())
     static = config["static_resources"]
-    listener = _named(static["listeners"], "s3gate")
-    if port is not None:
-        _set_port(listener["address"], port)
+    listeners = [_named(static["listeners"], name) for name in LISTENERS]
+    for listener, listener_port in zip(listeners, (port, root_port)):
+        if listener_port is not None:
+            _set_port(listener["address"], listener_port)
     if admin_port is not None:
         _set_port(config["admin"]["address"], admin_port)
     for cluster_name, cluster_port in (("policy", policy_port), ("s3_demo", upstream_port)):
@@ -56,13 +71,13 @@ def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_por
             endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
             _set_port(endpoint["address"], cluster_port)
 
-    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
-    plugin = _named(hcm["http_filters"], WASM_FILTER)["typed_config"]["config"]
-    plugin["vm_config"]["code"]["local"]["filename"] = str(Path(wasm).resolve())
-    if plugin_overrides:
-        settings = json.loads(plugin["configuration"]["value"])
-        _merge(settings, plugin_overrides)
-        plugin["configuration"]["value"] = json.dumps(settings)
+    for listener in listeners:
+        plugin = plugin_config(listener)
+        plugin["vm_config"]["code"]["local"]["filename"] = str(Path(wasm).resolve())
+        if plugin_overrides:
+            settings = plugin_settings(listener)
+            _merge(settings, plugin_overrides)
+            plugin["configuration"]["value"] = json.dumps(settings)
 
     Path(out).write_text(yaml.safe_dump(config, sort_keys=False))
     return Path(out)
@@ -81,6 +96,7 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--wasm", required=True)
     parser.add_argument("--port", type=int)
+    parser.add_argument("--root-port", type=int)
     parser.add_argument("--admin-port", type=int)
     parser.add_argument("--policy-port", type=int)
     parser.add_argument("--upstream-port", type=int)
@@ -89,7 +105,7 @@ def main():
     parser.add_argument("--envoy", default=str(Path(sys.executable).parent / "envoy"))
     args = parser.parse_args()
     out = render(args.out, args.wasm, args.port, args.admin_port, args.policy_port,
-                 args.upstream_port, args.plugin_json)
+                 args.upstream_port, args.plugin_json, root_port=args.root_port)
     if args.validate:
         validate(out, args.envoy)
         print(f"{out}: valid")

@@ -6,7 +6,8 @@ Every child runs in its own process group and is stopped with SIGTERM, then SIGK
 each child also gets SIGTERM if this process dies first, so nothing is ever left running.
 
 Usage: stack.py [--data DIR] [--run-dir DIR]
-Ports: S3GATE_PORT (10000), S3GATE_ADMIN_PORT (9901), S3GATE_POLICY_PORT (8181),
+Ports: S3GATE_PORT (10000, the gateway under /s3p), S3GATE_ROOT_PORT (10010, the same gateway
+       at the root of the port), S3GATE_ADMIN_PORT (9901), S3GATE_POLICY_PORT (8181),
        S3GATE_UPSTREAM_PORT (9000). Upstream credentials: S3GATE_UPSTREAM_ACCESS_KEY_ID,
        S3GATE_UPSTREAM_SECRET_ACCESS_KEY. Binaries: S3GATE_WASM, S3GATE_POLICY_BIN.
 """
@@ -129,9 +130,10 @@ class Stack:
 
     def __init__(self, data_dir, run_dir, port=None, admin_port=None, policy_port=None,
                  upstream_port=None, plugin_overrides=None, wasm=None, policy_bin=None,
-                 credentials=None, policies=REPO / "policies"):
-        picked = iter(free_ports(4))
+                 credentials=None, policies=REPO / "policies", root_port=None):
+        picked = iter(free_ports(5))
         self.port = port or next(picked)
+        self.root_port = root_port or next(picked)
         self.admin_port = admin_port or next(picked)
         self.policy_port = policy_port or next(picked)
         self.upstream_port = upstream_port or next(picked)
@@ -153,6 +155,11 @@ class Stack:
         return f"http://127.0.0.1:{self.port}/s3p"
 
     @property
+    def root_endpoint(self):
+        """The same gateway at the root of its own port (for clients that take no path)."""
+        return f"http://127.0.0.1:{self.root_port}"
+
+    @property
     def admin_url(self):
         return f"http://127.0.0.1:{self.admin_port}"
 
@@ -169,10 +176,13 @@ class Stack:
         ], self.run_dir / "rclone.log")
 
     def _policy(self):
+        # The demo principals have no secret of their own: they share the seed's "immuta".
+        env = dict(os.environ)
+        env.setdefault("S3GATE_DEFAULT_SECRET", "immuta")
         return Child("policy", [
             str(self.policy_bin), "--policies", str(self.policies),
             "--listen", f"127.0.0.1:{self.policy_port}",
-        ], self.run_dir / "policy.log")
+        ], self.run_dir / "policy.log", env=env)
 
     def _envoy(self):
         # Envoy signs upstream requests with credentials from its environment only; drop any
@@ -222,7 +232,8 @@ class Stack:
             old.unlink()
         gen_demo_data.ensure(self.data_dir)
         render_envoy.render(self.envoy_config, self.wasm, self.port, self.admin_port,
-                            self.policy_port, self.upstream_port, self.plugin_overrides)
+                            self.policy_port, self.upstream_port, self.plugin_overrides,
+                            root_port=self.root_port)
         try:
             self._start_child(self._rclone())
             self._start_child(self._policy())
@@ -282,10 +293,12 @@ def main():
     signal.signal(signal.SIGTERM, _raise_exit)
     stack = Stack(args.data, args.run_dir, port("S3GATE_PORT", 10000),
                   port("S3GATE_ADMIN_PORT", 9901), port("S3GATE_POLICY_PORT", 8181),
-                  port("S3GATE_UPSTREAM_PORT", 9000))
+                  port("S3GATE_UPSTREAM_PORT", 9000), root_port=port("S3GATE_ROOT_PORT", 10010))
     try:
         stack.start()
         print(f"s3gate is up: {stack.endpoint}   (Ctrl-C stops everything)\n"
+              f"  the same at the root of a port, for clients that take no path: "
+              f"{stack.root_endpoint}\n"
               f"  try: curl -H 'Authorization: AWS alice-demo-key:immuta' {stack.endpoint}\n"
               f"  Envoy admin {stack.admin_url}, policy service "
               f"http://127.0.0.1:{stack.policy_port}, rclone http://127.0.0.1:"

@@ -42,6 +42,12 @@ def endpoint(gateway):
 
 
 @pytest.fixture(scope="session")
+def root_endpoint(gateway):
+    """The same gateway at the root of its own port."""
+    return gateway.root_endpoint
+
+
+@pytest.fixture(scope="session")
 def clients(endpoint):
     """boto3 clients by principal name (alice, bob, carol, dave)."""
     return {name: s3_client(endpoint, key) for name, key in KEYS.items()}

@@ -27,18 +27,48 @@ def _digest_tree(root):
     return h.hexdigest()
 
 
+def _listeners(path):
+    listeners = yaml.safe_load(Path(path).read_text())["static_resources"]["listeners"]
+    return {listener["name"]: listener for listener in listeners}
+
+
 def test_rendered_envoy_config_validates(gateway, tmp_path):
     out = render_envoy.render(tmp_path / "envoy.yaml", gateway.wasm, port=1, admin_port=2,
-                              policy_port=3, upstream_port=4,
+                              policy_port=3, upstream_port=4, root_port=5,
                               plugin_overrides={"negative_cache_seconds": 1})
     render_envoy.validate(out, ENVOY)
-    hcm = yaml.safe_load(out.read_text())["static_resources"]["listeners"][0][
-        "filter_chains"][0]["filters"][0]["typed_config"]
-    plugin = hcm["http_filters"][0]["typed_config"]["config"]
-    settings = json.loads(plugin["configuration"]["value"])
-    assert settings["negative_cache_seconds"] == 1
-    assert settings["bucket"] == "immuta"  # the rest is kept
-    assert plugin["vm_config"]["code"]["local"]["filename"] == str(Path(gateway.wasm).resolve())
+    listeners = _listeners(out)
+    assert sorted(listeners) == ["s3gate", "s3gate_root"]
+    for name, port in (("s3gate", 1), ("s3gate_root", 5)):
+        assert listeners[name]["address"]["socket_address"]["port_value"] == port
+        plugin = render_envoy.plugin_config(listeners[name])
+        settings = json.loads(plugin["configuration"]["value"])
+        assert settings["negative_cache_seconds"] == 1  # overrides reach both listeners
+        assert settings["bucket"] == "immuta"  # the rest is kept
+        assert plugin["vm_config"]["code"]["local"]["filename"] == \
+            str(Path(gateway.wasm).resolve())
+
+
+def test_root_listener_runs_the_same_plugin():
+    # The checked-in file spells both plugin configurations out; they must not drift apart.
+    listeners = _listeners(render_envoy.SOURCE)
+    main, root = listeners["s3gate"], listeners["s3gate_root"]
+    assert root["address"]["socket_address"]["port_value"] == 10010
+    assert render_envoy.plugin_settings(main)["path_prefix"] == "/s3p"
+    assert render_envoy.plugin_settings(root) == {**render_envoy.plugin_settings(main),
+                                                  "path_prefix": ""}
+    plugins = [render_envoy.plugin_config(listener) for listener in (main, root)]
+    # Same vm_id, runtime and code: one shared VM, so one decision cache.
+    assert plugins[0]["vm_config"] == plugins[1]["vm_config"]
+    assert plugins[0]["root_id"] == plugins[1]["root_id"]
+    assert plugins[0]["failure_policy"] == plugins[1]["failure_policy"] == "FAIL_CLOSED"
+    hcms = [listener["filter_chains"][0]["filters"][0]["typed_config"]
+            for listener in (main, root)]
+    for field in ("route_config", "normalize_path", "merge_slashes",
+                  "path_with_escaped_slashes_action", "server_name"):
+        assert hcms[0][field] == hcms[1][field], field
+    assert [f["name"] for f in hcms[0]["http_filters"]] == \
+        [f["name"] for f in hcms[1]["http_filters"]]
 
 
 def test_envoy_config_holds_no_upstream_credentials(gateway):
