@@ -1,92 +1,120 @@
-//! Who is asking: the API key (the AWS access key id) from the request's credentials.
+//! Who is asking, and how they prove it: the credential a request presents (SigV4 or SigV2, in
+//! the `Authorization` header or a presigned URL, or the seed's literal `AWS <KEY>:immuta`), and
+//! the key digest under which the policy service knows the API key.
 //!
-//! This slice identifies the key; checking the signature cryptographically is a later step and
-//! plugs in here: `Credential::scheme` says which check applies.
+//! Checking the proof is done by `sigv4::verify` (with the signing key the policy service derives)
+//! and, for SigV2, by the policy service itself, which alone holds secrets.
 
 use sha2::{Digest, Sha256};
 
 use crate::s3error::S3Error;
+use crate::sigv2::{self, SigV2Auth};
+use crate::sigv4::{self, SigV4Auth};
 
 /// The seed's fixed secret, sent literally in place of a signature by `AWS <KEY>:immuta`.
 pub const SEED_SECRET: &str = "immuta";
 
+/// The credential a request presents.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scheme {
-    /// `AWS4-HMAC-SHA256 Credential=KEY/date/region/service/aws4_request, ...`
-    SigV4,
-    /// `AWS KEY:signature`
-    SigV2,
-    /// `AWS KEY:immuta`, the seed's literal header (only where the configuration allows it).
-    LegacySeed,
+pub enum Presented {
+    SigV4(SigV4Auth),
+    SigV2(SigV2Auth),
+    /// `AWS KEY:immuta`, the seed's literal header: the key alone, no proof (legacy; only where
+    /// the plugin configuration allows it).
+    LegacySeed {
+        access_key: String,
+    },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credential {
-    pub access_key: String,
-    pub scheme: Scheme,
+impl Presented {
+    pub fn access_key(&self) -> &str {
+        match self {
+            Presented::SigV4(a) => &a.access_key,
+            Presented::SigV2(a) => &a.access_key,
+            Presented::LegacySeed { access_key } => access_key,
+        }
+    }
 }
+
+/// Query parameters that make a URL presigned.
+const PRESIGN_PARAMS: &[&str] = &[
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Signature",
+    "AWSAccessKeyId",
+    "Signature",
+];
 
 /// Longest API key accepted; real keys are far shorter.
 const MAX_ACCESS_KEY_BYTES: usize = 256;
 
-/// Reads the credential from the `Authorization` header value(s).
-pub fn credential(authorization: &[&str], legacy_seed_auth: bool) -> Result<Credential, S3Error> {
-    let header = match authorization {
-        [] => return Err(S3Error::access_denied()),
-        [one] => one.trim(),
-        // Two Authorization headers could be read differently by different hops: refuse.
+/// Reads the credential from the `Authorization` header value(s) and the decoded query.
+pub fn presented(
+    authorization: &[&str],
+    query: &[(String, String)],
+    legacy_seed_auth: bool,
+) -> Result<Presented, S3Error> {
+    let presigned = query
+        .iter()
+        .any(|(k, _)| PRESIGN_PARAMS.contains(&k.as_str()));
+    let presented = match authorization {
+        [] => {
+            if let Some(auth) = sigv4::parse_presigned(query)? {
+                Presented::SigV4(auth)
+            } else if let Some(auth) = sigv2::parse_presigned(query)? {
+                Presented::SigV2(auth)
+            } else {
+                return Err(S3Error::access_denied());
+            }
+        }
+        // Two credentials could be read differently by different hops: refuse, as S3 does.
+        [_] if presigned => {
+            return Err(S3Error::invalid_argument(
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, \
+                 Signature query string parameter or the Authorization header should be specified",
+            ))
+        }
+        [header] => {
+            let header = header.trim();
+            if header.starts_with(sigv4::ALGORITHM) {
+                Presented::SigV4(sigv4::parse_authorization(header)?)
+            } else if let Some(access_key) = header
+                .strip_prefix("AWS ")
+                .and_then(|rest| rest.strip_suffix(SEED_SECRET))
+                .and_then(|rest| rest.strip_suffix(':'))
+            {
+                if !legacy_seed_auth {
+                    return Err(S3Error::access_denied_because(
+                        "Access Denied: the legacy 'AWS <key>:immuta' header is disabled; sign the request",
+                    ));
+                }
+                Presented::LegacySeed {
+                    access_key: access_key.to_string(),
+                }
+            } else if header.starts_with("AWS ") {
+                Presented::SigV2(sigv2::parse_authorization(header)?)
+            } else {
+                return Err(S3Error::access_denied_because(
+                    "Access Denied: unsupported Authorization header",
+                ));
+            }
+        }
         _ => {
             return Err(S3Error::invalid_argument(
                 "Only one Authorization header is allowed",
             ))
         }
     };
-    let malformed =
-        || S3Error::access_denied_because("Access Denied: malformed Authorization header");
-    let credential = if let Some(rest) = header.strip_prefix("AWS4-HMAC-SHA256 ") {
-        let scope = rest
-            .split(',')
-            .map(str::trim)
-            .find_map(|part| part.strip_prefix("Credential="))
-            .ok_or_else(malformed)?;
-        // KEY/yyyymmdd/region/service/aws4_request: the key is what precedes the 4-part scope.
-        let mut parts = scope.rsplitn(5, '/');
-        let terminator = parts.next();
-        let access_key = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(_), Some(_), Some(_), Some(key)) if terminator == Some("aws4_request") => key,
-            _ => return Err(malformed()),
-        };
-        Credential {
-            access_key: access_key.to_string(),
-            scheme: Scheme::SigV4,
-        }
-    } else if let Some(rest) = header.strip_prefix("AWS ") {
-        let (access_key, signature) = rest.rsplit_once(':').ok_or_else(malformed)?;
-        let scheme = if signature == SEED_SECRET {
-            if !legacy_seed_auth {
-                return Err(S3Error::access_denied_because(
-                    "Access Denied: the legacy 'AWS <key>:immuta' header is disabled; sign the request",
-                ));
-            }
-            Scheme::LegacySeed
-        } else {
-            Scheme::SigV2
-        };
-        Credential {
-            access_key: access_key.to_string(),
-            scheme,
-        }
-    } else {
-        return Err(malformed());
-    };
-    let key = &credential.access_key;
+    let key = presented.access_key();
     if key.is_empty()
         || key.len() > MAX_ACCESS_KEY_BYTES
         || !key.bytes().all(|b| b.is_ascii_graphic())
     {
-        return Err(malformed());
+        return Err(S3Error::access_denied_because(
+            "Access Denied: malformed access key",
+        ));
     }
-    Ok(credential)
+    Ok(presented)
 }
 
 /// The key's SHA-256 in lower-case hex: the only form in which keys are sent or cached.
@@ -104,51 +132,83 @@ pub fn key_digest(access_key: &str) -> String {
 mod tests {
     use super::*;
 
+    fn header(h: &str, legacy: bool) -> Result<Presented, S3Error> {
+        presented(&[h], &[], legacy)
+    }
+
     #[test]
     fn sigv4_header_names_the_key() {
         let h = "AWS4-HMAC-SHA256 Credential=alice-demo-key/20261126/us-east-1/s3/aws4_request, \
-                 SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=abcd";
-        let c = credential(&[h], false).unwrap();
-        assert_eq!(c.access_key, "alice-demo-key");
-        assert_eq!(c.scheme, Scheme::SigV4);
+                 SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=\
+                 0000000000000000000000000000000000000000000000000000000000000000";
+        let Presented::SigV4(auth) = header(h, false).unwrap() else {
+            panic!("not SigV4")
+        };
+        assert_eq!(auth.access_key, "alice-demo-key");
+        assert_eq!(auth.scope_string(), "20261126/us-east-1/s3");
     }
 
     #[test]
     fn seed_header_only_where_allowed() {
-        let c = credential(&["AWS alice-demo-key:immuta"], true).unwrap();
         assert_eq!(
-            (c.access_key.as_str(), c.scheme),
-            ("alice-demo-key", Scheme::LegacySeed)
+            header("AWS alice-demo-key:immuta", true).unwrap(),
+            Presented::LegacySeed {
+                access_key: "alice-demo-key".into()
+            }
         );
         assert_eq!(
-            credential(&["AWS alice-demo-key:immuta"], false)
+            header("AWS alice-demo-key:immuta", false).unwrap_err().code,
+            "AccessDenied"
+        );
+        let sigv2 = header("AWS alice-demo-key:frJIUN8DYpKDtOLCwo//yllqDzg=", false).unwrap();
+        assert!(matches!(sigv2, Presented::SigV2(_)));
+    }
+
+    #[test]
+    fn presigned_urls_present_credentials() {
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let v2 = q(&[
+            ("AWSAccessKeyId", "bob-demo-key"),
+            ("Expires", "1900000000"),
+            ("Signature", "frJIUN8DYpKDtOLCwo//yllqDzg="),
+        ]);
+        assert!(matches!(
+            presented(&[], &v2, false).unwrap(),
+            Presented::SigV2(_)
+        ));
+        assert_eq!(
+            presented(&["AWS bob-demo-key:immuta"], &v2, true)
+                .unwrap_err()
+                .code,
+            "InvalidArgument",
+            "header and query credentials together"
+        );
+        assert_eq!(
+            presented(&[], &q(&[("prefix", "a")]), true)
                 .unwrap_err()
                 .code,
             "AccessDenied"
         );
-        let c = credential(&["AWS alice-demo-key:frJIUN8DYpKDtOLCwo//yllqDzg="], false).unwrap();
-        assert_eq!(c.scheme, Scheme::SigV2);
     }
 
     #[test]
-    fn missing_or_malformed_credentials_are_denied() {
-        assert_eq!(credential(&[], true).unwrap_err().code, "AccessDenied");
+    fn missing_or_malformed_credentials_are_refused() {
+        assert_eq!(presented(&[], &[], true).unwrap_err().code, "AccessDenied");
         for h in [
             "Bearer x",
             "AWS nocolon",
             "AWS :immuta",
-            "AWS4-HMAC-SHA256 Credential=key/20261126/us-east-1/s3, Signature=x",
-            "AWS4-HMAC-SHA256 SignedHeaders=host",
             "AWS bad key:immuta",
         ] {
-            assert_eq!(
-                credential(&[h], true).unwrap_err().code,
-                "AccessDenied",
-                "{h}"
-            );
+            assert!(header(h, true).unwrap_err().status >= 400, "{h}");
         }
         assert_eq!(
-            credential(&["AWS a:immuta", "AWS b:immuta"], true)
+            presented(&["AWS a:immuta", "AWS b:immuta"], &[], true)
                 .unwrap_err()
                 .code,
             "InvalidArgument"

@@ -2,6 +2,8 @@
 //! evaluated by the gateway against the object's `ETag` and `Last-Modified`, with S3's rules, so
 //! clients get S3's 304/412 whatever the upstream store does with these headers.
 
+use crate::sigv2::parse_http_date;
+
 /// The client's conditions, as sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditions {
@@ -89,50 +91,6 @@ fn etag_list_matches(list: &str, etag: Option<&str>) -> bool {
         .any(|t| t.trim() == "*" || bare(t) == wanted)
 }
 
-/// Seconds since the epoch of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form S3
-/// and HTTP clients send. Other forms are ignored (`None`).
-pub fn parse_http_date(text: &str) -> Option<i64> {
-    let mut parts = text.split_whitespace();
-    let _weekday = parts.next()?;
-    let day: i64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':');
-    let hour: i64 = clock.next()?.parse().ok()?;
-    let minute: i64 = clock.next()?.parse().ok()?;
-    let second: i64 = clock.next()?.parse().ok()?;
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60
-    {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's well-known algorithm).
-pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,17 +102,6 @@ mod tests {
 
     fn verdict(c: Conditions) -> Verdict {
         c.evaluate(Some(ETAG), Some(MODIFIED))
-    }
-
-    #[test]
-    fn dates_parse() {
-        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(
-            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777)
-        );
-        assert_eq!(parse_http_date("garbage"), None);
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
     }
 
     #[test]

@@ -8,16 +8,19 @@ use std::time::{Duration, UNIX_EPOCH};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
 
-use crate::auth;
+use crate::auth::{self, Presented};
 use crate::conditional::Conditions;
 use crate::config::PluginConfig;
 use crate::decision::{self, Decision, LocalCache};
-use crate::entitlements::{lookup_path, Entitlements};
+use crate::entitlements::{lookup_path, sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
 use crate::listing::{self, ListingJob, Step};
 use crate::mapping;
 use crate::request::{self, Operation, S3Request};
 use crate::response::{self, BodyPlan};
 use crate::s3error::S3Error;
+use crate::sigv2;
+use crate::sigv4::{self, SigV4Auth};
+use crate::xml::decode_hex;
 
 /// Upstream listing pages can be slow on big prefixes; the client's own timeout still applies.
 const LISTING_TIMEOUT: Duration = Duration::from_secs(30);
@@ -86,6 +89,9 @@ impl RootContext for Root {
             cache: Rc::clone(&self.cache),
             metrics: self.metrics,
             request_headers: Vec::new(),
+            method: String::new(),
+            raw_path: String::new(),
+            sigv4: None,
             request_id: String::new(),
             resource: String::new(),
             is_head: false,
@@ -103,8 +109,32 @@ impl RootContext for Root {
 /// What a paused request waits for.
 enum Waiting {
     Nothing,
-    Policy { digest: String, request: S3Request },
+    /// The policy service's SigV2 check; then the principal's decision.
+    SigV2Check {
+        lookup: Lookup,
+        request: S3Request,
+    },
+    Policy {
+        lookup: Lookup,
+        request: S3Request,
+    },
     Listing(Box<ListingJob>),
+}
+
+/// Which decision a request needs: the key's, and for SigV4 the signing scope's.
+struct Lookup {
+    digest: String,
+    scope: Option<String>,
+}
+
+impl Lookup {
+    /// The cache identity: decisions that carry a signing key are per scope.
+    fn cache_id(&self) -> String {
+        match &self.scope {
+            Some(scope) => format!("{}@{}", self.digest, scope),
+            None => self.digest.clone(),
+        }
+    }
 }
 
 /// What became of a request after a decision.
@@ -130,6 +160,11 @@ struct Gateway {
     metrics: Metrics,
     /// The client's request headers, read once.
     request_headers: Vec<(String, String)>,
+    method: String,
+    /// `:path` exactly as the client sent it (signatures cover it).
+    raw_path: String,
+    /// A SigV4 credential waiting for its signing key.
+    sigv4: Option<SigV4Auth>,
     request_id: String,
     /// The client's own path (no query), echoed in errors.
     resource: String,
@@ -155,9 +190,15 @@ impl Context for Gateway {
             .get_http_call_response_body(0, body_size)
             .unwrap_or_default();
         let outcome = match std::mem::replace(&mut self.waiting, Waiting::Nothing) {
-            Waiting::Policy { digest, request } => {
-                self.on_policy_answer(&digest, request, status, &body)
+            Waiting::Policy { lookup, request } => {
+                self.on_policy_answer(&lookup, request, status, &body)
             }
+            Waiting::SigV2Check { lookup, request } => match status {
+                Some(204) => self.with_decision(lookup, request),
+                Some(403) => self.respond_error(&sigv4::signature_does_not_match()),
+                Some(404) => self.respond_error(&S3Error::invalid_access_key_id()),
+                _ => self.respond_error(&S3Error::service_unavailable()),
+            },
             Waiting::Listing(mut job) => match job.feed(status.unwrap_or(503), &body) {
                 Ok(()) => self.drive_listing(job),
                 Err(error) => self.respond_error(&error),
@@ -194,20 +235,46 @@ impl HttpContext for Gateway {
             Ok(r) => r,
             Err(error) => return self.answered(&error),
         };
+        let query = request::parse_query(path.split_once('?').map_or("", |(_, q)| q));
         let authorization: Vec<&str> = self
             .request_headers
             .iter()
             .filter(|(n, _)| n == "authorization")
             .map(|(_, v)| v.as_str())
             .collect();
-        let credential = match auth::credential(&authorization, self.config.legacy_seed_auth) {
-            Ok(c) => c,
+        let presented = match query
+            .and_then(|q| auth::presented(&authorization, &q, self.config.legacy_seed_auth))
+        {
+            Ok(p) => p,
             Err(error) => return self.answered(&error),
         };
-        let digest = auth::key_digest(&credential.access_key);
-        let outcome = match self.cached_decision(&digest) {
-            Some(decision) => self.decide(&decision, request),
-            None => self.ask_policy(digest, request),
+        let digest = auth::key_digest(presented.access_key());
+        self.method = method;
+        self.raw_path = path;
+        let outcome = match presented {
+            Presented::LegacySeed { .. } => self.with_decision(
+                Lookup {
+                    digest,
+                    scope: None,
+                },
+                request,
+            ),
+            Presented::SigV4(auth) => {
+                let lookup = Lookup {
+                    digest,
+                    scope: Some(auth.scope_string()),
+                };
+                self.sigv4 = Some(auth);
+                self.with_decision(lookup, request)
+            }
+            Presented::SigV2(auth) => self.check_sigv2(
+                &auth,
+                Lookup {
+                    digest,
+                    scope: None,
+                },
+                request,
+            ),
         };
         match outcome {
             Outcome::Forward => Action::Continue,
@@ -288,6 +355,68 @@ impl Gateway {
             .map(|(_, v)| v.clone())
     }
 
+    /// Continues with the lookup's decision: from the cache, or from the policy service.
+    fn with_decision(&mut self, lookup: Lookup, request: S3Request) -> Outcome {
+        match self.cached_decision(&lookup.cache_id()) {
+            Some(decision) => self.decide(&decision, request),
+            None => self.ask_policy(lookup, request),
+        }
+    }
+
+    /// SigV2 needs the secret, so the policy service checks the signature.
+    fn check_sigv2(
+        &mut self,
+        auth: &sigv2::SigV2Auth,
+        lookup: Lookup,
+        request: S3Request,
+    ) -> Outcome {
+        if let Err(error) = sigv2::check_time(auth, &self.request_headers, now_seconds(self)) {
+            return self.respond_error(&error);
+        }
+        let addressing = if request.virtual_hosted {
+            sigv2::Addressing::VirtualHosted {
+                prefix: &self.config.path_prefix,
+                bucket: &self.config.bucket,
+            }
+        } else {
+            sigv2::Addressing::PathStyle {
+                prefix: &self.config.path_prefix,
+            }
+        };
+        let string_to_sign = match sigv2::string_to_sign(
+            &self.method,
+            &self.raw_path,
+            addressing,
+            &self.request_headers,
+            auth.expires.as_deref(),
+        ) {
+            Ok(s) => s,
+            Err(error) => return self.respond_error(&error),
+        };
+        let path = sigv2_verify_path(&lookup.digest);
+        let call = self.dispatch_http_call(
+            &self.config.policy_cluster,
+            vec![
+                (":method", "POST"),
+                (":path", &path),
+                (":authority", &self.config.policy_authority),
+                ("content-type", "text/plain"),
+                (SIGV2_SIGNATURE_HEADER, &auth.signature),
+            ],
+            Some(string_to_sign.as_bytes()),
+            vec![],
+            Duration::from_millis(self.config.policy_timeout_ms),
+        );
+        match call {
+            Ok(_) => {
+                Metrics::bump(self.metrics.policy_calls);
+                self.waiting = Waiting::SigV2Check { lookup, request };
+                Outcome::Pending
+            }
+            Err(_) => self.respond_error(&S3Error::service_unavailable()),
+        }
+    }
+
     fn cached_decision(&self, digest: &str) -> Option<Rc<Decision>> {
         let now = now_seconds(self);
         if let Some(d) = self.cache.borrow().get(digest, now) {
@@ -303,8 +432,8 @@ impl Gateway {
         Some(decision)
     }
 
-    fn ask_policy(&mut self, digest: String, request: S3Request) -> Outcome {
-        let path = lookup_path(&digest, None);
+    fn ask_policy(&mut self, lookup: Lookup, request: S3Request) -> Outcome {
+        let path = lookup_path(&lookup.digest, lookup.scope.as_deref());
         let call = self.dispatch_http_call(
             &self.config.policy_cluster,
             vec![
@@ -319,7 +448,7 @@ impl Gateway {
         match call {
             Ok(_) => {
                 Metrics::bump(self.metrics.policy_calls);
-                self.waiting = Waiting::Policy { digest, request };
+                self.waiting = Waiting::Policy { lookup, request };
                 Outcome::Pending
             }
             Err(_) => {
@@ -327,18 +456,20 @@ impl Gateway {
                     LogLevel::Warn,
                     "s3gate: policy service call could not be dispatched",
                 );
-                self.policy_failed(&digest, request)
+                self.policy_failed(&lookup.cache_id(), request)
             }
         }
     }
 
     fn on_policy_answer(
         &mut self,
-        digest: &str,
+        lookup: &Lookup,
         request: S3Request,
         status: Option<u32>,
         body: &[u8],
     ) -> Outcome {
+        let cache_id = lookup.cache_id();
+        let digest = cache_id.as_str();
         let now = now_seconds(self);
         let (decision, expires_at) = match status {
             Some(200) => match serde_json::from_slice::<Entitlements>(body) {
@@ -404,6 +535,28 @@ impl Gateway {
         }
     }
 
+    /// Checks a SigV4 signature with the signing key the policy service derived for its scope.
+    fn verify_sigv4(&mut self, entitlements: &Entitlements) -> Result<(), S3Error> {
+        let Some(auth) = self.sigv4.take() else {
+            return Ok(());
+        };
+        let key: [u8; 32] = entitlements
+            .signing_key
+            .as_deref()
+            .and_then(decode_hex)
+            .and_then(|k| k.try_into().ok())
+            // A principal without a secret cannot sign: no request of theirs verifies.
+            .ok_or_else(sigv4::signature_does_not_match)?;
+        sigv4::verify(
+            &auth,
+            &self.method,
+            &self.raw_path,
+            &self.request_headers,
+            now_seconds(self),
+            &key,
+        )
+    }
+
     fn decide(&mut self, decision: &Decision, request: S3Request) -> Outcome {
         let entitlements = match decision {
             Decision::Unknown => return self.respond_error(&S3Error::invalid_access_key_id()),
@@ -414,6 +567,9 @@ impl Gateway {
             }
             Decision::Known(e) => e,
         };
+        if let Err(error) = self.verify_sigv4(entitlements) {
+            return self.respond_error(&error);
+        }
         match request.operation {
             Operation::ListBuckets => {
                 self.respond_xml(200, listing::render_list_buckets(&self.config.bucket))

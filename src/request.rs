@@ -85,6 +85,8 @@ const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Request {
     pub operation: Operation,
+    /// The bucket was named in `Host` (virtual-hosted style), not in the path.
+    pub virtual_hosted: bool,
     /// Query parameters to pass on to the upstream for an object request (already decoded).
     pub forwarded_query: Vec<(String, String)>,
 }
@@ -136,7 +138,9 @@ pub fn parse(
         other => return Err(S3Error::method_not_allowed(other)),
     };
 
-    let key_part = match virtual_host_bucket(authority, addressing.virtual_host_domain) {
+    let host_bucket = virtual_host_bucket(authority, addressing.virtual_host_domain);
+    let virtual_hosted = host_bucket.is_some();
+    let key_part = match host_bucket {
         Some(host_bucket) => {
             if host_bucket != bucket {
                 return Err(S3Error::no_such_bucket(&host_bucket));
@@ -151,6 +155,7 @@ pub fn parse(
                 }
                 return Ok(S3Request {
                     operation: Operation::ListBuckets,
+                    virtual_hosted,
                     forwarded_query: Vec::new(),
                 });
             }
@@ -181,6 +186,7 @@ pub fn parse(
         };
         return Ok(S3Request {
             operation,
+            virtual_hosted,
             forwarded_query: Vec::new(),
         });
     }
@@ -198,6 +204,7 @@ pub fn parse(
     };
     Ok(S3Request {
         operation,
+        virtual_hosted,
         forwarded_query,
     })
 }

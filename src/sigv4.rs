@@ -678,13 +678,18 @@ fn header_time(headers: &[(String, String)]) -> Result<(u64, String), S3Error> {
     Ok((t, format_amz_date(t)))
 }
 
-/// `x-amz-content-sha256`: required for the header form, and either `UNSIGNED-PAYLOAD` or a hex
-/// SHA-256. The gateway serves only GET/HEAD, so the (empty) body is not hashed; the value is
-/// still part of what the signature covers.
+/// SHA-256 of an empty body: what GET/HEAD carry.
+const EMPTY_PAYLOAD_SHA256: &str =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// `x-amz-content-sha256`: `UNSIGNED-PAYLOAD` or a hex SHA-256. The gateway serves only
+/// GET/HEAD, so the (empty) body is not hashed; the value is still part of what the signature
+/// covers. S3 requires the header; signers that omit it (curl before 8.x) sign the empty body's
+/// hash, so that is what a missing header means here.
 fn content_sha256(headers: &[(String, String)]) -> Result<&str, S3Error> {
-    let value = single_header(headers, "x-amz-content-sha256")?.ok_or_else(|| {
-        S3Error::invalid_request("Missing required header for this request: x-amz-content-sha256")
-    })?;
+    let Some(value) = single_header(headers, "x-amz-content-sha256")? else {
+        return Ok(EMPTY_PAYLOAD_SHA256);
+    };
     let hex = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
     if value != UNSIGNED_PAYLOAD && !hex {
         return Err(S3Error::invalid_argument(
@@ -1532,12 +1537,13 @@ mod tests {
     }
 
     #[test]
-    fn payload_hash_header_is_required_and_checked() {
+    fn payload_hash_header_is_checked_and_defaults_to_the_empty_body() {
         let mut case = boto_list();
         case.headers.retain(|(k, _)| k != "x-amz-content-sha256");
-        // Unsigned now as well, but the missing header is what is reported.
+        // Without the header the empty body's hash is what was signed: boto's signature, made
+        // over UNSIGNED-PAYLOAD, no longer matches.
         case.auth = boto_auth("host;x-amz-date", &case.auth.signature);
-        assert_eq!(code(check(&case, BOTO_NOW)), "InvalidRequest");
+        assert_eq!(code(check(&case, BOTO_NOW)), "SignatureDoesNotMatch");
         let mut case = boto_list();
         for (k, v) in case.headers.iter_mut() {
             if k == "x-amz-content-sha256" {

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::entitlements::Entitlements;
 use crate::s3error::S3Error;
+use crate::xml::decode_hex;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -91,16 +92,6 @@ fn prf(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
         mac.update(part);
     }
     mac.finalize().into_bytes().into()
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

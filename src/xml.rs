@@ -1,4 +1,4 @@
-//! Small XML and URL text helpers shared by the document writers.
+//! Small text helpers: XML escaping, URL and hex encodings.
 
 /// Appends `text` with XML's five special characters escaped.
 pub fn escape(out: &mut String, text: &str) {
@@ -52,6 +52,17 @@ pub fn uri_encode(out: &mut String, text: &str, keep_slash: bool) {
     }
 }
 
+/// Bytes of a hex string (either case); `None` if it is not one.
+pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 fn push_percent(out: &mut String, b: u8) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.push('%');
@@ -75,6 +86,14 @@ mod tests {
         let mut s = String::new();
         url_encode_key(&mut s, "a b+c/é%&");
         assert_eq!(s, "a+b%2Bc/%C3%A9%25%26");
+    }
+
+    #[test]
+    fn decodes_hex() {
+        assert_eq!(decode_hex("00ff1A"), Some(vec![0, 255, 26]));
+        assert_eq!(decode_hex("abc"), None);
+        assert_eq!(decode_hex("zz"), None);
+        assert_eq!(decode_hex("é1"), None);
     }
 
     #[test]
