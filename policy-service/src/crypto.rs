@@ -6,13 +6,10 @@
 
 use std::fmt;
 
-use base64::Engine;
 use hmac::{Hmac, Mac};
-use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
-type HmacSha1 = Hmac<Sha1>;
 
 /// Domain separation: a token key can never equal any other HMAC this service computes.
 const TOKEN_KEY_LABEL: &[u8] = b"s3gate-token-v1\0";
@@ -101,14 +98,16 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; 32]> {
 
 /// The SigV4 signing key (kSigning) of `secret` for `scope`: the only thing derived from a
 /// secret that ever leaves the service. It signs for that one day, region and service only.
+/// The derivation itself is the filter crate's (one definition for both sides); secrets are
+/// text, as AWS's are.
 pub fn signing_key(secret: &Secret, scope: &Scope) -> Option<[u8; 32]> {
-    let mut k_secret = Vec::with_capacity(4 + secret.0.len());
-    k_secret.extend_from_slice(b"AWS4");
-    k_secret.extend_from_slice(&secret.0);
-    let k_date = hmac_sha256(&k_secret, scope.date.as_bytes())?;
-    let k_region = hmac_sha256(&k_date, scope.region.as_bytes())?;
-    let k_service = hmac_sha256(&k_region, scope.service.as_bytes())?;
-    hmac_sha256(&k_service, b"aws4_request")
+    let secret = std::str::from_utf8(&secret.0).ok()?;
+    Some(s3gate::sigv4::signing_key(
+        secret,
+        &scope.date,
+        &scope.region,
+        &scope.service,
+    ))
 }
 
 /// Whether `signature_base64` is the SigV2 signature of `string_to_sign` under `secret`:
@@ -119,15 +118,17 @@ pub fn sigv2_signature_matches(
     string_to_sign: &[u8],
     signature_base64: &str,
 ) -> bool {
-    // Not base64 at all: as wrong as any other wrong signature.
-    let Ok(claimed) = base64::engine::general_purpose::STANDARD.decode(signature_base64) else {
-        return false;
-    };
-    let Ok(mut mac) = HmacSha1::new_from_slice(&secret.0) else {
-        return false;
-    };
-    mac.update(string_to_sign);
-    mac.verify_slice(&claimed).is_ok()
+    // The check is the filter crate's SigV2 (one definition); text that is not UTF-8 was not
+    // built by the filter, so it matches nothing.
+    match (
+        std::str::from_utf8(&secret.0),
+        std::str::from_utf8(string_to_sign),
+    ) {
+        (Ok(secret), Ok(string_to_sign)) => {
+            s3gate::sigv2::verify(secret, string_to_sign, signature_base64)
+        }
+        _ => false,
+    }
 }
 
 /// The key that seals one principal's continuation tokens under one policy version:
