@@ -122,7 +122,8 @@ def http(endpoint, method, path, headers=None, body=None, key=None):
     finally:
         conn.close()
     RECORDER.add(Recorded(f"http {method} {path}", result.status,
-                          list(result.headers.items()), data, sent=unquote(path)))
+                          list(result.headers.items()), data,
+                          sent=f"{unquote(path)} {headers.get('Host', '')}"))
     return result
 
 
