@@ -9,7 +9,7 @@ POLICY_BIN := target/release/s3gate-policy
 DEMO_DATA  := .demo/data
 PYTEST_ARGS ?=
 
-.PHONY: setup build run test lint unit e2e validate-envoy clean
+.PHONY: setup build run test lint unit e2e validate-envoy bench clean
 
 setup: $(VENV_STAMP)
 	@rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
@@ -48,6 +48,21 @@ test: lint unit e2e
 
 validate-envoy: build
 	$(PY) scripts/render_envoy.py .demo/envoy.validate.yaml --wasm $(WASM) --validate
+
+# Not part of `make test`: s3gate against Envoy without the filter, a minimal wasm filter and
+# nginx reached directly, plus criterion micro-benchmarks; see docs/benchmarks.md.
+# BENCH_DURATION=3s for a smoke run. The bench crates build in target/bench (own workspace).
+bench: build
+	@test -x /usr/sbin/nginx && command -v wrk >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk; }
+	@# wrk cannot HEAD (it waits for the announced body); oha does. Built once.
+	@test -x target/bench/tools/bin/oha || CARGO_TARGET_DIR=target/bench/tools-build \
+		cargo install --locked --root target/bench/tools oha@1.16.0
+	cd bench && CARGO_TARGET_DIR=../target/bench cargo build --release --target wasm32-wasip1 -p s3gate-bench-minimal
+	@# The same filter with feature `levers`, for `bench/run.py --levers` (not run by default).
+	cd bench && CARGO_TARGET_DIR=../target/bench/levers cargo build --release --target wasm32-wasip1 -p s3gate-bench-minimal --features levers
+	cd bench && CARGO_TARGET_DIR=../target/bench cargo bench -p s3gate-bench --no-run
+	$(PY) bench/run.py
 
 clean:
 	rm -rf .demo $(VENV)
