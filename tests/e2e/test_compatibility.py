@@ -80,6 +80,20 @@ def test_folder_keys_are_no_such_key(endpoint):
 
 
 @pytest.mark.parametrize("path", [
+    "/s3p/immuta/sales/../customers/customers.csv",
+    "/s3p/immuta/sales/%2E%2E/customers/customers.csv",
+    "/s3p/immuta/sales/./region=eu/part-00000.csv",
+    "/s3p/immuta/sales%2Fregion=eu/part-00000.csv",
+    "/s3p/immuta/sales/region=eu%5Cpart-00000.csv",
+    "/s3p/immuta/sales//region=eu/part-00000.csv",
+    "/s3p/immuta/sales/region=eu/part%0A.csv",
+])
+def test_path_tricks_are_invalid_argument(endpoint, path):
+    status, (code, _) = _error(http(endpoint, "GET", path, key=KEYS["carol"]))
+    assert (status, code) == (400, "InvalidArgument"), path
+
+
+@pytest.mark.parametrize("path", [
     "/s3p/immuta?acl", "/s3p/immuta?policy", "/s3p/immuta?versioning", "/s3p/immuta?versions",
     "/s3p/immuta?uploads", "/s3p/immuta?cors", "/s3p/immuta?lifecycle", "/s3p/immuta?tagging",
     f"{OBJECT}?acl", f"{OBJECT}?tagging", f"{OBJECT}?versionId=3HL4kqtJlcpXroDTDmJ",
