@@ -1,0 +1,302 @@
+"""Failures of the gateway's dependencies, on stacks of this module's own (so no other test's
+cached decisions play a part): the policy service stopped, answering garbage, errors or
+nothing at all (a stand-in HTTP server on its port: a failure-injection double for the
+dependency; Envoy, the filter and rclone stay real), stale-if-error, and the S3 upstream
+stopped. Every failure ends in S3 error XML, in time, and the gateway recovers by itself.
+docs/security.md names these tests."""
+
+import re
+import shutil
+import signal
+import socket
+import threading
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from botocore.auth import HmacV1Auth, S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from conftest import REPO, start_stack
+from gateway import KEYS, SECRET, disk_file, http, s3_error
+
+OBJECT = "sales/region=eu/part-00000.csv"
+LIST = "/s3p/immuta?list-type=2&prefix=sales%2F"
+POLICY_TIMEOUT = 2.0  # policy_timeout_ms in envoy/envoy.yaml
+SLACK = 1.5
+
+
+@pytest.fixture(scope="module")
+def lone(demo_dir, tmp_path_factory):
+    """A stack with the checked-in configuration: no stale-if-error."""
+    s = start_stack(demo_dir, tmp_path_factory.mktemp("run-failures"))
+    yield s
+    s.stop()
+
+
+STALE_GRACE = 2
+
+
+@pytest.fixture(scope="module")
+def stale(demo_dir, tmp_path_factory):
+    """Decisions live 1 s (a copy of the demo policies) and may be served 2 s past that."""
+    policies = tmp_path_factory.mktemp("policies-ttl1")
+    for name in ("data_sources.yaml", "principals.yaml", "rules.yaml"):
+        shutil.copy(REPO / "policies" / name, policies / name)
+    rules = policies / "rules.yaml"
+    text, n = re.subn(r"(?m)^decision_ttl_seconds: \d+$", "decision_ttl_seconds: 1",
+                      rules.read_text())
+    assert n == 1, "rules.yaml no longer sets decision_ttl_seconds"
+    rules.write_text(text)
+    s = start_stack(demo_dir, tmp_path_factory.mktemp("run-stale"), policies=policies,
+                    plugin_overrides={"stale_if_error_seconds": STALE_GRACE})
+    yield s
+    s.stop()
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def stat(stack, name):
+    url = f"{stack.admin_url}/stats?filter=^{re.escape(name)}$"
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        match = re.search(rf"{re.escape(name)}: (\d+)", resp.read().decode())
+    assert match, name
+    return int(match.group(1))
+
+
+def fresh_sigv4(stack, path, principal="alice"):
+    """A SigV4 GET signed for a region no request used before: the gateway has no decision
+    cached for it (SigV4 decisions are cached per scope), so it must ask the policy service."""
+    region = f"zz-{uuid.uuid4().hex[:12]}"
+    request = AWSRequest(method="GET", url=f"http://127.0.0.1:{stack.port}{path}")
+    S3SigV4Auth(Credentials(KEYS[principal], SECRET), "s3", region).add_auth(request)
+    return http(stack.endpoint, "GET", path, headers=dict(request.headers.items()))
+
+
+def sigv2(stack, key, principal="bob"):
+    """A SigV2-signed GET: the signature is always checked by the policy service."""
+    path = f"/s3p/immuta/{quote(key)}"
+    request = AWSRequest(method="GET", url=f"http://127.0.0.1:{stack.port}{path}")
+    request.auth_path = f"/immuta/{quote(key)}"  # SigV2 signs the S3 resource
+    HmacV1Auth(Credentials(KEYS[principal], SECRET)).add_auth(request)
+    return http(stack.endpoint, "GET", path, headers=dict(request.headers.items()))
+
+
+def assert_unavailable(resp, code="ServiceUnavailable", status=503):
+    assert resp.status == status, (resp.status, resp.body[:200])
+    assert "html" not in resp.headers.get("content-type", "")
+    assert s3_error(resp)[0] == code
+    assert b"order_id" not in resp.body
+
+
+def wait_until_ok(request, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while (resp := request()).status != 200:
+        assert time.monotonic() < deadline, f"{what}: still {resp.status} after {timeout}s"
+        time.sleep(0.1)
+    return resp
+
+
+# A policy service that fails in one way; the filter must fail closed on each.
+class Impostor(BaseHTTPRequestHandler):
+    behaviour = "error"
+    release = threading.Event()
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self):
+        if self.behaviour == "hang":
+            self.release.wait(30)  # past the filter's timeout: it must give up first
+            return
+        if self.behaviour == "not http":
+            self.wfile.write(b"garbage garbage\r\n\r\n")
+            return
+        if self.behaviour == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.close()
+            return
+        status, body = {
+            "error": (500, b'{"error":"internal"}'),
+            "unavailable": (503, b"upstream overloaded"),
+            "garbage": (200, b"\x00\xffnot json at all{"),
+            "wrong json": (200, b'{"principal": 42, "data_sources": "all"}'),
+            "html": (200, b"<html><body>hello</body></html>"),
+            "redirect": (302, b""),
+        }[self.behaviour]
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        if status == 302:
+            self.send_header("location", "http://127.0.0.1:1/")
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+
+@contextmanager
+def policy_replaced_by(stack, behaviour):
+    """The real policy service stopped, an impostor on its port; the real one back after."""
+    stack.stop_policy()
+    handler = type("Impostor", (Impostor,), {"behaviour": behaviour,
+                                              "release": threading.Event()})
+    server = ThreadingHTTPServer(("127.0.0.1", stack.policy_port), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        handler.release.set()
+        server.shutdown()
+        server.server_close()
+        stack.start_policy()
+
+
+def stop_upstream(stack):
+    # stack.py has stop_policy/start_policy but nothing for rclone: stop it through its Child.
+    child = stack.children.pop("rclone")
+    child.signal(signal.SIGTERM)
+    if not child.wait(time.monotonic() + 5):
+        child.signal(signal.SIGKILL)
+        child.wait(time.monotonic() + 5)
+
+
+def start_upstream(stack):
+    stack._start_child(stack._rclone())
+
+
+# --- the policy service stopped ---------------------------------------------------------------
+
+def test_policy_service_stopped_fails_closed_then_recovers(lone):
+    cached = http(lone.endpoint, "GET", LIST, key=KEYS["alice"])
+    assert cached.status == 200
+    lone.stop_policy()
+    try:
+        for request in (lambda: fresh_sigv4(lone, LIST),
+                        lambda: fresh_sigv4(lone, f"/s3p/immuta/{quote(OBJECT)}"),
+                        lambda: sigv2(lone, OBJECT),
+                        lambda: http(lone.endpoint, "GET", LIST, key=KEYS["carol"])):
+            started = time.monotonic()
+            assert_unavailable(request())
+            assert time.monotonic() - started < POLICY_TIMEOUT + SLACK
+        # A decision cached before the outage holds until its TTL (60 s in the demo).
+        assert http(lone.endpoint, "GET", LIST, key=KEYS["alice"]).body == cached.body
+    finally:
+        lone.start_policy()
+    wait_until_ok(lambda: fresh_sigv4(lone, LIST), "SigV4 after the restart")
+    assert sigv2(lone, OBJECT).status == 200
+    assert http(lone.endpoint, "GET", LIST, key=KEYS["carol"]).status == 200
+
+
+# --- the policy service misbehaving -----------------------------------------------------------
+
+@pytest.mark.parametrize("behaviour", ["error", "unavailable", "garbage", "wrong json", "html",
+                                       "redirect", "not http", "reset"])
+def test_policy_service_misbehaving_fails_closed(lone, behaviour):
+    calls = stat(lone, "wasmcustom.s3gate_policy_calls")
+    with policy_replaced_by(lone, behaviour):
+        for request in (lambda: fresh_sigv4(lone, LIST),
+                        lambda: fresh_sigv4(lone, f"/s3p/immuta/{quote(OBJECT)}"),
+                        lambda: sigv2(lone, OBJECT)):
+            started = time.monotonic()
+            assert_unavailable(request())
+            assert time.monotonic() - started < POLICY_TIMEOUT + SLACK
+    assert stat(lone, "wasmcustom.s3gate_policy_calls") >= calls + 3  # it really was asked
+    wait_until_ok(lambda: fresh_sigv4(lone, LIST), f"after {behaviour}")
+
+
+def test_policy_service_hanging_times_out(lone):
+    def timed(request):
+        started = time.monotonic()
+        resp = request()
+        return resp, time.monotonic() - started
+
+    with policy_replaced_by(lone, "hang"):
+        with ThreadPoolExecutor(3) as pool:  # side by side: one timeout's wait for all three
+            results = list(pool.map(timed, (
+                lambda: fresh_sigv4(lone, f"/s3p/immuta/{quote(OBJECT)}"),
+                lambda: fresh_sigv4(lone, LIST),
+                lambda: sigv2(lone, OBJECT))))
+    for resp, elapsed in results:
+        assert_unavailable(resp)
+        # The filter's own timeout answered: not sooner, and not much later.
+        assert POLICY_TIMEOUT - 0.3 <= elapsed < POLICY_TIMEOUT + SLACK, elapsed
+    wait_until_ok(lambda: fresh_sigv4(lone, LIST), "after a hang")
+
+
+# --- stale-if-error ---------------------------------------------------------------------------
+
+def test_stale_if_error_serves_cached_principals_within_the_grace(stale):
+    served = "wasmcustom.s3gate_stale_decisions_served"
+    assert stat(stale, served) == 0
+    fresh = http(stale.endpoint, "GET", LIST, key=KEYS["alice"])
+    assert fresh.status == 200
+    answered = time.time()
+    stale.stop_policy()
+    try:
+        time.sleep(max(0.0, answered + 1.05 - time.time()))  # the 1 s decision has expired
+        for _ in range(4):  # whichever worker answers: the decision is in shared data
+            assert http(stale.endpoint, "GET", LIST, key=KEYS["alice"]).body == fresh.body
+        assert stat(stale, served) >= 4
+        # Only known principals, only what was cached: everything else fails closed.
+        assert_unavailable(http(stale.endpoint, "GET", LIST, key=KEYS["bob"]))
+        assert_unavailable(http(stale.endpoint, "GET", LIST, key=f"nobody-{uuid.uuid4().hex}"))
+        assert_unavailable(fresh_sigv4(stale, LIST))  # another scope: nothing cached
+        # Past the grace, alice fails closed too.
+        time.sleep(max(0.0, answered + 1 + STALE_GRACE + 0.05 - time.time()))
+        count = stat(stale, served)
+        assert_unavailable(http(stale.endpoint, "GET", LIST, key=KEYS["alice"]))
+        assert stat(stale, served) == count
+    finally:
+        stale.start_policy()
+    wait_until_ok(lambda: http(stale.endpoint, "GET", LIST, key=KEYS["alice"]), "after stale")
+    assert http(stale.endpoint, "GET", LIST, key=KEYS["bob"]).status == 200
+
+
+def test_stale_if_error_is_off_by_default(lone):
+    # The checked-in configuration sets no grace: nothing stale is ever served.
+    assert stat(lone, "wasmcustom.s3gate_stale_decisions_served") == 0
+
+
+# --- the S3 upstream stopped ------------------------------------------------------------------
+
+def test_upstream_stopped_fails_closed_then_recovers(lone, demo_dir):
+    path = f"/s3p/immuta/{quote(OBJECT)}"
+    assert http(lone.endpoint, "GET", path, key=KEYS["alice"]).status == 200  # alice cached
+    stop_upstream(lone)
+    try:
+        assert_unavailable(http(lone.endpoint, "GET", path, key=KEYS["alice"]))
+        assert_unavailable(http(lone.endpoint, "GET", LIST, key=KEYS["alice"]))
+        assert_unavailable(http(lone.endpoint, "GET", "/s3p/immuta?prefix=events/&delimiter=/",
+                                key=KEYS["alice"]))
+        head = http(lone.endpoint, "HEAD", path, key=KEYS["alice"])
+        assert head.status == 503 and head.body == b""
+        # What needs no upstream still works.
+        assert http(lone.endpoint, "GET", "/s3p", key=KEYS["alice"]).status == 200
+        assert http(lone.endpoint, "GET", "/s3p/immuta?delimiter=/",
+                    key=KEYS["alice"]).status == 200
+    finally:
+        start_upstream(lone)
+    resp = wait_until_ok(lambda: http(lone.endpoint, "GET", path, key=KEYS["alice"]),
+                         "object GET after the upstream restart")
+    assert resp.body == disk_file(demo_dir, OBJECT).read_bytes()
+    assert http(lone.endpoint, "GET", LIST, key=KEYS["alice"]).status == 200
+
+
+def test_policy_service_port_is_not_the_gateways(lone):
+    # The service has no authentication of its own: it must sit where only Envoy reaches it.
+    assert lone.policy_port not in (lone.port, lone.root_port, lone.admin_port)
+    envoy_yaml = (REPO / "envoy" / "envoy.yaml").read_text()
+    assert "failure_policy: FAIL_CLOSED" in envoy_yaml
+    assert Path(lone.envoy_config).read_text().count("FAIL_CLOSED") == 2  # both listeners
