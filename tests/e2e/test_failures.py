@@ -11,6 +11,7 @@ import signal
 import socket
 import threading
 import time
+import tomllib
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import render_envoy
+import stack
+import yaml
 from botocore.auth import HmacV1Auth, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -297,6 +301,33 @@ def test_upstream_stopped_fails_closed_then_recovers(lone, demo_dir):
 def test_policy_service_port_is_not_the_gateways(lone):
     # The service has no authentication of its own: it must sit where only Envoy reaches it.
     assert lone.policy_port not in (lone.port, lone.root_port, lone.admin_port)
-    envoy_yaml = (REPO / "envoy" / "envoy.yaml").read_text()
-    assert "failure_policy: FAIL_CLOSED" in envoy_yaml
-    assert Path(lone.envoy_config).read_text().count("FAIL_CLOSED") == 2  # both listeners
+
+
+# --- the plugin itself failing ----------------------------------------------------------------
+
+def test_a_plugin_that_cannot_configure_never_serves(demo_dir, tmp_path):
+    # An invalid plugin configuration makes the filter's on_configure fail; with
+    # failure_policy FAIL_CLOSED Envoy then refuses to start rather than run without it.
+    broken = stack.Stack(demo_dir, tmp_path / "run", plugin_overrides={"bucket": "a/b"})
+    with pytest.raises(RuntimeError) as exc:
+        broken.start()
+    assert not broken.children  # everything it started is stopped again
+    log = (tmp_path / "run" / "envoy.log").read_text()
+    assert "Plugin configured to fail closed failed to load" in log
+    assert "must be a non-empty name" in log  # the filter said why
+    assert "envoy" in str(exc.value)
+
+
+def test_panics_abort_and_both_listeners_fail_closed(lone):
+    cargo = tomllib.loads((REPO / "Cargo.toml").read_text())
+    # A panic aborts the VM (no unwinding into a half-updated state); Envoy's failure policy
+    # then decides, and clippy keeps panicking calls out of the code in the first place.
+    assert cargo["profile"]["release"]["panic"] == "abort"
+    assert cargo["lints"]["workspace"] is True
+    lints = cargo["workspace"]["lints"]["clippy"]
+    assert {lints[n] for n in ("unwrap_used", "expect_used", "panic")} == {"deny"}
+    for source in (render_envoy.SOURCE, lone.envoy_config):
+        listeners = yaml.safe_load(Path(source).read_text())["static_resources"]["listeners"]
+        policies = [render_envoy.plugin_config(listener)["failure_policy"]
+                    for listener in listeners]
+        assert policies == ["FAIL_CLOSED"] * 2, source
