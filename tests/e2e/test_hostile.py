@@ -433,6 +433,16 @@ def test_concurrent_unknown_key_flood(gateway):
     assert policy_calls(gateway) - before <= threads * WORKERS * windows(started)
 
 
+def test_distinct_unknown_keys_each_cost_a_lookup(gateway):
+    # A documented limit: the negative cache only helps against a repeated key. Random keys
+    # each reach the policy service; rate limiting them is Envoy's job (docs/security.md).
+    before = policy_calls(gateway)
+    for _ in range(50):
+        resp = http(gateway.endpoint, "GET", "/s3p/immuta", key=f"random-{uuid.uuid4().hex}")
+        assert resp.status == 403 and s3_error(resp)[0] == "InvalidAccessKeyId"
+    assert policy_calls(gateway) - before >= 50
+
+
 def test_known_key_is_looked_up_once_per_worker(gateway):
     # A region no other test signs for: a fresh cache entry (SigV4 decisions are per scope).
     region = f"zz-{uuid.uuid4().hex[:12]}"
