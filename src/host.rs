@@ -119,6 +119,10 @@ enum Waiting {
         request: S3Request,
     },
     Listing(Box<ListingJob>),
+    /// The object's size, for a suffix range.
+    ObjectSize {
+        suffix: u64,
+    },
 }
 
 /// Which decision a request needs: the key's, and for SigV4 the signing scope's.
@@ -199,6 +203,17 @@ impl Context for Gateway {
                 Some(404) => self.respond_error(&S3Error::invalid_access_key_id()),
                 _ => self.respond_error(&S3Error::service_unavailable()),
             },
+            Waiting::ObjectSize { suffix } => {
+                let size = self
+                    .get_http_call_response_header("content-length")
+                    .and_then(|v| v.parse::<u64>().ok());
+                if let (Some(200), Some(size)) = (status, size) {
+                    if size > 0 && suffix >= size {
+                        self.set_http_request_header("range", Some("bytes=0-"));
+                    }
+                }
+                Outcome::Forward
+            }
             Waiting::Listing(mut job) => match job.feed(status.unwrap_or(503), &body) {
                 Ok(()) => self.drive_listing(job),
                 Err(error) => self.respond_error(&error),
@@ -610,7 +625,8 @@ impl Gateway {
             Ok(found) => found,
             Err(error) => return self.respond_error(&error),
         };
-        let Some(upstream) = self.config.upstreams.get(&grant.upstream) else {
+        let config = Rc::clone(&self.config);
+        let Some(upstream) = config.upstreams.get(&grant.upstream) else {
             log(
                 LogLevel::Error,
                 &format!("s3gate: data source {:?} names an upstream missing from the plugin configuration", grant.name),
@@ -634,19 +650,73 @@ impl Gateway {
         for name in credentials {
             self.set_http_request_header(&name, None);
         }
-        let asked_range = self.request_header("range").is_some();
+        let range = self.request_header("range");
+        let asked_range = match range.as_deref() {
+            Some(value) if response::forwardable_range(value).is_none() => {
+                // S3 ignores such a Range and serves the whole object; so does the gateway.
+                self.set_http_request_header("range", None);
+                false
+            }
+            other => other.is_some(),
+        };
         let conditions = Conditions {
             if_match: self.request_header("if-match"),
             if_none_match: self.request_header("if-none-match"),
             if_modified_since: self.request_header("if-modified-since"),
             if_unmodified_since: self.request_header("if-unmodified-since"),
         };
+        // S3 checks If-Match / If-Unmodified-Since (412) before If-None-Match /
+        // If-Modified-Since (304); an upstream must not answer 304 first. The gateway evaluates
+        // all four on the upstream's answer anyway.
+        if conditions.if_match.is_some() || conditions.if_unmodified_since.is_some() {
+            self.set_http_request_header("if-none-match", None);
+            self.set_http_request_header("if-modified-since", None);
+        }
         self.forwarded = Some(Forwarded {
             key,
             asked_range,
             conditions,
         });
+        if let Some(suffix) = range.as_deref().and_then(response::suffix_length) {
+            return self.size_for_suffix_range(
+                &upstream.cluster,
+                &upstream.authority,
+                &path,
+                suffix,
+            );
+        }
         Outcome::Forward
+    }
+
+    /// A suffix range longer than the object means the whole object (206) in S3, but some
+    /// stores answer 416. Learn the size first (HEAD), and ask for `bytes=0-` in that case.
+    fn size_for_suffix_range(
+        &mut self,
+        cluster: &str,
+        authority: &str,
+        path: &str,
+        suffix: u64,
+    ) -> Outcome {
+        let call = self.dispatch_http_call(
+            cluster,
+            vec![
+                (":method", "HEAD"),
+                (":path", path),
+                (":authority", authority),
+                (":scheme", "http"),
+            ],
+            None,
+            vec![],
+            Duration::from_millis(self.config.policy_timeout_ms),
+        );
+        match call {
+            Ok(_) => {
+                self.waiting = Waiting::ObjectSize { suffix };
+                Outcome::Pending
+            }
+            // The GET itself will tell; the size check is only a refinement.
+            Err(_) => Outcome::Forward,
+        }
     }
 
     fn drive_listing(&mut self, mut job: Box<ListingJob>) -> Outcome {

@@ -25,8 +25,11 @@ use crate::xml::{element, escape, uri_encode, url_encode_key};
 const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 /// Owner shown for every object: the gateway, never the real account.
 const OWNER: &str = "Immuta";
-/// Upper bound on upstream pages fetched for one client page (runs of hidden objects).
+/// Upstream pages fetched for one client page before a v2 listing answers with what it has (its
+/// sealed token can resume past hidden objects without naming them).
 const MAX_UPSTREAM_PAGES: usize = 50;
+/// A v1 marker is a plain key, which must never be a hidden one: v1 keeps going, up to this.
+const MAX_UPSTREAM_PAGES_V1: usize = 1000;
 
 /// An upstream ListObjectsV2 request for the host to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +100,11 @@ pub struct ListingJob {
     truncated: bool,
     done: bool,
     fetches: usize,
+    /// The last upstream object looked at (virtual name), visible or not: where a v2 page cut
+    /// short by the page budget resumes.
+    last_examined: Option<String>,
+    /// Set when the page ends on `last_examined` rather than on its last entry.
+    resume_after_examined: bool,
 }
 
 impl ListingJob {
@@ -151,6 +159,8 @@ impl ListingJob {
             truncated: false,
             done: params.max_keys == 0,
             fetches: 0,
+            last_examined: None,
+            resume_after_examined: false,
             params,
         })
     }
@@ -219,18 +229,37 @@ impl ListingJob {
                     break;
                 };
                 let relative = below(&object.key, &segment.list_prefix, &grant.prefix)?;
+                let key = format!("{folder}{relative}");
                 if !grant.is_visible(relative) {
+                    self.last_examined = Some(key);
                     continue;
                 }
-                object.key = format!("{folder}{relative}");
-                Entry::Object(object)
+                self.last_examined = Some(key.clone());
+                match self.filter_rolled_up(&key) {
+                    Some(common) => {
+                        let last = taken.last().or(self.entries.last()).map(Entry::name);
+                        if last == Some(common.as_str()) {
+                            continue;
+                        }
+                        Entry::Prefix(common)
+                    }
+                    None => {
+                        object.key = key;
+                        Entry::Object(object)
+                    }
+                }
             } else {
                 let Some(prefix) = prefixes.next() else { break };
                 let relative = below(&prefix, &segment.list_prefix, &grant.prefix)?;
+                let name = format!("{folder}{relative}");
+                if !self.ends_a_common_prefix(&name) {
+                    // Not what was asked for: an upstream that rolls up differently.
+                    return Err(S3Error::bad_upstream_response());
+                }
                 if !grant.may_hold_visible(relative) {
                     continue;
                 }
-                Entry::Prefix(format!("{folder}{relative}"))
+                Entry::Prefix(name)
             };
             if !self.is_after_start(entry.name()) {
                 continue;
@@ -254,16 +283,28 @@ impl ListingJob {
             self.upstream_token = None;
             self.segments.pop_front();
         }
-        if self.fetches >= MAX_UPSTREAM_PAGES
-            && (self.upstream_token.is_some() || !self.segments.is_empty())
-        {
-            if self.entries.is_empty() {
-                return Err(S3Error::internal_error());
+        let more = self.upstream_token.is_some() || !self.segments.is_empty();
+        match self.params.version {
+            ListVersion::V2 if more && self.fetches >= MAX_UPSTREAM_PAGES => {
+                self.truncated = true;
+                self.done = true;
+                self.resume_after_examined = true;
             }
-            self.truncated = true;
-            self.done = true;
+            ListVersion::V1 if more && self.fetches >= MAX_UPSTREAM_PAGES_V1 => {
+                return Err(S3Error::slow_down());
+            }
+            _ => {}
         }
         Ok(())
+    }
+
+    /// Delimiters other than `/` are rolled up here: S3-compatible stores differ in how (or
+    /// whether) they honour them. The common prefix `key` rolls up into, if any.
+    fn filter_rolled_up(&self, key: &str) -> Option<String> {
+        let d = self.params.delimiter.as_deref().filter(|d| *d != "/")?;
+        let rest = key.strip_prefix(self.params.prefix.as_str())?;
+        let end = rest.find(d)? + d.len();
+        Some(format!("{}{}", self.params.prefix, &rest[..end]))
     }
 
     fn is_after_start(&self, name: &str) -> bool {
@@ -307,8 +348,13 @@ impl ListingJob {
 
     fn fetch_for(&self, segment: &UpstreamSegment, start_after: Option<&str>) -> Fetch {
         let wanted = self.params.max_keys - self.entries.len();
-        // A little more than needed, so a few hidden objects don't cost another round trip.
-        let max_keys = (wanted + wanted / 2 + 1).min(1000);
+        // A little more than needed, so a few hidden objects don't cost another round trip;
+        // once a page came back short after filtering, whole pages.
+        let max_keys = if self.fetches == 0 {
+            (wanted + wanted / 2 + 1).min(1000)
+        } else {
+            1000
+        };
         let mut path = String::with_capacity(128);
         path.push('/');
         uri_encode(&mut path, &segment.grant.bucket, false);
@@ -316,9 +362,8 @@ impl ListingJob {
         path.push_str(&max_keys.to_string());
         path.push_str("&prefix=");
         uri_encode(&mut path, &segment.list_prefix, false);
-        if let Some(d) = &self.params.delimiter {
-            path.push_str("&delimiter=");
-            uri_encode(&mut path, d, false);
+        if self.params.delimiter.as_deref() == Some("/") {
+            path.push_str("&delimiter=%2F");
         }
         if let Some(token) = &self.upstream_token {
             path.push_str("&continuation-token=");
@@ -382,11 +427,16 @@ impl ListingJob {
             "IsTruncated",
             if self.truncated { "true" } else { "false" },
         );
-        if let (ListVersion::V2, true, Some(last)) = (p.version, self.truncated, last) {
+        let resume = if self.resume_after_examined {
+            self.last_examined.as_deref()
+        } else {
+            last
+        };
+        if let (ListVersion::V2, true, Some(resume)) = (p.version, self.truncated, resume) {
             element(
                 &mut out,
                 "NextContinuationToken",
-                &token::seal(&self.token_key, last),
+                &token::seal(&self.token_key, resume),
             );
         }
         if url {
@@ -877,6 +927,56 @@ mod tests {
         let all = paginate(&bob, "sales/", None, 2, ListVersion::V1);
         assert_eq!(all.len(), 7);
         assert!(all.iter().all(|k| k.starts_with("sales/region=eu/part-")));
+    }
+
+    #[test]
+    fn runs_of_hidden_objects_never_shorten_or_break_a_page() {
+        let hidden: Vec<String> = (0..6).map(|i| format!("part-{i:05}.csv")).collect();
+        let hidden: Vec<&str> = hidden.iter().map(String::as_str).collect();
+        let ent = entitlements(vec![grant("sales", "wh", "curated/sales/", &hidden)]);
+        for version in [ListVersion::V1, ListVersion::V2] {
+            assert_eq!(
+                paginate(&ent, "sales/region=", None, 1, version),
+                [
+                    "sales/region=eu/.part-00000.csv.crc",
+                    "sales/region=eu/part-00006.csv",
+                    "sales/region=us/.part-00000.csv.crc",
+                    "sales/region=us/part-00006.csv"
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn other_delimiters_are_rolled_up_by_the_gateway() {
+        let mut job = ListingJob::new(
+            params("sales/", Some("="), 1000, ListVersion::V2),
+            &alice(),
+            "immuta",
+        )
+        .unwrap();
+        let Step::Fetch(fetch) = job.next_step() else {
+            panic!("expected a fetch")
+        };
+        assert!(!fetch.path.contains("delimiter"), "{}", fetch.path);
+        job.feed(200, upstream(&fetch).as_bytes()).unwrap();
+        let Step::Done(xml) = job.next_step() else {
+            panic!("expected the page")
+        };
+        assert_eq!(page_names(&xml).0, ["sales/region="]);
+    }
+
+    #[test]
+    fn upstream_prefixes_that_do_not_match_the_delimiter_are_refused() {
+        let mut job = ListingJob::new(
+            params("sales/", Some("/"), 1000, ListVersion::V2),
+            &alice(),
+            "immuta",
+        )
+        .unwrap();
+        assert!(matches!(job.next_step(), Step::Fetch(_)));
+        let page = "<ListBucketResult><CommonPrefixes><Prefix>curated/sales/region=eu/x/</Prefix></CommonPrefixes></ListBucketResult>";
+        assert_eq!(job.feed(200, page.as_bytes()).unwrap_err().status, 502);
     }
 
     #[test]

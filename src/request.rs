@@ -130,6 +130,12 @@ pub fn parse(
     let is_read = match method {
         "GET" => true,
         "HEAD" => false,
+        // S3 Select is a read, but not one the gateway can filter.
+        "POST" if has("select") => {
+            return Err(S3Error::not_implemented(
+                "The 'select' sub-resource is not supported by this gateway",
+            ))
+        }
         "PUT" | "POST" | "DELETE" | "PATCH" => {
             return Err(S3Error::access_denied_because(
                 "Access Denied: the gateway is read-only",
@@ -488,6 +494,12 @@ mod tests {
             assert_eq!((e.code, e.status), ("AccessDenied", 403));
         }
         assert_eq!(op("OPTIONS", "/s3p/immuta").unwrap_err().status, 405);
+        assert_eq!(
+            op("POST", "/s3p/immuta/sales/x?select&select-type=2")
+                .unwrap_err()
+                .code,
+            "NotImplemented"
+        );
         assert_eq!(
             op("GET", "/s3p/immuta/sales/x?acl").unwrap_err().code,
             "NotImplemented"
