@@ -201,6 +201,19 @@ def test_sigv4_presigned_url_tampered(endpoint, tamper):
     assert_no_hint(resp)
 
 
+def test_sigv4_unsigned_amz_headers_are_refused(endpoint):
+    # An x-amz-* header changes what a request means; one the client did not sign is refused.
+    url = f"{endpoint}/immuta/{quote(OBJECT)}"
+    headers = sigv4_signed(url, KEYS["alice"], SECRET)
+    assert http(endpoint, "GET", path_of(url), headers=headers).status == 200
+    resp = http(endpoint, "GET", path_of(url),
+                headers={**headers, "x-amz-request-payer": "requester"})
+    assert resp.status == 403
+    code, message = s3_error(resp)
+    assert code == "AccessDenied" and "not signed" in message
+    assert ET.fromstring(resp.body).findtext("HeadersNotSigned") == "x-amz-request-payer"
+
+
 @pytest.mark.parametrize("minutes", [-20, 20])
 def test_sigv4_clock_skew(endpoint, minutes):
     s3 = v4(endpoint, KEYS["alice"])
