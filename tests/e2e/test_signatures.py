@@ -201,6 +201,18 @@ def test_sigv4_presigned_url_tampered(endpoint, tamper):
     assert_no_hint(resp)
 
 
+def test_key_state_is_visible_without_the_secret(endpoint):
+    # A documented limit (docs/security.md): as with S3, whether an access key exists shows
+    # before its signature is checked, and a disabled principal says so.
+    codes = {}
+    for key in (KEYS["alice"], KEYS["dave"], f"nobody-{time.time_ns()}"):
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            v4(endpoint, key, WRONG).list_objects_v2(Bucket="immuta")
+        codes[key[:5]] = client_error(exc)
+    assert codes == {"alice": (403, "SignatureDoesNotMatch"), "dave-": (403, "AccessDenied"),
+                     "nobod": (403, "InvalidAccessKeyId")}
+
+
 def test_sigv4_unsigned_amz_headers_are_refused(endpoint):
     # An x-amz-* header changes what a request means; one the client did not sign is refused.
     url = f"{endpoint}/immuta/{quote(OBJECT)}"
