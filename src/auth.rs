@@ -48,16 +48,30 @@ const PRESIGN_PARAMS: &[&str] = &[
 /// Longest API key accepted; real keys are far shorter.
 const MAX_ACCESS_KEY_BYTES: usize = 256;
 
-/// Reads the credential from the `Authorization` header value(s) and the decoded query.
+/// Reads the credential from the request headers (lower-case names, as Envoy gives them) and
+/// the decoded query.
 pub fn presented(
-    authorization: &[&str],
+    headers: &[(String, String)],
     query: &[(String, String)],
     legacy_seed_auth: bool,
 ) -> Result<Presented, S3Error> {
+    // The gateway issues no session tokens: one sent with any credential is refused.
+    if headers.iter().any(|(n, _)| n == "x-amz-security-token")
+        || query
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
+    {
+        return Err(sigv4::invalid_token());
+    }
+    let authorization: Vec<&str> = headers
+        .iter()
+        .filter(|(n, _)| n == "authorization")
+        .map(|(_, v)| v.as_str())
+        .collect();
     let presigned = query
         .iter()
         .any(|(k, _)| PRESIGN_PARAMS.contains(&k.as_str()));
-    let presented = match authorization {
+    let presented = match authorization.as_slice() {
         [] => {
             if let Some(auth) = sigv4::parse_presigned(query)? {
                 Presented::SigV4(auth)
@@ -72,6 +86,12 @@ pub fn presented(
             return Err(S3Error::invalid_argument(
                 "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, \
                  Signature query string parameter or the Authorization header should be specified",
+            ))
+        }
+        // Envoy joins repeated headers with ","; a SigV2-style value never holds one.
+        [header] if header.starts_with("AWS ") && header.contains(',') => {
+            return Err(S3Error::invalid_argument(
+                "Only one Authorization header is allowed",
             ))
         }
         [header] => {
@@ -132,8 +152,31 @@ pub fn key_digest(access_key: &str) -> String {
 mod tests {
     use super::*;
 
+    fn headers(values: &[&str]) -> Vec<(String, String)> {
+        values
+            .iter()
+            .map(|v| ("authorization".to_string(), v.to_string()))
+            .collect()
+    }
+
     fn header(h: &str, legacy: bool) -> Result<Presented, S3Error> {
-        presented(&[h], &[], legacy)
+        presented(&headers(&[h]), &[], legacy)
+    }
+
+    #[test]
+    fn session_tokens_are_refused_with_any_credential() {
+        let mut h = headers(&["AWS a:immuta"]);
+        h.push(("x-amz-security-token".into(), "t".into()));
+        assert_eq!(presented(&h, &[], true).unwrap_err().code, "InvalidToken");
+        let q = vec![("X-Amz-Security-Token".to_string(), "t".to_string())];
+        let e = presented(&headers(&["AWS a:immuta"]), &q, true).unwrap_err();
+        assert_eq!(e.code, "InvalidToken");
+    }
+
+    #[test]
+    fn joined_authorization_headers_are_two() {
+        let e = header("AWS a:immuta,AWS b:immuta", true).unwrap_err();
+        assert_eq!(e.code, "InvalidArgument");
     }
 
     #[test]
@@ -182,7 +225,7 @@ mod tests {
             Presented::SigV2(_)
         ));
         assert_eq!(
-            presented(&["AWS bob-demo-key:immuta"], &v2, true)
+            presented(&headers(&["AWS bob-demo-key:immuta"]), &v2, true)
                 .unwrap_err()
                 .code,
             "InvalidArgument",
@@ -208,7 +251,7 @@ mod tests {
             assert!(header(h, true).unwrap_err().status >= 400, "{h}");
         }
         assert_eq!(
-            presented(&["AWS a:immuta", "AWS b:immuta"], &[], true)
+            presented(&headers(&["AWS a:immuta", "AWS b:immuta"]), &[], true)
                 .unwrap_err()
                 .code,
             "InvalidArgument"

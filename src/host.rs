@@ -251,14 +251,8 @@ impl HttpContext for Gateway {
             Err(error) => return self.answered(&error),
         };
         let query = request::parse_query(path.split_once('?').map_or("", |(_, q)| q));
-        let authorization: Vec<&str> = self
-            .request_headers
-            .iter()
-            .filter(|(n, _)| n == "authorization")
-            .map(|(_, v)| v.as_str())
-            .collect();
         let presented = match query
-            .and_then(|q| auth::presented(&authorization, &q, self.config.legacy_seed_auth))
+            .and_then(|q| auth::presented(&self.request_headers, &q, self.config.legacy_seed_auth))
         {
             Ok(p) => p,
             Err(error) => return self.answered(&error),
