@@ -357,6 +357,17 @@ def test_session_tokens_are_refused(endpoint, signature_version):
     assert_refused(http(endpoint, "GET", f"{parts.path}?{parts.query}"), 400, "InvalidToken")
 
 
+def test_session_token_with_the_seed_header_is_refused(endpoint):
+    # The gateway issues no session tokens: one sent with any credential is refused.
+    path = f"/s3p/immuta/{quote(OBJECT)}"
+    resp = http(endpoint, "GET", path, key=KEYS["alice"],
+                headers={"x-amz-security-token": "FwoGZXIvYXdzEXAMPLE"})
+    assert_refused(resp, 400, "InvalidToken")
+    resp = http(endpoint, "GET", f"{path}?X-Amz-Security-Token=FwoGZXIvYXdzEXAMPLE",
+                key=KEYS["alice"])
+    assert_refused(resp, 400, "InvalidToken")
+
+
 def _sigv4_header(endpoint):
     """The headers of a real SigV4-signed GET of OBJECT, as boto3 sent them."""
     sent = {}
@@ -378,6 +389,12 @@ def test_two_signed_authorization_headers(gateway):
         assert resp.status == 400, resp.body
         s3_error(resp)
         assert b"order_id" not in resp.body
+
+
+def test_two_seed_authorization_headers(gateway):
+    # Envoy joins repeated Authorization headers with ","; the filter must still see two.
+    resp = raw(gateway, f"/s3p/immuta/{quote(OBJECT)}", seed(KEYS["alice"]), seed(KEYS["bob"]))
+    assert_refused(resp, 400, "InvalidArgument")
 
 
 def test_header_and_query_credentials_together(gateway):
