@@ -15,6 +15,7 @@ Ports: S3GATE_PORT (10000, the gateway under /s3p), S3GATE_ROOT_PORT (10010, the
 import argparse
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -248,6 +249,21 @@ class Stack:
 
     def start_policy(self):
         self._start_child(self._policy())
+
+    def stop_upstream(self):
+        self._stop([self.children.pop("rclone")])
+
+    def start_upstream(self):
+        self._start_child(self._rclone())
+
+    def stat(self, name):
+        """One of Envoy's counters or gauges, from the admin interface."""
+        url = f"{self.admin_url}/stats?filter=^{re.escape(name)}$"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            match = re.search(rf"^{re.escape(name)}: (\d+)$", resp.read().decode(), re.M)
+        if not match:
+            raise KeyError(f"no Envoy stat {name}")
+        return int(match.group(1))
 
     def stop(self):
         self._stop(list(reversed(self.children.values())))

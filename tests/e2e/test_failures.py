@@ -7,12 +7,10 @@ docs/security.md names these tests."""
 
 import re
 import shutil
-import signal
 import socket
 import threading
 import time
 import tomllib
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -66,14 +64,6 @@ def stale(demo_dir, tmp_path_factory):
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def stat(stack, name):
-    url = f"{stack.admin_url}/stats?filter=^{re.escape(name)}$"
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        match = re.search(rf"{re.escape(name)}: (\d+)", resp.read().decode())
-    assert match, name
-    return int(match.group(1))
-
 
 def fresh_sigv4(stack, path, principal="alice"):
     """A SigV4 GET signed for a region no request used before: the gateway has no decision
@@ -167,19 +157,6 @@ def policy_replaced_by(stack, behaviour):
         stack.start_policy()
 
 
-def stop_upstream(stack):
-    # stack.py has stop_policy/start_policy but nothing for rclone: stop it through its Child.
-    child = stack.children.pop("rclone")
-    child.signal(signal.SIGTERM)
-    if not child.wait(time.monotonic() + 5):
-        child.signal(signal.SIGKILL)
-        child.wait(time.monotonic() + 5)
-
-
-def start_upstream(stack):
-    stack._start_child(stack._rclone())
-
-
 # --- the policy service stopped ---------------------------------------------------------------
 
 def test_policy_service_stopped_fails_closed_then_recovers(lone):
@@ -208,7 +185,7 @@ def test_policy_service_stopped_fails_closed_then_recovers(lone):
 @pytest.mark.parametrize("behaviour", ["error", "unavailable", "garbage", "wrong json", "html",
                                        "redirect", "not http", "reset"])
 def test_policy_service_misbehaving_fails_closed(lone, behaviour):
-    calls = stat(lone, "wasmcustom.s3gate_policy_calls")
+    calls = lone.stat("wasmcustom.s3gate_policy_calls")
     with policy_replaced_by(lone, behaviour):
         for request in (lambda: fresh_sigv4(lone, LIST),
                         lambda: fresh_sigv4(lone, f"/s3p/immuta/{quote(OBJECT)}"),
@@ -216,7 +193,7 @@ def test_policy_service_misbehaving_fails_closed(lone, behaviour):
             started = time.monotonic()
             assert_unavailable(request())
             assert time.monotonic() - started < POLICY_TIMEOUT + SLACK
-    assert stat(lone, "wasmcustom.s3gate_policy_calls") >= calls + 3  # it really was asked
+    assert lone.stat("wasmcustom.s3gate_policy_calls") >= calls + 3  # it really was asked
     wait_until_ok(lambda: fresh_sigv4(lone, LIST), f"after {behaviour}")
 
 
@@ -243,7 +220,7 @@ def test_policy_service_hanging_times_out(lone):
 
 def test_stale_if_error_serves_cached_principals_within_the_grace(stale):
     served = "wasmcustom.s3gate_stale_decisions_served"
-    assert stat(stale, served) == 0
+    assert stale.stat(served) == 0
     fresh = http(stale.endpoint, "GET", LIST, key=KEYS["alice"])
     assert fresh.status == 200
     answered = time.time()
@@ -252,16 +229,16 @@ def test_stale_if_error_serves_cached_principals_within_the_grace(stale):
         time.sleep(max(0.0, answered + 1.05 - time.time()))  # the 1 s decision has expired
         for _ in range(4):  # whichever worker answers: the decision is in shared data
             assert http(stale.endpoint, "GET", LIST, key=KEYS["alice"]).body == fresh.body
-        assert stat(stale, served) >= 4
+        assert stale.stat(served) >= 4
         # Only known principals, only what was cached: everything else fails closed.
         assert_unavailable(http(stale.endpoint, "GET", LIST, key=KEYS["bob"]))
         assert_unavailable(http(stale.endpoint, "GET", LIST, key=f"nobody-{uuid.uuid4().hex}"))
         assert_unavailable(fresh_sigv4(stale, LIST))  # another scope: nothing cached
         # Past the grace, alice fails closed too.
         time.sleep(max(0.0, answered + 1 + STALE_GRACE + 0.05 - time.time()))
-        count = stat(stale, served)
+        count = stale.stat(served)
         assert_unavailable(http(stale.endpoint, "GET", LIST, key=KEYS["alice"]))
-        assert stat(stale, served) == count
+        assert stale.stat(served) == count
     finally:
         stale.start_policy()
     wait_until_ok(lambda: http(stale.endpoint, "GET", LIST, key=KEYS["alice"]), "after stale")
@@ -270,7 +247,7 @@ def test_stale_if_error_serves_cached_principals_within_the_grace(stale):
 
 def test_stale_if_error_is_off_by_default(lone):
     # The checked-in configuration sets no grace: nothing stale is ever served.
-    assert stat(lone, "wasmcustom.s3gate_stale_decisions_served") == 0
+    assert lone.stat("wasmcustom.s3gate_stale_decisions_served") == 0
 
 
 # --- the S3 upstream stopped ------------------------------------------------------------------
@@ -278,7 +255,7 @@ def test_stale_if_error_is_off_by_default(lone):
 def test_upstream_stopped_fails_closed_then_recovers(lone, demo_dir):
     path = f"/s3p/immuta/{quote(OBJECT)}"
     assert http(lone.endpoint, "GET", path, key=KEYS["alice"]).status == 200  # alice cached
-    stop_upstream(lone)
+    lone.stop_upstream()
     try:
         assert_unavailable(http(lone.endpoint, "GET", path, key=KEYS["alice"]))
         assert_unavailable(http(lone.endpoint, "GET", LIST, key=KEYS["alice"]))
@@ -291,7 +268,7 @@ def test_upstream_stopped_fails_closed_then_recovers(lone, demo_dir):
         assert http(lone.endpoint, "GET", "/s3p/immuta?delimiter=/",
                     key=KEYS["alice"]).status == 200
     finally:
-        start_upstream(lone)
+        lone.start_upstream()
     resp = wait_until_ok(lambda: http(lone.endpoint, "GET", path, key=KEYS["alice"]),
                          "object GET after the upstream restart")
     assert resp.body == disk_file(demo_dir, OBJECT).read_bytes()

@@ -6,10 +6,8 @@ own 4xx before the filter), never data; the suite's leak recorder sees every res
 docs/security.md names these tests."""
 
 import functools
-import re
 import socket
 import time
-import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
@@ -44,20 +42,12 @@ def _module_start(module_start):
     pass
 
 
-def stat(gateway, name):
-    url = f"{gateway.admin_url}/stats?filter=^{re.escape(name)}$"
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        match = re.search(rf"{re.escape(name)}: (\d+)", resp.read().decode())
-    assert match, name
-    return int(match.group(1))
-
-
 def policy_calls(gateway):
-    return stat(gateway, "cluster.policy.upstream_rq_total")
+    return gateway.stat("cluster.policy.upstream_rq_total")
 
 
 def upstream_calls(gateway):
-    return stat(gateway, "cluster.s3_demo.upstream_rq_total")
+    return gateway.stat("cluster.s3_demo.upstream_rq_total")
 
 
 def raw(gateway, path, *header_lines):

@@ -391,18 +391,10 @@ def test_seed_literal_header_still_accepted_in_the_demo(endpoint, demo_dir):
 
 # --- the policy service stays behind the gateway ---------------------------------------------
 
-def _stat(gateway, name):
-    url = f"{gateway.admin_url}/stats?filter=^{re.escape(name)}$"
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        match = re.search(rf"{re.escape(name)}: (\d+)", resp.read().decode())
-    assert match, name
-    return int(match.group(1))
-
-
 def test_policy_service_is_not_reachable_through_the_gateway(gateway):
     assert gateway.policy_port not in (gateway.port, gateway.root_port, gateway.admin_port)
     digest = hashlib.sha256(KEYS["alice"].encode()).hexdigest()
-    before = _stat(gateway, "cluster.policy.upstream_rq_total")
+    before = gateway.stat("cluster.policy.upstream_rq_total")
     for endpoint in (gateway.endpoint, gateway.root_endpoint):
         for path in (f"/v1/entitlements/{digest}", f"/v1/entitlements/{digest}?scope="
                      f"{time.strftime('%Y%m%d', time.gmtime())}/us-east-1/s3",
@@ -413,7 +405,7 @@ def test_policy_service_is_not_reachable_through_the_gateway(gateway):
                 assert s3_error(resp)[0] == "NoSuchBucket"
                 assert b"signing_key" not in resp.body and not resp.body.startswith(b"{")
     # Those were answered by the filter: none of them became a call to the policy service.
-    assert _stat(gateway, "cluster.policy.upstream_rq_total") == before
+    assert gateway.stat("cluster.policy.upstream_rq_total") == before
 
 
 # --- secrets stay home (runs last in this module: it checks everything recorded so far) -----
