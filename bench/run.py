@@ -29,6 +29,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -474,69 +475,102 @@ def perf_split(data):
     return split
 
 
-def measure(scenario, variant, target, duration, perf=False):
-    """target: (port, Envoy or None). Returns the row of the report."""
-    method, virtual, upstream_path, connections, _ = SCENARIOS[scenario]
-    port, envoy = target
-    path = upstream_path if variant in ("direct", "envoy") else virtual
-    url = f"http://127.0.0.1:{port}"
-    run = RUN / variant
-    run.mkdir(parents=True, exist_ok=True)
-    script = run / f"{scenario}.lua"
-    hot = signed_headers(method, port, path, HOT_KEY)
-    preflight(port, method, path, hot, scenario, variant)
-    timeout = "60s" if scenario == "get-1g" else "10s"
-    if scenario == "keys-10k":
-        headers = [signed_headers(method, port, path, many_key(i)) for i in range(MANY_KEYS)]
-        write_script(script, method, path, headers)
-    else:
-        write_script(script, method, path, [hot])
-    if method == "HEAD":
-        def load(length):
-            return oha(url + path, method, hot, connections, length, timeout)
-    else:
-        def load(length):
-            return wrk(url, script, connections, length, timeout)
-    if scenario not in ("get-1g", "keys-10k"):
-        # Warm up (V8 tiers up, connections open, principal cached), then measure.
-        load(f"{max(1, min(2, int(parse_seconds(duration) / 3)))}s")
-    row = {"scenario": scenario, "variant": variant, "method": method, "path": path,
-           "connections": connections}
-    if envoy is not None:
-        cpu0, calls0, rss0 = cpu_seconds(envoy.pid), envoy.stat(
-            "cluster.policy.upstream_rq_total"), rss_mb(envoy.pid)
-        sampler = RssSampler(envoy.pid)
-        sampler.start()
-    recorder = None
-    if perf and envoy is not None:
-        data = run / f"{scenario}.perf.data"
-        recorder = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "1999",
-                                     "-p", str(envoy.pid), "-o", str(data)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    preexec_fn=stack._die_with_parent)
-    result = load(duration)
-    if recorder is not None:
-        recorder.send_signal(signal.SIGINT)
-        recorder.wait(timeout=60)
-        row["perf_dso"] = perf_split(data)
-    row.update(result)
-    seconds = result["duration_us"] / 1e6
-    row["rps"] = result["requests"] / seconds
-    row["mb_s"] = result["bytes"] / seconds / 1e6
-    row["errors"] = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors",
+class Measured:
+    """One variant of one scenario: signed, checked and warmed up once, then measured in rounds
+    that interleave with the other variants, so drift on a shared machine spreads over all."""
+
+    def __init__(self, scenario, variant, target, warm_up):
+        method, virtual, upstream_path, connections, _ = SCENARIOS[scenario]
+        port, self.envoy = target
+        self.scenario, self.variant, self.method = scenario, variant, method
+        self.path = upstream_path if variant in ("direct", "envoy") else virtual
+        self.connections = connections
+        self.run_dir = RUN / variant
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        url = f"http://127.0.0.1:{port}"
+        script = self.run_dir / f"{scenario}.lua"
+        hot = signed_headers(method, port, self.path, HOT_KEY)
+        preflight(port, method, self.path, hot, scenario, variant)
+        timeout = "60s" if scenario == "get-1g" else "10s"
+        if scenario == "keys-10k":
+            write_script(script, method, self.path,
+                         [signed_headers(method, port, self.path, many_key(i))
+                          for i in range(MANY_KEYS)])
+        else:
+            write_script(script, method, self.path, [hot])
+        if method == "HEAD":
+            self.load = lambda length: oha(url + self.path, method, hot, connections, length,
+                                           timeout)
+        else:
+            self.load = lambda length: wrk(url, script, connections, length, timeout)
+        if scenario not in ("get-1g", "keys-10k"):
+            # V8 tiers up, the principal is cached: what a busy gateway looks like.
+            self.load(warm_up)
+        self.rounds = []
+
+    def measure(self, duration, perf=False):
+        envoy = self.envoy
+        r = {}
+        if envoy is not None:
+            cpu0, calls0 = cpu_seconds(envoy.pid), envoy.stat("cluster.policy.upstream_rq_total")
+            r["rss_before_mb"] = rss_mb(envoy.pid)
+            sampler = RssSampler(envoy.pid)
+            sampler.start()
+        recorder = None
+        if perf and envoy is not None:
+            data = self.run_dir / f"{self.scenario}.perf.data"
+            recorder = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "1999",
+                                         "-p", str(envoy.pid), "-o", str(data)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        preexec_fn=stack._die_with_parent)
+        r.update(self.load(duration))
+        if recorder is not None:
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait(timeout=60)
+            r["perf_dso"] = perf_split(data)
+        if envoy is not None:
+            r["rss_peak_mb"] = sampler.stop()
+            r["cpu_s"] = cpu_seconds(envoy.pid) - cpu0
+            r["rss_mb"] = rss_mb(envoy.pid)
+            r["policy_calls"] = envoy.stat("cluster.policy.upstream_rq_total") - calls0
+        self.rounds.append(r)
+        return r
+
+    def row(self):
+        """The rounds together: counts and times add up; latency percentiles are the median
+        of the rounds' (wrk and oha report percentiles, not histograms)."""
+        rounds = self.rounds
+        first = rounds[0]
+        total = lambda key: sum(r[key] for r in rounds)  # noqa: E731
+        median = lambda key: statistics.median(r[key] for r in rounds)  # noqa: E731
+        row = {"scenario": self.scenario, "variant": self.variant, "method": self.method,
+               "path": self.path, "connections": self.connections, "rounds": len(rounds),
+               "argv": first["argv"]}
+        for key in ("requests", "duration_us", "bytes", "connect_errors", "read_errors",
+                    "write_errors", "status_errors", "timeouts"):
+            row[key] = total(key)
+        for key in ("p50_us", "p90_us", "p99_us", "mean_us"):
+            row[key] = median(key)
+        row["max_us"] = max(r["max_us"] for r in rounds)
+        seconds = row["duration_us"] / 1e6
+        row["rps"] = row["requests"] / seconds
+        row["mb_s"] = row["bytes"] / seconds / 1e6
+        row["errors"] = sum(row[k] for k in ("connect_errors", "read_errors", "write_errors",
                                              "status_errors", "timeouts"))
-    if envoy is not None:
-        row["rss_peak_mb"] = sampler.stop()
-        row["cpu_s"] = cpu_seconds(envoy.pid) - cpu0
-        row["cpu_s_per_1k"] = row["cpu_s"] / max(result["requests"], 1) * 1000
-        row["cpu_s_per_gib"] = row["cpu_s"] / max(result["bytes"], 1) * ONE_GIB
-        row["rss_before_mb"] = rss0
-        row["rss_mb"] = rss_mb(envoy.pid)
-        row["policy_calls"] = envoy.stat("cluster.policy.upstream_rq_total") - calls0
-    if scenario == "keys-10k":
-        row["keys"] = MANY_KEYS
-        row["allowed_calls"] = MANY_KEYS * math.ceil(seconds / TTL_SECONDS)
-    return row
+        if self.envoy is not None:
+            row["cpu_s"] = total("cpu_s")
+            row["cpu_s_per_1k"] = row["cpu_s"] / max(row["requests"], 1) * 1000
+            row["cpu_s_per_gib"] = row["cpu_s"] / max(row["bytes"], 1) * ONE_GIB
+            row["rss_before_mb"] = first["rss_before_mb"]
+            row["rss_peak_mb"] = max(r["rss_peak_mb"] for r in rounds)
+            row["rss_mb"] = rounds[-1]["rss_mb"]
+            row["policy_calls"] = total("policy_calls")
+        if "perf_dso" in first:
+            row["perf_dso"] = first["perf_dso"]
+        if self.scenario == "keys-10k":
+            row["keys"] = MANY_KEYS
+            row["allowed_calls"] = MANY_KEYS * math.ceil(seconds / TTL_SECONDS)
+        return row
 
 
 # --- micro-benchmarks ------------------------------------------------------------------------
@@ -595,7 +629,8 @@ def fmt(value, digits=0):
 def header(meta):
     return [f"Run {meta['date']} · commit {meta['commit']} · {meta['nproc']} cores "
             f"{meta['cpu']} · {meta['ram_gib']} GiB · Envoy {meta['envoy']} · {meta['nginx']} · "
-            f"{meta['wrk'].split(' [')[0]} · duration {meta['duration']} per run · "
+            f"{meta['wrk'].split(' [')[0]} · {meta['duration']} per run in {meta['rounds']} "
+            "interleaved rounds · "
             f"load average before {meta['load_before']}, after {meta['load_after']}", ""]
 
 
@@ -722,6 +757,8 @@ def main():
     parser.add_argument("--duration", default=os.environ.get("BENCH_DURATION", "15s"))
     parser.add_argument("--only", help="comma-separated scenarios")
     parser.add_argument("--skip-micro", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="split each run into this many rounds, interleaving the variants")
     parser.add_argument("--perf", action="store_true",
                         help="perf record each Envoy during its runs; report CPU by DSO")
     parser.add_argument("--levers", action="store_true",
@@ -744,6 +781,7 @@ def main():
     signal.signal(signal.SIGTERM, stack._raise_exit)
     meta = machine()
     meta["duration"] = duration
+    meta["rounds"] = args.rounds
     meta["load_before"] = loadavg()
     micro = [] if args.skip_micro or args.levers else run_micro(parse_seconds(duration) < 10)
     ensure_data()
@@ -758,14 +796,20 @@ def main():
             envoy = Envoy(variant, policy_port, nginx_port)
             envoy.start(procs)
             targets_by_variant[variant] = (envoy.port, envoy)
+        seconds = parse_seconds(duration)
+        warm_up = f"{max(1, min(2, int(seconds / 3)))}s"
         for scenario, variants in plan:
-            for variant in variants:
-                row = measure(scenario, variant, targets_by_variant[variant], duration,
-                              args.perf)
-                rows.append(row)
-                print(f"bench: {scenario:13} {variant:24} {row['rps']:10,.0f} req/s "
-                      f"{row['mb_s']:9,.1f} MB/s  p99 {row['p99_us'] / 1000:7.2f} ms  "
-                      f"errors {row['errors']}", file=sys.stderr, flush=True)
+            runs = [Measured(scenario, v, targets_by_variant[v], warm_up) for v in variants]
+            # The cold-cache scenario counts policy calls from the first request: one round.
+            rounds = 1 if scenario == "keys-10k" else args.rounds
+            length = f"{max(1, round(seconds / rounds))}s"
+            for i in range(rounds):
+                for run in runs:
+                    r = run.measure(length, perf=args.perf and i == 0)
+                    print(f"bench: {scenario:13} {run.variant:24} round {i + 1}/{rounds} "
+                          f"{r['requests'] / (r['duration_us'] / 1e6):10,.0f} req/s  "
+                          f"p99 {r['p99_us'] / 1000:7.2f} ms", file=sys.stderr, flush=True)
+            rows += [run.row() for run in runs]
     finally:
         procs.stop()
     meta["load_after"] = loadavg()
