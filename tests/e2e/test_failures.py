@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote
+from http.client import HTTPConnection, IncompleteRead
+from urllib.parse import quote, urlsplit
 
 import pytest
 import render_envoy
@@ -273,6 +274,114 @@ def test_upstream_stopped_fails_closed_then_recovers(lone, demo_dir):
                          "object GET after the upstream restart")
     assert resp.body == disk_file(demo_dir, OBJECT).read_bytes()
     assert http(lone.endpoint, "GET", LIST, key=KEYS["alice"]).status == 200
+
+
+# A misbehaving S3 store: answers that must never reach the client as they are.
+REAL_DETAIL = b"acme-warehouse-prod curated/sales/ s3.internal.example REQ-1234"
+
+
+class BadStore(BaseHTTPRequestHandler):
+    behaviour = "truncated listing"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        listing = "list-type=2" in self.path
+        if self.behaviour == "truncated listing" and listing:
+            body = (b'<?xml version="1.0"?><ListBucketResult><Name>acme-warehouse-prod</Name>'
+                    b"<Contents><Key>curated/sales/region=eu/part-00000.csv</Key><Size>1")
+            return self._send(200, "application/xml", body)
+        if self.behaviour == "foreign keys" and listing:
+            body = (b'<?xml version="1.0"?><ListBucketResult><IsTruncated>false</IsTruncated>'
+                    b"<Contents><Key>secrets/credentials.txt</Key><Size>1</Size></Contents>"
+                    b"</ListBucketResult>")
+            return self._send(200, "application/xml", body)
+        if self.behaviour == "detailed errors":
+            body = (b"<Error><Code>AccessDenied</Code><Message>" + REAL_DETAIL +
+                    b"</Message><BucketName>acme-warehouse-prod</BucketName></Error>")
+            self.send_response(403)
+            self.send_header("x-amz-request-id", "REQ-1234")
+            self.send_header("x-amz-bucket-region", "eu-west-9")
+            self.send_header("content-type", "application/xml")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
+        if self.behaviour == "reset mid-body":
+            self.send_response(200)
+            self.send_header("content-type", "text/csv")
+            self.send_header("content-length", "100000")
+            self.end_headers()
+            self.wfile.write(b"order_id,region\n" * 100)
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.close()
+            return None
+        return self._send(500, "text/plain", b"unexpected")
+
+    do_HEAD = do_GET
+
+    def _send(self, status, content_type, body):
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def upstream_replaced_by(stack, behaviour):
+    """rclone stopped, a misbehaving store on its port; rclone back after."""
+    stack.stop_upstream()
+    handler = type("BadStore", (BadStore,), {"behaviour": behaviour})
+    server = ThreadingHTTPServer(("127.0.0.1", stack.upstream_port), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        stack.start_upstream()
+
+
+@pytest.mark.parametrize("behaviour", ["truncated listing", "foreign keys"])
+def test_broken_upstream_listings_are_a_clean_error(lone, behaviour):
+    # Never a partially filtered listing: the page is refused whole.
+    with upstream_replaced_by(lone, behaviour):
+        resp = http(lone.endpoint, "GET", LIST, key=KEYS["alice"])
+    assert resp.status == 502, (resp.status, resp.body[:300])
+    assert s3_error(resp)[0] == "InternalError"
+    assert b"secrets" not in resp.body and b"part-00000" not in resp.body
+
+
+def test_upstream_error_details_never_reach_the_client(lone):
+    path = f"/s3p/immuta/{quote(OBJECT)}"
+    with upstream_replaced_by(lone, "detailed errors"):
+        resp = http(lone.endpoint, "GET", path, key=KEYS["alice"])
+    assert resp.status == 403
+    assert s3_error(resp) == ("AccessDenied", "Access Denied")
+    everything = resp.body + repr(resp.headers).encode()
+    for detail in REAL_DETAIL.split() + [b"eu-west-9"]:
+        assert detail not in everything, detail
+
+
+def test_upstream_reset_mid_body_is_a_reset_not_a_whole_answer(lone):
+    # Headers already went out: the client must see the body cut short, never a complete 200.
+    url = urlsplit(lone.endpoint)
+    with upstream_replaced_by(lone, "reset mid-body"):
+        conn = HTTPConnection(url.hostname, url.port, timeout=10)
+        conn.request("GET", f"/s3p/immuta/{quote(OBJECT)}",
+                     headers={"Authorization": f"AWS {KEYS['alice']}:{SECRET}"})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        with pytest.raises((IncompleteRead, ConnectionError)):
+            resp.read()
+        conn.close()
 
 
 def test_policy_service_port_is_not_the_gateways(lone):
