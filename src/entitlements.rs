@@ -102,12 +102,17 @@ impl DataSourceGrant {
     /// Whether a common prefix (relative to the data source) could hold a visible object;
     /// one that cannot is left out of listings like a prefix that does not exist.
     pub fn may_hold_visible(&self, relative_prefix: &str) -> bool {
-        match &self.visible {
+        let allowed = match &self.visible {
             None => true,
             Some(patterns) => patterns
                 .iter()
                 .any(|p| glob::may_match_below(p, relative_prefix)),
-        }
+        };
+        allowed
+            && !self
+                .hidden
+                .iter()
+                .any(|p| glob::covers_all_below(p, relative_prefix))
     }
 }
 
@@ -165,6 +170,10 @@ mod tests {
         assert!(!g.may_hold_visible("region=us/"));
         g.visible = Some(vec![]);
         assert!(!g.is_visible("region=eu/part-0.csv"));
+        let mut g = grant();
+        g.hidden.push("tmp/**".into());
+        assert!(!g.may_hold_visible("tmp/"));
+        assert!(g.may_hold_visible("region=eu/"));
     }
 
     #[test]

@@ -13,49 +13,99 @@ pub fn matches(pattern: &str, relative_key: &str) -> bool {
     } else {
         relative_key.rsplit('/').next().unwrap_or(relative_key)
     };
-    match_from(pattern.as_bytes(), subject.as_bytes())
+    let tokens = tokens(pattern);
+    reachable(&tokens, subject).last().copied().unwrap_or(false)
 }
 
-/// Whether some key starting with `relative_prefix` could match `pattern`: the prefix is
-/// consumed and the pattern may still have more to match. A pattern without `/` matches file
-/// names, which any prefix may hold.
+/// Whether some key starting with `relative_prefix` could match `pattern`. A pattern without
+/// `/` matches file names, which any prefix may hold.
 pub fn may_match_below(pattern: &str, relative_prefix: &str) -> bool {
-    !pattern.contains('/') || match_prefix(pattern.as_bytes(), relative_prefix.as_bytes())
-}
-
-/// Like `match_from`, but an exhausted subject is a success: the rest could follow.
-fn match_prefix(pattern: &[u8], subject: &[u8]) -> bool {
-    if subject.is_empty() {
+    if !pattern.contains('/') {
         return true;
     }
-    match pattern.split_first() {
-        None => false,
-        Some((b'*', rest)) => {
-            let (rest, crosses) = match rest.strip_prefix(b"*") {
-                Some(r) => (r, true),
-                None => (rest, false),
-            };
-            for i in 0..=subject.len() {
-                if match_prefix(rest, &subject[i..]) {
-                    return true;
-                }
-                if !crosses && subject.get(i) == Some(&b'/') {
-                    return false;
-                }
+    // After the prefix, any state reached can still be completed: every rest of a pattern
+    // matches some string.
+    reachable(&tokens(pattern), relative_prefix)
+        .iter()
+        .any(|r| *r)
+}
+
+/// Whether every key starting with `relative_prefix` matches `pattern` (a hidden pattern like
+/// `tmp/**` hides a whole folder). Only the literal-then-`**` form is recognised; anything else
+/// answers `false`, which is the safe side for listings.
+pub fn covers_all_below(pattern: &str, relative_prefix: &str) -> bool {
+    match pattern.strip_suffix("**") {
+        Some(literal) if !literal.contains(['*', '?']) => relative_prefix.starts_with(literal),
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Char(char),
+    /// `?`: one character but `/`.
+    One,
+    /// `*`: any run without `/`.
+    Star,
+    /// `**`: any run.
+    DoubleStar,
+}
+
+fn tokens(pattern: &str) -> Vec<Token> {
+    let mut out = Vec::with_capacity(pattern.len());
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                Token::DoubleStar
             }
-            // The star can absorb all that is left (and more to come).
-            crosses || !subject.contains(&b'/')
+            '*' => Token::Star,
+            '?' => Token::One,
+            c => Token::Char(c),
+        });
+    }
+    out
+}
+
+/// For each pattern position i, whether `tokens[..i]` matches all of `subject`. Dynamic
+/// programming over (pattern position, subject position): time grows with pattern × key, never
+/// exponentially, whatever the pattern (patterns come from policies, keys from clients).
+fn reachable(tokens: &[Token], subject: &str) -> Vec<bool> {
+    // state[i]: tokens[..i] matches the subject consumed so far.
+    let mut state = vec![false; tokens.len() + 1];
+    state[0] = true;
+    close_stars(tokens, &mut state);
+    for c in subject.chars() {
+        let mut next = vec![false; tokens.len() + 1];
+        for (i, token) in tokens.iter().enumerate() {
+            if !state[i] {
+                continue;
+            }
+            match token {
+                Token::Char(p) if *p == c => next[i + 1] = true,
+                Token::One if c != '/' => next[i + 1] = true,
+                // A star stays on its token while it eats characters.
+                Token::Star if c != '/' => next[i] = true,
+                Token::DoubleStar => next[i] = true,
+                _ => {}
+            }
         }
-        Some((b'?', rest)) => match subject.split_first() {
-            Some((c, _)) if *c != b'/' => subject
-                .get(utf8_width(*c)..)
-                .is_some_and(|t| match_prefix(rest, t)),
-            _ => false,
-        },
-        Some((p, rest)) => match subject.split_first() {
-            Some((c, tail)) if c == p => match_prefix(rest, tail),
-            _ => false,
-        },
+        close_stars(tokens, &mut next);
+        if !next.iter().any(|r| *r) {
+            return next;
+        }
+        state = next;
+    }
+    state
+}
+
+/// A star may also match nothing: reaching a star's position reaches the one after it.
+fn close_stars(tokens: &[Token], state: &mut [bool]) {
+    for (i, token) in tokens.iter().enumerate() {
+        if state[i] && matches!(token, Token::Star | Token::DoubleStar) {
+            state[i + 1] = true;
+        }
     }
 }
 
@@ -73,51 +123,6 @@ pub fn validate(pattern: &str) -> Result<(), String> {
         return Err(format!("pattern {pattern:?} has '***'; use '*' or '**'"));
     }
     Ok(())
-}
-
-/// Backtracking matcher over bytes; patterns are short and keys are bounded, and the
-/// recursion only branches at `*`/`**`, so this stays cheap for policy-sized patterns.
-fn match_from(pattern: &[u8], subject: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => subject.is_empty(),
-        Some((b'*', rest)) => {
-            if let Some(rest) = rest.strip_prefix(b"*") {
-                // `**` crosses segment boundaries.
-                (0..=subject.len()).any(|i| match_from(rest, &subject[i..]))
-            } else {
-                for i in 0..=subject.len() {
-                    if match_from(rest, &subject[i..]) {
-                        return true;
-                    }
-                    if subject.get(i) == Some(&b'/') {
-                        break;
-                    }
-                }
-                false
-            }
-        }
-        Some((b'?', rest)) => match subject.split_first() {
-            Some((c, tail)) if *c != b'/' => {
-                // Step over one whole UTF-8 character.
-                let width = utf8_width(*c);
-                tail.get(width - 1..).is_some_and(|t| match_from(rest, t))
-            }
-            _ => false,
-        },
-        Some((p, rest)) => match subject.split_first() {
-            Some((c, tail)) if c == p => match_from(rest, tail),
-            _ => false,
-        },
-    }
-}
-
-fn utf8_width(first: u8) -> usize {
-    match first {
-        0xF0..=0xFF => 4,
-        0xE0..=0xEF => 3,
-        0xC0..=0xDF => 2,
-        _ => 1,
-    }
 }
 
 #[cfg(test)]
@@ -157,6 +162,25 @@ mod tests {
         assert!(!may_match_below("region=*/part-*", "region=us/x/"));
         assert!(may_match_below("*.csv", "anything/"));
         assert!(may_match_below("a/**", ""));
+    }
+
+    #[test]
+    fn whole_folders_covered_by_hidden_patterns() {
+        assert!(covers_all_below("tmp/**", "tmp/"));
+        assert!(covers_all_below("tmp/**", "tmp/x/"));
+        assert!(!covers_all_below("tmp/**", "tm"));
+        assert!(!covers_all_below("*/tmp/**", "a/tmp/"));
+        assert!(!covers_all_below("_SUCCESS", "tmp/"));
+    }
+
+    #[test]
+    fn hostile_patterns_and_keys_are_answered() {
+        // A backtracking matcher needed minutes for these (it would hang this test); the table
+        // answers in pattern × key steps.
+        assert!(!matches("*a*a*a*a*a*b", &"a".repeat(1024)));
+        assert!(!matches("**a**a**a**b", &"a".repeat(1024)));
+        assert!(!matches("**/**/**/*.csv", &"a/".repeat(512)));
+        assert!(matches("**/**/**/*.csv", "a/b/c/d.csv"));
     }
 
     #[test]

@@ -556,7 +556,7 @@ fn parse_upstream_page(body: &[u8]) -> Result<UpstreamPage, S3Error> {
                     (1, _, "NextContinuationToken") => page.next_token = Some(field),
                     (1, _, "Contents") => {
                         let o = object.take().ok_or_else(S3Error::bad_upstream_response)?;
-                        if o.key.is_empty() {
+                        if o.key.is_empty() || !plausible_metadata(&o) {
                             return Err(S3Error::bad_upstream_response());
                         }
                         page.contents.push(o);
@@ -585,6 +585,25 @@ fn parse_upstream_page(body: &[u8]) -> Result<UpstreamPage, S3Error> {
         return Err(S3Error::bad_upstream_response());
     }
     Ok(page)
+}
+
+/// Object metadata is passed on, so it must be what S3 puts there, not arbitrary text (which
+/// could carry real names): a date, a number, an entity tag, a storage class.
+fn plausible_metadata(o: &ObjectEntry) -> bool {
+    let date = !o.last_modified.is_empty()
+        && o.last_modified
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"-:.TZ+".contains(&b));
+    let size = !o.size.is_empty() && o.size.bytes().all(|b| b.is_ascii_digit());
+    let etag = o
+        .etag
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'"' || b == b'-');
+    let class = o
+        .storage_class
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b == b'_');
+    date && size && etag && class
 }
 
 /// S3 ETags are quoted; some S3-compatible stores list them bare.
@@ -1075,6 +1094,8 @@ mod tests {
             "<ListBucketResult><Contents><Key>secrets/x</Key></Contents></ListBucketResult>",
             "<ListBucketResult><Contents><Key>curated/sales/a",
             "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
+            "<ListBucketResult><Contents><Key>curated/sales/a</Key><LastModified>wh/curated/sales/</LastModified><ETag>x</ETag><Size>1</Size></Contents></ListBucketResult>",
+            "<ListBucketResult><Contents><Key>curated/sales/a</Key><LastModified>2026-11-01T00:00:00.000Z</LastModified><ETag>x</ETag><Size>1</Size><StorageClass>acme-warehouse-prod</StorageClass></Contents></ListBucketResult>",
         ] {
             let mut job = ListingJob::new(
                 params("sales/", None, 10, ListVersion::V2),

@@ -9,9 +9,22 @@ pub fn escape(out: &mut String, text: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            _ => out.push(c),
+            // A raw CR would reach the reader as LF; other characters XML 1.0 cannot carry
+            // are written as references, as S3 does (clients should ask for url encoding).
+            '\r' => out.push_str("&#13;"),
+            c if is_xml_char(c) => out.push(c),
+            c => {
+                out.push_str("&#x");
+                out.push_str(&format!("{:X}", u32::from(c)));
+                out.push(';');
+            }
         }
     }
+}
+
+/// Characters XML 1.0 documents may hold literally.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Appends `<name>text</name>` with the text escaped.
@@ -79,6 +92,9 @@ mod tests {
         let mut s = String::new();
         escape(&mut s, "a<b>&\"c'");
         assert_eq!(s, "a&lt;b&gt;&amp;&quot;c&apos;");
+        s.clear();
+        escape(&mut s, "a\u{1}b\rc\u{FFFE}\td");
+        assert_eq!(s, "a&#x1;b&#13;c&#xFFFE;\td");
     }
 
     #[test]
