@@ -17,7 +17,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use crate::entitlements::{DataSourceGrant, Entitlements};
-use crate::request::{ListParams, ListVersion};
+use crate::request::{is_servable_name, ListParams, ListVersion};
 use crate::s3error::S3Error;
 use crate::token;
 use crate::xml::{element, escape, uri_encode, url_encode_key};
@@ -230,7 +230,8 @@ impl ListingJob {
                 };
                 let relative = below(&object.key, &segment.list_prefix, &grant.prefix)?;
                 let key = format!("{folder}{relative}");
-                if !grant.is_visible(relative) {
+                // Hidden, or a name the gateway would refuse to serve: not listed.
+                if !grant.is_visible(relative) || !is_servable_name(&key) {
                     self.last_examined = Some(key);
                     continue;
                 }
@@ -256,7 +257,7 @@ impl ListingJob {
                     // Not what was asked for: an upstream that rolls up differently.
                     return Err(S3Error::bad_upstream_response());
                 }
-                if !grant.may_hold_visible(relative) {
+                if !grant.may_hold_visible(relative) || !is_servable_name(&name) {
                     continue;
                 }
                 Entry::Prefix(name)

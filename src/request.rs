@@ -275,13 +275,10 @@ fn list_params<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<ListParams, 
             get("continuation-token").map(str::to_string),
         ),
     };
-    // A marker is only a position in key order (the client may echo any NextMarker, even
-    // of a key with `.` segments), never a path: it is bounded, not checked like a key.
-    if start_after
-        .as_ref()
-        .is_some_and(|a| a.len() > 2 * MAX_KEY_BYTES)
-    {
-        return Err(S3Error::invalid_argument("The marker is too long"));
+    // Listings name only servable keys (see `is_servable_name`), so a marker echoing one
+    // always passes this check.
+    if let Some(after) = &start_after {
+        check_text(after, "marker")?;
     }
     Ok(ListParams {
         version,
@@ -317,6 +314,15 @@ pub fn decode_key(raw: &str) -> Result<String, S3Error> {
         }
     }
     Ok(key)
+}
+
+/// Whether a name a listing would show is one the gateway serves: GET/HEAD accept it as a key,
+/// a marker naming it is accepted. Listings leave out what could not be fetched.
+pub fn is_servable_name(name: &str) -> bool {
+    let inner_segments_empty = name
+        .rsplit_once('/')
+        .is_some_and(|(dirs, _)| dirs.split('/').any(str::is_empty));
+    check_text(name, "key").is_ok() && !inner_segments_empty
 }
 
 /// Checks text that will become (part of) an upstream key: bounded, no control bytes,
@@ -543,6 +549,27 @@ mod tests {
                 .code,
             "InvalidArgument"
         );
+    }
+
+    #[test]
+    fn servable_names_are_what_get_accepts() {
+        for name in [
+            "sales/a.csv",
+            "sales/region=eu/",
+            "documents/odd names/100%.bin",
+        ] {
+            assert!(is_servable_name(name), "{name}");
+            assert!(decode_key(&name.replace('%', "%25")).is_ok(), "{name}");
+        }
+        for name in [
+            "sales/./a",
+            "sales/../a",
+            "sales//a",
+            "sales/a\u{1}",
+            &"a".repeat(1100),
+        ] {
+            assert!(!is_servable_name(name), "{name:?}");
+        }
     }
 
     #[test]
