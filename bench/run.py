@@ -84,7 +84,8 @@ VARIANTS = {
 ENVOY_VARIANTS = [v for v in VARIANTS if v != "direct"]
 # `--levers`: baseline (b) rebuilt with feature `levers`, one of s3gate's per-request habits
 # switched on at a time (bench/minimal-filter), then all of them; 1 KiB GETs only.
-LEVERS = ["all-request-headers", "sha256-key", "clock", "strip-credentials", "response-headers"]
+LEVERS = ["all-request-headers", "sha256-key", "sigv4-shaped", "clock", "strip-credentials",
+          "response-headers"]
 LEVER_VARIANTS = {"lever:none": "(b) built with levers, none on"}
 LEVER_VARIANTS.update({f"lever:{name}": f"(b) + {name}" for name in LEVERS})
 LEVER_VARIANTS["lever:all"] = "(b) + all of them"
@@ -455,8 +456,7 @@ def oha(url, method, headers, connections, duration, timeout):
         "mean_us": (d["summary"]["average"] or 0) * 1e6, "connect_errors": 0,
         "read_errors": failed, "write_errors": 0,
         "status_errors": sum(v for k, v in codes.items() if k >= 400), "timeouts": 0,
-        "argv": " ".join(argv[:1] + [a for a in argv[1:] if not a.startswith(
-            ("Authorization", "X-Amz"))]) + f" -H <signed headers> {url}",
+        "argv": " ".join(argv[:argv.index("-m") + 2]) + f" -H <signed headers> {url}",
     }
 
 
@@ -716,6 +716,13 @@ def report(meta, rows, micro):
         out.append(f"| {m['name']} | {text} | "
                    f"{fmt(m.get('mb_s'), 0) + ' MB/s' if 'mb_s' in m else ''} |")
     out += ["", "Targets:"] + targets(by, micro)
+    out += ["", "Load per round (ports vary per run; the .lua scripts are generated in "
+            ".bench/run/VARIANT/):"]
+    for scenario in SCENARIOS:
+        r = by.get((scenario, "s3gate")) or next((x for x in rows if x["scenario"] == scenario),
+                                                 None)
+        if r:
+            out.append(f"- {scenario}: `{r['argv'].replace(str(REPO) + '/', '')}`")
     return "\n".join(out) + "\n"
 
 

@@ -97,7 +97,7 @@ impl HttpContext for Floor {
         self.set_http_request_header(":path", Some(&mapped));
         self.set_http_request_header(":authority", Some(&self.config.authority));
         #[cfg(feature = "levers")]
-        levers::after_rewrite(self, &_authorization);
+        levers::after_rewrite(self, &path, &_authorization);
         Action::Continue
     }
 
@@ -111,6 +111,7 @@ impl HttpContext for Floor {
 /// s3gate's per-request habits (src/host.rs), one switch each.
 #[cfg(feature = "levers")]
 mod levers {
+    use hmac::{Hmac, Mac};
     use proxy_wasm::traits::{Context, HttpContext};
     use sha2::{Digest, Sha256};
 
@@ -121,8 +122,11 @@ mod levers {
         /// Read the request with `get_http_request_headers()` (every header copied into the
         /// VM) instead of two `get_http_request_header` calls.
         all_request_headers: bool,
-        /// SHA-256 hex of the credential, as `auth::key_digest` does on every request.
+        /// SHA-256 hex of the access key, as `auth::key_digest` does on every request.
         sha256_key: bool,
+        /// SigV4-shaped work: a canonical request from the method, path and three headers, its
+        /// SHA-256, then HMAC-SHA256 of the string to sign (what `sigv4::verify` computes).
+        sigv4_shaped: bool,
         /// `get_current_time()` for the cache expiry check.
         clock: bool,
         /// Remove the client's credentials: list the headers again and remove `authorization`
@@ -137,6 +141,7 @@ mod levers {
             let flag = match name {
                 "all-request-headers" => &mut self.all_request_headers,
                 "sha256-key" => &mut self.sha256_key,
+                "sigv4-shaped" => &mut self.sigv4_shaped,
                 "clock" => &mut self.clock,
                 "strip-credentials" => &mut self.strip_credentials,
                 "response-headers" => &mut self.response_headers,
@@ -164,12 +169,42 @@ mod levers {
         (find(":path").unwrap_or_default(), find("authorization"))
     }
 
-    pub fn after_rewrite(f: &Floor, authorization: &str) {
+    fn hex(bytes: &[u8]) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        out
+    }
+
+    pub fn after_rewrite(f: &Floor, path: &str, authorization: &str) {
         let levers = &f.config.levers;
         if levers.sha256_key {
-            let digest = Sha256::digest(authorization.as_bytes());
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            std::hint::black_box(hex);
+            // The access key: what follows `Credential=` up to the first '/'.
+            let key = authorization
+                .split_once("Credential=")
+                .and_then(|(_, rest)| rest.split('/').next())
+                .unwrap_or(authorization);
+            std::hint::black_box(hex(&Sha256::digest(key.as_bytes())));
+        }
+        if levers.sigv4_shaped {
+            // Header values of botocore's size; s3gate reads them from its one header copy, so
+            // no host calls here either.
+            let (date, payload) = ("20261126T104718Z", "e".repeat(64));
+            let canonical = format!(
+                "GET\n{path}\n\nhost:127.0.0.1:10000\nx-amz-content-sha256:{payload}\n\
+                 x-amz-date:{date}\n\nhost;x-amz-content-sha256;x-amz-date\n{payload}"
+            );
+            let to_sign = format!(
+                "AWS4-HMAC-SHA256\n{date}\n20261126/us-east-1/s3/aws4_request\n{}",
+                hex(&Sha256::digest(canonical.as_bytes()))
+            );
+            if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&[7u8; 32]) {
+                mac.update(to_sign.as_bytes());
+                std::hint::black_box(hex(&mac.finalize().into_bytes()));
+            }
         }
         if levers.clock {
             std::hint::black_box(f.get_current_time());
