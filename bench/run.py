@@ -208,15 +208,16 @@ class Procs:
     def __init__(self):
         self.children = []
 
-    def start(self, child, ready):
+    def start(self, child, ready, log=None):
         self.children.append(child)
         child.start()
         deadline = time.monotonic() + stack.START_TIMEOUT
+        log = log or child.log
         while not ready():
             if not child.running():
-                raise RuntimeError(f"{child.name} exited: {stack.log_tail(child.log)}")
+                raise RuntimeError(f"{child.name} exited: {stack.log_tail(log)}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{child.name} not ready: {stack.log_tail(child.log)}")
+                raise RuntimeError(f"{child.name} not ready: {stack.log_tail(log)}")
             time.sleep(0.05)
         return child
 
@@ -300,16 +301,17 @@ class Envoy:
     def start(self, procs):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = stack.DEFAULT_CREDENTIALS
-        log = self.run / "envoy.log"
-        log.unlink(missing_ok=True)
-        # stdout is the access log (kept: it is part of the shipped config's cost), discarded.
+        log, access = self.run / "envoy.log", self.run / "access.log"
+        for old in (log, access):
+            old.unlink(missing_ok=True)
+        # stdout is the access log: kept, written to a local file, as part of the shipped
+        # config's cost.
         self.child = stack.Child(f"envoy-{self.variant}", [
             str(ENVOY), "-c", str(self.config), "--concurrency", "1",
             "--base-id", str(self.port), "-l", "info", "--log-path", str(log),
-        ], os.devnull, env=env)
-        self.child.log = log
+        ], access, env=env)
         procs.start(self.child, lambda: stack._http_ok(
-            f"http://127.0.0.1:{self.admin_port}/ready"))
+            f"http://127.0.0.1:{self.admin_port}/ready"), log)
 
     @property
     def pid(self):
