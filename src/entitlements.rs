@@ -92,11 +92,7 @@ impl Entitlements {
 impl DataSourceGrant {
     /// Whether the principal may see the object at `relative_key` (the key below the data source).
     pub fn is_visible(&self, relative_key: &str) -> bool {
-        let allowed = match &self.visible {
-            None => true,
-            Some(patterns) => patterns.iter().any(|p| glob::matches(p, relative_key)),
-        };
-        allowed && !self.hidden.iter().any(|p| glob::matches(p, relative_key))
+        Visibility::of(self).is_visible(relative_key)
     }
 
     /// Whether a common prefix (relative to the data source) could hold a visible object;
@@ -113,6 +109,31 @@ impl DataSourceGrant {
                 .hidden
                 .iter()
                 .any(|p| glob::covers_all_below(p, relative_prefix))
+    }
+}
+
+/// A grant's object rules compiled once, for checking many keys (a listing page).
+#[derive(Debug, Clone)]
+pub struct Visibility {
+    hidden: Vec<glob::Pattern>,
+    visible: Option<Vec<glob::Pattern>>,
+}
+
+impl Visibility {
+    pub fn of(grant: &DataSourceGrant) -> Visibility {
+        let compile = |ps: &[String]| ps.iter().map(|p| glob::Pattern::new(p)).collect();
+        Visibility {
+            hidden: compile(&grant.hidden),
+            visible: grant.visible.as_deref().map(compile),
+        }
+    }
+
+    pub fn is_visible(&self, relative_key: &str) -> bool {
+        let allowed = match &self.visible {
+            None => true,
+            Some(patterns) => patterns.iter().any(|p| p.matches(relative_key)),
+        };
+        allowed && !self.hidden.iter().any(|p| p.matches(relative_key))
     }
 }
 

@@ -8,13 +8,63 @@
 
 /// Whether `pattern` matches `relative_key`.
 pub fn matches(pattern: &str, relative_key: &str) -> bool {
-    let subject = if pattern.contains('/') {
-        relative_key
-    } else {
-        relative_key.rsplit('/').next().unwrap_or(relative_key)
-    };
-    let tokens = tokens(pattern);
-    reachable(&tokens, subject).last().copied().unwrap_or(false)
+    Pattern::new(pattern).matches(relative_key)
+}
+
+/// A pattern compiled once, for matching many keys (a listing checks every object).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    /// No `/` in the pattern: it is matched against the file name.
+    by_name: bool,
+    form: Form,
+}
+
+/// The common shapes of policy patterns get a plain string test; the rest the general matcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Form {
+    /// No wildcard: `_SUCCESS`.
+    Exact(String),
+    /// `*` then no wildcard: `*.crc` (the star may not cross `/`).
+    Suffix(String),
+    /// No wildcard then `**`: `region=eu/**`.
+    Prefix(String),
+    General(Vec<Token>),
+}
+
+impl Pattern {
+    pub fn new(pattern: &str) -> Pattern {
+        let literal = |t: &str| !t.contains(['*', '?']);
+        let form = if literal(pattern) {
+            Form::Exact(pattern.to_string())
+        } else if let Some(rest) = pattern.strip_prefix('*').filter(|r| literal(r)) {
+            Form::Suffix(rest.to_string())
+        } else if let Some(rest) = pattern.strip_suffix("**").filter(|r| literal(r)) {
+            Form::Prefix(rest.to_string())
+        } else {
+            Form::General(tokens(pattern))
+        };
+        Pattern {
+            by_name: !pattern.contains('/'),
+            form,
+        }
+    }
+
+    pub fn matches(&self, relative_key: &str) -> bool {
+        let subject = if self.by_name {
+            relative_key.rsplit('/').next().unwrap_or(relative_key)
+        } else {
+            relative_key
+        };
+        match &self.form {
+            Form::Exact(text) => subject == text,
+            Form::Suffix(text) => {
+                subject.ends_with(text.as_str())
+                    && !subject[..subject.len() - text.len()].contains('/')
+            }
+            Form::Prefix(text) => subject.starts_with(text.as_str()),
+            Form::General(tokens) => reachable(tokens, subject).last().copied().unwrap_or(false),
+        }
+    }
 }
 
 /// Whether some key starting with `relative_prefix` could match `pattern`. A pattern without
@@ -162,6 +212,53 @@ mod tests {
         assert!(!may_match_below("region=*/part-*", "region=us/x/"));
         assert!(may_match_below("*.csv", "anything/"));
         assert!(may_match_below("a/**", ""));
+    }
+
+    #[test]
+    fn compiled_forms_agree_with_the_general_matcher() {
+        let general = |p: &str, k: &str| {
+            let subject = if p.contains('/') {
+                k
+            } else {
+                k.rsplit('/').next().unwrap_or(k)
+            };
+            reachable(&tokens(p), subject)
+                .last()
+                .copied()
+                .unwrap_or(false)
+        };
+        let patterns = [
+            "_SUCCESS",
+            "*.crc",
+            "region=eu/**",
+            "a/*",
+            "*/x",
+            "**",
+            "*",
+            "a?c",
+            "**/b",
+        ];
+        let keys = [
+            "_SUCCESS",
+            "a/_SUCCESS",
+            "x.crc",
+            "a/.x.crc",
+            "region=eu/a",
+            "region=eu",
+            "a/b",
+            "a/b/c",
+            "c/x",
+            "abc",
+            "",
+            "a/b/x",
+        ];
+        for p in patterns {
+            for k in keys {
+                assert_eq!(Pattern::new(p).matches(k), general(p, k), "{p} on {k}");
+            }
+        }
+        assert!(matches!(Pattern::new("*.crc").form, Form::Suffix(_)));
+        assert!(matches!(Pattern::new("region=eu/**").form, Form::Prefix(_)));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use crate::entitlements::{DataSourceGrant, Entitlements};
+use crate::entitlements::{DataSourceGrant, Entitlements, Visibility};
 use crate::request::{is_servable_name, ListParams, ListVersion};
 use crate::s3error::S3Error;
 use crate::token;
@@ -81,6 +81,8 @@ enum Segment {
 #[derive(Debug, Clone)]
 struct UpstreamSegment {
     grant: DataSourceGrant,
+    /// The grant's object rules, compiled once for the whole listing.
+    visibility: Visibility,
     /// Real prefix to list (the data source's prefix plus the client's prefix below it).
     list_prefix: String,
 }
@@ -128,6 +130,7 @@ impl ListingJob {
             if let Some(below) = prefix.strip_prefix(folder.as_str()) {
                 segments.push_back(Segment::Upstream(UpstreamSegment {
                     list_prefix: format!("{}{}", grant.prefix, below),
+                    visibility: Visibility::of(grant),
                     grant: grant.clone(),
                 }));
             } else if let Some(rest) = folder.strip_prefix(prefix) {
@@ -144,6 +147,7 @@ impl ListingJob {
                     }
                     None => segments.push_back(Segment::Upstream(UpstreamSegment {
                         list_prefix: grant.prefix.clone(),
+                        visibility: Visibility::of(grant),
                         grant: grant.clone(),
                     })),
                 }
@@ -231,7 +235,7 @@ impl ListingJob {
                 let relative = below(&object.key, &segment.list_prefix, &grant.prefix)?;
                 let key = format!("{folder}{relative}");
                 // Hidden, or a name the gateway would refuse to serve: not listed.
-                if !grant.is_visible(relative) || !is_servable_name(&key) {
+                if !segment.visibility.is_visible(relative) || !is_servable_name(&key) {
                     self.last_examined = Some(key);
                     continue;
                 }
