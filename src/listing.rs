@@ -75,7 +75,7 @@ impl Entry {
 enum Segment {
     /// A common prefix the gateway answers itself (a data source rolled up by the delimiter).
     CommonPrefix(String),
-    Upstream(UpstreamSegment),
+    Upstream(Box<UpstreamSegment>),
 }
 
 #[derive(Debug, Clone)]
@@ -128,11 +128,11 @@ impl ListingJob {
         for grant in grants {
             let folder = format!("{}/", grant.name);
             if let Some(below) = prefix.strip_prefix(folder.as_str()) {
-                segments.push_back(Segment::Upstream(UpstreamSegment {
+                segments.push_back(Segment::Upstream(Box::new(UpstreamSegment {
                     list_prefix: format!("{}{}", grant.prefix, below),
                     visibility: Visibility::of(grant),
                     grant: grant.clone(),
-                }));
+                })));
             } else if let Some(rest) = folder.strip_prefix(prefix) {
                 let rolled_up = params.delimiter.as_deref().and_then(|d| {
                     rest.find(d)
@@ -145,11 +145,11 @@ impl ListingJob {
                             segments.push_back(Segment::CommonPrefix(common));
                         }
                     }
-                    None => segments.push_back(Segment::Upstream(UpstreamSegment {
+                    None => segments.push_back(Segment::Upstream(Box::new(UpstreamSegment {
                         list_prefix: grant.prefix.clone(),
                         visibility: Visibility::of(grant),
                         grant: grant.clone(),
-                    })),
+                    }))),
                 }
             }
         }
