@@ -91,7 +91,13 @@ impl LocalCache {
             self.entries
                 .retain(|_, (e, _)| e.saturating_add(grace) > now);
             if self.entries.len() >= MAX_LOCAL_ENTRIES {
-                self.entries.clear();
+                // Still full of live entries: drop every other one (in the map's arbitrary
+                // order), not all, so a key set just over the bound doesn't miss on every pass.
+                let mut keep = false;
+                self.entries.retain(|_, _| {
+                    keep = !keep;
+                    keep
+                });
             }
         }
         self.entries.insert(digest, (expires_at, decision));
@@ -143,6 +149,7 @@ mod tests {
             c.insert(i.to_string(), 10, Rc::new(Decision::Unknown), 0);
         }
         assert!(c.entries.len() <= MAX_LOCAL_ENTRIES);
+        assert!(c.entries.len() > MAX_LOCAL_ENTRIES / 3, "an overflow keeps most entries");
     }
 
     #[test]
