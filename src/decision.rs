@@ -149,7 +149,10 @@ mod tests {
             c.insert(i.to_string(), 10, Rc::new(Decision::Unknown), 0);
         }
         assert!(c.entries.len() <= MAX_LOCAL_ENTRIES);
-        assert!(c.entries.len() > MAX_LOCAL_ENTRIES / 3, "an overflow keeps most entries");
+        assert!(
+            c.entries.len() > MAX_LOCAL_ENTRIES / 3,
+            "an overflow keeps most entries"
+        );
     }
 
     #[test]
