@@ -635,22 +635,7 @@ fn validate_rules<'a>(
         if !rule_names.insert(rule.name.as_str()) {
             problems.add(f, &at, "duplicate name; object rule names must be unique");
         }
-        if rule.data_sources.is_empty() {
-            problems.add(
-                f,
-                &at,
-                "data_sources is empty; name data sources or use \"*\" for all",
-            );
-        }
-        for name in &rule.data_sources {
-            if name != ALL && !data_sources.contains_key(name.as_str()) {
-                problems.add(
-                    f,
-                    &at,
-                    format_args!("unknown data source {name:?} (not in {DATA_SOURCES_FILE})"),
-                );
-            }
-        }
+        check_rule_data_sources(&rule.data_sources, data_sources, problems, f, &at);
         if rule.hide.is_empty() {
             problems.add(f, &at, "hide is empty; the rule would hide nothing");
         }
@@ -659,15 +644,7 @@ fn validate_rules<'a>(
                 problems.add(f, &at, format_args!("bad hide pattern: {e}"));
             }
         }
-        for role in &rule.unless_roles {
-            if !roles.contains(role.as_str()) {
-                problems.add(
-                    f,
-                    &at,
-                    format_args!("unknown role {role:?} in unless_roles (not in roles)"),
-                );
-            }
-        }
+        check_unless_roles(&rule.unless_roles, &roles, problems, f, &at);
     }
 
     let mut partition_rule_names = HashSet::new();
@@ -683,22 +660,7 @@ fn validate_rules<'a>(
                 "duplicate name; partition rule names must be unique",
             );
         }
-        if rule.data_sources.is_empty() {
-            problems.add(
-                f,
-                &at,
-                "data_sources is empty; name data sources or use \"*\" for all",
-            );
-        }
-        for name in &rule.data_sources {
-            if name != ALL && !data_sources.contains_key(name.as_str()) {
-                problems.add(
-                    f,
-                    &at,
-                    format_args!("unknown data source {name:?} (not in {DATA_SOURCES_FILE})"),
-                );
-            }
-        }
+        check_rule_data_sources(&rule.data_sources, data_sources, problems, f, &at);
         if let Some(problem) = segment_problem(&rule.partition) {
             problems.add(f, &at, format_args!("partition {problem}"));
         } else if rule.partition.contains('=') {
@@ -711,15 +673,7 @@ fn validate_rules<'a>(
         if let Some(problem) = word_problem(&rule.attribute) {
             problems.add(f, &at, format_args!("attribute {problem}"));
         }
-        for role in &rule.unless_roles {
-            if !roles.contains(role.as_str()) {
-                problems.add(
-                    f,
-                    &at,
-                    format_args!("unknown role {role:?} in unless_roles (not in roles)"),
-                );
-            }
-        }
+        check_unless_roles(&rule.unless_roles, &roles, problems, f, &at);
         // Two partition rules on one data source would have to intersect; until that is
         // needed, one rule per data source keeps what a principal sees easy to read off.
         for (j, earlier) in rules.partition_rules[..i].iter().enumerate() {
@@ -743,6 +697,51 @@ fn validate_rules<'a>(
         }
     }
     roles
+}
+
+/// A rule's `data_sources`: not empty, each a known data source or `"*"`.
+fn check_rule_data_sources(
+    names: &[String],
+    data_sources: &BTreeMap<&str, &DataSource>,
+    problems: &mut Problems,
+    f: &str,
+    at: &str,
+) {
+    if names.is_empty() {
+        problems.add(
+            f,
+            at,
+            "data_sources is empty; name data sources or use \"*\" for all",
+        );
+    }
+    for name in names {
+        if name != ALL && !data_sources.contains_key(name.as_str()) {
+            problems.add(
+                f,
+                at,
+                format_args!("unknown data source {name:?} (not in {DATA_SOURCES_FILE})"),
+            );
+        }
+    }
+}
+
+/// A rule's `unless_roles`: each one of the declared roles.
+fn check_unless_roles(
+    unless_roles: &[String],
+    roles: &HashSet<&str>,
+    problems: &mut Problems,
+    f: &str,
+    at: &str,
+) {
+    for role in unless_roles {
+        if !roles.contains(role.as_str()) {
+            problems.add(
+                f,
+                at,
+                format_args!("unknown role {role:?} in unless_roles (not in roles)"),
+            );
+        }
+    }
 }
 
 fn quoted_list(names: &[&str]) -> String {
