@@ -51,6 +51,24 @@ pub fn decode(bytes: &[u8], now: u64) -> Option<(u64, Decision)> {
     Some((expires_at, decision))
 }
 
+/// Whether a decision close to its expiry should be fetched again now, while it still serves:
+/// in the last fifth of its TTL (at least the last second). Under steady load the hot keys are
+/// then refreshed by one request ahead of time instead of missing all at once at expiry.
+pub fn should_refresh(decision: &Decision, expires_at: u64, now: u64) -> bool {
+    match decision {
+        Decision::Known(e) => {
+            let window = u64::from(e.ttl_seconds / 5).max(1);
+            now.saturating_add(window) >= expires_at
+        }
+        Decision::Unknown => false,
+    }
+}
+
+/// Shared-data key of the claim one worker takes to refresh a decision.
+pub fn refresh_claim_key(cache_id: &str) -> String {
+    format!("s3gate.refresh.{cache_id}")
+}
+
 /// The per-VM map of parsed decisions.
 #[derive(Default)]
 pub struct LocalCache {
@@ -67,11 +85,12 @@ impl LocalCache {
         }
     }
 
-    pub fn get(&self, digest: &str, now: u64) -> Option<Rc<Decision>> {
+    /// A fresh decision and when it expires.
+    pub fn get(&self, digest: &str, now: u64) -> Option<(u64, Rc<Decision>)> {
         self.entries
             .get(digest)
             .filter(|(expires_at, _)| *expires_at > now)
-            .map(|(_, d)| Rc::clone(d))
+            .map(|(e, d)| (*e, Rc::clone(d)))
     }
 
     /// A decision that expired less than the grace period ago (stale-if-error); unknown keys
@@ -128,6 +147,15 @@ mod tests {
     }
 
     #[test]
+    fn refresh_ahead_in_the_last_fifth_of_the_ttl() {
+        // ttl 60: refresh from 12 s before expiry.
+        assert!(!should_refresh(&known(), 100, 87));
+        assert!(should_refresh(&known(), 100, 88));
+        assert!(should_refresh(&known(), 100, 99));
+        assert!(!should_refresh(&Decision::Unknown, 100, 99));
+    }
+
+    #[test]
     fn garbage_is_absent() {
         for bytes in [
             &b""[..],
@@ -143,7 +171,7 @@ mod tests {
     fn local_cache_honours_expiry_and_bound() {
         let mut c = LocalCache::default();
         c.insert("a".into(), 10, Rc::new(Decision::Unknown), 0);
-        assert!(c.get("a", 9).is_some());
+        assert_eq!(c.get("a", 9).map(|(e, _)| e), Some(10));
         assert!(c.get("a", 10).is_none());
         for i in 0..MAX_LOCAL_ENTRIES + 5 {
             c.insert(i.to_string(), 10, Rc::new(Decision::Unknown), 0);

@@ -366,10 +366,37 @@ impl Gateway {
 
     /// Continues with the lookup's decision: from the cache, or from the policy service.
     fn with_decision(&mut self, lookup: Lookup, request: S3Request) -> Outcome {
-        match self.cached_decision(&lookup.cache_id()) {
-            Some(decision) => self.decide(&decision, request),
+        let cache_id = lookup.cache_id();
+        match self.cached_decision(&cache_id) {
+            Some((expires_at, decision)) => {
+                let now = now_seconds(self);
+                // One request (of all workers) refreshes a decision about to expire and waits
+                // for it; the others go on with the cached one. If the refresh fails, the still
+                // valid decision serves (see `policy_failed`).
+                if decision::should_refresh(&decision, expires_at, now)
+                    && self.claim_refresh(&cache_id, now)
+                {
+                    return self.ask_policy(lookup, request);
+                }
+                self.decide(&decision, request)
+            }
             None => self.ask_policy(lookup, request),
         }
+    }
+
+    /// Takes the shared claim to refresh `cache_id`; false if another request holds it.
+    fn claim_refresh(&self, cache_id: &str, now: u64) -> bool {
+        let key = decision::refresh_claim_key(cache_id);
+        let (held, cas) = self.get_shared_data(&key);
+        let held_until = held
+            .and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
+            .map(u64::from_be_bytes);
+        if held_until.is_some_and(|until| until > now) {
+            return false;
+        }
+        let until = now + self.config.policy_timeout_ms / 1000 + 1;
+        self.set_shared_data(&key, Some(&until.to_be_bytes()), cas)
+            .is_ok()
     }
 
     /// SigV2 needs the secret, so the policy service checks the signature.
@@ -426,10 +453,10 @@ impl Gateway {
         }
     }
 
-    fn cached_decision(&self, digest: &str) -> Option<Rc<Decision>> {
+    fn cached_decision(&self, digest: &str) -> Option<(u64, Rc<Decision>)> {
         let now = now_seconds(self);
-        if let Some(d) = self.cache.borrow().get(digest, now) {
-            return Some(d);
+        if let Some(found) = self.cache.borrow().get(digest, now) {
+            return Some(found);
         }
         // Another worker may have asked already.
         let (bytes, _) = self.get_shared_data(&decision::shared_data_key(digest));
@@ -438,7 +465,7 @@ impl Gateway {
         self.cache
             .borrow_mut()
             .insert(digest.to_string(), expires_at, Rc::clone(&decision), now);
-        Some(decision)
+        Some((expires_at, decision))
     }
 
     fn ask_policy(&mut self, lookup: Lookup, request: S3Request) -> Outcome {
@@ -510,6 +537,12 @@ impl Gateway {
                 Some(&decision::encode(expires_at, &decision)),
                 None,
             );
+            // The next refresh may be claimed as soon as this answer is in.
+            let _ = self.set_shared_data(
+                &decision::refresh_claim_key(digest),
+                Some(&0u64.to_be_bytes()),
+                None,
+            );
         }
         let decision = Rc::new(decision);
         self.cache
@@ -522,6 +555,11 @@ impl Gateway {
     /// allows it (metered), else fail closed.
     fn policy_failed(&mut self, digest: &str, request: S3Request) -> Outcome {
         let now = now_seconds(self);
+        // A refresh ahead of expiry failed: the decision still holds, nothing stale about it.
+        let fresh = self.cache.borrow().get(digest, now);
+        if let Some((_, decision)) = fresh {
+            return self.decide(&decision, request);
+        }
         let grace = self.config.stale_if_error_seconds;
         let local = self.cache.borrow().get_stale(digest, now);
         // Another worker may hold a fresher copy in shared data.
