@@ -455,10 +455,27 @@ impl Gateway {
 
     fn cached_decision(&self, digest: &str) -> Option<(u64, Rc<Decision>)> {
         let now = now_seconds(self);
-        if let Some(found) = self.cache.borrow().get(digest, now) {
-            return Some(found);
+        let local = self.cache.borrow().get(digest, now);
+        match local {
+            // Near its expiry another worker may have refreshed it already: look there first.
+            Some((expires_at, decision))
+                if decision::should_refresh(&decision, expires_at, now) =>
+            {
+                return Some(
+                    self.shared_decision(digest, now)
+                        .filter(|(shared_expiry, _)| *shared_expiry > expires_at)
+                        .unwrap_or((expires_at, decision)),
+                );
+            }
+            Some(found) => return Some(found),
+            None => {}
         }
         // Another worker may have asked already.
+        self.shared_decision(digest, now)
+    }
+
+    /// The decision in shared data (put there by any worker), copied into this VM's cache.
+    fn shared_decision(&self, digest: &str, now: u64) -> Option<(u64, Rc<Decision>)> {
         let (bytes, _) = self.get_shared_data(&decision::shared_data_key(digest));
         let (expires_at, decision) = decision::decode(&bytes?, now)?;
         let decision = Rc::new(decision);
