@@ -81,6 +81,9 @@ pub struct DataSourceGrant {
     /// visible; `hidden` still applies. `Some([])` means nothing in the data source is visible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visible: Option<Vec<String>>,
+    /// Include rules: when not empty, an object must also match one of these patterns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shown: Vec<String>,
 }
 
 impl Entitlements {
@@ -104,7 +107,13 @@ impl DataSourceGrant {
                 .iter()
                 .any(|p| glob::may_match_below(p, relative_prefix)),
         };
+        let shown = self.shown.is_empty()
+            || self
+                .shown
+                .iter()
+                .any(|p| glob::may_match_below(p, relative_prefix));
         allowed
+            && shown
             && !self
                 .hidden
                 .iter()
@@ -117,6 +126,7 @@ impl DataSourceGrant {
 pub struct Visibility {
     hidden: Vec<glob::Pattern>,
     visible: Option<Vec<glob::Pattern>>,
+    shown: Vec<glob::Pattern>,
 }
 
 impl Visibility {
@@ -125,6 +135,7 @@ impl Visibility {
         Visibility {
             hidden: compile(&grant.hidden),
             visible: grant.visible.as_deref().map(compile),
+            shown: compile(&grant.shown),
         }
     }
 
@@ -133,7 +144,8 @@ impl Visibility {
             None => true,
             Some(patterns) => patterns.iter().any(|p| p.matches(relative_key)),
         };
-        allowed && !self.hidden.iter().any(|p| p.matches(relative_key))
+        let shown = self.shown.is_empty() || self.shown.iter().any(|p| p.matches(relative_key));
+        allowed && shown && !self.hidden.iter().any(|p| p.matches(relative_key))
     }
 }
 
@@ -150,6 +162,7 @@ mod tests {
             format: "csv".into(),
             hidden: vec!["_SUCCESS".into(), "*.crc".into()],
             visible: None,
+            shown: Vec::new(),
         }
     }
 
@@ -191,6 +204,15 @@ mod tests {
         assert!(!g.may_hold_visible("region=us/"));
         g.visible = Some(vec![]);
         assert!(!g.is_visible("region=eu/part-0.csv"));
+        let mut g = grant();
+        g.shown = vec!["**/*.csv".into()];
+        g.visible = Some(vec!["region=eu/**".into()]);
+        assert!(g.is_visible("region=eu/part-0.csv"));
+        assert!(
+            !g.is_visible("region=eu/notes.txt"),
+            "include rules and attributes both apply"
+        );
+        assert!(!g.is_visible("region=us/part-0.csv"));
         let mut g = grant();
         g.hidden.push("tmp/**".into());
         assert!(!g.may_hold_visible("tmp/"));

@@ -658,6 +658,7 @@ mod tests {
             format: "csv".into(),
             hidden: hidden.iter().map(|s| s.to_string()).collect(),
             visible: None,
+            shown: Vec::new(),
         }
     }
 

@@ -60,6 +60,7 @@ mod tests {
                 format: "csv".into(),
                 hidden: vec!["_SUCCESS".into()],
                 visible: None,
+                shown: Vec::new(),
             }],
             ..Default::default()
         }

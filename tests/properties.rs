@@ -69,6 +69,7 @@ fn grant(source: usize, attribute_rules: bool) -> DataSourceGrant {
         hidden: vec!["_SUCCESS".into(), "*.crc".into()],
         // With a `/` in every pattern, whole prefixes can be ruled out (may_hold_visible).
         visible: attribute_rules.then(|| vec!["region=eu/**".into(), "top/*.csv".into()]),
+        shown: Vec::new(),
     }
 }
 

@@ -172,8 +172,12 @@ pub struct ObjectRule {
     pub description: String,
     /// Data source names, or `"*"` for all.
     pub data_sources: Vec<String>,
-    /// Glob patterns (see `s3gate::glob`) relative to the data source.
+    /// Glob patterns (see `s3gate::glob`) relative to the data source: objects to hide.
+    #[serde(default)]
     pub hide: Vec<String>,
+    /// Include patterns: only objects matching one of them stay visible.
+    #[serde(default)]
+    pub show: Vec<String>,
     /// Principals holding any of these roles are exempt from the rule.
     #[serde(default)]
     pub unless_roles: Vec<String>,
@@ -636,12 +640,18 @@ fn validate_rules<'a>(
             problems.add(f, &at, "duplicate name; object rule names must be unique");
         }
         check_rule_data_sources(&rule.data_sources, data_sources, problems, f, &at);
-        if rule.hide.is_empty() {
-            problems.add(f, &at, "hide is empty; the rule would hide nothing");
+        if rule.hide.is_empty() && rule.show.is_empty() {
+            problems.add(
+                f,
+                &at,
+                "hide is empty; the rule would hide nothing (give hide, show or both)",
+            );
         }
-        for pattern in &rule.hide {
-            if let Err(e) = glob::validate(pattern) {
-                problems.add(f, &at, format_args!("bad hide pattern: {e}"));
+        for (field, patterns) in [("hide", &rule.hide), ("show", &rule.show)] {
+            for pattern in patterns {
+                if let Err(e) = glob::validate(pattern) {
+                    problems.add(f, &at, format_args!("bad {field} pattern: {e}"));
+                }
             }
         }
         check_unless_roles(&rule.unless_roles, &roles, problems, f, &at);
@@ -957,8 +967,9 @@ fn compile_principal(
                 bucket: ds.bucket.clone(),
                 prefix: ds.prefix.clone(),
                 format: ds.format.as_str().to_owned(),
-                hidden: hidden_for(p, &ds.name, rules),
+                hidden: patterns_for(p, &ds.name, rules, |r| &r.hide),
                 visible: visible_for(p, &ds.name, rules),
+                shown: patterns_for(p, &ds.name, rules, |r| &r.show),
             })
             .collect()
     };
@@ -995,9 +1006,15 @@ fn visible_for(p: &Principal, data_source: &str, rules: &RulesFile) -> Option<Ve
     Some(visible)
 }
 
-/// The `hide` patterns of every object rule on `data_source` that `p` is not exempt from,
-/// in file order, without repeats.
-fn hidden_for(p: &Principal, data_source: &str, rules: &RulesFile) -> Vec<String> {
+/// The `hide` (or `show`) patterns of every object rule on `data_source` that `p` is not exempt
+/// from, in file order, without repeats. Several include rules on one data source add up (an
+/// object matching any of their patterns is shown).
+fn patterns_for(
+    p: &Principal,
+    data_source: &str,
+    rules: &RulesFile,
+    which: impl Fn(&ObjectRule) -> &Vec<String>,
+) -> Vec<String> {
     let mut hidden: Vec<String> = Vec::new();
     for rule in &rules.object_rules {
         let applies = rule
@@ -1006,7 +1023,7 @@ fn hidden_for(p: &Principal, data_source: &str, rules: &RulesFile) -> Vec<String
             .any(|n| n == ALL || n == data_source);
         let exempt = p.roles.iter().any(|r| rule.unless_roles.contains(r));
         if applies && !exempt {
-            for pattern in &rule.hide {
+            for pattern in which(rule) {
                 if !hidden.contains(pattern) {
                     hidden.push(pattern.clone());
                 }
@@ -2038,6 +2055,29 @@ object_rules:
             "{e}"
         );
         assert!(e.contains("rules.yaml: role #4 \"\": name is empty"), "{e}");
+    }
+
+    #[test]
+    fn show_rules_become_include_patterns() {
+        let r = RULES.replace(
+            "partition_rules:",
+            "  - name: csv-only\n    data_sources: [sales]\n    show: [\"**/*.csv\"]\n    unless_roles: [steward]\npartition_rules:",
+        );
+        let policies = load(DATA_SOURCES, &principals(), &r).unwrap();
+        let alice = policies.lookup(ALICE).unwrap();
+        let sales = alice.data_source("sales").unwrap();
+        assert_eq!(sales.shown, vec!["**/*.csv".to_string()]);
+        assert!(sales.is_visible("region=eu/part-0.csv"));
+        assert!(!sales.is_visible("region=eu/notes.txt"));
+        assert!(alice.data_source("customers").unwrap().shown.is_empty());
+        let carol = policies.lookup(CAROL).unwrap();
+        assert!(
+            carol.data_source("sales").unwrap().shown.is_empty(),
+            "stewards are exempt"
+        );
+        let bad = r.replace("\"**/*.csv\"", "\"/x\"");
+        let e = errors(DATA_SOURCES, &principals(), &bad);
+        assert!(e.contains("bad show pattern"), "{e}");
     }
 
     #[test]
