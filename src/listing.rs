@@ -506,7 +506,8 @@ fn parse_upstream_page(body: &[u8]) -> Result<UpstreamPage, S3Error> {
         is_truncated: false,
         next_token: None,
     };
-    let mut path: Vec<String> = Vec::with_capacity(4);
+    // The elements open above the current one, by what they mean to us (no names copied).
+    let mut path: Vec<Element> = Vec::with_capacity(4);
     let mut value = String::new();
     let mut object: Option<ObjectEntry> = None;
     let mut saw_root = false;
@@ -516,14 +517,14 @@ fn parse_upstream_page(body: &[u8]) -> Result<UpstreamPage, S3Error> {
             .map_err(|_| S3Error::bad_upstream_response())?
         {
             Event::Start(e) => {
-                let name = e.local_name().as_ref().to_string();
+                let tag = Element::of(e.local_name().as_ref());
                 if path.is_empty() {
-                    if name != "ListBucketResult" {
+                    if tag != Element::Root {
                         return Err(S3Error::bad_upstream_response());
                     }
                     saw_root = true;
                 }
-                if path.len() == 1 && name == "Contents" {
+                if path.len() == 1 && tag == Element::Contents {
                     object = Some(ObjectEntry {
                         key: String::new(),
                         last_modified: String::new(),
@@ -532,55 +533,60 @@ fn parse_upstream_page(body: &[u8]) -> Result<UpstreamPage, S3Error> {
                         storage_class: "STANDARD".into(),
                     });
                 }
-                path.push(name);
+                path.push(tag);
                 value.clear();
             }
             Event::Empty(_) if path.is_empty() => return Err(S3Error::bad_upstream_response()),
             Event::Text(t) => value.push_str(&t.xml10_content()),
             Event::CData(t) => value.push_str(&t.into_inner()),
             Event::GeneralRef(r) => {
-                let resolved = match r
+                match r
                     .resolve_char_ref()
                     .map_err(|_| S3Error::bad_upstream_response())?
                 {
-                    Some(c) => c.to_string(),
-                    None => quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
-                        .ok_or_else(S3Error::bad_upstream_response)?
-                        .to_string(),
-                };
-                value.push_str(&resolved);
+                    Some(c) => value.push(c),
+                    None => value.push_str(
+                        quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
+                            .ok_or_else(S3Error::bad_upstream_response)?,
+                    ),
+                }
             }
             Event::End(_) => {
-                let Some(name) = path.pop() else {
+                let Some(tag) = path.pop() else {
                     return Err(S3Error::bad_upstream_response());
                 };
-                let parent = path.last().map(String::as_str);
-                let field = std::mem::take(&mut value);
-                match (path.len(), parent, name.as_str()) {
-                    (1, _, "IsTruncated") => page.is_truncated = field.trim() == "true",
-                    (1, _, "NextContinuationToken") => page.next_token = Some(field),
-                    (1, _, "Contents") => {
+                let parent = path.last().copied();
+                match (path.len(), parent, tag) {
+                    (1, _, Element::IsTruncated) => page.is_truncated = value.trim() == "true",
+                    (1, _, Element::NextContinuationToken) => {
+                        page.next_token = Some(std::mem::take(&mut value))
+                    }
+                    (1, _, Element::Contents) => {
                         let o = object.take().ok_or_else(S3Error::bad_upstream_response)?;
                         if o.key.is_empty() || !plausible_metadata(&o) {
                             return Err(S3Error::bad_upstream_response());
                         }
                         page.contents.push(o);
                     }
-                    (2, Some("Contents"), field_name) => {
+                    (2, Some(Element::Contents), field) => {
                         if let Some(o) = object.as_mut() {
-                            match field_name {
-                                "Key" => o.key = field,
-                                "LastModified" => o.last_modified = field,
-                                "ETag" => o.etag = quoted_etag(field),
-                                "Size" => o.size = field,
-                                "StorageClass" if !field.is_empty() => o.storage_class = field,
+                            let text = std::mem::take(&mut value);
+                            match field {
+                                Element::Key => o.key = text,
+                                Element::LastModified => o.last_modified = text,
+                                Element::ETag => o.etag = quoted_etag(text),
+                                Element::Size => o.size = text,
+                                Element::StorageClass if !text.is_empty() => o.storage_class = text,
                                 _ => {}
                             }
                         }
                     }
-                    (2, Some("CommonPrefixes"), "Prefix") => page.common_prefixes.push(field),
+                    (2, Some(Element::CommonPrefixes), Element::Prefix) => {
+                        page.common_prefixes.push(std::mem::take(&mut value))
+                    }
                     _ => {}
                 }
+                value.clear();
             }
             Event::Eof => break,
             _ => {}
@@ -590,6 +596,42 @@ fn parse_upstream_page(body: &[u8]) -> Result<UpstreamPage, S3Error> {
         return Err(S3Error::bad_upstream_response());
     }
     Ok(page)
+}
+
+/// The upstream elements the listing reads; everything else is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Element {
+    Root,
+    Contents,
+    CommonPrefixes,
+    Key,
+    LastModified,
+    ETag,
+    Size,
+    StorageClass,
+    Prefix,
+    IsTruncated,
+    NextContinuationToken,
+    Other,
+}
+
+impl Element {
+    fn of(name: &str) -> Element {
+        match name {
+            "ListBucketResult" => Element::Root,
+            "Contents" => Element::Contents,
+            "CommonPrefixes" => Element::CommonPrefixes,
+            "Key" => Element::Key,
+            "LastModified" => Element::LastModified,
+            "ETag" => Element::ETag,
+            "Size" => Element::Size,
+            "StorageClass" => Element::StorageClass,
+            "Prefix" => Element::Prefix,
+            "IsTruncated" => Element::IsTruncated,
+            "NextContinuationToken" => Element::NextContinuationToken,
+            _ => Element::Other,
+        }
+    }
 }
 
 /// Object metadata is passed on, so it must be what S3 puts there, not arbitrary text (which

@@ -1,25 +1,34 @@
 //! Small text helpers: XML escaping, URL and hex encodings.
 
-/// Appends `text` with XML's five special characters escaped.
+/// Appends `text` with XML's five special characters escaped. Runs of plain characters are
+/// copied whole (keys are mostly plain).
 pub fn escape(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // A raw CR would reach the reader as LF; other characters XML 1.0 cannot carry
-            // are written as references, as S3 does (clients should ask for url encoding).
-            '\r' => out.push_str("&#13;"),
-            c if is_xml_char(c) => out.push(c),
-            c => {
-                out.push_str("&#x");
-                out.push_str(&format!("{:X}", u32::from(c)));
-                out.push(';');
-            }
+    let mut plain_from = 0;
+    for (i, c) in text.char_indices() {
+        let replacement = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&apos;",
+            // A raw CR would reach the reader as LF.
+            '\r' => "&#13;",
+            c if is_xml_char(c) => continue,
+            _ => "",
+        };
+        out.push_str(&text[plain_from..i]);
+        if replacement.is_empty() {
+            // Characters XML 1.0 cannot carry are written as references, as S3 does (clients
+            // should ask for url encoding).
+            out.push_str("&#x");
+            out.push_str(&format!("{:X}", u32::from(c)));
+            out.push(';');
+        } else {
+            out.push_str(replacement);
         }
+        plain_from = i + c.len_utf8();
     }
+    out.push_str(&text[plain_from..]);
 }
 
 /// Characters XML 1.0 documents may hold literally.
