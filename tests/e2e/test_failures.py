@@ -175,12 +175,9 @@ class Impostor(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def policy_replaced_by(stack, behaviour):
-    """The real policy service stopped, an impostor on its port; the real one back after."""
-    stack.stop_policy()
-    handler = type("Impostor", (Impostor,), {"behaviour": behaviour,
-                                              "release": threading.Event()})
-    server = ThreadingHTTPServer(("127.0.0.1", stack.policy_port), handler)
+def serving(port, handler):
+    """A throw-away HTTP server on `port` while the block runs."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
@@ -188,9 +185,23 @@ def policy_replaced_by(stack, behaviour):
     try:
         yield
     finally:
-        handler.release.set()
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def policy_replaced_by(stack, behaviour):
+    """The real policy service stopped, an impostor on its port; the real one back after."""
+    stack.stop_policy()
+    handler = type("Impostor", (Impostor,), {"behaviour": behaviour,
+                                              "release": threading.Event()})
+    try:
+        with serving(stack.policy_port, handler):
+            try:
+                yield
+            finally:
+                handler.release.set()  # let hanging answers go before the server stops
+    finally:
         stack.start_policy()
 
 
@@ -371,17 +382,10 @@ class BadStore(BaseHTTPRequestHandler):
 def upstream_replaced_by(stack, behaviour):
     """rclone stopped, a misbehaving store on its port; rclone back after."""
     stack.stop_upstream()
-    handler = type("BadStore", (BadStore,), {"behaviour": behaviour})
-    server = ThreadingHTTPServer(("127.0.0.1", stack.upstream_port), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
     try:
-        yield
+        with serving(stack.upstream_port, type("BadStore", (BadStore,), {"behaviour": behaviour})):
+            yield
     finally:
-        server.shutdown()
-        server.server_close()
         stack.start_upstream()
 
 
