@@ -732,6 +732,19 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// The number of days of `month` (1-12) in `year` of the Gregorian calendar; `None` for a month
+/// that does not exist. Shared with the policy service, which checks scope dates.
+pub fn days_in_month(year: i64, month: u32) -> Option<u32> {
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => Some(31),
+        4 | 6 | 9 | 11 => Some(30),
+        2 if leap => Some(29),
+        2 => Some(28),
+        _ => None,
+    }
+}
+
 /// Unix seconds of a UTC date and time, `None` if any field is out of range or before 1970.
 pub(crate) fn unix_time(
     year: i64,
@@ -741,14 +754,7 @@ pub(crate) fn unix_time(
     minute: u32,
     second: u32,
 ) -> Option<u64> {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
+    let days_in_month = days_in_month(year, month)?;
     if !(1..=9999).contains(&year)
         || !(1..=days_in_month).contains(&day)
         || hour > 23

@@ -78,13 +78,8 @@ fn is_real_date(date: &str) -> bool {
     }
     let number = |range: std::ops::Range<usize>| date[range].parse::<u32>().unwrap_or(0);
     let (year, month, day) = (number(0..4), number(4..6), number(6..8));
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
+    let Some(days) = s3gate::sigv4::days_in_month(i64::from(year), month) else {
+        return false;
     };
     year >= 1 && (1..=days).contains(&day)
 }

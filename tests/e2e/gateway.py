@@ -87,13 +87,13 @@ def record_response_dicts(events):
     events.register("response-received.s3", _on_response)
 
 
-def s3_client(endpoint, access_key, secret=SECRET):
-    """The seed's boto3 client (path-style, SigV4, us-east-1); one attempt per call so errors
-    surface as they are."""
+def s3_client(endpoint, access_key, secret=SECRET, signature_version="s3v4"):
+    """The seed's boto3 client (path-style, SigV4 unless told otherwise, us-east-1); one attempt
+    per call so errors surface as they are."""
     client = boto3.session.Session().client(
         service_name="s3", aws_access_key_id=access_key, aws_secret_access_key=secret,
         endpoint_url=endpoint, region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
+        config=Config(s3={"addressing_style": "path"}, signature_version=signature_version,
                       retries={"total_max_attempts": 1}))
     record_response_dicts(client.meta.events)
     return client

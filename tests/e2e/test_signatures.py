@@ -19,18 +19,16 @@ import xml.etree.ElementTree as ET
 from unittest import mock
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-import boto3
 import botocore.auth
 import botocore.compat
 import botocore.exceptions
 import pytest
 from botocore.auth import HmacV1Auth, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 
 from gateway import (KEYS, RECORDER, S3_NS, SECRET, Recorded, client_error, disk_file, http,
-                     record_response_dicts, s3_client, s3_error)
+                     s3_client, s3_error)
 
 OBJECT = "sales/region=eu/part-00000.csv"
 OTHER_OBJECT = "sales/region=eu/part-00001.csv"
@@ -51,13 +49,7 @@ def v4(endpoint, access_key, secret=SECRET):
 @functools.lru_cache(maxsize=None)
 def sigv2_client(endpoint, access_key, secret=SECRET):
     """boto3 with SigV2 (botocore's HmacV1Auth: `signature_version='s3'`), path style."""
-    client = boto3.session.Session().client(
-        service_name="s3", aws_access_key_id=access_key, aws_secret_access_key=secret,
-        endpoint_url=endpoint, region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3",
-                      retries={"total_max_attempts": 1}))
-    record_response_dicts(client.meta.events)
-    return client
+    return s3_client(endpoint, access_key, secret, signature_version="s3")
 
 
 def signing_time(shift_seconds):
