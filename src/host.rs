@@ -89,6 +89,7 @@ impl RootContext for Root {
             cache: Rc::clone(&self.cache),
             metrics: self.metrics,
             request_headers: Vec::new(),
+            now: 0,
             method: String::new(),
             raw_path: String::new(),
             sigv4: None,
@@ -164,6 +165,8 @@ struct Gateway {
     metrics: Metrics,
     /// The client's request headers, read once.
     request_headers: Vec<(String, String)>,
+    /// Seconds since the epoch when the request arrived.
+    now: u64,
     method: String,
     /// `:path` exactly as the client sent it (signatures cover it).
     raw_path: String,
@@ -230,12 +233,17 @@ impl HttpContext for Gateway {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         // One copy of the headers per request; everything below reads from it.
         self.request_headers = self.get_http_request_headers();
-        let method = self.request_header(":method").unwrap_or_default();
-        let path = self.request_header(":path").unwrap_or_default();
-        let authority = self.request_header(":authority").unwrap_or_default();
+        // One clock reading per request: signature windows and cache expiry use the same now.
+        self.now = now_seconds(self);
+        let method = self
+            .request_header(":method")
+            .unwrap_or_default()
+            .to_string();
+        let path = self.request_header(":path").unwrap_or_default().to_string();
         self.request_id = self
             .request_header("x-request-id")
-            .unwrap_or_else(|| "s3gate".into());
+            .unwrap_or("s3gate")
+            .to_string();
         self.resource = path.split('?').next().unwrap_or("").to_string();
         self.is_head = method == "HEAD";
         // Nobody but this filter picks the upstream cluster.
@@ -246,7 +254,8 @@ impl HttpContext for Gateway {
             self.set_http_request_header(&self.config.upstream_cluster_header, None);
         }
 
-        let request = match request::parse(&method, &path, &authority, &self.config.addressing()) {
+        let authority = self.request_header(":authority").unwrap_or_default();
+        let request = match request::parse(&method, &path, authority, &self.config.addressing()) {
             Ok(r) => r,
             Err(error) => return self.answered(&error),
         };
@@ -295,19 +304,24 @@ impl HttpContext for Gateway {
         let Some(forwarded) = &self.forwarded else {
             return Action::Continue;
         };
+        let upstream = self.get_http_response_headers();
         let plan = response::plan_object_response(
-            self.get_http_response_headers(),
+            &upstream,
             forwarded.asked_range,
             &forwarded.conditions,
             &forwarded.key,
             &self.request_id,
         );
-        let headers: Vec<(&str, &str)> = plan
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        self.set_http_response_headers(headers);
+        // Edits in place: a plain 200 costs a removal or two and one header set.
+        if let Some(status) = plan.status {
+            self.set_http_response_header(":status", Some(&status.to_string()));
+        }
+        for name in &plan.remove {
+            self.set_http_response_header(name, None);
+        }
+        for (name, value) in &plan.set {
+            self.set_http_response_header(name, Some(value));
+        }
         self.body_plan = plan.body;
         Action::Continue
     }
@@ -357,11 +371,11 @@ impl HttpContext for Gateway {
 }
 
 impl Gateway {
-    fn request_header(&self, name: &str) -> Option<String> {
+    fn request_header(&self, name: &str) -> Option<&str> {
         self.request_headers
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.as_str())
     }
 
     /// Continues with the lookup's decision: from the cache, or from the policy service.
@@ -369,7 +383,7 @@ impl Gateway {
         let cache_id = lookup.cache_id();
         match self.cached_decision(&cache_id) {
             Some((expires_at, decision)) => {
-                let now = now_seconds(self);
+                let now = self.now;
                 // One request (of all workers) refreshes a decision about to expire and waits
                 // for it; the others go on with the cached one. If the refresh fails, the still
                 // valid decision serves (see `policy_failed`).
@@ -406,7 +420,7 @@ impl Gateway {
         lookup: Lookup,
         request: S3Request,
     ) -> Outcome {
-        if let Err(error) = sigv2::check_time(auth, &self.request_headers, now_seconds(self)) {
+        if let Err(error) = sigv2::check_time(auth, &self.request_headers, self.now) {
             return self.respond_error(&error);
         }
         let addressing = if request.virtual_hosted {
@@ -454,7 +468,7 @@ impl Gateway {
     }
 
     fn cached_decision(&self, digest: &str) -> Option<(u64, Rc<Decision>)> {
-        let now = now_seconds(self);
+        let now = self.now;
         let local = self.cache.borrow().get(digest, now);
         match local {
             // Near its expiry another worker may have refreshed it already: look there first.
@@ -616,7 +630,7 @@ impl Gateway {
             &self.method,
             &self.raw_path,
             &self.request_headers,
-            now_seconds(self),
+            self.now,
             &key,
         )
     }
@@ -690,17 +704,13 @@ impl Gateway {
             Some(&upstream.cluster),
         );
         // The client's credentials never go upstream; the upstream signer adds the gateway's own.
-        let credentials: Vec<String> = self
-            .request_headers
-            .iter()
-            .filter(|(n, _)| n == "authorization" || n.starts_with("x-amz-"))
-            .map(|(n, _)| n.clone())
-            .collect();
-        for name in credentials {
-            self.set_http_request_header(&name, None);
+        for (name, _) in &self.request_headers {
+            if name == "authorization" || name.starts_with("x-amz-") {
+                self.set_http_request_header(name, None);
+            }
         }
         let range = self.request_header("range");
-        let asked_range = match range.as_deref() {
+        let asked_range = match range {
             Some(value) if response::forwardable_range(value).is_none() => {
                 // S3 ignores such a Range and serves the whole object; so does the gateway.
                 self.set_http_request_header("range", None);
@@ -708,11 +718,12 @@ impl Gateway {
             }
             other => other.is_some(),
         };
+        let owned = |name| self.request_header(name).map(str::to_string);
         let conditions = Conditions {
-            if_match: self.request_header("if-match"),
-            if_none_match: self.request_header("if-none-match"),
-            if_modified_since: self.request_header("if-modified-since"),
-            if_unmodified_since: self.request_header("if-unmodified-since"),
+            if_match: owned("if-match"),
+            if_none_match: owned("if-none-match"),
+            if_modified_since: owned("if-modified-since"),
+            if_unmodified_since: owned("if-unmodified-since"),
         };
         // S3 checks If-Match / If-Unmodified-Since (412) before If-None-Match /
         // If-Modified-Since (304); an upstream must not answer 304 first. The gateway evaluates
@@ -721,12 +732,13 @@ impl Gateway {
             self.set_http_request_header("if-none-match", None);
             self.set_http_request_header("if-modified-since", None);
         }
+        let suffix = range.and_then(response::suffix_length);
         self.forwarded = Some(Forwarded {
             key,
             asked_range,
             conditions,
         });
-        if let Some(suffix) = range.as_deref().and_then(response::suffix_length) {
+        if let Some(suffix) = suffix {
             return self.size_for_suffix_range(
                 &upstream.cluster,
                 &upstream.authority,

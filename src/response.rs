@@ -17,16 +17,39 @@ pub enum BodyPlan {
     Error(S3Error),
 }
 
+/// The client's response as edits to the upstream's header map: Envoy changes a few headers in
+/// place far cheaper than it rebuilds the whole map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponsePlan {
-    /// The complete response header list, `:status` included.
-    pub headers: Vec<(String, String)>,
+    /// The status to answer with, when it differs from the upstream's.
+    pub status: Option<u32>,
+    /// Upstream headers that must not reach the client (every value of each name).
+    pub remove: Vec<String>,
+    /// Headers set (replacing any upstream value).
+    pub set: Vec<(&'static str, String)>,
     pub body: BodyPlan,
+}
+
+impl ResponsePlan {
+    /// The header list the client gets: the edits applied to `upstream`, `:status` first.
+    pub fn apply(&self, upstream: &[(String, String)]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = upstream
+            .iter()
+            .filter(|(n, _)| !self.remove.contains(n) && !self.set.iter().any(|(s, _)| s == n))
+            .cloned()
+            .collect();
+        if let Some(status) = self.status {
+            out.retain(|(n, _)| n != ":status");
+            out.insert(0, (":status".into(), status.to_string()));
+        }
+        out.extend(self.set.iter().map(|(n, v)| (n.to_string(), v.clone())));
+        out
+    }
 }
 
 /// Plans the client's response from the upstream's response headers.
 pub fn plan_object_response(
-    upstream_headers: Vec<(String, String)>,
+    upstream_headers: &[(String, String)],
     asked_range: bool,
     conditions: &Conditions,
     key: &str,
@@ -38,53 +61,58 @@ pub fn plan_object_response(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
-    let status = header(":status")
-        .and_then(|v| v.parse::<u32>().ok())
-        .unwrap_or(502);
-    let (status, body) = match status {
-        200 | 206 => match conditions.evaluate(header("etag"), header("last-modified")) {
-            Verdict::Proceed
-                if status == 200 && asked_range && header("content-range").is_some() =>
-            {
-                // Some S3-compatible stores answer a satisfied range with 200; S3 says 206.
-                (206, BodyPlan::Pass)
+    let upstream_status = header(":status").and_then(|v| v.parse::<u32>().ok());
+    let (status, body) = match upstream_status.unwrap_or(502) {
+        status @ (200 | 206) => {
+            match conditions.evaluate(header("etag"), header("last-modified")) {
+                Verdict::Proceed
+                    if status == 200 && asked_range && header("content-range").is_some() =>
+                {
+                    // Some S3-compatible stores answer a satisfied range with 200; S3 says 206.
+                    (206, BodyPlan::Pass)
+                }
+                Verdict::Proceed => (status, BodyPlan::Pass),
+                Verdict::NotModified => (304, BodyPlan::Drop),
+                Verdict::PreconditionFailed => {
+                    let error = S3Error::precondition_failed();
+                    (error.status, BodyPlan::Error(error))
+                }
             }
-            Verdict::Proceed => (status, BodyPlan::Pass),
-            Verdict::NotModified => (304, BodyPlan::Drop),
-            Verdict::PreconditionFailed => {
-                let error = S3Error::precondition_failed();
-                (error.status, BodyPlan::Error(error))
-            }
-        },
+        }
         304 => (304, BodyPlan::Drop),
-        _ => {
+        status => {
             let error = S3Error::from_upstream(status, None, key);
             (error.status, BodyPlan::UpstreamError(error))
         }
     };
-    let mut headers: Vec<(String, String)> = match body {
-        BodyPlan::Pass => upstream_headers
-            .into_iter()
-            .filter(|(n, _)| keep_response_header(n))
-            .collect(),
+    let keep: fn(&str) -> bool = match body {
+        BodyPlan::Pass => keep_response_header,
         // A 304 describes the object without sending it.
-        BodyPlan::Drop => upstream_headers
-            .into_iter()
-            .filter(|(n, _)| {
-                matches!(
-                    n.as_str(),
-                    "etag" | "last-modified" | "cache-control" | "expires" | "date"
-                )
-            })
-            .collect(),
-        BodyPlan::Error(_) | BodyPlan::UpstreamError(_) => {
-            vec![("content-type".into(), "application/xml".into())]
-        }
+        BodyPlan::Drop => |n| {
+            matches!(
+                n,
+                "etag" | "last-modified" | "cache-control" | "expires" | "date"
+            )
+        },
+        BodyPlan::Error(_) | BodyPlan::UpstreamError(_) => |_| false,
     };
-    headers.retain(|(n, _)| n != ":status");
-    headers.insert(0, (":status".into(), status.to_string()));
-    headers.push(("x-amz-request-id".into(), request_id.to_string()));
-    ResponsePlan { headers, body }
+    let mut remove: Vec<String> = Vec::new();
+    for (name, _) in upstream_headers {
+        if name != ":status" && !keep(name) && !remove.contains(name) {
+            remove.push(name.clone());
+        }
+    }
+    let mut set = Vec::with_capacity(2);
+    if matches!(body, BodyPlan::Error(_) | BodyPlan::UpstreamError(_)) {
+        set.push(("content-type", "application/xml".to_string()));
+    }
+    set.push(("x-amz-request-id", request_id.to_string()));
+    ResponsePlan {
+        status: (upstream_status != Some(status)).then_some(status),
+        remove,
+        set,
+        body,
+    }
 }
 
 /// The `Range` header to send upstream, as S3 reads it: one byte range (`bytes=a-b`, `bytes=a-`
@@ -170,45 +198,59 @@ mod tests {
         h
     }
 
-    fn status(plan: &ResponsePlan) -> &str {
-        &plan.headers[0].1
+    /// The plan for `upstream`, and the header list the client gets from it (`:status` first).
+    fn answer(
+        upstream: Vec<(String, String)>,
+        asked_range: bool,
+        conditions: &Conditions,
+        key: &str,
+    ) -> (ResponsePlan, Vec<(String, String)>) {
+        let plan = plan_object_response(&upstream, asked_range, conditions, key, "rid");
+        let headers = plan.apply(&upstream);
+        (plan, headers)
+    }
+
+    fn has(headers: &[(String, String)], name: &str) -> bool {
+        headers.iter().any(|(n, _)| n == name)
     }
 
     #[test]
     fn success_passes_scrubbed_headers() {
-        let plan = plan_object_response(
-            upstream("200", &[]),
-            false,
-            &Conditions::default(),
-            "k",
-            "rid",
-        );
-        assert_eq!(status(&plan), "200");
+        let (plan, headers) = answer(upstream("200", &[]), false, &Conditions::default(), "k");
+        assert_eq!(headers[0], (":status".into(), "200".into()));
+        assert_eq!(plan.status, None, "an unchanged status is left alone");
         assert_eq!(plan.body, BodyPlan::Pass);
-        assert!(plan
-            .headers
-            .contains(&("x-amz-request-id".into(), "rid".into())));
-        assert!(!plan
-            .headers
+        assert!(headers.contains(&("x-amz-request-id".into(), "rid".into())));
+        assert!(!headers
             .iter()
             .any(|(n, v)| v == "REAL" || n == "x-amz-id-2"));
+        assert!(has(&headers, "etag") && has(&headers, "content-length"));
+        // Only what must change is touched: the two scrubbed names, one header set.
+        assert_eq!(plan.remove, vec!["x-amz-request-id", "x-amz-id-2"]);
+        assert_eq!(plan.set, vec![("x-amz-request-id", "rid".to_string())]);
+    }
+
+    #[test]
+    fn repeated_upstream_headers_are_removed_once() {
+        let up = upstream("200", &[("x-amz-id-2", "again"), ("server", "store")]);
+        let (plan, headers) = answer(up, false, &Conditions::default(), "k");
+        assert_eq!(
+            plan.remove,
+            vec!["x-amz-request-id", "x-amz-id-2", "server"]
+        );
+        assert!(!has(&headers, "x-amz-id-2") && !has(&headers, "server"));
     }
 
     #[test]
     fn ranged_200_becomes_206() {
-        let plan = plan_object_response(
-            upstream("200", &[("content-range", "bytes 0-9/100")]),
-            true,
-            &Conditions::default(),
-            "k",
-            "r",
-        );
-        assert_eq!(status(&plan), "206");
-        let plan =
-            plan_object_response(upstream("200", &[]), true, &Conditions::default(), "k", "r");
+        let up = upstream("200", &[("content-range", "bytes 0-9/100")]);
+        let (plan, headers) = answer(up, true, &Conditions::default(), "k");
+        assert_eq!(plan.status, Some(206));
+        assert_eq!(headers[0].1, "206");
+        assert!(has(&headers, "content-range"));
+        let (_, headers) = answer(upstream("200", &[]), true, &Conditions::default(), "k");
         assert_eq!(
-            status(&plan),
-            "200",
+            headers[0].1, "200",
             "a range the store ignored is a full 200, as in S3"
         );
     }
@@ -219,16 +261,21 @@ mod tests {
             if_none_match: Some("\"abc\"".into()),
             ..Default::default()
         };
-        let plan = plan_object_response(upstream("200", &[]), false, &c, "k", "r");
-        assert_eq!((status(&plan), &plan.body), ("304", &BodyPlan::Drop));
-        assert!(!plan.headers.iter().any(|(n, _)| n == "content-length"));
+        let (plan, headers) = answer(upstream("200", &[]), false, &c, "k");
+        assert_eq!(
+            (headers[0].1.as_str(), &plan.body),
+            ("304", &BodyPlan::Drop)
+        );
+        assert!(!has(&headers, "content-length"));
+        assert!(has(&headers, "etag") && has(&headers, "last-modified"));
         let c = Conditions {
             if_match: Some("\"zzz\"".into()),
             ..Default::default()
         };
-        let plan = plan_object_response(upstream("200", &[]), false, &c, "k", "r");
-        assert_eq!(status(&plan), "412");
+        let (plan, headers) = answer(upstream("200", &[]), false, &c, "k");
+        assert_eq!(headers[0].1, "412");
         assert!(matches!(plan.body, BodyPlan::Error(ref e) if e.code == "PreconditionFailed"));
+        assert!(!has(&headers, "content-length") && !has(&headers, "etag"));
     }
 
     #[test]
@@ -259,25 +306,26 @@ mod tests {
 
     #[test]
     fn upstream_errors_are_replaced() {
-        let plan = plan_object_response(
+        let (plan, headers) = answer(
             upstream("404", &[]),
             false,
             &Conditions::default(),
             "sales/x",
-            "r",
         );
-        assert_eq!(status(&plan), "404");
+        assert_eq!(plan.status, None);
         assert!(matches!(plan.body, BodyPlan::UpstreamError(ref e) if e.code == "NoSuchKey"));
-        assert_eq!(plan.headers.len(), 3, "{:?}", plan.headers);
-        let plan = plan_object_response(
-            upstream("301", &[("location", "http://real")]),
-            false,
-            &Conditions::default(),
-            "k",
-            "r",
+        assert_eq!(
+            headers,
+            vec![
+                (":status".to_string(), "404".to_string()),
+                ("content-type".to_string(), "application/xml".to_string()),
+                ("x-amz-request-id".to_string(), "rid".to_string()),
+            ]
         );
-        assert_eq!(status(&plan), "502");
-        assert!(!plan.headers.iter().any(|(n, _)| n == "location"));
+        let up = upstream("301", &[("location", "http://real")]);
+        let (plan, headers) = answer(up, false, &Conditions::default(), "k");
+        assert_eq!((plan.status, headers[0].1.as_str()), (Some(502), "502"));
+        assert!(!has(&headers, "location"));
     }
 
     #[test]
