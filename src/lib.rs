@@ -17,6 +17,7 @@ pub mod s3error;
 pub mod sigv2;
 pub mod sigv4;
 pub mod token;
+pub mod upstream_sign;
 pub mod xml;
 
 #[cfg(target_arch = "wasm32")]

@@ -470,7 +470,7 @@ fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str
 }
 
 /// Trims the value and collapses inner runs of spaces/tabs to one space.
-fn push_trimmed(out: &mut String, value: &str) {
+pub(crate) fn push_trimmed(out: &mut String, value: &str) {
     for (i, word) in value
         .split([' ', '\t'])
         .filter(|w| !w.is_empty())
