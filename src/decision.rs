@@ -123,6 +123,69 @@ impl LocalCache {
     }
 }
 
+/// Requests of one VM parked until a decision that another request (of any worker) is fetching
+/// arrives, by cache id: one policy call per key however many requests miss at once. `L` is
+/// what a fetch needs (the lookup), `W` a handle to a parked request.
+pub struct WaitList<L, W> {
+    entries: HashMap<String, (L, Vec<(u64, W)>)>,
+}
+
+impl<L, W> Default for WaitList<L, W> {
+    fn default() -> Self {
+        WaitList {
+            entries: HashMap::new(),
+        }
+    }
+}
+
+impl<L: Clone, W> WaitList<L, W> {
+    /// Parks `waiter` on `cache_id` until `deadline` (seconds).
+    pub fn park(&mut self, cache_id: &str, lookup: &L, waiter: W, deadline: u64) {
+        self.entries
+            .entry(cache_id.to_string())
+            .or_insert_with(|| (lookup.clone(), Vec::new()))
+            .1
+            .push((deadline, waiter));
+    }
+
+    /// Every request parked on `cache_id`, removed from the list.
+    pub fn take(&mut self, cache_id: &str) -> Vec<W> {
+        self.entries
+            .remove(cache_id)
+            .map(|(_, waiters)| waiters.into_iter().map(|(_, w)| w).collect())
+            .unwrap_or_default()
+    }
+
+    /// The requests whose deadline has passed (`deadline <= now`), removed from the list.
+    pub fn take_expired(&mut self, now: u64) -> Vec<W> {
+        let mut expired = Vec::new();
+        self.entries.retain(|_, (_, waiters)| {
+            let mut i = 0;
+            while i < waiters.len() {
+                if waiters[i].0 <= now {
+                    expired.push(waiters.swap_remove(i).1);
+                } else {
+                    i += 1;
+                }
+            }
+            !waiters.is_empty()
+        });
+        expired
+    }
+
+    /// The cache ids requests wait on, with their lookups.
+    pub fn pending(&self) -> Vec<(String, L)> {
+        self.entries
+            .iter()
+            .map(|(id, (lookup, _))| (id.clone(), lookup.clone()))
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +256,26 @@ mod tests {
         assert!(c.get_stale("k", 40).is_none());
         assert!(c.get_stale("u", 20).is_none());
         assert!(LocalCache::default().get_stale("k", 11).is_none());
+    }
+
+    #[test]
+    fn wait_list_parks_takes_and_expires() {
+        let mut w: WaitList<&str, u32> = WaitList::default();
+        assert!(w.is_empty());
+        w.park("a@s", &"a", 1, 10);
+        w.park("a@s", &"a", 2, 20);
+        w.park("b", &"b", 3, 10);
+        let mut pending = w.pending();
+        pending.sort();
+        assert_eq!(
+            pending,
+            vec![("a@s".to_string(), "a"), ("b".to_string(), "b")]
+        );
+        let mut expired = w.take_expired(10);
+        expired.sort();
+        assert_eq!(expired, vec![1, 3], "deadline reached");
+        assert_eq!(w.pending().len(), 1, "an emptied id is gone");
+        assert_eq!(w.take("a@s"), vec![2]);
+        assert!(w.take("a@s").is_empty() && w.is_empty());
     }
 }

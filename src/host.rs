@@ -2,7 +2,8 @@
 //! policy service and the upstream. All decisions are made by the pure modules.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
 use std::time::{Duration, UNIX_EPOCH};
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -11,7 +12,7 @@ use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
 use crate::auth::{self, Presented};
 use crate::conditional::Conditions;
 use crate::config::PluginConfig;
-use crate::decision::{self, Decision, LocalCache};
+use crate::decision::{self, Decision, LocalCache, WaitList};
 use crate::entitlements::{lookup_path, sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
 use crate::listing::{self, ListingJob, Step};
 use crate::mapping;
@@ -24,17 +25,35 @@ use crate::xml::decode_hex;
 
 /// Upstream listing pages can be slow on big prefixes; the client's own timeout still applies.
 const LISTING_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the root context looks after parked requests (only while there are any): a
+/// decision another worker fetched, or a fetch nobody is making any more.
+const WAIT_TICK: Duration = Duration::from_millis(2);
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+    proxy_wasm::set_root_context(|context_id| -> Box<dyn RootContext> {
+        Box::new(Root { context_id, ..Root::default() })
+    });
 }}
+
+/// Requests parked until a decision arrives (see `decision::WaitList`).
+type Waiters = WaitList<Lookup, Parked>;
+
+/// A parked request: its context, to make it the effective one when it resumes.
+struct Parked {
+    context_id: u32,
+    gateway: Weak<RefCell<Gateway>>,
+}
 
 #[derive(Default)]
 struct Root {
+    context_id: u32,
     config: Option<Rc<PluginConfig>>,
     cache: Rc<RefCell<LocalCache>>,
     metrics: Metrics,
+    waiters: Rc<RefCell<Waiters>>,
+    /// Policy calls the root context makes for parked requests: token -> cache id.
+    fetches: HashMap<u32, String>,
 }
 
 /// Envoy counters (`wasmcustom.s3gate_*` in the admin stats).
@@ -61,7 +80,38 @@ impl Metrics {
     }
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        _headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
+        let Some(cache_id) = self.fetches.remove(&token) else {
+            return;
+        };
+        let (Some(config), Some(status)) = (self.config.clone(), call_status(self)) else {
+            release_claim(&cache_id, true);
+            let parked = self.waiters.borrow_mut().take(&cache_id);
+            wake(parked, Wake::Failed, self.context_id);
+            return;
+        };
+        let body = self
+            .get_http_call_response_body(0, body_size)
+            .unwrap_or_default();
+        let now = now_seconds(self);
+        let stored = store_answer(&self.cache, &config, &cache_id, Some(status), &body, now);
+        release_claim(&cache_id, stored.is_none());
+        let parked = self.waiters.borrow_mut().take(&cache_id);
+        let how = if stored.is_some() {
+            Wake::Ready
+        } else {
+            Wake::Failed
+        };
+        wake(parked, how, self.context_id);
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
@@ -82,24 +132,75 @@ impl RootContext for Root {
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    /// Parked requests: those past their deadline fail; a decision that arrived (from another
+    /// worker) resumes its requests; a fetch nobody makes any more (its request went away, or
+    /// the other worker's answer could not be shared) is made here.
+    fn on_tick(&mut self) {
+        let now = now_seconds(self);
+        let expired = self.waiters.borrow_mut().take_expired(now);
+        wake(expired, Wake::Failed, self.context_id);
+        let pending = self.waiters.borrow().pending();
+        for (cache_id, lookup) in pending {
+            let ready = self.cache.borrow().get(&cache_id, now).is_some()
+                || shared_decision(&self.cache, &cache_id, now).is_some();
+            if ready {
+                let parked = self.waiters.borrow_mut().take(&cache_id);
+                wake(parked, Wake::Ready, self.context_id);
+            } else if claim_value(&cache_id) == Some(CLAIM_FAILED) {
+                // The fetch they waited for (in another worker) failed: so do they.
+                let parked = self.waiters.borrow_mut().take(&cache_id);
+                wake(parked, Wake::Failed, self.context_id);
+            } else if !self.fetches.values().any(|id| *id == cache_id) {
+                let Some(config) = self.config.clone() else {
+                    continue;
+                };
+                if claim(&cache_id, now, config.policy_timeout_ms) {
+                    match dispatch_policy_call(self, &config, &lookup) {
+                        Ok(token) => {
+                            Metrics::bump(self.metrics.policy_calls);
+                            self.fetches.insert(token, cache_id);
+                        }
+                        Err(()) => {
+                            release_claim(&cache_id, true);
+                            let parked = self.waiters.borrow_mut().take(&cache_id);
+                            wake(parked, Wake::Failed, self.context_id);
+                        }
+                    }
+                }
+            }
+        }
+        if self.waiters.borrow().is_empty() && self.fetches.is_empty() {
+            let _ = proxy_wasm::hostcalls::set_tick_period(Duration::ZERO);
+        }
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         let config = Rc::clone(self.config.as_ref()?);
-        Some(Box::new(Gateway {
-            config,
-            cache: Rc::clone(&self.cache),
-            metrics: self.metrics,
-            request_headers: Vec::new(),
-            now: 0,
-            method: String::new(),
-            raw_path: String::new(),
-            sigv4: None,
-            request_id: String::new(),
-            resource: String::new(),
-            is_head: false,
-            waiting: Waiting::Nothing,
-            forwarded: None,
-            body_plan: BodyPlan::Pass,
-        }))
+        let cache = Rc::clone(&self.cache);
+        let waiters = Rc::clone(&self.waiters);
+        let metrics = self.metrics;
+        let gateway = Rc::new_cyclic(|me| {
+            RefCell::new(Gateway {
+                context_id,
+                me: me.clone(),
+                waiters,
+                config,
+                cache,
+                metrics,
+                request_headers: Vec::new(),
+                now: 0,
+                method: String::new(),
+                raw_path: String::new(),
+                sigv4: None,
+                request_id: String::new(),
+                resource: String::new(),
+                is_head: false,
+                waiting: Waiting::Nothing,
+                forwarded: None,
+                body_plan: BodyPlan::Pass,
+            })
+        });
+        Some(Box::new(Shell(gateway)))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -119,6 +220,11 @@ enum Waiting {
         lookup: Lookup,
         request: S3Request,
     },
+    /// Parked: another request is fetching the decision.
+    Decision {
+        lookup: Lookup,
+        request: S3Request,
+    },
     Listing(Box<ListingJob>),
     /// The object's size, for a suffix range.
     ObjectSize {
@@ -127,6 +233,7 @@ enum Waiting {
 }
 
 /// Which decision a request needs: the key's, and for SigV4 the signing scope's.
+#[derive(Clone)]
 struct Lookup {
     digest: String,
     scope: Option<String>,
@@ -159,7 +266,49 @@ struct Forwarded {
     conditions: Conditions,
 }
 
+/// What the SDK holds for a request: the gateway behind a shared cell, so that a request that
+/// receives a decision can resume the requests parked on it (each made the effective context).
+struct Shell(Rc<RefCell<Gateway>>);
+
+impl Context for Shell {
+    fn on_http_call_response(&mut self, token: u32, headers: usize, body: usize, trailers: usize) {
+        if let Ok(mut gateway) = self.0.try_borrow_mut() {
+            gateway.on_http_call_response(token, headers, body, trailers);
+        }
+    }
+}
+
+/// A callback into a gateway that is already running cannot happen (Envoy defers local replies
+/// and resumptions until the VM call returns); if it did, the request stays paused: never
+/// passed on unchecked.
+impl HttpContext for Shell {
+    fn on_http_request_headers(&mut self, headers: usize, end_of_stream: bool) -> Action {
+        match self.0.try_borrow_mut() {
+            Ok(mut gateway) => gateway.on_http_request_headers(headers, end_of_stream),
+            Err(_) => Action::Pause,
+        }
+    }
+
+    fn on_http_response_headers(&mut self, headers: usize, end_of_stream: bool) -> Action {
+        match self.0.try_borrow_mut() {
+            Ok(mut gateway) => gateway.on_http_response_headers(headers, end_of_stream),
+            Err(_) => Action::Pause,
+        }
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        match self.0.try_borrow_mut() {
+            Ok(mut gateway) => gateway.on_http_response_body(body_size, end_of_stream),
+            Err(_) => Action::Pause,
+        }
+    }
+}
+
 struct Gateway {
+    context_id: u32,
+    /// This gateway's own cell, to park it on a decision.
+    me: Weak<RefCell<Gateway>>,
+    waiters: Rc<RefCell<Waiters>>,
     config: Rc<PluginConfig>,
     cache: Rc<RefCell<LocalCache>>,
     metrics: Metrics,
@@ -190,9 +339,7 @@ impl Context for Gateway {
         body_size: usize,
         _trailers: usize,
     ) {
-        let status = self
-            .get_http_call_response_header(":status")
-            .and_then(|s| s.parse::<u32>().ok());
+        let status = call_status(self);
         let body = self
             .get_http_call_response_body(0, body_size)
             .unwrap_or_default();
@@ -221,6 +368,11 @@ impl Context for Gateway {
                 Ok(()) => self.drive_listing(job),
                 Err(error) => self.respond_error(&error),
             },
+            // Resumed by `wake`, never by a call of its own.
+            waiting @ Waiting::Decision { .. } => {
+                self.waiting = waiting;
+                return;
+            }
             Waiting::Nothing => return,
         };
         if let Outcome::Forward = outcome {
@@ -394,23 +546,52 @@ impl Gateway {
                 }
                 self.decide(&decision, request)
             }
-            None => self.ask_policy(lookup, request),
+            // One request (of all workers) fetches a missing decision; the rest wait for it.
+            None if self.claim_refresh(&cache_id, self.now) => self.ask_policy(lookup, request),
+            None => self.park(lookup, request),
         }
     }
 
-    /// Takes the shared claim to refresh `cache_id`; false if another request holds it.
     fn claim_refresh(&self, cache_id: &str, now: u64) -> bool {
-        let key = decision::refresh_claim_key(cache_id);
-        let (held, cas) = self.get_shared_data(&key);
-        let held_until = held
-            .and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
-            .map(u64::from_be_bytes);
-        if held_until.is_some_and(|until| until > now) {
-            return false;
+        claim(cache_id, now, self.config.policy_timeout_ms)
+    }
+
+    /// Waits for the decision another request is fetching: `wake` resumes this request when
+    /// it arrives (or fails it), the root context's tick when it comes from another worker.
+    fn park(&mut self, lookup: Lookup, request: S3Request) -> Outcome {
+        let deadline = self.now + 2 * (self.config.policy_timeout_ms / 1000 + 1);
+        let parked = Parked {
+            context_id: self.context_id,
+            gateway: self.me.clone(),
+        };
+        self.waiters
+            .borrow_mut()
+            .park(&lookup.cache_id(), &lookup, parked, deadline);
+        self.waiting = Waiting::Decision { lookup, request };
+        let _ = proxy_wasm::hostcalls::set_tick_period(WAIT_TICK);
+        Outcome::Pending
+    }
+
+    /// Continues a parked request: with the decision now cached, or as its fetch failed.
+    fn resume_parked(&mut self, how: Wake) {
+        let Waiting::Decision { lookup, request } =
+            std::mem::replace(&mut self.waiting, Waiting::Nothing)
+        else {
+            return;
+        };
+        let cache_id = lookup.cache_id();
+        let outcome = match how {
+            Wake::Failed => self.policy_failed(&cache_id, request),
+            Wake::Ready => match self.cached_decision(&cache_id) {
+                Some((_, decision)) => self.decide(&decision, request),
+                // Answered, but not for this worker (an unknown key's answer stays in the VM
+                // that asked): wait again; the root context fetches it.
+                None => self.park(lookup, request),
+            },
+        };
+        if let Outcome::Forward = outcome {
+            self.resume_http_request();
         }
-        let until = now + self.config.policy_timeout_ms / 1000 + 1;
-        self.set_shared_data(&key, Some(&until.to_be_bytes()), cas)
-            .is_ok()
     }
 
     /// SigV2 needs the secret, so the policy service checks the signature.
@@ -476,7 +657,7 @@ impl Gateway {
                 if decision::should_refresh(&decision, expires_at, now) =>
             {
                 return Some(
-                    self.shared_decision(digest, now)
+                    shared_decision(&self.cache, digest, now)
                         .filter(|(shared_expiry, _)| *shared_expiry > expires_at)
                         .unwrap_or((expires_at, decision)),
                 );
@@ -485,45 +666,24 @@ impl Gateway {
             None => {}
         }
         // Another worker may have asked already.
-        self.shared_decision(digest, now)
-    }
-
-    /// The decision in shared data (put there by any worker), copied into this VM's cache.
-    fn shared_decision(&self, digest: &str, now: u64) -> Option<(u64, Rc<Decision>)> {
-        let (bytes, _) = self.get_shared_data(&decision::shared_data_key(digest));
-        let (expires_at, decision) = decision::decode(&bytes?, now)?;
-        let decision = Rc::new(decision);
-        self.cache
-            .borrow_mut()
-            .insert(digest.to_string(), expires_at, Rc::clone(&decision), now);
-        Some((expires_at, decision))
+        shared_decision(&self.cache, digest, now)
     }
 
     fn ask_policy(&mut self, lookup: Lookup, request: S3Request) -> Outcome {
-        let path = lookup_path(&lookup.digest, lookup.scope.as_deref());
-        let call = self.dispatch_http_call(
-            &self.config.policy_cluster,
-            vec![
-                (":method", "GET"),
-                (":path", &path),
-                (":authority", &self.config.policy_authority),
-            ],
-            None,
-            vec![],
-            Duration::from_millis(self.config.policy_timeout_ms),
-        );
-        match call {
+        let config = Rc::clone(&self.config);
+        match dispatch_policy_call(self, &config, &lookup) {
             Ok(_) => {
                 Metrics::bump(self.metrics.policy_calls);
                 self.waiting = Waiting::Policy { lookup, request };
                 Outcome::Pending
             }
-            Err(_) => {
-                log(
-                    LogLevel::Warn,
-                    "s3gate: policy service call could not be dispatched",
-                );
-                self.policy_failed(&lookup.cache_id(), request)
+            Err(()) => {
+                let cache_id = lookup.cache_id();
+                release_claim(&cache_id, true);
+                let outcome = self.policy_failed(&cache_id, request);
+                let parked = self.waiters.borrow_mut().take(&cache_id);
+                wake(parked, Wake::Failed, self.context_id);
+                outcome
             }
         }
     }
@@ -536,50 +696,23 @@ impl Gateway {
         body: &[u8],
     ) -> Outcome {
         let cache_id = lookup.cache_id();
-        let digest = cache_id.as_str();
         let now = now_seconds(self);
-        let (decision, expires_at) = match status {
-            Some(200) => match serde_json::from_slice::<Entitlements>(body) {
-                Ok(e) => {
-                    let ttl = u64::from(e.ttl_seconds);
-                    (Decision::Known(e), now + ttl)
-                }
-                Err(_) => {
-                    log(
-                        LogLevel::Warn,
-                        "s3gate: policy service answered an unreadable document",
-                    );
-                    return self.policy_failed(digest, request);
-                }
-            },
-            Some(404) => (Decision::Unknown, now + self.config.negative_cache_seconds),
-            other => {
-                log(
-                    LogLevel::Warn,
-                    &format!("s3gate: policy service unavailable (status {other:?})"),
-                );
-                return self.policy_failed(digest, request);
-            }
+        let stored = store_answer(&self.cache, &self.config, &cache_id, status, body, now);
+        // The next fetch (a refresh, or a retry after a failure) may be claimed now.
+        release_claim(&cache_id, stored.is_none());
+        let outcome = match &stored {
+            Some(decision) => self.decide(decision, request),
+            None => self.policy_failed(&cache_id, request),
         };
-        // Unknown keys stay per-VM: a flood of random keys must not fill shared memory.
-        if let Decision::Known(_) = decision {
-            let _ = self.set_shared_data(
-                &decision::shared_data_key(digest),
-                Some(&decision::encode(expires_at, &decision)),
-                None,
-            );
-            // The next refresh may be claimed as soon as this answer is in.
-            let _ = self.set_shared_data(
-                &decision::refresh_claim_key(digest),
-                Some(&0u64.to_be_bytes()),
-                None,
-            );
-        }
-        let decision = Rc::new(decision);
-        self.cache
-            .borrow_mut()
-            .insert(digest.to_string(), expires_at, Rc::clone(&decision), now);
-        self.decide(&decision, request)
+        // Then the requests that waited for this answer, in this VM.
+        let parked = self.waiters.borrow_mut().take(&cache_id);
+        let how = if stored.is_some() {
+            Wake::Ready
+        } else {
+            Wake::Failed
+        };
+        wake(parked, how, self.context_id);
+        outcome
     }
 
     /// The policy service failed: serve a recently expired decision if the configuration
@@ -846,6 +979,172 @@ fn now_seconds(context: &dyn Context) -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+fn call_status(context: &dyn Context) -> Option<u32> {
+    context
+        .get_http_call_response_header(":status")
+        .and_then(|s| s.parse::<u32>().ok())
+}
+
+/// Asks the policy service for a lookup's decision, from whichever context calls (its answer
+/// comes back to that context).
+fn dispatch_policy_call(
+    context: &dyn Context,
+    config: &PluginConfig,
+    lookup: &Lookup,
+) -> Result<u32, ()> {
+    let path = lookup_path(&lookup.digest, lookup.scope.as_deref());
+    context
+        .dispatch_http_call(
+            &config.policy_cluster,
+            vec![
+                (":method", "GET"),
+                (":path", &path),
+                (":authority", &config.policy_authority),
+            ],
+            None,
+            vec![],
+            Duration::from_millis(config.policy_timeout_ms),
+        )
+        .map_err(|_| {
+            log(
+                LogLevel::Warn,
+                "s3gate: policy service call could not be dispatched",
+            );
+        })
+}
+
+/// Reads a policy answer into this VM's cache (and a known key's into shared data, for every
+/// worker). `None`: no decision (the service failed or answered nonsense).
+fn store_answer(
+    cache: &RefCell<LocalCache>,
+    config: &PluginConfig,
+    cache_id: &str,
+    status: Option<u32>,
+    body: &[u8],
+    now: u64,
+) -> Option<Rc<Decision>> {
+    let (decision, expires_at) = match status {
+        Some(200) => match serde_json::from_slice::<Entitlements>(body) {
+            Ok(e) => {
+                let ttl = u64::from(e.ttl_seconds);
+                (Decision::Known(e), now + ttl)
+            }
+            Err(_) => {
+                log(
+                    LogLevel::Warn,
+                    "s3gate: policy service answered an unreadable document",
+                );
+                return None;
+            }
+        },
+        Some(404) => (Decision::Unknown, now + config.negative_cache_seconds),
+        other => {
+            log(
+                LogLevel::Warn,
+                &format!("s3gate: policy service unavailable (status {other:?})"),
+            );
+            return None;
+        }
+    };
+    // Unknown keys stay per-VM: a flood of random keys must not fill shared memory.
+    if let Decision::Known(_) = decision {
+        let _ = proxy_wasm::hostcalls::set_shared_data(
+            &decision::shared_data_key(cache_id),
+            Some(&decision::encode(expires_at, &decision)),
+            None,
+        );
+    }
+    let decision = Rc::new(decision);
+    cache
+        .borrow_mut()
+        .insert(cache_id.to_string(), expires_at, Rc::clone(&decision), now);
+    Some(decision)
+}
+
+/// The decision in shared data (put there by any worker), copied into this VM's cache.
+fn shared_decision(
+    cache: &RefCell<LocalCache>,
+    cache_id: &str,
+    now: u64,
+) -> Option<(u64, Rc<Decision>)> {
+    let (bytes, _) =
+        proxy_wasm::hostcalls::get_shared_data(&decision::shared_data_key(cache_id)).ok()?;
+    let (expires_at, decision) = decision::decode(&bytes?, now)?;
+    let decision = Rc::new(decision);
+    cache
+        .borrow_mut()
+        .insert(cache_id.to_string(), expires_at, Rc::clone(&decision), now);
+    Some((expires_at, decision))
+}
+
+/// Takes the shared claim to fetch `cache_id` (a miss or a refresh ahead of expiry) for as long
+/// as a policy call may take; false if another request of any worker holds it.
+fn claim(cache_id: &str, now: u64, policy_timeout_ms: u64) -> bool {
+    let key = decision::refresh_claim_key(cache_id);
+    let Ok((held, cas)) = proxy_wasm::hostcalls::get_shared_data(&key) else {
+        return false;
+    };
+    let held_until = held
+        .and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
+        .map(u64::from_be_bytes);
+    if held_until.is_some_and(|until| until > now) {
+        return false;
+    }
+    let until = now + policy_timeout_ms / 1000 + 1;
+    proxy_wasm::hostcalls::set_shared_data(&key, Some(&until.to_be_bytes()), cas).is_ok()
+}
+
+/// Claim values past the time a claim is held: free again, and how the last fetch ended.
+const CLAIM_ANSWERED: u64 = 0;
+const CLAIM_FAILED: u64 = 1;
+
+/// Frees the claim on `cache_id`, recording whether the fetch got an answer: requests of other
+/// workers parked on it fail with it rather than fetch again.
+fn release_claim(cache_id: &str, failed: bool) {
+    let value = if failed { CLAIM_FAILED } else { CLAIM_ANSWERED };
+    let _ = proxy_wasm::hostcalls::set_shared_data(
+        &decision::refresh_claim_key(cache_id),
+        Some(&value.to_be_bytes()),
+        None,
+    );
+}
+
+/// The value of the claim on `cache_id` (a time while held, else `CLAIM_*`).
+fn claim_value(cache_id: &str) -> Option<u64> {
+    let (held, _) =
+        proxy_wasm::hostcalls::get_shared_data(&decision::refresh_claim_key(cache_id)).ok()?;
+    held.and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
+        .map(u64::from_be_bytes)
+}
+
+/// How a parked request resumes.
+#[derive(Clone, Copy)]
+enum Wake {
+    /// The decision is cached (in this VM or in shared data).
+    Ready,
+    /// Its fetch failed: the request fails as the fetching one did (or is served stale).
+    Failed,
+}
+
+/// Resumes parked requests, each as the effective context, then makes `back_to` effective again.
+fn wake(parked: Vec<Parked>, how: Wake, back_to: u32) {
+    if parked.is_empty() {
+        return;
+    }
+    for request in parked {
+        let Some(gateway) = request.gateway.upgrade() else {
+            continue; // the client went away
+        };
+        if proxy_wasm::hostcalls::set_effective_context(request.context_id).is_err() {
+            continue;
+        }
+        if let Ok(mut gateway) = gateway.try_borrow_mut() {
+            gateway.resume_parked(how);
+        };
+    }
+    let _ = proxy_wasm::hostcalls::set_effective_context(back_to);
 }
 
 fn log(level: LogLevel, message: &str) {

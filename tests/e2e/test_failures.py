@@ -135,6 +135,32 @@ def test_hot_key_is_refreshed_once_per_ttl_not_by_every_request(short_ttl):
     assert 1 <= calls <= 4, calls
 
 
+def test_concurrent_cold_misses_make_one_policy_call(lone, demo_dir):
+    # 32 clients at once with a decision nobody has cached (a fresh SigV4 scope), spread over
+    # both Envoy workers: one request fetches it, the others wait for that answer (in its VM,
+    # or through shared data from the other worker) instead of each asking the service.
+    path = f"/s3p/immuta/{quote(OBJECT)}"
+    region = f"zz-{uuid.uuid4().hex[:12]}"
+
+    def signed_get(_):
+        request = AWSRequest(method="GET", url=f"http://127.0.0.1:{lone.port}{path}")
+        S3SigV4Auth(Credentials(KEYS["alice"], SECRET), "s3", region).add_auth(request)
+        return http(lone.endpoint, "GET", path, headers=dict(request.headers.items()))
+
+    before = lone.stat("cluster.policy.upstream_rq_total")
+    barrier = threading.Barrier(32)
+
+    def client(i):
+        barrier.wait()
+        return signed_get(i)
+
+    with ThreadPoolExecutor(32) as pool:
+        responses = list(pool.map(client, range(32)))
+    assert [r.status for r in responses] == [200] * 32
+    assert all(r.body == disk_file(demo_dir, OBJECT).read_bytes() for r in responses)
+    assert lone.stat("cluster.policy.upstream_rq_total") - before == 1
+
+
 # A policy service that fails in one way; the filter must fail closed on each.
 class Impostor(BaseHTTPRequestHandler):
     behaviour = "error"
@@ -262,6 +288,31 @@ def test_policy_service_hanging_times_out(lone):
         # The filter's own timeout answered: not sooner, and not much later.
         assert POLICY_TIMEOUT - 0.3 <= elapsed < POLICY_TIMEOUT + SLACK, elapsed
     wait_until_ok(lambda: fresh_sigv4(lone, LIST), "after a hang")
+
+
+def test_requests_waiting_on_a_hanging_fetch_fail_with_it(lone):
+    # 12 clients miss the same decision while the service hangs: one call goes out, and every
+    # request (the ones parked on it in both workers included) gets 503 at its timeout.
+    path = f"/s3p/immuta/{quote(OBJECT)}"
+    region = f"zz-{uuid.uuid4().hex[:12]}"
+    barrier = threading.Barrier(12)
+
+    def client(_):
+        request = AWSRequest(method="GET", url=f"http://127.0.0.1:{lone.port}{path}")
+        S3SigV4Auth(Credentials(KEYS["alice"], SECRET), "s3", region).add_auth(request)
+        barrier.wait()
+        started = time.monotonic()
+        resp = http(lone.endpoint, "GET", path, headers=dict(request.headers.items()))
+        return resp, time.monotonic() - started
+
+    before = lone.stat("cluster.policy.upstream_rq_total")
+    with policy_replaced_by(lone, "hang"):
+        with ThreadPoolExecutor(12) as pool:
+            results = list(pool.map(client, range(12)))
+    for resp, elapsed in results:
+        assert_unavailable(resp)
+        assert elapsed < POLICY_TIMEOUT + SLACK, elapsed
+    assert lone.stat("cluster.policy.upstream_rq_total") - before == 1
 
 
 # --- stale-if-error ---------------------------------------------------------------------------
