@@ -50,8 +50,12 @@ impl Pattern {
     }
 
     pub fn matches(&self, relative_key: &str) -> bool {
+        // Keys are short: a plain backward scan beats a searcher.
         let subject = if self.by_name {
-            relative_key.rsplit('/').next().unwrap_or(relative_key)
+            match relative_key.bytes().rposition(|b| b == b'/') {
+                Some(slash) => &relative_key[slash + 1..],
+                None => relative_key,
+            }
         } else {
             relative_key
         };
@@ -59,7 +63,7 @@ impl Pattern {
             Form::Exact(text) => subject == text,
             Form::Suffix(text) => {
                 subject.ends_with(text.as_str())
-                    && !subject[..subject.len() - text.len()].contains('/')
+                    && (self.by_name || !subject[..subject.len() - text.len()].contains('/'))
             }
             Form::Prefix(text) => subject.starts_with(text.as_str()),
             Form::General(tokens) => reachable(tokens, subject).last().copied().unwrap_or(false),

@@ -11,13 +11,14 @@
 //! so nothing real leaks through tokens; a data source's listing resumes from it by mapping it
 //! back to the real prefix.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use crate::entitlements::{DataSourceGrant, Entitlements, Visibility};
-use crate::request::{is_servable_name, ListParams, ListVersion};
+use crate::request::{ListParams, ListVersion, MAX_KEY_BYTES};
 use crate::s3error::S3Error;
 use crate::token;
 use crate::xml::{element, escape, uri_encode, url_encode_key};
@@ -47,28 +48,16 @@ pub enum Step {
     Done(String),
 }
 
+/// An object of an upstream page, borrowing from the page where its text has no references.
+/// Metadata is checked by [`plausible_metadata`] before it is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct ObjectEntry {
-    key: String,
-    last_modified: String,
-    etag: String,
-    size: String,
-    storage_class: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Entry {
-    Object(ObjectEntry),
-    Prefix(String),
-}
-
-impl Entry {
-    fn name(&self) -> &str {
-        match self {
-            Entry::Object(o) => &o.key,
-            Entry::Prefix(p) => p,
-        }
-    }
+struct ObjectEntry<'a> {
+    key: Cow<'a, str>,
+    last_modified: Cow<'a, str>,
+    /// As S3 writes it, quoted.
+    etag: Cow<'a, str>,
+    size: Cow<'a, str>,
+    storage_class: Cow<'a, str>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,13 +87,21 @@ pub struct ListingJob {
     segments: VecDeque<Segment>,
     /// The upstream's own continuation token within the front segment.
     upstream_token: Option<String>,
-    entries: Vec<Entry>,
+    /// The page's objects, already rendered as `<Contents>` elements (objects come first in
+    /// S3's answer, so they can be written as they are taken).
+    contents: String,
+    /// The page's common prefixes, rendered after the objects.
+    prefixes: Vec<String>,
+    /// Entries (objects and common prefixes) taken so far.
+    taken: usize,
+    /// The name of the last entry taken (virtual); meaningful only when `taken > 0`.
+    last_taken: String,
     truncated: bool,
     done: bool,
     fetches: usize,
     /// The last upstream object looked at (virtual name), visible or not: where a v2 page cut
-    /// short by the page budget resumes.
-    last_examined: Option<String>,
+    /// short by the page budget resumes. Empty until one is.
+    last_examined: String,
     /// Set when the page ends on `last_examined` rather than on its last entry.
     resume_after_examined: bool,
 }
@@ -159,11 +156,14 @@ impl ListingJob {
             after,
             segments,
             upstream_token: None,
-            entries: Vec::new(),
+            contents: String::new(),
+            prefixes: Vec::new(),
+            taken: 0,
+            last_taken: String::new(),
             truncated: false,
             done: params.max_keys == 0,
             fetches: 0,
-            last_examined: None,
+            last_examined: String::new(),
             resume_after_examined: false,
             params,
         })
@@ -172,7 +172,7 @@ impl ListingJob {
     /// What the host should do next.
     pub fn next_step(&mut self) -> Step {
         while !self.done {
-            if self.entries.len() >= self.params.max_keys {
+            if self.taken >= self.params.max_keys {
                 self.truncated = self.upstream_token.is_some() || !self.segments.is_empty();
                 break;
             }
@@ -182,7 +182,8 @@ impl ListingJob {
             match front {
                 Segment::CommonPrefix(common) => {
                     if self.is_after_start(common) {
-                        self.entries.push(Entry::Prefix(common.clone()));
+                        let common = common.clone();
+                        self.take_prefix(common);
                     }
                     self.segments.pop_front();
                 }
@@ -202,9 +203,9 @@ impl ListingJob {
 
     /// Takes the upstream's answer to the last [`Step::Fetch`].
     pub fn feed(&mut self, status: u32, body: &[u8]) -> Result<(), S3Error> {
-        let Some(Segment::Upstream(segment)) = self.segments.front() else {
+        if !matches!(self.segments.front(), Some(Segment::Upstream(_))) {
             return Err(S3Error::internal_error());
-        };
+        }
         if status != 200 {
             return Err(match status {
                 503 => S3Error::service_unavailable(),
@@ -212,70 +213,16 @@ impl ListingJob {
                 _ => S3Error::bad_upstream_response(),
             });
         }
-        let page = parse_upstream_page(body)?;
+        let text = std::str::from_utf8(body).map_err(|_| S3Error::bad_upstream_response())?;
+        let page = parse_upstream_page(text)?;
         self.fetches += 1;
-        let grant = &segment.grant;
-        let folder = format!("{}/", grant.name);
-        let mut objects = page.contents.into_iter().peekable();
-        let mut prefixes = page.common_prefixes.into_iter().peekable();
-        let mut taken = Vec::new();
-        let mut leftovers = false;
-        loop {
-            // Merge the two sorted lists into S3's single key order.
-            let take_object = match (objects.peek(), prefixes.peek()) {
-                (None, None) => break,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some(o), Some(p)) => o.key < *p,
-            };
-            let entry = if take_object {
-                let Some(mut object) = objects.next() else {
-                    break;
-                };
-                let relative = below(&object.key, &segment.list_prefix, &grant.prefix)?;
-                let key = format!("{folder}{relative}");
-                // Hidden, or a name the gateway would refuse to serve: not listed.
-                if !segment.visibility.is_visible(relative) || !is_servable_name(&key) {
-                    self.last_examined = Some(key);
-                    continue;
-                }
-                self.last_examined = Some(key.clone());
-                match self.filter_rolled_up(&key) {
-                    Some(common) => {
-                        let last = taken.last().or(self.entries.last()).map(Entry::name);
-                        if last == Some(common.as_str()) {
-                            continue;
-                        }
-                        Entry::Prefix(common)
-                    }
-                    None => {
-                        object.key = key;
-                        Entry::Object(object)
-                    }
-                }
-            } else {
-                let Some(prefix) = prefixes.next() else { break };
-                let relative = below(&prefix, &segment.list_prefix, &grant.prefix)?;
-                let name = format!("{folder}{relative}");
-                if !self.ends_a_common_prefix(&name) {
-                    // Not what was asked for: an upstream that rolls up differently.
-                    return Err(S3Error::bad_upstream_response());
-                }
-                if !grant.may_hold_visible(relative) || !is_servable_name(&name) {
-                    continue;
-                }
-                Entry::Prefix(name)
-            };
-            if !self.is_after_start(entry.name()) {
-                continue;
-            }
-            if self.entries.len() + taken.len() >= self.params.max_keys {
-                leftovers = true;
-                break;
-            }
-            taken.push(entry);
-        }
-        self.entries.extend(taken);
+        let Some(Segment::Upstream(segment)) = self.segments.pop_front() else {
+            return Err(S3Error::internal_error());
+        };
+        // Out of the queue while the page is taken (it borrows the segment); always put back.
+        let taken = self.take_page(&segment, &page, body.len());
+        self.segments.push_front(Segment::Upstream(segment));
+        let leftovers = taken?;
         if leftovers {
             self.truncated = true;
             self.done = true;
@@ -301,6 +248,136 @@ impl ListingJob {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Takes the entries of one upstream page in key order, until the client's page is full:
+    /// `true` if some were left over.
+    fn take_page(
+        &mut self,
+        segment: &UpstreamSegment,
+        page: &UpstreamPage<'_>,
+        body_len: usize,
+    ) -> Result<bool, S3Error> {
+        let grant = &segment.grant;
+        let mut folder = String::with_capacity(grant.name.len() + 1);
+        folder.push_str(&grant.name);
+        folder.push('/');
+        if self.contents.capacity() == 0 {
+            // Rendered objects are about as long as the upstream's (key, metadata and tags).
+            self.contents.reserve(body_len.min(1 << 20));
+        }
+        let mut objects = page.contents.iter().peekable();
+        let mut prefixes = page.common_prefixes.iter().peekable();
+        // The virtual name of the entry at hand, one buffer for the whole page.
+        let mut name = String::with_capacity(folder.len() + 64);
+        loop {
+            // Merge the two sorted lists into S3's single key order.
+            let take_object = match (objects.peek(), prefixes.peek()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(o), Some(p)) => *o.key < ***p,
+            };
+            if take_object {
+                let Some(object) = objects.next() else {
+                    break;
+                };
+                let relative = below(&object.key, &segment.list_prefix, &grant.prefix)?;
+                name.clear();
+                name.push_str(&folder);
+                name.push_str(relative);
+                self.last_examined.clear();
+                self.last_examined.push_str(&name);
+                // Hidden, or a name the gateway would refuse to serve: not listed.
+                if !segment.visibility.is_visible(relative) || !servable(&name) {
+                    continue;
+                }
+                match self.filter_rolled_up(&name) {
+                    Some(common) => {
+                        if self.taken > 0 && self.last_taken == common {
+                            continue;
+                        }
+                        if !self.is_after_start(&common) {
+                            continue;
+                        }
+                        if self.taken >= self.params.max_keys {
+                            return Ok(true);
+                        }
+                        self.take_prefix(common);
+                    }
+                    None => {
+                        if !self.is_after_start(&name) {
+                            continue;
+                        }
+                        if self.taken >= self.params.max_keys {
+                            return Ok(true);
+                        }
+                        self.take_object(&name, object);
+                    }
+                }
+            } else {
+                let Some(prefix) = prefixes.next() else { break };
+                let relative = below(prefix, &segment.list_prefix, &grant.prefix)?;
+                name.clear();
+                name.push_str(&folder);
+                name.push_str(relative);
+                if !self.ends_a_common_prefix(&name) {
+                    // Not what was asked for: an upstream that rolls up differently.
+                    return Err(S3Error::bad_upstream_response());
+                }
+                if !grant.may_hold_visible(relative) || !servable(&name) {
+                    continue;
+                }
+                if !self.is_after_start(&name) {
+                    continue;
+                }
+                if self.taken >= self.params.max_keys {
+                    return Ok(true);
+                }
+                self.take_prefix(name.clone());
+            }
+        }
+        Ok(false)
+    }
+
+    /// Appends an object to the page, rendered.
+    fn take_object(&mut self, name: &str, object: &ObjectEntry<'_>) {
+        let out = &mut self.contents;
+        out.push_str("<Contents><Key>");
+        if self.params.encoding_url {
+            url_encode_key(out, name);
+        } else {
+            escape(out, name);
+        }
+        // The metadata passed `plausible_metadata`: only the ETag's quotes need escaping.
+        out.push_str("</Key><LastModified>");
+        out.push_str(&object.last_modified);
+        out.push_str("</LastModified><ETag>");
+        escape(out, &object.etag);
+        out.push_str("</ETag><Size>");
+        out.push_str(&object.size);
+        out.push_str("</Size>");
+        if self.params.fetch_owner {
+            out.push_str("<Owner><ID>");
+            out.push_str(OWNER);
+            out.push_str("</ID><DisplayName>");
+            out.push_str(OWNER);
+            out.push_str("</DisplayName></Owner>");
+        }
+        out.push_str("<StorageClass>");
+        out.push_str(&object.storage_class);
+        out.push_str("</StorageClass></Contents>");
+        self.taken += 1;
+        self.last_taken.clear();
+        self.last_taken.push_str(name);
+    }
+
+    /// Appends a common prefix to the page.
+    fn take_prefix(&mut self, prefix: String) {
+        self.taken += 1;
+        self.last_taken.clear();
+        self.last_taken.push_str(&prefix);
+        self.prefixes.push(prefix);
     }
 
     /// Delimiters other than `/` are rolled up here: S3-compatible stores differ in how (or
@@ -352,7 +429,7 @@ impl ListingJob {
     }
 
     fn fetch_for(&self, segment: &UpstreamSegment, start_after: Option<&str>) -> Fetch {
-        let wanted = self.params.max_keys - self.entries.len();
+        let wanted = self.params.max_keys - self.taken;
         // A little more than needed, so a few hidden objects don't cost another round trip;
         // once a page came back short after filtering, whole pages.
         let max_keys = if self.fetches == 0 {
@@ -399,13 +476,14 @@ impl ListingJob {
                 element(out, name, value);
             }
         };
-        let mut out = String::with_capacity(512 + self.entries.len() * 320);
+        let prefixes_len: usize = self.prefixes.iter().map(|p| 48 + 3 * p.len()).sum();
+        let mut out = String::with_capacity(1024 + self.contents.len() + prefixes_len);
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"");
         out.push_str(S3_NS);
         out.push_str("\">");
         element(&mut out, "Name", &self.bucket);
         text(&mut out, "Prefix", &p.prefix);
-        let last = self.entries.last().map(Entry::name);
+        let last = (self.taken > 0).then_some(self.last_taken.as_str());
         match p.version {
             ListVersion::V1 => {
                 text(&mut out, "Marker", p.start_after.as_deref().unwrap_or(""));
@@ -420,7 +498,7 @@ impl ListingJob {
                 if let Some(start_after) = &p.start_after {
                     text(&mut out, "StartAfter", start_after);
                 }
-                element(&mut out, "KeyCount", &self.entries.len().to_string());
+                element(&mut out, "KeyCount", &self.taken.to_string());
             }
         }
         element(&mut out, "MaxKeys", &p.max_keys.to_string());
@@ -433,7 +511,7 @@ impl ListingJob {
             if self.truncated { "true" } else { "false" },
         );
         let resume = if self.resume_after_examined {
-            self.last_examined.as_deref()
+            Some(self.last_examined.as_str()).filter(|e| !e.is_empty())
         } else {
             last
         };
@@ -447,34 +525,41 @@ impl ListingJob {
         if url {
             element(&mut out, "EncodingType", "url");
         }
-        for entry in &self.entries {
-            if let Entry::Object(o) = entry {
-                out.push_str("<Contents>");
-                text(&mut out, "Key", &o.key);
-                element(&mut out, "LastModified", &o.last_modified);
-                element(&mut out, "ETag", &o.etag);
-                element(&mut out, "Size", &o.size);
-                if p.fetch_owner {
-                    out.push_str("<Owner><ID>");
-                    out.push_str(OWNER);
-                    out.push_str("</ID><DisplayName>");
-                    out.push_str(OWNER);
-                    out.push_str("</DisplayName></Owner>");
-                }
-                element(&mut out, "StorageClass", &o.storage_class);
-                out.push_str("</Contents>");
-            }
-        }
-        for entry in &self.entries {
-            if let Entry::Prefix(prefix) = entry {
-                out.push_str("<CommonPrefixes>");
-                text(&mut out, "Prefix", prefix);
-                out.push_str("</CommonPrefixes>");
-            }
+        out.push_str(&self.contents);
+        for prefix in &self.prefixes {
+            out.push_str("<CommonPrefixes>");
+            text(&mut out, "Prefix", prefix);
+            out.push_str("</CommonPrefixes>");
         }
         out.push_str("</ListBucketResult>");
         out
     }
+}
+
+/// [`crate::request::is_servable_name`] in one pass over the bytes (it is asked of every listed name): no more
+/// than [`MAX_KEY_BYTES`], no control characters, no `.` or `..` segment, no empty segment but
+/// the last. A unit test holds the two to the same answers.
+fn servable(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    if bytes.len() > MAX_KEY_BYTES {
+        return false;
+    }
+    let mut segment = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            0..=0x1F | 0x7F => return false,
+            // U+0080..U+009F, the other control characters.
+            0xC2 if matches!(bytes.get(i + 1), Some(0x80..=0x9F)) => return false,
+            b'/' => {
+                if matches!(&bytes[segment..i], b"" | b"." | b"..") {
+                    return false;
+                }
+                segment = i + 1;
+            }
+            _ => {}
+        }
+    }
+    !matches!(&bytes[segment..], b"." | b"..")
 }
 
 /// The part of an upstream key below the data source's real prefix. A key outside the listed
@@ -488,114 +573,317 @@ fn below<'k>(real_key: &'k str, list_prefix: &str, grant_prefix: &str) -> Result
         .ok_or_else(S3Error::bad_upstream_response)
 }
 
-struct UpstreamPage {
-    contents: Vec<ObjectEntry>,
-    common_prefixes: Vec<String>,
+#[derive(Debug, PartialEq, Eq)]
+struct UpstreamPage<'a> {
+    contents: Vec<ObjectEntry<'a>>,
+    common_prefixes: Vec<Cow<'a, str>>,
     is_truncated: bool,
     next_token: Option<String>,
 }
 
-/// Reads an upstream ListObjectsV2 answer in one pass of XML events.
-fn parse_upstream_page(body: &[u8]) -> Result<UpstreamPage, S3Error> {
-    let bad = |_| S3Error::bad_upstream_response();
-    let text = std::str::from_utf8(body).map_err(bad)?;
+/// Builds an [`UpstreamPage`] from XML events, whichever reader produced them.
+struct PageBuilder<'a> {
+    page: UpstreamPage<'a>,
+    /// The elements open above the current one, by what they mean to us (no names copied).
+    path: Vec<Element>,
+    /// Text of the current element since its start or its last child's end.
+    value: Cow<'a, str>,
+    object: Option<ObjectEntry<'a>>,
+    saw_root: bool,
+}
+
+impl<'a> PageBuilder<'a> {
+    fn new() -> Self {
+        PageBuilder {
+            page: UpstreamPage {
+                contents: Vec::new(),
+                common_prefixes: Vec::new(),
+                is_truncated: false,
+                next_token: None,
+            },
+            path: Vec::with_capacity(4),
+            value: Cow::Borrowed(""),
+            object: None,
+            saw_root: false,
+        }
+    }
+
+    fn start(&mut self, tag: Element) -> Result<(), S3Error> {
+        if self.path.is_empty() {
+            if tag != Element::Root {
+                return Err(S3Error::bad_upstream_response());
+            }
+            self.saw_root = true;
+        }
+        if self.path.len() == 1 && tag == Element::Contents {
+            self.object = Some(ObjectEntry {
+                key: Cow::Borrowed(""),
+                last_modified: Cow::Borrowed(""),
+                etag: Cow::Borrowed(""),
+                size: Cow::Borrowed(""),
+                storage_class: Cow::Borrowed("STANDARD"),
+            });
+        }
+        self.path.push(tag);
+        self.value = Cow::Borrowed("");
+        Ok(())
+    }
+
+    /// A self-closed element: nothing to read, but not a document.
+    fn empty(&self) -> Result<(), S3Error> {
+        if self.path.is_empty() {
+            return Err(S3Error::bad_upstream_response());
+        }
+        Ok(())
+    }
+
+    /// A piece of text; the first is kept as it is (usually borrowed from the page: most values
+    /// are one piece without references).
+    fn text(&mut self, piece: Cow<'a, str>) {
+        if self.value.is_empty() {
+            self.value = piece;
+        } else {
+            self.value.to_mut().push_str(&piece);
+        }
+    }
+
+    fn end(&mut self) -> Result<(), S3Error> {
+        let Some(tag) = self.path.pop() else {
+            return Err(S3Error::bad_upstream_response());
+        };
+        let parent = self.path.last().copied();
+        let text = std::mem::replace(&mut self.value, Cow::Borrowed(""));
+        let page = &mut self.page;
+        match (self.path.len(), parent, tag) {
+            (1, _, Element::IsTruncated) => page.is_truncated = text.trim() == "true",
+            (1, _, Element::NextContinuationToken) => page.next_token = Some(text.into_owned()),
+            (1, _, Element::Contents) => {
+                let o = self
+                    .object
+                    .take()
+                    .ok_or_else(S3Error::bad_upstream_response)?;
+                if o.key.is_empty() || !plausible_metadata(&o) {
+                    return Err(S3Error::bad_upstream_response());
+                }
+                page.contents.push(o);
+            }
+            (2, Some(Element::Contents), field) => {
+                if let Some(o) = self.object.as_mut() {
+                    match field {
+                        Element::Key => o.key = text,
+                        Element::LastModified => o.last_modified = text,
+                        Element::ETag => o.etag = quoted_etag(text),
+                        Element::Size => o.size = text,
+                        Element::StorageClass if !text.is_empty() => o.storage_class = text,
+                        _ => {}
+                    }
+                }
+            }
+            (2, Some(Element::CommonPrefixes), Element::Prefix) => page.common_prefixes.push(text),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<UpstreamPage<'a>, S3Error> {
+        if !self.saw_root || !self.path.is_empty() {
+            return Err(S3Error::bad_upstream_response());
+        }
+        Ok(self.page)
+    }
+}
+
+/// Reads an upstream ListObjectsV2 answer. Pages in the plain form S3 writes are read by
+/// [`read_plain_page`]; anything else (or anything it is unsure of) by quick-xml.
+fn parse_upstream_page(text: &str) -> Result<UpstreamPage<'_>, S3Error> {
+    match read_plain_page(text) {
+        Some(page) => page,
+        None => read_page_events(text),
+    }
+}
+
+/// Reads a page in one pass of quick-xml events.
+fn read_page_events(text: &str) -> Result<UpstreamPage<'_>, S3Error> {
     let mut reader = Reader::from_str(text);
-    let mut page = UpstreamPage {
-        contents: Vec::new(),
-        common_prefixes: Vec::new(),
-        is_truncated: false,
-        next_token: None,
-    };
-    // The elements open above the current one, by what they mean to us (no names copied).
-    let mut path: Vec<Element> = Vec::with_capacity(4);
-    let mut value = String::new();
-    let mut object: Option<ObjectEntry> = None;
-    let mut saw_root = false;
+    let mut page = PageBuilder::new();
     loop {
         match reader
             .read_event()
             .map_err(|_| S3Error::bad_upstream_response())?
         {
-            Event::Start(e) => {
-                let tag = Element::of(e.local_name().as_ref());
-                if path.is_empty() {
-                    if tag != Element::Root {
-                        return Err(S3Error::bad_upstream_response());
-                    }
-                    saw_root = true;
-                }
-                if path.len() == 1 && tag == Element::Contents {
-                    object = Some(ObjectEntry {
-                        key: String::new(),
-                        last_modified: String::new(),
-                        etag: String::new(),
-                        size: String::new(),
-                        storage_class: "STANDARD".into(),
-                    });
-                }
-                path.push(tag);
-                value.clear();
-            }
-            Event::Empty(_) if path.is_empty() => return Err(S3Error::bad_upstream_response()),
-            Event::Text(t) => value.push_str(&t.xml10_content()),
-            Event::CData(t) => value.push_str(&t.into_inner()),
+            Event::Start(e) => page.start(Element::of(e.local_name().as_ref()))?,
+            Event::Empty(_) => page.empty()?,
+            Event::Text(t) => page.text(t.xml10_content()),
+            Event::CData(t) => page.text(t.into_inner()),
             Event::GeneralRef(r) => {
-                match r
+                let piece = match r
                     .resolve_char_ref()
                     .map_err(|_| S3Error::bad_upstream_response())?
                 {
-                    Some(c) => value.push(c),
-                    None => value.push_str(
+                    Some(c) => Cow::Owned(c.to_string()),
+                    None => Cow::Borrowed(
                         quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
                             .ok_or_else(S3Error::bad_upstream_response)?,
                     ),
-                }
-            }
-            Event::End(_) => {
-                let Some(tag) = path.pop() else {
-                    return Err(S3Error::bad_upstream_response());
                 };
-                let parent = path.last().copied();
-                match (path.len(), parent, tag) {
-                    (1, _, Element::IsTruncated) => page.is_truncated = value.trim() == "true",
-                    (1, _, Element::NextContinuationToken) => {
-                        page.next_token = Some(std::mem::take(&mut value))
-                    }
-                    (1, _, Element::Contents) => {
-                        let o = object.take().ok_or_else(S3Error::bad_upstream_response)?;
-                        if o.key.is_empty() || !plausible_metadata(&o) {
-                            return Err(S3Error::bad_upstream_response());
-                        }
-                        page.contents.push(o);
-                    }
-                    (2, Some(Element::Contents), field) => {
-                        if let Some(o) = object.as_mut() {
-                            let text = std::mem::take(&mut value);
-                            match field {
-                                Element::Key => o.key = text,
-                                Element::LastModified => o.last_modified = text,
-                                Element::ETag => o.etag = quoted_etag(text),
-                                Element::Size => o.size = text,
-                                Element::StorageClass if !text.is_empty() => o.storage_class = text,
-                                _ => {}
-                            }
-                        }
-                    }
-                    (2, Some(Element::CommonPrefixes), Element::Prefix) => {
-                        page.common_prefixes.push(std::mem::take(&mut value))
-                    }
-                    _ => {}
-                }
-                value.clear();
+                page.text(piece);
             }
+            Event::End(_) => page.end()?,
             Event::Eof => break,
             _ => {}
         }
     }
-    if !saw_root || !path.is_empty() {
-        return Err(S3Error::bad_upstream_response());
+    page.finish()
+}
+
+/// Reads a page written in the plain subset of XML that S3 and its look-alikes write: elements
+/// without namespace prefixes, attributes only as quick-xml skips them, the five predefined
+/// entities, an XML declaration. `None` as soon as anything else appears (character references,
+/// CDATA, comments, DTDs, processing instructions, carriage returns, mismatched or stray end
+/// tags, odd names, a byte order mark): quick-xml then reads the page from the start, so it
+/// alone decides what is malformed. Where this returns a page or an error, quick-xml's events
+/// would have built the same (the unit tests compare the two).
+fn read_plain_page(text: &str) -> Option<Result<UpstreamPage<'_>, S3Error>> {
+    let bytes = text.as_bytes();
+    let mut page = PageBuilder::new();
+    // Names of the open elements, to check end tags as quick-xml does.
+    let mut open: Vec<&[u8]> = Vec::with_capacity(4);
+    let mut at = 0;
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return None;
     }
-    Ok(page)
+    loop {
+        // Text up to the next markup.
+        let from = at;
+        let mut references = false;
+        while let Some(&b) = bytes.get(at) {
+            match b {
+                b'<' => break,
+                b'&' => references = true,
+                b'\r' => return None,
+                _ => {}
+            }
+            at += 1;
+        }
+        if at > from {
+            let raw = text.get(from..at)?;
+            let piece = if references {
+                Cow::Owned(unescape_predefined(raw)?)
+            } else {
+                Cow::Borrowed(raw)
+            };
+            page.text(piece);
+        }
+        if at >= bytes.len() {
+            break;
+        }
+        // Markup: `bytes[at]` is `<`.
+        let result = match bytes.get(at + 1)? {
+            b'/' => {
+                let name_end = name_end(bytes, at + 2);
+                if name_end == at + 2 || bytes.get(name_end) != Some(&b'>') {
+                    return None;
+                }
+                if open.pop()? != &bytes[at + 2..name_end] {
+                    return None;
+                }
+                at = name_end + 1;
+                page.end()
+            }
+            b'?' => {
+                // Skipped like quick-xml's declarations and processing instructions, when they
+                // end at the first `>`.
+                let close = at + 2 + bytes[at + 2..].iter().position(|&b| b == b'>')?;
+                if close < at + 4 || bytes[close - 1] != b'?' {
+                    return None;
+                }
+                at = close + 1;
+                Ok(())
+            }
+            _ => {
+                let name_start = at + 1;
+                let name_end = name_end(bytes, name_start);
+                if name_end == name_start {
+                    return None;
+                }
+                let name = &bytes[name_start..name_end];
+                let (close, empty) = match bytes.get(name_end)? {
+                    b'>' => (name_end, false),
+                    b'/' if bytes.get(name_end + 1) == Some(&b'>') => (name_end + 1, true),
+                    b' ' | b'\t' | b'\n' => {
+                        // Attributes: quick-xml only finds the `>` outside quotes.
+                        let close = tag_close(bytes, name_end)?;
+                        (close, bytes[close - 1] == b'/')
+                    }
+                    _ => return None,
+                };
+                at = close + 1;
+                if empty {
+                    page.empty()
+                } else {
+                    open.push(name);
+                    page.start(Element::of(text.get(name_start..name_end)?))
+                }
+            }
+        };
+        if let Err(e) = result {
+            return Some(Err(e));
+        }
+    }
+    Some(page.finish())
+}
+
+/// Where a plain element name starting at `from` ends (ASCII letters, digits, `_`, `-`, `.`).
+fn name_end(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(b) = bytes.get(at) {
+        if !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
+            break;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// The `>` closing a tag, outside quoted attribute values, as quick-xml finds it.
+fn tag_close(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut quote = None;
+    for (i, &b) in bytes.iter().enumerate().skip(from) {
+        match (quote, b) {
+            (None, b'>') => return Some(i),
+            (None, b'"' | b'\'') => quote = Some(b),
+            (Some(q), b) if b == q => quote = None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Text with the five predefined entities replaced; `None` for any other reference.
+fn unescape_predefined(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let (c, len) = if rest.starts_with("&amp;") {
+            ('&', 5)
+        } else if rest.starts_with("&lt;") {
+            ('<', 4)
+        } else if rest.starts_with("&gt;") {
+            ('>', 4)
+        } else if rest.starts_with("&quot;") {
+            ('"', 6)
+        } else if rest.starts_with("&apos;") {
+            ('\'', 6)
+        } else {
+            return None;
+        };
+        out.push(c);
+        rest = &rest[len..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// The upstream elements the listing reads; everything else is `Other`.
@@ -636,11 +924,11 @@ impl Element {
 
 /// Object metadata is passed on, so it must be what S3 puts there, not arbitrary text (which
 /// could carry real names): a date, a number, an entity tag, a storage class.
-fn plausible_metadata(o: &ObjectEntry) -> bool {
+fn plausible_metadata(o: &ObjectEntry<'_>) -> bool {
     let date = !o.last_modified.is_empty()
         && o.last_modified
             .bytes()
-            .all(|b| b.is_ascii_digit() || b"-:.TZ+".contains(&b));
+            .all(|b| matches!(b, b'0'..=b'9' | b'-' | b':' | b'.' | b'T' | b'Z' | b'+'));
     let size = !o.size.is_empty() && o.size.bytes().all(|b| b.is_ascii_digit());
     let etag = o
         .etag
@@ -654,11 +942,11 @@ fn plausible_metadata(o: &ObjectEntry) -> bool {
 }
 
 /// S3 ETags are quoted; some S3-compatible stores list them bare.
-fn quoted_etag(etag: String) -> String {
+fn quoted_etag(etag: Cow<'_, str>) -> Cow<'_, str> {
     if etag.is_empty() || etag.starts_with('"') {
         etag
     } else {
-        format!("\"{etag}\"")
+        Cow::Owned(format!("\"{etag}\""))
     }
 }
 
@@ -1192,5 +1480,195 @@ mod tests {
         let xml = render_list_buckets("immuta");
         assert!(xml.contains("<Buckets><Bucket><Name>immuta</Name>"));
         assert!(render_bucket_location().contains("LocationConstraint"));
+    }
+
+    /// Pieces of upstream pages: the plain form S3 writes and everything the plain reader
+    /// must leave to quick-xml.
+    const PIECES: &[&str] = &[
+        "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">",
+        "<ListBucketResult>",
+        "</ListBucketResult>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+        "<??>",
+        "<?>",
+        "<?pi x?>",
+        "<Contents>",
+        "</Contents>",
+        "<Contents/>",
+        "<Key>",
+        "</Key>",
+        "<Key/>",
+        "<Key >",
+        "</Key >",
+        "<Key a=\"<>\">",
+        "<Key a='\"'/>",
+        "<Key\tb>",
+        "<Key/ >",
+        "<s3:Key>",
+        "</s3:Key>",
+        "<LastModified>2026-11-01T00:00:00.000Z</LastModified>",
+        "<ETag>&quot;abc&quot;</ETag>",
+        "<ETag>abc</ETag>",
+        "<Size>3</Size>",
+        "<StorageClass>STANDARD</StorageClass>",
+        "<CommonPrefixes>",
+        "</CommonPrefixes>",
+        "<Prefix>",
+        "</Prefix>",
+        "<IsTruncated>true</IsTruncated>",
+        "<NextContinuationToken>a&amp;b</NextContinuationToken>",
+        "<Other>",
+        "</Other>",
+        "curated/sales/",
+        "a b",
+        "é",
+        "&amp;",
+        "&lt;",
+        "&gt;",
+        "&quot;",
+        "&apos;",
+        "&#65;",
+        "&#x1;",
+        "&bogus;",
+        "&amp",
+        "&",
+        "<![CDATA[x]]>",
+        "<!-- c -->",
+        "<!DOCTYPE x>",
+        "\r",
+        "\r\n",
+        "\n",
+        " ",
+        "\u{feff}",
+        "\u{fffe}",
+        "<",
+        ">",
+        "</",
+        "<>",
+        "\"",
+        "/",
+    ];
+
+    /// A page that mostly parses: the plain shape with pieces mixed in.
+    fn document() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let object = (
+            prop::collection::vec(prop::sample::select(PIECES), 0..3),
+            prop::collection::vec(prop::sample::select(&PIECES[34..47]), 1..4),
+        )
+            .prop_map(|(noise, key)| {
+                format!(
+                    "<Contents>{}<Key>curated/sales/{}</Key><LastModified>2026-11-01T00:00:00.000Z</LastModified><ETag>&quot;abc&quot;</ETag><Size>3</Size></Contents>",
+                    noise.concat(),
+                    key.concat()
+                )
+            });
+        let part = prop_oneof![
+            3 => object,
+            1 => prop::sample::select(PIECES).prop_map(str::to_string),
+        ];
+        (
+            any::<bool>(),
+            prop::collection::vec(part, 0..8),
+            any::<bool>(),
+        )
+            .prop_map(|(decl, parts, close)| {
+                let mut doc = String::new();
+                if decl {
+                    doc.push_str(PIECES[3]);
+                }
+                doc.push_str(PIECES[0]);
+                doc.push_str(&parts.concat());
+                if close {
+                    doc.push_str(PIECES[2]);
+                }
+                doc
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_plain_reader_reads_what_quick_xml_reads(doc in document()) {
+            if let Some(plain) = read_plain_page(&doc) {
+                proptest::prop_assert_eq!(
+                    plain.map_err(|e| e.code),
+                    read_page_events(&doc).map_err(|e| e.code)
+                );
+            }
+        }
+
+        #[test]
+        fn the_plain_reader_agrees_on_any_piece_sequence(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..12)
+        ) {
+            let doc = pieces.concat();
+            if let Some(plain) = read_plain_page(&doc) {
+                proptest::prop_assert_eq!(
+                    plain.map_err(|e| e.code),
+                    read_page_events(&doc).map_err(|e| e.code)
+                );
+            }
+        }
+
+        #[test]
+        fn servable_answers_as_is_servable_name(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(&["a", "/", ".", "..", "\u{1}", "\u{7f}", "\u{80}", "\u{85}", "\u{9f}", "\u{a0}", "é", "\u{100}", "x\u{c2}"][..]),
+                0..10,
+            ),
+            any in ".{0,8}",
+            long in 1020usize..1030,
+        ) {
+            let name = pieces.concat() + &any;
+            proptest::prop_assert_eq!(servable(&name), crate::request::is_servable_name(&name), "{:?}", name);
+            let long = "a".repeat(long);
+            proptest::prop_assert_eq!(servable(&long), crate::request::is_servable_name(&long));
+        }
+    }
+
+    #[test]
+    fn plain_pages_skip_quick_xml_and_the_rest_fall_back() {
+        let page = |key: &str| {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Contents><Key>{key}</Key><LastModified>2026-11-01T00:00:00.000Z</LastModified><ETag>&quot;abc&quot;</ETag><Size>3</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>"
+            )
+        };
+        let key = |doc: &str| {
+            parse_upstream_page(doc).unwrap().contents[0]
+                .key
+                .to_string()
+        };
+        // Plain, and with the five predefined entities: read without quick-xml.
+        for (raw, key_text) in [
+            ("a/b c", "a/b c"),
+            ("a &amp; &lt;b&gt; &quot;&apos;", "a & <b> \"'"),
+        ] {
+            let doc = page(raw);
+            assert!(read_plain_page(&doc).is_some_and(|p| p.is_ok()), "{doc}");
+            assert_eq!(key(&doc), key_text);
+        }
+        // Character references (also for characters XML cannot carry), CDATA, carriage returns,
+        // comments, prefixes: quick-xml's reading, with the same result as before.
+        for (raw, key_text) in [
+            ("a&#65;&#x1;", "aA\u{1}"),
+            ("<![CDATA[a&amp;<b>]]>", "a&amp;<b>"),
+            ("a\r\nb\rc", "a\nb\nc"),
+            ("a<!-- x -->b", "ab"),
+        ] {
+            let doc = page(raw);
+            assert!(read_plain_page(&doc).is_none(), "{doc}");
+            assert_eq!(key(&doc), key_text);
+        }
+        let doc = page("a").replace("Key>", "s3:Key>");
+        assert!(read_plain_page(&doc).is_none());
+        assert_eq!(key(&doc), "a");
+        // Malformed: refused whichever reader sees it.
+        for doc in [
+            page("a&b"),
+            page("a").replace("</Key>", "</Kex>"),
+            page("a&bogus;"),
+        ] {
+            assert!(parse_upstream_page(&doc).is_err(), "{doc}");
+        }
     }
 }

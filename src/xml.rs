@@ -1,10 +1,30 @@
 //! Small text helpers: XML escaping, URL and hex encodings.
 
 /// Appends `text` with XML's five special characters escaped. Runs of plain characters are
-/// copied whole (keys are mostly plain).
+/// copied whole (keys are mostly plain); the scan is by byte, as only ASCII and U+FFFE/U+FFFF
+/// (bytes EF BF BE/BF) can need a replacement in UTF-8 text.
 pub fn escape(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
     let mut plain_from = 0;
-    for (i, c) in text.char_indices() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let special = match b {
+            b'&' | b'<' | b'>' | b'"' | b'\'' | b'\r' => true,
+            b'\t' | b'\n' => false,
+            0..=0x1F => true,
+            0xEF => matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])),
+            _ => false,
+        };
+        if !special {
+            i += 1;
+            continue;
+        }
+        // `i` starts a character: every byte above is ASCII or a lead byte.
+        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        out.push_str(&text[plain_from..i]);
         let replacement = match c {
             '&' => "&amp;",
             '<' => "&lt;",
@@ -13,20 +33,20 @@ pub fn escape(out: &mut String, text: &str) {
             '\'' => "&apos;",
             // A raw CR would reach the reader as LF.
             '\r' => "&#13;",
-            c if is_xml_char(c) => continue,
             _ => "",
         };
-        out.push_str(&text[plain_from..i]);
         if replacement.is_empty() {
             // Characters XML 1.0 cannot carry are written as references, as S3 does (clients
             // should ask for url encoding).
+            debug_assert!(!is_xml_char(c));
             out.push_str("&#x");
             out.push_str(&format!("{:X}", u32::from(c)));
             out.push(';');
         } else {
             out.push_str(replacement);
         }
-        plain_from = i + c.len_utf8();
+        i += c.len_utf8();
+        plain_from = i;
     }
     out.push_str(&text[plain_from..]);
 }
@@ -50,15 +70,22 @@ pub fn element(out: &mut String, name: &str, text: &str) {
 /// S3's `encoding-type=url` form of a key: what clients undo with `unquote_plus`.
 /// Unreserved characters and `/` stay, space becomes `+`, every other byte `%XX`.
 pub fn url_encode_key(out: &mut String, key: &str) {
-    for &b in key.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => push_percent(out, b),
+    let bytes = key.as_bytes();
+    let mut plain_from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/') {
+            continue;
         }
+        // Runs of kept characters are ASCII, so `i` is a character boundary.
+        out.push_str(key.get(plain_from..i).unwrap_or_default());
+        if b == b' ' {
+            out.push('+');
+        } else {
+            push_percent(out, b);
+        }
+        plain_from = i + 1;
     }
+    out.push_str(key.get(plain_from..).unwrap_or_default());
 }
 
 /// RFC 3986 encoding for one query value or path segment (`/` kept only if `keep_slash`).
@@ -129,5 +156,51 @@ mod tests {
         s.clear();
         uri_encode(&mut s, "a/b", false);
         assert_eq!(s, "a%2Fb");
+    }
+
+    /// The character-by-character definitions the run-copying encoders must agree with.
+    fn escape_by_char(text: &str) -> String {
+        let mut out = String::new();
+        for c in text.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&apos;"),
+                '\r' => out.push_str("&#13;"),
+                c if is_xml_char(c) => out.push(c),
+                c => out.push_str(&format!("&#x{:X};", u32::from(c))),
+            }
+        }
+        out
+    }
+
+    fn url_encode_by_byte(key: &str) -> String {
+        let mut out = String::new();
+        for &b in key.as_bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                    out.push(b as char)
+                }
+                b' ' => out.push('+'),
+                _ => push_percent(&mut out, b),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn run_copying_encoders_agree_with_their_definitions(
+            text in "(.|[&<>\"'\r\t\n \u{1}\u{7f}\u{fffe}\u{ffff}\u{fffd}\u{efbf}é/=+%]){0,24}"
+        ) {
+            let mut out = String::from("x");
+            escape(&mut out, &text);
+            proptest::prop_assert_eq!(&out[1..], escape_by_char(&text));
+            out.truncate(1);
+            url_encode_key(&mut out, &text);
+            proptest::prop_assert_eq!(&out[1..], url_encode_by_byte(&text));
+        }
     }
 }
