@@ -54,8 +54,9 @@ pub enum Step {
 struct ObjectEntry<'a> {
     key: Cow<'a, str>,
     last_modified: Cow<'a, str>,
-    /// As S3 writes it, quoted.
-    etag: Cow<'a, str>,
+    /// Quoted as S3 writes it and escaped for the client's page; `None` if it is not an entity
+    /// tag (see [`etag_xml`]).
+    etag: Option<Cow<'a, str>>,
     size: Cow<'a, str>,
     storage_class: Cow<'a, str>,
 }
@@ -353,7 +354,7 @@ impl ListingJob {
         out.push_str("</Key><LastModified>");
         out.push_str(&object.last_modified);
         out.push_str("</LastModified><ETag>");
-        escape(out, &object.etag);
+        out.push_str(object.etag.as_deref().unwrap_or_default());
         out.push_str("</ETag><Size>");
         out.push_str(&object.size);
         out.push_str("</Size>");
@@ -546,21 +547,34 @@ fn servable(name: &str) -> bool {
     }
     let mut segment = 0;
     for (i, &b) in bytes.iter().enumerate() {
+        if !NAME_ATTENTION[usize::from(b)] {
+            continue;
+        }
         match b {
-            0..=0x1F | 0x7F => return false,
-            // U+0080..U+009F, the other control characters.
-            0xC2 if matches!(bytes.get(i + 1), Some(0x80..=0x9F)) => return false,
             b'/' => {
                 if matches!(&bytes[segment..i], b"" | b"." | b"..") {
                     return false;
                 }
                 segment = i + 1;
             }
-            _ => {}
+            // U+0080..U+009F, the other control characters.
+            0xC2 if !matches!(bytes.get(i + 1), Some(0x80..=0x9F)) => {}
+            _ => return false,
         }
     }
     !matches!(&bytes[segment..], b"." | b"..")
 }
+
+/// Bytes [`servable`] looks at: `/`, ASCII controls, and 0xC2 (which leads U+0080..U+009F).
+const NAME_ATTENTION: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8, 0..=0x1F | 0x7F | b'/' | 0xC2);
+        b += 1;
+    }
+    table
+};
 
 /// The part of an upstream key below the data source's real prefix. A key outside the listed
 /// prefix means the upstream answered something else than asked: never pass it on.
@@ -587,7 +601,7 @@ struct PageBuilder<'a> {
     /// The elements open above the current one, by what they mean to us (no names copied).
     path: Vec<Element>,
     /// Text of the current element since its start or its last child's end.
-    value: Cow<'a, str>,
+    value: Value<'a>,
     object: Option<ObjectEntry<'a>>,
     saw_root: bool,
 }
@@ -602,7 +616,7 @@ impl<'a> PageBuilder<'a> {
                 next_token: None,
             },
             path: Vec::with_capacity(4),
-            value: Cow::Borrowed(""),
+            value: Value::Text(Cow::Borrowed("")),
             object: None,
             saw_root: false,
         }
@@ -619,13 +633,13 @@ impl<'a> PageBuilder<'a> {
             self.object = Some(ObjectEntry {
                 key: Cow::Borrowed(""),
                 last_modified: Cow::Borrowed(""),
-                etag: Cow::Borrowed(""),
+                etag: Some(Cow::Borrowed("")),
                 size: Cow::Borrowed(""),
                 storage_class: Cow::Borrowed("STANDARD"),
             });
         }
         self.path.push(tag);
-        self.value = Cow::Borrowed("");
+        self.value = Value::Text(Cow::Borrowed(""));
         Ok(())
     }
 
@@ -639,11 +653,14 @@ impl<'a> PageBuilder<'a> {
 
     /// A piece of text; the first is kept as it is (usually borrowed from the page: most values
     /// are one piece without references).
-    fn text(&mut self, piece: Cow<'a, str>) {
+    fn text(&mut self, piece: Value<'a>) {
         if self.value.is_empty() {
             self.value = piece;
         } else {
-            self.value.to_mut().push_str(&piece);
+            let value = std::mem::replace(&mut self.value, Value::Text(Cow::Borrowed("")));
+            let mut text = value.into_text().into_owned();
+            text.push_str(&piece.into_text());
+            self.value = Value::Text(Cow::Owned(text));
         }
     }
 
@@ -652,7 +669,14 @@ impl<'a> PageBuilder<'a> {
             return Err(S3Error::bad_upstream_response());
         };
         let parent = self.path.last().copied();
-        let text = std::mem::replace(&mut self.value, Cow::Borrowed(""));
+        let value = std::mem::replace(&mut self.value, Value::Text(Cow::Borrowed("")));
+        if let (2, Some(Element::Contents), Element::ETag, Some(o)) =
+            (self.path.len(), parent, tag, self.object.as_mut())
+        {
+            o.etag = etag_xml(value);
+            return Ok(());
+        }
+        let text = value.into_text();
         let page = &mut self.page;
         match (self.path.len(), parent, tag) {
             (1, _, Element::IsTruncated) => page.is_truncated = text.trim() == "true",
@@ -672,7 +696,6 @@ impl<'a> PageBuilder<'a> {
                     match field {
                         Element::Key => o.key = text,
                         Element::LastModified => o.last_modified = text,
-                        Element::ETag => o.etag = quoted_etag(text),
                         Element::Size => o.size = text,
                         Element::StorageClass if !text.is_empty() => o.storage_class = text,
                         _ => {}
@@ -713,8 +736,8 @@ fn read_page_events(text: &str) -> Result<UpstreamPage<'_>, S3Error> {
         {
             Event::Start(e) => page.start(Element::of(e.local_name().as_ref()))?,
             Event::Empty(_) => page.empty()?,
-            Event::Text(t) => page.text(t.xml10_content()),
-            Event::CData(t) => page.text(t.into_inner()),
+            Event::Text(t) => page.text(Value::Text(t.xml10_content())),
+            Event::CData(t) => page.text(Value::Text(t.into_inner())),
             Event::GeneralRef(r) => {
                 let piece = match r
                     .resolve_char_ref()
@@ -726,7 +749,7 @@ fn read_page_events(text: &str) -> Result<UpstreamPage<'_>, S3Error> {
                             .ok_or_else(S3Error::bad_upstream_response)?,
                     ),
                 };
-                page.text(piece);
+                page.text(Value::Text(piece));
             }
             Event::End(_) => page.end()?,
             Event::Eof => break,
@@ -756,21 +779,29 @@ fn read_plain_page(text: &str) -> Option<Result<UpstreamPage<'_>, S3Error>> {
         // Text up to the next markup.
         let from = at;
         let mut references = false;
-        while let Some(&b) = bytes.get(at) {
-            match b {
-                b'<' => break,
-                b'&' => references = true,
-                b'\r' => return None,
-                _ => {}
+        loop {
+            at += bytes[at..]
+                .iter()
+                .position(|&b| TEXT_STOP[usize::from(b)])
+                .unwrap_or(bytes.len() - at);
+            match bytes.get(at) {
+                Some(b'&') => {
+                    references = true;
+                    at += 1;
+                }
+                Some(b'\r') => return None,
+                _ => break,
             }
-            at += 1;
         }
         if at > from {
             let raw = text.get(from..at)?;
             let piece = if references {
-                Cow::Owned(unescape_predefined(raw)?)
+                if !only_predefined_references(raw) {
+                    return None;
+                }
+                Value::Escaped(raw)
             } else {
-                Cow::Borrowed(raw)
+                Value::Text(Cow::Borrowed(raw))
             };
             page.text(piece);
         }
@@ -780,11 +811,10 @@ fn read_plain_page(text: &str) -> Option<Result<UpstreamPage<'_>, S3Error>> {
         // Markup: `bytes[at]` is `<`.
         let result = match bytes.get(at + 1)? {
             b'/' => {
-                let name_end = name_end(bytes, at + 2);
-                if name_end == at + 2 || bytes.get(name_end) != Some(&b'>') {
-                    return None;
-                }
-                if open.pop()? != &bytes[at + 2..name_end] {
+                // Only the name of the element open, as it was written.
+                let name = open.pop()?;
+                let name_end = at + 2 + name.len();
+                if bytes.get(at + 2..name_end) != Some(name) || bytes.get(name_end) != Some(&b'>') {
                     return None;
                 }
                 at = name_end + 1;
@@ -835,15 +865,33 @@ fn read_plain_page(text: &str) -> Option<Result<UpstreamPage<'_>, S3Error>> {
 
 /// Where a plain element name starting at `from` ends (ASCII letters, digits, `_`, `-`, `.`).
 fn name_end(bytes: &[u8], from: usize) -> usize {
-    let mut at = from;
-    while let Some(b) = bytes.get(at) {
-        if !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
-            break;
-        }
-        at += 1;
-    }
-    at
+    let rest = bytes.get(from..).unwrap_or_default();
+    from + rest
+        .iter()
+        .position(|&b| !NAME_CHAR[usize::from(b)])
+        .unwrap_or(rest.len())
 }
+
+/// Bytes that end a run of text for the plain reader: markup, references, carriage returns.
+const TEXT_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'<' as usize] = true;
+    table[b'&' as usize] = true;
+    table[b'\r' as usize] = true;
+    table
+};
+
+/// Bytes of the element names the plain reader accepts.
+const NAME_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.');
+        b += 1;
+    }
+    table
+};
 
 /// The `>` closing a tag, outside quoted attribute values, as quick-xml finds it.
 fn tag_close(bytes: &[u8], from: usize) -> Option<usize> {
@@ -859,8 +907,19 @@ fn tag_close(bytes: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Text with the five predefined entities replaced; `None` for any other reference.
-fn unescape_predefined(raw: &str) -> Option<String> {
+/// Whether every `&` in `raw` starts one of XML's five predefined entities.
+fn only_predefined_references(raw: &str) -> bool {
+    raw.match_indices('&').all(|(i, _)| {
+        let rest = &raw[i..];
+        ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"]
+            .iter()
+            .any(|e| rest.starts_with(e))
+    })
+}
+
+/// Text with the five predefined entities replaced (any other `&` is kept as it is; the plain
+/// reader passes only text checked by [`only_predefined_references`]).
+fn unescape_predefined(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(i) = rest.find('&') {
@@ -877,13 +936,80 @@ fn unescape_predefined(raw: &str) -> Option<String> {
         } else if rest.starts_with("&apos;") {
             ('\'', 6)
         } else {
-            return None;
+            ('&', 1)
         };
         out.push(c);
         rest = &rest[len..];
     }
     out.push_str(rest);
-    Some(out)
+    out
+}
+
+/// Text of an element as read.
+#[derive(Debug)]
+enum Value<'a> {
+    Text(Cow<'a, str>),
+    /// As written in the page (not empty), with predefined entities only: the plain reader
+    /// leaves ETags (`&quot;...&quot;`) in this form, which is already the client's.
+    Escaped(&'a str),
+}
+
+impl<'a> Value<'a> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Value::Text(t) => t.is_empty(),
+            Value::Escaped(raw) => raw.is_empty(),
+        }
+    }
+
+    fn into_text(self) -> Cow<'a, str> {
+        match self {
+            Value::Text(t) => t,
+            Value::Escaped(raw) => Cow::Owned(unescape_predefined(raw)),
+        }
+    }
+}
+
+/// An ETag as the client's page carries it: quoted (S3 ETags are; some S3-compatible stores
+/// list them bare) and escaped. `None` unless it is an entity tag: letters, digits, `-` and
+/// quotes, not arbitrary text (which could carry real names).
+fn etag_xml(value: Value<'_>) -> Option<Cow<'_, str>> {
+    let tag_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+    if let Value::Escaped(raw) = value {
+        // Letters, digits, `-` and `&quot;` only: then escaping the quoted tag gives back
+        // `raw` (quoted already) or `raw` in `&quot;`s.
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        let mut plain = true;
+        while i < bytes.len() {
+            if bytes[i] == b'&' && bytes[i..].starts_with(b"&quot;") {
+                i += 6;
+            } else if tag_char(bytes[i]) {
+                i += 1;
+            } else {
+                plain = false;
+                break;
+            }
+        }
+        if plain {
+            return Some(if raw.starts_with("&quot;") {
+                Cow::Borrowed(raw)
+            } else {
+                Cow::Owned(format!("&quot;{raw}&quot;"))
+            });
+        }
+    }
+    let text = value.into_text();
+    if !text.bytes().all(|b| tag_char(b) || b == b'"') {
+        return None;
+    }
+    let quoted = quoted_etag(text);
+    if quoted.is_empty() {
+        return Some(quoted);
+    }
+    let mut out = String::with_capacity(quoted.len() + 10);
+    escape(&mut out, &quoted);
+    Some(Cow::Owned(out))
 }
 
 /// The upstream elements the listing reads; everything else is `Other`.
@@ -925,21 +1051,34 @@ impl Element {
 /// Object metadata is passed on, so it must be what S3 puts there, not arbitrary text (which
 /// could carry real names): a date, a number, an entity tag, a storage class.
 fn plausible_metadata(o: &ObjectEntry<'_>) -> bool {
-    let date = !o.last_modified.is_empty()
-        && o.last_modified
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'-' | b':' | b'.' | b'T' | b'Z' | b'+'));
-    let size = !o.size.is_empty() && o.size.bytes().all(|b| b.is_ascii_digit());
-    let etag = o
-        .etag
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'"' || b == b'-');
-    let class = o
-        .storage_class
-        .bytes()
-        .all(|b| b.is_ascii_uppercase() || b == b'_');
-    date && size && etag && class
+    let all = |text: &str, class: u8| text.bytes().all(|b| METADATA[usize::from(b)] & class != 0);
+    let date = !o.last_modified.is_empty() && all(&o.last_modified, DATE);
+    let size = !o.size.is_empty() && all(&o.size, DIGIT);
+    date && size && o.etag.is_some() && all(&o.storage_class, CLASS)
 }
+
+/// Classes of bytes in object metadata, by value (a table: every object is checked).
+const DIGIT: u8 = 1;
+const DATE: u8 = 2;
+const CLASS: u8 = 4;
+const METADATA: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_digit() {
+            table[b] |= DIGIT;
+        }
+        if matches!(c, b'0'..=b'9' | b'-' | b':' | b'.' | b'T' | b'Z' | b'+') {
+            table[b] |= DATE;
+        }
+        if c.is_ascii_uppercase() || c == b'_' {
+            table[b] |= CLASS;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// S3 ETags are quoted; some S3-compatible stores list them bare.
 fn quoted_etag(etag: Cow<'_, str>) -> Cow<'_, str> {

@@ -73,7 +73,7 @@ pub fn url_encode_key(out: &mut String, key: &str) {
     let bytes = key.as_bytes();
     let mut plain_from = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        if matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/') {
+        if URL_KEPT[usize::from(b)] {
             continue;
         }
         // Runs of kept characters are ASCII, so `i` is a character boundary.
@@ -87,6 +87,17 @@ pub fn url_encode_key(out: &mut String, key: &str) {
     }
     out.push_str(key.get(plain_from..).unwrap_or_default());
 }
+
+/// Bytes [`url_encode_key`] keeps as they are, by value (a table: keys are encoded per object).
+const URL_KEPT: [bool; 256] = {
+    let mut kept = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        kept[b] = matches!(b as u8, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/');
+        b += 1;
+    }
+    kept
+};
 
 /// RFC 3986 encoding for one query value or path segment (`/` kept only if `keep_slash`).
 pub fn uri_encode(out: &mut String, text: &str, keep_slash: bool) {
