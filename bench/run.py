@@ -74,12 +74,19 @@ KEY_1G = "documents/bench/1g.bin"
 ONE_GIB = 1 << 30
 LIST_DAYS = 200              # 200 folders x (4 data files + 1 .crc) = 1,000 keys, 20% hidden
 
+# Who signs upstream requests in envoy/envoy.yaml as checked in, and the other way, measured
+# side by side (`render_envoy.py --upstream-signing`).
+SHIPPED_SIGNING = render_envoy.upstream_signing_mode(
+    yaml.safe_load(render_envoy.SOURCE.read_text()))
+OTHER_SIGNING = {"envoy": "filter", "filter": "envoy"}[SHIPPED_SIGNING]
+SIGNING_TEXT = {"envoy": "Envoy's upstream signing filter", "filter": "signing in the filter"}
 VARIANTS = {
     "direct": "(c) nginx direct",
     "envoy": "(a) Envoy, no filter",
     "wasm-min": "(b) minimal wasm",
     "wasm-min+sign": "(b') minimal wasm + upstream signing",
-    "s3gate": "s3gate",
+    "s3gate": f"s3gate ({SIGNING_TEXT[SHIPPED_SIGNING]}, as shipped)",
+    "s3gate-other-signing": f"s3gate with {SIGNING_TEXT[OTHER_SIGNING]}",
 }
 ENVOY_VARIANTS = [v for v in VARIANTS if v != "direct"]
 # `--levers`: baseline (b) rebuilt with feature `levers`, one of s3gate's per-request habits
@@ -100,11 +107,11 @@ SCENARIOS = {
     # One connection: latency added per request, without queueing behind 31 others.
     "get-1k-c1": ("GET", f"/s3p/immuta/{KEY_1K}",
                   "/acme-warehouse-prod/curated/sales/bench/1k.bin", 1,
-                  ["envoy", "wasm-min", "s3gate"]),
+                  ["envoy", "wasm-min", "s3gate", "s3gate-other-signing"]),
     # boto3's list_objects_v2(Prefix="sales/bench/list/"); the upstream path is what s3gate asks.
     "list-1000": ("GET", "/s3p/immuta?list-type=2&prefix=sales%2Fbench%2Flist%2F&encoding-type=url",
                   "/acme-warehouse-prod?list-type=2&max-keys=1000&prefix=curated%2Fsales%2Fbench%2Flist%2F",
-                  32, ["direct", "envoy", "wasm-min", "s3gate"]),
+                  32, ["direct", "envoy", "wasm-min", "s3gate", "s3gate-other-signing"]),
     # One connection: the latency of one listing, no queueing behind 31 others.
     "list-1000-c1": ("GET", "/s3p/immuta?list-type=2&prefix=sales%2Fbench%2Flist%2F&encoding-type=url",
                      "/acme-warehouse-prod?list-type=2&max-keys=1000&prefix=curated%2Fsales%2Fbench%2Flist%2F",
@@ -256,7 +263,9 @@ map /s3p/immuta? /acme-warehouse-prod?
 
 def envoy_config(variant, out, port, admin_port, policy_port, upstream_port):
     """envoy/envoy.yaml with this run's ports, edited structurally for the baselines."""
-    render_envoy.render(out, S3GATE_WASM, port, admin_port, policy_port, upstream_port)
+    signing = OTHER_SIGNING if variant == "s3gate-other-signing" else None
+    render_envoy.render(out, S3GATE_WASM, port, admin_port, policy_port, upstream_port,
+                        upstream_signing=signing)
     config = yaml.safe_load(out.read_text())
     static = config["static_resources"]
     # Only the gateway under /s3p: other listeners would share its VM (YAML aliases) and bind
@@ -270,7 +279,9 @@ def envoy_config(variant, out, port, admin_port, policy_port, upstream_port):
     route = hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]
     if variant in ("envoy", "wasm-min") or variant.startswith("lever:"):
         options.pop("http_filters")  # no upstream signing
-    if variant != "s3gate":
+    elif variant == "wasm-min+sign" and SHIPPED_SIGNING == "filter":
+        render_envoy.set_upstream_signing(config, "envoy", [])  # Envoy's signer for (b')
+    if not variant.startswith("s3gate"):
         route.pop("cluster_header")
         route["cluster"] = "s3_demo"
     if variant == "envoy":
@@ -407,7 +418,7 @@ def preflight(port, method, path, headers, scenario, variant):
         else:
             body = resp.read()
             if scenario.startswith("list"):
-                want = 800 if variant == "s3gate" else 1000
+                want = 800 if variant.startswith("s3gate") else 1000
                 ok = resp.status == 200 and body.count(b"<Contents>") == want
             elif method == "HEAD":
                 ok = resp.status == 200 and resp.getheader("content-length") == "1024"

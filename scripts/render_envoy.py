@@ -6,7 +6,13 @@ users read.
 
 Usage: render_envoy.py OUT --wasm PATH [--port N] [--root-port N] [--admin-port N]
                        [--policy-port N] [--upstream-port N]
-                       [--plugin-json '{"negative_cache_seconds": 1}'] [--validate]
+                       [--plugin-json '{"negative_cache_seconds": 1}']
+                       [--upstream-signing envoy|filter] [--validate]
+
+`--upstream-signing` moves the signing of upstream requests between Envoy's
+`aws_request_signing` upstream filter on the S3 cluster (`envoy`) and the wasm filter itself
+(`filter`: the plugin's `upstreams.*.sign` plus the credential variables in the VM's
+environment); without it the checked-in choice stays.
 """
 
 import argparse
@@ -20,6 +26,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "envoy" / "envoy.yaml"
 WASM_FILTER = "envoy.filters.http.wasm"
+SIGNING_FILTER = "envoy.filters.http.aws_request_signing"
+S3_CLUSTER = "s3_demo"
+# The gateway's upstream credentials, from Envoy's environment in either signing mode.
+CREDENTIAL_VARIABLES = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
 # The gateway under its path prefix, and the same gateway at the root of its own port.
 LISTENERS = ("s3gate", "s3gate_root")
 
@@ -55,8 +65,65 @@ def plugin_settings(listener):
     return json.loads(plugin_config(listener)["configuration"]["value"])
 
 
+def _cluster_signing(cluster):
+    """The S3 cluster's upstream HTTP filter list (None without one)."""
+    options = cluster.get("typed_extension_protocol_options", {}).get(
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions", {})
+    return options.get("http_filters")
+
+
+def upstream_signing_mode(config):
+    """`envoy` if the S3 cluster has the aws_request_signing upstream filter, else `filter`."""
+    cluster = _named(config["static_resources"]["clusters"], S3_CLUSTER)
+    filters = _cluster_signing(cluster) or []
+    return "envoy" if any(f.get("name") == SIGNING_FILTER for f in filters) else "filter"
+
+
+def set_upstream_signing(config, mode, listeners):
+    """Moves upstream signing to Envoy's upstream filter or into the wasm filter."""
+    if mode == upstream_signing_mode(config):
+        return
+    cluster = _named(config["static_resources"]["clusters"], S3_CLUSTER)
+    filters = _cluster_signing(cluster)
+    if mode == "filter":
+        signing = _named(filters, SIGNING_FILTER)
+        region = signing["typed_config"]["region"]
+        filters.remove(signing)
+        for listener in listeners:
+            plugin = plugin_config(listener)
+            plugin["vm_config"]["environment_variables"] = {
+                "host_env_keys": list(CREDENTIAL_VARIABLES)}
+            settings = plugin_settings(listener)
+            for upstream in settings["upstreams"].values():
+                upstream["sign"] = {"region": region}
+            plugin["configuration"]["value"] = json.dumps(settings)
+    elif mode == "envoy":
+        region = None
+        for listener in listeners:
+            plugin = plugin_config(listener)
+            plugin["vm_config"].pop("environment_variables", None)
+            settings = plugin_settings(listener)
+            for upstream in settings["upstreams"].values():
+                region = upstream.pop("sign", {}).get("region", region)
+            plugin["configuration"]["value"] = json.dumps(settings)
+        filters.insert(0, {
+            "name": SIGNING_FILTER,
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http."
+                         "aws_request_signing.v3.AwsRequestSigning",
+                "service_name": "s3",
+                "region": region or "us-east-1",
+                "use_unsigned_payload": True,
+                "credential_provider": {"custom_credential_provider_chain": True,
+                                        "environment_credential_provider": {}},
+            },
+        })
+    else:
+        raise ValueError(f"upstream signing {mode!r}: expected 'envoy' or 'filter'")
+
+
 def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_port=None,
-           plugin_overrides=None, source=SOURCE, root_port=None):
+           plugin_overrides=None, source=SOURCE, root_port=None, upstream_signing=None):
     config = yaml.safe_load(Path(source).read_text())
     static = config["static_resources"]
     listeners = [_named(static["listeners"], name) for name in LISTENERS]
@@ -71,6 +138,8 @@ def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_por
             endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
             _set_port(endpoint["address"], cluster_port)
 
+    if upstream_signing:
+        set_upstream_signing(config, upstream_signing, listeners)
     for listener in listeners:
         plugin = plugin_config(listener)
         plugin["vm_config"]["code"]["local"]["filename"] = str(Path(wasm).resolve())
@@ -101,11 +170,14 @@ def main():
     parser.add_argument("--policy-port", type=int)
     parser.add_argument("--upstream-port", type=int)
     parser.add_argument("--plugin-json", type=json.loads, help="plugin config overrides (JSON)")
+    parser.add_argument("--upstream-signing", choices=["envoy", "filter"],
+                        help="who signs upstream requests (default: as checked in)")
     parser.add_argument("--validate", action="store_true", help="run envoy --mode validate")
     parser.add_argument("--envoy", default=str(Path(sys.executable).parent / "envoy"))
     args = parser.parse_args()
     out = render(args.out, args.wasm, args.port, args.admin_port, args.policy_port,
-                 args.upstream_port, args.plugin_json, root_port=args.root_port)
+                 args.upstream_port, args.plugin_json, root_port=args.root_port,
+                 upstream_signing=args.upstream_signing)
     if args.validate:
         validate(out, args.envoy)
         print(f"{out}: valid")

@@ -131,7 +131,8 @@ class Stack:
 
     def __init__(self, data_dir, run_dir, port=None, admin_port=None, policy_port=None,
                  upstream_port=None, plugin_overrides=None, wasm=None, policy_bin=None,
-                 credentials=None, policies=REPO / "policies", root_port=None):
+                 credentials=None, policies=REPO / "policies", root_port=None,
+                 upstream_signing=None, gateway_credentials=None):
         picked = iter(free_ports(5))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
@@ -141,12 +142,16 @@ class Stack:
         self.data_dir = Path(data_dir).resolve()
         self.run_dir = Path(run_dir).resolve()
         self.plugin_overrides = plugin_overrides
+        # `envoy` or `filter` (render_envoy.py); None: as envoy/envoy.yaml has it.
+        self.upstream_signing = upstream_signing or os.environ.get("S3GATE_UPSTREAM_SIGNING")
         self.wasm = Path(wasm or os.environ.get("S3GATE_WASM") or DEFAULT_WASM)
         self.policy_bin = Path(policy_bin or os.environ.get("S3GATE_POLICY_BIN")
                                or DEFAULT_POLICY_BIN)
         self.credentials = credentials or (
             os.environ.get("S3GATE_UPSTREAM_ACCESS_KEY_ID", DEFAULT_CREDENTIALS[0]),
             os.environ.get("S3GATE_UPSTREAM_SECRET_ACCESS_KEY", DEFAULT_CREDENTIALS[1]))
+        # What the gateway signs with; tests give it wrong ones to see the store refuse them.
+        self.gateway_credentials = gateway_credentials or self.credentials
         self.policies = Path(policies)
         self.envoy_config = self.run_dir / "envoy.yaml"
         self.children = {}
@@ -189,7 +194,7 @@ class Stack:
         # Envoy signs upstream requests with credentials from its environment only; drop any
         # AWS settings of the caller so nothing else is picked up.
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = self.credentials
+        env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = self.gateway_credentials
         return Child("envoy", [
             str(BIN / "envoy"), "-c", str(self.envoy_config),
             "--concurrency", "2",
@@ -234,7 +239,7 @@ class Stack:
         gen_demo_data.ensure(self.data_dir)
         render_envoy.render(self.envoy_config, self.wasm, self.port, self.admin_port,
                             self.policy_port, self.upstream_port, self.plugin_overrides,
-                            root_port=self.root_port)
+                            root_port=self.root_port, upstream_signing=self.upstream_signing)
         try:
             self._start_child(self._rclone())
             self._start_child(self._policy())

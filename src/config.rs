@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::upstream_sign::UpstreamCredentials;
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginConfig {
@@ -46,6 +48,61 @@ pub struct PluginConfig {
 pub struct Upstream {
     pub cluster: String,
     pub authority: String,
+    /// SigV4-sign requests to this upstream in the filter. Without it the filter leaves signing
+    /// to the cluster (Envoy's `aws_request_signing` upstream filter).
+    #[serde(default)]
+    pub sign: Option<FilterSigning>,
+}
+
+/// Signing in the filter: the region, and the names of the environment variables that hold
+/// the gateway's credentials (Envoy passes them to the VM through
+/// `vm_config.environment_variables.host_env_keys`; they never appear in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSigning {
+    pub region: String,
+    #[serde(default = "default_access_key_id_env")]
+    pub access_key_id_env: String,
+    #[serde(default = "default_secret_access_key_env")]
+    pub secret_access_key_env: String,
+    /// Optional: temporary credentials' session token.
+    #[serde(default = "default_session_token_env")]
+    pub session_token_env: String,
+}
+
+impl FilterSigning {
+    /// The credentials from `env` (a variable lookup), or what is missing.
+    pub fn credentials(
+        &self,
+        upstream: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<UpstreamCredentials, String> {
+        let required = |name: &str| {
+            env(name).filter(|v| !v.is_empty()).ok_or_else(|| {
+                format!(
+                    "s3gate plugin configuration: upstream {upstream:?} is signed in the filter, \
+                     but {name} is not in the VM's environment (list it in \
+                     vm_config.environment_variables.host_env_keys)"
+                )
+            })
+        };
+        Ok(UpstreamCredentials {
+            access_key_id: required(&self.access_key_id_env)?,
+            secret_access_key: required(&self.secret_access_key_env)?,
+            session_token: env(&self.session_token_env).filter(|v| !v.is_empty()),
+            region: self.region.clone(),
+        })
+    }
+}
+
+fn default_access_key_id_env() -> String {
+    "AWS_ACCESS_KEY_ID".into()
+}
+fn default_secret_access_key_env() -> String {
+    "AWS_SECRET_ACCESS_KEY".into()
+}
+fn default_session_token_env() -> String {
+    "AWS_SESSION_TOKEN".into()
 }
 
 fn default_bucket() -> String {
@@ -114,6 +171,21 @@ impl PluginConfig {
         {
             return Err("s3gate plugin configuration: upstream_cluster_header must be a lower-case header name".into());
         }
+        for (name, upstream) in &self.upstreams {
+            if let Some(sign) = &upstream.sign {
+                let region_ok = !sign.region.is_empty()
+                    && sign
+                        .region
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                if !region_ok {
+                    return Err(format!(
+                        "s3gate plugin configuration: upstream {name:?}: sign.region {:?} must be a region name like \"us-east-1\"",
+                        sign.region
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -148,5 +220,54 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("path_prefix"), "{e}");
+        let e = PluginConfig::parse(
+            br#"{"upstreams":{"d":{"cluster":"c","authority":"a","sign":{"region":"us east"}}}}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("sign.region"), "{e}");
+    }
+
+    #[test]
+    fn filter_signing_reads_credentials_from_the_named_variables() {
+        let c = PluginConfig::parse(
+            br#"{"upstreams":{"d":{"cluster":"c","authority":"a","sign":{"region":"eu-west-1","access_key_id_env":"UP_KEY"}}}}"#,
+        )
+        .unwrap();
+        let sign = c.upstreams["d"].sign.as_ref().unwrap();
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let creds = sign
+            .credentials(
+                "d",
+                env(&[("UP_KEY", "AK"), ("AWS_SECRET_ACCESS_KEY", "SK")]),
+            )
+            .unwrap();
+        assert_eq!(
+            (
+                creds.access_key_id.as_str(),
+                creds.secret_access_key.as_str()
+            ),
+            ("AK", "SK")
+        );
+        assert_eq!(
+            (creds.session_token, creds.region.as_str()),
+            (None, "eu-west-1")
+        );
+        let e = sign
+            .credentials(
+                "d",
+                env(&[("AWS_ACCESS_KEY_ID", "AK"), ("AWS_SECRET_ACCESS_KEY", "SK")]),
+            )
+            .unwrap_err();
+        assert!(e.contains("UP_KEY") && e.contains("host_env_keys"), "{e}");
+        assert!(c.upstreams["d"].sign.is_some());
+        let plain =
+            PluginConfig::parse(br#"{"upstreams":{"d":{"cluster":"c","authority":"a"}}}"#).unwrap();
+        assert!(plain.upstreams["d"].sign.is_none());
     }
 }

@@ -11,7 +11,7 @@ use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
 
 use crate::auth::{self, Presented};
 use crate::conditional::Conditions;
-use crate::config::PluginConfig;
+use crate::config::{PluginConfig, Upstream};
 use crate::decision::{self, Decision, LocalCache, WaitList};
 use crate::entitlements::{lookup_path, sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
 use crate::listing::{self, ListingJob, Step};
@@ -21,6 +21,7 @@ use crate::response::{self, BodyPlan};
 use crate::s3error::S3Error;
 use crate::sigv2;
 use crate::sigv4::{self, SigV4Auth};
+use crate::upstream_sign::{SignedHeaders, UpstreamSigner};
 use crate::xml::decode_hex;
 
 /// Upstream listing pages can be slow on big prefixes; the client's own timeout still applies.
@@ -35,6 +36,9 @@ proxy_wasm::main! {{
         Box::new(Root { context_id, ..Root::default() })
     });
 }}
+
+/// Upstream name -> the filter's signer for it (upstreams with `sign` in the configuration).
+type Signers = HashMap<String, RefCell<UpstreamSigner>>;
 
 /// Requests parked until a decision arrives (see `decision::WaitList`).
 type Waiters = WaitList<Lookup, Parked>;
@@ -52,6 +56,7 @@ struct Root {
     cache: Rc<RefCell<LocalCache>>,
     metrics: Metrics,
     waiters: Rc<RefCell<Waiters>>,
+    signers: Rc<Signers>,
     /// Policy calls the root context makes for parked requests: token -> cache id.
     fetches: HashMap<u32, String>,
 }
@@ -116,8 +121,20 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
-        match PluginConfig::parse(&bytes) {
-            Ok(config) => {
+        let parsed = PluginConfig::parse(&bytes).and_then(|config| {
+            let mut signers = Signers::new();
+            for (name, upstream) in &config.upstreams {
+                if let Some(sign) = &upstream.sign {
+                    // Envoy hands the VM the variables its vm_config lists (host_env_keys).
+                    let credentials = sign.credentials(name, |var| std::env::var(var).ok())?;
+                    signers.insert(name.clone(), RefCell::new(UpstreamSigner::new(credentials)));
+                }
+            }
+            Ok((config, signers))
+        });
+        match parsed {
+            Ok((config, signers)) => {
+                self.signers = Rc::new(signers);
                 self.cache = Rc::new(RefCell::new(LocalCache::with_grace(
                     config.stale_if_error_seconds,
                 )));
@@ -178,12 +195,14 @@ impl RootContext for Root {
         let config = Rc::clone(self.config.as_ref()?);
         let cache = Rc::clone(&self.cache);
         let waiters = Rc::clone(&self.waiters);
+        let signers = Rc::clone(&self.signers);
         let metrics = self.metrics;
         let gateway = Rc::new_cyclic(|me| {
             RefCell::new(Gateway {
                 context_id,
                 me: me.clone(),
                 waiters,
+                signers,
                 config,
                 cache,
                 metrics,
@@ -309,6 +328,7 @@ struct Gateway {
     /// This gateway's own cell, to park it on a decision.
     me: Weak<RefCell<Gateway>>,
     waiters: Rc<RefCell<Waiters>>,
+    signers: Rc<Signers>,
     config: Rc<PluginConfig>,
     cache: Rc<RefCell<LocalCache>>,
     metrics: Metrics,
@@ -836,10 +856,26 @@ impl Gateway {
             &self.config.upstream_cluster_header,
             Some(&upstream.cluster),
         );
-        // The client's credentials never go upstream; the upstream signer adds the gateway's own.
+        // The client's credentials never go upstream: the gateway's own signature replaces
+        // them (signed here, or by the cluster's upstream signing filter).
+        let signed = self.sign_upstream(
+            &grant.upstream,
+            &self.method,
+            &upstream.authority,
+            &path,
+            self.now,
+        );
         for (name, _) in &self.request_headers {
-            if name == "authorization" || name.starts_with("x-amz-") {
+            let replaced = signed
+                .as_ref()
+                .is_some_and(|s| s.headers().any(|(n, _)| n == name));
+            if !replaced && (name == "authorization" || name.starts_with("x-amz-")) {
                 self.set_http_request_header(name, None);
+            }
+        }
+        if let Some(signed) = &signed {
+            for (name, value) in signed.headers() {
+                self.set_http_request_header(name, Some(value));
             }
         }
         let range = self.request_header("range");
@@ -872,12 +908,7 @@ impl Gateway {
             conditions,
         });
         if let Some(suffix) = suffix {
-            return self.size_for_suffix_range(
-                &upstream.cluster,
-                &upstream.authority,
-                &path,
-                suffix,
-            );
+            return self.size_for_suffix_range(&grant.upstream, upstream, &path, suffix);
         }
         Outcome::Forward
     }
@@ -886,19 +917,22 @@ impl Gateway {
     /// stores answer 416. Learn the size first (HEAD), and ask for `bytes=0-` in that case.
     fn size_for_suffix_range(
         &mut self,
-        cluster: &str,
-        authority: &str,
+        upstream_name: &str,
+        upstream: &Upstream,
         path: &str,
         suffix: u64,
     ) -> Outcome {
+        let signed = self.sign_upstream(upstream_name, "HEAD", &upstream.authority, path, self.now);
+        let mut headers = vec![
+            (":method", "HEAD"),
+            (":path", path),
+            (":authority", upstream.authority.as_str()),
+            (":scheme", "http"),
+        ];
+        headers.extend(signed.iter().flat_map(SignedHeaders::headers));
         let call = self.dispatch_http_call(
-            cluster,
-            vec![
-                (":method", "HEAD"),
-                (":path", path),
-                (":authority", authority),
-                (":scheme", "http"),
-            ],
+            &upstream.cluster,
+            headers,
             None,
             vec![],
             Duration::from_millis(self.config.policy_timeout_ms),
@@ -921,14 +955,23 @@ impl Gateway {
                     log(LogLevel::Error, "s3gate: a data source names an upstream missing from the plugin configuration");
                     return self.respond_error(&S3Error::internal_error());
                 };
+                let signed = self.sign_upstream(
+                    &fetch.upstream,
+                    "GET",
+                    &upstream.authority,
+                    &fetch.path,
+                    now_seconds(self),
+                );
+                let mut headers = vec![
+                    (":method", "GET"),
+                    (":path", fetch.path.as_str()),
+                    (":authority", upstream.authority.as_str()),
+                    (":scheme", "http"),
+                ];
+                headers.extend(signed.iter().flat_map(SignedHeaders::headers));
                 let call = self.dispatch_http_call(
                     &upstream.cluster,
-                    vec![
-                        (":method", "GET"),
-                        (":path", &fetch.path),
-                        (":authority", &upstream.authority),
-                        (":scheme", "http"),
-                    ],
+                    headers,
                     None,
                     vec![],
                     LISTING_TIMEOUT,
@@ -942,6 +985,21 @@ impl Gateway {
                 }
             }
         }
+    }
+
+    /// The gateway's own SigV4 headers for a request to `upstream_name`, when the filter signs
+    /// for that upstream (`None`: the cluster's signing filter does, or nothing).
+    fn sign_upstream(
+        &self,
+        upstream_name: &str,
+        method: &str,
+        authority: &str,
+        path: &str,
+        now: u64,
+    ) -> Option<SignedHeaders> {
+        let signer = self.signers.get(upstream_name)?;
+        let signed = signer.borrow_mut().sign(method, authority, path, now);
+        Some(signed)
     }
 
     fn respond_xml(&mut self, status: u32, xml: String) -> Outcome {
