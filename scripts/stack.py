@@ -191,7 +191,8 @@ class Stack:
         ], self.run_dir / "policy.log", env=env)
 
     def _envoy(self):
-        # Envoy signs upstream requests with credentials from its environment only; drop any
+        # Upstream requests are signed with credentials from Envoy's environment only (the
+        # filter gets them through vm_config, Envoy's signing filter reads them); drop any
         # AWS settings of the caller so nothing else is picked up.
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = self.gateway_credentials
