@@ -6,8 +6,10 @@ envoy/envoy.yaml (access log, route timeouts and so on as shipped):
   direct         (c) nginx reached directly
   envoy          (a) Envoy without any HTTP filter but the router, cluster without signing
   wasm-min       (b) Envoy + bench/minimal-filter (reads 2 request headers, rewrites 2), no signing
-  wasm-min+sign  (b') as (b), plus the upstream aws_request_signing filter s3gate's cluster has
-  s3gate         the real filter and envoy.yaml as shipped (upstream signing included)
+  wasm-min+sign  (b') as (b), plus Envoy's aws_request_signing upstream filter on the cluster
+  s3gate         the real filter and envoy.yaml as shipped (upstream signing in the filter)
+  s3gate-other-signing  the same with upstream signing moved the other way (to Envoy's
+                 signing filter; `render_envoy.py --upstream-signing`)
 All Envoys run side by side and scenarios interleave the variants, so drift on a shared
 machine hits every variant of a scenario alike. Load: `wrk -t1`, requests SigV4-signed by
 botocore (fresh for each scenario) and replayed as fixed headers.
@@ -84,7 +86,7 @@ VARIANTS = {
     "direct": "(c) nginx direct",
     "envoy": "(a) Envoy, no filter",
     "wasm-min": "(b) minimal wasm",
-    "wasm-min+sign": "(b') minimal wasm + upstream signing",
+    "wasm-min+sign": "(b') minimal wasm + Envoy's upstream signing",
     "s3gate": f"s3gate ({SIGNING_TEXT[SHIPPED_SIGNING]}, as shipped)",
     "s3gate-other-signing": f"s3gate with {SIGNING_TEXT[OTHER_SIGNING]}",
 }
