@@ -34,6 +34,10 @@ impl Conditions {
     /// S3's order: `If-Match` (412) overrides `If-Unmodified-Since`; `If-None-Match` (304)
     /// overrides `If-Modified-Since`. Unparsable dates are ignored, as HTTP says.
     pub fn evaluate(&self, etag: Option<&str>, last_modified: Option<&str>) -> Verdict {
+        // Most requests have no conditions: no date to parse.
+        if self.is_empty() {
+            return Verdict::Proceed;
+        }
         let modified = last_modified.and_then(parse_http_date);
         match &self.if_match {
             Some(list) => {

@@ -123,6 +123,38 @@ impl LocalCache {
     }
 }
 
+/// A per-VM memo of a pure function's results (an access key's digest, a prepared signing key),
+/// so the hot path does not redo them per request; emptied when it reaches its bound.
+pub struct Memo<V> {
+    entries: HashMap<String, V>,
+}
+
+impl<V> Default for Memo<V> {
+    fn default() -> Self {
+        Memo {
+            entries: HashMap::new(),
+        }
+    }
+}
+
+impl<V> Memo<V> {
+    /// The value for `key`, computed by `make` the first time (`None` is not remembered).
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &str,
+        make: impl FnOnce() -> Option<V>,
+    ) -> Option<&V> {
+        if !self.entries.contains_key(key) {
+            let value = make()?;
+            if self.entries.len() >= MAX_LOCAL_ENTRIES {
+                self.entries.clear();
+            }
+            self.entries.insert(key.to_string(), value);
+        }
+        self.entries.get(key)
+    }
+}
+
 /// Requests of one VM parked until a decision that another request (of any worker) is fetching
 /// arrives, by cache id: one policy call per key however many requests miss at once. `L` is
 /// what a fetch needs (the lookup), `W` a handle to a parked request.
@@ -256,6 +288,29 @@ mod tests {
         assert!(c.get_stale("k", 40).is_none());
         assert!(c.get_stale("u", 20).is_none());
         assert!(LocalCache::default().get_stale("k", 11).is_none());
+    }
+
+    #[test]
+    fn memo_computes_once_and_stays_bounded() {
+        let mut m: Memo<usize> = Memo::default();
+        let mut calls = 0;
+        for _ in 0..3 {
+            let v = m.get_or_insert_with("k", || {
+                calls += 1;
+                Some(7)
+            });
+            assert_eq!(v, Some(&7));
+        }
+        assert_eq!(calls, 1);
+        assert_eq!(m.get_or_insert_with("bad", || None), None);
+        assert!(
+            !m.entries.contains_key("bad"),
+            "failures are not remembered"
+        );
+        for i in 0..MAX_LOCAL_ENTRIES + 3 {
+            m.get_or_insert_with(&i.to_string(), || Some(i));
+        }
+        assert!(m.entries.len() <= MAX_LOCAL_ENTRIES);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
 use crate::auth::{self, Presented};
 use crate::conditional::Conditions;
 use crate::config::{PluginConfig, Upstream};
-use crate::decision::{self, Decision, LocalCache, WaitList};
+use crate::decision::{self, Decision, LocalCache, Memo, WaitList};
 use crate::entitlements::{lookup_path, sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
 use crate::listing::{self, ListingJob, Step};
 use crate::mapping;
@@ -20,9 +20,8 @@ use crate::request::{self, Operation, S3Request};
 use crate::response::{self, BodyPlan};
 use crate::s3error::S3Error;
 use crate::sigv2;
-use crate::sigv4::{self, SigV4Auth};
+use crate::sigv4::{self, SigV4Auth, VerifyingKey};
 use crate::upstream_sign::{SignedHeaders, UpstreamSigner};
-use crate::xml::decode_hex;
 
 /// Upstream listing pages can be slow on big prefixes; the client's own timeout still applies.
 const LISTING_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,6 +38,13 @@ proxy_wasm::main! {{
 
 /// Upstream name -> the filter's signer for it (upstreams with `sign` in the configuration).
 type Signers = HashMap<String, RefCell<UpstreamSigner>>;
+
+/// Per-VM memos of per-request work: access key -> its digest, signing key hex -> HMAC state.
+#[derive(Default)]
+struct Memos {
+    key_digests: Memo<String>,
+    verifying_keys: Memo<VerifyingKey>,
+}
 
 /// Requests parked until a decision arrives (see `decision::WaitList`).
 type Waiters = WaitList<Lookup, Parked>;
@@ -57,6 +63,7 @@ struct Root {
     metrics: Metrics,
     waiters: Rc<RefCell<Waiters>>,
     signers: Rc<Signers>,
+    memos: Rc<RefCell<Memos>>,
     /// Policy calls the root context makes for parked requests: token -> cache id.
     fetches: HashMap<u32, String>,
 }
@@ -196,6 +203,7 @@ impl RootContext for Root {
         let cache = Rc::clone(&self.cache);
         let waiters = Rc::clone(&self.waiters);
         let signers = Rc::clone(&self.signers);
+        let memos = Rc::clone(&self.memos);
         let metrics = self.metrics;
         let gateway = Rc::new_cyclic(|me| {
             RefCell::new(Gateway {
@@ -203,6 +211,7 @@ impl RootContext for Root {
                 me: me.clone(),
                 waiters,
                 signers,
+                memos,
                 config,
                 cache,
                 metrics,
@@ -329,6 +338,7 @@ struct Gateway {
     me: Weak<RefCell<Gateway>>,
     waiters: Rc<RefCell<Waiters>>,
     signers: Rc<Signers>,
+    memos: Rc<RefCell<Memos>>,
     config: Rc<PluginConfig>,
     cache: Rc<RefCell<LocalCache>>,
     metrics: Metrics,
@@ -438,7 +448,15 @@ impl HttpContext for Gateway {
             Ok(p) => p,
             Err(error) => return self.answered(&error),
         };
-        let digest = auth::key_digest(presented.access_key());
+        let digest = self
+            .memos
+            .borrow_mut()
+            .key_digests
+            .get_or_insert_with(presented.access_key(), || {
+                Some(auth::key_digest(presented.access_key()))
+            })
+            .cloned()
+            .unwrap_or_default();
         self.method = method;
         self.raw_path = path;
         let outcome = match presented {
@@ -771,20 +789,23 @@ impl Gateway {
         let Some(auth) = self.sigv4.take() else {
             return Ok(());
         };
-        let key: [u8; 32] = entitlements
+        // A principal without a secret cannot sign: no request of theirs verifies.
+        let hex = entitlements
             .signing_key
             .as_deref()
-            .and_then(decode_hex)
-            .and_then(|k| k.try_into().ok())
-            // A principal without a secret cannot sign: no request of theirs verifies.
             .ok_or_else(sigv4::signature_does_not_match)?;
-        sigv4::verify(
+        let mut memos = self.memos.borrow_mut();
+        let key = memos
+            .verifying_keys
+            .get_or_insert_with(hex, || VerifyingKey::from_hex(hex))
+            .ok_or_else(sigv4::signature_does_not_match)?;
+        sigv4::verify_with(
             &auth,
             &self.method,
             &self.raw_path,
             &self.request_headers,
             self.now,
-            &key,
+            key,
         )
     }
 

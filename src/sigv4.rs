@@ -562,6 +562,44 @@ pub fn verify(
     now_unix: u64,
     signing_key: &[u8; 32],
 ) -> Result<(), S3Error> {
+    let key = VerifyingKey::new(signing_key);
+    verify_with(auth, method, raw_path, headers, now_unix, &key)
+}
+
+/// A signing key made ready for HMAC once (its inner and outer pads hashed): kept with a cached
+/// decision, a verification hashes two blocks fewer.
+#[derive(Clone)]
+pub struct VerifyingKey(HmacSha256);
+
+impl VerifyingKey {
+    pub fn new(signing_key: &[u8; 32]) -> Self {
+        // A 32-byte key zero-padded to the block is the same HMAC key; this cannot fail.
+        let mut block = [0u8; 64];
+        block[..32].copy_from_slice(signing_key);
+        VerifyingKey(<HmacSha256 as hmac::digest::KeyInit>::new(&block.into()))
+    }
+
+    /// From the lower-case hex the policy service sends.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        decode_hex32(hex).map(|key| Self::new(&key))
+    }
+}
+
+impl std::fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerifyingKey(..)")
+    }
+}
+
+/// `verify` with a prepared key.
+pub fn verify_with(
+    auth: &SigV4Auth,
+    method: &str,
+    raw_path: &str,
+    headers: &[(String, String)],
+    now_unix: u64,
+    signing_key: &VerifyingKey,
+) -> Result<(), S3Error> {
     if headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
@@ -643,8 +681,7 @@ pub fn verify(
     )?;
     let to_sign = string_to_sign(&timestamp, &auth.scope_string(), &canonical);
     let given = decode_hex32(&auth.signature).ok_or_else(signature_does_not_match)?;
-    let mut mac =
-        HmacSha256::new_from_slice(signing_key).map_err(|_| signature_does_not_match())?;
+    let mut mac = signing_key.0.clone();
     mac.update(to_sign.as_bytes());
     // `verify_slice` compares in constant time.
     mac.verify_slice(&given)
@@ -1124,6 +1161,38 @@ mod tests {
     fn check_presigned(path: &str, headers: &[(String, String)], now: u64) -> Result<(), S3Error> {
         let auth = presigned_auth(path)?.ok_or_else(S3Error::access_denied)?;
         verify(&auth, "GET", path, headers, now, &boto_key())
+    }
+
+    #[test]
+    fn a_prepared_key_verifies_like_the_raw_one() {
+        let hex: String = boto_key().iter().map(|b| format!("{b:02x}")).collect();
+        let key = VerifyingKey::from_hex(&hex).unwrap();
+        for case in [boto_list(), boto_get(), boto_head()] {
+            let with = |key: &VerifyingKey| {
+                verify_with(
+                    &case.auth,
+                    case.method,
+                    &case.path,
+                    &case.headers,
+                    BOTO_NOW,
+                    key,
+                )
+            };
+            with(&key).unwrap();
+            // Reused (cloned state), it still verifies; another key does not.
+            with(&key).unwrap();
+            assert_eq!(
+                code(with(&VerifyingKey::new(&[7; 32]))),
+                "SignatureDoesNotMatch"
+            );
+        }
+        assert!(VerifyingKey::from_hex("abc").is_none());
+        assert!(VerifyingKey::from_hex(&"zz".repeat(32)).is_none());
+        assert_eq!(
+            format!("{key:?}"),
+            "VerifyingKey(..)",
+            "no key material in logs"
+        );
     }
 
     #[test]
