@@ -73,6 +73,11 @@ struct Root {
 struct Metrics {
     policy_calls: Option<u32>,
     stale_decisions_served: Option<u32>,
+    /// Requests that waited for a decision another request was fetching.
+    parked_requests: Option<u32>,
+    /// Of those, resumed by the root context's tick: the fetch they waited for was another
+    /// worker's.
+    resumed_by_tick: Option<u32>,
 }
 
 impl Metrics {
@@ -82,6 +87,8 @@ impl Metrics {
         Metrics {
             policy_calls: counter("s3gate_policy_calls"),
             stale_decisions_served: counter("s3gate_stale_decisions_served"),
+            parked_requests: counter("s3gate_parked_requests"),
+            resumed_by_tick: counter("s3gate_parked_resumed_by_tick"),
         }
     }
 
@@ -169,10 +176,16 @@ impl RootContext for Root {
                 || shared_decision(&self.cache, &cache_id, now).is_some();
             if ready {
                 let parked = self.waiters.borrow_mut().take(&cache_id);
+                for _ in &parked {
+                    Metrics::bump(self.metrics.resumed_by_tick);
+                }
                 wake(parked, Wake::Ready, self.context_id);
             } else if claim_value(&cache_id) == Some(CLAIM_FAILED) {
                 // The fetch they waited for (in another worker) failed: so do they.
                 let parked = self.waiters.borrow_mut().take(&cache_id);
+                for _ in &parked {
+                    Metrics::bump(self.metrics.resumed_by_tick);
+                }
                 wake(parked, Wake::Failed, self.context_id);
             } else if !self.fetches.values().any(|id| *id == cache_id) {
                 let Some(config) = self.config.clone() else {
@@ -606,6 +619,7 @@ impl Gateway {
             .borrow_mut()
             .park(&lookup.cache_id(), &lookup, parked, deadline);
         self.waiting = Waiting::Decision { lookup, request };
+        Metrics::bump(self.metrics.parked_requests);
         let _ = proxy_wasm::hostcalls::set_tick_period(WAIT_TICK);
         Outcome::Pending
     }
