@@ -111,9 +111,7 @@ impl Context for Root {
             return;
         };
         let (Some(config), Some(status)) = (self.config.clone(), call_status(self)) else {
-            release_claim(&cache_id, true);
-            let parked = self.waiters.borrow_mut().take(&cache_id);
-            wake(parked, Wake::Failed, self.context_id);
+            end_fetch(&self.waiters, &cache_id, false, self.context_id);
             return;
         };
         let body = self
@@ -121,14 +119,7 @@ impl Context for Root {
             .unwrap_or_default();
         let now = now_seconds(self);
         let stored = store_answer(&self.cache, &config, &cache_id, Some(status), &body, now);
-        release_claim(&cache_id, stored.is_none());
-        let parked = self.waiters.borrow_mut().take(&cache_id);
-        let how = if stored.is_some() {
-            Wake::Ready
-        } else {
-            Wake::Failed
-        };
-        wake(parked, how, self.context_id);
+        end_fetch(&self.waiters, &cache_id, stored.is_some(), self.context_id);
     }
 }
 
@@ -197,11 +188,7 @@ impl RootContext for Root {
                             Metrics::bump(self.metrics.policy_calls);
                             self.fetches.insert(token, cache_id);
                         }
-                        Err(()) => {
-                            release_claim(&cache_id, true);
-                            let parked = self.waiters.borrow_mut().take(&cache_id);
-                            wake(parked, Wake::Failed, self.context_id);
-                        }
+                        Err(()) => end_fetch(&self.waiters, &cache_id, false, self.context_id),
                     }
                 }
             }
@@ -731,10 +718,8 @@ impl Gateway {
             }
             Err(()) => {
                 let cache_id = lookup.cache_id();
-                release_claim(&cache_id, true);
                 let outcome = self.policy_failed(&cache_id, request);
-                let parked = self.waiters.borrow_mut().take(&cache_id);
-                wake(parked, Wake::Failed, self.context_id);
+                end_fetch(&self.waiters, &cache_id, false, self.context_id);
                 outcome
             }
         }
@@ -750,20 +735,12 @@ impl Gateway {
         let cache_id = lookup.cache_id();
         let now = now_seconds(self);
         let stored = store_answer(&self.cache, &self.config, &cache_id, status, body, now);
-        // The next fetch (a refresh, or a retry after a failure) may be claimed now.
-        release_claim(&cache_id, stored.is_none());
         let outcome = match &stored {
             Some(decision) => self.decide(decision, request),
             None => self.policy_failed(&cache_id, request),
         };
         // Then the requests that waited for this answer, in this VM.
-        let parked = self.waiters.borrow_mut().take(&cache_id);
-        let how = if stored.is_some() {
-            Wake::Ready
-        } else {
-            Wake::Failed
-        };
-        wake(parked, how, self.context_id);
+        end_fetch(&self.waiters, &cache_id, stored.is_some(), self.context_id);
         outcome
     }
 
@@ -1210,6 +1187,16 @@ fn claim_value(cache_id: &str) -> Option<u64> {
         proxy_wasm::hostcalls::get_shared_data(&decision::refresh_claim_key(cache_id)).ok()?;
     held.and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
         .map(u64::from_be_bytes)
+}
+
+/// A fetch of `cache_id` ended (`answered`: a decision is cached): the claim is free for the next
+/// fetch (a refresh, or a retry), and the requests of this VM parked on it resume, as the fetch
+/// went. Then `back_to` is the effective context again.
+fn end_fetch(waiters: &RefCell<Waiters>, cache_id: &str, answered: bool, back_to: u32) {
+    release_claim(cache_id, !answered);
+    let parked = waiters.borrow_mut().take(cache_id);
+    let how = if answered { Wake::Ready } else { Wake::Failed };
+    wake(parked, how, back_to);
 }
 
 /// How a parked request resumes.
