@@ -13,6 +13,7 @@ use s3gate::entitlements::Entitlements;
 use s3gate::listing::{ListingJob, Step};
 use s3gate::request::{self, Addressing, Operation};
 use s3gate::sigv4;
+use s3gate::upstream_sign::{UpstreamCredentials, UpstreamSigner};
 use s3gate_bench::{analyst, upstream_page};
 
 const ADDRESSING: Addressing = Addressing {
@@ -152,5 +153,37 @@ fn listing(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, request_parse, auth, sigv4, decisions, listing);
+/// Signing the upstream request in the filter (the shipped configuration): per request, with the
+/// day's key state cached, and once per UTC day.
+fn upstream_signing(c: &mut Criterion) {
+    let mut g = c.benchmark_group("upstream_sign");
+    let credentials = UpstreamCredentials {
+        access_key_id: "s3gate-upstream".into(),
+        secret_access_key: "s3gate-upstream-secret".into(),
+        session_token: None,
+        region: "us-east-1".into(),
+    };
+    let mut signer = UpstreamSigner::new(credentials.clone());
+    let path = "/acme-warehouse-prod/curated/sales/bench/1k.bin";
+    let now = 1_795_000_000; // 2026-11-18
+    g.bench_function("sign GET (day key cached)", |b| {
+        b.iter(|| signer.sign("GET", "s3.demo.internal", black_box(path), now))
+    });
+    g.bench_function("sign GET (new signer: day key derived)", |b| {
+        b.iter(|| {
+            UpstreamSigner::new(credentials.clone()).sign("GET", "s3.demo.internal", path, now)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    request_parse,
+    auth,
+    sigv4,
+    upstream_signing,
+    decisions,
+    listing
+);
 criterion_main!(benches);
