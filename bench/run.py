@@ -246,14 +246,14 @@ def start_nginx(procs, port):
     (run / "nginx.conf").write_text(conf)
     child = stack.Child("nginx", [NGINX, "-p", str(run), "-e", str(run / "nginx-error.log"),
                                   "-c", str(run / "nginx.conf")], run / "nginx.out")
-    return procs.start(child, lambda: stack._port_open(port))
+    return procs.start(child, lambda: stack.port_open(port))
 
 
 def start_policy(procs, port):
     env = dict(os.environ, S3GATE_DEFAULT_SECRET=SECRET)
     child = stack.Child("policy", [str(POLICY_BIN), "--policies", str(POLICIES),
                                    "--listen", f"127.0.0.1:{port}"], RUN / "policy.log", env=env)
-    return procs.start(child, lambda: stack._http_ok(f"http://127.0.0.1:{port}/healthz"))
+    return procs.start(child, lambda: stack.http_ok(f"http://127.0.0.1:{port}/healthz"))
 
 
 MIN_FILTER_CONFIG = """authority s3.demo.internal
@@ -272,10 +272,10 @@ def envoy_config(variant, out, port, admin_port, policy_port, upstream_port):
     static = config["static_resources"]
     # Only the gateway under /s3p: other listeners would share its VM (YAML aliases) and bind
     # fixed ports.
-    static["listeners"] = [copy.deepcopy(render_envoy._named(static["listeners"], "s3gate"))]
+    static["listeners"] = [copy.deepcopy(render_envoy.named(static["listeners"], "s3gate"))]
     hcm = static["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     filters = hcm["http_filters"]
-    upstream = render_envoy._named(static["clusters"], "s3_demo")
+    upstream = render_envoy.named(static["clusters"], "s3_demo")
     options = upstream["typed_extension_protocol_options"][
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
     route = hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]
@@ -289,7 +289,7 @@ def envoy_config(variant, out, port, admin_port, policy_port, upstream_port):
     if variant == "envoy":
         filters[:] = [f for f in filters if f["name"] != render_envoy.WASM_FILTER]
     elif variant.startswith(("wasm-min", "lever:")):
-        plugin = render_envoy._named(filters, render_envoy.WASM_FILTER)["typed_config"]["config"]
+        plugin = render_envoy.named(filters, render_envoy.WASM_FILTER)["typed_config"]["config"]
         plugin["name"] = plugin["root_id"] = plugin["vm_config"]["vm_id"] = "bench-minimal"
         lever = variant.partition(":")[2]
         levers = {"": [], "none": [], "all": LEVERS}.get(lever, [lever])
@@ -323,7 +323,7 @@ class Envoy:
             str(ENVOY), "-c", str(self.config), "--concurrency", "1",
             "--base-id", str(self.port), "-l", "info", "--log-path", str(log),
         ], access, env=env)
-        procs.start(self.child, lambda: stack._http_ok(
+        procs.start(self.child, lambda: stack.http_ok(
             f"http://127.0.0.1:{self.admin_port}/ready"), log)
 
     @property
@@ -437,7 +437,7 @@ def wrk(url, script, connections, duration, timeout):
     argv = [WRK, "-t1", f"-c{connections}", f"-d{duration}", "--timeout", timeout,
             "-s", str(script), url]
     out = subprocess.run(argv, capture_output=True, text=True, cwd=REPO,
-                         timeout=parse_seconds(duration) + 120, preexec_fn=stack._die_with_parent)
+                         timeout=parse_seconds(duration) + 120, preexec_fn=stack.die_with_parent)
     for line in out.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             result = json.loads(line[len("BENCH_JSON "):])
@@ -454,7 +454,7 @@ def oha(url, method, headers, connections, duration, timeout):
         if name.lower() != "host":  # oha sends the URL's, which is what was signed
             argv += ["-H", f"{name}: {value}"]
     out = subprocess.run(argv + [url], capture_output=True, text=True, cwd=REPO,
-                         timeout=parse_seconds(duration) + 120, preexec_fn=stack._die_with_parent)
+                         timeout=parse_seconds(duration) + 120, preexec_fn=stack.die_with_parent)
     try:
         d = json.loads(out.stdout)
     except json.JSONDecodeError:
@@ -544,7 +544,7 @@ class Measured:
             recorder = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "1999",
                                          "-p", str(envoy.pid), "-o", str(data)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        preexec_fn=stack._die_with_parent)
+                                        preexec_fn=stack.die_with_parent)
         r.update(self.load(duration))
         if recorder is not None:
             recorder.send_signal(signal.SIGINT)
@@ -820,7 +820,7 @@ def main():
             raise SystemExit(f"{missing} is missing: run `make bench`")
     envoy_variants = [v for v in dict.fromkeys(v for _, vs in plan for v in vs) if v != "direct"]
 
-    signal.signal(signal.SIGTERM, stack._raise_exit)
+    signal.signal(signal.SIGTERM, stack.raise_exit)
     meta = machine()
     meta["duration"] = duration
     meta["rounds"] = args.rounds

@@ -35,7 +35,7 @@ CREDENTIAL_VARIABLES = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
 LISTENERS = ("s3gate", "s3gate_root")
 
 
-def _named(items, name):
+def named(items, name):
     for item in items:
         if item.get("name") == name:
             return item
@@ -58,7 +58,7 @@ def _merge(base, override):
 def plugin_config(listener):
     """The wasm filter's `config` (vm_config, configuration, ...) of a listener."""
     hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
-    return _named(hcm["http_filters"], WASM_FILTER)["typed_config"]["config"]
+    return named(hcm["http_filters"], WASM_FILTER)["typed_config"]["config"]
 
 
 def plugin_settings(listener):
@@ -75,7 +75,7 @@ def _cluster_signing(cluster):
 
 def upstream_signing_mode(config):
     """`envoy` if the S3 cluster has the aws_request_signing upstream filter, else `filter`."""
-    cluster = _named(config["static_resources"]["clusters"], S3_CLUSTER)
+    cluster = named(config["static_resources"]["clusters"], S3_CLUSTER)
     filters = _cluster_signing(cluster) or []
     return "envoy" if any(f.get("name") == SIGNING_FILTER for f in filters) else "filter"
 
@@ -84,10 +84,10 @@ def set_upstream_signing(config, mode, listeners):
     """Moves upstream signing to Envoy's upstream filter or into the wasm filter."""
     if mode == upstream_signing_mode(config):
         return
-    cluster = _named(config["static_resources"]["clusters"], S3_CLUSTER)
+    cluster = named(config["static_resources"]["clusters"], S3_CLUSTER)
     filters = _cluster_signing(cluster)
     if mode == "filter":
-        signing = _named(filters, SIGNING_FILTER)
+        signing = named(filters, SIGNING_FILTER)
         region = signing["typed_config"]["region"]
         filters.remove(signing)
         for listener in listeners:
@@ -127,7 +127,7 @@ def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_por
            plugin_overrides=None, source=SOURCE, root_port=None, upstream_signing=None):
     config = yaml.safe_load(Path(source).read_text())
     static = config["static_resources"]
-    listeners = [_named(static["listeners"], name) for name in LISTENERS]
+    listeners = [named(static["listeners"], name) for name in LISTENERS]
     for listener, listener_port in zip(listeners, (port, root_port)):
         if listener_port is not None:
             _set_port(listener["address"], listener_port)
@@ -135,7 +135,7 @@ def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_por
         _set_port(config["admin"]["address"], admin_port)
     for cluster_name, cluster_port in (("policy", policy_port), ("s3_demo", upstream_port)):
         if cluster_port is not None:
-            cluster = _named(static["clusters"], cluster_name)
+            cluster = named(static["clusters"], cluster_name)
             endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
             _set_port(endpoint["address"], cluster_port)
 

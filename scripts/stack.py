@@ -51,7 +51,7 @@ def free_ports(count):
             s.close()
 
 
-def _die_with_parent():
+def die_with_parent():
     # Runs in the child before exec: SIGTERM it when the process that started it dies.
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -71,7 +71,7 @@ class Child:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, env=self.env,
                                          cwd=REPO, start_new_session=True,
-                                         preexec_fn=_die_with_parent)
+                                         preexec_fn=die_with_parent)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -110,7 +110,7 @@ def _group_alive(pgid):
         return True
 
 
-def _http_ok(url):
+def http_ok(url):
     try:
         with urllib.request.urlopen(url, timeout=1) as resp:
             return resp.status == 200
@@ -118,7 +118,7 @@ def _http_ok(url):
         return False
 
 
-def _port_open(port):
+def port_open(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True
@@ -205,10 +205,10 @@ class Stack:
 
     def _ready(self, name):
         if name == "rclone":
-            return _port_open(self.upstream_port)
+            return port_open(self.upstream_port)
         if name == "policy":
-            return _http_ok(f"http://127.0.0.1:{self.policy_port}/healthz")
-        return _http_ok(f"{self.admin_url}/ready")
+            return http_ok(f"http://127.0.0.1:{self.policy_port}/healthz")
+        return http_ok(f"{self.admin_url}/ready")
 
     def _start_child(self, child):
         self.children[child.name] = child
@@ -296,7 +296,7 @@ class Stack:
         self.stop()
 
 
-def _raise_exit(signum, _frame):
+def raise_exit(signum, _frame):
     raise SystemExit(128 + signum)
 
 
@@ -312,7 +312,7 @@ def main():
     # SIGINT (Ctrl-C) and SIGTERM unwind through `finally` and stop every child. Set SIGINT
     # explicitly: a shell's background job starts with it ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_exit)
+    signal.signal(signal.SIGTERM, raise_exit)
     stack = Stack(args.data, args.run_dir, port("S3GATE_PORT", 10000),
                   port("S3GATE_ADMIN_PORT", 9901), port("S3GATE_POLICY_PORT", 8181),
                   port("S3GATE_UPSTREAM_PORT", 9000), root_port=port("S3GATE_ROOT_PORT", 10010))
