@@ -1,5 +1,6 @@
 //! The thin layer that talks to Envoy: proxy-wasm contexts, header and body access, calls to the
-//! policy service and the upstream. All decisions are made by the pure modules.
+//! policy service and the upstream. All decisions are made by the pure modules. `fetch` holds
+//! the policy calls shared by all requests that need the same decision.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -12,8 +13,8 @@ use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
 use crate::auth::{self, Presented};
 use crate::conditional::Conditions;
 use crate::config::{PluginConfig, Upstream};
-use crate::decision::{self, Decision, LocalCache, Memo, WaitList};
-use crate::entitlements::{lookup_path, sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
+use crate::decision::{self, Decision, LocalCache, Memo};
+use crate::entitlements::{sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
 use crate::listing::{self, ListingJob, Step};
 use crate::mapping;
 use crate::request::{self, Operation, S3Request};
@@ -22,6 +23,12 @@ use crate::s3error::S3Error;
 use crate::sigv2;
 use crate::sigv4::{self, SigV4Auth, VerifyingKey};
 use crate::upstream_sign::{SignedHeaders, UpstreamSigner};
+
+mod fetch;
+use fetch::{
+    call_status, claim, claim_value, dispatch_policy_call, end_fetch, shared_decision,
+    store_answer, wake, Lookup, Parked, Waiters, Wake, CLAIM_FAILED,
+};
 
 /// Upstream listing pages can be slow on big prefixes; the client's own timeout still applies.
 const LISTING_TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,15 +51,6 @@ type Signers = HashMap<String, RefCell<UpstreamSigner>>;
 struct Memos {
     key_digests: Memo<String>,
     verifying_keys: Memo<VerifyingKey>,
-}
-
-/// Requests parked until a decision arrives (see `decision::WaitList`).
-type Waiters = WaitList<Lookup, Parked>;
-
-/// A parked request: its context, to make it the effective one when it resumes.
-struct Parked {
-    context_id: u32,
-    gateway: Weak<RefCell<Gateway>>,
 }
 
 #[derive(Default)]
@@ -258,23 +256,6 @@ enum Waiting {
     ObjectSize {
         suffix: u64,
     },
-}
-
-/// Which decision a request needs: the key's, and for SigV4 the signing scope's.
-#[derive(Clone)]
-struct Lookup {
-    digest: String,
-    scope: Option<String>,
-}
-
-impl Lookup {
-    /// The cache identity: decisions that carry a signing key are per scope.
-    fn cache_id(&self) -> String {
-        match &self.scope {
-            Some(scope) => format!("{}@{}", self.digest, scope),
-            None => self.digest.clone(),
-        }
-    }
 }
 
 /// What became of a request after a decision.
@@ -1049,182 +1030,6 @@ fn now_seconds(context: &dyn Context) -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-fn call_status(context: &dyn Context) -> Option<u32> {
-    context
-        .get_http_call_response_header(":status")
-        .and_then(|s| s.parse::<u32>().ok())
-}
-
-/// Asks the policy service for a lookup's decision, from whichever context calls (its answer
-/// comes back to that context).
-fn dispatch_policy_call(
-    context: &dyn Context,
-    config: &PluginConfig,
-    lookup: &Lookup,
-) -> Result<u32, ()> {
-    let path = lookup_path(&lookup.digest, lookup.scope.as_deref());
-    context
-        .dispatch_http_call(
-            &config.policy_cluster,
-            vec![
-                (":method", "GET"),
-                (":path", &path),
-                (":authority", &config.policy_authority),
-            ],
-            None,
-            vec![],
-            Duration::from_millis(config.policy_timeout_ms),
-        )
-        .map_err(|_| {
-            log(
-                LogLevel::Warn,
-                "s3gate: policy service call could not be dispatched",
-            );
-        })
-}
-
-/// Reads a policy answer into this VM's cache (and a known key's into shared data, for every
-/// worker). `None`: no decision (the service failed or answered nonsense).
-fn store_answer(
-    cache: &RefCell<LocalCache>,
-    config: &PluginConfig,
-    cache_id: &str,
-    status: Option<u32>,
-    body: &[u8],
-    now: u64,
-) -> Option<Rc<Decision>> {
-    let (decision, expires_at) = match status {
-        Some(200) => match serde_json::from_slice::<Entitlements>(body) {
-            Ok(e) => {
-                let ttl = u64::from(e.ttl_seconds);
-                (Decision::Known(e), now + ttl)
-            }
-            Err(_) => {
-                log(
-                    LogLevel::Warn,
-                    "s3gate: policy service answered an unreadable document",
-                );
-                return None;
-            }
-        },
-        Some(404) => (Decision::Unknown, now + config.negative_cache_seconds),
-        other => {
-            log(
-                LogLevel::Warn,
-                &format!("s3gate: policy service unavailable (status {other:?})"),
-            );
-            return None;
-        }
-    };
-    // Unknown keys stay per-VM: a flood of random keys must not fill shared memory.
-    if let Decision::Known(_) = decision {
-        let _ = proxy_wasm::hostcalls::set_shared_data(
-            &decision::shared_data_key(cache_id),
-            Some(&decision::encode(expires_at, &decision)),
-            None,
-        );
-    }
-    let decision = Rc::new(decision);
-    cache
-        .borrow_mut()
-        .insert(cache_id.to_string(), expires_at, Rc::clone(&decision), now);
-    Some(decision)
-}
-
-/// The decision in shared data (put there by any worker), copied into this VM's cache.
-fn shared_decision(
-    cache: &RefCell<LocalCache>,
-    cache_id: &str,
-    now: u64,
-) -> Option<(u64, Rc<Decision>)> {
-    let (bytes, _) =
-        proxy_wasm::hostcalls::get_shared_data(&decision::shared_data_key(cache_id)).ok()?;
-    let (expires_at, decision) = decision::decode(&bytes?, now)?;
-    let decision = Rc::new(decision);
-    cache
-        .borrow_mut()
-        .insert(cache_id.to_string(), expires_at, Rc::clone(&decision), now);
-    Some((expires_at, decision))
-}
-
-/// Takes the shared claim to fetch `cache_id` (a miss or a refresh ahead of expiry) for as long
-/// as a policy call may take; false if another request of any worker holds it.
-fn claim(cache_id: &str, now: u64, policy_timeout_ms: u64) -> bool {
-    let key = decision::refresh_claim_key(cache_id);
-    let Ok((held, cas)) = proxy_wasm::hostcalls::get_shared_data(&key) else {
-        return false;
-    };
-    let held_until = held
-        .and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
-        .map(u64::from_be_bytes);
-    if held_until.is_some_and(|until| until > now) {
-        return false;
-    }
-    let until = now + policy_timeout_ms / 1000 + 1;
-    proxy_wasm::hostcalls::set_shared_data(&key, Some(&until.to_be_bytes()), cas).is_ok()
-}
-
-/// Claim values past the time a claim is held: free again, and how the last fetch ended.
-const CLAIM_ANSWERED: u64 = 0;
-const CLAIM_FAILED: u64 = 1;
-
-/// Frees the claim on `cache_id`, recording whether the fetch got an answer: requests of other
-/// workers parked on it fail with it rather than fetch again.
-fn release_claim(cache_id: &str, failed: bool) {
-    let value = if failed { CLAIM_FAILED } else { CLAIM_ANSWERED };
-    let _ = proxy_wasm::hostcalls::set_shared_data(
-        &decision::refresh_claim_key(cache_id),
-        Some(&value.to_be_bytes()),
-        None,
-    );
-}
-
-/// The value of the claim on `cache_id` (a time while held, else `CLAIM_*`).
-fn claim_value(cache_id: &str) -> Option<u64> {
-    let (held, _) =
-        proxy_wasm::hostcalls::get_shared_data(&decision::refresh_claim_key(cache_id)).ok()?;
-    held.and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
-        .map(u64::from_be_bytes)
-}
-
-/// A fetch of `cache_id` ended (`answered`: a decision is cached): the claim is free for the next
-/// fetch (a refresh, or a retry), and the requests of this VM parked on it resume, as the fetch
-/// went. Then `back_to` is the effective context again.
-fn end_fetch(waiters: &RefCell<Waiters>, cache_id: &str, answered: bool, back_to: u32) {
-    release_claim(cache_id, !answered);
-    let parked = waiters.borrow_mut().take(cache_id);
-    let how = if answered { Wake::Ready } else { Wake::Failed };
-    wake(parked, how, back_to);
-}
-
-/// How a parked request resumes.
-#[derive(Clone, Copy)]
-enum Wake {
-    /// The decision is cached (in this VM or in shared data).
-    Ready,
-    /// Its fetch failed: the request fails as the fetching one did (or is served stale).
-    Failed,
-}
-
-/// Resumes parked requests, each as the effective context, then makes `back_to` effective again.
-fn wake(parked: Vec<Parked>, how: Wake, back_to: u32) {
-    if parked.is_empty() {
-        return;
-    }
-    for request in parked {
-        let Some(gateway) = request.gateway.upgrade() else {
-            continue; // the client went away
-        };
-        if proxy_wasm::hostcalls::set_effective_context(request.context_id).is_err() {
-            continue;
-        }
-        if let Ok(mut gateway) = gateway.try_borrow_mut() {
-            gateway.resume_parked(how);
-        };
-    }
-    let _ = proxy_wasm::hostcalls::set_effective_context(back_to);
 }
 
 fn log(level: LogLevel, message: &str) {
