@@ -251,7 +251,13 @@ const host = {
   proxy_set_header_map_pairs(type, ptr, len) {
     const map = mapOf(type);
     if (!map) return Status.NotFound;
-    map.splice(0, map.length, ...deserializeMap(bytes(ptr, len)));
+    const pairs = deserializeMap(bytes(ptr, len));
+    if (type === MapType.RequestHeaders) {  // record the whole-map write as its changes
+      const before = new Map(map);
+      for (const [k, v] of pairs) if (before.get(k) !== v) stream.replaced.set(k, v);
+      for (const k of before.keys()) if (!pairs.some(([n]) => n === k)) stream.removed.add(k);
+    }
+    map.splice(0, map.length, ...pairs);
     return Status.Ok;
   },
   proxy_get_header_map_value(type, kPtr, kLen, retPtr, retSize) {
