@@ -18,7 +18,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use crate::entitlements::{DataSourceGrant, Entitlements, Visibility};
-use crate::request::{ListParams, ListVersion, MAX_KEY_BYTES};
+use crate::request::{is_servable_name, ListParams, ListVersion};
 use crate::s3error::S3Error;
 use crate::token;
 use crate::xml::{element, escape, uri_encode, url_encode_key};
@@ -290,7 +290,7 @@ impl ListingJob {
                 self.last_examined.clear();
                 self.last_examined.push_str(&name);
                 // Hidden, or a name the gateway would refuse to serve: not listed.
-                if !segment.visibility.is_visible(relative) || !servable(&name) {
+                if !segment.visibility.is_visible(relative) || !is_servable_name(&name) {
                     continue;
                 }
                 match self.filter_rolled_up(&name) {
@@ -326,7 +326,7 @@ impl ListingJob {
                     // Not what was asked for: an upstream that rolls up differently.
                     return Err(S3Error::bad_upstream_response());
                 }
-                if !grant.may_hold_visible(relative) || !servable(&name) {
+                if !grant.may_hold_visible(relative) || !is_servable_name(&name) {
                     continue;
                 }
                 if !self.is_after_start(&name) {
@@ -536,45 +536,6 @@ impl ListingJob {
         out
     }
 }
-
-/// [`crate::request::is_servable_name`] in one pass over the bytes (it is asked of every listed name): no more
-/// than [`MAX_KEY_BYTES`], no control characters, no `.` or `..` segment, no empty segment but
-/// the last. A unit test holds the two to the same answers.
-fn servable(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    if bytes.len() > MAX_KEY_BYTES {
-        return false;
-    }
-    let mut segment = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !NAME_ATTENTION[usize::from(b)] {
-            continue;
-        }
-        match b {
-            b'/' => {
-                if matches!(&bytes[segment..i], b"" | b"." | b"..") {
-                    return false;
-                }
-                segment = i + 1;
-            }
-            // U+0080..U+009F, the other control characters.
-            0xC2 if !matches!(bytes.get(i + 1), Some(0x80..=0x9F)) => {}
-            _ => return false,
-        }
-    }
-    !matches!(&bytes[segment..], b"." | b"..")
-}
-
-/// Bytes [`servable`] looks at: `/`, ASCII controls, and 0xC2 (which leads U+0080..U+009F).
-const NAME_ATTENTION: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = matches!(b as u8, 0..=0x1F | 0x7F | b'/' | 0xC2);
-        b += 1;
-    }
-    table
-};
 
 /// The part of an upstream key below the data source's real prefix. A key outside the listed
 /// prefix means the upstream answered something else than asked: never pass it on.
@@ -1747,21 +1708,6 @@ mod tests {
                     read_page_events(&doc).map_err(|e| e.code)
                 );
             }
-        }
-
-        #[test]
-        fn servable_answers_as_is_servable_name(
-            pieces in proptest::collection::vec(
-                proptest::sample::select(&["a", "/", ".", "..", "\u{1}", "\u{7f}", "\u{80}", "\u{85}", "\u{9f}", "\u{a0}", "é", "\u{100}", "x\u{c2}"][..]),
-                0..10,
-            ),
-            any in ".{0,8}",
-            long in 1020usize..1030,
-        ) {
-            let name = pieces.concat() + &any;
-            proptest::prop_assert_eq!(servable(&name), crate::request::is_servable_name(&name), "{:?}", name);
-            let long = "a".repeat(long);
-            proptest::prop_assert_eq!(servable(&long), crate::request::is_servable_name(&long));
         }
     }
 

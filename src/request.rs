@@ -317,13 +317,46 @@ pub fn decode_key(raw: &str) -> Result<String, S3Error> {
 }
 
 /// Whether a name a listing would show is one the gateway serves: GET/HEAD accept it as a key,
-/// a marker naming it is accepted. Listings leave out what could not be fetched.
+/// a marker naming it is accepted. Listings leave out what could not be fetched. The rule of
+/// `check_text` (no more than [`MAX_KEY_BYTES`], no control characters, no `.` or `..`
+/// segment) plus no empty segment but the last, in one pass over the bytes: it is asked of
+/// every listed name. A property test holds it to `check_text`'s answers.
 pub fn is_servable_name(name: &str) -> bool {
-    let inner_segments_empty = name
-        .rsplit_once('/')
-        .is_some_and(|(dirs, _)| dirs.split('/').any(str::is_empty));
-    check_text(name, "key").is_ok() && !inner_segments_empty
+    let bytes = name.as_bytes();
+    if bytes.len() > MAX_KEY_BYTES {
+        return false;
+    }
+    let mut segment = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !NAME_ATTENTION[usize::from(b)] {
+            continue;
+        }
+        match b {
+            b'/' => {
+                if matches!(&bytes[segment..i], b"" | b"." | b"..") {
+                    return false;
+                }
+                segment = i + 1;
+            }
+            // U+0080..U+009F, the other control characters.
+            0xC2 if !matches!(bytes.get(i + 1), Some(0x80..=0x9F)) => {}
+            _ => return false,
+        }
+    }
+    !matches!(&bytes[segment..], b"." | b"..")
 }
+
+/// Bytes [`is_servable_name`] looks at: `/`, ASCII controls, and 0xC2 (which leads
+/// U+0080..U+009F).
+const NAME_ATTENTION: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8, 0..=0x1F | 0x7F | b'/' | 0xC2);
+        b += 1;
+    }
+    table
+};
 
 /// Checks text that will become (part of) an upstream key: bounded, no control bytes,
 /// no `.`/`..` segments.
@@ -569,6 +602,33 @@ mod tests {
             &"a".repeat(1100),
         ] {
             assert!(!is_servable_name(name), "{name:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The byte scan answers as the rule it implements: `check_text`, and no empty
+        /// segment but the last.
+        #[test]
+        fn servable_names_follow_check_text(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(&["a", "/", ".", "..", "\u{1}", "\u{7f}", "\u{80}", "\u{85}", "\u{9f}", "\u{a0}", "é", "\u{100}", "x\u{c2}"][..]),
+                0..10,
+            ),
+            any in ".{0,8}",
+            long in 1020usize..1030,
+        ) {
+            let reference = |name: &str| {
+                let inner_segments_empty = name
+                    .rsplit_once('/')
+                    .is_some_and(|(dirs, _)| dirs.split('/').any(str::is_empty));
+                check_text(name, "key").is_ok() && !inner_segments_empty
+            };
+            let name = pieces.concat() + &any;
+            proptest::prop_assert_eq!(is_servable_name(&name), reference(&name), "{:?}", name);
+            let long = "a".repeat(long);
+            proptest::prop_assert_eq!(is_servable_name(&long), reference(&long));
         }
     }
 
