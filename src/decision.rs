@@ -64,8 +64,9 @@ pub fn should_refresh(decision: &Decision, expires_at: u64, now: u64) -> bool {
     }
 }
 
-/// Shared-data key of the claim one worker takes to refresh a decision.
-pub fn refresh_claim_key(cache_id: &str) -> String {
+/// Shared-data key of the claim one request (of any worker) takes to fetch a decision: a
+/// missing one, or a refresh ahead of expiry.
+pub fn fetch_claim_key(cache_id: &str) -> String {
     format!("s3gate.refresh.{cache_id}")
 }
 

@@ -8,7 +8,7 @@ use std::rc::{Rc, Weak};
 use std::time::{Duration, UNIX_EPOCH};
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
+use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType, Status};
 
 use crate::auth::{self, Presented};
 use crate::conditional::Conditions;
@@ -91,8 +91,14 @@ impl Metrics {
     }
 
     fn bump(id: Option<u32>) {
-        if let Some(id) = id {
-            let _ = proxy_wasm::hostcalls::increment_metric(id, 1);
+        Self::add(id, 1);
+    }
+
+    fn add(id: Option<u32>, n: usize) {
+        if let (Some(id), Ok(n)) = (id, i64::try_from(n)) {
+            if n > 0 {
+                let _ = proxy_wasm::hostcalls::increment_metric(id, n);
+            }
         }
     }
 }
@@ -165,16 +171,12 @@ impl RootContext for Root {
                 || shared_decision(&self.cache, &cache_id, now).is_some();
             if ready {
                 let parked = self.waiters.borrow_mut().take(&cache_id);
-                for _ in &parked {
-                    Metrics::bump(self.metrics.resumed_by_tick);
-                }
+                Metrics::add(self.metrics.resumed_by_tick, parked.len());
                 wake(parked, Wake::Ready, self.context_id);
             } else if claim_value(&cache_id) == Some(CLAIM_FAILED) {
                 // The fetch they waited for (in another worker) failed: so do they.
                 let parked = self.waiters.borrow_mut().take(&cache_id);
-                for _ in &parked {
-                    Metrics::bump(self.metrics.resumed_by_tick);
-                }
+                Metrics::add(self.metrics.resumed_by_tick, parked.len());
                 wake(parked, Wake::Failed, self.context_id);
             } else if !self.fetches.values().any(|id| *id == cache_id) {
                 let Some(config) = self.config.clone() else {
@@ -559,20 +561,18 @@ impl Gateway {
                 // for it; the others go on with the cached one. If the refresh fails, the still
                 // valid decision serves (see `policy_failed`).
                 if decision::should_refresh(&decision, expires_at, now)
-                    && self.claim_refresh(&cache_id, now)
+                    && claim(&cache_id, now, self.config.policy_timeout_ms)
                 {
                     return self.ask_policy(lookup, request);
                 }
                 self.decide(&decision, request)
             }
             // One request (of all workers) fetches a missing decision; the rest wait for it.
-            None if self.claim_refresh(&cache_id, self.now) => self.ask_policy(lookup, request),
+            None if claim(&cache_id, self.now, self.config.policy_timeout_ms) => {
+                self.ask_policy(lookup, request)
+            }
             None => self.park(lookup, request),
         }
-    }
-
-    fn claim_refresh(&self, cache_id: &str, now: u64) -> bool {
-        claim(cache_id, now, self.config.policy_timeout_ms)
     }
 
     /// Waits for the decision another request is fetching: `wake` resumes this request when
@@ -915,21 +915,8 @@ impl Gateway {
         path: &str,
         suffix: u64,
     ) -> Outcome {
-        let signed = self.sign_upstream(upstream_name, "HEAD", &upstream.authority, path, self.now);
-        let mut headers = vec![
-            (":method", "HEAD"),
-            (":path", path),
-            (":authority", upstream.authority.as_str()),
-            (":scheme", "http"),
-        ];
-        headers.extend(signed.iter().flat_map(SignedHeaders::headers));
-        let call = self.dispatch_http_call(
-            &upstream.cluster,
-            headers,
-            None,
-            vec![],
-            Duration::from_millis(self.config.policy_timeout_ms),
-        );
+        let timeout = Duration::from_millis(self.config.policy_timeout_ms);
+        let call = self.call_upstream(upstream_name, upstream, "HEAD", path, self.now, timeout);
         match call {
             Ok(_) => {
                 self.waiting = Waiting::ObjectSize { suffix };
@@ -948,25 +935,13 @@ impl Gateway {
                     log(LogLevel::Error, "s3gate: a data source names an upstream missing from the plugin configuration");
                     return self.respond_error(&S3Error::internal_error());
                 };
-                let signed = self.sign_upstream(
+                let now = now_seconds(self);
+                let call = self.call_upstream(
                     &fetch.upstream,
+                    upstream,
                     "GET",
-                    &upstream.authority,
                     &fetch.path,
-                    now_seconds(self),
-                );
-                let mut headers = vec![
-                    (":method", "GET"),
-                    (":path", fetch.path.as_str()),
-                    (":authority", upstream.authority.as_str()),
-                    (":scheme", "http"),
-                ];
-                headers.extend(signed.iter().flat_map(SignedHeaders::headers));
-                let call = self.dispatch_http_call(
-                    &upstream.cluster,
-                    headers,
-                    None,
-                    vec![],
+                    now,
                     LISTING_TIMEOUT,
                 );
                 match call {
@@ -978,6 +953,28 @@ impl Gateway {
                 }
             }
         }
+    }
+
+    /// The filter's own request to an upstream (a listing page, an object's size), signed like
+    /// the requests it forwards.
+    fn call_upstream(
+        &self,
+        upstream_name: &str,
+        upstream: &Upstream,
+        method: &str,
+        path: &str,
+        now: u64,
+        timeout: Duration,
+    ) -> Result<u32, Status> {
+        let signed = self.sign_upstream(upstream_name, method, &upstream.authority, path, now);
+        let mut headers = vec![
+            (":method", method),
+            (":path", path),
+            (":authority", upstream.authority.as_str()),
+            (":scheme", "http"),
+        ];
+        headers.extend(signed.iter().flat_map(SignedHeaders::headers));
+        self.dispatch_http_call(&upstream.cluster, headers, None, vec![], timeout)
     }
 
     /// The gateway's own SigV4 headers for a request to `upstream_name`, when the filter signs

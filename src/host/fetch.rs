@@ -141,18 +141,24 @@ pub(super) fn shared_decision(
 /// Takes the shared claim to fetch `cache_id` (a miss or a refresh ahead of expiry) for as long
 /// as a policy call may take; false if another request of any worker holds it.
 pub(super) fn claim(cache_id: &str, now: u64, policy_timeout_ms: u64) -> bool {
-    let key = decision::refresh_claim_key(cache_id);
-    let Ok((held, cas)) = proxy_wasm::hostcalls::get_shared_data(&key) else {
+    let key = decision::fetch_claim_key(cache_id);
+    let Some((held_until, cas)) = read_claim(&key) else {
         return false;
     };
-    let held_until = held
-        .and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
-        .map(u64::from_be_bytes);
     if held_until.is_some_and(|until| until > now) {
         return false;
     }
     let until = now + policy_timeout_ms / 1000 + 1;
     proxy_wasm::hostcalls::set_shared_data(&key, Some(&until.to_be_bytes()), cas).is_ok()
+}
+
+/// The claim's value under `key` (if set) and its CAS token; `None` if shared data failed.
+fn read_claim(key: &str) -> Option<(Option<u64>, Option<u32>)> {
+    let (held, cas) = proxy_wasm::hostcalls::get_shared_data(key).ok()?;
+    let value = held
+        .and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
+        .map(u64::from_be_bytes);
+    Some((value, cas))
 }
 
 /// Claim values past the time a claim is held: free again, and how the last fetch ended.
@@ -164,7 +170,7 @@ pub(super) const CLAIM_FAILED: u64 = 1;
 pub(super) fn release_claim(cache_id: &str, failed: bool) {
     let value = if failed { CLAIM_FAILED } else { CLAIM_ANSWERED };
     let _ = proxy_wasm::hostcalls::set_shared_data(
-        &decision::refresh_claim_key(cache_id),
+        &decision::fetch_claim_key(cache_id),
         Some(&value.to_be_bytes()),
         None,
     );
@@ -172,10 +178,7 @@ pub(super) fn release_claim(cache_id: &str, failed: bool) {
 
 /// The value of the claim on `cache_id` (a time while held, else `CLAIM_*`).
 pub(super) fn claim_value(cache_id: &str) -> Option<u64> {
-    let (held, _) =
-        proxy_wasm::hostcalls::get_shared_data(&decision::refresh_claim_key(cache_id)).ok()?;
-    held.and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
-        .map(u64::from_be_bytes)
+    read_claim(&decision::fetch_claim_key(cache_id))?.0
 }
 
 /// A fetch of `cache_id` ended (`answered`: a decision is cached): the claim is free for the next
