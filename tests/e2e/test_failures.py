@@ -47,17 +47,23 @@ def lone(demo_dir, tmp_path_factory):
 STALE_GRACE = 2
 
 
-@pytest.fixture(scope="module")
-def stale(demo_dir, tmp_path_factory):
-    """Decisions live 1 s (a copy of the demo policies) and may be served 2 s past that."""
-    policies = tmp_path_factory.mktemp("policies-ttl1")
+def policies_with_ttl(tmp_path_factory, ttl):
+    """A copy of the demo policies whose decisions live `ttl` seconds."""
+    policies = tmp_path_factory.mktemp(f"policies-ttl{ttl}")
     for name in ("data_sources.yaml", "principals.yaml", "rules.yaml"):
         shutil.copy(REPO / "policies" / name, policies / name)
     rules = policies / "rules.yaml"
-    text, n = re.subn(r"(?m)^decision_ttl_seconds: \d+$", "decision_ttl_seconds: 1",
+    text, n = re.subn(r"(?m)^decision_ttl_seconds: \d+$", f"decision_ttl_seconds: {ttl}",
                       rules.read_text())
     assert n == 1, "rules.yaml no longer sets decision_ttl_seconds"
     rules.write_text(text)
+    return policies
+
+
+@pytest.fixture(scope="module")
+def stale(demo_dir, tmp_path_factory):
+    """Decisions live 1 s (a copy of the demo policies) and may be served 2 s past that."""
+    policies = policies_with_ttl(tmp_path_factory, 1)
     s = start_stack(demo_dir, tmp_path_factory.mktemp("run-stale"), policies=policies,
                     plugin_overrides={"stale_if_error_seconds": STALE_GRACE})
     yield s
@@ -66,13 +72,23 @@ def stale(demo_dir, tmp_path_factory):
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def fresh_sigv4(stack, path, principal="alice"):
-    """A SigV4 GET signed for a region no request used before: the gateway has no decision
-    cached for it (SigV4 decisions are cached per scope), so it must ask the policy service."""
-    region = f"zz-{uuid.uuid4().hex[:12]}"
+def fresh_region():
+    """A region no request used before: the gateway has no decision cached for a SigV4 request
+    signed for it (SigV4 decisions are cached per scope), so it must ask the policy service."""
+    return f"zz-{uuid.uuid4().hex[:12]}"
+
+
+def sigv4_headers(stack, path, region, principal="alice"):
+    """The headers of a GET of `path` SigV4-signed by botocore for `region`."""
     request = AWSRequest(method="GET", url=f"http://127.0.0.1:{stack.port}{path}")
     S3SigV4Auth(Credentials(KEYS[principal], SECRET), "s3", region).add_auth(request)
-    return http(stack.endpoint, "GET", path, headers=dict(request.headers.items()))
+    return dict(request.headers.items())
+
+
+def fresh_sigv4(stack, path, principal="alice"):
+    """A SigV4 GET signed for a fresh region: the policy service is asked."""
+    headers = sigv4_headers(stack, path, fresh_region(), principal)
+    return http(stack.endpoint, "GET", path, headers=headers)
 
 
 def sigv2(stack, key, principal="bob"):
@@ -102,12 +118,7 @@ def wait_until_ok(request, what, timeout=10.0):
 @pytest.fixture(scope="module")
 def short_ttl(demo_dir, tmp_path_factory):
     """Decisions live 5 s (a copy of the demo policies)."""
-    policies = tmp_path_factory.mktemp("policies-ttl5")
-    for name in ("data_sources.yaml", "principals.yaml", "rules.yaml"):
-        shutil.copy(REPO / "policies" / name, policies / name)
-    rules = policies / "rules.yaml"
-    rules.write_text(re.sub(r"(?m)^decision_ttl_seconds: \d+$", "decision_ttl_seconds: 5",
-                            rules.read_text()))
+    policies = policies_with_ttl(tmp_path_factory, 5)
     s = start_stack(demo_dir, tmp_path_factory.mktemp("run-ttl5"), policies=policies)
     yield s
     s.stop()
@@ -140,14 +151,9 @@ def test_concurrent_cold_misses_make_one_policy_call(lone, demo_dir):
     # both Envoy workers: one request fetches it, the others wait for that answer (in its VM,
     # or through shared data from the other worker) instead of each asking the service.
     path = f"/s3p/immuta/{quote(OBJECT)}"
-    region = f"zz-{uuid.uuid4().hex[:12]}"
-
-    def signed_headers():
-        request = AWSRequest(method="GET", url=f"http://127.0.0.1:{lone.port}{path}")
-        S3SigV4Auth(Credentials(KEYS["alice"], SECRET), "s3", region).add_auth(request)
-        return dict(request.headers.items())
-
-    signed = [signed_headers() for _ in range(32)]  # signed first: the requests go out at once
+    region = fresh_region()
+    # Signed first: the requests go out at once.
+    signed = [sigv4_headers(lone, path, region) for _ in range(32)]
     before = lone.stat("cluster.policy.upstream_rq_total")
     barrier = threading.Barrier(32)
 
@@ -301,15 +307,14 @@ def test_requests_waiting_on_a_hanging_fetch_fail_with_it(lone):
     # 12 clients miss the same decision while the service hangs: one call goes out, and every
     # request (the ones parked on it in both workers included) gets 503 at its timeout.
     path = f"/s3p/immuta/{quote(OBJECT)}"
-    region = f"zz-{uuid.uuid4().hex[:12]}"
+    region = fresh_region()
     barrier = threading.Barrier(12)
 
     def client(_):
-        request = AWSRequest(method="GET", url=f"http://127.0.0.1:{lone.port}{path}")
-        S3SigV4Auth(Credentials(KEYS["alice"], SECRET), "s3", region).add_auth(request)
+        headers = sigv4_headers(lone, path, region)
         barrier.wait()
         started = time.monotonic()
-        resp = http(lone.endpoint, "GET", path, headers=dict(request.headers.items()))
+        resp = http(lone.endpoint, "GET", path, headers=headers)
         return resp, time.monotonic() - started
 
     before = lone.stat("cluster.policy.upstream_rq_total")
