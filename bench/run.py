@@ -14,7 +14,10 @@ All Envoys run side by side and scenarios interleave the variants, so drift on a
 machine hits every variant of a scenario alike. Load: `wrk -t1`, requests SigV4-signed by
 botocore (fresh for each scenario) and replayed as fixed headers.
 
-Usage: run.py [--duration 15s] [--only SCENARIO,...] [--skip-micro]
+  s3gate@NAME    the shipped configuration with another build of s3gate.wasm
+                 (`--compare NAME=PATH`): two builds side by side in one run
+Usage: run.py [--duration 15s] [--only SCENARIO,...] [--skip-micro] [--compare NAME=PATH]
+              [--variants VARIANT,...]
        BENCH_DURATION=3s make bench     # smoke run
 Results: a Markdown report on stdout and in .bench/results/ (with the raw numbers as JSON).
 """
@@ -263,10 +266,15 @@ map /s3p/immuta? /acme-warehouse-prod?
 """
 
 
+# `--compare NAME=PATH`: variant "s3gate@NAME" runs the build at PATH.
+COMPARED_WASM = {}
+
+
 def envoy_config(variant, out, port, admin_port, policy_port, upstream_port):
     """envoy/envoy.yaml with this run's ports, edited structurally for the baselines."""
     signing = OTHER_SIGNING if variant == "s3gate-other-signing" else None
-    render_envoy.render(out, S3GATE_WASM, port, admin_port, policy_port, upstream_port,
+    wasm = COMPARED_WASM.get(variant, S3GATE_WASM)
+    render_envoy.render(out, wasm, port, admin_port, policy_port, upstream_port,
                         upstream_signing=signing)
     config = yaml.safe_load(out.read_text())
     static = config["static_resources"]
@@ -805,15 +813,33 @@ def main():
                         help="perf record each Envoy during its runs; report CPU by DSO")
     parser.add_argument("--levers", action="store_true",
                         help="price s3gate's per-request habits one by one (1 KiB GETs)")
+    parser.add_argument("--compare", action="append", default=[], metavar="NAME=PATH",
+                        help="also run variant s3gate@NAME with the s3gate.wasm at PATH, "
+                             "wherever s3gate runs (repeatable)")
+    parser.add_argument("--variants", help="comma-separated variants to run (of each "
+                        "scenario's); the ratio columns need envoy and wasm-min")
     args = parser.parse_args()
+    for spec in args.compare:
+        name, _, path = spec.partition("=")
+        if not name or not path:
+            raise SystemExit(f"--compare {spec!r}: use NAME=PATH")
+        variant = f"s3gate@{name}"
+        COMPARED_WASM[variant] = Path(path).resolve()
+        VARIANTS[variant] = f"s3gate, build {name}"
     duration = f"{max(1, round(parse_seconds(args.duration)))}s"  # wrk takes whole seconds
     if args.levers:
         plan = [("get-1k", list(LEVER_VARIANTS) + ["wasm-min+sign", "s3gate"])]
         needed = [MIN_LEVERS_WASM, MIN_WASM, S3GATE_WASM, POLICY_BIN, ENVOY]
     else:
         scenarios = args.only.split(",") if args.only else list(SCENARIOS)
-        plan = [(scenario, SCENARIOS[scenario][4]) for scenario in scenarios]
-        needed = [S3GATE_WASM, MIN_WASM, POLICY_BIN, ENVOY]
+        compared = list(COMPARED_WASM)
+        plan = [(scenario, SCENARIOS[scenario][4]
+                 + (compared if "s3gate" in SCENARIOS[scenario][4] else []))
+                for scenario in scenarios]
+        if args.variants:
+            chosen = args.variants.split(",")
+            plan = [(scenario, [v for v in variants if v in chosen]) for scenario, variants in plan]
+        needed = [S3GATE_WASM, MIN_WASM, POLICY_BIN, ENVOY, *COMPARED_WASM.values()]
     needed.append(OHA)
     for missing in needed:
         if not Path(missing).exists():
