@@ -22,7 +22,7 @@ use crate::response::{self, BodyPlan};
 use crate::s3error::S3Error;
 use crate::sigv2;
 use crate::sigv4::{self, SigV4Auth, VerifyingKey};
-use crate::upstream_sign::{SignedHeaders, UpstreamSigner};
+use crate::upstream_sign::{Carried, SignedHeaders, UpstreamSigner};
 
 mod fetch;
 use fetch::{
@@ -551,6 +551,16 @@ impl Gateway {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The value of a request header that appears exactly once (a write would also collapse
+    /// repeated ones).
+    fn only_value(&self, name: &str) -> Option<&str> {
+        let mut values = self.request_headers.iter().filter(|(n, _)| n == name);
+        match (values.next(), values.next()) {
+            (Some((_, value)), None) => Some(value),
+            _ => None,
+        }
+    }
+
     /// Continues with the lookup's decision: from the cache, or from the policy service.
     fn with_decision(&mut self, lookup: Lookup, request: S3Request) -> Outcome {
         let cache_id = lookup.cache_id();
@@ -851,12 +861,19 @@ impl Gateway {
         );
         // The client's credentials never go upstream: the gateway's own signature replaces
         // them (signed here, or by the cluster's upstream signing filter).
+        // The client's date and payload hash may date and describe the gateway's request too:
+        // each header left as it is saves a host call.
+        let carried = Carried {
+            amz_date: self.only_value("x-amz-date"),
+            content_sha256: self.only_value("x-amz-content-sha256"),
+        };
         let signed = self.sign_upstream(
             &grant.upstream,
             &self.method,
             &upstream.authority,
             &path,
             self.now,
+            carried,
         );
         for (name, _) in &self.request_headers {
             let replaced = signed
@@ -868,7 +885,9 @@ impl Gateway {
         }
         if let Some(signed) = &signed {
             for (name, value) in signed.headers() {
-                self.set_http_request_header(name, Some(value));
+                if self.only_value(name) != Some(value) {
+                    self.set_http_request_header(name, Some(value));
+                }
             }
         }
         let range = self.request_header("range");
@@ -966,7 +985,14 @@ impl Gateway {
         now: u64,
         timeout: Duration,
     ) -> Result<u32, Status> {
-        let signed = self.sign_upstream(upstream_name, method, &upstream.authority, path, now);
+        let signed = self.sign_upstream(
+            upstream_name,
+            method,
+            &upstream.authority,
+            path,
+            now,
+            Carried::default(),
+        );
         let mut headers = vec![
             (":method", method),
             (":path", path),
@@ -986,9 +1012,12 @@ impl Gateway {
         authority: &str,
         path: &str,
         now: u64,
+        carried: Carried,
     ) -> Option<SignedHeaders> {
         let signer = self.signers.get(upstream_name)?;
-        let signed = signer.borrow_mut().sign(method, authority, path, now);
+        let signed = signer
+            .borrow_mut()
+            .sign_carrying(method, authority, path, now, carried);
         Some(signed)
     }
 

@@ -96,17 +96,33 @@ pub fn plan_object_response(
         },
         BodyPlan::Error(_) | BodyPlan::UpstreamError(_) => |_| false,
     };
-    let mut remove: Vec<String> = Vec::new();
-    for (name, _) in upstream_headers {
-        if name != ":status" && !keep(name) && !remove.contains(name) {
-            remove.push(name.clone());
-        }
-    }
     let mut set = Vec::with_capacity(2);
     if matches!(body, BodyPlan::Error(_) | BodyPlan::UpstreamError(_)) {
         set.push(("content-type", "application/xml".to_string()));
     }
-    set.push(("x-amz-request-id", request_id.to_string()));
+    // Envoy's route may already have written the gateway's id (envoy.yaml's
+    // `response_headers_to_add`): a header edit is a host call, so none is spent on a no-op.
+    let mut request_ids = upstream_headers
+        .iter()
+        .filter(|(n, _)| n == "x-amz-request-id");
+    let id_in_place =
+        request_ids.next().is_some_and(|(_, v)| v == request_id) && request_ids.next().is_none();
+    if !id_in_place {
+        set.push(("x-amz-request-id", request_id.to_string()));
+    }
+    // A set replaces every value of its name, so a name being set needs no removal first; the
+    // request id is either set or already the gateway's.
+    let mut remove: Vec<String> = Vec::new();
+    for (name, _) in upstream_headers {
+        if name != ":status"
+            && name != "x-amz-request-id"
+            && !keep(name)
+            && !set.iter().any(|(s, _)| s == name)
+            && !remove.contains(name)
+        {
+            remove.push(name.clone());
+        }
+    }
     ResponsePlan {
         status: (upstream_status != Some(status)).then_some(status),
         remove,
@@ -225,19 +241,42 @@ mod tests {
             .iter()
             .any(|(n, v)| v == "REAL" || n == "x-amz-id-2"));
         assert!(has(&headers, "etag") && has(&headers, "content-length"));
-        // Only what must change is touched: the two scrubbed names, one header set.
-        assert_eq!(plan.remove, vec!["x-amz-request-id", "x-amz-id-2"]);
+        // Only what must change is touched: one scrubbed name, and the request id replaced
+        // (a set overwrites the upstream's value, no removal first).
+        assert_eq!(plan.remove, vec!["x-amz-id-2"]);
         assert_eq!(plan.set, vec![("x-amz-request-id", "rid".to_string())]);
+    }
+
+    #[test]
+    fn a_response_already_in_shape_costs_no_edit() {
+        // What Envoy's route hands the filter when it already set the id and dropped the rest.
+        let mut up = upstream("200", &[]);
+        up.retain(|(n, _)| n != "x-amz-id-2");
+        up.iter_mut()
+            .filter(|(n, _)| n == "x-amz-request-id")
+            .for_each(|(_, v)| *v = "rid".into());
+        let (plan, headers) = answer(up.clone(), false, &Conditions::default(), "k");
+        assert_eq!(
+            (plan.status, plan.remove.len(), plan.set.len()),
+            (None, 0, 0)
+        );
+        assert_eq!(headers, up);
+        // Two ids (one of them ours) are still replaced by one.
+        up.push(("x-amz-request-id".into(), "REAL".into()));
+        let (plan, headers) = answer(up, false, &Conditions::default(), "k");
+        assert_eq!(plan.set, vec![("x-amz-request-id", "rid".to_string())]);
+        let ids: Vec<_> = headers
+            .iter()
+            .filter(|(n, _)| n == "x-amz-request-id")
+            .collect();
+        assert_eq!(ids, [&("x-amz-request-id".to_string(), "rid".to_string())]);
     }
 
     #[test]
     fn repeated_upstream_headers_are_removed_once() {
         let up = upstream("200", &[("x-amz-id-2", "again"), ("server", "store")]);
         let (plan, headers) = answer(up, false, &Conditions::default(), "k");
-        assert_eq!(
-            plan.remove,
-            vec!["x-amz-request-id", "x-amz-id-2", "server"]
-        );
+        assert_eq!(plan.remove, vec!["x-amz-id-2", "server"]);
         assert!(!has(&headers, "x-amz-id-2") && !has(&headers, "server"));
     }
 

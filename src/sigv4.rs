@@ -716,7 +716,7 @@ fn header_time(headers: &[(String, String)]) -> Result<(u64, String), S3Error> {
 }
 
 /// SHA-256 of an empty body: what GET/HEAD carry.
-const EMPTY_PAYLOAD_SHA256: &str =
+pub const EMPTY_PAYLOAD_SHA256: &str =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// `x-amz-content-sha256`: `UNSIGNED-PAYLOAD` or a hex SHA-256. The gateway serves only

@@ -1,5 +1,5 @@
 //! SigV4 signing of the gateway's own requests to an upstream S3 store: the header form, with
-//! an unsigned payload (the gateway forwards only GET/HEAD).
+//! an unsigned payload (the gateway forwards only GET/HEAD) or the empty body's hash.
 //!
 //! Pure: the clock is an input. A signature costs one SHA-256 over the canonical request and one
 //! HMAC of the string to sign: the day's signing key is kept as a keyed HMAC state (both pads
@@ -17,13 +17,28 @@ use std::sync::Arc;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::sigv4::{self, ALGORITHM, SERVICE, UNSIGNED_PAYLOAD};
+use crate::sigv4::{self, ALGORITHM, EMPTY_PAYLOAD_SHA256, SERVICE, UNSIGNED_PAYLOAD};
 
 type HmacSha256 = Hmac<Sha256>;
 
 const SECONDS_PER_DAY: u64 = 86_400;
 const SIGNED_HEADERS: &str = "host;x-amz-content-sha256;x-amz-date";
 const SIGNED_HEADERS_WITH_TOKEN: &str = "host;x-amz-content-sha256;x-amz-date;x-amz-security-token";
+/// How far from the gateway's clock a client's `x-amz-date` may be and still date the upstream
+/// request: well inside the 15 minutes S3 allows, so the upstream never sees it as skewed.
+const CARRIED_DATE_WINDOW_SECONDS: u64 = 300;
+
+/// Values of the client's request the upstream signature may keep, so the forwarded request's
+/// headers need not be rewritten (each header write is a host call). The signer decides what it
+/// keeps: a date only when it is the gateway's UTC day and close to its clock, a payload hash
+/// only when it is one a GET/HEAD may carry.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Carried<'a> {
+    /// The client's `x-amz-date`.
+    pub amz_date: Option<&'a str>,
+    /// The client's `x-amz-content-sha256`.
+    pub content_sha256: Option<&'a str>,
+}
 
 /// The gateway's own credentials for one upstream.
 #[derive(Clone)]
@@ -52,7 +67,8 @@ pub struct SignedHeaders {
     pub amz_date: String,
     /// `authorization`.
     pub authorization: String,
-    /// `x-amz-content-sha256`: always `UNSIGNED-PAYLOAD`.
+    /// `x-amz-content-sha256`: `UNSIGNED-PAYLOAD`, or the empty body's hash when the client
+    /// sent that.
     pub content_sha256: &'static str,
     /// `x-amz-security-token`, when the credentials carry one (shared with the signer, not
     /// copied).
@@ -150,6 +166,20 @@ impl DayKey {
         out.push('Z');
         out
     }
+
+    /// The second of this day `amz_date` names, if it is a well-formed `x-amz-date` of this day.
+    fn second_of_day(&self, amz_date: &str) -> Option<u64> {
+        let time = amz_date
+            .strip_prefix(self.date.as_str())?
+            .strip_prefix('T')?;
+        let digits = time.strip_suffix('Z')?.as_bytes();
+        if digits.len() != 6 || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let two = |i: usize| u64::from(digits[i] - b'0') * 10 + u64::from(digits[i + 1] - b'0');
+        let (h, m, s) = (two(0), two(2), two(4));
+        (h < 24 && m < 60 && s < 60).then_some(h * 3600 + m * 60 + s)
+    }
 }
 
 /// Signs requests to one upstream.
@@ -192,17 +222,54 @@ impl UpstreamSigner {
         path_and_query: &str,
         unix_now: u64,
     ) -> SignedHeaders {
+        self.sign_carrying(
+            method,
+            authority,
+            path_and_query,
+            unix_now,
+            Carried::default(),
+        )
+    }
+
+    /// Signs one request like `sign`, keeping what it may of the client's values (`Carried`).
+    pub fn sign_carrying(
+        &mut self,
+        method: &str,
+        authority: &str,
+        path_and_query: &str,
+        unix_now: u64,
+        carried: Carried,
+    ) -> SignedHeaders {
         let day = unix_now / SECONDS_PER_DAY;
         let key = match &mut self.key {
             Some(key) if key.day == day => key,
             slot => slot.insert(DayKey::derive(&self.credentials, day)),
         };
-        let amz_date = key.amz_date(unix_now % SECONDS_PER_DAY);
+        let now_of_day = unix_now % SECONDS_PER_DAY;
+        let amz_date = match carried.amz_date {
+            Some(date)
+                if key
+                    .second_of_day(date)
+                    .is_some_and(|t| t.abs_diff(now_of_day) <= CARRIED_DATE_WINDOW_SECONDS) =>
+            {
+                date.to_string()
+            }
+            _ => key.amz_date(now_of_day),
+        };
+        let content_sha256 = match carried.content_sha256 {
+            Some(EMPTY_PAYLOAD_SHA256) => EMPTY_PAYLOAD_SHA256,
+            _ => UNSIGNED_PAYLOAD,
+        };
         let token = self.token.as_deref();
 
-        let canonical =
-            self.scratch
-                .canonical_request(method, authority, path_and_query, &amz_date, token);
+        let canonical = self.scratch.canonical_request(
+            method,
+            authority,
+            path_and_query,
+            &amz_date,
+            content_sha256,
+            token,
+        );
         let hash = hex(&Sha256::digest(canonical.as_bytes()).into());
         // The string to sign, fed in pieces instead of built.
         let mut mac = key.mac.clone();
@@ -220,7 +287,7 @@ impl UpstreamSigner {
         SignedHeaders {
             amz_date,
             authorization,
-            content_sha256: UNSIGNED_PAYLOAD,
+            content_sha256,
             security_token: self.token.clone(),
         }
     }
@@ -234,6 +301,7 @@ impl Scratch {
         authority: &str,
         path_and_query: &str,
         amz_date: &str,
+        content_sha256: &str,
         token: Option<&str>,
     ) -> &str {
         let (path, query) = path_and_query
@@ -250,7 +318,7 @@ impl Scratch {
         out.push_str("\nhost:");
         sigv4::push_trimmed(out, authority);
         out.push_str("\nx-amz-content-sha256:");
-        out.push_str(UNSIGNED_PAYLOAD);
+        out.push_str(content_sha256);
         out.push_str("\nx-amz-date:");
         out.push_str(amz_date);
         out.push('\n');
@@ -265,7 +333,7 @@ impl Scratch {
             None => SIGNED_HEADERS,
         });
         out.push('\n');
-        out.push_str(UNSIGNED_PAYLOAD);
+        out.push_str(content_sha256);
         out
     }
 }
@@ -536,6 +604,57 @@ mod tests {
         assert_eq!(
             s.sign("GET", HOST, path, day1 + 5).authorization,
             fresh(day1 + 5)
+        );
+    }
+
+    #[test]
+    fn the_clients_date_and_empty_payload_hash_are_kept_when_safe() {
+        let path = "/bucket/sales/k.csv";
+        let key = sigv4::signing_key(SECRET, "20261126", REGION, "s3");
+        let client_date = sigv4::format_amz_date(NOW - 200);
+        let carried = Carried {
+            amz_date: Some(&client_date),
+            content_sha256: Some(EMPTY_PAYLOAD_SHA256),
+        };
+        let signed = signer(None).sign_carrying("GET", HOST, path, NOW, carried);
+        assert_eq!(signed.amz_date, client_date);
+        assert_eq!(signed.content_sha256, EMPTY_PAYLOAD_SHA256);
+        // The upstream (here the gateway's own verifier) accepts it as sent.
+        let auth = sigv4::parse_authorization(&signed.authorization).unwrap();
+        sigv4::verify(&auth, "GET", path, &received(&signed), NOW, &key).unwrap();
+        // Anything else is replaced by the gateway's own value.
+        let late = sigv4::format_amz_date(NOW + CARRIED_DATE_WINDOW_SECONDS + 1);
+        let yesterday = sigv4::format_amz_date(NOW - SECONDS_PER_DAY);
+        for date in [
+            late.as_str(),
+            yesterday.as_str(),
+            "20261126T100060Z",
+            "20261126T1000Z",
+            "20261126T10000aZ",
+            "",
+        ] {
+            for hash in [
+                "UNSIGNED-PAYLOAD",
+                "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                &"a".repeat(64),
+            ] {
+                let carried = Carried {
+                    amz_date: Some(date),
+                    content_sha256: Some(hash),
+                };
+                let signed = signer(None).sign_carrying("GET", HOST, path, NOW, carried);
+                assert_eq!(signed.amz_date, sigv4::format_amz_date(NOW), "{date}");
+                assert_eq!(signed.content_sha256, UNSIGNED_PAYLOAD, "{hash}");
+                let auth = sigv4::parse_authorization(&signed.authorization).unwrap();
+                sigv4::verify(&auth, "GET", path, &received(&signed), NOW, &key).unwrap();
+            }
+        }
+        // Nothing carried is exactly `sign`.
+        assert_eq!(
+            signer(None)
+                .sign_carrying("GET", HOST, path, NOW, Carried::default())
+                .authorization,
+            signer(None).sign("GET", HOST, path, NOW).authorization
         );
     }
 

@@ -60,8 +60,10 @@ const requestHeaders = () => [
   ['x-amz-date', amzDate], ['x-amz-content-sha256', payloadHash], ['authorization', authorization],
   ['x-forwarded-proto', 'http'], ['x-request-id', randomUUID()],
 ];
+// nginx's answer as the filter sees it in envoy/envoy.yaml: the route has already removed
+// `server` and set `x-amz-request-id` to the request's `x-request-id` (added per stream).
 const RESPONSE_HEADERS = [
-  [':status', '200'], ['server', 'nginx/1.22.1'], ['date', new Date(NOW_MS).toUTCString()],
+  [':status', '200'], ['date', new Date(NOW_MS).toUTCString()],
   ['content-type', 'application/octet-stream'], ['content-length', '1024'],
   ['last-modified', 'Wed, 25 Nov 2026 10:00:00 GMT'], ['etag', '"6925b7d0-400"'],
   ['accept-ranges', 'bytes'],
@@ -205,10 +207,14 @@ const deserializeMap = (data) => {
 
 // Per-request (stream) state, and what the filter did to it.
 let stream;
-const newStream = (id) => ({
-  id, request: requestHeaders(), response: RESPONSE_HEADERS.map((p) => p.slice()),
-  local: null, continued: 0, replaced: new Map(), removed: new Set(), call: null,
-});
+const newStream = (id) => {
+  const request = requestHeaders();
+  const requestId = request.find(([k]) => k === 'x-request-id')[1];
+  const response = RESPONSE_HEADERS.map((p) => p.slice());
+  response.push(['x-amz-request-id', requestId]);
+  return { id, request, response, local: null, continued: 0, replaced: new Map(),
+    removed: new Set(), call: null };
+};
 const streams = new Map();
 let effective = 0;
 const shared = new Map(); // key -> {value, cas}
