@@ -5,6 +5,7 @@
 //! Checking the proof is done by `sigv4::verify` (with the signing key the policy service derives)
 //! and, for SigV2, by the policy service itself, which alone holds secrets.
 
+use crate::headers::Headers;
 use sha2::{Digest, Sha256};
 
 use crate::s3error::S3Error;
@@ -51,12 +52,12 @@ const MAX_ACCESS_KEY_BYTES: usize = 256;
 /// Reads the credential from the request headers (lower-case names, as Envoy gives them) and
 /// the decoded query.
 pub fn presented(
-    headers: &[(String, String)],
+    headers: &(impl Headers + ?Sized),
     query: &[(String, String)],
     legacy_seed_auth: bool,
 ) -> Result<Presented, S3Error> {
     // The gateway issues no session tokens: one sent with any credential is refused.
-    if headers.iter().any(|(n, _)| n == "x-amz-security-token")
+    if headers.pairs().any(|(n, _)| n == "x-amz-security-token")
         || query
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
@@ -64,9 +65,9 @@ pub fn presented(
         return Err(sigv4::invalid_token());
     }
     let authorization: Vec<&str> = headers
-        .iter()
-        .filter(|(n, _)| n == "authorization")
-        .map(|(_, v)| v.as_str())
+        .pairs()
+        .filter(|(n, _)| *n == "authorization")
+        .map(|(_, v)| v)
         .collect();
     let presigned = query
         .iter()
@@ -152,6 +153,8 @@ pub fn key_digest(access_key: &str) -> String {
 mod tests {
     use super::*;
 
+    const NO_HEADERS: &[(String, String)] = &[];
+
     fn headers(values: &[&str]) -> Vec<(String, String)> {
         values
             .iter()
@@ -221,7 +224,7 @@ mod tests {
             ("Signature", "frJIUN8DYpKDtOLCwo//yllqDzg="),
         ]);
         assert!(matches!(
-            presented(&[], &v2, false).unwrap(),
+            presented(NO_HEADERS, &v2, false).unwrap(),
             Presented::SigV2(_)
         ));
         assert_eq!(
@@ -232,7 +235,7 @@ mod tests {
             "header and query credentials together"
         );
         assert_eq!(
-            presented(&[], &q(&[("prefix", "a")]), true)
+            presented(NO_HEADERS, &q(&[("prefix", "a")]), true)
                 .unwrap_err()
                 .code,
             "AccessDenied"
@@ -241,7 +244,10 @@ mod tests {
 
     #[test]
     fn missing_or_malformed_credentials_are_refused() {
-        assert_eq!(presented(&[], &[], true).unwrap_err().code, "AccessDenied");
+        assert_eq!(
+            presented(NO_HEADERS, &[], true).unwrap_err().code,
+            "AccessDenied"
+        );
         for h in [
             "Bearer x",
             "AWS nocolon",

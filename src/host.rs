@@ -8,13 +8,14 @@ use std::rc::{Rc, Weak};
 use std::time::{Duration, UNIX_EPOCH};
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType, Status};
+use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, MetricType, Status};
 
 use crate::auth::{self, Presented};
 use crate::conditional::Conditions;
 use crate::config::{PluginConfig, Upstream};
 use crate::decision::{self, Decision, LocalCache, Memo};
 use crate::entitlements::{sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
+use crate::headers::{HeaderMap, Headers};
 use crate::listing::{self, ListingJob, Step};
 use crate::mapping;
 use crate::request::{self, Operation, S3Request};
@@ -215,7 +216,7 @@ impl RootContext for Root {
                 config,
                 cache,
                 metrics,
-                request_headers: Vec::new(),
+                request_headers: HeaderMap::default(),
                 now: 0,
                 method: String::new(),
                 raw_path: String::new(),
@@ -326,7 +327,7 @@ struct Gateway {
     cache: Rc<RefCell<LocalCache>>,
     metrics: Metrics,
     /// The client's request headers, read once.
-    request_headers: Vec<(String, String)>,
+    request_headers: HeaderMap,
     /// Seconds since the epoch when the request arrived.
     now: u64,
     method: String,
@@ -397,7 +398,7 @@ impl Context for Gateway {
 impl HttpContext for Gateway {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         // One copy of the headers per request; everything below reads from it.
-        self.request_headers = self.get_http_request_headers();
+        self.request_headers = header_map(MapType::HttpRequestHeaders);
         // One clock reading per request: signature windows and cache expiry use the same now.
         self.now = now_seconds(self);
         let method = self
@@ -477,7 +478,7 @@ impl HttpContext for Gateway {
         let Some(forwarded) = &self.forwarded else {
             return Action::Continue;
         };
-        let upstream = self.get_http_response_headers();
+        let upstream = header_map(MapType::HttpResponseHeaders);
         let plan = response::plan_object_response(
             &upstream,
             forwarded.asked_range,
@@ -545,20 +546,13 @@ impl HttpContext for Gateway {
 
 impl Gateway {
     fn request_header(&self, name: &str) -> Option<&str> {
-        self.request_headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.request_headers.get(name)
     }
 
     /// The value of a request header that appears exactly once (a write would also collapse
     /// repeated ones).
     fn only_value(&self, name: &str) -> Option<&str> {
-        let mut values = self.request_headers.iter().filter(|(n, _)| n == name);
-        match (values.next(), values.next()) {
-            (Some((_, value)), None) => Some(value),
-            _ => None,
-        }
+        self.request_headers.only(name)
     }
 
     /// Continues with the lookup's decision: from the cache, or from the policy service.
@@ -875,7 +869,7 @@ impl Gateway {
             self.now,
             carried,
         );
-        for (name, _) in &self.request_headers {
+        for (name, _) in self.request_headers.pairs() {
             let replaced = signed
                 .as_ref()
                 .is_some_and(|s| s.headers().any(|(n, _)| n == name));
@@ -1048,6 +1042,38 @@ impl Gateway {
         self.respond_error(error);
         Action::Pause
     }
+}
+
+/// One of the stream's header maps, read in place (`headers::HeaderMap`): the SDK's reader
+/// copies every name and value into its own `String` and panics, taking the VM down, on a
+/// value that is not UTF-8, which any client may send.
+fn header_map(map: MapType) -> HeaderMap {
+    #[link(wasm_import_module = "env")]
+    extern "C" {
+        fn proxy_get_header_map_pairs(
+            map_type: MapType,
+            return_map_data: *mut *mut u8,
+            return_map_size: *mut usize,
+        ) -> Status;
+    }
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host writes a buffer it allocated through this module's
+    // `proxy_on_memory_allocate` (the SDK's, a `Vec<u8>` of exactly `size` bytes) and hands it
+    // over; it is taken back as that `Vec` and freed once read.
+    let bytes = unsafe {
+        if proxy_get_header_map_pairs(map, &mut data, &mut size) != Status::Ok || data.is_null() {
+            return HeaderMap::default();
+        }
+        Vec::from_raw_parts(data, size, size)
+    };
+    HeaderMap::from_serialized(bytes).unwrap_or_else(|| {
+        log(
+            LogLevel::Error,
+            "s3gate: the host sent a header map that does not parse",
+        );
+        HeaderMap::default()
+    })
 }
 
 fn now_seconds(context: &dyn Context) -> u64 {

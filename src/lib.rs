@@ -9,6 +9,7 @@ pub mod config;
 pub mod decision;
 pub mod entitlements;
 pub mod glob;
+pub mod headers;
 pub mod listing;
 pub mod mapping;
 pub mod request;

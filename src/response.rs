@@ -2,6 +2,7 @@
 //! scrubbed, S3's status codes restored, conditional requests answered, errors rewritten.
 
 use crate::conditional::{Conditions, Verdict};
+use crate::headers::Headers;
 use crate::s3error::S3Error;
 
 /// What to do with the upstream's body.
@@ -32,11 +33,13 @@ pub struct ResponsePlan {
 
 impl ResponsePlan {
     /// The header list the client gets: the edits applied to `upstream`, `:status` first.
-    pub fn apply(&self, upstream: &[(String, String)]) -> Vec<(String, String)> {
+    pub fn apply(&self, upstream: &(impl Headers + ?Sized)) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = upstream
-            .iter()
-            .filter(|(n, _)| !self.remove.contains(n) && !self.set.iter().any(|(s, _)| s == n))
-            .cloned()
+            .pairs()
+            .filter(|(n, _)| {
+                !self.remove.iter().any(|r| r == n) && !self.set.iter().any(|(s, _)| s == n)
+            })
+            .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
         if let Some(status) = self.status {
             out.retain(|(n, _)| n != ":status");
@@ -49,7 +52,7 @@ impl ResponsePlan {
 
 /// Plans the client's response from the upstream's response headers.
 pub fn plan_object_response(
-    upstream_headers: &[(String, String)],
+    upstream_headers: &(impl Headers + ?Sized),
     asked_range: bool,
     conditions: &Conditions,
     key: &str,
@@ -57,9 +60,9 @@ pub fn plan_object_response(
 ) -> ResponsePlan {
     let header = |name: &str| {
         upstream_headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .pairs()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
     };
     let upstream_status = header(":status").and_then(|v| v.parse::<u32>().ok());
     let (status, body) = match upstream_status.unwrap_or(502) {
@@ -103,8 +106,8 @@ pub fn plan_object_response(
     // Envoy's route may already have written the gateway's id (envoy.yaml's
     // `response_headers_to_add`): a header edit is a host call, so none is spent on a no-op.
     let mut request_ids = upstream_headers
-        .iter()
-        .filter(|(n, _)| n == "x-amz-request-id");
+        .pairs()
+        .filter(|(n, _)| *n == "x-amz-request-id");
     let id_in_place =
         request_ids.next().is_some_and(|(_, v)| v == request_id) && request_ids.next().is_none();
     if !id_in_place {
@@ -113,14 +116,14 @@ pub fn plan_object_response(
     // A set replaces every value of its name, so a name being set needs no removal first; the
     // request id is either set or already the gateway's.
     let mut remove: Vec<String> = Vec::new();
-    for (name, _) in upstream_headers {
+    for (name, _) in upstream_headers.pairs() {
         if name != ":status"
             && name != "x-amz-request-id"
             && !keep(name)
-            && !set.iter().any(|(s, _)| s == name)
-            && !remove.contains(name)
+            && !set.iter().any(|(s, _)| *s == name)
+            && !remove.iter().any(|r| r == name)
         {
-            remove.push(name.clone());
+            remove.push(name.to_string());
         }
     }
     ResponsePlan {

@@ -9,6 +9,7 @@
 //! The seed's literal `AWS KEY:immuta` header is not a SigV2 signature; `auth::credential` tells
 //! it apart before this module is asked.
 
+use crate::headers::Headers;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -159,10 +160,12 @@ pub fn parse_presigned(query: &[(String, String)]) -> Result<Option<SigV2Auth>, 
 
 /// The one value of a header that must not be repeated.
 fn single_header<'a>(
-    headers: &'a [(String, String)],
+    headers: &'a (impl Headers + ?Sized),
     name: &str,
 ) -> Result<Option<&'a str>, S3Error> {
-    let mut found = headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name));
+    let mut found = headers
+        .pairs()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name));
     match (found.next(), found.next()) {
         (None, _) => Ok(None),
         (Some((_, v)), None) => Ok(Some(v.trim())),
@@ -223,7 +226,7 @@ pub fn string_to_sign(
     method: &str,
     raw_path: &str,
     addressing: Addressing<'_>,
-    headers: &[(String, String)],
+    headers: &(impl Headers + ?Sized),
     expires: Option<&str>,
 ) -> Result<String, S3Error> {
     let (path, query) = raw_path.split_once('?').unwrap_or((raw_path, ""));
@@ -254,7 +257,7 @@ pub fn string_to_sign(
             None => amz.push((name, vec![value.trim().to_string()])),
         }
     };
-    for (name, value) in headers {
+    for (name, value) in headers.pairs() {
         if is_amz(name) {
             add(name, value);
         }
@@ -311,9 +314,13 @@ fn is_amz(name: &str) -> bool {
 /// Checks the request time. Header form: `x-amz-date` (else `Date`) within 15 minutes of `now`,
 /// else `RequestTimeTooSkewed`. Presigned: `Expires` not before `now`, else `AccessDenied`
 /// "Request has expired". Also refuses any `x-amz-security-token` header (`InvalidToken`).
-pub fn check_time(auth: &SigV2Auth, headers: &[(String, String)], now: u64) -> Result<(), S3Error> {
+pub fn check_time(
+    auth: &SigV2Auth,
+    headers: &(impl Headers + ?Sized),
+    now: u64,
+) -> Result<(), S3Error> {
     if headers
-        .iter()
+        .pairs()
         .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
     {
         return Err(invalid_token());
@@ -435,6 +442,8 @@ pub fn parse_http_date(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NO_HEADERS: &[(String, String)] = &[];
     use crate::request::parse_query;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -537,11 +546,12 @@ mod tests {
         let auth = presigned(raw).unwrap().unwrap();
         assert_eq!(auth.access_key, "AKIAIOSFODNN7EXAMPLE");
         assert_eq!(auth.signature, "NpgCjnDzrM+WFzoENXmpNDUsSn8=");
-        let sts = string_to_sign("GET", raw, JOHNSMITH, &[], auth.expires.as_deref()).unwrap();
+        let sts =
+            string_to_sign("GET", raw, JOHNSMITH, NO_HEADERS, auth.expires.as_deref()).unwrap();
         assert_eq!(sts, "GET\n\n\n1175139620\n/johnsmith/photos/puppy.jpg");
         assert!(verify(DOC_SECRET, &sts, &auth.signature));
-        check_time(&auth, &[], 1_175_139_620).unwrap();
-        let e = check_time(&auth, &[], 1_175_139_621).unwrap_err();
+        check_time(&auth, NO_HEADERS, 1_175_139_620).unwrap();
+        let e = check_time(&auth, NO_HEADERS, 1_175_139_621).unwrap_err();
         assert_eq!(
             (e.code, e.status, e.message.as_str()),
             ("AccessDenied", 403, "Request has expired")
@@ -718,7 +728,7 @@ mod tests {
             "GET",
             "/b/k?x-amz-meta-a=%C3%A9&Signature=x",
             PATH,
-            &[],
+            NO_HEADERS,
             Some("5"),
         )
         .unwrap();
@@ -881,8 +891,8 @@ mod tests {
             "/a?acl=%ff",
             "/\u{e9}?\u{e9}=\u{e9}&&=&x-amz-a=%",
         ] {
-            let _ = string_to_sign("GET", raw, S3P, &[], Some("1"));
-            let _ = string_to_sign("GET", raw, PATH, &[], None);
+            let _ = string_to_sign("GET", raw, S3P, NO_HEADERS, Some("1"));
+            let _ = string_to_sign("GET", raw, PATH, NO_HEADERS, None);
             let _ = presigned(raw);
         }
     }

@@ -20,6 +20,7 @@
 //! - clock: `RequestTimeTooSkewed` (403) for the header form, `AccessDenied` (403) for an expired
 //!   or not-yet-valid presigned URL.
 
+use crate::headers::Headers;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -350,7 +351,7 @@ fn parse_digits(text: &str) -> Option<u64> {
 pub fn canonical_request(
     method: &str,
     raw_path: &str,
-    headers: &[(String, String)],
+    headers: &(impl Headers + ?Sized),
     signed_headers: &[String],
     payload_hash: &str,
     presigned: bool,
@@ -372,7 +373,7 @@ fn canonical_request_parsed(
     method: &str,
     path: &str,
     query: &[(String, String)],
-    headers: &[(String, String)],
+    headers: &(impl Headers + ?Sized),
     signed_headers: &[String],
     payload_hash: &str,
     presigned: bool,
@@ -452,12 +453,12 @@ fn canonical_query(out: &mut String, query: &[(String, String)], presigned: bool
 /// All values of a header, in order. Envoy presents the HTTP/1 `Host` header as `:authority`;
 /// it is also what Envoy routes on and the gateway reads the address from, so for `host` it
 /// wins over a literal `host` entry.
-fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+fn header_values<'a>(headers: &'a (impl Headers + ?Sized), name: &str) -> Vec<&'a str> {
     let find = |wanted: &str| -> Vec<&'a str> {
         headers
-            .iter()
+            .pairs()
             .filter(|(k, _)| k.eq_ignore_ascii_case(wanted))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
             .collect()
     };
     if name == "host" {
@@ -558,7 +559,7 @@ pub fn verify(
     auth: &SigV4Auth,
     method: &str,
     raw_path: &str,
-    headers: &[(String, String)],
+    headers: &(impl Headers + ?Sized),
     now_unix: u64,
     signing_key: &[u8; 32],
 ) -> Result<(), S3Error> {
@@ -596,12 +597,12 @@ pub fn verify_with(
     auth: &SigV4Auth,
     method: &str,
     raw_path: &str,
-    headers: &[(String, String)],
+    headers: &(impl Headers + ?Sized),
     now_unix: u64,
     signing_key: &VerifyingKey,
 ) -> Result<(), S3Error> {
     if headers
-        .iter()
+        .pairs()
         .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
     {
         return Err(invalid_token());
@@ -651,8 +652,8 @@ pub fn verify_with(
 
     // S3 refuses x-amz-* headers the client did not sign: they change what a request means.
     let unsigned: Vec<&str> = headers
-        .iter()
-        .map(|(k, _)| k.as_str())
+        .pairs()
+        .map(|(k, _)| k)
         .filter(|k| {
             k.len() > 6
                 && k.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"))
@@ -690,10 +691,12 @@ pub fn verify_with(
 
 /// The one value of a header that must not be repeated.
 fn single_header<'a>(
-    headers: &'a [(String, String)],
+    headers: &'a (impl Headers + ?Sized),
     name: &str,
 ) -> Result<Option<&'a str>, S3Error> {
-    let mut found = headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name));
+    let mut found = headers
+        .pairs()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name));
     match (found.next(), found.next()) {
         (None, _) => Ok(None),
         (Some((_, v)), None) => Ok(Some(v.trim())),
@@ -705,7 +708,7 @@ fn single_header<'a>(
 
 /// The header form's request time: `x-amz-date` (ISO 8601 basic), else `Date` (RFC 1123), as unix
 /// seconds and as the timestamp that goes into the string to sign.
-fn header_time(headers: &[(String, String)]) -> Result<(u64, String), S3Error> {
+fn header_time(headers: &(impl Headers + ?Sized)) -> Result<(u64, String), S3Error> {
     if let Some(value) = single_header(headers, "x-amz-date")? {
         let t = parse_amz_date(value).ok_or_else(missing_date)?;
         return Ok((t, value.to_string()));
@@ -723,7 +726,7 @@ pub const EMPTY_PAYLOAD_SHA256: &str =
 /// GET/HEAD, so the (empty) body is not hashed; the value is still part of what the signature
 /// covers. S3 requires the header; signers that omit it (curl before 8.x) sign the empty body's
 /// hash, so that is what a missing header means here.
-fn content_sha256(headers: &[(String, String)]) -> Result<&str, S3Error> {
+fn content_sha256(headers: &(impl Headers + ?Sized)) -> Result<&str, S3Error> {
     let Some(value) = single_header(headers, "x-amz-content-sha256")? else {
         return Ok(EMPTY_PAYLOAD_SHA256);
     };

@@ -424,6 +424,16 @@ class BadStore(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return None
+        if self.behaviour == "latin-1 metadata":
+            body = b"order_id,region\n1,eu\n"
+            self.send_response(200)
+            self.send_header("content-type", "text/csv")
+            self.send_header("content-length", str(len(body)))
+            self.send_header("x-amz-meta-note", "caf\xe9")  # sent as the byte 0xE9
+            self.send_header("x-amz-id-2", "caf\xe9 REQ-1234")
+            self.end_headers()
+            self.wfile.write(body)
+            return None
         if self.behaviour == "reset mid-body":
             self.send_response(200)
             self.send_header("content-type", "text/csv")
@@ -477,6 +487,29 @@ def test_upstream_error_details_never_reach_the_client(lone):
     everything = resp.body + repr(resp.headers).encode()
     for detail in REAL_DETAIL.split() + [b"eu-west-9"]:
         assert detail not in everything, detail
+
+
+def test_upstream_header_values_that_are_not_utf8_pass_as_bytes(lone):
+    # A store's metadata may hold any byte (RFC 9110 obs-text): the filter reads the map without
+    # failing, passes kept headers byte for byte, still scrubs the rest, and keeps serving.
+    with upstream_replaced_by(lone, "latin-1 metadata"):
+        resp = raw_get(lone, f"/s3p/immuta/{quote(OBJECT)}")
+        again = raw_get(lone, f"/s3p/immuta/{quote(OBJECT)}")
+    for answer in (resp, again):
+        assert answer.status == 200, answer.status
+        assert answer.body == b"order_id,region\n1,eu\n"
+        assert answer.getheader("x-amz-meta-note").encode("latin-1") == b"caf\xe9"
+        assert answer.getheader("x-amz-id-2") is None
+
+
+def raw_get(stack, path):
+    url = urlsplit(stack.endpoint)
+    conn = HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.request("GET", path, headers={"Authorization": f"AWS {KEYS['alice']}:{SECRET}"})
+    resp = conn.getresponse()
+    resp.body = resp.read()
+    conn.close()
+    return resp
 
 
 def test_upstream_reset_mid_body_is_a_reset_not_a_whole_answer(lone):
