@@ -69,7 +69,7 @@ bench: build
 	@# The same filter with feature `levers`, for `bench/run.py --levers` (not run by default).
 	cd bench && CARGO_TARGET_DIR=../target/bench/levers cargo build --release --target wasm32-wasip1 -p s3gate-bench-minimal --features levers
 	cd bench && CARGO_TARGET_DIR=../target/bench cargo bench -p s3gate-bench --no-run
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .demo $(VENV)
