@@ -57,7 +57,7 @@ pub fn presented(
     legacy_seed_auth: bool,
 ) -> Result<Presented, S3Error> {
     // The gateway issues no session tokens: one sent with any credential is refused.
-    if headers.pairs().any(|(n, _)| n == "x-amz-security-token")
+    if headers.has("x-amz-security-token")
         || query
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))

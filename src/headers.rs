@@ -25,6 +25,11 @@ pub trait Headers {
             _ => None,
         }
     }
+
+    /// Whether a header named `name`, in any case, is present.
+    fn has(&self, name: &str) -> bool {
+        self.pairs().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
 }
 
 impl Headers for [(String, String)] {
@@ -51,6 +56,16 @@ pub struct HeaderMap {
     text: String,
     /// (name start, name end, value start, value end) in `text`.
     fields: Vec<(u32, u32, u32, u32)>,
+    /// A one-word filter of the names present (`name_bit` of each): most of the filter's
+    /// lookups are for headers a request does not carry (conditions, ranges, tokens), and
+    /// those end here instead of comparing every name.
+    names: u64,
+}
+
+/// The filter bit for a name: from its length and its last byte, case-insensitively.
+fn name_bit(name: &[u8]) -> u64 {
+    let last = name.last().map_or(0, u8::to_ascii_lowercase);
+    1 << ((name.len() * 7 + usize::from(last)) % 64)
 }
 
 impl HeaderMap {
@@ -74,6 +89,7 @@ impl HeaderMap {
         // (start, name end, value end) of each field, relative to `text_start`; each name and
         // value is followed by a NUL.
         let mut fields = Vec::with_capacity(count);
+        let mut names = 0;
         let mut at = 0usize;
         for i in 0..count {
             let name_end = at.checked_add(word(4 + i * 8)?)?;
@@ -89,12 +105,17 @@ impl HeaderMap {
                 narrow(value_start)?,
                 narrow(end)?,
             ));
+            names |= name_bit(bytes.get(text_start + at..text_start + name_end)?);
             at = end + 1;
         }
         bytes.drain(..text_start);
         match String::from_utf8(bytes) {
             // NUL is a character of its own, so a valid whole has valid pieces.
-            Ok(text) => Some(HeaderMap { text, fields }),
+            Ok(text) => Some(HeaderMap {
+                text,
+                fields,
+                names,
+            }),
             Err(error) => {
                 let raw = error.into_bytes();
                 let mut map = HeaderMap::default();
@@ -123,6 +144,7 @@ impl HeaderMap {
         push_lossy(&mut self.text, value);
         let end = u32::try_from(self.text.len()).ok()?;
         self.fields.push((start, name_end, name_end, end));
+        self.names |= name_bit(name);
         Some(())
     }
 
@@ -177,12 +199,18 @@ impl Headers for HeaderMap {
     }
 
     fn get(&self, name: &str) -> Option<&str> {
+        if self.names & name_bit(name.as_bytes()) == 0 {
+            return None;
+        }
         self.fields
             .iter()
             .find_map(|field| self.value_if_named(field, name))
     }
 
     fn only(&self, name: &str) -> Option<&str> {
+        if self.names & name_bit(name.as_bytes()) == 0 {
+            return None;
+        }
         let mut values = self
             .fields
             .iter()
@@ -191,6 +219,11 @@ impl Headers for HeaderMap {
             (Some(value), None) => Some(value),
             _ => None,
         }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.names & name_bit(name.as_bytes()) != 0
+            && self.pairs().any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 }
 
@@ -231,6 +264,7 @@ mod tests {
         assert_eq!(map.only("x-note"), None, "repeated");
         assert_eq!(map.get("empty"), Some(""));
         assert_eq!(map.get("missing"), None);
+        assert!(map.has("X-Amz-Date") && map.has("x-note") && !map.has("x-amz-security-token"));
         let names: Vec<_> = map.pairs().map(|(n, _)| n).collect();
         assert_eq!(names, [":path", "x-amz-date", "x-note", "x-note", "empty"]);
         let built = HeaderMap::from_pairs(&[
@@ -242,6 +276,59 @@ mod tests {
         ]);
         assert!(map.pairs().eq(built.pairs()));
         assert!(HeaderMap::from_serialized(Vec::new()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn lookups_agree_with_a_plain_scan_for_any_name() {
+        // The name filter may only skip scans that would find nothing.
+        let mut seed = 7u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            seed >> 8
+        };
+        let alphabet = b"abcxyz-_:09ABZ";
+        let mut names: Vec<String> = [
+            ":authority",
+            ":path",
+            "host",
+            "range",
+            "if-match",
+            "x-amz-date",
+            "x-amz-security-token",
+            "authorization",
+            "x-amz-content-sha256",
+            "",
+        ]
+        .map(String::from)
+        .to_vec();
+        for _ in 0..300 {
+            let len = 1 + next() as usize % 24;
+            names.push(
+                (0..len)
+                    .map(|_| char::from(alphabet[next() as usize % alphabet.len()]))
+                    .collect(),
+            );
+        }
+        for round in 0..40 {
+            let pairs: Vec<(String, String)> = (0..(round % 9))
+                .map(|i| {
+                    (
+                        names[next() as usize % names.len()].to_ascii_lowercase(),
+                        format!("v{i}"),
+                    )
+                })
+                .collect();
+            let borrowed: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let map = HeaderMap::from_pairs(&borrowed);
+            for name in &names {
+                assert_eq!(map.get(name), pairs.get(name), "{name}");
+                assert_eq!(map.only(name), pairs.only(name), "{name}");
+                assert_eq!(map.has(name), pairs.has(name), "{name}");
+            }
+        }
     }
 
     #[test]

@@ -285,7 +285,16 @@ fn build(
     {
         return Err(malformed("The credential's access key is malformed."));
     }
-    if date.len() != 8 || parse_amz_date(&format!("{date}T000000Z")).is_none() {
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        let part = date.get(from..to)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let valid_date = date.len() == 8
+        && matches!((digits(0, 4), digits(4, 6), digits(6, 8)),
+            (Some(y), Some(m), Some(d)) if unix_time(i64::from(y), m, d, 0, 0, 0).is_some());
+    if !valid_date {
         return Err(malformed(
             "The credential's date is not a valid yyyymmdd date.",
         ));
@@ -388,12 +397,12 @@ fn canonical_request_parsed(
     for name in signed_headers {
         out.push_str(name);
         out.push(':');
-        let values = header_values(headers, name);
-        if values.is_empty() {
+        let mut values = header_values(headers, name).peekable();
+        if values.peek().is_none() {
             // The client signed a header we did not receive: it cannot verify.
             return Err(signature_does_not_match());
         }
-        for (i, value) in values.iter().enumerate() {
+        for (i, value) in values.enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -402,7 +411,12 @@ fn canonical_request_parsed(
         out.push('\n');
     }
     out.push('\n');
-    out.push_str(&signed_headers.join(";"));
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
     out.push('\n');
     out.push_str(payload_hash);
     Ok(out)
@@ -420,7 +434,12 @@ fn canonical_uri(out: &mut String, path: &str) -> Result<(), S3Error> {
         if i > 0 {
             out.push('/');
         }
-        uri_encode(out, &percent_decode(segment)?, false);
+        if segment.contains('%') {
+            uri_encode(out, &percent_decode(segment)?, false);
+        } else {
+            // Nothing to decode: encode as it is, without a decoded copy.
+            uri_encode(out, segment, false);
+        }
     }
     Ok(())
 }
@@ -453,21 +472,19 @@ fn canonical_query(out: &mut String, query: &[(String, String)], presigned: bool
 /// All values of a header, in order. Envoy presents the HTTP/1 `Host` header as `:authority`;
 /// it is also what Envoy routes on and the gateway reads the address from, so for `host` it
 /// wins over a literal `host` entry.
-fn header_values<'a>(headers: &'a (impl Headers + ?Sized), name: &str) -> Vec<&'a str> {
-    let find = |wanted: &str| -> Vec<&'a str> {
-        headers
-            .pairs()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(wanted))
-            .map(|(_, v)| v)
-            .collect()
+fn header_values<'a>(
+    headers: &'a (impl Headers + ?Sized),
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    let wanted = if name == "host" && headers.pairs().any(|(k, _)| k == ":authority") {
+        ":authority"
+    } else {
+        name
     };
-    if name == "host" {
-        let authority = find(":authority");
-        if !authority.is_empty() {
-            return authority;
-        }
-    }
-    find(name)
+    headers
+        .pairs()
+        .filter(move |(k, _)| k.eq_ignore_ascii_case(wanted))
+        .map(|(_, v)| v)
 }
 
 /// Trims the value and collapses inner runs of spaces/tabs to one space.
@@ -487,15 +504,46 @@ pub(crate) fn push_trimmed(out: &mut String, value: &str) {
 /// `AWS4-HMAC-SHA256\n{timestamp}\n{scope}/aws4_request\n{hex sha256 of the canonical request}`,
 /// with `scope` as `SigV4Auth::scope_string` gives it.
 pub fn string_to_sign(timestamp: &str, scope: &str, canonical_request: &str) -> String {
-    let mut out = String::with_capacity(ALGORITHM.len() + timestamp.len() + scope.len() + 96);
-    out.push_str(ALGORITHM);
-    out.push('\n');
-    out.push_str(timestamp);
-    out.push('\n');
-    out.push_str(scope);
-    out.push_str("/aws4_request\n");
-    push_hex(&mut out, &Sha256::digest(canonical_request.as_bytes()));
-    out
+    let mut out = Vec::with_capacity(ALGORITHM.len() + timestamp.len() + scope.len() + 96);
+    feed_string_to_sign(
+        |piece| out.extend_from_slice(piece),
+        timestamp,
+        &[scope],
+        canonical_request,
+    );
+    // Every piece is UTF-8 (the arguments, ASCII constants and hex digits).
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The string to sign, handed to `feed` piece by piece: `verify_with` feeds the HMAC directly,
+/// with no string in between. `scope` is joined with `/`.
+fn feed_string_to_sign(
+    mut feed: impl FnMut(&[u8]),
+    timestamp: &str,
+    scope: &[&str],
+    canonical_request: &str,
+) {
+    feed(ALGORITHM.as_bytes());
+    feed(b"\n");
+    feed(timestamp.as_bytes());
+    feed(b"\n");
+    for (i, part) in scope.iter().enumerate() {
+        if i > 0 {
+            feed(b"/");
+        }
+        feed(part.as_bytes());
+    }
+    feed(b"/aws4_request\n");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 64];
+    for (i, b) in Sha256::digest(canonical_request.as_bytes())
+        .iter()
+        .enumerate()
+    {
+        hex[2 * i] = HEX[usize::from(b >> 4)];
+        hex[2 * i + 1] = HEX[usize::from(b & 15)];
+    }
+    feed(&hex);
 }
 
 fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -601,10 +649,7 @@ pub fn verify_with(
     now_unix: u64,
     signing_key: &VerifyingKey,
 ) -> Result<(), S3Error> {
-    if headers
-        .pairs()
-        .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
-    {
+    if headers.has("x-amz-security-token") {
         return Err(invalid_token());
     }
     let (path, query) = raw_path.split_once('?').unwrap_or((raw_path, ""));
@@ -680,10 +725,14 @@ pub fn verify_with(
         payload_hash,
         auth.presigned.is_some(),
     )?;
-    let to_sign = string_to_sign(&timestamp, &auth.scope_string(), &canonical);
     let given = decode_hex32(&auth.signature).ok_or_else(signature_does_not_match)?;
     let mut mac = signing_key.0.clone();
-    mac.update(to_sign.as_bytes());
+    feed_string_to_sign(
+        |piece| mac.update(piece),
+        &timestamp,
+        &[&auth.date, &auth.region, &auth.service],
+        &canonical,
+    );
     // `verify_slice` compares in constant time.
     mac.verify_slice(&given)
         .map_err(|_| signature_does_not_match())
