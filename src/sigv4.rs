@@ -534,14 +534,13 @@ fn feed_string_to_sign(
         feed(part.as_bytes());
     }
     feed(b"/aws4_request\n");
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hex = [0u8; 64];
     for (i, b) in Sha256::digest(canonical_request.as_bytes())
         .iter()
         .enumerate()
     {
-        hex[2 * i] = HEX[usize::from(b >> 4)];
-        hex[2 * i + 1] = HEX[usize::from(b & 15)];
+        hex[2 * i] = HEX_DIGITS[usize::from(b >> 4)];
+        hex[2 * i + 1] = HEX_DIGITS[usize::from(b & 15)];
     }
     feed(&hex);
 }
@@ -576,11 +575,12 @@ pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
     out
 }
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 fn push_hex(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 15)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b & 15)]));
     }
 }
 
