@@ -140,12 +140,8 @@ pub fn presented(
 
 /// The key's SHA-256 in lower-case hex: the only form in which keys are sent or cached.
 pub fn key_digest(access_key: &str) -> String {
-    let digest = Sha256::digest(access_key.as_bytes());
     let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
-        out.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
-    }
+    sigv4::push_hex32(&mut out, &Sha256::digest(access_key.as_bytes()).into());
     out
 }
 

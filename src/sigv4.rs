@@ -534,15 +534,7 @@ fn feed_string_to_sign(
         feed(part.as_bytes());
     }
     feed(b"/aws4_request\n");
-    let mut hex = [0u8; 64];
-    for (i, b) in Sha256::digest(canonical_request.as_bytes())
-        .iter()
-        .enumerate()
-    {
-        hex[2 * i] = HEX_DIGITS[usize::from(b >> 4)];
-        hex[2 * i + 1] = HEX_DIGITS[usize::from(b & 15)];
-    }
-    feed(&hex);
+    feed(&hex32(&Sha256::digest(canonical_request.as_bytes()).into()));
 }
 
 fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -568,20 +560,27 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8
 /// The signature (lower-case hex) of `string_to_sign` under `signing_key`.
 pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
     let mut out = String::with_capacity(64);
-    push_hex(
+    push_hex32(
         &mut out,
         &hmac_sha256(signing_key, string_to_sign.as_bytes()),
     );
     out
 }
 
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
-
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    for b in bytes {
-        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(HEX_DIGITS[usize::from(b & 15)]));
+/// Lower-case hex of a SHA-256 digest or an HMAC, on the stack.
+pub(crate) fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
     }
+    out
+}
+
+/// `hex32`, appended to a string.
+pub(crate) fn push_hex32(out: &mut String, bytes: &[u8; 32]) {
+    out.extend(hex32(bytes).iter().map(|&b| char::from(b)));
 }
 
 fn decode_hex32(hex: &str) -> Option<[u8; 32]> {
@@ -912,7 +911,7 @@ mod tests {
 
     fn sha256_hex(text: &str) -> String {
         let mut out = String::new();
-        push_hex(&mut out, &Sha256::digest(text.as_bytes()));
+        push_hex32(&mut out, &Sha256::digest(text.as_bytes()).into());
         out
     }
 
@@ -1008,7 +1007,7 @@ mod tests {
     #[test]
     fn s3_doc_get_object_with_range() {
         let mut key_hex = String::new();
-        push_hex(&mut key_hex, &s3_doc_key());
+        push_hex32(&mut key_hex, &s3_doc_key());
         assert_eq!(
             key_hex,
             "dbb893acc010964918f1fd433add87c70e8b0db6be30c1fbeafefa5ec6ba8378"

@@ -270,7 +270,7 @@ impl UpstreamSigner {
             content_sha256,
             token,
         );
-        let hash = hex(&Sha256::digest(canonical.as_bytes()).into());
+        let hash = sigv4::hex32(&Sha256::digest(canonical.as_bytes()).into());
         // The string to sign, fed in pieces instead of built.
         let mut mac = key.mac.clone();
         mac.update(ALGORITHM.as_bytes());
@@ -279,7 +279,7 @@ impl UpstreamSigner {
         mac.update(b"\n");
         mac.update(key.scope_line.as_bytes());
         mac.update(&hash);
-        let signature = hex(&mac.finalize().into_bytes().into());
+        let signature = sigv4::hex32(&mac.finalize().into_bytes().into());
 
         let mut authorization = String::with_capacity(key.authorization_prefix.len() + 64);
         authorization.push_str(&key.authorization_prefix);
@@ -437,17 +437,6 @@ fn hex_value(digit: u8) -> Option<u8> {
         b'A'..=b'F' => Some(digit - b'A' + 10),
         _ => None,
     }
-}
-
-/// Lower-case hex of a digest, on the stack.
-fn hex(bytes: &[u8; 32]) -> [u8; 64] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 64];
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX[usize::from(b >> 4)];
-        pair[1] = HEX[usize::from(b & 15)];
-    }
-    out
 }
 
 #[cfg(test)]
