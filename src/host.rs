@@ -853,8 +853,6 @@ impl Gateway {
             &self.config.upstream_cluster_header,
             Some(&upstream.cluster),
         );
-        // The client's credentials never go upstream: the gateway's own signature replaces
-        // them (signed here, or by the cluster's upstream signing filter).
         // The client's date and payload hash may date and describe the gateway's request too:
         // each header left as it is saves a host call.
         let carried = Carried {
@@ -869,6 +867,8 @@ impl Gateway {
             self.now,
             carried,
         );
+        // The client's credentials never go upstream: the gateway's own signature replaces
+        // them (signed here, or by the cluster's upstream signing filter).
         for (name, _) in self.request_headers.pairs() {
             let replaced = signed
                 .as_ref()
