@@ -44,12 +44,6 @@ impl Headers for Vec<(String, String)> {
     }
 }
 
-impl Headers for [(&str, &str)] {
-    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.iter().map(|&(n, v)| (n, v))
-    }
-}
-
 /// One header map: every name and value in one string, and where each is.
 #[derive(Debug, Clone, Default)]
 pub struct HeaderMap {

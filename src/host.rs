@@ -397,30 +397,37 @@ impl Context for Gateway {
 
 impl HttpContext for Gateway {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        // One copy of the headers per request; everything below reads from it.
+        // One read of the headers per request; everything below reads from it.
         self.request_headers = header_map(MapType::HttpRequestHeaders);
         // One clock reading per request: signature windows and cache expiry use the same now.
         self.now = now_seconds(self);
         let method = self
-            .request_header(":method")
+            .request_headers
+            .get(":method")
             .unwrap_or_default()
             .to_string();
-        let path = self.request_header(":path").unwrap_or_default().to_string();
+        let path = self
+            .request_headers
+            .get(":path")
+            .unwrap_or_default()
+            .to_string();
         self.request_id = self
-            .request_header("x-request-id")
+            .request_headers
+            .get("x-request-id")
             .unwrap_or("s3gate")
             .to_string();
         self.resource = path.split('?').next().unwrap_or("").to_string();
         self.is_head = method == "HEAD";
         // Nobody but this filter picks the upstream cluster.
         if self
-            .request_header(&self.config.upstream_cluster_header)
+            .request_headers
+            .get(&self.config.upstream_cluster_header)
             .is_some()
         {
             self.set_http_request_header(&self.config.upstream_cluster_header, None);
         }
 
-        let authority = self.request_header(":authority").unwrap_or_default();
+        let authority = self.request_headers.get(":authority").unwrap_or_default();
         let request = match request::parse(&method, &path, authority, &self.config.addressing()) {
             Ok(r) => r,
             Err(error) => return self.answered(&error),
@@ -545,16 +552,6 @@ impl HttpContext for Gateway {
 }
 
 impl Gateway {
-    fn request_header(&self, name: &str) -> Option<&str> {
-        self.request_headers.get(name)
-    }
-
-    /// The value of a request header that appears exactly once (a write would also collapse
-    /// repeated ones).
-    fn only_value(&self, name: &str) -> Option<&str> {
-        self.request_headers.only(name)
-    }
-
     /// Continues with the lookup's decision: from the cache, or from the policy service.
     fn with_decision(&mut self, lookup: Lookup, request: S3Request) -> Outcome {
         let cache_id = lookup.cache_id();
@@ -856,8 +853,8 @@ impl Gateway {
         // The client's date and payload hash may date and describe the gateway's request too:
         // each header left as it is saves a host call.
         let carried = Carried {
-            amz_date: self.only_value("x-amz-date"),
-            content_sha256: self.only_value("x-amz-content-sha256"),
+            amz_date: self.request_headers.only("x-amz-date"),
+            content_sha256: self.request_headers.only("x-amz-content-sha256"),
         };
         let signed = self.sign_upstream(
             &grant.upstream,
@@ -879,12 +876,12 @@ impl Gateway {
         }
         if let Some(signed) = &signed {
             for (name, value) in signed.headers() {
-                if self.only_value(name) != Some(value) {
+                if self.request_headers.only(name) != Some(value) {
                     self.set_http_request_header(name, Some(value));
                 }
             }
         }
-        let range = self.request_header("range");
+        let range = self.request_headers.get("range");
         let asked_range = match range {
             Some(value) if response::forwardable_range(value).is_none() => {
                 // S3 ignores such a Range and serves the whole object; so does the gateway.
@@ -893,7 +890,7 @@ impl Gateway {
             }
             other => other.is_some(),
         };
-        let owned = |name| self.request_header(name).map(str::to_string);
+        let owned = |name| self.request_headers.get(name).map(str::to_string);
         let conditions = Conditions {
             if_match: owned("if-match"),
             if_none_match: owned("if-none-match"),

@@ -397,7 +397,10 @@ fn push_normalized(out: &mut String, text: &str, in_query: bool) {
         // Runs hold ASCII only, so both ends are character boundaries.
         out.push_str(text.get(run..i).unwrap_or_default());
         let escaped = match (byte, bytes.get(i + 1..i + 3)) {
-            (b'%', Some(&[hi, lo])) => hex_value(hi).zip(hex_value(lo)).map(|(h, l)| h << 4 | l),
+            (b'%', Some(&[hi, lo])) => {
+                let digit = |b: u8| char::from(b).to_digit(16);
+                digit(hi).zip(digit(lo)).map(|(h, l)| (h << 4 | l) as u8)
+            }
             _ => None,
         };
         match escaped {
@@ -420,22 +423,10 @@ fn is_unreserved(byte: u8) -> bool {
 }
 
 fn push_uri_byte(out: &mut String, byte: u8) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     if is_unreserved(byte) {
         out.push(char::from(byte));
     } else {
-        out.push('%');
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 15)]));
-    }
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
+        crate::xml::push_percent(out, byte);
     }
 }
 

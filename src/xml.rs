@@ -123,7 +123,8 @@ pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn push_percent(out: &mut String, b: u8) {
+/// `%XX`, upper-case hex, as S3 and SigV4 encode a byte.
+pub(crate) fn push_percent(out: &mut String, b: u8) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.push('%');
     out.push(HEX[(b >> 4) as usize] as char);
