@@ -90,6 +90,7 @@ VARIANTS = {
     "envoy": "(a) Envoy, no filter",
     "wasm-min": "(b) minimal wasm",
     "wasm-min+sign": "(b') minimal wasm + Envoy's upstream signing",
+    "wasm-min+verify-sign": "(b'') minimal wasm verifying and signing in wasm (s3gate's code, keys cached)",
     "s3gate": f"s3gate ({SIGNING_TEXT[SHIPPED_SIGNING]}, as shipped)",
     "s3gate-other-signing": f"s3gate with {SIGNING_TEXT[OTHER_SIGNING]}",
 }
@@ -102,6 +103,9 @@ LEVER_VARIANTS = {"lever:none": "(b) built with levers, none on"}
 LEVER_VARIANTS.update({f"lever:{name}": f"(b) + {name}" for name in LEVERS})
 LEVER_VARIANTS["lever:all"] = "(b) + all of them"
 MIN_LEVERS_WASM = REPO / "target/bench/levers/wasm32-wasip1/release/s3gate_bench_minimal.wasm"
+# Variants built from the levers build: (b'') is the floor of any filter that verifies the
+# client's signature and signs the upstream request in wasm, whatever else it does.
+LEVER_BUILT_VARIANTS = {"wasm-min+verify-sign": ["verify-sign"]}
 
 # name: (method, virtual path (through a wasm filter), upstream path, connections, variants)
 SCENARIOS = {
@@ -112,7 +116,7 @@ SCENARIOS = {
     # One connection: latency added per request, without queueing behind 31 others.
     "get-1k-c1": ("GET", f"/s3p/immuta/{KEY_1K}",
                   "/acme-warehouse-prod/curated/sales/bench/1k.bin", 1,
-                  ["envoy", "wasm-min", "s3gate", "s3gate-other-signing"]),
+                  ["envoy", "wasm-min", "wasm-min+verify-sign", "s3gate", "s3gate-other-signing"]),
     # boto3's list_objects_v2(Prefix="sales/bench/list/"); the upstream path is what s3gate asks.
     "list-1000": ("GET", "/s3p/immuta?list-type=2&prefix=sales%2Fbench%2Flist%2F&encoding-type=url",
                   "/acme-warehouse-prod?list-type=2&max-keys=1000&prefix=curated%2Fsales%2Fbench%2Flist%2F",
@@ -287,7 +291,7 @@ def envoy_config(variant, out, port, admin_port, policy_port, upstream_port):
     options = upstream["typed_extension_protocol_options"][
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
     route = hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]
-    if variant in ("envoy", "wasm-min") or variant.startswith("lever:"):
+    if variant in ("envoy", "wasm-min", *LEVER_BUILT_VARIANTS) or variant.startswith("lever:"):
         options.pop("http_filters")  # no upstream signing
     elif variant == "wasm-min+sign" and SHIPPED_SIGNING == "filter":
         render_envoy.set_upstream_signing(config, "envoy", [])  # Envoy's signer for (b')
@@ -300,8 +304,10 @@ def envoy_config(variant, out, port, admin_port, policy_port, upstream_port):
         plugin = render_envoy.named(filters, render_envoy.WASM_FILTER)["typed_config"]["config"]
         plugin["name"] = plugin["root_id"] = plugin["vm_config"]["vm_id"] = "bench-minimal"
         lever = variant.partition(":")[2]
-        levers = {"": [], "none": [], "all": LEVERS}.get(lever, [lever])
-        wasm = MIN_LEVERS_WASM if variant.startswith("lever:") else MIN_WASM
+        levers = LEVER_BUILT_VARIANTS.get(
+            variant, {"": [], "none": [], "all": LEVERS}.get(lever, [lever]))
+        lever_built = variant.startswith("lever:") or variant in LEVER_BUILT_VARIANTS
+        wasm = MIN_LEVERS_WASM if lever_built else MIN_WASM
         plugin["vm_config"]["code"]["local"]["filename"] = str(wasm)
         plugin["configuration"]["value"] = MIN_FILTER_CONFIG + "".join(
             f"lever {name}\n" for name in levers)
@@ -852,6 +858,8 @@ def main():
             chosen = args.variants.split(",")
             plan = [(scenario, [v for v in variants if v in chosen]) for scenario, variants in plan]
         needed = [S3GATE_WASM, MIN_WASM, POLICY_BIN, ENVOY, *COMPARED_WASM.values()]
+        if any(v in LEVER_BUILT_VARIANTS for _, vs in plan for v in vs):
+            needed.append(MIN_LEVERS_WASM)
     needed.append(OHA)
     for missing in needed:
         if not Path(missing).exists():

@@ -1,7 +1,8 @@
 //! s3gate: a policy-enforcing S3 gateway running inside Envoy as a proxy-wasm filter.
 //!
 //! Everything but `host` is pure Rust with no proxy-wasm calls, so it is unit-tested natively.
-//! `host` is the thin layer that talks to Envoy; it is only built for wasm32.
+//! `host` is the thin layer that talks to Envoy; it is only built for wasm32 (with feature
+//! `host`, the default).
 
 pub mod auth;
 pub mod conditional;
@@ -21,5 +22,5 @@ pub mod token;
 pub mod upstream_sign;
 pub mod xml;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "host"))]
 mod host;

@@ -76,6 +76,10 @@ impl Context for Floor {}
 impl HttpContext for Floor {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         #[cfg(feature = "levers")]
+        if self.config.levers.verify_sign.is_some() {
+            return levers::verify_and_sign(self);
+        }
+        #[cfg(feature = "levers")]
         let (path, authorization) = levers::read_request(self);
         #[cfg(not(feature = "levers"))]
         let (path, authorization) = (
@@ -111,11 +115,21 @@ impl HttpContext for Floor {
 /// s3gate's per-request habits (src/host.rs), one switch each.
 #[cfg(feature = "levers")]
 mod levers {
+    use std::cell::RefCell;
+    use std::time::UNIX_EPOCH;
+
     use hmac::{Hmac, Mac};
     use proxy_wasm::traits::{Context, HttpContext};
+    use proxy_wasm::types::{Action, MapType, Status};
+    use s3gate::headers::{HeaderMap, Headers};
+    use s3gate::sigv4::{self, VerifyingKey};
+    use s3gate::upstream_sign::{Carried, UpstreamCredentials, UpstreamSigner};
     use sha2::{Digest, Sha256};
 
     use super::Floor;
+
+    /// The bench's principals all sign with the seed's secret.
+    const CLIENT_SECRET: &str = "immuta";
 
     #[derive(Default)]
     pub struct Levers {
@@ -134,6 +148,16 @@ mod levers {
         strip_credentials: bool,
         /// Response: read every header, filter, and write them all back, plus one added.
         response_headers: bool,
+        /// Instead of (b)'s request work: what any filter that verifies the client's SigV4 and
+        /// signs the upstream request must do, with s3gate's own code and keys cached as s3gate
+        /// caches them (see `verify_and_sign`). Its other levers do not apply.
+        pub verify_sign: Option<VerifySign>,
+    }
+
+    pub struct VerifySign {
+        /// The client's key for the last scope seen: (scope, ready HMAC state).
+        key: RefCell<Option<(String, VerifyingKey)>>,
+        signer: RefCell<UpstreamSigner>,
     }
 
     impl Levers {
@@ -145,6 +169,18 @@ mod levers {
                 "clock" => &mut self.clock,
                 "strip-credentials" => &mut self.strip_credentials,
                 "response-headers" => &mut self.response_headers,
+                "verify-sign" => {
+                    self.verify_sign = Some(VerifySign {
+                        key: RefCell::new(None),
+                        signer: RefCell::new(UpstreamSigner::new(UpstreamCredentials {
+                            access_key_id: "AKIDBENCH".into(),
+                            secret_access_key: "bench-secret".into(),
+                            session_token: None,
+                            region: "us-east-1".into(),
+                        })),
+                    });
+                    return true;
+                }
                 _ => return false,
             };
             *flag = true;
@@ -231,5 +267,91 @@ mod levers {
         kept.push(("x-amz-request-id".into(), "bench".into()));
         let kept: Vec<(&str, &str)> = kept.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         f.set_http_response_headers(kept);
+    }
+
+    /// The floor of a filter that verifies and signs: one read of the request headers (as
+    /// s3gate reads them), the clock, the client's SigV4 parsed and verified with a cached key
+    /// state, the path mapped, `:path` and `:authority` written, the upstream request signed
+    /// (keeping the client's date and payload hash as s3gate does) and `authorization`
+    /// written. No policy, no query or key parsing, no response work.
+    pub fn verify_and_sign(f: &mut Floor) -> Action {
+        let Some(state) = &f.config.levers.verify_sign else {
+            return Action::Continue;
+        };
+        let headers = request_header_map();
+        let now = f
+            .get_current_time()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let method = headers.get(":method").unwrap_or_default();
+        let path = headers.get(":path").unwrap_or_default();
+        let verified = headers
+            .get("authorization")
+            .ok_or(())
+            .and_then(|a| sigv4::parse_authorization(a).map_err(|_| ()))
+            .and_then(|auth| {
+                let mut key = state.key.borrow_mut();
+                let scope = auth.scope_string();
+                if key.as_ref().is_none_or(|(s, _)| *s != scope) {
+                    let derived =
+                        sigv4::signing_key(CLIENT_SECRET, &auth.date, &auth.region, &auth.service);
+                    *key = Some((scope, VerifyingKey::new(&derived)));
+                }
+                let (_, key) = key.as_ref().ok_or(())?;
+                sigv4::verify_with(&auth, method, path, &headers, now, key).map_err(|_| ())
+            });
+        let mapped = f.config.maps.iter().find_map(|(from, to)| {
+            path.strip_prefix(from.as_str())
+                .map(|rest| format!("{to}{rest}"))
+        });
+        let (Ok(()), Some(mapped)) = (verified, mapped) else {
+            f.send_http_response(403, vec![], None);
+            return Action::Pause;
+        };
+        f.set_http_request_header(":path", Some(&mapped));
+        f.set_http_request_header(":authority", Some(&f.config.authority));
+        let carried = Carried {
+            amz_date: headers.only("x-amz-date"),
+            content_sha256: headers.only("x-amz-content-sha256"),
+        };
+        let signed = state.signer.borrow_mut().sign_carrying(
+            method,
+            &f.config.authority,
+            &mapped,
+            now,
+            carried,
+        );
+        for (name, value) in signed.headers() {
+            if headers.only(name) != Some(value) {
+                f.set_http_request_header(name, Some(value));
+            }
+        }
+        Action::Continue
+    }
+
+    /// The request headers read in place, as s3gate's host layer reads them.
+    fn request_header_map() -> HeaderMap {
+        #[link(wasm_import_module = "env")]
+        extern "C" {
+            fn proxy_get_header_map_pairs(
+                map_type: MapType,
+                return_map_data: *mut *mut u8,
+                return_map_size: *mut usize,
+            ) -> Status;
+        }
+        let mut data: *mut u8 = std::ptr::null_mut();
+        let mut size: usize = 0;
+        // SAFETY: as in s3gate's `host::header_map`: the host hands over a buffer allocated
+        // through this module's `proxy_on_memory_allocate`, a `Vec<u8>` of `size` bytes.
+        let bytes = unsafe {
+            if proxy_get_header_map_pairs(MapType::HttpRequestHeaders, &mut data, &mut size)
+                != Status::Ok
+                || data.is_null()
+            {
+                return HeaderMap::default();
+            }
+            Vec::from_raw_parts(data, size, size)
+        };
+        HeaderMap::from_serialized(bytes).unwrap_or_default()
     }
 }
