@@ -95,7 +95,9 @@ impl Entitlements {
 impl DataSourceGrant {
     /// Whether the principal may see the object at `relative_key` (the key below the data source).
     pub fn is_visible(&self, relative_key: &str) -> bool {
-        Visibility::of(self).is_visible(relative_key)
+        // One object: each pattern read in place, nothing compiled.
+        let any = |patterns: &[String]| patterns.iter().any(|p| glob::matches(p, relative_key));
+        visibility_rule(any, self.visible.as_deref(), &self.shown, &self.hidden)
     }
 
     /// Whether a common prefix (relative to the data source) could hold a visible object;
@@ -140,13 +142,20 @@ impl Visibility {
     }
 
     pub fn is_visible(&self, relative_key: &str) -> bool {
-        let allowed = match &self.visible {
-            None => true,
-            Some(patterns) => patterns.iter().any(|p| p.matches(relative_key)),
-        };
-        let shown = self.shown.is_empty() || self.shown.iter().any(|p| p.matches(relative_key));
-        allowed && shown && !self.hidden.iter().any(|p| p.matches(relative_key))
+        let any = |patterns: &[glob::Pattern]| patterns.iter().any(|p| p.matches(relative_key));
+        visibility_rule(any, self.visible.as_deref(), &self.shown, &self.hidden)
     }
+}
+
+/// The one visibility rule, whatever form the patterns take (`any`: does one of them match):
+/// inside `visible` when it is set, matched by `shown` when it is not empty, never `hidden`.
+fn visibility_rule<P>(
+    any: impl Fn(&[P]) -> bool,
+    visible: Option<&[P]>,
+    shown: &[P],
+    hidden: &[P],
+) -> bool {
+    visible.is_none_or(&any) && (shown.is_empty() || any(shown)) && !any(hidden)
 }
 
 #[cfg(test)]

@@ -6,40 +6,43 @@
 //!   `*.crc` hides `.crc` files at every depth, as in `.gitignore`.
 //! - A pattern with `/` is matched against the whole relative key.
 
-/// Whether `pattern` matches `relative_key`.
+/// Whether `pattern` matches `relative_key`. Compiles nothing for the common shapes (a single
+/// object request checks a few patterns once; a listing compiles them with `Pattern::new`).
 pub fn matches(pattern: &str, relative_key: &str) -> bool {
-    Pattern::new(pattern).matches(relative_key)
+    Pattern::borrowed(pattern).matches(relative_key)
 }
 
-/// A pattern compiled once, for matching many keys (a listing checks every object).
+/// A pattern compiled once, for matching many keys (a listing checks every object). `S` holds
+/// the literal text: `String` when compiled, `&str` for a one-off match.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pattern {
+pub struct Pattern<S = String> {
     /// No `/` in the pattern: it is matched against the file name.
     by_name: bool,
-    form: Form,
+    form: Form<S>,
 }
 
 /// The common shapes of policy patterns get a plain string test; the rest the general matcher.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Form {
+enum Form<S> {
     /// No wildcard: `_SUCCESS`.
-    Exact(String),
+    Exact(S),
     /// `*` then no wildcard: `*.crc` (the star may not cross `/`).
-    Suffix(String),
+    Suffix(S),
     /// No wildcard then `**`: `region=eu/**`.
-    Prefix(String),
+    Prefix(S),
     General(Vec<Token>),
 }
 
-impl Pattern {
-    pub fn new(pattern: &str) -> Pattern {
+impl<'p> Pattern<&'p str> {
+    /// The pattern read in place: no copy of its text.
+    pub fn borrowed(pattern: &'p str) -> Self {
         let literal = |t: &str| !t.contains(['*', '?']);
         let form = if literal(pattern) {
-            Form::Exact(pattern.to_string())
+            Form::Exact(pattern)
         } else if let Some(rest) = pattern.strip_prefix('*').filter(|r| literal(r)) {
-            Form::Suffix(rest.to_string())
+            Form::Suffix(rest)
         } else if let Some(rest) = pattern.strip_suffix("**").filter(|r| literal(r)) {
-            Form::Prefix(rest.to_string())
+            Form::Prefix(rest)
         } else {
             Form::General(tokens(pattern))
         };
@@ -48,7 +51,22 @@ impl Pattern {
             form,
         }
     }
+}
 
+impl Pattern {
+    pub fn new(pattern: &str) -> Pattern {
+        let Pattern { by_name, form } = Pattern::borrowed(pattern);
+        let form = match form {
+            Form::Exact(text) => Form::Exact(text.to_string()),
+            Form::Suffix(text) => Form::Suffix(text.to_string()),
+            Form::Prefix(text) => Form::Prefix(text.to_string()),
+            Form::General(tokens) => Form::General(tokens),
+        };
+        Pattern { by_name, form }
+    }
+}
+
+impl<S: AsRef<str>> Pattern<S> {
     pub fn matches(&self, relative_key: &str) -> bool {
         // Keys are short: a plain backward scan beats a searcher.
         let subject = if self.by_name {
@@ -60,12 +78,13 @@ impl Pattern {
             relative_key
         };
         match &self.form {
-            Form::Exact(text) => subject == text,
+            Form::Exact(text) => subject == text.as_ref(),
             Form::Suffix(text) => {
-                subject.ends_with(text.as_str())
+                let text = text.as_ref();
+                subject.ends_with(text)
                     && (self.by_name || !subject[..subject.len() - text.len()].contains('/'))
             }
-            Form::Prefix(text) => subject.starts_with(text.as_str()),
+            Form::Prefix(text) => subject.starts_with(text.as_ref()),
             Form::General(tokens) => reachable(tokens, subject).last().copied().unwrap_or(false),
         }
     }

@@ -99,7 +99,8 @@ pub fn plan_object_response(
         },
         BodyPlan::Error(_) | BodyPlan::UpstreamError(_) => |_| false,
     };
-    let mut set = Vec::with_capacity(2);
+    // Empty for a plain answer: no allocation.
+    let mut set = Vec::new();
     if matches!(body, BodyPlan::Error(_) | BodyPlan::UpstreamError(_)) {
         set.push(("content-type", "application/xml".to_string()));
     }

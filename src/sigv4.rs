@@ -328,22 +328,23 @@ fn build(
 }
 
 fn parse_signed_headers(list: &str) -> Option<Vec<String>> {
-    let names: Vec<&str> = list.split(';').collect();
-    let valid_name = |n: &&str| {
+    let valid_name = |n: &str| {
         !n.is_empty()
             && n.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
     };
-    // Strictly ascending: sorted, as the canonical form requires, and no name twice.
-    let sorted = names.windows(2).all(|w| w[0] < w[1]);
-    if names.len() > MAX_SIGNED_HEADERS
-        || !names.iter().all(valid_name)
-        || !sorted
-        || !names.contains(&"host")
-    {
-        return None;
+    let mut names: Vec<String> = Vec::with_capacity(4);
+    let mut has_host = false;
+    for name in list.split(';') {
+        // Strictly ascending: sorted, as the canonical form requires, and no name twice.
+        let ascending = names.last().is_none_or(|previous| previous.as_str() < name);
+        if names.len() == MAX_SIGNED_HEADERS || !valid_name(name) || !ascending {
+            return None;
+        }
+        has_host |= name == "host";
+        names.push(name.to_string());
     }
-    Some(names.into_iter().map(str::to_string).collect())
+    has_host.then_some(names)
 }
 
 fn parse_digits(text: &str) -> Option<u64> {
@@ -489,6 +490,19 @@ fn header_values<'a>(
 
 /// Trims the value and collapses inner runs of spaces/tabs to one space.
 pub(crate) fn push_trimmed(out: &mut String, value: &str) {
+    // Most values need nothing: no tab, no space at either end, no two spaces in a row.
+    let bytes = value.as_bytes();
+    let clean = bytes.first() != Some(&b' ')
+        && bytes.last() != Some(&b' ')
+        && !bytes
+            .iter()
+            .zip(bytes.iter().skip(1))
+            .any(|(&a, &b)| a == b'\t' || (a == b' ' && b == b' '))
+        && bytes.last() != Some(&b'\t');
+    if clean {
+        out.push_str(value);
+        return;
+    }
     for (i, word) in value
         .split([' ', '\t'])
         .filter(|w| !w.is_empty())
@@ -1405,6 +1419,29 @@ mod tests {
         let q = parse_query("X-Amz-Signature=ab&acl").unwrap();
         canonical_query(&mut out, &q, true);
         assert_eq!(out, "acl=");
+    }
+
+    #[test]
+    fn trimming_takes_the_shortcut_only_when_it_changes_nothing() {
+        // Every string of up to 6 characters over {a, space, tab}, against the plain rule.
+        let alphabet = ['a', ' ', '\t'];
+        for len in 0..=6u32 {
+            for mut n in 0..3usize.pow(len) {
+                let mut value = String::new();
+                for _ in 0..len {
+                    value.push(alphabet[n % 3]);
+                    n /= 3;
+                }
+                let expected = value
+                    .split([' ', '\t'])
+                    .filter(|w| !w.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let mut out = String::from("x:");
+                push_trimmed(&mut out, &value);
+                assert_eq!(out, format!("x:{expected}"), "{value:?}");
+            }
+        }
     }
 
     #[test]
