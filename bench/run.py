@@ -7,6 +7,8 @@ envoy/envoy.yaml (access log, route timeouts and so on as shipped):
   envoy          (a) Envoy without any HTTP filter but the router, cluster without signing
   wasm-min       (b) Envoy + bench/minimal-filter (reads 2 request headers, rewrites 2), no signing
   wasm-min+sign  (b') as (b), plus Envoy's aws_request_signing upstream filter on the cluster
+  wasm-min+verify-sign  (b'') the minimal filter verifying the client's SigV4 and signing the
+                 upstream request with s3gate's own code, nothing else (lever verify-sign)
   s3gate         the real filter and envoy.yaml as shipped (upstream signing in the filter)
   s3gate-other-signing  the same with upstream signing moved the other way (to Envoy's
                  signing filter; `render_envoy.py --upstream-signing`)
