@@ -9,7 +9,7 @@ POLICY_BIN := target/release/s3gate-policy
 DEMO_DATA  := .demo/data
 PYTEST_ARGS ?=
 
-.PHONY: setup build run test lint unit e2e fuzz validate-envoy bench clean
+.PHONY: setup build run test lint unit e2e fuzz validate-envoy bench bench-build bench-instructions clean
 
 setup: $(VENV_STAMP)
 	@rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
@@ -59,7 +59,7 @@ validate-envoy: build
 # Not part of `make test`: s3gate against Envoy without the filter, a minimal wasm filter and
 # nginx reached directly, plus criterion micro-benchmarks; see docs/benchmarks.md.
 # BENCH_DURATION=3s for a smoke run. The bench crates build in target/bench (own workspace).
-bench: build
+bench-build: build
 	@test -x /usr/sbin/nginx && command -v wrk >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk; }
 	@# wrk cannot HEAD (it waits for the announced body); oha does. Built once.
@@ -69,7 +69,17 @@ bench: build
 	@# The same filter with feature `levers`, for `bench/run.py --levers` (not run by default).
 	cd bench && CARGO_TARGET_DIR=../target/bench/levers cargo build --release --target wasm32-wasip1 -p s3gate-bench-minimal --features levers
 	cd bench && CARGO_TARGET_DIR=../target/bench cargo bench -p s3gate-bench --no-run
+
+bench: bench-build
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Whole-Envoy instructions per cached GET under callgrind, per variant: repeatable where timed
+# runs are not (docs/benchmarks.md, "Instructions per request"). BENCH_ARGS as for
+# bench/instructions.py (e.g. --method HEAD, --compare NAME=PATH).
+bench-instructions: bench-build
+	@command -v valgrind >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind; }
+	$(PY) bench/instructions.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .demo $(VENV)

@@ -10,11 +10,11 @@ request, with start-up, warm-up, tier-up and the per-batch constant (timers, the
 taken out. Instructions are not time (a cache miss or a syscall costs more than its count),
 but they tell which variant does more work, and by how much, repeatably.
 
-  .venv/bin/python bench/instructions.py [--requests 1000] [--variants envoy,wasm-min,...]
-                                         [--method GET|HEAD] [--compare NAME=PATH ...]
+  make bench-instructions BENCH_ARGS="[--requests 1000] [--variants envoy,wasm-min,...]
+                                      [--method GET|HEAD] [--compare NAME=PATH ...]"
 
-Needs what `make bench` builds; valgrind is on every machine of this kind. About 1-2 minutes
-per variant.
+`make bench-instructions` builds what it needs (as `make bench` does) and installs valgrind
+when missing. About 1-2 minutes per variant.
 """
 
 import argparse
