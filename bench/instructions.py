@@ -19,7 +19,6 @@ when missing. About 1-2 minutes per variant.
 
 import argparse
 import http.client
-import os
 import re
 import subprocess
 import sys
@@ -43,27 +42,10 @@ def envoy_binary():
 
 def valgrind_envoy(envoy, procs, out_dir):
     """Starts `envoy` (a `bench.Envoy`) under callgrind; the child's pid is valgrind's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = stack.DEFAULT_CREDENTIALS
-    log = envoy.run / "envoy.log"
-    log.unlink(missing_ok=True)
-    argv = ["valgrind", "--tool=callgrind", "--smc-check=all-non-file",
-            "--dump-instr=no", "--collect-jumps=no",
-            f"--callgrind-out-file={out_dir}/callgrind.%p",
-            envoy_binary(), "-c", str(envoy.config), "--concurrency", "1",
-            "--base-id", str(envoy.port), "-l", "warning", "--log-path", str(log)]
-    child = stack.Child(f"envoy-{envoy.variant}", argv, envoy.run / "valgrind.out", env=env)
-    procs.children.append(child)
-    child.start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not stack.http_ok(f"http://127.0.0.1:{envoy.admin_port}/ready"):
-        if not child.running():
-            raise RuntimeError(f"{child.name} exited: {stack.log_tail(child.log)}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{child.name} not ready: {stack.log_tail(child.log)}")
-        time.sleep(0.5)
-    envoy.child = child
-    return child.proc.pid
+    wrapper = ["valgrind", "--tool=callgrind", "--smc-check=all-non-file", "--dump-instr=no",
+               "--collect-jumps=no", f"--callgrind-out-file={out_dir}/callgrind.%p"]
+    envoy.start(procs, wrapper, envoy_binary(), START_TIMEOUT)
+    return envoy.pid
 
 
 def serve(port, method, path, headers, count, retries=0):
@@ -144,9 +126,7 @@ def main():
             results.append((variant, per_request, one, two))
             print(f"instructions: {variant:24} {per_request:10,.0f} per {args.method} "
                   f"({one:,} for {n}, {two:,} for {2 * n})", file=sys.stderr, flush=True)
-            procs.stop()
-            bench.start_nginx(procs, nginx_port)
-            bench.start_policy(procs, policy_port)
+            procs.stop(envoy.child)
     finally:
         procs.stop()
     base = dict((v, p) for v, p, _, _ in results)

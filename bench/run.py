@@ -226,10 +226,10 @@ class Procs:
     def __init__(self):
         self.children = []
 
-    def start(self, child, ready, log=None):
+    def start(self, child, ready, log=None, timeout=stack.START_TIMEOUT):
         self.children.append(child)
         child.start()
-        deadline = time.monotonic() + stack.START_TIMEOUT
+        deadline = time.monotonic() + timeout
         log = log or child.log
         while not ready():
             if not child.running():
@@ -239,9 +239,11 @@ class Procs:
             time.sleep(0.05)
         return child
 
-    def stop(self):
-        stack.Stack._stop(list(reversed(self.children)))
-        self.children.clear()
+    def stop(self, child=None):
+        """Stops `child`, or everything."""
+        stopping = [child] if child else list(reversed(self.children))
+        stack.Stack._stop(stopping)
+        self.children = [c for c in self.children if c not in stopping]
 
 
 def start_nginx(procs, port):
@@ -327,7 +329,8 @@ class Envoy:
                      upstream_port)
         self.child = None
 
-    def start(self, procs):
+    def start(self, procs, wrapper=(), binary=ENVOY, timeout=stack.START_TIMEOUT):
+        """`wrapper`: a command that runs Envoy (`bench/instructions.py`'s valgrind)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = stack.DEFAULT_CREDENTIALS
         log, access = self.run / "envoy.log", self.run / "access.log"
@@ -336,11 +339,11 @@ class Envoy:
         # stdout is the access log: kept, written to a local file, as part of the shipped
         # config's cost.
         self.child = stack.Child(f"envoy-{self.variant}", [
-            str(ENVOY), "-c", str(self.config), "--concurrency", "1",
+            *wrapper, str(binary), "-c", str(self.config), "--concurrency", "1",
             "--base-id", str(self.port), "-l", "info", "--log-path", str(log),
         ], access, env=env)
         procs.start(self.child, lambda: stack.http_ok(
-            f"http://127.0.0.1:{self.admin_port}/ready"), log)
+            f"http://127.0.0.1:{self.admin_port}/ready"), log, timeout)
 
     @property
     def pid(self):
