@@ -149,8 +149,16 @@ pub(super) fn claim(cache_id: &str, now: u64, policy_timeout_ms: u64) -> bool {
         return false;
     }
     let until = now + policy_timeout_ms / 1000 + 1;
-    proxy_wasm::hostcalls::set_shared_data(&key, Some(&until.to_be_bytes()), cas).is_ok()
+    let cas = cas.unwrap_or(CREATE_ONLY);
+    proxy_wasm::hostcalls::set_shared_data(&key, Some(&until.to_be_bytes()), Some(cas)).is_ok()
 }
+
+/// The CAS to take a claim nobody has taken yet. Envoy inserts an absent key whatever the CAS
+/// (0, "no CAS", would also overwrite a present one), but refuses a CAS that does not match a
+/// present key's: so if another worker created the claim since we read it, this write fails
+/// rather than overwrite it. Envoy hands out CAS values from one counter starting at 1; an entry
+/// holding exactly this one would only cost a second fetch.
+const CREATE_ONLY: u32 = u32::MAX;
 
 /// The claim's value under `key` (if set) and its CAS token; `None` if shared data failed.
 fn read_claim(key: &str) -> Option<(Option<u64>, Option<u32>)> {

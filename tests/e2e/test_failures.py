@@ -142,7 +142,8 @@ def test_hot_key_is_refreshed_once_per_ttl_not_by_every_request(short_ttl):
         statuses = set().union(*pool.map(lambda _: client(), range(16)))
     assert statuses == {200}
     calls = short_ttl.stat("cluster.policy.upstream_rq_total") - before
-    # Two or three TTLs went by: a refresh each (a cold claim may race once per worker).
+    # Two or three TTLs went by: a refresh every 3 to 4 s (the filter counts whole seconds),
+    # with room for one late refresh on a loaded machine.
     assert 1 <= calls <= 4, calls
 
 
