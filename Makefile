@@ -8,8 +8,14 @@ WASM       := target/wasm32-wasip1/release/s3gate.wasm
 POLICY_BIN := target/release/s3gate-policy
 DEMO_DATA  := .demo/data
 PYTEST_ARGS ?=
+# A second S3 upstream for the hostile end-to-end tests (scripts/stack.py --upstream-store);
+# its path names the version, so a bump installs afresh. Keep in step with stack.py S3S_FS_BIN.
+S3S_FS_VERSION := 0.14.1
+S3S_FS     := target/tools/s3s-fs-$(S3S_FS_VERSION)/bin/s3s-fs
+# What runs against s3s-fs too: the tests of what a hostile principal may reach.
+E2E_S3S_FS := tests/e2e/test_hostile.py tests/e2e/test_visibility.py tests/e2e/test_trailing_slash.py
 
-.PHONY: setup build run test lint unit e2e fuzz validate-envoy bench bench-build bench-instructions clean
+.PHONY: setup build run test lint unit e2e s3s-fs fuzz validate-envoy bench bench-build bench-instructions clean
 
 setup: $(VENV_STAMP)
 	@rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
@@ -41,8 +47,15 @@ lint: setup
 unit: setup
 	cargo test --workspace
 
-e2e: build
+# Built once (about 3 minutes), then kept: cargo install is skipped while the binary exists.
+s3s-fs: $(S3S_FS)
+$(S3S_FS):
+	CARGO_TARGET_DIR=target/tools/build cargo install --locked --quiet \
+		--root target/tools/s3s-fs-$(S3S_FS_VERSION) --features binary s3s-fs@$(S3S_FS_VERSION)
+
+e2e: build $(S3S_FS)
 	$(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS)
+	S3GATE_S3S_FS_BIN=$(S3S_FS) $(VENV)/bin/pytest --upstream-store s3s-fs $(E2E_S3S_FS) $(PYTEST_ARGS)
 
 test: lint unit e2e
 

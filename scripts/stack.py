@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Run the whole s3gate demo stack: rclone (S3 upstream), the policy service, and Envoy with
-the s3gate filter. Used by `make run` (foreground until Ctrl-C) and by the e2e test fixtures.
+"""Run the whole s3gate demo stack: an S3 upstream (rclone, or s3s-fs), the policy service,
+and Envoy with the s3gate filter. Used by `make run` (foreground until Ctrl-C) and by the e2e
+test fixtures.
 
 Every child runs in its own process group and is stopped with SIGTERM, then SIGKILL; on Linux
 each child also gets SIGTERM if this process dies first, so nothing is ever left running.
 
-Usage: stack.py [--data DIR] [--run-dir DIR]
+Usage: stack.py [--data DIR] [--run-dir DIR] [--upstream-store rclone|s3s-fs]
+Upstream store: S3GATE_UPSTREAM_STORE (`rclone`, the default: `rclone serve s3`; `s3s-fs`: the
+       crates.io s3s-fs server, built by `make s3s-fs` into S3S_FS_BIN, or S3GATE_S3S_FS_BIN). Both
+       serve each top-level folder of the data as a bucket and check SigV4.
 Ports: S3GATE_PORT (10000, the gateway under /s3p), S3GATE_ROOT_PORT (10010, the same gateway
        at the root of the port), S3GATE_ADMIN_PORT (9901), S3GATE_POLICY_PORT (8181),
        S3GATE_UPSTREAM_PORT (9000). Upstream credentials: S3GATE_UPSTREAM_ACCESS_KEY_ID,
@@ -34,6 +38,9 @@ BIN = Path(sys.executable).parent  # the venv's bin: envoy and rclone live there
 DEFAULT_WASM = REPO / "target/wasm32-wasip1/release/s3gate.wasm"
 DEFAULT_POLICY_BIN = REPO / "target/release/s3gate-policy"
 DEFAULT_CREDENTIALS = ("s3gate-upstream", "s3gate-upstream-secret")
+# Where `make s3s-fs` installs s3s-fs (the Makefile's S3S_FS; keep the version in step).
+S3S_FS_BIN = REPO / "target/tools/s3s-fs-0.14.1/bin/s3s-fs"
+UPSTREAM_STORES = ("rclone", "s3s-fs")
 START_TIMEOUT = 30.0
 
 
@@ -132,7 +139,7 @@ class Stack:
     def __init__(self, data_dir, run_dir, port=None, admin_port=None, policy_port=None,
                  upstream_port=None, plugin_overrides=None, wasm=None, policy_bin=None,
                  credentials=None, policies=REPO / "policies", root_port=None,
-                 upstream_signing=None, gateway_credentials=None):
+                 upstream_signing=None, gateway_credentials=None, upstream_store=None):
         picked = iter(free_ports(5))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
@@ -153,6 +160,11 @@ class Stack:
         # What the gateway signs with; tests give it wrong ones to see the store refuse them.
         self.gateway_credentials = gateway_credentials or self.credentials
         self.policies = Path(policies)
+        self.upstream_store = (upstream_store or os.environ.get("S3GATE_UPSTREAM_STORE")
+                               or "rclone")
+        if self.upstream_store not in UPSTREAM_STORES:
+            raise RuntimeError(f"unknown upstream store {self.upstream_store!r}; "
+                               f"one of {', '.join(UPSTREAM_STORES)}")
         self.envoy_config = self.run_dir / "envoy.yaml"
         self.children = {}
 
@@ -171,13 +183,28 @@ class Stack:
 
     # --- the three parts -------------------------------------------------------------------
 
+    def _upstream(self):
+        return self._s3s_fs() if self.upstream_store == "s3s-fs" else self._rclone()
+
+    def _s3s_fs(self):
+        ak, sk = self.credentials
+        binary = Path(os.environ.get("S3GATE_S3S_FS_BIN") or S3S_FS_BIN)
+        return Child("upstream", [
+            str(binary), "--host", "127.0.0.1", "--port", str(self.upstream_port),
+            "--access-key", ak, "--secret-key", sk,  # refuse anything not signed with these
+            str(self.data_dir),
+        ], self.run_dir / "s3s-fs.log")
+
     def _rclone(self):
         ak, sk = self.credentials
-        return Child("rclone", [
+        return Child("upstream", [
             str(BIN / "rclone"), "serve", "s3", str(self.data_dir),
             "--addr", f"127.0.0.1:{self.upstream_port}",
             "--auth-key", f"{ak},{sk}",   # refuse anything not SigV4-signed with these
             "--config", os.devnull,       # ignore any rclone.conf of the user
+            # Serve names as given: no fixup to a Unicode-equivalent or other-case name, which
+            # the gateway's model of store names (src/store_names.rs) does not cover.
+            "--no-unicode-normalization", "--vfs-case-insensitive=false",
             "--log-level", "INFO",
         ], self.run_dir / "rclone.log")
 
@@ -204,7 +231,7 @@ class Stack:
         ], self.run_dir / "envoy-access.log", env=env)
 
     def _ready(self, name):
-        if name == "rclone":
+        if name == "upstream":
             return port_open(self.upstream_port)
         if name == "policy":
             return http_ok(f"http://127.0.0.1:{self.policy_port}/healthz")
@@ -231,7 +258,11 @@ class Stack:
         return tail
 
     def start(self):
-        for path, what in ((self.wasm, "make build"), (self.policy_bin, "make build")):
+        needed = [(self.wasm, "make build"), (self.policy_bin, "make build")]
+        if self.upstream_store == "s3s-fs":
+            needed.append((Path(os.environ.get("S3GATE_S3S_FS_BIN") or S3S_FS_BIN),
+                           "make s3s-fs"))
+        for path, what in needed:
             if not path.exists():
                 raise RuntimeError(f"{path} is missing: run `{what}` first")
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -242,7 +273,7 @@ class Stack:
                             self.policy_port, self.upstream_port, self.plugin_overrides,
                             root_port=self.root_port, upstream_signing=self.upstream_signing)
         try:
-            self._start_child(self._rclone())
+            self._start_child(self._upstream())
             self._start_child(self._policy())
             self._start_child(self._envoy())
         except BaseException:
@@ -257,10 +288,10 @@ class Stack:
         self._start_child(self._policy())
 
     def stop_upstream(self):
-        self._stop([self.children.pop("rclone")])
+        self._stop([self.children.pop("upstream")])
 
     def start_upstream(self):
-        self._start_child(self._rclone())
+        self._start_child(self._upstream())
 
     def stat(self, name):
         """One of Envoy's counters or gauges, from the admin interface."""
@@ -304,6 +335,8 @@ def main():
     parser = argparse.ArgumentParser(description="Run the s3gate demo stack in the foreground.")
     parser.add_argument("--data", default=REPO / ".demo/data", type=Path)
     parser.add_argument("--run-dir", default=REPO / ".demo/run", type=Path)
+    parser.add_argument("--upstream-store", choices=UPSTREAM_STORES, default=None,
+                        help="the S3 upstream (default: S3GATE_UPSTREAM_STORE, else rclone)")
     args = parser.parse_args()
 
     def port(name, default):
@@ -315,7 +348,8 @@ def main():
     signal.signal(signal.SIGTERM, raise_exit)
     stack = Stack(args.data, args.run_dir, port("S3GATE_PORT", 10000),
                   port("S3GATE_ADMIN_PORT", 9901), port("S3GATE_POLICY_PORT", 8181),
-                  port("S3GATE_UPSTREAM_PORT", 9000), root_port=port("S3GATE_ROOT_PORT", 10010))
+                  port("S3GATE_UPSTREAM_PORT", 9000), root_port=port("S3GATE_ROOT_PORT", 10010),
+                  upstream_store=args.upstream_store)
     try:
         stack.start()
         print(f"s3gate is up: {stack.endpoint}   (Ctrl-C stops everything)\n"
@@ -323,7 +357,7 @@ def main():
               f"{stack.root_endpoint}\n"
               f"  try: curl -H 'Authorization: AWS alice-demo-key:immuta' {stack.endpoint}\n"
               f"  Envoy admin {stack.admin_url}, policy service "
-              f"http://127.0.0.1:{stack.policy_port}, rclone http://127.0.0.1:"
+              f"http://127.0.0.1:{stack.policy_port}, {stack.upstream_store} http://127.0.0.1:"
               f"{stack.upstream_port}\n  logs in {stack.run_dir}", flush=True)
         while (dead := stack.dead_child()) is None:
             time.sleep(0.5)

@@ -18,6 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::glob;
+use crate::store_names;
 
 /// Path of the policy service's lookup endpoint for a key digest (lower-case hex SHA-256),
 /// asking for the SigV4 signing key of `scope` (`yyyymmdd/region/service`) when given.
@@ -93,11 +94,14 @@ impl Entitlements {
 }
 
 impl DataSourceGrant {
-    /// Whether the principal may see the object at `relative_key` (the key below the data source).
+    /// Whether the principal may see the object at `relative_key` (the key below the data
+    /// source), under every name a store may serve for it.
     pub fn is_visible(&self, relative_key: &str) -> bool {
-        // One object: each pattern read in place, nothing compiled.
-        let any = |patterns: &[String]| patterns.iter().any(|p| glob::matches(p, relative_key));
-        visibility_rule(any, self.visible.as_deref(), &self.shown, &self.hidden)
+        store_names::every_name(relative_key, |name| {
+            // One object: each pattern read in place, nothing compiled.
+            let any = |patterns: &[String]| patterns.iter().any(|p| glob::matches(p, name));
+            visibility_rule(any, self.visible.as_deref(), &self.shown, &self.hidden)
+        })
     }
 
     /// Whether a common prefix (relative to the data source) could hold a visible object;
@@ -141,14 +145,19 @@ impl Visibility {
         }
     }
 
+    /// As [`DataSourceGrant::is_visible`]: under every name a store may serve for the key.
     pub fn is_visible(&self, relative_key: &str) -> bool {
-        let any = |patterns: &[glob::Pattern]| patterns.iter().any(|p| p.matches(relative_key));
-        visibility_rule(any, self.visible.as_deref(), &self.shown, &self.hidden)
+        store_names::every_name(relative_key, |name| {
+            let any = |patterns: &[glob::Pattern]| patterns.iter().any(|p| p.matches(name));
+            visibility_rule(any, self.visible.as_deref(), &self.shown, &self.hidden)
+        })
     }
 }
 
-/// The one visibility rule, whatever form the patterns take (`any`: does one of them match):
-/// inside `visible` when it is set, matched by `shown` when it is not empty, never `hidden`.
+/// The one visibility rule for one name, whatever form the patterns take (`any`: does one of
+/// them match): inside `visible` when it is set, matched by `shown` when it is not empty, never
+/// `hidden`. Callers ask it of every name a store may serve for a key (`store_names`), so a
+/// key that resolves to a hidden object is hidden whatever it looks like (`x.crc/`).
 fn visibility_rule<P>(
     any: impl Fn(&[P]) -> bool,
     visible: Option<&[P]>,
@@ -198,6 +207,38 @@ mod tests {
         assert!(!g.is_visible("_SUCCESS"));
         assert!(!g.is_visible("region=eu/.part-0.csv.crc"));
         assert!(g.is_visible("region=eu/_SUCCESS.txt"));
+    }
+
+    #[test]
+    fn keys_are_judged_under_the_names_stores_serve_for_them() {
+        let mut g = grant();
+        g.hidden.push("region=us/part-*.csv".into());
+        g.shown = vec!["region=*/**".into()];
+        let compiled = Visibility::of(&g);
+        for hidden in [
+            "region=eu/.part-0.csv.crc/",
+            "region=eu/.part-0.csv.crc//",
+            "region=eu/_SUCCESS/",
+            "region=us/part-0.csv/",
+            "region=eu//x/../.part-0.csv.crc",
+            "region=eu/..",
+        ] {
+            assert!(!g.is_visible(hidden), "{hidden}");
+            assert!(!compiled.is_visible(hidden), "{hidden}");
+        }
+        // A folder marker, or a visible file asked for with a `/`, names visible objects.
+        for visible in [
+            "region=eu/x/",
+            "region=eu/part-0.csv/",
+            "region=us/notes.txt/",
+        ] {
+            assert!(g.is_visible(visible), "{visible}");
+            assert!(compiled.is_visible(visible), "{visible}");
+        }
+        // A file store serves the file `region=eu` (if there is one) for `region=eu/`, and the
+        // include rule does not show it.
+        assert!(!g.is_visible("region=eu/") && !compiled.is_visible("region=eu/"));
+        assert!(grant().is_visible("region=eu/"));
     }
 
     #[test]

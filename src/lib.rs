@@ -18,6 +18,7 @@ pub mod response;
 pub mod s3error;
 pub mod sigv2;
 pub mod sigv4;
+pub mod store_names;
 pub mod token;
 pub mod upstream_sign;
 pub mod xml;

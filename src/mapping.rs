@@ -1,12 +1,15 @@
 //! Virtual names → real ones for object requests.
 
 use crate::entitlements::{DataSourceGrant, Entitlements};
+use crate::request::MAX_KEY_BYTES;
 use crate::s3error::S3Error;
 use crate::xml::uri_encode;
 
-/// The data source grant and the key below it, for a virtual key the principal may see.
-/// Anything else — no data source, an invisible one, a hidden object — is `NoSuchKey`,
-/// exactly like a key that does not exist (invariant 4).
+/// The data source grant and the key below it, for a virtual key the principal may see (under
+/// every name a store may serve for it: `DataSourceGrant::is_visible`). Anything else — no
+/// data source, an invisible one, a hidden object, a real key longer than S3 allows (no store
+/// holds one; some refuse it with their own error) — is `NoSuchKey`, exactly like a key that
+/// does not exist (invariant 4).
 pub fn resolve_object<'e, 'k>(
     entitlements: &'e Entitlements,
     key: &'k str,
@@ -14,7 +17,10 @@ pub fn resolve_object<'e, 'k>(
     let missing = || S3Error::no_such_key(key);
     let (name, relative) = key.split_once('/').ok_or_else(missing)?;
     let grant = entitlements.data_source(name).ok_or_else(missing)?;
-    if relative.is_empty() || !grant.is_visible(relative) {
+    if relative.is_empty()
+        || grant.prefix.len() + relative.len() > MAX_KEY_BYTES
+        || !grant.is_visible(relative)
+    {
         return Err(missing());
     }
     Ok((grant, relative))
@@ -79,6 +85,9 @@ mod tests {
 
     #[test]
     fn everything_else_is_no_such_key() {
+        // The longest real key S3 allows: 1,024 bytes, its prefix included.
+        let longest = format!("sales/{}", "a".repeat(1024 - "curated/sales/".len()));
+        assert!(resolve_object(&ent(), &longest).is_ok());
         let e = ent();
         for key in [
             "customers/c.csv",
@@ -87,6 +96,8 @@ mod tests {
             "sales/",
             "sales",
             "Sales/x",
+            "sales/_SUCCESS/",
+            &format!("sales/{}", "a".repeat(1024 - "sales/".len())),
         ] {
             let err = resolve_object(&e, key).unwrap_err();
             assert_eq!((err.code, err.status), ("NoSuchKey", 404), "{key}");

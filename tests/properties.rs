@@ -20,6 +20,7 @@ use s3gate::listing::{Fetch, ListingJob, Step};
 use s3gate::request::{
     self, is_servable_name, Addressing, ListParams, ListVersion, Operation, MAX_KEY_BYTES,
 };
+use s3gate::store_names::NORMALISATIONS;
 use s3gate::{glob, mapping, sigv4, token};
 
 /// The default number of cases unless `PROPTEST_CASES` asks for more (or fewer).
@@ -508,13 +509,145 @@ proptest! {
             }
             Err(e) => {
                 prop_assert_eq!((e.code, e.status), ("NoSuchKey", 404));
-                // Refused only when the data source is missing or the object hidden.
+                // Refused only when the data source is missing, the object hidden, or the real
+                // key longer than any store holds.
                 if let Some((name, rel)) = key.split_once('/') {
                     if let Some(g) = held(name) {
-                        prop_assert!(rel.is_empty() || !g.is_visible(rel), "{key} refused");
+                        prop_assert!(
+                            rel.is_empty()
+                                || !g.is_visible(rel)
+                                || g.prefix.len() + rel.len() > MAX_KEY_BYTES,
+                            "{key} refused"
+                        );
                     }
                 }
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The name whose visibility is decided is the name the upstream serves
+
+/// Hide patterns by file name and by path, some with a `/` and no `**` at the end.
+const HIDE_PATTERNS: &[&str] = &[
+    "*.crc",
+    "_SUCCESS",
+    "a",
+    "region=us/*",
+    "region=us/part-?.csv",
+    "a/*.crc",
+    "*/b",
+    "a/b",
+    "top/_SUCCESS",
+    "**/x.csv",
+    "region=eu/**",
+    "top/**/b",
+];
+/// Attribute (`visible`) and include (`shown`) patterns.
+const ALLOW_PATTERNS: &[&str] = &[
+    "region=eu/**",
+    "top/*.csv",
+    "*/x.csv",
+    "a/*",
+    "**/*.csv",
+    "*",
+];
+
+/// Pieces of keys as clients send them: names the patterns hide or show, and what stores
+/// normalise (a trailing or doubled `/`, `.` and `..` segments).
+const SERVED_PIECES: &[&str] = &[
+    "a",
+    "b",
+    "/",
+    "//",
+    ".",
+    "..",
+    "region=eu/",
+    "region=us/",
+    "top/",
+    "x.csv",
+    "part-0.csv",
+    ".crc",
+    "_SUCCESS",
+    "é",
+];
+
+/// The single-name visibility rule, read from the patterns directly (no normalisation).
+fn visible_by_reference(grant: &DataSourceGrant, name: &str) -> bool {
+    let any = |patterns: &[String]| patterns.iter().any(|p| glob::matches(p, name));
+    grant.visible.as_deref().is_none_or(any)
+        && (grant.shown.is_empty() || any(&grant.shown))
+        && !any(&grant.hidden)
+}
+
+/// Every name a known store serves for the real key `real` is an object of `grant` that the
+/// principal may see.
+fn every_served_name_visible(grant: &DataSourceGrant, real: &str) -> Result<(), TestCaseError> {
+    for normalisation in NORMALISATIONS {
+        let served = (normalisation.apply)(real).map(|n| n.into_owned());
+        let served = served.as_deref().unwrap_or("");
+        let relative = served.strip_prefix(grant.prefix.as_str());
+        prop_assert!(
+            relative.is_some_and(|r| !r.is_empty() && visible_by_reference(grant, r)),
+            "{}: {real:?} is served as {served:?}, which {grant:?} does not show",
+            normalisation.stores
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(cases(3000))]
+
+    /// For every key the gateway forwards (GET and HEAD alike: one mapping) and every name it
+    /// lists, each name a known store may serve for it is visible too. The store is modelled
+    /// on the upstream path the gateway really sends, whole real key and prefix included.
+    #[test]
+    fn every_name_a_store_serves_for_a_forwarded_key_is_visible(
+        hidden in prop::sample::subsequence(HIDE_PATTERNS, 0..4),
+        visible in prop::option::of(prop::sample::subsequence(ALLOW_PATTERNS, 0..3)),
+        shown in prop::sample::subsequence(ALLOW_PATTERNS, 0..2),
+        whole_bucket in any::<bool>(),
+        pieces in prop::collection::vec(select(SERVED_PIECES), 1..7),
+    ) {
+        let grant = DataSourceGrant {
+            name: "sales".into(),
+            upstream: "demo".into(),
+            bucket: "REALBUCKET".into(),
+            prefix: if whole_bucket { "" } else { "REALPREFIX/sales/" }.into(),
+            format: "csv".into(),
+            hidden: hidden.iter().map(|p| p.to_string()).collect(),
+            visible: visible.map(|v| v.iter().map(|p| p.to_string()).collect()),
+            shown: shown.iter().map(|p| p.to_string()).collect(),
+        };
+        let ent = Entitlements {
+            principal: "p".into(),
+            enabled: true,
+            ttl_seconds: 60,
+            data_sources: vec![grant.clone()],
+            ..Default::default()
+        };
+        let rel = pieces.concat();
+        // GET and HEAD parse and map the same way.
+        let path = format!("/s3p/immuta/sales/{}", encode(&rel, true));
+        if let Ok(req) = request::parse("HEAD", &path, "h", &PATH_STYLE) {
+            let Operation::HeadObject { key } = &req.operation else {
+                return Err(TestCaseError::fail(format!("{path} is not an object")));
+            };
+            if let Ok((g, relative)) = mapping::resolve_object(&ent, key) {
+                let upstream = mapping::upstream_object_path(g, relative, &[]);
+                let decoded = request::percent_decode(&upstream)
+                    .map_err(|e| TestCaseError::fail(e.message))?;
+                let real = decoded.strip_prefix("/REALBUCKET/").unwrap_or("");
+                every_served_name_visible(g, real)?;
+            }
+        }
+        // A listing shows a name only when the compiled rules (the ones listings use) agree.
+        let listed = s3gate::entitlements::Visibility::of(&grant).is_visible(&rel);
+        prop_assert_eq!(listed, grant.is_visible(&rel), "{:?}", rel);
+        if listed && is_servable_name(&format!("sales/{rel}")) {
+            every_served_name_visible(&grant, &format!("{}{rel}", grant.prefix))?;
         }
     }
 }

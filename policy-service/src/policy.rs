@@ -595,6 +595,20 @@ fn validate_data_sources<'a>(
                 &at,
                 "prefix must not start with '/'; S3 keys have no leading '/'",
             );
+        } else if ds.prefix.strip_suffix('/').is_some_and(|dirs| {
+            dirs.split('/')
+                .any(|segment| matches!(segment, "" | "." | ".."))
+        }) {
+            // File-backed stores resolve such a prefix as a path, elsewhere than S3 would;
+            // the gateway judges keys relative to a clean one (src/store_names.rs).
+            problems.add(
+                f,
+                &at,
+                format_args!(
+                    "prefix {:?} has an empty, '.' or '..' segment; name the folder plainly",
+                    ds.prefix
+                ),
+            );
         }
     }
     by_name
@@ -1937,6 +1951,21 @@ object_rules:
         let bad = DATA_SOURCES.replace("prefix: curated/sales/", "prefix: /curated/sales/");
         let e = errors(&bad, &principals(), RULES);
         assert!(e.contains("prefix must not start with '/'"), "{e}");
+        for unclean in [
+            "curated//sales/",
+            "curated/./sales/",
+            "curated/../sales/",
+            "a//",
+        ] {
+            let bad = DATA_SOURCES.replace("prefix: curated/sales/", &format!("prefix: {unclean}"));
+            let e = errors(&bad, &principals(), RULES);
+            assert!(
+                e.contains(&format!(
+                    "prefix {unclean:?} has an empty, '.' or '..' segment"
+                )),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,9 @@
 """Fixtures: one gateway stack for the session, built from the same scripts/stack.py that
-`make run` uses, on free ports; per-principal boto3 clients; a leak check after every test."""
+`make run` uses, on free ports; per-principal boto3 clients; a leak check after every test.
+`--upstream-store s3s-fs` puts s3s-fs behind every stack of the session instead of rclone
+(`make e2e` runs the hostile tests that way too)."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +15,27 @@ sys.path.insert(0, str(REPO / "scripts"))
 import gen_demo_data  # noqa: E402
 import stack  # noqa: E402
 from gateway import KEYS, RECORDER, s3_client  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption("--upstream-store", choices=stack.UPSTREAM_STORES,
+                     default=os.environ.get("S3GATE_UPSTREAM_STORE", "rclone"),
+                     help="the S3 upstream behind every stack of the session")
+
+
+def pytest_configure(config):
+    # Every Stack of the session (the shared one and modules' own) reads it.
+    os.environ["S3GATE_UPSTREAM_STORE"] = config.getoption("--upstream-store")
+
+
+def pytest_report_header(config):
+    return f"upstream store: {config.getoption('--upstream-store')}"
+
+
+@pytest.fixture(scope="session")
+def upstream_store(pytestconfig):
+    """`rclone` or `s3s-fs`: which S3 store is behind the gateway, for tests of its quirks."""
+    return pytestconfig.getoption("--upstream-store")
 
 
 @pytest.fixture(scope="session")
