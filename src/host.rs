@@ -938,8 +938,8 @@ impl Gateway {
             self.set_http_request_header("if-range", None);
         }
         // A GET's answer to its conditions is known from a HEAD, before any of the object is
-        // read (a HEAD request reads none anyway).
-        let validators_first = !self.is_head && (!conditions.is_empty() || if_range.is_some());
+        // read (a HEAD request reads none anyway); If-Range decides whether the Range is sent.
+        let validators_first = (!self.is_head && !conditions.is_empty()) || if_range.is_some();
         self.forwarded = Some(Forwarded {
             key,
             asked_range,
@@ -955,8 +955,8 @@ impl Gateway {
                     self.waiting = Waiting::Validators { suffix };
                     Outcome::Pending
                 }
-                // The GET's own answer decides (the stream is reset on a 304/412), but an
-                // If-Range can then not be told from its response.
+                // Fail closed: without the validators, neither the answer to the conditions
+                // nor If-Range's is known before the object is read.
                 Err(_) => self.respond_error(&S3Error::service_unavailable()),
             };
         }
@@ -1136,8 +1136,9 @@ impl Gateway {
         self.respond_xml(error.status, xml)
     }
 
-    /// The client's answer to an object request that carries no object (304, 412), sent as a
-    /// local reply from the response headers, so the upstream stream is reset unread.
+    /// The client's answer to an object request that carries no object (304, 412), planned
+    /// from `upstream` (the HEAD's or the GET's headers) and sent as a local reply: from the
+    /// GET's response headers it ends the stream, and Envoy resets the upstream request unread.
     fn answer_without_body(
         &mut self,
         upstream: &HeaderMap,

@@ -180,6 +180,14 @@ def test_if_range_decides_the_range(endpoint, demo_dir, current):
     resp = http(endpoint, "GET", PATH, key=KEYS["alice"],
                 headers={"Range": "bytes=0-9", "If-Range": etag, "If-None-Match": etag})
     assert (resp.status, resp.body) == (304, b"")
+    # HEAD: a true If-Range changes nothing (the answer is what HEAD with that Range gets),
+    # a false one describes the whole object.
+    def head(headers):
+        resp = http(endpoint, "HEAD", PATH, key=KEYS["alice"], headers=headers)
+        return resp.status, resp.headers.get("content-length"), resp.body
+
+    assert head({"Range": "bytes=0-9", "If-Range": etag}) == head({"Range": "bytes=0-9"})
+    assert head({"Range": "bytes=0-9", "If-Range": '"0123"'}) == (200, str(len(data)), b"")
     # Without a Range, If-Range means nothing.
     resp = http(endpoint, "GET", PATH, key=KEYS["alice"], headers={"If-Range": '"0123"'})
     assert (resp.status, resp.body) == (200, data)
