@@ -79,6 +79,28 @@ impl Conditions {
     }
 }
 
+/// Whether `If-Range` holds, so its Range is served (RFC 9110 §13.1.5): a strong entity tag
+/// equal to the object's (strong) ETag, or an HTTP date exactly equal to its Last-Modified.
+/// Anything else (a weak tag, a tag or date that differs, a value that is neither) is false,
+/// and the Range is ignored: the whole object is served.
+pub fn if_range_holds(value: &str, etag: Option<&str>, last_modified: Option<&str>) -> bool {
+    let value = value.trim();
+    if value.starts_with('"') {
+        let strong = |t: &str| t.len() >= 2 && t.starts_with('"') && t.ends_with('"');
+        return strong(value) && etag.is_some_and(|e| strong(e.trim()) && e.trim() == value);
+    }
+    if value.starts_with("W/") {
+        return false;
+    }
+    match (
+        parse_http_date(value),
+        last_modified.and_then(parse_http_date),
+    ) {
+        (Some(date), Some(modified)) => date == modified,
+        _ => false,
+    }
+}
+
 /// `*` or a comma-separated list of entity tags (quoted or not, weak or strong).
 fn etag_list_matches(list: &str, etag: Option<&str>) -> bool {
     let Some(etag) = etag else {
@@ -106,6 +128,37 @@ mod tests {
 
     fn verdict(c: Conditions) -> Verdict {
         c.evaluate(Some(ETAG), Some(MODIFIED))
+    }
+
+    #[test]
+    fn if_range() {
+        let holds = |v: &str| if_range_holds(v, Some(ETAG), Some(MODIFIED));
+        assert!(holds("\"abc\""));
+        assert!(holds(" \"abc\" "));
+        assert!(holds(MODIFIED));
+        // Without the optional weekday it is the same date.
+        assert!(holds("26 Nov 2026 10:00:00 GMT"));
+        for never in [
+            "\"x\"",
+            "W/\"abc\"",
+            "abc",
+            "\"abc",
+            "*",
+            BEFORE,
+            AFTER,
+            "not a date",
+            "",
+        ] {
+            assert!(!holds(never), "{never}");
+        }
+        // A weak ETag on the object never matches (strong comparison), nor does a missing one.
+        assert!(!if_range_holds(
+            "\"abc\"",
+            Some("W/\"abc\""),
+            Some(MODIFIED)
+        ));
+        assert!(!if_range_holds("\"abc\"", None, Some(MODIFIED)));
+        assert!(!if_range_holds(MODIFIED, Some(ETAG), None));
     }
 
     #[test]

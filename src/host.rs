@@ -11,7 +11,7 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, MetricType, Status};
 
 use crate::auth::{self, Presented};
-use crate::conditional::Conditions;
+use crate::conditional::{self, Conditions};
 use crate::config::{PluginConfig, Upstream};
 use crate::decision::{self, Decision, LocalCache, Memo};
 use crate::entitlements::{sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
@@ -259,6 +259,11 @@ enum Waiting {
     ObjectSize {
         suffix: u64,
     },
+    /// The object's validators (a HEAD), to answer a conditional GET or `If-Range` before the
+    /// GET goes upstream; a suffix range's size comes with them.
+    Validators {
+        suffix: Option<u64>,
+    },
 }
 
 /// What became of a request after a decision.
@@ -276,6 +281,8 @@ struct Forwarded {
     key: String,
     asked_range: bool,
     conditions: Conditions,
+    /// The client's `If-Range`, while its Range is still sent upstream.
+    if_range: Option<String>,
 }
 
 /// What the SDK holds for a request: the gateway behind a shared cell, so that a request that
@@ -378,6 +385,7 @@ impl Context for Gateway {
                 }
                 Outcome::Forward
             }
+            Waiting::Validators { suffix } => self.on_validators(status, suffix),
             Waiting::Listing(mut job) => match job.feed(status.unwrap_or(503), &body) {
                 Ok(()) => self.drive_listing(job),
                 Err(error) => self.respond_error(&error),
@@ -481,7 +489,7 @@ impl HttpContext for Gateway {
         }
     }
 
-    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_response_headers(&mut self, _headers: usize, end_of_stream: bool) -> Action {
         let Some(forwarded) = &self.forwarded else {
             return Action::Continue;
         };
@@ -493,6 +501,24 @@ impl HttpContext for Gateway {
             &forwarded.key,
             &self.request_id,
         );
+        // A 304/412 decided here needs none of the object: answering locally ends the stream,
+        // and Envoy's router resets the upstream request instead of reading it through.
+        if !end_of_stream && matches!(plan.body, BodyPlan::Drop | BodyPlan::Error(_)) {
+            return self.answer_without_body(&upstream, &plan);
+        }
+        // The HEAD found If-Range true, but the object changed before the GET: its range is of
+        // another entity, and the whole object can no longer be served on this stream.
+        if let Some(if_range) = &forwarded.if_range {
+            let header = |name| upstream.get(name);
+            if plan.body == BodyPlan::Pass
+                && !conditional::if_range_holds(if_range, header("etag"), header("last-modified"))
+            {
+                let error = S3Error::service_unavailable();
+                let xml = error.to_xml(&self.resource, &self.request_id);
+                self.respond_xml(error.status, xml);
+                return Action::Pause;
+            }
+        }
         // Edits in place: a plain 200 costs a removal or two and one header set.
         if let Some(status) = plan.status {
             self.set_http_response_header(":status", Some(&status.to_string()));
@@ -905,13 +931,89 @@ impl Gateway {
             self.set_http_request_header("if-modified-since", None);
         }
         let suffix = range.and_then(response::suffix_length);
+        // The gateway decides If-Range itself (stores may ignore it); without a Range it means
+        // nothing.
+        let if_range = owned("if-range").filter(|_| asked_range);
+        if self.request_headers.get("if-range").is_some() {
+            self.set_http_request_header("if-range", None);
+        }
+        // A GET's answer to its conditions is known from a HEAD, before any of the object is
+        // read (a HEAD request reads none anyway); If-Range decides whether the Range is sent.
+        let validators_first = (!self.is_head && !conditions.is_empty()) || if_range.is_some();
         self.forwarded = Some(Forwarded {
             key,
             asked_range,
             conditions,
+            if_range,
         });
+        if validators_first {
+            let timeout = Duration::from_millis(self.config.policy_timeout_ms);
+            let call =
+                self.call_upstream(&grant.upstream, upstream, "HEAD", &path, self.now, timeout);
+            return match call {
+                Ok(_) => {
+                    self.waiting = Waiting::Validators { suffix };
+                    Outcome::Pending
+                }
+                // Fail closed: without the validators, neither the answer to the conditions
+                // nor If-Range's is known before the object is read.
+                Err(_) => self.respond_error(&S3Error::service_unavailable()),
+            };
+        }
         if let Some(suffix) = suffix {
             return self.size_for_suffix_range(&grant.upstream, upstream, &path, suffix);
+        }
+        Outcome::Forward
+    }
+
+    /// A conditional GET, once the HEAD answered: a 304/412 is sent from the HEAD's headers;
+    /// otherwise the GET goes upstream, without its Range when If-Range is false. The GET's
+    /// response is judged again (the object may change in between).
+    fn on_validators(&mut self, status: Option<u32>, suffix: Option<u64>) -> Outcome {
+        if status != Some(200) {
+            // Missing, hidden or failing: the GET's own answer is mapped as usual.
+            if let Some(forwarded) = &mut self.forwarded {
+                if forwarded.if_range.take().is_some() {
+                    // No validators: If-Range cannot hold, so no Range.
+                    forwarded.asked_range = false;
+                    self.set_http_request_header("range", None);
+                }
+            }
+            return Outcome::Forward;
+        }
+        let head = header_map(MapType::HttpCallResponseHeaders);
+        let Some(forwarded) = &mut self.forwarded else {
+            return Outcome::Forward;
+        };
+        if let Some(if_range) = &forwarded.if_range {
+            if !conditional::if_range_holds(if_range, head.get("etag"), head.get("last-modified")) {
+                forwarded.if_range = None;
+                forwarded.asked_range = false;
+                self.set_http_request_header("range", None);
+            }
+        }
+        let forwarded = match &self.forwarded {
+            Some(f) => f,
+            None => return Outcome::Forward,
+        };
+        let plan = response::plan_object_response(
+            &head,
+            forwarded.asked_range,
+            &forwarded.conditions,
+            &forwarded.key,
+            &self.request_id,
+        );
+        if matches!(plan.body, BodyPlan::Drop | BodyPlan::Error(_)) {
+            self.answer_without_body(&head, &plan);
+            return Outcome::Responded;
+        }
+        let size = head
+            .get("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
+        if let (Some(suffix), Some(size), true) = (suffix, size, forwarded.asked_range) {
+            if size > 0 && suffix >= size {
+                self.set_http_request_header("range", Some("bytes=0-"));
+            }
         }
         Outcome::Forward
     }
@@ -1032,6 +1134,35 @@ impl Gateway {
     fn respond_error(&mut self, error: &S3Error) -> Outcome {
         let xml = error.to_xml(&self.resource, &self.request_id);
         self.respond_xml(error.status, xml)
+    }
+
+    /// The client's answer to an object request that carries no object (304, 412), planned
+    /// from `upstream` (the HEAD's or the GET's headers) and sent as a local reply: from the
+    /// GET's response headers it ends the stream, and Envoy resets the upstream request unread.
+    fn answer_without_body(
+        &mut self,
+        upstream: &HeaderMap,
+        plan: &response::ResponsePlan,
+    ) -> Action {
+        let headers = plan.apply(upstream);
+        let status = headers
+            .iter()
+            .find(|(n, _)| n == ":status")
+            .and_then(|(_, v)| v.parse::<u32>().ok())
+            .unwrap_or(502);
+        let xml = match &plan.body {
+            BodyPlan::Error(error) if !self.is_head => {
+                Some(error.to_xml(&self.resource, &self.request_id))
+            }
+            _ => None,
+        };
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .filter(|(n, _)| !n.starts_with(':') && n != "content-length")
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        self.send_http_response(status, headers, xml.as_deref().map(str::as_bytes));
+        Action::Pause
     }
 
     /// Answers with an error from `on_http_request_headers`.
