@@ -524,13 +524,15 @@ impl ListingJob {
             "IsTruncated",
             if self.truncated { "true" } else { "false" },
         );
-        let resume = if self.resume_after_examined {
-            sealed_resume
-        } else {
-            last.map(|last| token::seal(&self.token_key, last))
-        };
-        if let (ListVersion::V2, true, Some(resume)) = (p.version, self.truncated, resume) {
-            element(&mut out, "NextContinuationToken", &resume);
+        if let (ListVersion::V2, true) = (p.version, self.truncated) {
+            let resume = if self.resume_after_examined {
+                sealed_resume
+            } else {
+                last.map(|last| token::seal(&self.token_key, last))
+            };
+            if let Some(resume) = resume {
+                element(&mut out, "NextContinuationToken", &resume);
+            }
         }
         if url {
             element(&mut out, "EncodingType", "url");
