@@ -6,7 +6,8 @@
 //! its own continuation never shown to the client) and [`ListingJob::feed`] it back, until the
 //! page is full or the listing ends; then it answers with the rendered XML.
 //!
-//! Pagination is computed after filtering: hidden objects never make a page short. The client's
+//! Pagination is computed after filtering: hidden objects never make a page short, nor make it
+//! truncated when nothing visible follows. The client's
 //! resume point (v1 `marker`, v2 `start-after` / continuation token) is always a *virtual* name,
 //! so nothing real leaks through tokens; a data source's listing resumes from it by mapping it
 //! back to the real prefix.
