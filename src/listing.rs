@@ -3,14 +3,14 @@
 //! A client's ListObjects (v1 or v2) becomes an ordered list of *segments*: common prefixes the
 //! gateway knows itself (data sources rolled up by the delimiter) and upstream listings of data
 //! sources. The host asks [`ListingJob::next_step`] what to do: fetch an upstream page (ListObjectsV2,
-//! its own continuation never shown to the client) and [`ListingJob::feed`] it back, until the
-//! page is full or the listing ends; then it answers with the rendered XML.
+//! its own continuation never shown to the client) and [`ListingJob::feed`] it back, until a
+//! visible entry follows the full page, the listing ends or the page budget is spent; then it
+//! answers with the rendered XML.
 //!
 //! Pagination is computed after filtering: hidden objects never make a page short, nor make it
-//! truncated when nothing visible follows. The client's
-//! resume point (v1 `marker`, v2 `start-after` / continuation token) is always a *virtual* name,
-//! so nothing real leaks through tokens; a data source's listing resumes from it by mapping it
-//! back to the real prefix.
+//! truncated when nothing visible follows. The client's resume point (v1 `marker`, v2
+//! `start-after` / continuation token) is always a *virtual* name, so nothing real leaks through
+//! tokens; a data source's listing resumes from it by mapping it back to the real prefix.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
