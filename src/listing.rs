@@ -3,13 +3,14 @@
 //! A client's ListObjects (v1 or v2) becomes an ordered list of *segments*: common prefixes the
 //! gateway knows itself (data sources rolled up by the delimiter) and upstream listings of data
 //! sources. The host asks [`ListingJob::next_step`] what to do: fetch an upstream page (ListObjectsV2,
-//! its own continuation never shown to the client) and [`ListingJob::feed`] it back, until the
-//! page is full or the listing ends; then it answers with the rendered XML.
+//! its own continuation never shown to the client) and [`ListingJob::feed`] it back, until a
+//! visible entry follows the full page, the listing ends or the page budget is spent; then it
+//! answers with the rendered XML.
 //!
-//! Pagination is computed after filtering: hidden objects never make a page short. The client's
-//! resume point (v1 `marker`, v2 `start-after` / continuation token) is always a *virtual* name,
-//! so nothing real leaks through tokens; a data source's listing resumes from it by mapping it
-//! back to the real prefix.
+//! Pagination is computed after filtering: hidden objects never make a page short, nor make it
+//! truncated when nothing visible follows. The client's resume point (v1 `marker`, v2
+//! `start-after` / continuation token) is always a *virtual* name, so nothing real leaks through
+//! tokens; a data source's listing resumes from it by mapping it back to the real prefix.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -26,11 +27,10 @@ use crate::xml::{element, escape, uri_encode, url_encode_key};
 const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 /// Owner shown for every object: the gateway, never the real account.
 const OWNER: &str = "Immuta";
-/// Upstream pages fetched for one client page before a v2 listing answers with what it has (its
-/// sealed token can resume past hidden objects without naming them).
-const MAX_UPSTREAM_PAGES: usize = 50;
-/// A v1 marker is a plain key, which must never be a hidden one: v1 keeps going, up to this.
-const MAX_UPSTREAM_PAGES_V1: usize = 1000;
+/// Upstream pages fetched for one client page, v1 or v2, before the listing answers with what it
+/// has: truncated, resuming after the last object examined through a sealed token (v2's
+/// continuation token, v1's `NextMarker`), which names no hidden object.
+pub const MAX_UPSTREAM_PAGES: usize = 50;
 
 /// An upstream ListObjectsV2 request for the host to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +116,10 @@ impl ListingJob {
         let token_key = token::token_key(entitlements);
         let after = match (&params.continuation_token, &params.start_after) {
             (Some(token), _) => Some(token::open(&token_key, token)?),
+            // A v1 marker is a key, or the sealed `NextMarker` of a page cut short by the budget.
+            (None, Some(marker)) if params.version == ListVersion::V1 => {
+                Some(token::open(&token_key, marker).unwrap_or_else(|_| marker.clone()))
+            }
             (None, start_after) => start_after.clone(),
         };
         let mut grants: Vec<&DataSourceGrant> = entitlements.data_sources.iter().collect();
@@ -172,17 +176,19 @@ impl ListingJob {
 
     /// What the host should do next.
     pub fn next_step(&mut self) -> Step {
+        // A full page keeps reading until a visible entry follows (truncated) or the listing
+        // ends: a hidden object must not make a page truncated, as a missing one would not.
         while !self.done {
-            if self.taken >= self.params.max_keys {
-                self.truncated = self.upstream_token.is_some() || !self.segments.is_empty();
-                break;
-            }
             let Some(front) = self.segments.front() else {
                 break;
             };
             match front {
                 Segment::CommonPrefix(common) => {
                     if self.is_after_start(common) {
+                        if self.taken >= self.params.max_keys {
+                            self.truncated = true;
+                            break;
+                        }
                         let common = common.clone();
                         self.take_prefix(common);
                     }
@@ -237,16 +243,11 @@ impl ListingJob {
             self.segments.pop_front();
         }
         let more = self.upstream_token.is_some() || !self.segments.is_empty();
-        match self.params.version {
-            ListVersion::V2 if more && self.fetches >= MAX_UPSTREAM_PAGES => {
-                self.truncated = true;
-                self.done = true;
-                self.resume_after_examined = true;
-            }
-            ListVersion::V1 if more && self.fetches >= MAX_UPSTREAM_PAGES_V1 => {
-                return Err(S3Error::slow_down());
-            }
-            _ => {}
+        if more && self.fetches >= MAX_UPSTREAM_PAGES {
+            // Out of budget: what follows is unknown, so the page says it may go on.
+            self.truncated = true;
+            self.done = true;
+            self.resume_after_examined = true;
         }
         Ok(())
     }
@@ -326,6 +327,8 @@ impl ListingJob {
                     // Not what was asked for: an upstream that rolls up differently.
                     return Err(S3Error::bad_upstream_response());
                 }
+                self.last_examined.clear();
+                self.last_examined.push_str(&name);
                 if !grant.may_hold_visible(relative) || !is_servable_name(&name) {
                     continue;
                 }
@@ -485,11 +488,22 @@ impl ListingJob {
         element(&mut out, "Name", &self.bucket);
         text(&mut out, "Prefix", &p.prefix);
         let last = (self.taken > 0).then_some(self.last_taken.as_str());
+        let sealed_resume = self
+            .resume_after_examined
+            .then(|| Some(self.last_examined.as_str()).filter(|e| !e.is_empty()))
+            .flatten()
+            .map(|examined| token::seal(&self.token_key, examined));
         match p.version {
             ListVersion::V1 => {
                 text(&mut out, "Marker", p.start_after.as_deref().unwrap_or(""));
-                if let (true, Some(last)) = (self.truncated, last) {
-                    text(&mut out, "NextMarker", last);
+                match (self.truncated, &sealed_resume) {
+                    (true, Some(sealed)) => element(&mut out, "NextMarker", sealed),
+                    (true, None) => {
+                        if let Some(last) = last {
+                            text(&mut out, "NextMarker", last);
+                        }
+                    }
+                    (false, _) => {}
                 }
             }
             ListVersion::V2 => {
@@ -511,17 +525,15 @@ impl ListingJob {
             "IsTruncated",
             if self.truncated { "true" } else { "false" },
         );
-        let resume = if self.resume_after_examined {
-            Some(self.last_examined.as_str()).filter(|e| !e.is_empty())
-        } else {
-            last
-        };
-        if let (ListVersion::V2, true, Some(resume)) = (p.version, self.truncated, resume) {
-            element(
-                &mut out,
-                "NextContinuationToken",
-                &token::seal(&self.token_key, resume),
-            );
+        if let (ListVersion::V2, true) = (p.version, self.truncated) {
+            let resume = if self.resume_after_examined {
+                sealed_resume
+            } else {
+                last.map(|last| token::seal(&self.token_key, last))
+            };
+            if let Some(resume) = resume {
+                element(&mut out, "NextContinuationToken", &resume);
+            }
         }
         if url {
             element(&mut out, "EncodingType", "url");
@@ -1273,6 +1285,12 @@ mod tests {
             if truncated {
                 assert_eq!(names.len(), max_keys, "a truncated page is never short");
             }
+            if resume.is_some() {
+                assert!(
+                    !names.is_empty(),
+                    "a truncated page is followed by a visible entry"
+                );
+            }
             all.extend(names);
             if !truncated {
                 return all;
@@ -1399,6 +1417,105 @@ mod tests {
                     "sales/region=us/part-00006.csv"
                 ]
             );
+        }
+    }
+
+    /// Bob's case: his last visible key, with hidden partitions after it, ends the listing just
+    /// as it does when nothing follows it.
+    #[test]
+    fn hidden_objects_after_the_last_visible_one_do_not_truncate() {
+        let mut sales = grant("sales", "wh", "curated/sales/", &["*.crc"]);
+        sales.visible = Some(vec!["region=eu/**".into()]);
+        let bob = entitlements(vec![sales]);
+        for version in [ListVersion::V1, ListVersion::V2] {
+            for prefix in ["sales/", "sales/region=eu/", ""] {
+                for max_keys in [1, 2] {
+                    let mut p = params(prefix, None, max_keys, version);
+                    p.start_after = Some(format!("sales/region=eu/part-{:05}.csv", 6 - max_keys));
+                    let (names, truncated, next) =
+                        page_names(&run(&mut ListingJob::new(p, &bob, "immuta").unwrap()));
+                    assert_eq!(names.last().unwrap(), "sales/region=eu/part-00006.csv");
+                    assert_eq!(names.len(), max_keys);
+                    assert!(!truncated, "{prefix:?} {max_keys} {version:?}");
+                    assert_eq!(next, None);
+                }
+            }
+            // Data sources after the page, rolled up or listed, still make it truncated.
+            let mut p = params("", Some("/"), 1, version);
+            p.start_after = Some("customers/".into());
+            let (names, truncated, _) =
+                page_names(&run(&mut ListingJob::new(p, &alice(), "immuta").unwrap()));
+            assert_eq!((names, truncated), (vec!["documents/".to_string()], true));
+        }
+    }
+
+    /// Pages of hidden objects, as many as asked for: `hidden/000000` onwards.
+    fn hidden_run(fetch: &Fetch, total: usize) -> String {
+        let (_, query) = fetch.path[1..].split_once('?').unwrap();
+        let q = parse_query(query).unwrap();
+        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let max: usize = get("max-keys").unwrap().parse().unwrap();
+        let after = get("continuation-token")
+            .or(get("start-after"))
+            .unwrap_or_default();
+        let mut keys: Vec<String> = (0..total)
+            .map(|i| format!("curated/sales/hidden/{i:06}.crc"))
+            .chain(["curated/sales/visible.csv".to_string()])
+            .filter(|k| *k > after)
+            .collect();
+        let truncated = keys.len() > max;
+        keys.truncate(max);
+        let mut xml = format!("<ListBucketResult><IsTruncated>{truncated}</IsTruncated>");
+        if truncated {
+            xml.push_str(&format!(
+                "<NextContinuationToken>{}</NextContinuationToken>",
+                keys.last().unwrap()
+            ));
+        }
+        for k in keys {
+            xml.push_str(&format!("<Contents><Key>{k}</Key><LastModified>2026-11-01T00:00:00.000Z</LastModified><ETag>&quot;e&quot;</ETag><Size>1</Size></Contents>"));
+        }
+        xml + "</ListBucketResult>"
+    }
+
+    /// One request fetches at most `MAX_UPSTREAM_PAGES` upstream pages, v1 as v2; a page cut
+    /// short resumes past what was examined through a sealed resume point naming nothing hidden.
+    #[test]
+    fn one_request_fetches_a_bounded_number_of_upstream_pages() {
+        let total = 120_000;
+        for version in [ListVersion::V1, ListVersion::V2] {
+            let mut resume: Option<String> = None;
+            let mut requests = 0;
+            let names = loop {
+                requests += 1;
+                let mut p = params("sales/", None, 5, version);
+                match version {
+                    ListVersion::V1 => p.start_after = resume.clone(),
+                    ListVersion::V2 => p.continuation_token = resume.clone(),
+                }
+                let mut job = ListingJob::new(p, &alice(), "immuta").unwrap();
+                let mut fetches = 0;
+                let xml = loop {
+                    match job.next_step() {
+                        Step::Fetch(f) => {
+                            fetches += 1;
+                            job.feed(200, hidden_run(&f, total).as_bytes()).unwrap();
+                        }
+                        Step::Done(xml) => break xml,
+                    }
+                };
+                assert!(fetches <= MAX_UPSTREAM_PAGES, "{fetches}");
+                assert!(!xml.contains("hidden"), "{xml}");
+                let (names, truncated, next) = page_names(&xml);
+                if !truncated {
+                    break names;
+                }
+                assert!(names.is_empty());
+                resume = next;
+                assert!(resume.is_some());
+            };
+            assert_eq!(names, ["sales/visible.csv"]);
+            assert_eq!(requests, 3, "{version:?}");
         }
     }
 

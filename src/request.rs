@@ -259,7 +259,7 @@ fn list_params<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<ListParams, 
         }
     };
     let prefix = get("prefix").unwrap_or("").to_string();
-    check_text(&prefix, "prefix")?;
+    check_bound(&prefix, "prefix")?;
     let delimiter = get("delimiter")
         .filter(|d| !d.is_empty())
         .map(str::to_string);
@@ -275,10 +275,10 @@ fn list_params<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<ListParams, 
             get("continuation-token").map(str::to_string),
         ),
     };
-    // Listings name only servable keys (see `is_servable_name`), so a marker echoing one
-    // always passes this check.
+    // Listings name only servable keys (see `is_servable_name`) or sealed tokens, so a marker
+    // echoing one always passes this check.
     if let Some(after) = &start_after {
-        check_text(after, "marker")?;
+        check_bound(after, "marker")?;
     }
     Ok(ListParams {
         version,
@@ -361,6 +361,32 @@ const NAME_ATTENTION: [bool; 256] = {
 /// Checks text that will become (part of) an upstream key: bounded, no control bytes,
 /// no `.`/`..` segments.
 fn check_text(text: &str, what: &str) -> Result<(), S3Error> {
+    check_chars(text, what)?;
+    if text.split('/').any(|s| s == "." || s == "..") {
+        return Err(dot_segments(what));
+    }
+    Ok(())
+}
+
+/// Checks a listing's prefix or marker. It bounds names rather than naming one, and its last
+/// segment may still grow into a servable name (`.` into `.part-0`), so S3's answer to it is
+/// well defined: only complete `.`/`..` segments are refused, which could never lead to a
+/// servable key and which a store that resolves paths could climb with.
+fn check_bound(text: &str, what: &str) -> Result<(), S3Error> {
+    check_chars(text, what)?;
+    let complete = text.rsplit_once('/').map_or("", |(dirs, _)| dirs);
+    if complete.split('/').any(|s| s == "." || s == "..") {
+        return Err(dot_segments(what));
+    }
+    Ok(())
+}
+
+fn dot_segments(what: &str) -> S3Error {
+    S3Error::invalid_argument(&format!("The {what} contains '.' or '..' segments"))
+}
+
+/// Bounded length, no control characters.
+fn check_chars(text: &str, what: &str) -> Result<(), S3Error> {
     if text.len() > MAX_KEY_BYTES {
         return Err(S3Error::invalid_argument(&format!(
             "The {what} is too long"
@@ -369,11 +395,6 @@ fn check_text(text: &str, what: &str) -> Result<(), S3Error> {
     if text.chars().any(|c| c.is_control()) {
         return Err(S3Error::invalid_argument(&format!(
             "The {what} contains control characters"
-        )));
-    }
-    if text.split('/').any(|s| s == "." || s == "..") {
-        return Err(S3Error::invalid_argument(&format!(
-            "The {what} contains '.' or '..' segments"
         )));
     }
     Ok(())
@@ -629,6 +650,32 @@ mod tests {
             proptest::prop_assert_eq!(is_servable_name(&name), reference(&name), "{:?}", name);
             let long = "a".repeat(long);
             proptest::prop_assert_eq!(is_servable_name(&long), reference(&long));
+        }
+    }
+
+    #[test]
+    fn prefixes_and_markers_may_end_inside_a_name() {
+        for query in [
+            "prefix=events/2026-11-03/.",
+            "prefix=events/..",
+            "prefix=.",
+            "marker=events/2026-11-03/.",
+            "list-type=2&start-after=events/..",
+        ] {
+            assert!(
+                op("GET", &format!("/s3p/immuta?{query}")).is_ok(),
+                "{query}"
+            );
+        }
+        for query in [
+            "prefix=events/./x",
+            "prefix=events/../",
+            "prefix=../events",
+            "marker=sales/../customers/a",
+            "list-type=2&start-after=./a",
+        ] {
+            let error = op("GET", &format!("/s3p/immuta?{query}")).unwrap_err();
+            assert_eq!(error.code, "InvalidArgument", "{query}");
         }
     }
 

@@ -358,10 +358,19 @@ fn check_object_key(key: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A prefix or marker bounds names: its last segment may still grow into a servable name
+/// (`.` into `.part-0`), so only its complete segments must be free of `.`/`..`.
+fn check_bound_text(text: &str, what: &str) -> Result<(), TestCaseError> {
+    prop_assert!(text.len() <= MAX_KEY_BYTES, "{what} too long");
+    prop_assert!(!text.chars().any(char::is_control), "{what}: {text:?}");
+    let complete = text.rsplit_once('/').map_or("", |(dirs, _)| dirs);
+    check_key_text(complete, what)
+}
+
 fn check_list_params(p: &ListParams) -> Result<(), TestCaseError> {
-    check_key_text(&p.prefix, "prefix")?;
+    check_bound_text(&p.prefix, "prefix")?;
     if let Some(after) = &p.start_after {
-        check_key_text(after, "marker")?;
+        check_bound_text(after, "marker")?;
     }
     prop_assert!(p.max_keys <= 1000);
     Ok(())
@@ -1354,13 +1363,15 @@ struct Listing {
     url: bool,
 }
 
-/// Lists everything page by page as a client does, through the request parser.
+/// Lists everything page by page as a client does, through the request parser. `want` is the
+/// whole visible listing: a page is truncated exactly when some of it follows the page.
 fn paginate(
     ent: &Entitlements,
     store: &Store,
     l: &Listing,
-    limit: usize,
+    want: &[String],
 ) -> Result<Vec<String>, TestCaseError> {
+    let limit = want.len() + 2;
     let mut all: Vec<String> = Vec::new();
     let mut resume: Option<String> = None;
     for _ in 0..limit {
@@ -1399,6 +1410,12 @@ fn paginate(
             prop_assert_eq!(names.len(), l.max_keys, "short truncated page {}", xml);
         }
         all.extend(names.iter().cloned());
+        prop_assert_eq!(
+            page.truncated,
+            all.len() < want.len(),
+            "truncated is not 'a visible entry follows': {}",
+            xml
+        );
         if !page.truncated {
             return Ok(all);
         }
@@ -1427,6 +1444,8 @@ fn listing() -> impl Strategy<Value = Listing> {
                     "sales_eu/",
                     "sales-eu/",
                     "documents/a/",
+                    "documents/.",
+                    "sales/..",
                     "d",
                     "x",
                 ][..]
@@ -1489,7 +1508,7 @@ proptest! {
     ) {
         let ent = entitlements(mask);
         let want = expected_listing(&ent, &store, l.prefix, l.delimiter);
-        let got = paginate(&ent, &store, &l, want.len() + 2)?;
+        let got = paginate(&ent, &store, &l, &want)?;
         // Sorted without duplicates across pages, and exactly the expected names.
         prop_assert!(got.windows(2).all(|w| w[0] < w[1]), "out of order or repeated: {got:?}");
         prop_assert_eq!(got, want);

@@ -2,6 +2,8 @@
 [eu], so of sales he sees only sales/region=eu/...; alice holds eu and us; carol, a steward,
 sees every region. A partition the principal lacks behaves exactly like one that does not exist."""
 
+from urllib.parse import quote
+
 import botocore.exceptions
 import pytest
 
@@ -65,3 +67,19 @@ def test_bob_reads_his_region(clients, demo_dir):
     assert body == disk_file(demo_dir, key).read_bytes()
     resp = clients["alice"].get_object(Bucket="immuta", Key=f"{US}part-00001.csv")
     assert resp["Body"].read() == disk_file(demo_dir, f"{US}part-00001.csv").read_bytes()
+
+
+# A hidden partition after bob's last visible key behaves like no partition at all: the page
+# that ends on that key is not truncated, whatever the prefix (v2 start-after, v1 marker).
+@pytest.mark.parametrize("query", ["list-type=2&start-after", "marker"])
+@pytest.mark.parametrize("prefix", ["sales/", EU])
+def test_hidden_partition_after_the_last_visible_key_does_not_truncate(
+        endpoint, demo_dir, query, prefix):
+    eu = keys_under(demo_dir, EU, ["sales"])
+    resp = http(endpoint, "GET",
+                f"/s3p/immuta?prefix={quote(prefix)}&max-keys=1&{query}={quote(eu[-2], safe='')}",
+                key=KEYS["bob"])
+    assert resp.status == 200, resp.body
+    assert f"<Key>{eu[-1]}</Key>".encode() in resp.body
+    assert b"<IsTruncated>false</IsTruncated>" in resp.body, resp.body
+    assert b"NextMarker" not in resp.body and b"NextContinuationToken" not in resp.body

@@ -244,7 +244,7 @@ def test_a_name_sharing_a_prefix_with_a_data_source_is_missing(endpoint):
     assert resp.status == 200 and b"<KeyCount>0</KeyCount>" in resp.body
 
 
-@pytest.mark.parametrize("prefix", ["sales/../customers/", "sales/..", "../", "./sales/",
+@pytest.mark.parametrize("prefix", ["sales/../customers/", "sales/../", "../", "./sales/",
                                     "sales/./region=eu/"])
 def test_a_prefix_cannot_climb_out(endpoint, prefix):
     s3 = client(endpoint, CAROL)

@@ -140,3 +140,19 @@ def test_get_and_head_awkward_keys(clients, demo_dir):
         body = s3.get_object(Bucket="immuta", Key=key)["Body"].read()
         assert body == disk_file(demo_dir, key).read_bytes(), key
         assert s3.head_object(Bucket="immuta", Key=key)["ContentLength"] == len(body), key
+
+
+# A prefix ending inside a name lists what S3 would, even when that name starts with `.`: the
+# visible keys starting with it, none of the hidden `.crc` ones.
+@pytest.mark.parametrize("operation", ["list_objects", "list_objects_v2"])
+@pytest.mark.parametrize("prefix", [f"{DAY}.", f"{DAY}.p", f"{DAY}..", "sales/region=eu/."])
+def test_prefix_ending_in_a_dot(clients, demo_dir, operation, prefix):
+    data_source = prefix.split("/")[0]
+    everything = keys_under(demo_dir, prefix, [data_source], housekeeping=True)
+    want = [k for k in everything if not is_housekeeping(k)]
+    pages = _pages(clients["alice"], operation, Prefix=prefix)
+    keys = [o["Key"] for p in pages for o in p.get("Contents", [])]
+    assert keys == want
+    assert not any(k.endswith(".crc") for k in keys)
+    if prefix.endswith(".p"):
+        assert any(k.endswith(".crc") for k in everything)  # hidden ones are there to skip
