@@ -36,6 +36,10 @@ pub struct PluginConfig {
     /// Accept the seed's literal `Authorization: AWS <API KEY>:immuta` header.
     #[serde(default)]
     pub legacy_seed_auth: bool,
+    /// The longest a SigV2 presigned URL may live: its `Expires` at most this many seconds
+    /// ahead (S3 sets no bound; the default is SigV4's seven days).
+    #[serde(default = "default_sigv2_max_expires_seconds")]
+    pub sigv2_max_expires_seconds: u64,
     /// Request header the route's `cluster_header` reads to pick the upstream cluster.
     #[serde(default = "default_upstream_cluster_header")]
     pub upstream_cluster_header: String,
@@ -123,6 +127,9 @@ fn default_policy_timeout_ms() -> u64 {
 fn default_negative_cache_seconds() -> u64 {
     5
 }
+fn default_sigv2_max_expires_seconds() -> u64 {
+    crate::sigv4::MAX_PRESIGNED_EXPIRES
+}
 fn default_upstream_cluster_header() -> String {
     "x-s3gate-upstream".into()
 }
@@ -158,6 +165,11 @@ impl PluginConfig {
                 "s3gate plugin configuration: path_prefix {:?} must be empty or start with '/' and not end with '/'",
                 self.path_prefix
             ));
+        }
+        if self.sigv2_max_expires_seconds == 0 {
+            return Err(
+                "s3gate plugin configuration: sigv2_max_expires_seconds must be at least 1".into(),
+            );
         }
         if self.upstreams.is_empty() {
             return Err(
@@ -201,6 +213,7 @@ mod tests {
         assert_eq!(c.bucket, "immuta");
         assert_eq!(c.path_prefix, "/s3p");
         assert!(!c.legacy_seed_auth);
+        assert_eq!(c.sigv2_max_expires_seconds, 7 * 24 * 3600);
         assert_eq!(c.upstreams["demo"].cluster, "s3");
     }
 
@@ -225,6 +238,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("sign.region"), "{e}");
+        let e = PluginConfig::parse(
+            br#"{"sigv2_max_expires_seconds":0,"upstreams":{"d":{"cluster":"c","authority":"a"}}}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("sigv2_max_expires_seconds"), "{e}");
+        let c = PluginConfig::parse(
+            br#"{"sigv2_max_expires_seconds":3600,"upstreams":{"d":{"cluster":"c","authority":"a"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.sigv2_max_expires_seconds, 3600);
     }
 
     #[test]

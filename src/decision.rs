@@ -64,6 +64,15 @@ pub fn should_refresh(decision: &Decision, expires_at: u64, now: u64) -> bool {
     }
 }
 
+/// Whether the decision refuses every request of the key whatever it proves: an unknown key or
+/// a disabled principal. Such a decision answers without a signature check (SigV2 costs none).
+pub fn refuses(decision: &Decision) -> bool {
+    match decision {
+        Decision::Known(e) => !e.enabled,
+        Decision::Unknown => true,
+    }
+}
+
 /// Shared-data key of the claim one request (of any worker) takes to fetch a decision: a
 /// missing one, or a refresh ahead of expiry.
 pub fn fetch_claim_key(cache_id: &str) -> String {
@@ -240,6 +249,17 @@ mod tests {
             assert_eq!(decode(&bytes, 99), Some((100, d.clone())));
             assert_eq!(decode(&bytes, 100), None);
         }
+    }
+
+    #[test]
+    fn unknown_and_disabled_refuse() {
+        assert!(!refuses(&known()));
+        assert!(refuses(&Decision::Unknown));
+        let disabled = Entitlements {
+            enabled: false,
+            ..Default::default()
+        };
+        assert!(refuses(&Decision::Known(disabled)));
     }
 
     #[test]

@@ -221,6 +221,7 @@ impl RootContext for Root {
                 method: String::new(),
                 raw_path: String::new(),
                 sigv4: None,
+                sigv2_refused: false,
                 request_id: String::new(),
                 resource: String::new(),
                 is_head: false,
@@ -342,6 +343,9 @@ struct Gateway {
     raw_path: String,
     /// A SigV4 credential waiting for its signing key.
     sigv4: Option<SigV4Auth>,
+    /// The policy service refused this request's SigV2 signature; its decision is fetched only
+    /// to answer an unknown or disabled key as such (and cache it).
+    sigv2_refused: bool,
     request_id: String,
     /// The client's own path (no query), echoed in errors.
     resource: String,
@@ -370,8 +374,21 @@ impl Context for Gateway {
             }
             Waiting::SigV2Check { lookup, request } => match status {
                 Some(204) => self.with_decision(lookup, request),
-                Some(403) => self.respond_error(&sigv4::signature_does_not_match()),
-                Some(404) => self.respond_error(&S3Error::invalid_access_key_id()),
+                // A wrong signature, or a disabled principal: the decision tells them apart,
+                // and then answers the disabled one's repeats from the cache.
+                Some(403) => {
+                    self.sigv2_refused = true;
+                    self.with_decision(lookup, request)
+                }
+                // An unknown key enters the negative cache, as from the entitlements lookup.
+                Some(404) => {
+                    let now = now_seconds(self);
+                    let cache_id = lookup.cache_id();
+                    match store_answer(&self.cache, &self.config, &cache_id, status, &body, now) {
+                        Some(decision) => self.decide(&decision, request),
+                        None => self.respond_error(&S3Error::invalid_access_key_id()),
+                    }
+                }
                 _ => self.respond_error(&S3Error::service_unavailable()),
             },
             Waiting::ObjectSize { suffix } => {
@@ -641,14 +658,17 @@ impl Gateway {
         }
     }
 
-    /// SigV2 needs the secret, so the policy service checks the signature.
+    /// SigV2 needs the secret, so the policy service checks the signature; what needs no
+    /// secret is answered first, costing no call: the clock, the string to sign's size, and a
+    /// refusal cached for the key (unknown, disabled), as for SigV4.
     fn check_sigv2(
         &mut self,
         auth: &sigv2::SigV2Auth,
         lookup: Lookup,
         request: S3Request,
     ) -> Outcome {
-        if let Err(error) = sigv2::check_time(auth, &self.request_headers, self.now) {
+        let max_lifetime = self.config.sigv2_max_expires_seconds;
+        if let Err(error) = sigv2::check_time(auth, &self.request_headers, self.now, max_lifetime) {
             return self.respond_error(&error);
         }
         let addressing = if request.virtual_hosted {
@@ -671,6 +691,11 @@ impl Gateway {
             Ok(s) => s,
             Err(error) => return self.respond_error(&error),
         };
+        if let Some((_, decision)) = self.cached_decision(&lookup.cache_id()) {
+            if decision::refuses(&decision) {
+                return self.decide(&decision, request);
+            }
+        }
         let path = sigv2_verify_path(&lookup.digest);
         let call = self.dispatch_http_call(
             &self.config.policy_cluster,
@@ -818,6 +843,9 @@ impl Gateway {
             }
             Decision::Known(e) => e,
         };
+        if self.sigv2_refused {
+            return self.respond_error(&sigv4::signature_does_not_match());
+        }
         if let Err(error) = self.verify_sigv4(entitlements) {
             return self.respond_error(&error);
         }

@@ -400,19 +400,42 @@ fn check_chars(text: &str, what: &str) -> Result<(), S3Error> {
     Ok(())
 }
 
-/// Splits and decodes a query string; `+` means space, as S3 reads it.
+/// Splits and decodes a query string into (name, value) pairs; `+` means space, as S3 reads
+/// it. Every reader of the query reads these (through [`query_params`] for SigV2): the
+/// operation, the forwarded `response-*` overrides, SigV4's canonical query, SigV2's
+/// sub-resources. So a parameter is signed under the name it is acted on under: names are
+/// decoded too (`response-content-typ%65` is `response-content-type`), and a client that
+/// signed a name as written but encoded fails its signature, never passes unsigned.
 pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, S3Error> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((
-                percent_decode(&k.replace('+', " "))?,
-                percent_decode(&v.replace('+', " "))?,
-            ))
-        })
+    query_pairs(query)
+        .map(|pair| pair.map(|p| (p.name, p.value)))
         .collect()
+}
+
+/// One query parameter, decoded by [`parse_query`]'s rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryParam {
+    pub name: String,
+    pub value: String,
+    /// Written without `=` (`?acl`): SigV2 signs `acl` and `acl=` apart.
+    pub bare: bool,
+}
+
+/// The query as [`parse_query`] reads it, keeping whether each parameter had an `=`.
+pub fn query_params(query: &str) -> Result<Vec<QueryParam>, S3Error> {
+    query_pairs(query).collect()
+}
+
+/// The one decoding of query parameters behind [`parse_query`] and [`query_params`].
+fn query_pairs(query: &str) -> impl Iterator<Item = Result<QueryParam, S3Error>> + '_ {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        Ok(QueryParam {
+            name: percent_decode(&k.replace('+', " "))?,
+            value: percent_decode(&v.replace('+', " "))?,
+            bare: !pair.contains('='),
+        })
+    })
 }
 
 /// Percent-decodes into UTF-8; malformed escapes or invalid UTF-8 are an error.

@@ -15,9 +15,11 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
-use crate::request::percent_decode;
+use crate::request::{query_params, QueryParam};
 use crate::s3error::S3Error;
-use crate::sigv4::{invalid_token, request_expired, request_time_too_skewed, unix_time};
+use crate::sigv4::{
+    invalid_token, request_expired, request_time_too_skewed, unix_time, MAX_SKEW_SECONDS,
+};
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -52,6 +54,21 @@ const SUBRESOURCES: &[&str] = &[
 ];
 
 const MAX_ACCESS_KEY_BYTES: usize = 256;
+
+/// The longest string to sign the gateway has checked: the filter refuses a longer one itself
+/// (`RequestHeaderSectionTooLarge`, no policy call) and the policy service reads no more. Real
+/// ones are a few hundred bytes (method, a few headers, the resource).
+pub const MAX_STRING_TO_SIGN: usize = 16 * 1024;
+
+/// S3's answer to a request whose headers and query are over its limit.
+pub fn string_to_sign_too_large() -> S3Error {
+    S3Error {
+        code: "RequestHeaderSectionTooLarge",
+        status: 400,
+        message: "Your request header section exceeds the maximum allowed size.".to_string(),
+        detail: Some(("MaxSizeAllowed", MAX_STRING_TO_SIGN.to_string())),
+    }
+}
 
 /// A parsed SigV2 credential.
 #[derive(Clone, PartialEq, Eq)]
@@ -222,6 +239,10 @@ pub fn resource_path(path: &str, addressing: Addressing<'_>) -> Result<String, S
 /// `expires` is the presigned URL's `Expires` (see `SigV2Auth::expires`); without it the Date line
 /// is the `Date` header, or empty when `x-amz-date` is present (that one is then signed among the
 /// amz headers).
+///
+/// The query is read by `request::query_params`, the request parser's own reading: the
+/// sub-resources signed are the parameters acted on, by their decoded names. Over
+/// [`MAX_STRING_TO_SIGN`] bytes: `RequestHeaderSectionTooLarge`.
 pub fn string_to_sign(
     method: &str,
     raw_path: &str,
@@ -231,6 +252,7 @@ pub fn string_to_sign(
 ) -> Result<String, S3Error> {
     let (path, query) = raw_path.split_once('?').unwrap_or((raw_path, ""));
     let resource = resource_path(path, addressing)?;
+    let params = query_params(query)?;
 
     let mut out = String::with_capacity(128 + raw_path.len());
     out.push_str(method);
@@ -263,11 +285,8 @@ pub fn string_to_sign(
         }
     }
     if expires.is_some() {
-        for pair in query.split('&') {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if is_amz(name) {
-                add(name, &percent_decode(&value.replace('+', " "))?);
-            }
+        for param in params.iter().filter(|p| is_amz(&p.name)) {
+            add(&param.name, &param.value);
         }
     }
     amz.sort();
@@ -278,28 +297,25 @@ pub fn string_to_sign(
         out.push('\n');
     }
 
-    // CanonicalizedResource: the path as sent, then the sub-resources sorted by name, values
-    // decoded, `name` alone when the client wrote no `=`.
+    // CanonicalizedResource: the path as sent, then the sub-resources sorted by name, names
+    // and values decoded, `name` alone when the client wrote no `=`.
     out.push_str(&resource);
-    let mut subresources: Vec<(&str, Option<String>)> = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = match pair.split_once('=') {
-            Some((n, v)) => (n, Some(percent_decode(v)?)),
-            None => (pair, None),
-        };
-        if SUBRESOURCES.contains(&name) {
-            subresources.push((name, value));
+    let mut subresources: Vec<&QueryParam> = params
+        .iter()
+        .filter(|p| SUBRESOURCES.contains(&p.name.as_str()))
+        .collect();
+    // Stable: equal names keep the client's order.
+    subresources.sort_by(|a, b| a.name.cmp(&b.name));
+    for (i, param) in subresources.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(&param.name);
+        if !param.bare {
+            out.push('=');
+            out.push_str(&param.value);
         }
     }
-    // Stable: equal names keep the client's order.
-    subresources.sort_by(|a, b| a.0.cmp(b.0));
-    for (i, (name, value)) in subresources.iter().enumerate() {
-        out.push(if i == 0 { '?' } else { '&' });
-        out.push_str(name);
-        if let Some(value) = value {
-            out.push('=');
-            out.push_str(value);
-        }
+    if out.len() > MAX_STRING_TO_SIGN {
+        return Err(string_to_sign_too_large());
     }
     Ok(out)
 }
@@ -313,11 +329,16 @@ fn is_amz(name: &str) -> bool {
 
 /// Checks the request time. Header form: `x-amz-date` (else `Date`) within 15 minutes of `now`,
 /// else `RequestTimeTooSkewed`. Presigned: `Expires` not before `now`, else `AccessDenied`
-/// "Request has expired". Also refuses any `x-amz-security-token` header (`InvalidToken`).
+/// "Request has expired"; and not more than `max_lifetime` seconds ahead (plus the 15 minutes
+/// a signer's clock may run fast, as SigV4 allows its `X-Amz-Date`), else
+/// `AuthorizationQueryParametersError` as for a SigV4 `X-Amz-Expires` over its week. S3 itself
+/// puts no bound on SigV2's `Expires`; the gateway does, so that no URL outlives a SigV4 one.
+/// Also refuses any `x-amz-security-token` header (`InvalidToken`).
 pub fn check_time(
     auth: &SigV2Auth,
     headers: &(impl Headers + ?Sized),
     now: u64,
+    max_lifetime: u64,
 ) -> Result<(), S3Error> {
     if headers
         .pairs()
@@ -329,6 +350,17 @@ pub fn check_time(
         let expires: u64 = expires.parse().map_err(|_| request_expired())?;
         if expires < now {
             return Err(request_expired());
+        }
+        if expires - now > max_lifetime.saturating_add(MAX_SKEW_SECONDS) {
+            return Err(S3Error {
+                code: "AuthorizationQueryParametersError",
+                status: 400,
+                message: format!(
+                    "Expires must be at most {max_lifetime} seconds from now (the gateway's \
+                     maximum lifetime of a presigned URL)"
+                ),
+                detail: None,
+            });
         }
         return Ok(());
     }
@@ -342,7 +374,7 @@ pub fn check_time(
         None => single_header(headers, "date")?.ok_or_else(missing)?,
     };
     let t = parse_http_date(value).ok_or_else(missing)?;
-    if t.abs_diff(now) > crate::sigv4::MAX_SKEW_SECONDS {
+    if t.abs_diff(now) > MAX_SKEW_SECONDS {
         return Err(request_time_too_skewed());
     }
     Ok(())
@@ -445,6 +477,7 @@ mod tests {
 
     const NO_HEADERS: &[(String, String)] = &[];
     use crate::request::parse_query;
+    use crate::sigv4::MAX_PRESIGNED_EXPIRES as WEEK;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -485,7 +518,7 @@ mod tests {
         assert_eq!(sign(DOC_SECRET, &sts), "bWq2s1WEIj+Ydj0vQ697zp+IXMU=");
         assert!(verify(DOC_SECRET, &sts, &auth.signature));
         let t = parse_http_date("Tue, 27 Mar 2007 19:36:42 +0000").unwrap();
-        check_time(&auth, &headers, t + 60).unwrap();
+        check_time(&auth, &headers, t + 60, WEEK).unwrap();
     }
 
     #[test]
@@ -550,8 +583,8 @@ mod tests {
             string_to_sign("GET", raw, JOHNSMITH, NO_HEADERS, auth.expires.as_deref()).unwrap();
         assert_eq!(sts, "GET\n\n\n1175139620\n/johnsmith/photos/puppy.jpg");
         assert!(verify(DOC_SECRET, &sts, &auth.signature));
-        check_time(&auth, NO_HEADERS, 1_175_139_620).unwrap();
-        let e = check_time(&auth, NO_HEADERS, 1_175_139_621).unwrap_err();
+        check_time(&auth, NO_HEADERS, 1_175_139_620, WEEK).unwrap();
+        let e = check_time(&auth, NO_HEADERS, 1_175_139_621, WEEK).unwrap_err();
         assert_eq!(
             (e.code, e.status, e.message.as_str()),
             ("AccessDenied", 403, "Request has expired")
@@ -599,7 +632,7 @@ mod tests {
     ) {
         let auth = parse_authorization(authorization).unwrap();
         assert_eq!(auth.access_key, "alice-demo-key");
-        check_time(&auth, headers, BOTO_NOW).unwrap();
+        check_time(&auth, headers, BOTO_NOW, WEEK).unwrap();
         let sts = string_to_sign(method, raw_path, addressing, headers, None).unwrap();
         assert!(verify(BOTO_SECRET, &sts, &auth.signature), "{sts}");
         assert_eq!(sign(BOTO_SECRET, &sts), auth.signature);
@@ -666,8 +699,8 @@ mod tests {
                 let sts = string_to_sign("GET", &raw, addressing, &host, auth.expires.as_deref())
                     .unwrap();
                 assert!(verify(BOTO_SECRET, &sts, &auth.signature), "{sts}");
-                check_time(&auth, &host, BOTO_NOW + lifetime).unwrap();
-                let e = check_time(&auth, &host, BOTO_NOW + lifetime + 1).unwrap_err();
+                check_time(&auth, &host, BOTO_NOW + lifetime, WEEK).unwrap();
+                let e = check_time(&auth, &host, BOTO_NOW + lifetime + 1, WEEK).unwrap_err();
                 assert_eq!(e.message, "Request has expired");
             }
         }
@@ -736,6 +769,112 @@ mod tests {
     }
 
     #[test]
+    fn encoded_names_are_signed_as_the_names_acted_on() {
+        // An override added to a valid presigned URL with its name percent-encoded is the
+        // override the request parser forwards: signed under its decoded name, so the URL no
+        // longer verifies.
+        let get_query = "?AWSAccessKeyId=alice-demo-key&Signature=K4wSsCY96cWE7NhqSoz6P5fO4Vc%3D\
+                         &Expires=1795690800";
+        let host = h(&[(":authority", "gw.example:8080")]);
+        let raw = format!("/s3p/immuta{KEY}{get_query}");
+        let auth = presigned(&raw).unwrap().unwrap();
+        let sts =
+            |raw: &str| string_to_sign("GET", raw, S3P, &host, auth.expires.as_deref()).unwrap();
+        assert!(verify(BOTO_SECRET, &sts(&raw), &auth.signature));
+        for added in [
+            "&response-content-typ%65=text/html",
+            "&response-content-dispositio%6e=attachment%3Bfilename%3Devil.html",
+            "&%72esponse-content-type=text/html",
+            "&response%2Dcontent%2Dtype=text/html",
+            "&response-cache-control",
+        ] {
+            let tampered = format!("{raw}{added}");
+            let forwarded = crate::request::parse(
+                "GET",
+                &tampered,
+                "gw.example:8080",
+                &crate::request::Addressing {
+                    path_prefix: "/s3p",
+                    bucket: "immuta",
+                    virtual_host_domain: None,
+                },
+            )
+            .unwrap()
+            .forwarded_query;
+            assert_eq!(forwarded.len(), 1, "{added}");
+            let signed = sts(&tampered);
+            let (name, value) = &forwarded[0];
+            let bare = !added.contains('=');
+            let expected = if bare {
+                format!("?{name}")
+            } else {
+                format!("?{name}={value}")
+            };
+            assert!(signed.ends_with(&expected), "{signed}");
+            assert!(!verify(BOTO_SECRET, &signed, &auth.signature), "{added}");
+        }
+        // `name` and `name=` are signed apart, as clients write them.
+        let plain = |raw: &str| string_to_sign("GET", raw, PATH, NO_HEADERS, None).unwrap();
+        assert!(plain("/b/k?torrent").ends_with("/b/k?torrent"));
+        assert!(plain("/b/k?torrent=").ends_with("/b/k?torrent="));
+        assert!(plain("/b/k?%74orrent&x=1").ends_with("/b/k?torrent"));
+    }
+
+    #[test]
+    fn string_to_sign_has_one_limit() {
+        // The Date line and resource take `fixed` bytes; a meta header fills the rest.
+        let fixed = string_to_sign("GET", "/b/k", PATH, &h(&[("x-amz-meta-a", "")]), Some("5"))
+            .unwrap()
+            .len();
+        let at = h(&[("x-amz-meta-a", &"v".repeat(MAX_STRING_TO_SIGN - fixed))]);
+        let sts = string_to_sign("GET", "/b/k", PATH, &at, Some("5")).unwrap();
+        assert_eq!(sts.len(), MAX_STRING_TO_SIGN);
+        let over = h(&[("x-amz-meta-a", &"v".repeat(MAX_STRING_TO_SIGN - fixed + 1))]);
+        let e = string_to_sign("GET", "/b/k", PATH, &over, Some("5")).unwrap_err();
+        assert_eq!((e.code, e.status), ("RequestHeaderSectionTooLarge", 400));
+        assert_eq!(e.detail, Some(("MaxSizeAllowed", "16384".to_string())));
+        // The query counts too.
+        let long_query = format!("/b/k?versionId={}", "v".repeat(MAX_STRING_TO_SIGN));
+        let e = string_to_sign("GET", &long_query, PATH, NO_HEADERS, None).unwrap_err();
+        assert_eq!(e.code, "RequestHeaderSectionTooLarge");
+    }
+
+    #[test]
+    fn presigned_lifetime_is_capped() {
+        let now = BOTO_NOW;
+        let url = |expires: u64| {
+            presigned(&format!(
+                "/k?AWSAccessKeyId=a&Signature=WHo0oxlbF6okog2MWSjzK20o6BA%3D&Expires={expires}"
+            ))
+            .unwrap()
+            .unwrap()
+        };
+        // Up to the maximum, plus the 15 minutes a signer's clock may be ahead.
+        for ok in [now, now + WEEK, now + WEEK + MAX_SKEW_SECONDS] {
+            check_time(&url(ok), NO_HEADERS, now, WEEK).unwrap();
+        }
+        for beyond in [
+            now + WEEK + MAX_SKEW_SECONDS + 1,
+            now + 10 * 365 * 86400,
+            9_999_999_999_999_999_999,
+        ] {
+            let e = check_time(&url(beyond), NO_HEADERS, now, WEEK).unwrap_err();
+            assert_eq!(
+                (e.code, e.status),
+                ("AuthorizationQueryParametersError", 400)
+            );
+            assert!(e.message.contains("604800"), "{}", e.message);
+        }
+        // Configured shorter.
+        check_time(&url(now + 3600 + 900), NO_HEADERS, now, 3600).unwrap();
+        let e = check_time(&url(now + 3600 + 901), NO_HEADERS, now, 3600).unwrap_err();
+        assert!(e.message.contains("3600"), "{}", e.message);
+        // The header form has no Expires: only the skew window applies.
+        let auth = parse_authorization("AWS a:WHo0oxlbF6okog2MWSjzK20o6BA=").unwrap();
+        check_time(&auth, &h(&[("date", BOTO_DATE)]), now, 1).unwrap();
+    }
+
+    #[test]
     fn negative_cases() {
         let headers = boto_headers("gw.example:8080", &[]);
         let list = format!("/s3p/immuta{LIST_QUERY}");
@@ -784,10 +923,10 @@ mod tests {
         }
         // Clock skew both ways; a missing or unreadable date.
         let auth = parse_authorization(&format!("AWS alice-demo-key:{good}")).unwrap();
-        check_time(&auth, &headers, BOTO_NOW + 900).unwrap();
-        check_time(&auth, &headers, BOTO_NOW - 900).unwrap();
+        check_time(&auth, &headers, BOTO_NOW + 900, WEEK).unwrap();
+        check_time(&auth, &headers, BOTO_NOW - 900, WEEK).unwrap();
         for now in [BOTO_NOW + 901, BOTO_NOW - 901] {
-            let e = check_time(&auth, &headers, now).unwrap_err();
+            let e = check_time(&auth, &headers, now, WEEK).unwrap_err();
             assert_eq!((e.code, e.status), ("RequestTimeTooSkewed", 403));
             assert_eq!(
                 e.message,
@@ -796,7 +935,7 @@ mod tests {
         }
         for bad in [h(&[("host", "h")]), h(&[("date", "yesterday")])] {
             assert_eq!(
-                check_time(&auth, &bad, BOTO_NOW).unwrap_err().code,
+                check_time(&auth, &bad, BOTO_NOW, WEEK).unwrap_err().code,
                 "AccessDenied"
             );
         }
@@ -806,20 +945,22 @@ mod tests {
             ("x-amz-date", "Thu, 26 Nov 2026 12:00:00 GMT"),
         ]);
         assert_eq!(
-            check_time(&auth, &both, BOTO_NOW).unwrap_err().code,
+            check_time(&auth, &both, BOTO_NOW, WEEK).unwrap_err().code,
             "RequestTimeTooSkewed"
         );
         // Two Date headers are ambiguous.
         let twice = h(&[("date", BOTO_DATE), ("date", BOTO_DATE)]);
         assert_eq!(
-            check_time(&auth, &twice, BOTO_NOW).unwrap_err().code,
+            check_time(&auth, &twice, BOTO_NOW, WEEK).unwrap_err().code,
             "InvalidArgument"
         );
         // Session tokens are refused.
         let mut with_token = headers.clone();
         with_token.push(("x-amz-security-token".into(), "t".into()));
         assert_eq!(
-            check_time(&auth, &with_token, BOTO_NOW).unwrap_err().code,
+            check_time(&auth, &with_token, BOTO_NOW, WEEK)
+                .unwrap_err()
+                .code,
             "InvalidToken"
         );
         assert_eq!(

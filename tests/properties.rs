@@ -21,7 +21,7 @@ use s3gate::request::{
     self, is_servable_name, Addressing, ListParams, ListVersion, Operation, MAX_KEY_BYTES,
 };
 use s3gate::store_names::NORMALISATIONS;
-use s3gate::{glob, mapping, sigv4, token};
+use s3gate::{glob, mapping, sigv2, sigv4, token};
 
 /// The default number of cases unless `PROPTEST_CASES` asks for more (or fewer).
 fn cases(default: u32) -> ProptestConfig {
@@ -447,6 +447,125 @@ proptest! {
         let _ = request::percent_decode(&raw);
         let _ = request::parse_query(&raw);
         let _ = request::decode_key(&raw);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signed and acted-on query parameters
+
+/// Names the parser acts on, and names that look like them (case, a letter short, listing
+/// parameters SigV2 leaves unsigned, a sub-resource the gateway refuses).
+const ACTED_NAMES: &[&str] = &[
+    "response-content-type",
+    "response-content-disposition",
+    "response-cache-control",
+    "response-content-encoding",
+    "response-content-language",
+    "response-expires",
+    "location",
+    "Response-Content-Type",
+    "response-content-typ",
+    "response-content-type ",
+    "x-id",
+    "prefix",
+    "list-type",
+    "versionId",
+];
+
+/// Percent-encodes what a query part must encode (`&`, `=`, `%`, ...) and other bytes where
+/// `choice` has a bit set, in upper or lower case hex; a `+` left alone reads as a space.
+fn encode_query_part(text: &str, choice: u64) -> String {
+    let bit = |i: usize| (choice >> (i % 64)) & 1 == 1;
+    let mut out = String::new();
+    for (i, b) in text.bytes().enumerate() {
+        let must = !b.is_ascii_graphic() || b"%?#\\&=".contains(&b);
+        if must || bit(i) {
+            if bit(i + 32) {
+                out.push_str(&format!("%{b:02x}"));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(b as char);
+        }
+    }
+    out
+}
+
+/// One query parameter as a client or an attacker may write it: any of `ACTED_NAMES`, its
+/// name encoded in any way, with or without `=` and a value.
+fn query_param() -> impl Strategy<Value = String> {
+    (
+        select(ACTED_NAMES),
+        any::<u64>(),
+        prop::option::of("[a-zA-Z0-9 /;=&+%.\u{e9}-]{0,8}"),
+        any::<u64>(),
+    )
+        .prop_map(|(name, name_choice, value, value_choice)| {
+            let name = encode_query_part(name, name_choice);
+            match value {
+                None => name,
+                Some(v) => format!("{name}={}", encode_query_part(&v, value_choice)),
+            }
+        })
+}
+
+proptest! {
+    #![proptest_config(cases(1000))]
+
+    /// No query parameter the parser acts on is left unsigned: one added anywhere to a signed
+    /// request, its name encoded however, that changes what the gateway forwards upstream or
+    /// which operation it serves changes SigV2's string to sign; any change to the parsed
+    /// request changes SigV4's canonical request (SigV4 signs the whole query, as
+    /// `parse_query` reads it, and the forwarded overrides are pairs of that same reading).
+    /// Listing parameters are the documented SigV2 exception (docs/security.md).
+    #[test]
+    fn no_query_parameter_acted_on_is_unsigned(
+        object in any::<bool>(),
+        base in prop::collection::vec(query_param(), 0..4),
+        added in query_param(),
+        at in any::<usize>(),
+    ) {
+        let path = if object { "/s3p/immuta/sales/x" } else { "/s3p/immuta" };
+        let mut params = base.clone();
+        params.insert(at % (base.len() + 1), added);
+        let before = format!("{path}?{}", base.join("&"));
+        let after = format!("{path}?{}", params.join("&"));
+        let (Ok(a), Ok(b)) = (
+            request::parse("GET", &before, "h", &PATH_STYLE),
+            request::parse("GET", &after, "h", &PATH_STYLE),
+        ) else {
+            return Ok(());
+        };
+        let parsed = request::parse_query(&params.join("&"))
+            .map_err(|e| TestCaseError::fail(e.message))?;
+        for pair in &b.forwarded_query {
+            prop_assert!(parsed.contains(pair), "{pair:?} forwarded, not in the query read");
+        }
+        let sigv2 = |raw: &str| {
+            sigv2::string_to_sign(
+                "GET",
+                raw,
+                sigv2::Addressing::PathStyle { prefix: "/s3p" },
+                &[] as &[(String, String)],
+                Some("5"),
+            )
+            .map_err(|e| TestCaseError::fail(e.message))
+        };
+        let host = vec![("host".to_string(), "h".to_string())];
+        let sigv4 = |raw: &str| {
+            sigv4::canonical_request("GET", raw, &host, &["host".to_string()], sigv4::UNSIGNED_PAYLOAD, false)
+                .map_err(|e| TestCaseError::fail(e.message))
+        };
+        let acted = |r: &request::S3Request| {
+            (r.forwarded_query.clone(), r.operation == Operation::GetBucketLocation)
+        };
+        if acted(&a) != acted(&b) {
+            prop_assert_ne!(sigv2(&before)?, sigv2(&after)?, "{} acted on, unsigned", after);
+        }
+        if a != b {
+            prop_assert_ne!(sigv4(&before)?, sigv4(&after)?, "{} acted on, unsigned", after);
+        }
     }
 }
 

@@ -8,9 +8,10 @@ const ENTITLEMENTS_PREFIX: &str = "/v1/entitlements/";
 const SIGV2_PREFIX: &str = "/v1/verify-sigv2/";
 pub const JSON: &str = "application/json";
 pub const TEXT: &str = "text/plain; charset=utf-8";
-/// The longest SigV2 string to sign checked. Real ones are a few hundred bytes (method,
-/// headers, resource); the cap keeps a worker from hashing whatever it is sent.
-pub const MAX_STRING_TO_SIGN: usize = 16 * 1024;
+/// The longest SigV2 string to sign checked: the filter's own limit, which it enforces before
+/// calling, so a longer one here is no request of the gateway's. The cap keeps a worker from
+/// hashing whatever it is sent.
+pub use s3gate::sigv2::MAX_STRING_TO_SIGN;
 
 /// What `route` needs of one HTTP request.
 #[derive(Debug, Clone, Copy)]
@@ -168,7 +169,7 @@ fn verify_sigv2(digest: &str, request: &Request<'_>, policies: &Policies) -> Rep
     };
     if request.body.len() > MAX_STRING_TO_SIGN {
         return malformed(
-            "string to sign too long: at most 16384 bytes",
+            &format!("string to sign too long: at most {MAX_STRING_TO_SIGN} bytes"),
             "body too long",
         );
     }

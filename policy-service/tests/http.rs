@@ -397,7 +397,7 @@ fn sigv2_checks_valid_tampered_unknown_disabled_and_malformed() {
         verify_sigv2(&mut conn, "bob-demo-key", Some(SIGNATURE), sts).status,
         400
     );
-    let too_long = vec![b'a'; 16 * 1024 + 1];
+    let too_long = vec![b'a'; s3gate::sigv2::MAX_STRING_TO_SIGN + 1];
     assert_eq!(
         verify_sigv2(&mut conn, BOB, Some(SIGNATURE), &too_long).status,
         400

@@ -478,18 +478,48 @@ def test_known_key_is_looked_up_once_per_worker(gateway):
     assert 1 <= policy_calls(gateway) - before <= 2
 
 
-def test_sigv2_costs_a_policy_call_per_request(gateway):
-    # A documented limit: only the policy service can check a SigV2 signature.
+def sigv2_client(gateway, access_key):
     s3 = boto3.session.Session().client(
-        "s3", aws_access_key_id=KEYS["bob"], aws_secret_access_key=SECRET,
+        "s3", aws_access_key_id=access_key, aws_secret_access_key=SECRET,
         endpoint_url=gateway.endpoint, region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}, signature_version="s3",
                       retries={"total_max_attempts": 1}))
     record_response_dicts(s3.meta.events)
+    return s3
+
+
+def test_sigv2_costs_a_policy_call_per_request(gateway):
+    # A documented limit: only the policy service can check a SigV2 signature, so a known
+    # key's every SigV2 request costs a call, its decision cached or not.
+    s3 = sigv2_client(gateway, KEYS["bob"])
     before = policy_calls(gateway)
     for _ in range(10):
         s3.list_objects(Bucket="immuta", Prefix="sales/")
     assert policy_calls(gateway) - before >= 10
+
+
+def test_sigv2_unknown_key_repeats_are_answered_by_the_negative_cache(gateway):
+    # The verify call's 404 enters the negative cache, which answers the repeats (per worker).
+    s3 = sigv2_client(gateway, f"flood-{uuid.uuid4().hex}")
+    before, started = policy_calls(gateway), time.monotonic()
+    for _ in range(20):
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            s3.list_objects(Bucket="immuta", Prefix="sales/")
+        assert client_error(exc) == (403, "InvalidAccessKeyId")
+    assert policy_calls(gateway) - before <= WORKERS * windows(started)
+
+
+def test_sigv2_disabled_principal_repeats_are_answered_from_the_cache(gateway):
+    # A refused SigV2 signature fetches the key's decision: a disabled principal is told so
+    # (as with SigV4), and its cached decision answers the repeats with no call.
+    s3 = sigv2_client(gateway, KEYS["dave"])
+    before = policy_calls(gateway)
+    for _ in range(20):
+        with pytest.raises(botocore.exceptions.ClientError) as exc:
+            s3.list_objects(Bucket="immuta", Prefix="sales/")
+        assert client_error(exc) == (403, "AccessDenied")
+    # At most a verify call and a lookup per worker (the decision is shared between workers).
+    assert policy_calls(gateway) - before <= 2 * WORKERS
 
 
 def test_every_hostile_answer_was_xml_or_envoys_own(gateway, module_start):

@@ -313,11 +313,86 @@ def test_sigv2_presigned_tampered_or_expired(endpoint):
     assert s3_error(resp) == ("AccessDenied", "Request has expired")
 
 
-def test_sigv2_presigned_has_no_maximum_lifetime(endpoint):
-    # A documented limit (docs/security.md): SigV2 URLs live as long as their Expires says.
+WEEK = 7 * 86400  # sigv2_max_expires_seconds' default, SigV4's maximum
+
+
+def policy_calls(gateway):
+    return gateway.stat("cluster.policy.upstream_rq_total")
+
+
+def test_sigv2_presigned_lifetime_is_capped(gateway):
+    # S3 bounds no SigV2 Expires; the gateway caps it at SigV4's week (plugin setting
+    # sigv2_max_expires_seconds), with SigV4's 15 minutes for a signer's clock running fast.
+    s3 = sigv2_client(gateway.endpoint, KEYS["bob"])
+
+    def get(expires_in):
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "immuta", "Key": OBJECT},
+                                        ExpiresIn=expires_in)
+        return http(gateway.endpoint, "GET", path_of(url))
+
+    assert get(WEEK).status == 200
+    before = policy_calls(gateway)
+    for expires_in in (WEEK + 3600, 10 * 365 * 86400):
+        resp = get(expires_in)
+        assert resp.status == 400, resp.body
+        code, message = s3_error(resp)
+        assert code == "AuthorizationQueryParametersError"
+        assert "604800" in message
+    assert policy_calls(gateway) == before  # refused before any call
+
+
+# Appended to a valid presigned SigV2 URL: overrides whose names are percent-encoded. The
+# request parser decodes names before acting on them, so they must be signed decoded too.
+ENCODED_OVERRIDES = ["response-content-typ%65=text/html",
+                     "response-content-dispositio%6e=attachment%3Bfilename%3Devil.html",
+                     "%72esponse-content-type=text/html",
+                     "response-content-type=text/html"]
+
+
+@pytest.mark.parametrize("override", ENCODED_OVERRIDES)
+def test_sigv2_presigned_added_override_is_not_served(endpoint, override):
     url = sigv2_client(endpoint, KEYS["bob"]).generate_presigned_url(
-        "get_object", Params={"Bucket": "immuta", "Key": OBJECT}, ExpiresIn=10 * 365 * 86400)
-    assert http(endpoint, "GET", path_of(url)).status == 200
+        "get_object", Params={"Bucket": "immuta", "Key": OBJECT})
+    resp = http(endpoint, "GET", f"{path_of(url)}&{override}")
+    assert resp.status == 403, (resp.status, resp.headers)
+    assert s3_error(resp)[0] == "SignatureDoesNotMatch"
+    assert "text/html" not in resp.headers.get("content-type", "")
+    assert "content-disposition" not in resp.headers
+
+
+def test_sigv2_presigned_signed_overrides_are_served(endpoint):
+    # The other side: overrides the signer signed (botocore writes their names plainly).
+    url = sigv2_client(endpoint, KEYS["bob"]).generate_presigned_url(
+        "get_object", Params={"Bucket": "immuta", "Key": OBJECT, "ResponseContentType": "text/x-a",
+                              "ResponseContentDisposition": "attachment; filename=a.csv"})
+    resp = http(endpoint, "GET", path_of(url))
+    assert resp.status == 200, resp.body
+    assert resp.headers["content-type"] == "text/x-a"
+    assert resp.headers["content-disposition"] == "attachment; filename=a.csv"
+
+
+def _sigv2_header_request(endpoint, key, extra_headers):
+    """A SigV2 header request with a well-formed signature no secret made."""
+    headers = {"Date": email.utils.formatdate(usegmt=True),
+               "Authorization": f"AWS {key}:WHo0oxlbF6okog2MWSjzK20o6BA=", **extra_headers}
+    return http(endpoint, "GET", f"/s3p/immuta/{quote(OBJECT)}", headers=headers)
+
+
+def test_sigv2_string_to_sign_over_the_limit_is_refused_locally(gateway):
+    # The filter and the policy service share one limit (sigv2::MAX_STRING_TO_SIGN, 16 KiB); the
+    # filter enforces it before any call, with S3's 400 for an oversized header section.
+    key = f"nobody-{time.time_ns()}"
+    before = policy_calls(gateway)
+    for key_used in (key, KEYS["bob"]):
+        resp = _sigv2_header_request(gateway.endpoint, key_used, {"x-amz-meta-pad": "a" * 17000})
+        assert resp.status == 400, resp.body
+        assert s3_error(resp)[0] == "RequestHeaderSectionTooLarge"
+        assert b"<MaxSizeAllowed>16384</MaxSizeAllowed>" in resp.body
+    assert policy_calls(gateway) == before
+    # Under the limit the signature is checked as usual.
+    resp = _sigv2_header_request(gateway.endpoint, KEYS["bob"], {"x-amz-meta-pad": "a" * 15000})
+    assert resp.status == 403
+    assert s3_error(resp)[0] == "SignatureDoesNotMatch"
 
 
 def test_sigv2_presigned_listing_does_not_sign_the_prefix(endpoint):
