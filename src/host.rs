@@ -419,10 +419,8 @@ impl HttpContext for Gateway {
             Some(self.request_id.as_bytes()),
         );
         let logged_path = logging::redacted_path(&path);
-        let _ = proxy_wasm::hostcalls::set_property(
-            vec!["s3gate_path"],
-            Some(logged_path.as_bytes()),
-        );
+        let _ =
+            proxy_wasm::hostcalls::set_property(vec!["s3gate_path"], Some(logged_path.as_bytes()));
         self.resource = path.split('?').next().unwrap_or("").to_string();
         self.is_head = method == "HEAD";
         // Nobody but this filter picks the upstream cluster.
@@ -504,7 +502,8 @@ impl HttpContext for Gateway {
         if let Some(status) = plan.status {
             self.set_http_response_header(":status", Some(&status.to_string()));
         }
-        for name in &plan.remove {
+        let metadata = response::disallowed_metadata(&upstream, &self.config.user_metadata);
+        for name in plan.remove.iter().chain(&metadata) {
             self.set_http_response_header(name, None);
         }
         for (name, value) in &plan.set {

@@ -104,7 +104,9 @@ mod tests {
             "/s3p/immuta/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED&X-Amz-Date=20261202T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=REDACTED"
         );
         assert_eq!(
-            redacted_path("/s3p/immuta?prefix=a&AWSAccessKeyId=bob-demo-key&Expires=1&Signature=zz%2B%3D"),
+            redacted_path(
+                "/s3p/immuta?prefix=a&AWSAccessKeyId=bob-demo-key&Expires=1&Signature=zz%2B%3D"
+            ),
             "/s3p/immuta?prefix=a&AWSAccessKeyId=REDACTED&Expires=1&Signature=REDACTED"
         );
         // Encoded or differently cased names, repeated ones, names without a value.
