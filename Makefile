@@ -67,6 +67,7 @@ fuzz: setup
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p s3gate --test properties
 
 validate-envoy: build
+	@mkdir -p .demo
 	$(PY) scripts/render_envoy.py .demo/envoy.validate.yaml --wasm $(WASM) --validate
 
 # Not part of `make test`: s3gate against Envoy without the filter, a minimal wasm filter and

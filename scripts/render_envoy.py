@@ -7,7 +7,7 @@ users read.
 Usage: render_envoy.py OUT --wasm PATH [--port N] [--root-port N] [--admin-port N]
                        [--policy-port N] [--upstream-port N]
                        [--plugin-json '{"negative_cache_seconds": 1}']
-                       [--upstream-signing envoy|filter] [--validate]
+                       [--upstream-signing envoy|filter] [--max-heap-bytes N] [--validate]
 
 `--upstream-signing` moves the signing of upstream requests between Envoy's
 `aws_request_signing` upstream filter on the S3 cluster (`envoy`) and the wasm filter itself
@@ -124,8 +124,14 @@ def set_upstream_signing(config, mode, listeners):
 
 
 def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_port=None,
-           plugin_overrides=None, source=SOURCE, root_port=None, upstream_signing=None):
+           plugin_overrides=None, source=SOURCE, root_port=None, upstream_signing=None,
+           max_heap_bytes=None):
     config = yaml.safe_load(Path(source).read_text())
+    if max_heap_bytes is not None:
+        # The overload manager's heap limit (fixed_heap monitor).
+        monitor = named(config["overload_manager"]["resource_monitors"],
+                        "envoy.resource_monitors.fixed_heap")
+        monitor["typed_config"]["max_heap_size_bytes"] = int(max_heap_bytes)
     static = config["static_resources"]
     listeners = [named(static["listeners"], name) for name in LISTENERS]
     for listener, listener_port in zip(listeners, (port, root_port)):
@@ -178,12 +184,14 @@ def main():
     parser.add_argument("--plugin-json", type=json.loads, help="plugin config overrides (JSON)")
     parser.add_argument("--upstream-signing", choices=["envoy", "filter"],
                         help="who signs upstream requests (default: as checked in)")
+    parser.add_argument("--max-heap-bytes", type=int,
+                        help="overload manager heap limit (default: as checked in, 1 GiB)")
     parser.add_argument("--validate", action="store_true", help="run envoy --mode validate")
     parser.add_argument("--envoy", default=str(Path(sys.executable).parent / "envoy"))
     args = parser.parse_args()
     out = render(args.out, args.wasm, args.port, args.admin_port, args.policy_port,
                  args.upstream_port, args.plugin_json, root_port=args.root_port,
-                 upstream_signing=args.upstream_signing)
+                 upstream_signing=args.upstream_signing, max_heap_bytes=args.max_heap_bytes)
     if args.validate:
         validate(out, args.envoy)
         print(f"{out}: valid")

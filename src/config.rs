@@ -45,6 +45,10 @@ pub struct PluginConfig {
     pub upstream_cluster_header: String,
     /// Upstream names (as data sources name them) → Envoy cluster and `:authority`.
     pub upstreams: BTreeMap<String, Upstream>,
+    /// User metadata (`x-amz-meta-NAME`) that passes from the store to clients, by NAME
+    /// (lower case). Default none: a store may keep real names or paths there.
+    #[serde(default)]
+    pub user_metadata: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -183,6 +187,16 @@ impl PluginConfig {
         {
             return Err("s3gate plugin configuration: upstream_cluster_header must be a lower-case header name".into());
         }
+        if let Some(bad) = self.user_metadata.iter().find(|n| {
+            n.is_empty()
+                || !n
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        }) {
+            return Err(format!(
+                "s3gate plugin configuration: user_metadata {bad:?} must be a lower-case metadata name without the x-amz-meta- prefix"
+            ));
+        }
         for (name, upstream) in &self.upstreams {
             if let Some(sign) = &upstream.sign {
                 let region_ok = !sign.region.is_empty()
@@ -214,6 +228,10 @@ mod tests {
         assert_eq!(c.path_prefix, "/s3p");
         assert!(!c.legacy_seed_auth);
         assert_eq!(c.sigv2_max_expires_seconds, 7 * 24 * 3600);
+        assert!(
+            c.user_metadata.is_empty(),
+            "no user metadata passes by default"
+        );
         assert_eq!(c.upstreams["demo"].cluster, "s3");
     }
 
@@ -248,6 +266,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.sigv2_max_expires_seconds, 3600);
+        let e = PluginConfig::parse(
+            br#"{"user_metadata":["x-amz-meta-Owner"],"upstreams":{"d":{"cluster":"c","authority":"a"}}}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("user_metadata"), "{e}");
     }
 
     #[test]

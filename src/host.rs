@@ -17,6 +17,7 @@ use crate::decision::{self, Decision, LocalCache, Memo};
 use crate::entitlements::{sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
 use crate::headers::{HeaderMap, Headers};
 use crate::listing::{self, ListingJob, Step};
+use crate::logging::{self, RequestIds};
 use crate::mapping;
 use crate::request::{self, Operation, S3Request};
 use crate::response::{self, BodyPlan};
@@ -436,11 +437,15 @@ impl HttpContext for Gateway {
             .get(":path")
             .unwrap_or_default()
             .to_string();
-        self.request_id = self
-            .request_headers
-            .get("x-request-id")
-            .unwrap_or("s3gate")
-            .to_string();
+        self.request_id = next_request_id();
+        // For the access log (envoy.yaml): the gateway's id, and the path without credentials.
+        let _ = proxy_wasm::hostcalls::set_property(
+            vec!["s3gate_request_id"],
+            Some(self.request_id.as_bytes()),
+        );
+        let logged_path = logging::redacted_path(&path);
+        let _ =
+            proxy_wasm::hostcalls::set_property(vec!["s3gate_path"], Some(logged_path.as_bytes()));
         self.resource = path.split('?').next().unwrap_or("").to_string();
         self.is_head = method == "HEAD";
         // Nobody but this filter picks the upstream cluster.
@@ -540,7 +545,8 @@ impl HttpContext for Gateway {
         if let Some(status) = plan.status {
             self.set_http_response_header(":status", Some(&status.to_string()));
         }
-        for name in &plan.remove {
+        let metadata = response::disallowed_metadata(&upstream, &self.config.user_metadata);
+        for name in plan.remove.iter().chain(&metadata) {
             self.set_http_response_header(name, None);
         }
         for (name, value) in &plan.set {
@@ -1230,6 +1236,19 @@ fn header_map(map: MapType) -> HeaderMap {
         );
         HeaderMap::default()
     })
+}
+
+thread_local! {
+    /// One VM per thread: its ids, from a random seed (WASI's random_get, through std's
+    /// hasher seeds).
+    static REQUEST_IDS: RefCell<RequestIds> = RefCell::new(RequestIds::new({
+        use std::hash::{BuildHasher, Hasher};
+        std::collections::hash_map::RandomState::new().build_hasher().finish()
+    }));
+}
+
+fn next_request_id() -> String {
+    REQUEST_IDS.with(|ids| ids.borrow_mut().next_id())
 }
 
 fn now_seconds(context: &dyn Context) -> u64 {

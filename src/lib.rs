@@ -12,6 +12,7 @@ pub mod entitlements;
 pub mod glob;
 pub mod headers;
 pub mod listing;
+pub mod logging;
 pub mod mapping;
 pub mod request;
 pub mod response;

@@ -187,6 +187,23 @@ pub fn keep_response_header(name: &str) -> bool {
         || name.starts_with("x-amz-checksum-")
 }
 
+/// The store's user metadata headers (`x-amz-meta-*`) outside the configured allow-list
+/// (names without the prefix): they are removed, each name once.
+pub fn disallowed_metadata(
+    upstream_headers: &(impl Headers + ?Sized),
+    allowed: &[String],
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (name, _) in upstream_headers.pairs() {
+        if let Some(meta) = name.strip_prefix("x-amz-meta-") {
+            if !allowed.iter().any(|a| a == meta) && !out.iter().any(|o| o == name) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// The `<Code>` of an upstream S3 error body, if it has one (only used to pick our own code).
 pub fn upstream_error_code(body: &[u8]) -> Option<&str> {
     let text = std::str::from_utf8(body).ok()?;
@@ -385,6 +402,27 @@ mod tests {
         ] {
             assert!(!keep_response_header(h), "{h}");
         }
+    }
+
+    #[test]
+    fn only_allowed_user_metadata_goes_back() {
+        let up = upstream(
+            "200",
+            &[
+                ("x-amz-meta-mtime", "1"),
+                ("x-amz-meta-source-path", "s3://real/x"),
+                ("x-amz-meta-source-path", "again"),
+                ("x-amz-meta-", "empty"),
+            ],
+        );
+        assert_eq!(
+            disallowed_metadata(&up, &[]),
+            ["x-amz-meta-mtime", "x-amz-meta-source-path", "x-amz-meta-"]
+        );
+        assert_eq!(
+            disallowed_metadata(&up, &["mtime".to_string()]),
+            ["x-amz-meta-source-path", "x-amz-meta-"]
+        );
     }
 
     #[test]

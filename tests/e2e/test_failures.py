@@ -38,8 +38,10 @@ SLACK = 1.5
 
 @pytest.fixture(scope="module")
 def lone(demo_dir, tmp_path_factory):
-    """A stack with the checked-in configuration: no stale-if-error."""
-    s = start_stack(demo_dir, tmp_path_factory.mktemp("run-failures"))
+    """A stack with the checked-in configuration (no stale-if-error), but for one user
+    metadata name allowed: `note`."""
+    s = start_stack(demo_dir, tmp_path_factory.mktemp("run-failures"),
+                    plugin_overrides={"user_metadata": ["note"]})
     yield s
     s.stop()
 
@@ -435,6 +437,18 @@ class BadStore(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return None
+        if self.behaviour == "user metadata":
+            body = b"order_id,region\n1,eu\n"
+            self.send_response(200)
+            self.send_header("content-type", "text/csv")
+            self.send_header("content-length", str(len(body)))
+            self.send_header("x-amz-meta-note", "kept")
+            self.send_header("x-amz-meta-source-path", "s3://acme-warehouse-prod/curated/x")
+            self.send_header("x-amz-meta-owner", "someone@acme")
+            self.send_header("x-amz-meta-owner", "again")
+            self.end_headers()
+            self.wfile.write(body)
+            return None
         if self.behaviour == "reset mid-body":
             self.send_response(200)
             self.send_header("content-type", "text/csv")
@@ -503,10 +517,24 @@ def test_upstream_header_values_that_are_not_utf8_pass_as_bytes(lone):
         assert answer.getheader("x-amz-id-2") is None
 
 
-def raw_get(stack, path):
+def test_only_allowed_user_metadata_reaches_the_client(lone):
+    # A store may keep real names in x-amz-meta-*: only the names the plugin configuration
+    # allows (`user_metadata`, here ["note"]) pass, on GET and HEAD.
+    with upstream_replaced_by(lone, "user metadata"):
+        resp = raw_get(lone, f"/s3p/immuta/{quote(OBJECT)}")
+        head = raw_get(lone, f"/s3p/immuta/{quote(OBJECT)}", method="HEAD")
+    for answer in (resp, head):
+        assert answer.status == 200, answer.status
+        meta = [(n.lower(), v) for n, v in answer.getheaders()
+                if n.lower().startswith("x-amz-meta-")]
+        assert meta == [("x-amz-meta-note", "kept")], meta
+    assert resp.body == b"order_id,region\n1,eu\n"
+
+
+def raw_get(stack, path, method="GET"):
     url = urlsplit(stack.endpoint)
     conn = HTTPConnection(url.hostname, url.port, timeout=10)
-    conn.request("GET", path, headers={"Authorization": f"AWS {KEYS['alice']}:{SECRET}"})
+    conn.request(method, path, headers={"Authorization": f"AWS {KEYS['alice']}:{SECRET}"})
     resp = conn.getresponse()
     resp.body = resp.read()
     conn.close()
