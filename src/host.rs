@@ -132,7 +132,6 @@ impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
         let parsed = PluginConfig::parse(&bytes).and_then(|mut config| {
-            config.load_policy_token(|var| std::env::var(var).ok())?;
             let mut signers = Signers::new();
             for (name, upstream) in &config.upstreams {
                 if let Some(sign) = &upstream.sign {
@@ -141,6 +140,7 @@ impl RootContext for Root {
                     signers.insert(name.clone(), RefCell::new(UpstreamSigner::new(credentials)));
                 }
             }
+            config.load_policy_token(|var| std::env::var(var).ok())?;
             Ok((config, signers))
         });
         match parsed {

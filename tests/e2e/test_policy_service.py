@@ -3,11 +3,15 @@
 stop it (issue 13, defect 7)."""
 
 import hashlib
+import os
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
 
+import render_envoy
+import stack
 from conftest import start_stack
 from gateway import KEYS, RECORDER, http
 
@@ -91,7 +95,7 @@ def test_the_policy_token_reaches_no_client_log_or_upstream(gateway):
     token = gateway.policy_token
     assert len(token) >= 32
     logs = _logs(gateway)  # Envoy's log and access log, the service's, the store's (rclone)
-    assert "GET /s3p" in logs or "/s3p/" in logs
+    assert '"GET ' in logs and "entitlements principal=" in logs  # the logs were written
     assert token not in logs
     assert len(RECORDER.responses) > 0
     for rec in RECORDER.responses:
@@ -99,3 +103,18 @@ def test_the_policy_token_reaches_no_client_log_or_upstream(gateway):
         if rec.body is not None:
             blobs.append(rec.body.decode("utf-8", "replace"))
         assert not any(token in blob for blob in blobs), rec.what
+
+
+def test_the_filter_does_not_load_without_the_policy_token(gateway, tmp_path):
+    out = render_envoy.render(tmp_path / "envoy.yaml", gateway.wasm, port=1, admin_port=2,
+                              policy_port=3, upstream_port=4, root_port=5)
+    env = {k: v for k, v in os.environ.items() if k != "S3GATE_POLICY_TOKEN"}
+    env.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y")
+    envoy = [str(stack.BIN / "envoy"), "--mode", "validate", "-c", str(out), "-l", "error"]
+    refused = subprocess.run(envoy, capture_output=True, text=True, env=env)
+    assert refused.returncode != 0
+    assert "S3GATE_POLICY_TOKEN is not in the VM's environment" in refused.stdout + refused.stderr
+    env["S3GATE_POLICY_TOKEN"] = "some-token-value"
+    ok = subprocess.run(envoy, capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "some-token-value" not in ok.stdout + ok.stderr
