@@ -158,10 +158,10 @@ def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_por
 
 def validate(path, envoy="envoy"):
     """`envoy --mode validate`: parses the config and loads the wasm module; raises on error.
-    Loading the plugin needs the upstream credential variables to exist: placeholders stand in
-    for any the caller's environment lacks (validation signs nothing)."""
+    Loading the plugin needs the upstream credential and policy token variables to exist:
+    placeholders stand in for any the caller's environment lacks (validation calls nothing)."""
     env = dict(os.environ)
-    for name in CREDENTIAL_VARIABLES:
+    for name in CREDENTIAL_VARIABLES + [POLICY_TOKEN_VARIABLE]:
         env.setdefault(name, "placeholder-for-validation")
     result = subprocess.run([envoy, "--mode", "validate", "-c", str(path), "-l", "error"],
                             capture_output=True, text=True, env=env)
