@@ -260,8 +260,12 @@ def start_nginx(procs, port):
     return procs.start(child, lambda: stack.port_open(port))
 
 
+# The token the bench's Envoys present to its policy service.
+POLICY_TOKEN = "bench-policy-token"
+
+
 def start_policy(procs, port):
-    env = dict(os.environ, S3GATE_DEFAULT_SECRET=SECRET)
+    env = dict(os.environ, S3GATE_DEFAULT_SECRET=SECRET, S3GATE_POLICY_TOKEN=POLICY_TOKEN)
     child = stack.Child("policy", [str(POLICY_BIN), "--policies", str(POLICIES),
                                    "--listen", f"127.0.0.1:{port}"], RUN / "policy.log", env=env)
     return procs.start(child, lambda: stack.http_ok(f"http://127.0.0.1:{port}/healthz"))
@@ -333,6 +337,7 @@ class Envoy:
         """`wrapper`: a command that runs Envoy (`bench/instructions.py`'s valgrind)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = stack.DEFAULT_CREDENTIALS
+        env["S3GATE_POLICY_TOKEN"] = POLICY_TOKEN
         log, access = self.run / "envoy.log", self.run / "access.log"
         for old in (log, access):
             old.unlink(missing_ok=True)

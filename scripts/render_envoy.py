@@ -31,6 +31,8 @@ SIGNING_FILTER = "envoy.filters.http.aws_request_signing"
 S3_CLUSTER = "s3_demo"
 # The gateway's upstream credentials, from Envoy's environment in either signing mode.
 CREDENTIAL_VARIABLES = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+# The token the filter presents to the policy service, from Envoy's environment in both modes.
+POLICY_TOKEN_VARIABLE = "S3GATE_POLICY_TOKEN"
 # The gateway under its path prefix, and the same gateway at the root of its own port.
 LISTENERS = ("s3gate", "s3gate_root")
 
@@ -93,7 +95,7 @@ def set_upstream_signing(config, mode, listeners):
         for listener in listeners:
             plugin = plugin_config(listener)
             plugin["vm_config"]["environment_variables"] = {
-                "host_env_keys": list(CREDENTIAL_VARIABLES)}
+                "host_env_keys": list(CREDENTIAL_VARIABLES) + [POLICY_TOKEN_VARIABLE]}
             settings = plugin_settings(listener)
             for upstream in settings["upstreams"].values():
                 upstream["sign"] = {"region": region}
@@ -102,7 +104,8 @@ def set_upstream_signing(config, mode, listeners):
         region = None
         for listener in listeners:
             plugin = plugin_config(listener)
-            plugin["vm_config"].pop("environment_variables", None)
+            plugin["vm_config"]["environment_variables"] = {
+                "host_env_keys": [POLICY_TOKEN_VARIABLE]}
             settings = plugin_settings(listener)
             for upstream in settings["upstreams"].values():
                 region = upstream.pop("sign", {}).get("region", region)
@@ -161,10 +164,10 @@ def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_por
 
 def validate(path, envoy="envoy"):
     """`envoy --mode validate`: parses the config and loads the wasm module; raises on error.
-    Loading the plugin needs the upstream credential variables to exist: placeholders stand in
-    for any the caller's environment lacks (validation signs nothing)."""
+    Loading the plugin needs the upstream credential and policy token variables to exist:
+    placeholders stand in for any the caller's environment lacks (validation calls nothing)."""
     env = dict(os.environ)
-    for name in CREDENTIAL_VARIABLES:
+    for name in CREDENTIAL_VARIABLES + [POLICY_TOKEN_VARIABLE]:
         env.setdefault(name, "placeholder-for-validation")
     result = subprocess.run([envoy, "--mode", "validate", "-c", str(path), "-l", "error"],
                             capture_output=True, text=True, env=env)

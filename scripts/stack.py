@@ -20,6 +20,7 @@ import argparse
 import ctypes
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -139,7 +140,8 @@ class Stack:
     def __init__(self, data_dir, run_dir, port=None, admin_port=None, policy_port=None,
                  upstream_port=None, plugin_overrides=None, wasm=None, policy_bin=None,
                  credentials=None, policies=REPO / "policies", root_port=None,
-                 upstream_signing=None, gateway_credentials=None, upstream_store=None):
+                 upstream_signing=None, gateway_credentials=None, upstream_store=None,
+                 gateway_policy_token=None):
         picked = iter(free_ports(5))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
@@ -159,6 +161,10 @@ class Stack:
             os.environ.get("S3GATE_UPSTREAM_SECRET_ACCESS_KEY", DEFAULT_CREDENTIALS[1]))
         # What the gateway signs with; tests give it wrong ones to see the store refuse them.
         self.gateway_credentials = gateway_credentials or self.credentials
+        # The token the gateway presents to the policy service: S3GATE_POLICY_TOKEN, or a fresh
+        # random one per stack (the demo's); tests give the gateway a wrong one.
+        self.policy_token = os.environ.get("S3GATE_POLICY_TOKEN") or secrets.token_urlsafe(32)
+        self.gateway_policy_token = gateway_policy_token or self.policy_token
         self.policies = Path(policies)
         self.upstream_store = (upstream_store or os.environ.get("S3GATE_UPSTREAM_STORE")
                                or "rclone")
@@ -212,6 +218,7 @@ class Stack:
         # The demo principals have no secret of their own: they share the seed's "immuta".
         env = dict(os.environ)
         env.setdefault("S3GATE_DEFAULT_SECRET", "immuta")
+        env["S3GATE_POLICY_TOKEN"] = self.policy_token
         return Child("policy", [
             str(self.policy_bin), "--policies", str(self.policies),
             "--listen", f"127.0.0.1:{self.policy_port}",
@@ -223,6 +230,7 @@ class Stack:
         # AWS settings of the caller so nothing else is picked up.
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = self.gateway_credentials
+        env["S3GATE_POLICY_TOKEN"] = self.gateway_policy_token
         return Child("envoy", [
             str(BIN / "envoy"), "-c", str(self.envoy_config),
             "--concurrency", "2",

@@ -26,6 +26,15 @@ pub struct PluginConfig {
     pub policy_authority: String,
     #[serde(default = "default_policy_timeout_ms")]
     pub policy_timeout_ms: u64,
+    /// The environment variable holding the token the filter presents to the policy service
+    /// (`authorization: Bearer ...`); Envoy passes it to the VM through
+    /// `vm_config.environment_variables.host_env_keys`. Empty: send none (a service run with
+    /// `--no-caller-auth`).
+    #[serde(default = "default_policy_token_env")]
+    pub policy_token_env: String,
+    /// The token itself, read from `policy_token_env` when the plugin is configured.
+    #[serde(skip)]
+    pub policy_token: PolicyToken,
     /// How long an unknown key is remembered, so floods of bad keys don't reach the service.
     #[serde(default = "default_negative_cache_seconds")]
     pub negative_cache_seconds: u64,
@@ -103,6 +112,56 @@ impl FilterSigning {
     }
 }
 
+/// The policy service's caller token; never printed (its `Debug` hides it).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct PolicyToken(Option<String>);
+
+impl std::fmt::Debug for PolicyToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "PolicyToken(..)"
+        } else {
+            "PolicyToken(None)"
+        })
+    }
+}
+
+impl PolicyToken {
+    /// The `authorization` header value to send, if any.
+    pub fn header(&self) -> Option<String> {
+        self.0.as_ref().map(|token| format!("Bearer {token}"))
+    }
+}
+
+impl PluginConfig {
+    /// Reads the policy token from `env` (a variable lookup): required when
+    /// `policy_token_env` names a variable, so a gateway never runs without it by mistake.
+    pub fn load_policy_token(
+        &mut self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), String> {
+        if self.policy_token_env.is_empty() {
+            self.policy_token = PolicyToken(None);
+            return Ok(());
+        }
+        match env(&self.policy_token_env).filter(|v| !v.is_empty()) {
+            Some(token) => {
+                self.policy_token = PolicyToken(Some(token));
+                Ok(())
+            }
+            None => Err(format!(
+                "s3gate plugin configuration: the policy service token {} is not in the VM's \
+                 environment (list it in vm_config.environment_variables.host_env_keys, or set \
+                 policy_token_env to \"\" for a service run with --no-caller-auth)",
+                self.policy_token_env
+            )),
+        }
+    }
+}
+
+fn default_policy_token_env() -> String {
+    "S3GATE_POLICY_TOKEN".into()
+}
 fn default_access_key_id_env() -> String {
     "AWS_ACCESS_KEY_ID".into()
 }
@@ -271,6 +330,32 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("user_metadata"), "{e}");
+    }
+
+    #[test]
+    fn policy_token_is_required_from_its_variable_and_never_printed() {
+        let json = r#"{"upstreams":{"s3":{"cluster":"c","authority":"a"}}}"#;
+        let mut config = PluginConfig::parse(json.as_bytes()).unwrap();
+        assert_eq!(config.policy_token_env, "S3GATE_POLICY_TOKEN");
+        let e = config.load_policy_token(|_| None).unwrap_err();
+        assert!(
+            e.contains("S3GATE_POLICY_TOKEN") && e.contains("host_env_keys"),
+            "{e}"
+        );
+        assert!(config.load_policy_token(|_| Some(String::new())).is_err());
+        config
+            .load_policy_token(|v| (v == "S3GATE_POLICY_TOKEN").then(|| "tok-123".into()))
+            .unwrap();
+        assert_eq!(
+            config.policy_token.header().as_deref(),
+            Some("Bearer tok-123")
+        );
+        assert!(!format!("{config:?}").contains("tok-123"));
+
+        let json = r#"{"policy_token_env":"","upstreams":{"s3":{"cluster":"c","authority":"a"}}}"#;
+        let mut open = PluginConfig::parse(json.as_bytes()).unwrap();
+        open.load_policy_token(|_| None).unwrap();
+        assert_eq!(open.policy_token.header(), None);
     }
 
     #[test]

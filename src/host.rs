@@ -132,7 +132,7 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
-        let parsed = PluginConfig::parse(&bytes).and_then(|config| {
+        let parsed = PluginConfig::parse(&bytes).and_then(|mut config| {
             let mut signers = Signers::new();
             for (name, upstream) in &config.upstreams {
                 if let Some(sign) = &upstream.sign {
@@ -141,6 +141,7 @@ impl RootContext for Root {
                     signers.insert(name.clone(), RefCell::new(UpstreamSigner::new(credentials)));
                 }
             }
+            config.load_policy_token(|var| std::env::var(var).ok())?;
             Ok((config, signers))
         });
         match parsed {
@@ -703,15 +704,20 @@ impl Gateway {
             }
         }
         let path = sigv2_verify_path(&lookup.digest);
+        let mut headers = vec![
+            (":method", "POST"),
+            (":path", &path),
+            (":authority", &self.config.policy_authority),
+            ("content-type", "text/plain"),
+            (SIGV2_SIGNATURE_HEADER, &auth.signature),
+        ];
+        let token = self.config.policy_token.header();
+        if let Some(token) = &token {
+            headers.push(("authorization", token));
+        }
         let call = self.dispatch_http_call(
             &self.config.policy_cluster,
-            vec![
-                (":method", "POST"),
-                (":path", &path),
-                (":authority", &self.config.policy_authority),
-                ("content-type", "text/plain"),
-                (SIGV2_SIGNATURE_HEADER, &auth.signature),
-            ],
+            headers,
             Some(string_to_sign.as_bytes()),
             vec![],
             Duration::from_millis(self.config.policy_timeout_ms),

@@ -1,11 +1,13 @@
 //! s3gate-policy: serves the compiled entitlements of `policies/` to the s3gate filter.
 //!
-//! This file is the I/O shell: arguments, the HTTP workers, the reload thread. The decisions
-//! are in `policy` and the routing in `routes`, both pure.
+//! This file is the I/O shell: arguments, the HTTP server, the reload thread. The decisions
+//! are in `policy`, the routing in `routes` and the caller check in `caller`, all pure.
 
+mod caller;
 mod crypto;
 mod policy;
 mod routes;
+mod server;
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -20,8 +22,6 @@ use s3gate::entitlements::SIGV2_SIGNATURE_HEADER;
 
 const DEFAULT_POLICIES: &str = "policies";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8181";
-/// Enough for a service that answers about one request per key per TTL per Envoy.
-const WORKERS: usize = 4;
 const RELOAD_EVERY: Duration = Duration::from_secs(2);
 /// Seals continuation tokens. Replicas must share it, or a token minted via one replica's key
 /// won't open with another's.
@@ -31,7 +31,7 @@ const USAGE: &str = "\
 s3gate-policy: serves s3gate entitlements compiled from a policy directory
 
 Usage:
-  s3gate-policy [--policies DIR] [--listen HOST:PORT]
+  s3gate-policy [--policies DIR] [--listen HOST:PORT] [--no-caller-auth]
   s3gate-policy --check [--policies DIR]
   s3gate-policy --help
 
@@ -39,10 +39,13 @@ Options:
   --policies DIR      directory with data_sources.yaml, principals.yaml, rules.yaml
                       (default: policies); re-read within 2 s of any change
   --listen HOST:PORT  address to serve HTTP on (default: 127.0.0.1:8181; port 0 picks one)
+  --no-caller-auth    serve without checking S3GATE_POLICY_TOKEN (only where nothing but
+                      the gateway can reach the service)
   --check             validate the policy directory, print the result, exit 0 (valid) or 1
   -h, --help          show this help
 
-HTTP API:
+HTTP API (every call but /healthz needs `Authorization: Bearer $S3GATE_POLICY_TOKEN`,
+401 without it):
   GET /v1/entitlements/{sha256 of the API key, 64 lower-case hex}[?scope=yyyymmdd/region/s3]
                       200 entitlements JSON (with the SigV4 signing key for the scope, if
                       asked), 404 unknown key, 400 malformed digest or scope
@@ -52,6 +55,7 @@ HTTP API:
   GET /healthz        200 ok
 
 Environment:
+  S3GATE_POLICY_TOKEN    the token the gateway presents; required unless --no-caller-auth
   S3GATE_TOKEN_SECRET    secret for continuation-token keys; set the same value on every
                          replica (default: random per process)
   S3GATE_DEFAULT_SECRET  secret of principals without `secret:` (demo only)
@@ -74,14 +78,21 @@ fn log_line(args: fmt::Arguments<'_>) {
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
     Help,
-    Check { policies: PathBuf },
-    Serve { policies: PathBuf, listen: String },
+    Check {
+        policies: PathBuf,
+    },
+    Serve {
+        policies: PathBuf,
+        listen: String,
+        open: bool,
+    },
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut policies = PathBuf::from(DEFAULT_POLICIES);
     let mut listen = DEFAULT_LISTEN.to_owned();
     let mut check = false;
+    let mut open = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Both `--flag value` and `--flag=value`.
@@ -100,6 +111,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--check" if inline.is_none() => check = true,
+            "--no-caller-auth" if inline.is_none() => open = true,
             "--policies" => policies = PathBuf::from(value("--policies")?),
             "--listen" => listen = value("--listen")?,
             _ => return Err(format!("unknown argument {flag:?}")),
@@ -108,7 +120,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
     Ok(if check {
         Command::Check { policies }
     } else {
-        Command::Serve { policies, listen }
+        Command::Serve {
+            policies,
+            listen,
+            open,
+        }
     })
 }
 
@@ -119,7 +135,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Check { policies }) => check(&policies),
-        Ok(Command::Serve { policies, listen }) => serve(&policies, &listen),
+        Ok(Command::Serve {
+            policies,
+            listen,
+            open,
+        }) => serve(&policies, &listen, open),
         Err(e) => {
             log!("{e} (see s3gate-policy --help)");
             ExitCode::from(2)
@@ -193,10 +213,39 @@ fn token_secret() -> Result<Vec<u8>, String> {
     }
 }
 
+/// The token callers must present, from `S3GATE_POLICY_TOKEN`; without it the service does
+/// not start unless told to run open.
+fn caller_auth(open: bool) -> Result<caller::CallerAuth, String> {
+    let env = caller::TOKEN_ENV;
+    match std::env::var(env) {
+        Ok(token) if !token.is_empty() => {
+            log!("callers must present the token from {env}");
+            Ok(caller::CallerAuth::Token(token.into_bytes()))
+        }
+        Ok(_) | Err(std::env::VarError::NotPresent) if open => {
+            log!("--no-caller-auth: any caller that reaches the service is served");
+            Ok(caller::CallerAuth::Open)
+        }
+        Ok(_) => Err(format!("{env} is set but empty")),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{env} is not valid UTF-8")),
+        Err(std::env::VarError::NotPresent) => Err(format!(
+            "{env} is not set: set it to the token the gateway presents (or pass \
+             --no-caller-auth where nothing but the gateway can reach the service)"
+        )),
+    }
+}
+
 /// The policies every worker answers from; the reload thread swaps in a new `Arc`.
 type Current = Arc<RwLock<Arc<Policies>>>;
 
-fn serve(dir: &Path, listen: &str) -> ExitCode {
+fn serve(dir: &Path, listen: &str, open: bool) -> ExitCode {
+    let auth = match caller_auth(open) {
+        Ok(auth) => auth,
+        Err(e) => {
+            log!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let token_secret = match token_secret() {
         Ok(secret) => Arc::new(secret),
         Err(e) => {
@@ -220,15 +269,21 @@ fn serve(dir: &Path, listen: &str) -> ExitCode {
     log!("loaded {} from {}", policies.summary(), dir.display());
     report_warnings(&policies);
 
-    let server = match tiny_http::Server::http(listen) {
-        Ok(server) => Arc::new(server),
+    let listener = match std::net::TcpListener::bind(listen) {
+        Ok(listener) => listener,
         Err(e) => {
             log!("cannot listen on {listen}: {e}");
             return ExitCode::FAILURE;
         }
     };
     // Tests (and operators using port 0) read the real address from this line.
-    log!("listening on http://{}", server.server_addr());
+    match listener.local_addr() {
+        Ok(addr) => log!("listening on http://{addr}"),
+        Err(e) => {
+            log!("cannot read the listening address: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
 
     let current: Current = Arc::new(RwLock::new(Arc::new(policies)));
     {
@@ -247,26 +302,12 @@ fn serve(dir: &Path, listen: &str) -> ExitCode {
         }
     }
 
-    let mut workers = Vec::with_capacity(WORKERS);
-    for i in 0..WORKERS {
-        let server = Arc::clone(&server);
-        let current = Arc::clone(&current);
-        match thread::Builder::new()
-            .name(format!("http-{i}"))
-            .spawn(move || work(&server, &current))
-        {
-            Ok(handle) => workers.push(handle),
-            Err(e) => {
-                log!("cannot start HTTP worker: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    // Workers never return; if all of them somehow do, stop so a supervisor restarts us.
-    for worker in workers {
-        let _ = worker.join();
-    }
-    log!("all HTTP workers stopped");
+    let e = server::serve(
+        listener,
+        move |request| answer(request, &auth, &current),
+        |line| log!("{line}"),
+    );
+    log!("the HTTP server stopped: {e}");
     ExitCode::FAILURE
 }
 
@@ -278,57 +319,45 @@ fn snapshot(current: &Current) -> Arc<Policies> {
     }
 }
 
-fn work(server: &tiny_http::Server, current: &Current) {
-    let mut body = Vec::with_capacity(routes::MAX_STRING_TO_SIGN + 1);
-    loop {
-        let mut request = match server.recv() {
-            Ok(request) => request,
-            Err(e) => {
-                log!("receiving a request failed: {e}");
-                // Avoid spinning if accepting keeps failing (e.g. out of file descriptors).
-                thread::sleep(Duration::from_millis(50));
-                continue;
-            }
+/// Answers one request: the caller check, then the routes.
+fn answer(
+    request: &server::Request,
+    auth: &caller::CallerAuth,
+    current: &Current,
+) -> server::Response {
+    if let Err(refusal) = auth.check(&request.url, request.header("authorization")) {
+        log!("caller refused status=401 {refusal:?} token");
+        return server::Response {
+            status: 401,
+            headers: vec![
+                ("Content-Type", routes::JSON.into()),
+                ("WWW-Authenticate", "Bearer".into()),
+            ],
+            body: br#"{"error":"caller not authenticated"}"#.to_vec(),
         };
-        // One byte more than allowed tells a body at the limit from one beyond it.
-        body.clear();
-        let limit = routes::MAX_STRING_TO_SIGN as u64 + 1;
-        if let Err(e) = request.as_reader().take(limit).read_to_end(&mut body) {
-            log!("reading a request body failed: {e}");
-            continue;
-        }
-        let signature = request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv(SIGV2_SIGNATURE_HEADER))
-            .map(|h| h.value.as_str().to_owned());
-        let reply = routes::route(
-            &routes::Request {
-                method: request.method().as_str(),
-                url: request.url(),
-                signature: signature.as_deref(),
-                body: &body,
-            },
-            &snapshot(current),
-        );
-        log!("{}", reply.log);
-
-        // `from_data`, not `from_string`: no default Content-Type, so a 204 carries none.
-        let mut response =
-            tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
-        if reply.status != 204 {
-            if let Ok(header) = tiny_http::Header::from_bytes("Content-Type", reply.content_type) {
-                response.add_header(header);
-            }
-        }
-        if let Some(allow) = reply.allow {
-            if let Ok(header) = tiny_http::Header::from_bytes("Allow", allow) {
-                response.add_header(header);
-            }
-        }
-        if let Err(e) = request.respond(response) {
-            log!("writing a response failed: {e}");
-        }
+    }
+    let reply = routes::route(
+        &routes::Request {
+            method: &request.method,
+            url: &request.url,
+            signature: request.header(SIGV2_SIGNATURE_HEADER),
+            body: &request.body,
+        },
+        &snapshot(current),
+    );
+    log!("{}", reply.log);
+    // A 204 carries no Content-Type.
+    let mut headers = Vec::new();
+    if reply.status != 204 {
+        headers.push(("Content-Type", reply.content_type.to_owned()));
+    }
+    if let Some(allow) = reply.allow {
+        headers.push(("Allow", allow.to_owned()));
+    }
+    server::Response {
+        status: reply.status,
+        headers,
+        body: reply.body.into_bytes(),
     }
 }
 
@@ -403,7 +432,8 @@ mod tests {
             parse(&[]),
             Ok(Command::Serve {
                 policies: PathBuf::from("policies"),
-                listen: "127.0.0.1:8181".into()
+                listen: "127.0.0.1:8181".into(),
+                open: false
             })
         );
     }
@@ -414,7 +444,16 @@ mod tests {
             parse(&["--policies", "/etc/s3gate", "--listen=0.0.0.0:9000"]),
             Ok(Command::Serve {
                 policies: PathBuf::from("/etc/s3gate"),
-                listen: "0.0.0.0:9000".into()
+                listen: "0.0.0.0:9000".into(),
+                open: false
+            })
+        );
+        assert_eq!(
+            parse(&["--no-caller-auth"]),
+            Ok(Command::Serve {
+                policies: PathBuf::from("policies"),
+                listen: "127.0.0.1:8181".into(),
+                open: true
             })
         );
         assert_eq!(
@@ -432,5 +471,6 @@ mod tests {
         assert!(parse(&["--port", "1"]).is_err());
         assert!(parse(&["policies"]).is_err());
         assert!(parse(&["--check=yes"]).is_err());
+        assert!(parse(&["--no-caller-auth=yes"]).is_err());
     }
 }

@@ -19,6 +19,8 @@ const DAVE: &str = "ab13bac2a33e52cfb5b8f5b5dd08bbf2da5644ba478a6b434cf1e1c2b955
 
 /// The demo's environment: every principal signs with the seed's fixed secret.
 const DEMO_ENV: &[(&str, &str)] = &[("S3GATE_DEFAULT_SECRET", "immuta")];
+/// The token the tests' caller presents, as the gateway does.
+const TOKEN: &str = "test-policy-token-5b1c";
 /// The SigV4 signing key of secret `immuta` for 20261126/us-east-1/s3, computed with Python's
 /// hmac module.
 const IMMUTA_KEY_20261126: &str =
@@ -43,7 +45,8 @@ impl Service {
         Service::start_with(policies, DEMO_ENV)
     }
 
-    /// Starts the service with exactly these of the variables it reads set.
+    /// Starts the service with exactly these of the variables it reads set (and the callers'
+    /// token).
     fn start_with(policies: &Path, env: &[(&str, &str)]) -> Service {
         let mut child = Command::new(env!("CARGO_BIN_EXE_s3gate-policy"))
             .arg("--policies")
@@ -51,6 +54,7 @@ impl Service {
             .args(["--listen", "127.0.0.1:0"])
             .env_remove("S3GATE_DEFAULT_SECRET")
             .env_remove("S3GATE_TOKEN_SECRET")
+            .env("S3GATE_POLICY_TOKEN", TOKEN)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -147,6 +151,20 @@ fn request(stream: &mut TcpStream, method: &str, path: &str) -> Response {
 }
 
 fn request_with(
+    stream: &mut TcpStream,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let authorization = format!("Bearer {TOKEN}");
+    let mut all = vec![("Authorization", authorization.as_str())];
+    all.extend_from_slice(headers);
+    request_raw(stream, method, path, &all, body)
+}
+
+/// Sends exactly these headers (no token unless given).
+fn request_raw(
     stream: &mut TcpStream,
     method: &str,
     path: &str,
@@ -582,4 +600,140 @@ fn check_mode_exits_0_for_valid_and_1_for_invalid_policies() {
         .output()
         .unwrap();
     assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn calls_without_the_callers_token_are_401_and_the_token_is_never_logged() {
+    let service = Service::start(&repo_policies());
+    let mut conn = service.connect();
+    let path = format!("/v1/entitlements/{ALICE}?scope=20261126/us-east-1/s3");
+    for headers in [
+        vec![],
+        vec![("Authorization", "Bearer wrong-token")],
+        vec![("Authorization", TOKEN)],
+    ] {
+        let refused = request_raw(&mut conn, "GET", &path, &headers, b"");
+        assert_eq!(refused.status, 401, "{headers:?}");
+        assert!(
+            !refused.body.contains(IMMUTA_KEY_20261126),
+            "{}",
+            refused.body
+        );
+    }
+    let sigv2 = s3gate::entitlements::sigv2_verify_path(BOB);
+    let headers = [("x-s3gate-signature", SIGNATURE)];
+    let refused = request_raw(
+        &mut conn,
+        "POST",
+        &sigv2,
+        &headers,
+        STRING_TO_SIGN.as_bytes(),
+    );
+    assert_eq!(refused.status, 401);
+    // Health stays open; the right token is served on the same connection.
+    assert_eq!(
+        request_raw(&mut conn, "GET", "/healthz", &[], b"").status,
+        200
+    );
+    assert!(get(&mut conn, &path).body.contains(IMMUTA_KEY_20261126));
+    let log = service.drain_log();
+    assert!(log.contains("caller refused status=401"), "{log}");
+    assert!(
+        !log.contains(TOKEN) && !log.contains("wrong-token"),
+        "{log}"
+    );
+}
+
+#[test]
+fn refuses_to_start_without_a_token_unless_told_to_run_open() {
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_s3gate-policy"))
+            .arg("--policies")
+            .arg(repo_policies())
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env_remove("S3GATE_POLICY_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let refused = run(&[]).wait_with_output().unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("S3GATE_POLICY_TOKEN is not set"),
+        "{stderr}"
+    );
+
+    let mut open = run(&["--no-caller-auth"]);
+    let mut lines = BufReader::new(open.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some((_, addr)) = line.split_once("listening on http://") {
+            break addr.trim().to_owned();
+        }
+    };
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let path = format!("/v1/entitlements/{ALICE}");
+    assert_eq!(request_raw(&mut conn, "GET", &path, &[], b"").status, 200);
+    let _ = open.kill();
+    let _ = open.wait();
+}
+
+/// Issue 13, defect 7: sockets that announce a body and never send it, or send nothing at
+/// all, or dribble a head, must not keep the gateway's calls from being answered.
+#[test]
+fn idle_and_slow_connections_never_starve_other_callers() {
+    let service = Service::start(&repo_policies());
+    let sigv2 = s3gate::entitlements::sigv2_verify_path(BOB);
+    let mut held = Vec::new();
+    // Far more than the connection cap: announced bodies never sent, bare connections, a
+    // head without its end.
+    for i in 0..200 {
+        let mut stream = TcpStream::connect(&service.addr).unwrap();
+        let head = match i % 3 {
+            0 => format!("POST {sigv2} HTTP/1.1\r\nHost: p\r\nContent-Length: 16000\r\n\r\n"),
+            1 => String::new(),
+            _ => "GET /v1/entitlements/".to_owned(),
+        };
+        stream.write_all(head.as_bytes()).unwrap();
+        held.push(stream);
+    }
+    let path = format!("/v1/entitlements/{ALICE}");
+    let started = Instant::now();
+    let mut conn = service.connect();
+    conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    assert_eq!(get(&mut conn, &path).status, 200);
+    // Well within the filter's default policy timeout (2 s).
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A request that stalls mid-body is answered 408 and closed once its deadline passes.
+    let mut slow = TcpStream::connect(&service.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    slow.write_all(
+        format!("POST {sigv2} HTTP/1.1\r\nHost: p\r\nContent-Length: 16000\r\n\r\nGET").as_bytes(),
+    )
+    .unwrap();
+    let began = Instant::now();
+    let mut answer = String::new();
+    slow.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
+    let waited = began.elapsed();
+    assert!(
+        waited >= Duration::from_secs(4) && waited < Duration::from_secs(8),
+        "{waited:?}"
+    );
+    // Still serving, on a fresh connection and on the kept one.
+    assert_eq!(get(&mut service.connect(), &path).status, 200);
+    assert_eq!(get(&mut conn, &path).status, 200);
+    drop(held);
 }

@@ -54,14 +54,19 @@ pub(super) fn dispatch_policy_call(
     lookup: &Lookup,
 ) -> Result<u32, ()> {
     let path = lookup_path(&lookup.digest, lookup.scope.as_deref());
+    let mut headers = vec![
+        (":method", "GET"),
+        (":path", path.as_str()),
+        (":authority", &config.policy_authority),
+    ];
+    let token = config.policy_token.header();
+    if let Some(token) = &token {
+        headers.push(("authorization", token));
+    }
     context
         .dispatch_http_call(
             &config.policy_cluster,
-            vec![
-                (":method", "GET"),
-                (":path", &path),
-                (":authority", &config.policy_authority),
-            ],
+            headers,
             None,
             vec![],
             Duration::from_millis(config.policy_timeout_ms),

@@ -481,7 +481,10 @@ def _policy_answer(gateway, access_key, date):
     digest = hashlib.sha256(access_key.encode()).hexdigest()
     url = (f"http://127.0.0.1:{gateway.policy_port}/v1/entitlements/{digest}"
            f"?scope={date}/us-east-1/s3")
-    with urllib.request.urlopen(url, timeout=5) as resp:  # the test may; clients can't
+    # The test may, with the gateway's token; clients can't reach the service.
+    request = urllib.request.Request(
+        url, headers={"Authorization": f"Bearer {gateway.policy_token}"})
+    with urllib.request.urlopen(request, timeout=5) as resp:
         return json.loads(resp.read())
 
 
@@ -490,7 +493,7 @@ def test_no_response_carries_a_secret_or_signing_key(gateway):
     # test signed with (today, and 20 minutes either side).
     now = time.time()
     dates = {time.strftime("%Y%m%d", time.gmtime(now + d)) for d in (-1200, 0, 1200)}
-    secrets = {gateway.credentials[1], WRONG}
+    secrets = {gateway.credentials[1], WRONG, gateway.policy_token}
     for key in KEYS.values():
         for date in dates:
             doc = _policy_answer(gateway, key, date)

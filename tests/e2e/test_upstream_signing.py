@@ -93,7 +93,7 @@ def test_filter_signing_without_credentials_is_a_clear_configuration_error(gatew
     assert result.returncode != 0
     assert "AWS_ACCESS_KEY_ID is not in the VM's environment" in result.stdout + result.stderr
     assert "host_env_keys" in result.stdout + result.stderr
-    env.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y")
+    env.update(AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y", S3GATE_POLICY_TOKEN="z")
     ok = subprocess.run([ENVOY, "--mode", "validate", "-c", str(out), "-l", "error"],
                         capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
