@@ -678,7 +678,7 @@ pub fn is_valid_region(region: &str) -> bool {
 /// The credential's region must be one the gateway accepts (S3 serves one region per endpoint
 /// and names it in the error), so a key has only a handful of valid scopes.
 pub fn check_region(auth: &SigV4Auth, accepted: &[String]) -> Result<(), S3Error> {
-    if accepted.iter().any(|r| *r == auth.region) {
+    if accepted.contains(&auth.region) {
         return Ok(());
     }
     let expected = accepted.first().map_or("us-east-1", String::as_str);

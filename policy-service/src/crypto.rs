@@ -80,7 +80,7 @@ impl Scope {
                 "scope date is outside what a valid request can carry (7 days back, 1 day ahead)",
             );
         }
-        if !regions.iter().any(|r| *r == self.region) {
+        if !regions.contains(&self.region) {
             return Err("scope region is not one the gateway accepts");
         }
         Ok(())
