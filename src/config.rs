@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::sigv4;
 use crate::upstream_sign::UpstreamCredentials;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -58,6 +59,14 @@ pub struct PluginConfig {
     /// (lower case). Default none: a store may keep real names or paths there.
     #[serde(default)]
     pub user_metadata: Vec<String>,
+    /// The regions a client's SigV4 credential may name; the first is the one the gateway
+    /// reports (HeadBucket, error messages). The policy service must get the same list.
+    #[serde(default = "default_regions")]
+    pub regions: Vec<String>,
+    /// Slots for the cross-worker fetch claims in Envoy's shared data (which cannot be
+    /// deleted): their number bounds what misses of any number of keys leave behind.
+    #[serde(default = "default_claim_slots")]
+    pub claim_slots: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -193,6 +202,12 @@ fn default_negative_cache_seconds() -> u64 {
 fn default_sigv2_max_expires_seconds() -> u64 {
     crate::sigv4::MAX_PRESIGNED_EXPIRES
 }
+fn default_regions() -> Vec<String> {
+    vec!["us-east-1".to_string()]
+}
+fn default_claim_slots() -> u32 {
+    1024
+}
 fn default_upstream_cluster_header() -> String {
     "x-s3gate-upstream".into()
 }
@@ -255,6 +270,15 @@ impl PluginConfig {
             return Err(format!(
                 "s3gate plugin configuration: user_metadata {bad:?} must be a lower-case metadata name without the x-amz-meta- prefix"
             ));
+        }
+        if self.regions.is_empty() || !self.regions.iter().all(|r| sigv4::is_valid_region(r)) {
+            return Err(format!(
+                "s3gate plugin configuration: regions {:?} must be a non-empty list of region names like \"us-east-1\"",
+                self.regions
+            ));
+        }
+        if !(1..=65_536).contains(&self.claim_slots) {
+            return Err("s3gate plugin configuration: claim_slots must be 1 to 65536".into());
         }
         for (name, upstream) in &self.upstreams {
             if let Some(sign) = &upstream.sign {

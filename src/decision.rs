@@ -73,10 +73,51 @@ pub fn refuses(decision: &Decision) -> bool {
     }
 }
 
-/// Shared-data key of the claim one request (of any worker) takes to fetch a decision: a
-/// missing one, or a refresh ahead of expiry.
-pub fn fetch_claim_key(cache_id: &str) -> String {
-    format!("s3gate.refresh.{cache_id}")
+/// The claim one request (of any worker) takes to fetch a decision (a missing one, or a
+/// refresh ahead of expiry) lives in one of a fixed number of shared-data slots, since shared
+/// data cannot be deleted: misses of any number of keys leave at most `slots` entries. A slot
+/// holds the claim's end time and the tag of the decision it is for; decisions whose ids share
+/// a slot wait for each other's fetch (a short wait, never a wrong decision).
+pub struct ClaimSlot {
+    pub key: String,
+    pub tag: u64,
+}
+
+impl ClaimSlot {
+    pub fn of(cache_id: &str, slots: u32) -> Self {
+        let tag = fnv1a(cache_id.as_bytes());
+        let slot = tag % u64::from(slots.max(1));
+        ClaimSlot {
+            key: format!("s3gate.claim.{slot}"),
+            tag,
+        }
+    }
+
+    pub fn encode(&self, value: u64) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&value.to_be_bytes());
+        out[8..].copy_from_slice(&self.tag.to_be_bytes());
+        out
+    }
+
+    /// A slot's stored bytes: its value (a claim's end time, or `CLAIM_*` once free) and
+    /// whether it speaks of this decision.
+    pub fn decode(&self, bytes: &[u8]) -> Option<(u64, bool)> {
+        let value = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let tag = u64::from_be_bytes(bytes.get(8..16)?.try_into().ok()?);
+        Some((value, tag == self.tag))
+    }
+}
+
+/// Claim values past the time a claim is held: free again, and how the last fetch ended.
+pub const CLAIM_ANSWERED: u64 = 0;
+pub const CLAIM_FAILED: u64 = 1;
+
+/// FNV-1a: a hash every worker's VM computes alike (std's hasher is seeded per process).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The per-VM map of parsed decisions.

@@ -13,7 +13,7 @@ use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, MetricType, Stat
 use crate::auth::{self, Presented};
 use crate::conditional::{self, Conditions};
 use crate::config::{PluginConfig, Upstream};
-use crate::decision::{self, Decision, LocalCache, Memo};
+use crate::decision::{self, Decision, LocalCache, Memo, CLAIM_FAILED};
 use crate::entitlements::{sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
 use crate::headers::{HeaderMap, Headers};
 use crate::listing::{self, ListingJob, Step};
@@ -29,7 +29,7 @@ use crate::upstream_sign::{Carried, SignedHeaders, UpstreamSigner};
 mod fetch;
 use fetch::{
     call_status, claim, claim_value, dispatch_policy_call, end_fetch, shared_decision,
-    store_answer, wake, Lookup, Parked, Waiters, Wake, CLAIM_FAILED,
+    store_answer, wake, Lookup, Parked, Waiters, Wake,
 };
 
 /// Upstream listing pages can be slow on big prefixes; the client's own timeout still applies.
@@ -116,8 +116,9 @@ impl Context for Root {
         let Some(cache_id) = self.fetches.remove(&token) else {
             return;
         };
+        let slots = self.config.as_ref().map_or(1, |c| c.claim_slots);
         let (Some(config), Some(status)) = (self.config.clone(), call_status(self)) else {
-            end_fetch(&self.waiters, &cache_id, false, self.context_id);
+            end_fetch(&self.waiters, slots, &cache_id, false, self.context_id);
             return;
         };
         let body = self
@@ -125,7 +126,13 @@ impl Context for Root {
             .unwrap_or_default();
         let now = now_seconds(self);
         let stored = store_answer(&self.cache, &config, &cache_id, Some(status), &body, now);
-        end_fetch(&self.waiters, &cache_id, stored.is_some(), self.context_id);
+        end_fetch(
+            &self.waiters,
+            slots,
+            &cache_id,
+            stored.is_some(),
+            self.context_id,
+        );
     }
 }
 
@@ -169,6 +176,7 @@ impl RootContext for Root {
         let expired = self.waiters.borrow_mut().take_expired(now);
         wake(expired, Wake::Failed, self.context_id);
         let pending = self.waiters.borrow().pending();
+        let slots = self.config.as_ref().map_or(1, |c| c.claim_slots);
         for (cache_id, lookup) in pending {
             let ready = self.cache.borrow().get(&cache_id, now).is_some()
                 || shared_decision(&self.cache, &cache_id, now).is_some();
@@ -176,7 +184,7 @@ impl RootContext for Root {
                 let parked = self.waiters.borrow_mut().take(&cache_id);
                 Metrics::add(self.metrics.resumed_by_tick, parked.len());
                 wake(parked, Wake::Ready, self.context_id);
-            } else if claim_value(&cache_id) == Some(CLAIM_FAILED) {
+            } else if claim_value(&cache_id, slots) == Some(CLAIM_FAILED) {
                 // The fetch they waited for (in another worker) failed: so do they.
                 let parked = self.waiters.borrow_mut().take(&cache_id);
                 Metrics::add(self.metrics.resumed_by_tick, parked.len());
@@ -185,13 +193,15 @@ impl RootContext for Root {
                 let Some(config) = self.config.clone() else {
                     continue;
                 };
-                if claim(&cache_id, now, config.policy_timeout_ms) {
+                if claim(&cache_id, slots, now, config.policy_timeout_ms) {
                     match dispatch_policy_call(self, &config, &lookup) {
                         Ok(token) => {
                             Metrics::bump(self.metrics.policy_calls);
                             self.fetches.insert(token, cache_id);
                         }
-                        Err(()) => end_fetch(&self.waiters, &cache_id, false, self.context_id),
+                        Err(()) => {
+                            end_fetch(&self.waiters, slots, &cache_id, false, self.context_id)
+                        }
                     }
                 }
             }
@@ -224,6 +234,7 @@ impl RootContext for Root {
                 raw_path: String::new(),
                 sigv4: None,
                 sigv2_refused: false,
+                sigv4_timestamp: String::new(),
                 request_id: String::new(),
                 resource: String::new(),
                 is_head: false,
@@ -348,6 +359,8 @@ struct Gateway {
     /// The policy service refused this request's SigV2 signature; its decision is fetched only
     /// to answer an unknown or disabled key as such (and cache it).
     sigv2_refused: bool,
+    /// Its request timestamp, as `sigv4::precheck` found it.
+    sigv4_timestamp: String,
     request_id: String,
     /// The client's own path (no query), echoed in errors.
     resource: String,
@@ -490,6 +503,15 @@ impl HttpContext for Gateway {
                 request,
             ),
             Presented::SigV4(auth) => {
+                // Checks that need no secret come before any cache or policy call: a request
+                // failing one costs nothing shared.
+                let checked = sigv4::check_region(&auth, &self.config.regions).and_then(|()| {
+                    sigv4::precheck(&auth, &self.raw_path, &self.request_headers, self.now)
+                });
+                match checked {
+                    Ok(timestamp) => self.sigv4_timestamp = timestamp,
+                    Err(error) => return self.answered(&error),
+                }
                 let lookup = Lookup {
                     digest,
                     scope: Some(auth.scope_string()),
@@ -612,14 +634,25 @@ impl Gateway {
                 // for it; the others go on with the cached one. If the refresh fails, the still
                 // valid decision serves (see `policy_failed`).
                 if decision::should_refresh(&decision, expires_at, now)
-                    && claim(&cache_id, now, self.config.policy_timeout_ms)
+                    && claim(
+                        &cache_id,
+                        self.config.claim_slots,
+                        now,
+                        self.config.policy_timeout_ms,
+                    )
                 {
                     return self.ask_policy(lookup, request);
                 }
                 self.decide(&decision, request)
             }
             // One request (of all workers) fetches a missing decision; the rest wait for it.
-            None if claim(&cache_id, self.now, self.config.policy_timeout_ms) => {
+            None if claim(
+                &cache_id,
+                self.config.claim_slots,
+                self.now,
+                self.config.policy_timeout_ms,
+            ) =>
+            {
                 self.ask_policy(lookup, request)
             }
             None => self.park(lookup, request),
@@ -764,7 +797,13 @@ impl Gateway {
             Err(()) => {
                 let cache_id = lookup.cache_id();
                 let outcome = self.policy_failed(&cache_id, request);
-                end_fetch(&self.waiters, &cache_id, false, self.context_id);
+                end_fetch(
+                    &self.waiters,
+                    self.config.claim_slots,
+                    &cache_id,
+                    false,
+                    self.context_id,
+                );
                 outcome
             }
         }
@@ -785,7 +824,13 @@ impl Gateway {
             None => self.policy_failed(&cache_id, request),
         };
         // Then the requests that waited for this answer, in this VM.
-        end_fetch(&self.waiters, &cache_id, stored.is_some(), self.context_id);
+        end_fetch(
+            &self.waiters,
+            self.config.claim_slots,
+            &cache_id,
+            stored.is_some(),
+            self.context_id,
+        );
         outcome
     }
 
@@ -835,12 +880,12 @@ impl Gateway {
             .verifying_keys
             .get_or_insert_with(hex, || VerifyingKey::from_hex(hex))
             .ok_or_else(sigv4::signature_does_not_match)?;
-        sigv4::verify_with(
+        sigv4::verify_signature(
             &auth,
+            &self.sigv4_timestamp,
             &self.method,
             &self.raw_path,
             &self.request_headers,
-            self.now,
             key,
         )
     }
@@ -873,7 +918,13 @@ impl Gateway {
                     200,
                     vec![
                         ("x-amz-request-id", &self.request_id),
-                        ("x-amz-bucket-region", "us-east-1"),
+                        (
+                            "x-amz-bucket-region",
+                            self.config
+                                .regions
+                                .first()
+                                .map_or("us-east-1", String::as_str),
+                        ),
                     ],
                     None,
                 );

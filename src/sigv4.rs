@@ -582,7 +582,7 @@ pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
 }
 
 /// Lower-case hex of a SHA-256 digest or an HMAC, on the stack.
-pub(crate) fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
+pub fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 64];
     for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
@@ -653,7 +653,7 @@ impl std::fmt::Debug for VerifyingKey {
     }
 }
 
-/// `verify` with a prepared key.
+/// `verify` with a prepared key: the checks that need no secret, then the signature.
 pub fn verify_with(
     auth: &SigV4Auth,
     method: &str,
@@ -662,10 +662,89 @@ pub fn verify_with(
     now_unix: u64,
     signing_key: &VerifyingKey,
 ) -> Result<(), S3Error> {
+    let timestamp = precheck(auth, raw_path, headers, now_unix)?;
+    verify_signature(auth, &timestamp, method, raw_path, headers, signing_key)
+}
+
+/// Whether `region` is one a credential scope may name: 1 to 32 of `a-z`, `0-9` and `-`, as
+/// AWS region names are. One rule for the filter's configuration and the policy service.
+pub fn is_valid_region(region: &str) -> bool {
+    (1..=32).contains(&region.len())
+        && region
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+}
+
+/// The credential's region must be one the gateway accepts (S3 serves one region per endpoint
+/// and names it in the error), so a key has only a handful of valid scopes.
+pub fn check_region(auth: &SigV4Auth, accepted: &[String]) -> Result<(), S3Error> {
+    if accepted.contains(&auth.region) {
+        return Ok(());
+    }
+    let expected = accepted.first().map_or("us-east-1", String::as_str);
+    let mut e = if auth.presigned.is_some() {
+        query_malformed(&format!(
+            "Error parsing the X-Amz-Credential parameter; the region '{}' is wrong; expecting '{expected}'",
+            auth.region
+        ))
+    } else {
+        header_malformed(&format!(
+            "The authorization header is malformed; the region '{}' is wrong; expecting '{expected}'",
+            auth.region
+        ))
+    };
+    e.detail = Some(("Region", expected.to_string()));
+    Err(e)
+}
+
+/// The first and last day (days since the epoch) a valid request's credential date can name
+/// at `now`, by the policy service's clock: a presigned URL signed up to its 7-day maximum ago,
+/// and a day either way for the clocks of gateway and service. The service derives signing keys
+/// for these days only.
+pub fn credential_days(now_unix: u64) -> (u64, u64) {
+    const DAY: u64 = 86_400;
+    let first = now_unix.saturating_sub(MAX_PRESIGNED_EXPIRES + DAY) / DAY;
+    let last = now_unix.saturating_add(DAY) / DAY;
+    (first, last)
+}
+
+/// Days since the epoch of a `yyyymmdd` date.
+pub fn day_number(date: &str) -> Option<u64> {
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        let part = date.get(from..to)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    if date.len() != 8 {
+        return None;
+    }
+    let t = unix_time(
+        i64::from(digits(0, 4)?),
+        digits(4, 6)?,
+        digits(6, 8)?,
+        0,
+        0,
+        0,
+    )?;
+    Some(t / 86_400)
+}
+
+/// Every check of a SigV4 request that needs no secret: security tokens, the request time
+/// against the clock (skew, presigned expiry), the credential date against the request date,
+/// unsigned `x-amz-*` headers, the payload hash's form. It runs before any decision is looked
+/// up, so a request failing it costs no policy call and leaves nothing behind. Returns the
+/// timestamp that goes into the string to sign.
+pub fn precheck(
+    auth: &SigV4Auth,
+    raw_path: &str,
+    headers: &(impl Headers + ?Sized),
+    now_unix: u64,
+) -> Result<String, S3Error> {
     if headers.has("x-amz-security-token") {
         return Err(invalid_token());
     }
-    let (path, query) = raw_path.split_once('?').unwrap_or((raw_path, ""));
+    let query = raw_path.split_once('?').map_or("", |(_, q)| q);
     let query = parse_query(query)?;
     if query
         .iter()
@@ -724,7 +803,23 @@ pub fn verify_with(
     if !unsigned.is_empty() {
         return Err(headers_not_signed(&unsigned));
     }
+    if auth.presigned.is_none() {
+        content_sha256(headers)?;
+    }
+    Ok(timestamp)
+}
 
+/// The signature check proper, for a request that passed `precheck` (which gave `timestamp`).
+pub fn verify_signature(
+    auth: &SigV4Auth,
+    timestamp: &str,
+    method: &str,
+    raw_path: &str,
+    headers: &(impl Headers + ?Sized),
+    signing_key: &VerifyingKey,
+) -> Result<(), S3Error> {
+    let (path, query) = raw_path.split_once('?').unwrap_or((raw_path, ""));
+    let query = parse_query(query)?;
     let payload_hash = match auth.presigned {
         Some(_) => UNSIGNED_PAYLOAD,
         None => content_sha256(headers)?,
@@ -742,7 +837,7 @@ pub fn verify_with(
     let mut mac = signing_key.0.clone();
     feed_string_to_sign(
         |piece| mac.update(piece),
-        &timestamp,
+        timestamp,
         &[&auth.date, &auth.region, &auth.service],
         &canonical,
     );

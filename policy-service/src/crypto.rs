@@ -52,11 +52,8 @@ impl Scope {
         if !is_real_date(date) {
             return Err("scope date must be a real date written yyyymmdd");
         }
-        let region_ok = (1..=32).contains(&region.len())
-            && region
-                .bytes()
-                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'));
-        if !region_ok {
+        // The filter's own rule (one definition): it never asks for another region.
+        if !s3gate::sigv4::is_valid_region(region) {
             return Err("scope region must be 1 to 32 characters of a-z, 0-9 and -");
         }
         // The gateway only serves S3; a key for another service is useless to it.
@@ -68,6 +65,25 @@ impl Scope {
             region: region.to_owned(),
             service: service.to_owned(),
         })
+    }
+}
+
+impl Scope {
+    /// Whether a valid request could carry this scope at `now`: a credential date within the
+    /// filter's window (`s3gate::sigv4::credential_days`) and an accepted region. Signing keys
+    /// for any other scope are never handed out.
+    pub fn check_usable(&self, now_unix: u64, regions: &[String]) -> Result<(), &'static str> {
+        let (first, last) = s3gate::sigv4::credential_days(now_unix);
+        let day = s3gate::sigv4::day_number(&self.date).ok_or("scope date is not a date")?;
+        if day < first || day > last {
+            return Err(
+                "scope date is outside what a valid request can carry (7 days back, 1 day ahead)",
+            );
+        }
+        if !regions.contains(&self.region) {
+            return Err("scope region is not one the gateway accepts");
+        }
+        Ok(())
     }
 }
 

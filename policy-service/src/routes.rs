@@ -103,10 +103,33 @@ fn scope_param(query: Option<&str>) -> Result<Option<Scope>, &'static str> {
             if scope.is_some() {
                 return Err("scope given more than once");
             }
-            scope = Some(Scope::parse(value)?);
+            let parsed = Scope::parse(value)?;
+            parsed.check_usable(unix_now(), accepted_regions())?;
+            scope = Some(parsed);
         }
     }
     Ok(scope)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The SigV4 regions the gateway accepts: `S3GATE_REGIONS`, comma-separated (default
+/// `us-east-1`), the same list as the filter's `regions` setting. Names that are not region
+/// names are dropped, so a broken list refuses scopes rather than widening them.
+pub fn accepted_regions() -> &'static [String] {
+    static REGIONS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    REGIONS.get_or_init(|| {
+        let list = std::env::var("S3GATE_REGIONS").unwrap_or_else(|_| "us-east-1".into());
+        list.split(',')
+            .map(str::trim)
+            .filter(|r| s3gate::sigv4::is_valid_region(r))
+            .map(str::to_string)
+            .collect()
+    })
 }
 
 fn entitlements(digest: &str, query: Option<&str>, policies: &Policies) -> Reply {
@@ -299,13 +322,13 @@ mod tests {
     #[test]
     fn scope_adds_the_signing_key_for_that_scope() {
         let p = policies();
-        let path = s3gate::entitlements::lookup_path(ALICE, Some("20261126/us-east-1/s3"));
+        let path = s3gate::entitlements::lookup_path(ALICE, Some(&scope_on(0)));
         let reply = get(&path, &p);
         assert_eq!(reply.status, 200);
         let doc: Entitlements = serde_json::from_str(&reply.body).unwrap();
         let expected = crate::crypto::signing_key(
             &crate::crypto::Secret::new("immuta").unwrap(),
-            &Scope::parse("20261126/us-east-1/s3").unwrap(),
+            &Scope::parse(&scope_on(0)).unwrap(),
         )
         .unwrap();
         assert_eq!(doc.signing_key, Some(crate::crypto::hex(&expected)));
@@ -314,7 +337,7 @@ mod tests {
         assert!(!reply.body.contains("immuta\"") && !reply.log.contains("immuta"));
         // Another day, another key.
         let other = get(
-            &format!("/v1/entitlements/{ALICE}?scope=20261127/us-east-1/s3"),
+            &format!("/v1/entitlements/{ALICE}?scope={}", scope_on(-1)),
             &p,
         );
         let other: Entitlements = serde_json::from_str(&other.body).unwrap();
@@ -322,11 +345,38 @@ mod tests {
         assert!(other.signing_key.is_some());
         // Unrelated parameters are ignored, before or after.
         let mixed = get(
-            &format!("/v1/entitlements/{ALICE}?x=1&scope=20261126/us-east-1/s3&y"),
+            &format!("/v1/entitlements/{ALICE}?x=1&scope={}&y", scope_on(0)),
             &p,
         );
         let mixed: Entitlements = serde_json::from_str(&mixed.body).unwrap();
         assert_eq!(mixed.signing_key, doc.signing_key);
+    }
+
+    /// The scope of the day `offset` days from today (the service serves only recent days).
+    fn scope_on(offset: i64) -> String {
+        let now = super::unix_now().saturating_add_signed(offset * 86_400);
+        format!("{}/us-east-1/s3", &s3gate::sigv4::format_amz_date(now)[..8])
+    }
+
+    #[test]
+    fn scopes_no_valid_request_carries_are_400() {
+        let p = policies();
+        for scope in [
+            scope_on(-9),
+            scope_on(2),
+            "20991231/us-east-1/s3".to_string(),
+            scope_on(0).replace("us-east-1", "eu-west-1"),
+        ] {
+            let reply = get(&format!("/v1/entitlements/{ALICE}?scope={scope}"), &p);
+            assert_eq!(reply.status, 400, "{scope}");
+        }
+        for offset in [-7, -1, 0, 1] {
+            let reply = get(
+                &format!("/v1/entitlements/{ALICE}?scope={}", scope_on(offset)),
+                &p,
+            );
+            assert_eq!(reply.status, 200, "{offset}");
+        }
     }
 
     #[test]
@@ -356,7 +406,7 @@ mod tests {
 
     #[test]
     fn no_signing_key_for_disabled_principals_or_without_a_secret() {
-        let scoped = |digest| format!("/v1/entitlements/{digest}?scope=20261126/us-east-1/s3");
+        let scoped = |digest| format!("/v1/entitlements/{digest}?scope={}", scope_on(0));
         let reply = get(&scoped(DAVE), &policies());
         assert_eq!(reply.status, 200);
         let doc: Entitlements = serde_json::from_str(&reply.body).unwrap();

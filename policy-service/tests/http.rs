@@ -321,11 +321,36 @@ fn partition_rules_reach_the_document() {
 fn scope_yields_the_sigv4_signing_key_and_never_the_secret() {
     let service = Service::start(&repo_policies());
     let mut conn = service.connect();
-    let scope = "20261126/us-east-1/s3";
-    let path = s3gate::entitlements::lookup_path(ALICE, Some(scope));
+    // Only recent days are served: today's key, derived as the filter's sigv4 module does
+    // (checked against AWS's vectors there, and against Python's for IMMUTA_KEY_20261126).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let today = s3gate::sigv4::format_amz_date(now)[..8].to_string();
+    let scope = format!("{today}/us-east-1/s3");
+    let path = s3gate::entitlements::lookup_path(ALICE, Some(&scope));
     let scoped = get(&mut conn, &path);
     let doc = document(&scoped);
-    assert_eq!(doc.signing_key.as_deref(), Some(IMMUTA_KEY_20261126));
+    let expected = s3gate::sigv4::hex32(&s3gate::sigv4::signing_key(
+        "immuta",
+        &today,
+        "us-east-1",
+        "s3",
+    ));
+    assert_eq!(
+        doc.signing_key.as_deref(),
+        std::str::from_utf8(&expected).ok()
+    );
+    assert_eq!(
+        s3gate::sigv4::hex32(&s3gate::sigv4::signing_key(
+            "immuta",
+            "20261126",
+            "us-east-1",
+            "s3"
+        )),
+        IMMUTA_KEY_20261126.as_bytes()
+    );
     assert!(!scoped.body.contains("\"immuta\""), "{}", scoped.body);
     assert_eq!(doc.policy_version.len(), 64);
     assert_eq!(doc.token_key.len(), 64);
@@ -344,7 +369,7 @@ fn scope_yields_the_sigv4_signing_key_and_never_the_secret() {
     // A disabled principal gets no key.
     let dave = document(&get(
         &mut conn,
-        &s3gate::entitlements::lookup_path(DAVE, Some(scope)),
+        &s3gate::entitlements::lookup_path(DAVE, Some(&scope)),
     ));
     assert_eq!(dave.signing_key, None);
 
@@ -364,7 +389,7 @@ fn scope_yields_the_sigv4_signing_key_and_never_the_secret() {
     }
     let unknown = get(
         &mut conn,
-        &s3gate::entitlements::lookup_path(&"f".repeat(64), Some(scope)),
+        &s3gate::entitlements::lookup_path(&"f".repeat(64), Some(&scope)),
     );
     assert_eq!(unknown.status, 404);
 
@@ -453,7 +478,18 @@ fn without_a_default_secret_lookups_work_but_nobody_can_sign() {
     let mut conn = service.connect();
     let doc = document(&get(
         &mut conn,
-        &s3gate::entitlements::lookup_path(BOB, Some("20261126/us-east-1/s3")),
+        &s3gate::entitlements::lookup_path(
+            BOB,
+            Some(&format!(
+                "{}/us-east-1/s3",
+                &s3gate::sigv4::format_amz_date(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_secs()
+                )[..8]
+            )),
+        ),
     ));
     assert!(doc.enabled);
     assert_eq!(doc.signing_key, None);

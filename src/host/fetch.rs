@@ -11,7 +11,9 @@ use proxy_wasm::types::LogLevel;
 
 use super::{log, Gateway};
 use crate::config::PluginConfig;
-use crate::decision::{self, Decision, LocalCache, WaitList};
+use crate::decision::{
+    self, ClaimSlot, Decision, LocalCache, WaitList, CLAIM_ANSWERED, CLAIM_FAILED,
+};
 use crate::entitlements::{lookup_path, Entitlements};
 
 /// Requests parked until a decision arrives (see `decision::WaitList`).
@@ -144,18 +146,19 @@ pub(super) fn shared_decision(
 }
 
 /// Takes the shared claim to fetch `cache_id` (a miss or a refresh ahead of expiry) for as long
-/// as a policy call may take; false if another request of any worker holds it.
-pub(super) fn claim(cache_id: &str, now: u64, policy_timeout_ms: u64) -> bool {
-    let key = decision::fetch_claim_key(cache_id);
-    let Some((held_until, cas)) = read_claim(&key) else {
+/// as a policy call may take; false if another request of any worker holds its slot.
+pub(super) fn claim(cache_id: &str, slots: u32, now: u64, policy_timeout_ms: u64) -> bool {
+    let slot = ClaimSlot::of(cache_id, slots);
+    let Ok((held, cas)) = proxy_wasm::hostcalls::get_shared_data(&slot.key) else {
         return false;
     };
-    if held_until.is_some_and(|until| until > now) {
+    let value = held.as_deref().and_then(|b| slot.decode(b)).map(|(v, _)| v);
+    if value.is_some_and(|until| until > now) {
         return false;
     }
     let until = now + policy_timeout_ms / 1000 + 1;
     let cas = cas.unwrap_or(CREATE_ONLY);
-    proxy_wasm::hostcalls::set_shared_data(&key, Some(&until.to_be_bytes()), Some(cas)).is_ok()
+    proxy_wasm::hostcalls::set_shared_data(&slot.key, Some(&slot.encode(until)), Some(cas)).is_ok()
 }
 
 /// The CAS to take a claim nobody has taken yet. Envoy inserts an absent key whatever the CAS
@@ -165,40 +168,36 @@ pub(super) fn claim(cache_id: &str, now: u64, policy_timeout_ms: u64) -> bool {
 /// holding exactly this one would only cost a second fetch.
 const CREATE_ONLY: u32 = u32::MAX;
 
-/// The claim's value under `key` (if set) and its CAS token; `None` if shared data failed.
-fn read_claim(key: &str) -> Option<(Option<u64>, Option<u32>)> {
-    let (held, cas) = proxy_wasm::hostcalls::get_shared_data(key).ok()?;
-    let value = held
-        .and_then(|b| b.get(..8).and_then(|b| b.try_into().ok()))
-        .map(u64::from_be_bytes);
-    Some((value, cas))
-}
-
-/// Claim values past the time a claim is held: free again, and how the last fetch ended.
-pub(super) const CLAIM_ANSWERED: u64 = 0;
-pub(super) const CLAIM_FAILED: u64 = 1;
-
 /// Frees the claim on `cache_id`, recording whether the fetch got an answer: requests of other
 /// workers parked on it fail with it rather than fetch again.
-pub(super) fn release_claim(cache_id: &str, failed: bool) {
+pub(super) fn release_claim(cache_id: &str, slots: u32, failed: bool) {
+    let slot = ClaimSlot::of(cache_id, slots);
     let value = if failed { CLAIM_FAILED } else { CLAIM_ANSWERED };
-    let _ = proxy_wasm::hostcalls::set_shared_data(
-        &decision::fetch_claim_key(cache_id),
-        Some(&value.to_be_bytes()),
-        None,
-    );
+    let _ = proxy_wasm::hostcalls::set_shared_data(&slot.key, Some(&slot.encode(value)), None);
 }
 
-/// The value of the claim on `cache_id` (a time while held, else `CLAIM_*`).
-pub(super) fn claim_value(cache_id: &str) -> Option<u64> {
-    read_claim(&decision::fetch_claim_key(cache_id))?.0
+/// The value of the claim on `cache_id` (a time while held, else `CLAIM_*`); `None` if its
+/// slot is empty or speaks of another decision.
+pub(super) fn claim_value(cache_id: &str, slots: u32) -> Option<u64> {
+    let slot = ClaimSlot::of(cache_id, slots);
+    let (held, _) = proxy_wasm::hostcalls::get_shared_data(&slot.key).ok()?;
+    match slot.decode(&held?)? {
+        (value, true) => Some(value),
+        (_, false) => None,
+    }
 }
 
 /// A fetch of `cache_id` ended (`answered`: a decision is cached): the claim is free for the next
 /// fetch (a refresh, or a retry), and the requests of this VM parked on it resume, as the fetch
 /// went. Then `back_to` is the effective context again.
-pub(super) fn end_fetch(waiters: &RefCell<Waiters>, cache_id: &str, answered: bool, back_to: u32) {
-    release_claim(cache_id, !answered);
+pub(super) fn end_fetch(
+    waiters: &RefCell<Waiters>,
+    slots: u32,
+    cache_id: &str,
+    answered: bool,
+    back_to: u32,
+) {
+    release_claim(cache_id, slots, !answered);
     let parked = waiters.borrow_mut().take(cache_id);
     let how = if answered { Wake::Ready } else { Wake::Failed };
     wake(parked, how, back_to);
