@@ -141,7 +141,7 @@ class Stack:
                  upstream_port=None, plugin_overrides=None, wasm=None, policy_bin=None,
                  credentials=None, policies=REPO / "policies", root_port=None,
                  upstream_signing=None, gateway_credentials=None, upstream_store=None,
-                 gateway_policy_token=None):
+                 gateway_policy_token=None, regions=None):
         picked = iter(free_ports(5))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
@@ -151,6 +151,11 @@ class Stack:
         self.data_dir = Path(data_dir).resolve()
         self.run_dir = Path(run_dir).resolve()
         self.plugin_overrides = plugin_overrides
+        # SigV4 regions the gateway accepts: the filter's `regions` and the policy service's
+        # S3GATE_REGIONS, set together (None: both defaults, us-east-1).
+        self.regions = regions
+        if regions is not None:
+            self.plugin_overrides = {**(plugin_overrides or {}), "regions": list(regions)}
         # `envoy` or `filter` (render_envoy.py); None: as envoy/envoy.yaml has it.
         self.upstream_signing = upstream_signing or os.environ.get("S3GATE_UPSTREAM_SIGNING")
         self.wasm = Path(wasm or os.environ.get("S3GATE_WASM") or DEFAULT_WASM)
@@ -219,6 +224,8 @@ class Stack:
         env = dict(os.environ)
         env.setdefault("S3GATE_DEFAULT_SECRET", "immuta")
         env["S3GATE_POLICY_TOKEN"] = self.policy_token
+        if self.regions is not None:
+            env["S3GATE_REGIONS"] = ",".join(self.regions)
         return Child("policy", [
             str(self.policy_bin), "--policies", str(self.policies),
             "--listen", f"127.0.0.1:{self.policy_port}",

@@ -14,7 +14,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import gen_demo_data  # noqa: E402
 import stack  # noqa: E402
-from gateway import KEYS, RECORDER, s3_client  # noqa: E402
+from gateway import KEYS, RECORDER, TEST_REGIONS, s3_client  # noqa: E402
 
 
 def pytest_addoption(parser):
@@ -47,6 +47,7 @@ def demo_dir(tmp_path_factory):
 
 
 def start_stack(demo_dir, run_dir, **kwargs):
+    kwargs.setdefault("regions", TEST_REGIONS)
     try:
         return stack.Stack(demo_dir, run_dir, **kwargs).start()
     except RuntimeError as err:

@@ -17,6 +17,18 @@ SECRET = "immuta"  # the seed's secret: the same for every user
 KEYS = {"alice": "alice-demo-key", "bob": "bob-demo-key", "carol": "carol-demo-key",
         "dave": "dave-demo-key"}
 
+# The regions the test stacks accept: the demo's, then a pool of test regions, each signed for
+# by one test only, so a SigV4 request for it finds no decision cached (decisions are cached
+# per scope) and the policy service is asked (`fresh_region`).
+TEST_REGIONS = ["us-east-1"] + [f"zz-{i:04d}" for i in range(3000)]
+_FRESH = iter(TEST_REGIONS[1:])
+
+
+def fresh_region():
+    """A test region no request used before in this run."""
+    return next(_FRESH)
+
+
 # Real names that must never reach a client (invariant 2).
 FORBIDDEN = ["acme-warehouse-prod", "acme-docs-archive", "curated/", "raw/events",
              "archive/documents", "secrets"]

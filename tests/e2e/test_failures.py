@@ -28,7 +28,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from conftest import REPO, start_stack
-from gateway import KEYS, SECRET, disk_file, http, s3_error
+from gateway import KEYS, SECRET, disk_file, fresh_region, http, s3_error
 
 OBJECT = "sales/region=eu/part-00000.csv"
 LIST = "/s3p/immuta?list-type=2&prefix=sales%2F"
@@ -73,12 +73,6 @@ def stale(demo_dir, tmp_path_factory):
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def fresh_region():
-    """A region no request used before: the gateway has no decision cached for a SigV4 request
-    signed for it (SigV4 decisions are cached per scope), so it must ask the policy service."""
-    return f"zz-{uuid.uuid4().hex[:12]}"
-
 
 def sigv4_headers(stack, path, region, principal="alice"):
     """The headers of a GET of `path` SigV4-signed by botocore for `region`."""

@@ -19,7 +19,7 @@ import pytest
 from botocore.config import Config
 
 from gateway import (KEYS, RECORDER, S3_NS, SECRET, Recorded, Response, client_error,
-                     disk_file, http, record_response_dicts, s3_client, s3_error)
+                     disk_file, fresh_region, http, record_response_dicts, s3_client, s3_error)
 
 OBJECT = "sales/region=eu/part-00000.csv"
 CAROL = KEYS["carol"]  # sees everything: a refusal below is never about entitlements
@@ -465,7 +465,7 @@ def test_distinct_unknown_keys_each_cost_a_lookup(gateway):
 
 def test_known_key_is_looked_up_once_per_worker(gateway):
     # A region no other test signs for: a fresh cache entry (SigV4 decisions are per scope).
-    region = f"zz-{uuid.uuid4().hex[:12]}"
+    region = fresh_region()
     s3 = boto3.session.Session().client(
         "s3", aws_access_key_id=KEYS["bob"], aws_secret_access_key=SECRET,
         endpoint_url=gateway.endpoint, region_name=region,
