@@ -20,12 +20,33 @@ const TAG_UNKNOWN: u8 = b'U';
 /// Bound on the per-VM map, so a flood of distinct keys cannot grow it without limit.
 const MAX_LOCAL_ENTRIES: usize = 10_000;
 
-pub fn shared_data_key(digest: &str) -> String {
-    format!("s3gate.decision.{digest}")
+/// Days of credential dates one shared-data key stands for: more than the 9 a valid request can
+/// carry (`sigv4::credential_days`), so live scopes never share a key, and a key is reused
+/// every 10 days rather than a new one written every day for good (shared data cannot delete).
+const SCOPE_DAYS: u64 = 10;
+
+/// Shared-data key of a decision: the key's digest, and for a SigV4 scope its region and its
+/// date modulo `SCOPE_DAYS`. The entry names its full cache id (`encode`), which `decode`
+/// checks.
+pub fn shared_data_key(cache_id: &str) -> String {
+    let Some((digest, scope)) = cache_id.split_once('@') else {
+        return format!("s3gate.decision.{cache_id}");
+    };
+    let mut parts = scope.splitn(2, '/');
+    match (
+        parts.next().and_then(crate::sigv4::day_number),
+        parts.next(),
+    ) {
+        (Some(day), Some(rest)) => format!("s3gate.decision.{digest}@{}/{rest}", day % SCOPE_DAYS),
+        _ => format!("s3gate.decision.{cache_id}"),
+    }
 }
 
-pub fn encode(expires_at: u64, decision: &Decision) -> Vec<u8> {
+pub fn encode(cache_id: &str, expires_at: u64, decision: &Decision) -> Vec<u8> {
     let mut out = expires_at.to_be_bytes().to_vec();
+    let id = cache_id.as_bytes();
+    out.extend(u16::try_from(id.len()).unwrap_or(0).to_be_bytes());
+    out.extend(id);
     match decision {
         Decision::Known(e) => {
             out.push(TAG_KNOWN);
@@ -37,12 +58,17 @@ pub fn encode(expires_at: u64, decision: &Decision) -> Vec<u8> {
     out
 }
 
-/// `None` for anything that is not a fresh, well-formed entry.
-pub fn decode(bytes: &[u8], now: u64) -> Option<(u64, Decision)> {
+/// `None` for anything that is not a fresh, well-formed entry for `cache_id`.
+pub fn decode(bytes: &[u8], cache_id: &str, now: u64) -> Option<(u64, Decision)> {
     let expires_at = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
     if expires_at <= now {
         return None;
     }
+    let id_len = usize::from(u16::from_be_bytes(bytes.get(8..10)?.try_into().ok()?));
+    if bytes.get(10..10 + id_len)? != cache_id.as_bytes() {
+        return None;
+    }
+    let bytes = bytes.get(2 + id_len..)?;
     let decision = match (bytes.get(8)?, bytes.get(9..)?) {
         (&TAG_KNOWN, json) => Decision::Known(serde_json::from_slice(json).ok()?),
         (&TAG_UNKNOWN, []) => Decision::Unknown,
@@ -285,11 +311,35 @@ mod tests {
 
     #[test]
     fn round_trips_and_expires() {
+        let id = "ab@20261202/us-east-1/s3";
         for d in [known(), Decision::Unknown] {
-            let bytes = encode(100, &d);
-            assert_eq!(decode(&bytes, 99), Some((100, d.clone())));
-            assert_eq!(decode(&bytes, 100), None);
+            let bytes = encode(id, 100, &d);
+            assert_eq!(decode(&bytes, id, 99), Some((100, d.clone())));
+            assert_eq!(decode(&bytes, id, 100), None);
+            // Another scope sharing the key never reads it.
+            assert_eq!(decode(&bytes, "ab@20261212/us-east-1/s3", 99), None);
         }
+    }
+
+    #[test]
+    fn scopes_ten_days_apart_share_a_key_and_live_ones_never_do() {
+        let key = |date: &str| shared_data_key(&format!("ab@{date}/us-east-1/s3"));
+        assert_eq!(key("20261202"), key("20261212"));
+        let live: Vec<String> = (22..=30)
+            .map(|d| key(&format!("202611{d}")))
+            .chain((1..=2).map(|d| key(&format!("2026120{d}"))))
+            .collect();
+        // 20261122..20261202 is 11 days: only its ends (10 days apart) may share a key.
+        for (i, a) in live.iter().enumerate() {
+            for (j, b) in live.iter().enumerate() {
+                assert!(i == j || a != b || i.abs_diff(j) == 10, "{i} {j}");
+            }
+        }
+        assert_eq!(shared_data_key("ab"), "s3gate.decision.ab");
+        assert_ne!(
+            key("20261202"),
+            key("20261202").replace("us-east-1", "eu-west-1")
+        );
     }
 
     #[test]
@@ -320,7 +370,7 @@ mod tests {
             b"\0\0\0\0\0\0\x01\0Kjunk",
             b"\0\0\0\0\0\0\x01\0X",
         ] {
-            assert_eq!(decode(bytes, 0), None);
+            assert_eq!(decode(bytes, "", 0), None);
         }
     }
 

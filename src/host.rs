@@ -851,7 +851,7 @@ impl Gateway {
                 return None;
             }
             let (bytes, _) = self.get_shared_data(&decision::shared_data_key(digest));
-            match decision::decode(&bytes?, now.saturating_sub(grace))? {
+            match decision::decode(&bytes?, digest, now.saturating_sub(grace))? {
                 (_, d @ Decision::Known(_)) => Some(Rc::new(d)),
                 _ => None,
             }

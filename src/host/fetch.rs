@@ -118,7 +118,7 @@ pub(super) fn store_answer(
     if let Decision::Known(_) = decision {
         let _ = proxy_wasm::hostcalls::set_shared_data(
             &decision::shared_data_key(cache_id),
-            Some(&decision::encode(expires_at, &decision)),
+            Some(&decision::encode(cache_id, expires_at, &decision)),
             None,
         );
     }
@@ -137,7 +137,7 @@ pub(super) fn shared_decision(
 ) -> Option<(u64, Rc<Decision>)> {
     let (bytes, _) =
         proxy_wasm::hostcalls::get_shared_data(&decision::shared_data_key(cache_id)).ok()?;
-    let (expires_at, decision) = decision::decode(&bytes?, now)?;
+    let (expires_at, decision) = decision::decode(&bytes?, cache_id, now)?;
     let decision = Rc::new(decision);
     cache
         .borrow_mut()

@@ -112,10 +112,12 @@ fn decisions(c: &mut Criterion) {
     g.bench_function("parse entitlements JSON", |b| {
         b.iter(|| serde_json::from_slice::<Entitlements>(black_box(&json)))
     });
-    let shared = decision::encode(u64::MAX, &Decision::Known(entitlements));
-    assert!(decision::decode(&shared, 1).is_some());
+    let id =
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef@20261202/us-east-1/s3";
+    let shared = decision::encode(id, u64::MAX, &Decision::Known(entitlements));
+    assert!(decision::decode(&shared, id, 1).is_some());
     g.bench_function("decode shared-data entry", |b| {
-        b.iter(|| decision::decode(black_box(&shared), 1))
+        b.iter(|| decision::decode(black_box(&shared), id, 1))
     });
     g.finish();
 }
