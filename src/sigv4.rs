@@ -285,16 +285,7 @@ fn build(
     {
         return Err(malformed("The credential's access key is malformed."));
     }
-    let digits = |from: usize, to: usize| -> Option<u32> {
-        let part = date.get(from..to)?;
-        part.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    let valid_date = date.len() == 8
-        && matches!((digits(0, 4), digits(4, 6), digits(6, 8)),
-            (Some(y), Some(m), Some(d)) if unix_time(i64::from(y), m, d, 0, 0, 0).is_some());
-    if !valid_date {
+    if day_number(date).is_none() {
         return Err(malformed(
             "The credential's date is not a valid yyyymmdd date.",
         ));

@@ -136,11 +136,18 @@ fn encode(text: &str, keep_slash: bool) -> String {
 /// Encodes what a path must encode, and other bytes (but `/`) where `choice` has a bit set, in
 /// upper or lower case hex.
 fn encode_some(text: &str, choice: u64) -> String {
+    encode_chosen(text, choice, b"%?#\\", true)
+}
+
+/// Percent-encodes the bytes that are not graphic or are in `must`, and other bytes where
+/// `choice` has a bit set (the byte's index, modulo 64), in upper or lower case hex (bit
+/// index + 32); `keep_slash` leaves every `/` as it is.
+fn encode_chosen(text: &str, choice: u64, must: &[u8], keep_slash: bool) -> String {
     let bit = |i: usize| (choice >> (i % 64)) & 1 == 1;
     let mut out = String::new();
     for (i, b) in text.bytes().enumerate() {
-        let must = !b.is_ascii_graphic() || b"%?#\\".contains(&b);
-        if b != b'/' && (must || bit(i)) {
+        let must = !b.is_ascii_graphic() || must.contains(&b);
+        if !(keep_slash && b == b'/') && (must || bit(i)) {
             if bit(i + 32) {
                 out.push_str(&format!("%{b:02x}"));
             } else {
@@ -475,21 +482,7 @@ const ACTED_NAMES: &[&str] = &[
 /// Percent-encodes what a query part must encode (`&`, `=`, `%`, ...) and other bytes where
 /// `choice` has a bit set, in upper or lower case hex; a `+` left alone reads as a space.
 fn encode_query_part(text: &str, choice: u64) -> String {
-    let bit = |i: usize| (choice >> (i % 64)) & 1 == 1;
-    let mut out = String::new();
-    for (i, b) in text.bytes().enumerate() {
-        let must = !b.is_ascii_graphic() || b"%?#\\&=".contains(&b);
-        if must || bit(i) {
-            if bit(i + 32) {
-                out.push_str(&format!("%{b:02x}"));
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        } else {
-            out.push(b as char);
-        }
-    }
-    out
+    encode_chosen(text, choice, b"%?#\\&=", false)
 }
 
 /// One query parameter as a client or an attacker may write it: any of `ACTED_NAMES`, its
