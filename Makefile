@@ -41,8 +41,8 @@ run: build
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	# The host layer only builds for wasm32: lint that target too.
-	cargo clippy --target wasm32-wasip1 --lib -- -D warnings
+	# The shim only builds for wasm32: lint that target too.
+	cargo clippy --target wasm32-wasip1 -p s3gate -- -D warnings
 
 unit: setup
 	cargo test --workspace
@@ -59,12 +59,12 @@ e2e: build $(S3S_FS)
 
 test: lint unit e2e
 
-# The property tests of tests/properties.rs with FUZZ_CASES cases each (`make unit` runs a few
+# The property tests of core/tests/properties.rs with FUZZ_CASES cases each (`make unit` runs a few
 # hundred to a few thousand), optimised; about 1.5 minutes on 2 cores. Failing inputs are kept
-# in tests/properties.proptest-regressions, which every later run replays first: commit them.
+# in core/tests/properties.proptest-regressions, which every later run replays first: commit them.
 FUZZ_CASES ?= 100000
 fuzz: setup
-	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p s3gate --test properties
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p s3gate-core --test properties
 
 validate-envoy: build
 	@mkdir -p .demo

@@ -1,4 +1,4 @@
-"""Print SigV4 vectors for src/upstream_sign.rs, signed by botocore's own S3 signer.
+"""Print SigV4 vectors for core/src/signature/upstream.rs, signed by botocore's own S3 signer.
 
 Run: .venv/bin/python scripts/gen_upstream_sign_vector.py
 

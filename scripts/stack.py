@@ -214,7 +214,7 @@ class Stack:
             "--auth-key", f"{ak},{sk}",   # refuse anything not SigV4-signed with these
             "--config", os.devnull,       # ignore any rclone.conf of the user
             # Serve names as given: no fixup to a Unicode-equivalent or other-case name, which
-            # the gateway's model of store names (src/store_names.rs) does not cover.
+            # the gateway's model of store names (core/src/policy/store_names.rs) does not cover.
             "--no-unicode-normalization", "--vfs-case-insensitive=false",
             "--log-level", "INFO",
         ], self.run_dir / "rclone.log")

@@ -82,7 +82,7 @@ const WASI_ENV = FILTER_SIGNING
   ? { AWS_ACCESS_KEY_ID: 'GATEWAYKEYEXAMPLE', AWS_SECRET_ACCESS_KEY: 'gateway/secret/EXAMPLE' }
   : {};
 
-// The policy service's answer (src/entitlements.rs), for the bench's policies (bench/run.py):
+// The policy service's answer (core/src/policy/entitlements.rs), for the bench's policies (bench/run.py):
 // sales and documents, housekeeping files hidden, the signing key for the request's scope.
 const ENTITLEMENTS = JSON.stringify({
   principal: 'alice', enabled: true, ttl_seconds: 60,

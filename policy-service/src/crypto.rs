@@ -53,7 +53,7 @@ impl Scope {
             return Err("scope date must be a real date written yyyymmdd");
         }
         // The filter's own rule (one definition): it never asks for another region.
-        if !s3gate::sigv4::is_valid_region(region) {
+        if !s3gate_core::signature::sigv4::is_valid_region(region) {
             return Err("scope region must be 1 to 32 characters of a-z, 0-9 and -");
         }
         // The gateway only serves S3; a key for another service is useless to it.
@@ -70,11 +70,12 @@ impl Scope {
 
 impl Scope {
     /// Whether a valid request could carry this scope at `now`: a credential date within the
-    /// filter's window (`s3gate::sigv4::credential_days`) and an accepted region. Signing keys
+    /// filter's window (`s3gate_core::signature::sigv4::credential_days`) and an accepted region. Signing keys
     /// for any other scope are never handed out.
     pub fn check_usable(&self, now_unix: u64, regions: &[String]) -> Result<(), &'static str> {
-        let (first, last) = s3gate::sigv4::credential_days(now_unix);
-        let day = s3gate::sigv4::day_number(&self.date).ok_or("scope date is not a date")?;
+        let (first, last) = s3gate_core::signature::sigv4::credential_days(now_unix);
+        let day = s3gate_core::signature::sigv4::day_number(&self.date)
+            .ok_or("scope date is not a date")?;
         if day < first || day > last {
             return Err(
                 "scope date is outside what a valid request can carry (7 days back, 1 day ahead)",
@@ -94,7 +95,7 @@ fn is_real_date(date: &str) -> bool {
     }
     let number = |range: std::ops::Range<usize>| date[range].parse::<u32>().unwrap_or(0);
     let (year, month, day) = (number(0..4), number(4..6), number(6..8));
-    let Some(days) = s3gate::sigv4::days_in_month(i64::from(year), month) else {
+    let Some(days) = s3gate_core::signature::sigv4::days_in_month(i64::from(year), month) else {
         return false;
     };
     year >= 1 && (1..=days).contains(&day)
@@ -113,7 +114,7 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; 32]> {
 /// text, as AWS's are.
 pub fn signing_key(secret: &Secret, scope: &Scope) -> Option<[u8; 32]> {
     let secret = std::str::from_utf8(&secret.0).ok()?;
-    Some(s3gate::sigv4::signing_key(
+    Some(s3gate_core::signature::sigv4::signing_key(
         secret,
         &scope.date,
         &scope.region,
@@ -136,7 +137,7 @@ pub fn sigv2_signature_matches(
         std::str::from_utf8(string_to_sign),
     ) {
         (Ok(secret), Ok(string_to_sign)) => {
-            s3gate::sigv2::verify(secret, string_to_sign, signature_base64)
+            s3gate_core::signature::sigv2::verify(secret, string_to_sign, signature_base64)
         }
         _ => false,
     }

@@ -18,7 +18,7 @@ use std::thread;
 use std::time::{Duration, SystemTime};
 
 use policy::{Environment, Policies, POLICY_FILES};
-use s3gate::entitlements::SIGV2_SIGNATURE_HEADER;
+use s3gate_core::policy::entitlements::SIGV2_SIGNATURE_HEADER;
 
 const DEFAULT_POLICIES: &str = "policies";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8181";

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use s3gate::entitlements::{DataSourceGrant, Entitlements};
-use s3gate::glob;
+use s3gate_core::policy::entitlements::{DataSourceGrant, Entitlements};
+use s3gate_core::policy::glob;
 use serde::{Deserialize, Deserializer};
 
 use crate::crypto::{self, Scope, Secret};
@@ -172,7 +172,7 @@ pub struct ObjectRule {
     pub description: String,
     /// Data source names, or `"*"` for all.
     pub data_sources: Vec<String>,
-    /// Glob patterns (see `s3gate::glob`) relative to the data source: objects to hide.
+    /// Glob patterns (see `s3gate_core::policy::glob`) relative to the data source: objects to hide.
     #[serde(default)]
     pub hide: Vec<String>,
     /// Include patterns: only objects matching one of them stay visible.
@@ -600,7 +600,7 @@ fn validate_data_sources<'a>(
                 .any(|segment| matches!(segment, "" | "." | ".."))
         }) {
             // File-backed stores resolve such a prefix as a path, elsewhere than S3 would;
-            // the gateway judges keys relative to a clean one (src/store_names.rs).
+            // the gateway judges keys relative to a clean one (core/src/policy/store_names.rs).
             problems.add(
                 f,
                 &at,

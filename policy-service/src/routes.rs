@@ -11,7 +11,7 @@ pub const TEXT: &str = "text/plain; charset=utf-8";
 /// The longest SigV2 string to sign checked: the filter's own limit, which it enforces before
 /// calling, so a longer one here is no request of the gateway's. The cap keeps a worker from
 /// hashing whatever it is sent.
-pub use s3gate::sigv2::MAX_STRING_TO_SIGN;
+pub use s3gate_core::signature::sigv2::MAX_STRING_TO_SIGN;
 
 /// What `route` needs of one HTTP request.
 #[derive(Debug, Clone, Copy)]
@@ -126,7 +126,7 @@ pub fn accepted_regions() -> &'static [String] {
         let list = std::env::var("S3GATE_REGIONS").unwrap_or_else(|_| "us-east-1".into());
         list.split(',')
             .map(str::trim)
-            .filter(|r| s3gate::sigv4::is_valid_region(r))
+            .filter(|r| s3gate_core::signature::sigv4::is_valid_region(r))
             .map(str::to_string)
             .collect()
     })
@@ -237,7 +237,7 @@ fn verify_sigv2(digest: &str, request: &Request<'_>, policies: &Policies) -> Rep
 mod tests {
     use super::*;
     use crate::policy::{Environment, DEFAULT_SECRET_ENV};
-    use s3gate::entitlements::Entitlements;
+    use s3gate_core::policy::entitlements::Entitlements;
     use std::path::Path;
 
     const ALICE: &str = "0572c17ed012b3efdf9df98db1718f225887132739b8da945d81ac5a7d1fea45";
@@ -315,14 +315,14 @@ mod tests {
         assert!(!reply.body.contains("signing_key"));
         assert_eq!(reply.log, "entitlements principal=alice status=200");
         // The filter builds the path with the shared helper; it must route here.
-        let path = s3gate::entitlements::lookup_path(ALICE, None);
+        let path = s3gate_core::policy::entitlements::lookup_path(ALICE, None);
         assert_eq!(get(&path, &p).status, 200);
     }
 
     #[test]
     fn scope_adds_the_signing_key_for_that_scope() {
         let p = policies();
-        let path = s3gate::entitlements::lookup_path(ALICE, Some(&scope_on(0)));
+        let path = s3gate_core::policy::entitlements::lookup_path(ALICE, Some(&scope_on(0)));
         let reply = get(&path, &p);
         assert_eq!(reply.status, 200);
         let doc: Entitlements = serde_json::from_str(&reply.body).unwrap();
@@ -355,7 +355,10 @@ mod tests {
     /// The scope of the day `offset` days from today (the service serves only recent days).
     fn scope_on(offset: i64) -> String {
         let now = super::unix_now().saturating_add_signed(offset * 86_400);
-        format!("{}/us-east-1/s3", &s3gate::sigv4::format_amz_date(now)[..8])
+        format!(
+            "{}/us-east-1/s3",
+            &s3gate_core::signature::sigv4::format_amz_date(now)[..8]
+        )
     }
 
     #[test]
@@ -493,7 +496,7 @@ mod tests {
         assert_eq!((reply.status, reply.body.as_str()), (204, ""));
         assert_eq!(reply.log, "verify-sigv2 principal=bob status=204");
         // The filter builds the path with the shared helper; it must route here.
-        let path = s3gate::entitlements::sigv2_verify_path(BOB);
+        let path = s3gate_core::policy::entitlements::sigv2_verify_path(BOB);
         assert_eq!(post(&path, Some(SIGNATURE), STRING_TO_SIGN, &p).status, 204);
     }
 

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use s3gate::entitlements::Entitlements;
+use s3gate_core::policy::entitlements::Entitlements;
 
 const ALICE: &str = "0572c17ed012b3efdf9df98db1718f225887132739b8da945d81ac5a7d1fea45";
 const BOB: &str = "3a1f6bae21de4f036f2aba80fce463677f1070f8bf81f0f475604cccd8e2d7f3";
@@ -232,7 +232,7 @@ fn verify_sigv2(
         .map(|s| ("x-s3gate-signature", s))
         .into_iter()
         .collect();
-    let path = s3gate::entitlements::sigv2_verify_path(digest);
+    let path = s3gate_core::policy::entitlements::sigv2_verify_path(digest);
     request_with(stream, "POST", &path, &headers, body)
 }
 
@@ -327,23 +327,20 @@ fn scope_yields_the_sigv4_signing_key_and_never_the_secret() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let today = s3gate::sigv4::format_amz_date(now)[..8].to_string();
+    let today = s3gate_core::signature::sigv4::format_amz_date(now)[..8].to_string();
     let scope = format!("{today}/us-east-1/s3");
-    let path = s3gate::entitlements::lookup_path(ALICE, Some(&scope));
+    let path = s3gate_core::policy::entitlements::lookup_path(ALICE, Some(&scope));
     let scoped = get(&mut conn, &path);
     let doc = document(&scoped);
-    let expected = s3gate::sigv4::hex32(&s3gate::sigv4::signing_key(
-        "immuta",
-        &today,
-        "us-east-1",
-        "s3",
-    ));
+    let expected = s3gate_core::signature::sigv4::hex32(
+        &s3gate_core::signature::sigv4::signing_key("immuta", &today, "us-east-1", "s3"),
+    );
     assert_eq!(
         doc.signing_key.as_deref(),
         std::str::from_utf8(&expected).ok()
     );
     assert_eq!(
-        s3gate::sigv4::hex32(&s3gate::sigv4::signing_key(
+        s3gate_core::signature::sigv4::hex32(&s3gate_core::signature::sigv4::signing_key(
             "immuta",
             "20261126",
             "us-east-1",
@@ -369,7 +366,7 @@ fn scope_yields_the_sigv4_signing_key_and_never_the_secret() {
     // A disabled principal gets no key.
     let dave = document(&get(
         &mut conn,
-        &s3gate::entitlements::lookup_path(DAVE, Some(&scope)),
+        &s3gate_core::policy::entitlements::lookup_path(DAVE, Some(&scope)),
     ));
     assert_eq!(dave.signing_key, None);
 
@@ -389,7 +386,7 @@ fn scope_yields_the_sigv4_signing_key_and_never_the_secret() {
     }
     let unknown = get(
         &mut conn,
-        &s3gate::entitlements::lookup_path(&"f".repeat(64), Some(&scope)),
+        &s3gate_core::policy::entitlements::lookup_path(&"f".repeat(64), Some(&scope)),
     );
     assert_eq!(unknown.status, 404);
 
@@ -440,7 +437,7 @@ fn sigv2_checks_valid_tampered_unknown_disabled_and_malformed() {
         verify_sigv2(&mut conn, "bob-demo-key", Some(SIGNATURE), sts).status,
         400
     );
-    let too_long = vec![b'a'; s3gate::sigv2::MAX_STRING_TO_SIGN + 1];
+    let too_long = vec![b'a'; s3gate_core::signature::sigv2::MAX_STRING_TO_SIGN + 1];
     assert_eq!(
         verify_sigv2(&mut conn, BOB, Some(SIGNATURE), &too_long).status,
         400
@@ -478,11 +475,11 @@ fn without_a_default_secret_lookups_work_but_nobody_can_sign() {
     let mut conn = service.connect();
     let doc = document(&get(
         &mut conn,
-        &s3gate::entitlements::lookup_path(
+        &s3gate_core::policy::entitlements::lookup_path(
             BOB,
             Some(&format!(
                 "{}/us-east-1/s3",
-                &s3gate::sigv4::format_amz_date(
+                &s3gate_core::signature::sigv4::format_amz_date(
                     std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .unwrap()
@@ -656,7 +653,7 @@ fn calls_without_the_callers_token_are_401_and_the_token_is_never_logged() {
             refused.body
         );
     }
-    let sigv2 = s3gate::entitlements::sigv2_verify_path(BOB);
+    let sigv2 = s3gate_core::policy::entitlements::sigv2_verify_path(BOB);
     let headers = [("x-s3gate-signature", SIGNATURE)];
     let refused = request_raw(
         &mut conn,
@@ -725,7 +722,7 @@ fn refuses_to_start_without_a_token_unless_told_to_run_open() {
 #[test]
 fn idle_and_slow_connections_never_starve_other_callers() {
     let service = Service::start(&repo_policies());
-    let sigv2 = s3gate::entitlements::sigv2_verify_path(BOB);
+    let sigv2 = s3gate_core::policy::entitlements::sigv2_verify_path(BOB);
     let mut held = Vec::new();
     // Far more than the connection cap: announced bodies never sent, bare connections, a
     // head without its end.

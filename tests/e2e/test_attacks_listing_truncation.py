@@ -62,7 +62,7 @@ def test_a_page_that_holds_the_last_visible_entries_is_not_truncated(gateway, de
     partition), and by moving the prefix (`prefix=sales/region=eu/part-00001.csv`, ...) and
     max-keys (the gateway over-fetches max-keys + max-keys/2 + 1) he can probe where. S3 never
     answers a truncated page followed by an empty one.
-    Cause: src/listing.rs `next_step`: `self.truncated = self.upstream_token.is_some() ||
+    Cause: core/src/s3/listing.rs `next_step`: `self.truncated = self.upstream_token.is_some() ||
     !self.segments.is_empty()` when `taken >= max_keys`. Fix: decide truncation only after
     finding the next *visible* entry (keep reading the page / fetch on until one is found or
     the listing ends), as `take_page` already does for leftovers of the current page."""

@@ -2,7 +2,7 @@
 resolve keys as paths: `rclone serve s3` and s3s-fs serve the file `x.crc` for the key `x.crc/`,
 so a hidden object asked for with a trailing `/` (whose last segment is empty and matches no
 name pattern) must still be hidden. The gateway judges every key under every name a known store
-may serve for it (src/store_names.rs): GET, HEAD, ranges and conditional GETs of such keys are
+may serve for it (core/src/policy/store_names.rs): GET, HEAD, ranges and conditional GETs of such keys are
 `NoSuchKey` and never reach the upstream; listings leave out folder markers (keys ending in `/`,
 which S3 keeps as objects) that name a hidden object. `make e2e` runs this module against rclone
 and s3s-fs. docs/security.md names these tests."""

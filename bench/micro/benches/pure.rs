@@ -7,13 +7,13 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use s3gate::auth;
-use s3gate::decision::{self, Decision};
-use s3gate::entitlements::Entitlements;
-use s3gate::listing::{ListingJob, Step};
-use s3gate::request::{self, Addressing, Operation};
-use s3gate::sigv4;
-use s3gate::upstream_sign::{UpstreamCredentials, UpstreamSigner};
+use s3gate_core::signature::presented;
+use s3gate_core::policy::decision::{self, Decision};
+use s3gate_core::policy::entitlements::Entitlements;
+use s3gate_core::s3::listing::{ListingJob, Step};
+use s3gate_core::s3::request::{self, Addressing, Operation};
+use s3gate_core::signature::sigv4;
+use s3gate_core::signature::upstream::{UpstreamCredentials, UpstreamSigner};
 use s3gate_bench::{analyst, upstream_page};
 
 const ADDRESSING: Addressing = Addressing {
@@ -49,7 +49,7 @@ fn auth(c: &mut Criterion) {
     let mut g = c.benchmark_group("auth");
     // The filter hashes the API key on every request (the cache is keyed by digest).
     g.bench_function("key_digest (SHA-256 hex)", |b| {
-        b.iter(|| auth::key_digest(black_box("bench-key-00000")))
+        b.iter(|| presented::key_digest(black_box("bench-key-00000")))
     });
     g.finish();
 }

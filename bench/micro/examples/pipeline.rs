@@ -1,4 +1,4 @@
-//! The pure work of one cached, SigV4-signed 1 KiB GET, in the order `src/host.rs` does it,
+//! The pure work of one cached, SigV4-signed 1 KiB GET, in the order `shim/src/lib.rs` does it,
 //! natively and N times: for instruction counts that the VM's noise cannot blur.
 //!
 //! ```sh
@@ -19,15 +19,15 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::rc::Rc;
 
-use s3gate::auth::{self, Presented};
-use s3gate::conditional::Conditions;
-use s3gate::decision::{Decision, LocalCache};
-use s3gate::headers::{HeaderMap, Headers};
-use s3gate::mapping;
-use s3gate::request::{self, Addressing, Operation};
-use s3gate::response;
-use s3gate::sigv4::{self, VerifyingKey};
-use s3gate::upstream_sign::{Carried, UpstreamCredentials, UpstreamSigner};
+use s3gate_core::signature::presented::{self, Presented};
+use s3gate_core::s3::conditional::Conditions;
+use s3gate_core::policy::decision::{Decision, LocalCache};
+use s3gate_core::headers::{HeaderMap, Headers};
+use s3gate_core::policy::mapping;
+use s3gate_core::s3::request::{self, Addressing, Operation};
+use s3gate_core::s3::response;
+use s3gate_core::signature::sigv4::{self, VerifyingKey};
+use s3gate_core::signature::upstream::{Carried, UpstreamCredentials, UpstreamSigner};
 use s3gate_bench::analyst;
 
 const ADDRESSING: Addressing = Addressing {
@@ -111,7 +111,7 @@ fn main() {
     let mut cache = LocalCache::with_grace(0);
     let mut entitlements = analyst();
     entitlements.signing_key = Some(key.iter().map(|b| format!("{b:02x}")).collect());
-    let digest = auth::key_digest(KEY);
+    let digest = presented::key_digest(KEY);
     let cache_id = format!("{digest}@20261126/us-east-1/s3");
     cache.insert(
         cache_id,
@@ -174,12 +174,12 @@ fn main() {
         let authority = headers.get(":authority").unwrap_or_default();
         let request = request::parse(&method, &path, authority, &ADDRESSING).expect("parses");
         let query = request::parse_query(path.split_once('?').map_or("", |(_, q)| q)).expect("q");
-        let Ok(Presented::SigV4(auth)) = auth::presented(&headers, &query, false) else {
+        let Ok(Presented::SigV4(auth)) = presented::presented(&headers, &query, false) else {
             panic!("not SigV4");
         };
         let digest = digests
             .entry(auth.access_key.clone())
-            .or_insert_with(|| auth::key_digest(&auth.access_key))
+            .or_insert_with(|| presented::key_digest(&auth.access_key))
             .clone();
         let cache_id = format!("{digest}@{}", auth.scope_string());
         // with_decision → decide

@@ -1,6 +1,6 @@
 //! Fixtures shared by the micro-benchmarks: the same shapes `make bench` serves through nginx.
 
-use s3gate::entitlements::Entitlements;
+use s3gate_core::policy::entitlements::Entitlements;
 
 /// Real prefix of the bench listing (below data source `sales`).
 pub const LIST_PREFIX: &str = "curated/sales/bench/list/";

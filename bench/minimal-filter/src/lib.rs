@@ -112,7 +112,7 @@ impl HttpContext for Floor {
     }
 }
 
-/// s3gate's per-request habits (src/host.rs), one switch each.
+/// s3gate's per-request habits (shim/src/lib.rs), one switch each.
 #[cfg(feature = "levers")]
 mod levers {
     use std::cell::RefCell;
@@ -121,9 +121,9 @@ mod levers {
     use hmac::{Hmac, Mac};
     use proxy_wasm::traits::{Context, HttpContext};
     use proxy_wasm::types::{Action, MapType, Status};
-    use s3gate::headers::{HeaderMap, Headers};
-    use s3gate::sigv4::{self, VerifyingKey};
-    use s3gate::upstream_sign::{Carried, UpstreamCredentials, UpstreamSigner};
+    use s3gate_core::headers::{HeaderMap, Headers};
+    use s3gate_core::signature::sigv4::{self, VerifyingKey};
+    use s3gate_core::signature::upstream::{Carried, UpstreamCredentials, UpstreamSigner};
     use sha2::{Digest, Sha256};
 
     use super::Floor;

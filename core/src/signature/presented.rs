@@ -8,9 +8,9 @@
 use crate::headers::Headers;
 use sha2::{Digest, Sha256};
 
-use crate::s3error::S3Error;
-use crate::sigv2::{self, SigV2Auth};
-use crate::sigv4::{self, SigV4Auth};
+use crate::s3::error::S3Error;
+use crate::signature::sigv2::{self, SigV2Auth};
+use crate::signature::sigv4::{self, SigV4Auth};
 
 /// The seed's fixed secret, sent literally in place of a signature by `AWS <KEY>:immuta`.
 pub const SEED_SECRET: &str = "immuta";

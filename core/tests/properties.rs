@@ -4,7 +4,7 @@
 //!
 //! `make test` runs each property for the bounded number of cases given to `cases(..)` below (a
 //! few seconds in all); `make fuzz` sets `PROPTEST_CASES` to run every property much longer.
-//! proptest saves failing inputs to `tests/properties.proptest-regressions` and replays them
+//! proptest saves failing inputs to `core/tests/properties.proptest-regressions` and replays them
 //! first on every run.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,19 +15,21 @@ use proptest::test_runner::{FileFailurePersistence, TestCaseError};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use s3gate::entitlements::{DataSourceGrant, Entitlements};
-use s3gate::listing::{Fetch, ListingJob, Step};
-use s3gate::request::{
+use s3gate_core::policy::entitlements::{DataSourceGrant, Entitlements};
+use s3gate_core::policy::store_names::NORMALISATIONS;
+use s3gate_core::policy::{glob, mapping};
+use s3gate_core::s3::continuation;
+use s3gate_core::s3::listing::{Fetch, ListingJob, Step};
+use s3gate_core::s3::request::{
     self, is_servable_name, Addressing, ListParams, ListVersion, Operation, MAX_KEY_BYTES,
 };
-use s3gate::store_names::NORMALISATIONS;
-use s3gate::{glob, mapping, sigv2, sigv4, token};
+use s3gate_core::signature::{sigv2, sigv4};
 
 /// The default number of cases unless `PROPTEST_CASES` asks for more (or fewer).
 fn cases(default: u32) -> ProptestConfig {
     // `ProptestConfig::default()` reads every `PROPTEST_*` variable.
     let mut config = ProptestConfig {
-        // Next to this file: tests/properties.proptest-regressions.
+        // Next to this file: core/tests/properties.proptest-regressions.
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
             "proptest-regressions",
         ))),
@@ -765,7 +767,7 @@ proptest! {
             }
         }
         // A listing shows a name only when the compiled rules (the ones listings use) agree.
-        let listed = s3gate::entitlements::Visibility::of(&grant).is_visible(&rel);
+        let listed = s3gate_core::policy::entitlements::Visibility::of(&grant).is_visible(&rel);
         prop_assert_eq!(listed, grant.is_visible(&rel), "{:?}", rel);
         if listed && is_servable_name(&format!("sales/{rel}")) {
             every_served_name_visible(&grant, &format!("{}{rel}", grant.prefix))?;
@@ -891,7 +893,7 @@ impl Page {
 fn drive(
     job: &mut ListingJob,
     mut upstream: impl FnMut(&Fetch) -> Vec<u8>,
-) -> Result<Result<String, s3gate::s3error::S3Error>, TestCaseError> {
+) -> Result<Result<String, s3gate_core::s3::error::S3Error>, TestCaseError> {
     for _ in 0..500 {
         match job.next_step() {
             Step::Fetch(f) => {
@@ -1647,37 +1649,37 @@ proptest! {
 
     #[test]
     fn tokens_open_to_what_was_sealed(x in resume_point()) {
-        prop_assert_eq!(token::open(TOKEN_KEY, &token::seal(TOKEN_KEY, &x)).ok(), Some(x));
+        prop_assert_eq!(continuation::open(TOKEN_KEY, &continuation::seal(TOKEN_KEY, &x)).ok(), Some(x));
     }
 
     #[test]
     fn open_never_panics(text in any::<String>(), b64 in "[A-Za-z0-9_=-]{0,120}") {
-        let _ = token::open(TOKEN_KEY, &text);
-        let _ = token::open(TOKEN_KEY, &b64);
+        let _ = continuation::open(TOKEN_KEY, &text);
+        let _ = continuation::open(TOKEN_KEY, &b64);
     }
 
     #[test]
     fn tampered_tokens_are_refused(x in resume_point(), bit in any::<usize>(), at in any::<usize>(), c in "[A-Za-z0-9_-]") {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let sealed = token::seal(TOKEN_KEY, &x);
+        let sealed = continuation::seal(TOKEN_KEY, &x);
         // Any bit of the sealed bytes.
         let mut raw = b64.decode(&sealed).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let bit = bit % (raw.len() * 8);
         raw[bit / 8] ^= 1 << (bit % 8);
-        prop_assert!(token::open(TOKEN_KEY, &b64.encode(&raw)).is_err());
+        prop_assert!(continuation::open(TOKEN_KEY, &b64.encode(&raw)).is_err());
         // Any character of the token text.
         let at = at % sealed.len();
         if sealed[at..].chars().next() != c.chars().next() {
             let edited = format!("{}{c}{}", &sealed[..at], &sealed[at + 1..]);
-            prop_assert!(token::open(TOKEN_KEY, &edited).is_err(), "{edited} opened");
+            prop_assert!(continuation::open(TOKEN_KEY, &edited).is_err(), "{edited} opened");
         }
         // Cut short or lengthened.
-        prop_assert!(token::open(TOKEN_KEY, &sealed[..at]).is_err());
+        prop_assert!(continuation::open(TOKEN_KEY, &sealed[..at]).is_err());
         let longer = format!("{sealed}{c}");
-        prop_assert!(token::open(TOKEN_KEY, &longer).is_err());
+        prop_assert!(continuation::open(TOKEN_KEY, &longer).is_err());
         // Another principal's key.
-        prop_assert!(token::open(b"another principal, another key!!", &sealed).is_err());
+        prop_assert!(continuation::open(b"another principal, another key!!", &sealed).is_err());
     }
 }
 
@@ -1898,7 +1900,7 @@ impl SignedRequest {
         ))
     }
 
-    fn verify(&self, authorization: &str) -> Result<(), s3gate::s3error::S3Error> {
+    fn verify(&self, authorization: &str) -> Result<(), s3gate_core::s3::error::S3Error> {
         let auth = sigv4::parse_authorization(authorization)?;
         let key = sigv4::signing_key(SECRET, &auth.date, &auth.region, &auth.service);
         let now = sigv4::parse_amz_date(SIGNED_AT).unwrap_or_default() + 60;

@@ -17,8 +17,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::glob;
-use crate::store_names;
+use crate::policy::glob;
+use crate::policy::store_names;
 
 /// Path of the policy service's lookup endpoint for a key digest (lower-case hex SHA-256),
 /// asking for the SigV4 signing key of `scope` (`yyyymmdd/region/service`) when given.

@@ -18,11 +18,11 @@ use std::collections::VecDeque;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use crate::entitlements::{DataSourceGrant, Entitlements, Visibility};
-use crate::request::{is_servable_name, ListParams, ListVersion};
-use crate::s3error::S3Error;
-use crate::token;
-use crate::xml::{element, escape, uri_encode, url_encode_key};
+use crate::encoding::xml::{element, escape, uri_encode, url_encode_key};
+use crate::policy::entitlements::{DataSourceGrant, Entitlements, Visibility};
+use crate::s3::continuation;
+use crate::s3::error::S3Error;
+use crate::s3::request::{is_servable_name, ListParams, ListVersion};
 
 const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 /// Owner shown for every object: the gateway, never the real account.
@@ -113,12 +113,12 @@ impl ListingJob {
         entitlements: &Entitlements,
         bucket: &str,
     ) -> Result<Self, S3Error> {
-        let token_key = token::token_key(entitlements);
+        let token_key = continuation::token_key(entitlements);
         let after = match (&params.continuation_token, &params.start_after) {
-            (Some(token), _) => Some(token::open(&token_key, token)?),
+            (Some(token), _) => Some(continuation::open(&token_key, token)?),
             // A v1 marker is a key, or the sealed `NextMarker` of a page cut short by the budget.
             (None, Some(marker)) if params.version == ListVersion::V1 => {
-                Some(token::open(&token_key, marker).unwrap_or_else(|_| marker.clone()))
+                Some(continuation::open(&token_key, marker).unwrap_or_else(|_| marker.clone()))
             }
             (None, start_after) => start_after.clone(),
         };
@@ -492,7 +492,7 @@ impl ListingJob {
             .resume_after_examined
             .then(|| Some(self.last_examined.as_str()).filter(|e| !e.is_empty()))
             .flatten()
-            .map(|examined| token::seal(&self.token_key, examined));
+            .map(|examined| continuation::seal(&self.token_key, examined));
         match p.version {
             ListVersion::V1 => {
                 text(&mut out, "Marker", p.start_after.as_deref().unwrap_or(""));
@@ -529,7 +529,7 @@ impl ListingJob {
             let resume = if self.resume_after_examined {
                 sealed_resume
             } else {
-                last.map(|last| token::seal(&self.token_key, last))
+                last.map(|last| continuation::seal(&self.token_key, last))
             };
             if let Some(resume) = resume {
                 element(&mut out, "NextContinuationToken", &resume);
@@ -1089,7 +1089,7 @@ pub fn render_bucket_location() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::{parse_query, percent_decode};
+    use crate::s3::request::{parse_query, percent_decode};
 
     fn grant(name: &str, bucket: &str, prefix: &str, hidden: &[&str]) -> DataSourceGrant {
         DataSourceGrant {
@@ -1580,7 +1580,7 @@ mod tests {
         let (_, truncated, token) = page_names(&xml);
         assert!(truncated);
         let token = token.unwrap();
-        let resume = token::open(&token::token_key(&alice()), &token).unwrap();
+        let resume = continuation::open(&continuation::token_key(&alice()), &token).unwrap();
         assert_eq!(resume, "sales/region=eu/part-00001.csv");
         assert!(!token.contains("sales"));
     }

@@ -1,9 +1,9 @@
 //! Virtual names → real ones for object requests.
 
-use crate::entitlements::{DataSourceGrant, Entitlements};
-use crate::request::MAX_KEY_BYTES;
-use crate::s3error::S3Error;
-use crate::xml::uri_encode;
+use crate::encoding::xml::uri_encode;
+use crate::policy::entitlements::{DataSourceGrant, Entitlements};
+use crate::s3::error::S3Error;
+use crate::s3::request::MAX_KEY_BYTES;
 
 /// The data source grant and the key below it, for a virtual key the principal may see (under
 /// every name a store may serve for it: `DataSourceGrant::is_visible`). Anything else — no

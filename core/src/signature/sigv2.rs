@@ -15,9 +15,9 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
-use crate::request::{query_params, QueryParam};
-use crate::s3error::S3Error;
-use crate::sigv4::{
+use crate::s3::error::S3Error;
+use crate::s3::request::{query_params, QueryParam};
+use crate::signature::sigv4::{
     invalid_token, request_expired, request_time_too_skewed, unix_time, MAX_SKEW_SECONDS,
 };
 
@@ -476,8 +476,8 @@ mod tests {
     use super::*;
 
     const NO_HEADERS: &[(String, String)] = &[];
-    use crate::request::parse_query;
-    use crate::sigv4::MAX_PRESIGNED_EXPIRES as WEEK;
+    use crate::s3::request::parse_query;
+    use crate::signature::sigv4::MAX_PRESIGNED_EXPIRES as WEEK;
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -789,11 +789,11 @@ mod tests {
             "&response-cache-control",
         ] {
             let tampered = format!("{raw}{added}");
-            let forwarded = crate::request::parse(
+            let forwarded = crate::s3::request::parse(
                 "GET",
                 &tampered,
                 "gw.example:8080",
-                &crate::request::Addressing {
+                &crate::s3::request::Addressing {
                     path_prefix: "/s3p",
                     bucket: "immuta",
                     virtual_host_domain: None,

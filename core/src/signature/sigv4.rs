@@ -24,9 +24,9 @@ use crate::headers::Headers;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::request::{parse_query, percent_decode};
-use crate::s3error::S3Error;
-use crate::xml::uri_encode;
+use crate::encoding::xml::uri_encode;
+use crate::s3::error::S3Error;
+use crate::s3::request::{parse_query, percent_decode};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -862,7 +862,7 @@ fn header_time(headers: &(impl Headers + ?Sized)) -> Result<(u64, String), S3Err
         return Ok((t, value.to_string()));
     }
     let value = single_header(headers, "date")?.ok_or_else(missing_date)?;
-    let t = crate::sigv2::parse_http_date(value).ok_or_else(missing_date)?;
+    let t = crate::signature::sigv2::parse_http_date(value).ok_or_else(missing_date)?;
     Ok((t, format_amz_date(t)))
 }
 

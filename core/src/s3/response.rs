@@ -1,9 +1,9 @@
 //! What of an upstream answer to an object request goes back to the client, and how: headers
 //! scrubbed, S3's status codes restored, conditional requests answered, errors rewritten.
 
-use crate::conditional::{Conditions, Verdict};
 use crate::headers::Headers;
-use crate::s3error::S3Error;
+use crate::s3::conditional::{Conditions, Verdict};
+use crate::s3::error::S3Error;
 
 /// What to do with the upstream's body.
 #[derive(Debug, Clone, PartialEq, Eq)]

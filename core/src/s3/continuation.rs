@@ -12,9 +12,9 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::entitlements::Entitlements;
-use crate::s3error::S3Error;
-use crate::xml::decode_hex;
+use crate::encoding::xml::decode_hex;
+use crate::policy::entitlements::Entitlements;
+use crate::s3::error::S3Error;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::sigv4;
-use crate::upstream_sign::UpstreamCredentials;
+use crate::signature::sigv4;
+use crate::signature::upstream::UpstreamCredentials;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -200,7 +200,7 @@ fn default_negative_cache_seconds() -> u64 {
     5
 }
 fn default_sigv2_max_expires_seconds() -> u64 {
-    crate::sigv4::MAX_PRESIGNED_EXPIRES
+    crate::signature::sigv4::MAX_PRESIGNED_EXPIRES
 }
 fn default_regions() -> Vec<String> {
     vec!["us-east-1".to_string()]
@@ -213,8 +213,8 @@ fn default_upstream_cluster_header() -> String {
 }
 
 impl PluginConfig {
-    pub fn addressing(&self) -> crate::request::Addressing<'_> {
-        crate::request::Addressing {
+    pub fn addressing(&self) -> crate::s3::request::Addressing<'_> {
+        crate::s3::request::Addressing {
             path_prefix: &self.path_prefix,
             bucket: &self.bucket,
             virtual_host_domain: self.virtual_host_domain.as_deref(),

@@ -1,7 +1,7 @@
 //! Parsing an S3 request (path style, under the configured path prefix) into the operation the
 //! gateway serves, with every namespace trick rejected before any mapping happens.
 
-use crate::s3error::S3Error;
+use crate::s3::error::S3Error;
 
 /// S3 keys are at most 1024 bytes of UTF-8.
 pub const MAX_KEY_BYTES: usize = 1024;

@@ -10,22 +10,23 @@ use std::time::{Duration, UNIX_EPOCH};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MapType, MetricType, Status};
 
-use crate::auth::{self, Presented};
-use crate::conditional::{self, Conditions};
-use crate::config::{PluginConfig, Upstream};
-use crate::decision::{self, Decision, LocalCache, Memo, CLAIM_FAILED};
-use crate::entitlements::{sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
-use crate::headers::{HeaderMap, Headers};
-use crate::listing::{self, ListingJob, Step};
-use crate::logging::{self, RequestIds};
-use crate::mapping;
-use crate::request::{self, Operation, S3Request};
-use crate::response::{self, BodyPlan};
-use crate::s3error::S3Error;
-use crate::sigv2;
-use crate::sigv4::{self, SigV4Auth, VerifyingKey};
-use crate::upstream_sign::{Carried, SignedHeaders, UpstreamSigner};
+use s3gate_core::config::{PluginConfig, Upstream};
+use s3gate_core::headers::{HeaderMap, Headers};
+use s3gate_core::logging::{self, RequestIds};
+use s3gate_core::policy::decision::{self, Decision, LocalCache, Memo, CLAIM_FAILED};
+use s3gate_core::policy::entitlements::{sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
+use s3gate_core::policy::mapping;
+use s3gate_core::s3::conditional::{self, Conditions};
+use s3gate_core::s3::error::S3Error;
+use s3gate_core::s3::listing::{self, ListingJob, Step};
+use s3gate_core::s3::request::{self, Operation, S3Request};
+use s3gate_core::s3::response::{self, BodyPlan};
+use s3gate_core::signature::presented::{self, Presented};
+use s3gate_core::signature::sigv2;
+use s3gate_core::signature::sigv4::{self, SigV4Auth, VerifyingKey};
+use s3gate_core::signature::upstream::{Carried, SignedHeaders, UpstreamSigner};
 
+#[path = "host/fetch.rs"]
 mod fetch;
 use fetch::{
     call_status, claim, claim_value, dispatch_policy_call, end_fetch, shared_decision,
@@ -477,9 +478,9 @@ impl HttpContext for Gateway {
             Err(error) => return self.answered(&error),
         };
         let query = request::parse_query(path.split_once('?').map_or("", |(_, q)| q));
-        let presented = match query
-            .and_then(|q| auth::presented(&self.request_headers, &q, self.config.legacy_seed_auth))
-        {
+        let presented = match query.and_then(|q| {
+            presented::presented(&self.request_headers, &q, self.config.legacy_seed_auth)
+        }) {
             Ok(p) => p,
             Err(error) => return self.answered(&error),
         };
@@ -488,7 +489,7 @@ impl HttpContext for Gateway {
             .borrow_mut()
             .key_digests
             .get_or_insert_with(presented.access_key(), || {
-                Some(auth::key_digest(presented.access_key()))
+                Some(presented::key_digest(presented.access_key()))
             })
             .cloned()
             .unwrap_or_default();
@@ -1266,6 +1267,7 @@ impl Gateway {
 /// One of the stream's header maps, read in place (`headers::HeaderMap`): the SDK's reader
 /// copies every name and value into its own `String` and panics, taking the VM down, on a
 /// value that is not UTF-8, which any client may send.
+#[allow(unsafe_code)]
 fn header_map(map: MapType) -> HeaderMap {
     #[link(wasm_import_module = "env")]
     extern "C" {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::sigv4::{self, ALGORITHM, EMPTY_PAYLOAD_SHA256, SERVICE, UNSIGNED_PAYLOAD};
+use crate::signature::sigv4::{self, ALGORITHM, EMPTY_PAYLOAD_SHA256, SERVICE, UNSIGNED_PAYLOAD};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -426,7 +426,7 @@ fn push_uri_byte(out: &mut String, byte: u8) {
     if is_unreserved(byte) {
         out.push(char::from(byte));
     } else {
-        crate::xml::push_percent(out, byte);
+        crate::encoding::xml::push_percent(out, byte);
     }
 }
 

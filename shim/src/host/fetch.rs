@@ -1,6 +1,6 @@
 //! Fetching decisions from the policy service, once for all the requests (of every worker) that
 //! need the same one: the claim in shared data, storing an answer, and resuming the requests
-//! parked on it. Host calls only; what a decision means is `crate::decision`'s.
+//! parked on it. Host calls only; what a decision means is `s3gate_core::policy::decision`'s.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -10,11 +10,11 @@ use proxy_wasm::traits::Context;
 use proxy_wasm::types::LogLevel;
 
 use super::{log, Gateway};
-use crate::config::PluginConfig;
-use crate::decision::{
+use s3gate_core::config::PluginConfig;
+use s3gate_core::policy::decision::{
     self, ClaimSlot, Decision, LocalCache, WaitList, CLAIM_ANSWERED, CLAIM_FAILED,
 };
-use crate::entitlements::{lookup_path, Entitlements};
+use s3gate_core::policy::entitlements::{lookup_path, Entitlements};
 
 /// Requests parked until a decision arrives (see `decision::WaitList`).
 pub(super) type Waiters = WaitList<Lookup, Parked>;

@@ -1,7 +1,7 @@
 //! S3 errors as the gateway answers them: the code, HTTP status and message S3 itself uses,
 //! rendered as S3's `<Error>` XML. Messages never carry upstream detail (invariant 2).
 
-use crate::xml::escape;
+use crate::encoding::xml::escape;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Error {

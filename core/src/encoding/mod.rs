@@ -1,0 +1,3 @@
+//! Encoders and decoders shared by the protocol and signature code.
+
+pub mod xml;

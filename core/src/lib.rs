@@ -1,0 +1,17 @@
+//! s3gate's gateway logic, with no proxy-wasm dependency: everything here is plain Rust, tested
+//! natively. The `s3gate` crate (`shim/`) is the thin layer that runs it inside Envoy.
+//!
+//! - `flow`: the request flow, a state machine driven by host events.
+//! - `signature`: the client's credentials (SigV4, SigV2, how they are presented) and the
+//!   gateway's own upstream signatures.
+//! - `s3`: the S3 protocol: requests, errors, conditions, ranges, response plans, listings.
+//! - `policy`: the policy service's entitlements, the decision cache, path mapping, patterns.
+//! - `encoding`: XML and the byte-level encoders shared by all of them.
+
+pub mod config;
+pub mod encoding;
+pub mod headers;
+pub mod logging;
+pub mod policy;
+pub mod s3;
+pub mod signature;
