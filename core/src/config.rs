@@ -27,6 +27,10 @@ pub struct PluginConfig {
     pub policy_authority: String,
     #[serde(default = "default_policy_timeout_ms")]
     pub policy_timeout_ms: u64,
+    /// How long the HEAD that answers a conditional GET, `If-Range` or a suffix range before
+    /// the GET may take (it fails closed: 503).
+    #[serde(default = "default_upstream_head_timeout_ms")]
+    pub upstream_head_timeout_ms: u64,
     /// The environment variable holding the token the filter presents to the policy service
     /// (`authorization: Bearer ...`); Envoy passes it to the VM through
     /// `vm_config.environment_variables.host_env_keys`. Empty: send none (a service run with
@@ -194,6 +198,9 @@ fn default_policy_authority() -> String {
     "s3gate-policy".into()
 }
 fn default_policy_timeout_ms() -> u64 {
+    2000
+}
+fn default_upstream_head_timeout_ms() -> u64 {
     2000
 }
 fn default_negative_cache_seconds() -> u64 {

@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod encoding;
+pub mod flow;
 pub mod headers;
 pub mod logging;
 pub mod policy;

@@ -1,0 +1,62 @@
+//! Bucket operations: HeadBucket, answered locally, and listings, which `ListingJob` plans page by page while this drives its upstream calls.
+
+use super::exchange::{Exchange, Waiting};
+use super::host::{Command, Host};
+use super::object::{upstream_call, OwnRequest};
+use super::{Outcome, Vm};
+use crate::s3::listing::{ListingJob, Step};
+
+/// Upstream listing pages can be slow on big prefixes; the client's own timeout still applies.
+const LISTING_TIMEOUT_MS: u64 = 30_000;
+
+impl Exchange {
+    /// HeadBucket: the bucket exists, in the gateway's first region.
+    pub(crate) fn head_bucket(&self, vm: &Vm, host: &mut dyn Host) -> Outcome {
+        let region = vm
+            .config
+            .regions
+            .first()
+            .map_or("us-east-1", String::as_str);
+        host.command(
+            self.stream,
+            Command::Respond {
+                status: 200,
+                headers: &[
+                    ("x-amz-request-id", &self.request_id),
+                    ("x-amz-bucket-region", region),
+                ],
+                body: None,
+            },
+        );
+        Outcome::Responded
+    }
+
+    /// The listing's next step: its answer, or the next upstream page to read.
+    pub(crate) fn drive_listing(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        mut job: Box<ListingJob>,
+    ) -> Outcome {
+        match job.next_step() {
+            Step::Done(xml) => self.respond_xml(host, 200, &xml),
+            Step::Fetch(fetch) => {
+                let now = host.now();
+                let page = OwnRequest {
+                    upstream: &fetch.upstream,
+                    method: "GET",
+                    path: &fetch.path,
+                    timeout_ms: LISTING_TIMEOUT_MS,
+                };
+                let call = upstream_call(&vm.config, &mut vm.signers, self.stream, page, now);
+                match call {
+                    Some(call) => self.send(vm, host, call, Waiting::Listing(job)),
+                    None => self.internal_error(
+                        host,
+                        "s3gate: a data source names an upstream missing from the plugin configuration",
+                    ),
+                }
+            }
+        }
+    }
+}

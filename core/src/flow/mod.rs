@@ -1,0 +1,357 @@
+//! The request flow as a state machine without I/O. The host (Envoy, through the shim) feeds it
+//! events — a stream's request headers, a call's answer, response headers and body chunks, the
+//! root context's tick, a stream's end — and carries out what comes back: an `Action` for the
+//! running callback, `Command`s for streams, calls to dispatch, shared data, counters and logs,
+//! all through the `Host` trait.
+//!
+//! One `Gateway` per VM (worker thread). A request's state is its `Exchange`; what the VM
+//! shares between requests (configuration, decision cache, parked requests, calls in flight) is
+//! the `Vm`.
+
+mod bucket;
+mod decisions;
+mod exchange;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fake;
+pub mod host;
+mod object;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use crate::config::PluginConfig;
+use crate::headers::HeaderMap;
+use crate::logging::RequestIds;
+use crate::policy::decision::{LocalCache, Memo, WaitList};
+use crate::signature::sigv4::VerifyingKey;
+use crate::signature::upstream::UpstreamSigner;
+pub use decisions::Lookup;
+use exchange::Exchange;
+pub use host::StreamId;
+pub use host::{Action, Call, CallAnswer, Caller, Command, Counter, Host, HostRefused, Level};
+
+/// How often the root context looks after parked requests (only while there are any): a
+/// decision another worker fetched, a fetch nobody is making any more, a call a woken request
+/// could not send from another request's callback.
+pub const WAIT_TICK_MS: u64 = 2;
+
+/// How a parked request resumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// The decision is cached (in this VM or in shared data).
+    Ready,
+    /// Its fetch failed: the request fails as the fetching one did (or is served stale).
+    Failed,
+}
+
+/// What became of a request after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Answered locally.
+    Responded,
+    /// Headers rewritten; let it go upstream.
+    Forward,
+    /// A call is out (or the request is parked); it goes on when that answers.
+    Pending,
+}
+
+/// Who a call in flight is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CallFor {
+    /// The stream's own call; what it waits for is in its `Exchange`.
+    Stream(StreamId),
+    /// A decision the root context fetches for requests parked on it.
+    Decision { cache_id: String, lookup: Lookup },
+}
+
+/// Per-VM memos of per-request work: access key -> its digest, signing key hex -> HMAC state.
+#[derive(Default)]
+pub(crate) struct Memos {
+    pub(crate) key_digests: Memo<String>,
+    pub(crate) verifying_keys: Memo<VerifyingKey>,
+}
+
+/// Upstream name -> the filter's signer for it (upstreams with `sign` in the configuration).
+pub(crate) type Signers = HashMap<String, UpstreamSigner>;
+
+/// What the requests of one VM share.
+pub(crate) struct Vm {
+    pub(crate) config: PluginConfig,
+    pub(crate) signers: Signers,
+    pub(crate) cache: LocalCache,
+    pub(crate) memos: Memos,
+    /// Requests parked until a decision arrives, by cache id.
+    pub(crate) waiters: WaitList<Lookup, StreamId>,
+    calls: HashMap<u32, CallFor>,
+    /// Parked requests a fetch's end woke, to resume once the running step is done.
+    pub(crate) woken: Vec<(StreamId, Wake)>,
+    /// Streams holding a call (`Waiting::Deferred`) for the root context to send.
+    deferred: Vec<StreamId>,
+    /// The context the host runs the flow in now.
+    running: Caller,
+    request_ids: RequestIds,
+}
+
+impl Vm {
+    /// Sends `call` for `stream`. The host delivers an answer to the context that dispatched
+    /// it: a stream other than the running one may only dispatch from the root context, so its
+    /// call waits for the next tick (`Waiting::Deferred`).
+    pub(crate) fn dispatch_for(
+        &mut self,
+        host: &mut dyn Host,
+        stream: StreamId,
+        call: Call,
+    ) -> Result<Option<Call>, HostRefused> {
+        if self.running != Caller::Stream(stream) && self.running != Caller::Root {
+            self.deferred.push(stream);
+            host.set_tick_period_ms(WAIT_TICK_MS);
+            return Ok(Some(call));
+        }
+        let token = host.dispatch(&call)?;
+        self.calls.insert(token, CallFor::Stream(stream));
+        Ok(None)
+    }
+
+    pub(crate) fn next_request_id(&mut self) -> String {
+        self.request_ids.next_id()
+    }
+}
+
+/// The gateway of one VM: every request's state, driven by the host's events.
+pub struct Gateway {
+    vm: Vm,
+    exchanges: HashMap<StreamId, Exchange>,
+}
+
+/// The plugin configuration with its upstream signers and policy token, from the configuration
+/// JSON and the VM's environment.
+fn configured(
+    bytes: &[u8],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(PluginConfig, Signers), String> {
+    let mut config = PluginConfig::parse(bytes)?;
+    let mut signers = HashMap::new();
+    for (name, upstream) in &config.upstreams {
+        if let Some(sign) = &upstream.sign {
+            let credentials = sign.credentials(name, env)?;
+            signers.insert(name.clone(), UpstreamSigner::new(credentials));
+        }
+    }
+    config.load_policy_token(env)?;
+    Ok((config, signers))
+}
+
+impl Gateway {
+    /// A gateway for the plugin configuration `bytes`; `env` reads the VM's environment
+    /// (credentials, the policy token); `id_seed` seeds its request ids.
+    pub fn configure(
+        bytes: &[u8],
+        env: &dyn Fn(&str) -> Option<String>,
+        id_seed: u64,
+    ) -> Result<Gateway, String> {
+        let (config, signers) = configured(bytes, env)?;
+        Ok(Gateway {
+            vm: Vm {
+                cache: LocalCache::with_grace(config.stale_if_error_seconds),
+                config,
+                signers,
+                memos: Memos::default(),
+                waiters: WaitList::default(),
+                calls: HashMap::new(),
+                woken: Vec::new(),
+                deferred: Vec::new(),
+                running: Caller::Root,
+                request_ids: RequestIds::new(id_seed),
+            },
+            exchanges: HashMap::new(),
+        })
+    }
+
+    /// A new configuration for the same VM: requests in flight keep going.
+    pub fn reconfigure(
+        &mut self,
+        bytes: &[u8],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), String> {
+        let (config, signers) = configured(bytes, env)?;
+        self.vm.cache = LocalCache::with_grace(config.stale_if_error_seconds);
+        self.vm.config = config;
+        self.vm.signers = signers;
+        Ok(())
+    }
+
+    pub fn on_request_headers(
+        &mut self,
+        host: &mut dyn Host,
+        stream: StreamId,
+        headers: HeaderMap,
+    ) -> Action {
+        self.vm.running = Caller::Stream(stream);
+        let (exchange, action) = Exchange::start(&mut self.vm, host, stream, headers);
+        self.exchanges.insert(stream, exchange);
+        self.run_woken(host);
+        action
+    }
+
+    /// The upstream's response headers; `headers` reads them (only an object request needs
+    /// them).
+    pub fn on_response_headers(
+        &mut self,
+        host: &mut dyn Host,
+        stream: StreamId,
+        headers: &mut dyn FnMut() -> HeaderMap,
+        end_of_stream: bool,
+    ) -> Action {
+        self.vm.running = Caller::Stream(stream);
+        match self.exchanges.get_mut(&stream) {
+            Some(exchange) => exchange.on_response_headers(&self.vm, host, headers, end_of_stream),
+            None => Action::Continue,
+        }
+    }
+
+    pub fn on_response_body(
+        &mut self,
+        host: &mut dyn Host,
+        stream: StreamId,
+        size: usize,
+        end_of_stream: bool,
+    ) -> Action {
+        self.vm.running = Caller::Stream(stream);
+        match self.exchanges.get_mut(&stream) {
+            Some(exchange) => exchange.on_response_body(host, size, end_of_stream),
+            None => Action::Continue,
+        }
+    }
+
+    /// The answer to the call `token`, delivered in `caller`'s context.
+    pub fn on_call_answer(
+        &mut self,
+        host: &mut dyn Host,
+        caller: Caller,
+        token: u32,
+        answer: CallAnswer,
+    ) {
+        self.vm.running = caller;
+        match self.vm.calls.remove(&token) {
+            Some(CallFor::Stream(stream)) => {
+                if let Some(exchange) = self.exchanges.get_mut(&stream) {
+                    let outcome = exchange.on_call_answer(&mut self.vm, host, answer);
+                    if outcome == Outcome::Forward {
+                        host.command(stream, Command::Resume);
+                    }
+                }
+            }
+            Some(CallFor::Decision { cache_id, .. }) => {
+                let now = host.now();
+                let stored =
+                    self.vm
+                        .store_answer(host, &cache_id, answer.status, &answer.body, now);
+                self.vm.end_fetch(host, &cache_id, stored.is_some());
+            }
+            None => {}
+        }
+        self.run_woken(host);
+    }
+
+    /// The root context's tick: parked requests past their deadline fail; a decision that
+    /// arrived (from another worker) resumes its requests; a fetch nobody makes any more (its
+    /// request went away, or the other worker's answer could not be shared) is made here; calls
+    /// woken requests could not send go out.
+    pub fn on_tick(&mut self, host: &mut dyn Host) {
+        self.vm.running = Caller::Root;
+        let now = host.now();
+        let expired = self.vm.waiters.take_expired(now);
+        self.vm
+            .woken
+            .extend(expired.into_iter().map(|s| (s, Wake::Failed)));
+        for (cache_id, lookup) in self.vm.waiters.pending() {
+            let ready = self.vm.cache.get(&cache_id, now).is_some()
+                || self.vm.shared_decision(host, &cache_id, now).is_some();
+            if ready || self.vm.claim_failed(host, &cache_id) {
+                // Answered, or failed, in another worker: so are they.
+                let parked = self.vm.waiters.take(&cache_id);
+                host.count(Counter::ParkedResumedByTick, parked.len() as u64);
+                let how = if ready { Wake::Ready } else { Wake::Failed };
+                self.vm.woken.extend(parked.into_iter().map(|s| (s, how)));
+            } else if !self.fetching(&cache_id) && self.vm.claim(host, &cache_id, now) {
+                let call = self.vm.policy_call(&lookup, None);
+                match host.dispatch(&call) {
+                    Ok(token) => {
+                        host.count(Counter::PolicyCalls, 1);
+                        self.vm
+                            .calls
+                            .insert(token, CallFor::Decision { cache_id, lookup });
+                    }
+                    Err(HostRefused) => {
+                        host.log(
+                            Level::Warn,
+                            "s3gate: policy service call could not be dispatched",
+                        );
+                        self.vm.end_fetch(host, &cache_id, false);
+                    }
+                }
+            }
+        }
+        for stream in std::mem::take(&mut self.vm.deferred) {
+            if let Some(exchange) = self.exchanges.get_mut(&stream) {
+                if exchange.send_deferred(&mut self.vm, host) == Outcome::Forward {
+                    host.command(stream, Command::Resume);
+                }
+            }
+        }
+        self.run_woken(host);
+        let idle = self.vm.waiters.is_empty()
+            && self.vm.deferred.is_empty()
+            && !self
+                .vm
+                .calls
+                .values()
+                .any(|c| matches!(c, CallFor::Decision { .. }));
+        if idle {
+            host.set_tick_period_ms(0);
+        }
+    }
+
+    /// The stream ended (answered, or the client went away). A decision fetch it was making
+    /// is released, so that requests parked on it fetch again rather than wait out its time.
+    pub fn on_stream_done(&mut self, host: &mut dyn Host, stream: StreamId) {
+        let Some(exchange) = self.exchanges.remove(&stream) else {
+            return;
+        };
+        self.vm.calls.retain(|_, c| *c != CallFor::Stream(stream));
+        if let Some(cache_id) = exchange::fetched_cache_id(&exchange.waiting) {
+            self.vm.release_claim(host, &cache_id, false);
+            if !self.vm.waiters.is_empty() {
+                host.set_tick_period_ms(WAIT_TICK_MS);
+            }
+        }
+    }
+
+    /// Whether the root context is fetching `cache_id`.
+    fn fetching(&self, cache_id: &str) -> bool {
+        self.vm
+            .calls
+            .values()
+            .any(|c| matches!(c, CallFor::Decision { cache_id: id, .. } if id == cache_id))
+    }
+
+    /// Resumes the requests a step woke, each once, in the order they parked.
+    fn run_woken(&mut self, host: &mut dyn Host) {
+        while !self.vm.woken.is_empty() {
+            for (stream, how) in std::mem::take(&mut self.vm.woken) {
+                let Some(exchange) = self.exchanges.get_mut(&stream) else {
+                    continue; // the client went away
+                };
+                if exchange.resume_parked(&mut self.vm, host, how) == Outcome::Forward {
+                    host.command(stream, Command::Resume);
+                }
+            }
+        }
+    }
+
+    /// Requests this VM holds (for tests and leak checks).
+    pub fn live_streams(&self) -> usize {
+        self.exchanges.len()
+    }
+}
