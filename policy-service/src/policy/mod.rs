@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use s3gate::entitlements::{DataSourceGrant, Entitlements};
+use s3gate::entitlements::{DataSourceGrant, Entitlements, Format};
 use s3gate::glob;
 use serde::{Deserialize, Deserializer};
 
@@ -60,26 +60,6 @@ pub struct DataSource {
     pub prefix: String,
     #[serde(default)]
     pub format: Format,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Csv,
-    Jsonl,
-    /// The default: objects pass through as they are.
-    #[default]
-    Binary,
-}
-
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Jsonl => "jsonl",
-            Format::Binary => "binary",
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -980,7 +960,7 @@ fn compile_principal(
                 upstream: ds.upstream.clone(),
                 bucket: ds.bucket.clone(),
                 prefix: ds.prefix.clone(),
-                format: ds.format.as_str().to_owned(),
+                format: ds.format,
                 hidden: patterns_for(p, &ds.name, rules, |r| &r.hide),
                 visible: visible_for(p, &ds.name, rules),
                 shown: patterns_for(p, &ds.name, rules, |r| &r.show),
@@ -1178,8 +1158,8 @@ partition_rules:
         assert_eq!(sales.upstream, "demo");
         assert_eq!(sales.bucket, "acme-warehouse-prod");
         assert_eq!(sales.prefix, "curated/sales/");
-        assert_eq!(sales.format, "csv");
-        assert_eq!(alice.data_source("events").unwrap().format, "jsonl");
+        assert_eq!(sales.format, Format::Csv);
+        assert_eq!(alice.data_source("events").unwrap().format, Format::Jsonl);
         for ds in &alice.data_sources {
             assert_eq!(ds.hidden, ["_SUCCESS", "*.crc"], "{}", ds.name);
         }
@@ -1445,7 +1425,7 @@ partition_rules:
         assert!(carol.data_sources.iter().all(|d| d.hidden.is_empty()));
         let docs = carol.data_source("documents").unwrap();
         assert_eq!(docs.bucket, "acme-docs-archive");
-        assert_eq!(docs.format, "binary");
+        assert_eq!(docs.format, Format::Binary);
     }
 
     #[test]
@@ -1823,7 +1803,7 @@ object_rules:
         let policies = load(ds, &p, "{}").unwrap();
         let grant = &policies.lookup(ALICE).unwrap().data_sources[0];
         assert_eq!(grant.prefix, "");
-        assert_eq!(grant.format, "binary");
+        assert_eq!(grant.format, Format::Binary);
         assert!(grant.hidden.is_empty());
     }
 
