@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use super::{Environment, Policies, PolicyError, DEFAULT_SECRET_ENV};
+use super::secrets::DEFAULT_SECRET_ENV;
+use super::{Environment, Policies, PolicyError};
 
 pub const ALICE: &str = "0572c17ed012b3efdf9df98db1718f225887132739b8da945d81ac5a7d1fea45";
 pub const BOB: &str = "3a1f6bae21de4f036f2aba80fce463677f1070f8bf81f0f475604cccd8e2d7f3";

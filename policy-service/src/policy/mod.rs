@@ -9,7 +9,7 @@
 
 mod compile;
 #[cfg(test)]
-mod fixtures;
+pub mod fixtures;
 mod problems;
 mod schema;
 mod secrets;
@@ -27,8 +27,6 @@ use schema::{PolicyFiles, PRINCIPALS_FILE};
 
 pub use problems::PolicyError;
 pub use schema::POLICY_FILES;
-#[cfg(test)]
-pub use secrets::DEFAULT_SECRET_ENV;
 
 /// What a load needs besides the policy files.
 pub struct Environment<'a> {
