@@ -15,7 +15,7 @@ use proptest::test_runner::{FileFailurePersistence, TestCaseError};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use s3gate_core::policy::entitlements::{DataSourceGrant, Entitlements};
+use s3gate_core::policy::entitlements::{DataSourceGrant, Entitlements, Format};
 use s3gate_core::policy::store_names::NORMALISATIONS;
 use s3gate_core::policy::{glob, mapping};
 use s3gate_core::s3::continuation;
@@ -68,7 +68,7 @@ fn grant(source: usize, attribute_rules: bool) -> DataSourceGrant {
         upstream: "demo".into(),
         bucket: bucket.into(),
         prefix: prefix.into(),
-        format: "csv".into(),
+        format: Format::Csv,
         hidden: vec!["_SUCCESS".into(), "*.crc".into()],
         // With a `/` in every pattern, whole prefixes can be ruled out (may_hold_visible).
         visible: attribute_rules.then(|| vec!["region=eu/**".into(), "top/*.csv".into()]),
@@ -739,7 +739,7 @@ proptest! {
             upstream: "demo".into(),
             bucket: "REALBUCKET".into(),
             prefix: if whole_bucket { "" } else { "REALPREFIX/sales/" }.into(),
-            format: "csv".into(),
+            format: Format::Csv,
             hidden: hidden.iter().map(|p| p.to_string()).collect(),
             visible: visible.map(|v| v.iter().map(|p| p.to_string()).collect()),
             shown: shown.iter().map(|p| p.to_string()).collect(),

@@ -66,9 +66,7 @@ impl Scope {
             service: service.to_owned(),
         })
     }
-}
 
-impl Scope {
     /// Whether a valid request could carry this scope at `now`: a credential date within the
     /// filter's window (`s3gate_core::signature::sigv4::credential_days`) and an accepted region. Signing keys
     /// for any other scope are never handed out.

@@ -1,7 +1,8 @@
 //! s3gate-policy: serves the compiled entitlements of `policies/` to the s3gate filter.
 //!
 //! This file is the I/O shell: arguments, the HTTP server, the reload thread. The decisions
-//! are in `policy`, the routing in `routes` and the caller check in `caller`, all pure.
+//! are in `policy` (which reads only the policy directory and principals' secrets), the routing
+//! in `routes` and the caller check in `caller`, both pure.
 
 mod caller;
 mod crypto;
@@ -84,7 +85,7 @@ enum Command {
     Serve {
         policies: PathBuf,
         listen: String,
-        open: bool,
+        no_caller_auth: bool,
     },
 }
 
@@ -92,7 +93,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
     let mut policies = PathBuf::from(DEFAULT_POLICIES);
     let mut listen = DEFAULT_LISTEN.to_owned();
     let mut check = false;
-    let mut open = false;
+    let mut no_caller_auth = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Both `--flag value` and `--flag=value`.
@@ -111,7 +112,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--check" if inline.is_none() => check = true,
-            "--no-caller-auth" if inline.is_none() => open = true,
+            "--no-caller-auth" if inline.is_none() => no_caller_auth = true,
             "--policies" => policies = PathBuf::from(value("--policies")?),
             "--listen" => listen = value("--listen")?,
             _ => return Err(format!("unknown argument {flag:?}")),
@@ -123,7 +124,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         Command::Serve {
             policies,
             listen,
-            open,
+            no_caller_auth,
         }
     })
 }
@@ -138,8 +139,8 @@ fn main() -> ExitCode {
         Ok(Command::Serve {
             policies,
             listen,
-            open,
-        }) => serve(&policies, &listen, open),
+            no_caller_auth,
+        }) => serve(&policies, &listen, no_caller_auth),
         Err(e) => {
             log!("{e} (see s3gate-policy --help)");
             ExitCode::from(2)
@@ -214,15 +215,15 @@ fn token_secret() -> Result<Vec<u8>, String> {
 }
 
 /// The token callers must present, from `S3GATE_POLICY_TOKEN`; without it the service does
-/// not start unless told to run open.
-fn caller_auth(open: bool) -> Result<caller::CallerAuth, String> {
+/// not start unless `--no-caller-auth` says to serve every caller.
+fn caller_auth(no_caller_auth: bool) -> Result<caller::CallerAuth, String> {
     let env = caller::TOKEN_ENV;
     match std::env::var(env) {
         Ok(token) if !token.is_empty() => {
             log!("callers must present the token from {env}");
             Ok(caller::CallerAuth::Token(token.into_bytes()))
         }
-        Ok(_) | Err(std::env::VarError::NotPresent) if open => {
+        Ok(_) | Err(std::env::VarError::NotPresent) if no_caller_auth => {
             log!("--no-caller-auth: any caller that reaches the service is served");
             Ok(caller::CallerAuth::Open)
         }
@@ -238,8 +239,8 @@ fn caller_auth(open: bool) -> Result<caller::CallerAuth, String> {
 /// The policies every worker answers from; the reload thread swaps in a new `Arc`.
 type Current = Arc<RwLock<Arc<Policies>>>;
 
-fn serve(dir: &Path, listen: &str, open: bool) -> ExitCode {
-    let auth = match caller_auth(open) {
+fn serve(dir: &Path, listen: &str, no_caller_auth: bool) -> ExitCode {
+    let auth = match caller_auth(no_caller_auth) {
         Ok(auth) => auth,
         Err(e) => {
             log!("{e}");
@@ -433,7 +434,7 @@ mod tests {
             Ok(Command::Serve {
                 policies: PathBuf::from("policies"),
                 listen: "127.0.0.1:8181".into(),
-                open: false
+                no_caller_auth: false
             })
         );
     }
@@ -445,7 +446,7 @@ mod tests {
             Ok(Command::Serve {
                 policies: PathBuf::from("/etc/s3gate"),
                 listen: "0.0.0.0:9000".into(),
-                open: false
+                no_caller_auth: false
             })
         );
         assert_eq!(
@@ -453,7 +454,7 @@ mod tests {
             Ok(Command::Serve {
                 policies: PathBuf::from("policies"),
                 listen: "127.0.0.1:8181".into(),
-                open: true
+                no_caller_auth: true
             })
         );
         assert_eq!(

@@ -7,7 +7,7 @@ use crate::policy::{LookupError, Policies, Sigv2Check};
 const ENTITLEMENTS_PREFIX: &str = "/v1/entitlements/";
 const SIGV2_PREFIX: &str = "/v1/verify-sigv2/";
 pub const JSON: &str = "application/json";
-pub const TEXT: &str = "text/plain; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
 /// The longest SigV2 string to sign checked: the filter's own limit, which it enforces before
 /// calling, so a longer one here is no request of the gateway's. The cap keeps a worker from
 /// hashing whatever it is sent.
@@ -120,7 +120,7 @@ fn unix_now() -> u64 {
 /// The SigV4 regions the gateway accepts: `S3GATE_REGIONS`, comma-separated (default
 /// `us-east-1`), the same list as the filter's `regions` setting. Names that are not region
 /// names are dropped, so a broken list refuses scopes rather than widening them.
-pub fn accepted_regions() -> &'static [String] {
+fn accepted_regions() -> &'static [String] {
     static REGIONS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     REGIONS.get_or_init(|| {
         let list = std::env::var("S3GATE_REGIONS").unwrap_or_else(|_| "us-east-1".into());
@@ -236,20 +236,14 @@ fn verify_sigv2(digest: &str, request: &Request<'_>, policies: &Policies) -> Rep
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::policy::{Environment, DEFAULT_SECRET_ENV};
+    use crate::policy::fixtures::{demo_var, ALICE, BOB, DAVE, TOKEN_SECRET};
+    use crate::policy::Environment;
     use s3gate_core::policy::entitlements::Entitlements;
     use std::path::Path;
 
-    const ALICE: &str = "0572c17ed012b3efdf9df98db1718f225887132739b8da945d81ac5a7d1fea45";
-    const BOB: &str = "3a1f6bae21de4f036f2aba80fce463677f1070f8bf81f0f475604cccd8e2d7f3";
-    const DAVE: &str = "ab13bac2a33e52cfb5b8f5b5dd08bbf2da5644ba478a6b434cf1e1c2b955623c";
     /// base64(HMAC-SHA1("immuta", STRING_TO_SIGN)), computed with Python's hmac module.
     const STRING_TO_SIGN: &[u8] = b"GET\n\n\n1700000000\n/s3p/immuta/sales/";
     const SIGNATURE: &str = "BWZ1neSo/w5NKRYZCDXsdxet6dI=";
-
-    fn demo_var(name: &str) -> Option<String> {
-        (name == DEFAULT_SECRET_ENV).then(|| "immuta".to_owned())
-    }
 
     fn no_var(_: &str) -> Option<String> {
         None
@@ -258,7 +252,7 @@ mod tests {
     fn load(var: &dyn Fn(&str) -> Option<String>) -> Policies {
         let env = Environment {
             var,
-            token_secret: b"test token secret",
+            token_secret: TOKEN_SECRET,
         };
         Policies::load_dir(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies"),

@@ -290,7 +290,7 @@ fn read_request(reader: &mut BufReader<&TcpStream>, deadline: Instant) -> io::Re
         Some(Ok(length)) => length,
         Some(Err(_)) => return Ok(Parsed::Refused(400, "malformed content-length")),
     };
-    // One byte more than the service accepts tells a body at the limit from one beyond it;
+    // One byte more than the service accepts tells a body at the limit from one beyond it.
     let limit = crate::routes::MAX_STRING_TO_SIGN as u64 + 1;
     let wanted = length.min(limit);
     let mut body = Vec::with_capacity(usize::try_from(wanted).unwrap_or(0));

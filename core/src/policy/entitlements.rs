@@ -71,9 +71,9 @@ pub struct DataSourceGrant {
     pub bucket: String,
     /// The real key prefix of the data source: empty, or ending with `/`.
     pub prefix: String,
-    /// `csv`, `jsonl` or `binary`; informational for now.
+    /// How the objects are encoded; the filter serves them as they are whatever it says.
     #[serde(default)]
-    pub format: String,
+    pub format: Format,
     /// Glob patterns (see [`glob`]) of object keys, relative to the data source, that this
     /// principal may not see. Hidden objects behave exactly like missing ones.
     #[serde(default)]
@@ -85,6 +85,18 @@ pub struct DataSourceGrant {
     /// Include rules: when not empty, an object must also match one of these patterns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shown: Vec<String>,
+}
+
+/// How a data source's objects are encoded, as `data_sources.yaml` declares it; written in
+/// lower case (`"csv"`) in both the policy files and the document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Jsonl,
+    /// Any other kind of object; the default.
+    #[default]
+    Binary,
 }
 
 impl Entitlements {
@@ -177,7 +189,7 @@ mod tests {
             upstream: "demo".into(),
             bucket: "acme-warehouse-prod".into(),
             prefix: "curated/sales/".into(),
-            format: "csv".into(),
+            format: Format::Csv,
             hidden: vec!["_SUCCESS".into(), "*.crc".into()],
             visible: None,
             shown: Vec::new(),
@@ -197,6 +209,29 @@ mod tests {
         };
         let text = serde_json::to_string(&doc).unwrap();
         assert_eq!(serde_json::from_str::<Entitlements>(&text).unwrap(), doc);
+    }
+
+    #[test]
+    fn formats_are_written_in_lower_case_and_default_to_binary() {
+        let text = serde_json::to_string(&grant()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"name":"sales","upstream":"demo","bucket":"acme-warehouse-prod","prefix":"curated/sales/","format":"csv","hidden":["_SUCCESS","*.crc"]}"#
+        );
+        for (format, written) in [
+            (Format::Csv, "\"csv\""),
+            (Format::Jsonl, "\"jsonl\""),
+            (Format::Binary, "\"binary\""),
+        ] {
+            assert_eq!(serde_json::to_string(&format).unwrap(), written);
+            assert_eq!(serde_json::from_str::<Format>(written).unwrap(), format);
+        }
+        let without = r#"{"name":"s","upstream":"u","bucket":"b","prefix":""}"#;
+        let parsed: DataSourceGrant = serde_json::from_str(without).unwrap();
+        assert_eq!(parsed.format, Format::Binary);
+        // A format this filter does not know fails the whole document: fail closed.
+        let unknown = without.replace('}', r#","format":"parquet"}"#);
+        assert!(serde_json::from_str::<DataSourceGrant>(&unknown).is_err());
     }
 
     #[test]

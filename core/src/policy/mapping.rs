@@ -63,7 +63,7 @@ mod tests {
                 upstream: "demo".into(),
                 bucket: "acme-warehouse-prod".into(),
                 prefix: "curated/sales/".into(),
-                format: "csv".into(),
+                format: crate::policy::entitlements::Format::Csv,
                 hidden: vec!["_SUCCESS".into()],
                 visible: None,
                 shown: Vec::new(),

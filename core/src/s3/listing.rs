@@ -1097,7 +1097,7 @@ mod tests {
             upstream: "demo".into(),
             bucket: bucket.into(),
             prefix: prefix.into(),
-            format: "csv".into(),
+            format: crate::policy::entitlements::Format::Csv,
             hidden: hidden.iter().map(|s| s.to_string()).collect(),
             visible: None,
             shown: Vec::new(),

@@ -1,0 +1,384 @@
+//! The policy directory, checked and compiled into one [`Entitlements`] document per API key
+//! digest: the store the service answers from.
+//!
+//! One file per concern: [`schema`] (the three files as written), [`problems`] (how a problem
+//! is worded and all of them gathered), [`validate`] (the checks across files), [`secrets`]
+//! (where a principal's secret comes from) and [`compile`] (one principal's document). Only
+//! [`Policies::load_dir`] and [`secrets`] read files or the environment, so the rest is
+//! tested without either.
+
+mod compile;
+#[cfg(test)]
+pub mod fixtures;
+mod problems;
+mod schema;
+mod secrets;
+mod validate;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+
+use s3gate_core::policy::entitlements::Entitlements;
+
+use crate::crypto::{self, Scope, Secret};
+use problems::{entry_label, Problems};
+use schema::{PolicyFiles, PRINCIPALS_FILE};
+
+pub use problems::PolicyError;
+pub use schema::POLICY_FILES;
+
+/// What a load needs besides the policy files.
+pub struct Environment<'a> {
+    /// Reads one environment variable: the process's in the service, a fixed map in tests.
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+    /// The service's secret for continuation-token keys; the same across reloads.
+    pub token_secret: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupError {
+    /// Not 64 lower-case hex characters.
+    MalformedDigest,
+    /// No principal has this key.
+    UnknownKey,
+}
+
+/// The outcome of a SigV2 check for a known key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sigv2Check {
+    Valid,
+    Mismatch,
+    /// Disabled principals sign nothing.
+    Disabled,
+    /// The principal has no secret (see [`secrets::DEFAULT_SECRET_ENV`]), so no signature can
+    /// be valid.
+    NoSecret,
+}
+
+/// Validated policies, compiled to the document the filter receives, keyed by key digest.
+#[derive(Debug)]
+pub struct Policies {
+    by_digest: HashMap<String, CompiledPrincipal>,
+    data_source_count: usize,
+    object_rule_count: usize,
+    partition_rule_count: usize,
+    version: String,
+    warnings: Vec<String>,
+}
+
+/// One principal, ready to answer.
+#[derive(Debug)]
+struct CompiledPrincipal {
+    doc: Entitlements,
+    /// `None`: the principal can't sign requests (disabled, or no secret found at load).
+    secret: Option<Secret>,
+}
+
+impl Policies {
+    /// Reads the three policy files from `dir` and compiles them.
+    pub fn load_dir(dir: &Path, env: &Environment<'_>) -> Result<Self, PolicyError> {
+        let mut problems = Problems::new();
+        let texts = POLICY_FILES.map(|file| {
+            let path = dir.join(file);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Some(text),
+                Err(e) => {
+                    problems.add_file(file, format_args!("cannot read {}: {e}", path.display()));
+                    None
+                }
+            }
+        });
+        match texts {
+            [Some(data_sources), Some(principals), Some(rules)] => {
+                Self::from_yaml(&data_sources, &principals, &rules, dir, env)
+            }
+            // Each file that could not be read added its problem.
+            _ => Err(problems.into_error()),
+        }
+    }
+
+    /// Parses, validates and compiles the contents of the three policy files. `dir` is where
+    /// relative secret file paths start.
+    pub fn from_yaml(
+        data_sources: &str,
+        principals: &str,
+        rules: &str,
+        dir: &Path,
+        env: &Environment<'_>,
+    ) -> Result<Self, PolicyError> {
+        // Over the bytes as read, so any edit (even to a comment) is a new version.
+        let version = crypto::hex(&crypto::policy_version(&[
+            data_sources.as_bytes(),
+            principals.as_bytes(),
+            rules.as_bytes(),
+        ]));
+        let files = PolicyFiles::parse(data_sources, principals, rules)?;
+        Self::compile(&files, version, dir, env)
+    }
+
+    /// Validates the parsed files against each other and compiles every principal's document.
+    fn compile(
+        files: &PolicyFiles,
+        version: String,
+        dir: &Path,
+        env: &Environment<'_>,
+    ) -> Result<Self, PolicyError> {
+        let data_sources = validate::validate(files)?;
+        let mut warnings = validate::warnings(files);
+        let mut problems = Problems::new();
+        let default_secret = (env.var)(secrets::DEFAULT_SECRET_ENV);
+        let principals = &files.principals.principals;
+        let mut by_digest = HashMap::with_capacity(principals.len());
+        for (i, p) in principals.iter().enumerate() {
+            let mut doc = compile::compile_principal(p, &data_sources, &files.rules);
+            let Some(token_key) = crypto::token_key(env.token_secret, &p.name, &version) else {
+                problems.add(
+                    PRINCIPALS_FILE,
+                    &entry_label("principal", i, &p.name),
+                    "internal error: cannot derive the token key",
+                );
+                continue;
+            };
+            doc.policy_version.clone_from(&version);
+            doc.token_key = crypto::hex(&token_key);
+            let secret = secrets::resolve(p, i, dir, default_secret.as_deref(), env, &mut warnings);
+            by_digest.insert(p.key_sha256.clone(), CompiledPrincipal { doc, secret });
+        }
+        problems.into_result()?;
+        Ok(Policies {
+            by_digest,
+            data_source_count: files.data_sources.data_sources.len(),
+            object_rule_count: files.rules.object_rules.len(),
+            partition_rule_count: files.rules.partition_rules.len(),
+            version,
+            warnings: warnings.into_lines(),
+        })
+    }
+
+    fn principal(&self, key_sha256: &str) -> Result<&CompiledPrincipal, LookupError> {
+        if !validate::is_key_digest(key_sha256) {
+            return Err(LookupError::MalformedDigest);
+        }
+        self.by_digest
+            .get(key_sha256)
+            .ok_or(LookupError::UnknownKey)
+    }
+
+    /// The entitlements of the principal whose API key has this SHA-256 (lower-case hex).
+    /// The service answers through [`Policies::entitlements`]; tests read documents here.
+    #[cfg(test)]
+    pub fn lookup(&self, key_sha256: &str) -> Result<&Entitlements, LookupError> {
+        self.principal(key_sha256).map(|c| &c.doc)
+    }
+
+    /// Like [`Policies::lookup`], with the SigV4 signing key for `scope` when one is asked for
+    /// and the principal can sign (enabled, with a secret).
+    pub fn entitlements(
+        &self,
+        key_sha256: &str,
+        scope: Option<&Scope>,
+    ) -> Result<Cow<'_, Entitlements>, LookupError> {
+        let compiled = self.principal(key_sha256)?;
+        let signing_key = match (scope, &compiled.secret) {
+            (Some(scope), Some(secret)) if compiled.doc.enabled => {
+                crypto::signing_key(secret, scope)
+            }
+            _ => None,
+        };
+        Ok(match signing_key {
+            Some(key) => {
+                let mut doc = compiled.doc.clone();
+                doc.signing_key = Some(crypto::hex(&key));
+                Cow::Owned(doc)
+            }
+            None => Cow::Borrowed(&compiled.doc),
+        })
+    }
+
+    /// Checks a SigV2 signature (base64) over `string_to_sign` with the key's secret. Returns
+    /// the principal's name for the log line with the outcome.
+    pub fn verify_sigv2(
+        &self,
+        key_sha256: &str,
+        string_to_sign: &[u8],
+        signature_base64: &str,
+    ) -> Result<(&str, Sigv2Check), LookupError> {
+        let compiled = self.principal(key_sha256)?;
+        let outcome = match &compiled.secret {
+            _ if !compiled.doc.enabled => Sigv2Check::Disabled,
+            None => Sigv2Check::NoSecret,
+            Some(secret) => {
+                if crypto::sigv2_signature_matches(secret, string_to_sign, signature_base64) {
+                    Sigv2Check::Valid
+                } else {
+                    Sigv2Check::Mismatch
+                }
+            }
+        };
+        Ok((&compiled.doc.principal, outcome))
+    }
+
+    /// The version every document carries: a digest of the policy files.
+    #[cfg(test)]
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// What is loaded but deserves attention, e.g. principals that can't sign requests. Never
+    /// holds a secret.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// One line for logs: what was loaded.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} data sources, {} principals, {} object rules, {} partition rules, version {}",
+            self.data_source_count,
+            self.by_digest.len(),
+            self.object_rule_count,
+            self.partition_rule_count,
+            // Enough to tell versions apart in logs; the full digest is in every document.
+            self.version.get(..12).unwrap_or(&self.version)
+        )
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+    use std::collections::HashSet;
+    use validate::is_key_digest;
+
+    #[test]
+    fn every_document_carries_the_policy_version_and_its_own_token_key() {
+        let policies = demo();
+        let version = policies.version().to_owned();
+        assert_eq!(version.len(), 64);
+        assert!(is_key_digest(&version));
+        let mut token_keys = HashSet::new();
+        for digest in [ALICE, BOB, CAROL, DAVE] {
+            let doc = policies.lookup(digest).unwrap();
+            assert_eq!(doc.policy_version, version);
+            let expected = crypto::token_key(TOKEN_SECRET, &doc.principal, &version).unwrap();
+            assert_eq!(doc.token_key, crypto::hex(&expected));
+            token_keys.insert(doc.token_key.clone());
+        }
+        assert_eq!(token_keys.len(), 4);
+    }
+
+    #[test]
+    fn version_and_token_keys_are_stable_and_change_with_any_edit() {
+        let bob_token = |p: &Policies| p.lookup(BOB).unwrap().token_key.clone();
+        let (a, b) = (demo(), demo());
+        assert_eq!(a.version(), b.version());
+        assert_eq!(bob_token(&a), bob_token(&b));
+        // Any byte of any file, a comment included.
+        for (ds, p, r) in [
+            (
+                format!("{DATA_SOURCES}# note\n"),
+                principals(),
+                RULES.to_owned(),
+            ),
+            (
+                DATA_SOURCES.to_owned(),
+                format!("{}# note\n", principals()),
+                RULES.to_owned(),
+            ),
+            (
+                DATA_SOURCES.to_owned(),
+                principals(),
+                RULES.replace("60", "61"),
+            ),
+        ] {
+            let edited = load(&ds, &p, &r).unwrap();
+            assert_ne!(edited.version(), a.version());
+            assert_ne!(bob_token(&edited), bob_token(&a));
+        }
+        // Another token secret: same version, other token keys.
+        let env = Environment {
+            var: &demo_var,
+            token_secret: b"another token secret",
+        };
+        let other =
+            Policies::from_yaml(DATA_SOURCES, &principals(), RULES, Path::new("/x"), &env).unwrap();
+        assert_eq!(other.version(), a.version());
+        assert_ne!(bob_token(&other), bob_token(&a));
+        // Secrets are not part of the version.
+        let other = load_in(Path::new("/x"), &principals(), &|_| None).unwrap();
+        assert_eq!(other.version(), a.version());
+    }
+
+    #[test]
+    fn unknown_and_malformed_digests() {
+        let policies = demo();
+        assert_eq!(
+            policies.lookup(&"0".repeat(64)),
+            Err(LookupError::UnknownKey)
+        );
+        assert_eq!(policies.lookup(""), Err(LookupError::MalformedDigest));
+        assert_eq!(
+            policies.lookup(&ALICE[..63]),
+            Err(LookupError::MalformedDigest)
+        );
+        assert_eq!(
+            policies.lookup(&ALICE.to_uppercase()),
+            Err(LookupError::MalformedDigest)
+        );
+        assert_eq!(
+            policies.lookup("alice-demo-key"),
+            Err(LookupError::MalformedDigest)
+        );
+    }
+
+    #[test]
+    fn summary_counts_what_was_loaded() {
+        let policies = demo();
+        assert_eq!(
+            policies.summary(),
+            format!(
+                "4 data sources, 4 principals, 1 object rules, 1 partition rules, version {}",
+                &policies.version()[..12]
+            )
+        );
+    }
+
+    #[test]
+    fn missing_files_are_errors_naming_them() {
+        let dir =
+            std::env::temp_dir().join(format!("s3gate-policy-missing-{}", std::process::id()));
+        let e = Policies::load_dir(&dir, &test_env()).unwrap_err();
+        assert_eq!(e.problems.len(), 3);
+        assert!(
+            e.problems[0].starts_with("data_sources.yaml: cannot read "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_repository_policies_are_valid_and_are_the_demo() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+        let policies = Policies::load_dir(&dir, &test_env()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(policies.warnings().is_empty(), "{:?}", policies.warnings());
+        // The files differ from the test's copies in comments, hence in version.
+        let without_version = |policies: &Policies, digest| {
+            let mut doc = policies.lookup(digest).unwrap().clone();
+            assert_eq!(doc.policy_version, policies.version());
+            doc.policy_version.clear();
+            doc.token_key.clear();
+            doc
+        };
+        let demo = demo();
+        let counts = |p: &Policies| p.summary().split(", version").next().unwrap().to_owned();
+        assert_eq!(counts(&policies), counts(&demo));
+        for digest in [ALICE, BOB, CAROL, DAVE] {
+            assert_eq!(
+                without_version(&policies, digest),
+                without_version(&demo, digest)
+            );
+        }
+    }
+}

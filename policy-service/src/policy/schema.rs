@@ -1,0 +1,272 @@
+//! The three policy files as platform teams write them, and their parsing. Every type denies
+//! unknown fields: a misspelt field (`unles_roles`) must be an error, not a silently ignored
+//! rule.
+
+use std::collections::BTreeMap;
+
+use s3gate_core::policy::entitlements::Format;
+use serde::Deserialize;
+
+use super::problems::Problems;
+use super::secrets::SecretSource;
+use super::PolicyError;
+
+pub const DATA_SOURCES_FILE: &str = "data_sources.yaml";
+pub const PRINCIPALS_FILE: &str = "principals.yaml";
+pub const RULES_FILE: &str = "rules.yaml";
+/// The files a policy directory consists of, in the order they are read and versioned; the
+/// reload thread watches exactly these.
+pub const POLICY_FILES: [&str; 3] = [DATA_SOURCES_FILE, PRINCIPALS_FILE, RULES_FILE];
+
+/// In a principal's or a rule's `data_sources`: every data source, present and future.
+pub const ALL: &str = "*";
+pub const DEFAULT_TTL_SECONDS: u32 = 60;
+
+/// Whether a `data_sources` list (a principal's or a rule's) covers `data_source`.
+pub fn covers(list: &[String], data_source: &str) -> bool {
+    list.iter().any(|n| n == ALL || n == data_source)
+}
+
+/// The three files, parsed.
+#[derive(Debug)]
+pub struct PolicyFiles {
+    pub data_sources: DataSourcesFile,
+    pub principals: PrincipalsFile,
+    pub rules: RulesFile,
+}
+
+impl PolicyFiles {
+    /// Parses the files' contents; the syntax problems of all three are reported together.
+    pub fn parse(data_sources: &str, principals: &str, rules: &str) -> Result<Self, PolicyError> {
+        let mut problems = Problems::new();
+        let data_sources = parse_file(DATA_SOURCES_FILE, data_sources, &mut problems);
+        let principals = parse_file(PRINCIPALS_FILE, principals, &mut problems);
+        let rules = parse_file(RULES_FILE, rules, &mut problems);
+        match (data_sources, principals, rules) {
+            (Some(data_sources), Some(principals), Some(rules)) => Ok(PolicyFiles {
+                data_sources,
+                principals,
+                rules,
+            }),
+            // Each file that did not parse added its problem.
+            _ => Err(problems.into_error()),
+        }
+    }
+}
+
+/// Parses one file; a problem names the file and, for the one YAML trap every author hits (an
+/// unquoted `*` starts an alias), says how to write it.
+fn parse_file<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    problems: &mut Problems,
+) -> Option<T> {
+    match serde_norway::from_str(text) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            let hint = if e.to_string().contains("scanning an alias") {
+                " (write \"*\" in quotes: an unquoted * starts a YAML alias)"
+            } else {
+                ""
+            };
+            problems.add_file(file, format_args!("{e}{hint}"));
+            None
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSourcesFile {
+    pub data_sources: Vec<DataSource>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSource {
+    pub name: String,
+    pub upstream: String,
+    pub bucket: String,
+    /// Empty means the whole bucket.
+    #[serde(default)]
+    pub prefix: String,
+    /// Without it: binary.
+    #[serde(default)]
+    pub format: Format,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalsFile {
+    pub principals: Vec<Principal>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    pub name: String,
+    /// SHA-256 of the API key, 64 lower-case hex characters. The key itself is never stored.
+    pub key_sha256: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Data source names, or `"*"` for all.
+    #[serde(default)]
+    pub data_sources: Vec<String>,
+    #[serde(default)]
+    pub disabled: bool,
+    /// Facts about the principal that partition rules use, e.g. `region: [eu, us]`.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Vec<String>>,
+    /// Where the principal's secret access key comes from. Without it: the default secret.
+    #[serde(default)]
+    pub secret: Option<SecretSource>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesFile {
+    #[serde(default = "default_ttl")]
+    pub decision_ttl_seconds: u32,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub object_rules: Vec<ObjectRule>,
+    #[serde(default)]
+    pub partition_rules: Vec<PartitionRule>,
+}
+
+fn default_ttl() -> u32 {
+    DEFAULT_TTL_SECONDS
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectRule {
+    pub name: String,
+    /// For the people reading the file; the service only checks it is a string.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: String,
+    /// Data source names, or `"*"` for all.
+    pub data_sources: Vec<String>,
+    /// Glob patterns (see `s3gate_core::policy::glob`) relative to the data source: objects to hide.
+    #[serde(default)]
+    pub hide: Vec<String>,
+    /// Include patterns: only objects matching one of them stay visible.
+    #[serde(default)]
+    pub show: Vec<String>,
+    /// Principals holding any of these roles are exempt from the rule.
+    #[serde(default)]
+    pub unless_roles: Vec<String>,
+}
+
+/// Limits a data source to the Hive-style partitions (`region=eu/...`) whose values the
+/// principal holds in one of its attributes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionRule {
+    pub name: String,
+    /// For the people reading the file; the service only checks it is a string.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: String,
+    /// Data source names, or `"*"` for all.
+    pub data_sources: Vec<String>,
+    /// The partition key: the first level below the data source is `{partition}={value}/`.
+    pub partition: String,
+    /// The principal attribute listing the partition values the principal may see.
+    pub attribute: String,
+    /// Principals holding any of these roles are exempt: they see every partition.
+    #[serde(default)]
+    pub unless_roles: Vec<String>,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::policy::fixtures::*;
+
+    #[test]
+    fn defaults_apply_to_optional_fields() {
+        let ds = "data_sources:\n  - {name: all, upstream: demo, bucket: b}\n";
+        let p = format!("principals:\n  - name: erin\n    key_sha256: {ALICE}\n");
+        let policies = load(ds, &p, "{}").unwrap();
+        let erin = policies.lookup(ALICE).unwrap();
+        assert!(erin.enabled);
+        assert!(erin.data_sources.is_empty());
+        assert_eq!(erin.ttl_seconds, 60);
+        let p =
+            format!("principals:\n  - {{name: erin, key_sha256: {ALICE}, data_sources: [all]}}\n");
+        let policies = load(ds, &p, "{}").unwrap();
+        let grant = &policies.lookup(ALICE).unwrap().data_sources[0];
+        assert_eq!(grant.prefix, "");
+        assert_eq!(grant.format, Format::Binary);
+        assert!(grant.hidden.is_empty());
+    }
+
+    #[test]
+    fn yaml_syntax_and_unknown_fields_are_errors_naming_the_file() {
+        let e = errors("data_sources: [", &principals(), RULES);
+        assert!(e.starts_with("data_sources.yaml: "), "{e}");
+
+        let bad = DATA_SOURCES.replace("format: jsonl", "formt: jsonl");
+        let e = errors(&bad, &principals(), RULES);
+        assert!(
+            e.contains("data_sources.yaml: ") && e.contains("unknown field `formt`"),
+            "{e}"
+        );
+
+        let bad = RULES.replace("unless_roles", "unles_roles");
+        let e = errors(DATA_SOURCES, &principals(), &bad);
+        assert!(
+            e.contains("rules.yaml: ") && e.contains("unknown field `unles_roles`"),
+            "{e}"
+        );
+
+        let e = errors(DATA_SOURCES, &principals(), "extra: 1\n");
+        assert!(
+            e.contains("rules.yaml: ") && e.contains("unknown field `extra`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn parse_errors_of_all_files_are_reported_together() {
+        let e = errors("nope: 1", "nope: 1", "nope: 1");
+        assert_eq!(e.lines().count(), 3, "{e}");
+        assert!(e.contains("data_sources.yaml: "), "{e}");
+        assert!(e.contains("principals.yaml: "), "{e}");
+        assert!(e.contains("rules.yaml: "), "{e}");
+    }
+
+    #[test]
+    fn unquoted_star_gets_a_hint() {
+        let p = principals().replace("[\"*\"]", "[*]");
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert!(
+            e.starts_with("principals.yaml: ") && e.contains("write \"*\" in quotes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_format_is_an_error() {
+        let bad = DATA_SOURCES.replace("format: jsonl", "format: parquet");
+        let e = errors(&bad, &principals(), RULES);
+        assert!(
+            e.contains("data_sources.yaml: ") && e.contains("parquet"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_key_digest_is_an_error() {
+        let p = "principals:\n  - name: erin\n    roles: [analyst]\n";
+        let e = errors(DATA_SOURCES, p, RULES);
+        assert!(
+            e.contains("principals.yaml: ") && e.contains("key_sha256"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,817 @@
+//! The checks of the policy files against themselves and each other: names, prefixes,
+//! roles, patterns, partition rules, key digests. Every problem names the file and the entry
+//! (see `problems`); none echoes a key digest or a secret.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use s3gate_core::policy::glob;
+
+use super::problems::{entry_label, quoted_list, Problems};
+use super::schema::{
+    covers, DataSource, DataSourcesFile, PolicyFiles, PrincipalsFile, RulesFile, ALL,
+    DATA_SOURCES_FILE, PRINCIPALS_FILE, RULES_FILE,
+};
+use super::secrets::SecretSource;
+use super::PolicyError;
+
+/// A day. Longer would let a revoked principal keep its access unreasonably long.
+pub const MAX_TTL_SECONDS: u32 = 86_400;
+
+/// Checks the parsed files against each other, reporting every problem at once. Valid: the
+/// data sources by name, in name order (the order documents list them in).
+pub fn validate(files: &PolicyFiles) -> Result<BTreeMap<&str, &DataSource>, PolicyError> {
+    let mut problems = Problems::new();
+    let data_sources = validate_data_sources(&files.data_sources, &mut problems);
+    let roles = validate_rules(&files.rules, &data_sources, &mut problems);
+    validate_principals(&files.principals, &data_sources, &roles, &mut problems);
+    problems.into_result()?;
+    Ok(data_sources)
+}
+
+/// What is valid but more likely a mistake than intended, worded like problems: a partition
+/// rule on an attribute nobody holds shows no partition to anyone it applies to.
+pub fn warnings(files: &PolicyFiles) -> Problems {
+    let mut warnings = Problems::new();
+    for (i, rule) in files.rules.partition_rules.iter().enumerate() {
+        let held = files
+            .principals
+            .principals
+            .iter()
+            .any(|p| p.attributes.contains_key(&rule.attribute));
+        if !held {
+            warnings.add(
+                RULES_FILE,
+                &entry_label("partition rule", i, &rule.name),
+                format_args!(
+                    "no principal has attribute {:?}; the rule shows no partition to anyone it \
+                     applies to",
+                    rule.attribute
+                ),
+            );
+        }
+    }
+    warnings
+}
+
+/// Whether `s` has the shape of a key digest: 64 lower-case hex characters.
+pub fn is_key_digest(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A name that goes into logs (`principal=NAME`) or lists must be one printable word.
+fn word_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("name is empty")
+    } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("name contains whitespace or control characters")
+    } else {
+        None
+    }
+}
+
+/// A partition key or value becomes one path segment of a glob pattern (`{key}={value}/**`),
+/// so it must stay literal and within its segment.
+fn segment_problem(s: &str) -> Option<&'static str> {
+    if s.is_empty() {
+        Some("is empty")
+    } else if s.contains('/') {
+        Some("contains '/'")
+    } else if s.contains(['*', '?']) {
+        Some("contains a glob character ('*' or '?')")
+    } else if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("contains whitespace or control characters")
+    } else {
+        None
+    }
+}
+
+fn validate_data_sources<'a>(
+    parsed: &'a DataSourcesFile,
+    problems: &mut Problems,
+) -> BTreeMap<&'a str, &'a DataSource> {
+    let f = DATA_SOURCES_FILE;
+    let mut by_name = BTreeMap::new();
+    for (i, ds) in parsed.data_sources.iter().enumerate() {
+        let at = entry_label("data source", i, &ds.name);
+        if let Some(problem) = word_problem(&ds.name) {
+            problems.add(f, &at, problem);
+        } else if ds.name.contains('/') {
+            // The name is one top-level folder of the virtual bucket.
+            problems.add(
+                f,
+                &at,
+                "name contains '/'; a data source is one top-level folder",
+            );
+        } else if ds.name == "." || ds.name == ".." {
+            problems.add(f, &at, "name '.' or '..' is not a folder name");
+        } else if ds.name == ALL {
+            problems.add(f, &at, "name \"*\" is reserved (it means all data sources)");
+        }
+        if by_name.insert(ds.name.as_str(), ds).is_some() {
+            problems.add(f, &at, "duplicate name; data source names must be unique");
+        }
+        if let Some(problem) = word_problem(&ds.upstream) {
+            problems.add(f, &at, format_args!("upstream {problem}"));
+        }
+        if ds.bucket.is_empty() {
+            problems.add(f, &at, "bucket is empty");
+        } else if ds.bucket.contains('/') || ds.bucket.chars().any(char::is_whitespace) {
+            problems.add(
+                f,
+                &at,
+                "bucket must be a bare bucket name (no '/', no spaces); put the path in prefix",
+            );
+        }
+        if !ds.prefix.is_empty() && !ds.prefix.ends_with('/') {
+            // Without the trailing '/', `sales` would also match `sales_eu/...` upstream.
+            problems.add(
+                f,
+                &at,
+                format_args!(
+                    "prefix {:?} must end with '/' (or be empty for the whole bucket)",
+                    ds.prefix
+                ),
+            );
+        }
+        if ds.prefix.starts_with('/') {
+            problems.add(
+                f,
+                &at,
+                "prefix must not start with '/'; S3 keys have no leading '/'",
+            );
+        } else if ds.prefix.strip_suffix('/').is_some_and(|dirs| {
+            dirs.split('/')
+                .any(|segment| matches!(segment, "" | "." | ".."))
+        }) {
+            // File-backed stores resolve such a prefix as a path, elsewhere than S3 would;
+            // the filter judges keys relative to a clean prefix (`s3gate_core::policy::store_names`).
+            problems.add(
+                f,
+                &at,
+                format_args!(
+                    "prefix {:?} has an empty, '.' or '..' segment; name the folder plainly",
+                    ds.prefix
+                ),
+            );
+        }
+    }
+    by_name
+}
+
+/// Validates rules.yaml; returns the declared roles.
+fn validate_rules<'a>(
+    rules: &'a RulesFile,
+    data_sources: &BTreeMap<&str, &DataSource>,
+    problems: &mut Problems,
+) -> HashSet<&'a str> {
+    let f = RULES_FILE;
+    if rules.decision_ttl_seconds == 0 || rules.decision_ttl_seconds > MAX_TTL_SECONDS {
+        problems.add(
+            f,
+            "decision_ttl_seconds",
+            format_args!(
+                "{} is out of range; use 1 to {MAX_TTL_SECONDS} (0 would send every request to \
+                 the policy service)",
+                rules.decision_ttl_seconds
+            ),
+        );
+    }
+
+    let mut roles = HashSet::new();
+    for (i, role) in rules.roles.iter().enumerate() {
+        let at = entry_label("role", i, role);
+        if let Some(problem) = word_problem(role) {
+            problems.add(f, &at, problem);
+        }
+        if !roles.insert(role.as_str()) {
+            problems.add(f, &at, "duplicate role");
+        }
+    }
+
+    let mut rule_names = HashSet::new();
+    for (i, rule) in rules.object_rules.iter().enumerate() {
+        let at = entry_label("object rule", i, &rule.name);
+        if let Some(problem) = word_problem(&rule.name) {
+            problems.add(f, &at, problem);
+        }
+        if !rule_names.insert(rule.name.as_str()) {
+            problems.add(f, &at, "duplicate name; object rule names must be unique");
+        }
+        check_rule_data_sources(&rule.data_sources, data_sources, problems, f, &at);
+        if rule.hide.is_empty() && rule.show.is_empty() {
+            problems.add(
+                f,
+                &at,
+                "hide is empty; the rule would hide nothing (give hide, show or both)",
+            );
+        }
+        for (field, patterns) in [("hide", &rule.hide), ("show", &rule.show)] {
+            for pattern in patterns {
+                if let Err(e) = glob::validate(pattern) {
+                    problems.add(f, &at, format_args!("bad {field} pattern: {e}"));
+                }
+            }
+        }
+        check_unless_roles(&rule.unless_roles, &roles, problems, f, &at);
+    }
+
+    let mut partition_rule_names = HashSet::new();
+    for (i, rule) in rules.partition_rules.iter().enumerate() {
+        let at = entry_label("partition rule", i, &rule.name);
+        if let Some(problem) = word_problem(&rule.name) {
+            problems.add(f, &at, problem);
+        }
+        if !partition_rule_names.insert(rule.name.as_str()) {
+            problems.add(
+                f,
+                &at,
+                "duplicate name; partition rule names must be unique",
+            );
+        }
+        check_rule_data_sources(&rule.data_sources, data_sources, problems, f, &at);
+        if let Some(problem) = segment_problem(&rule.partition) {
+            problems.add(f, &at, format_args!("partition {problem}"));
+        } else if rule.partition.contains('=') {
+            problems.add(
+                f,
+                &at,
+                "partition contains '='; it is the part before the '='",
+            );
+        }
+        if let Some(problem) = word_problem(&rule.attribute) {
+            problems.add(f, &at, format_args!("attribute {problem}"));
+        }
+        check_unless_roles(&rule.unless_roles, &roles, problems, f, &at);
+        // One partition rule per data source: two would have to intersect, and one keeps what
+        // a principal sees easy to read off.
+        for (j, earlier) in rules.partition_rules[..i].iter().enumerate() {
+            let shared: Vec<&str> = data_sources
+                .keys()
+                .copied()
+                .filter(|ds| covers(&rule.data_sources, ds) && covers(&earlier.data_sources, ds))
+                .collect();
+            if !shared.is_empty() {
+                problems.add(
+                    f,
+                    &at,
+                    format_args!(
+                        "applies to data source(s) {} like {}; only one partition rule per data \
+                         source is supported",
+                        quoted_list(&shared),
+                        entry_label("partition rule", j, &earlier.name)
+                    ),
+                );
+            }
+        }
+    }
+    roles
+}
+
+/// A rule's `data_sources`: not empty, each a known data source or `"*"`.
+fn check_rule_data_sources(
+    names: &[String],
+    data_sources: &BTreeMap<&str, &DataSource>,
+    problems: &mut Problems,
+    f: &str,
+    at: &str,
+) {
+    if names.is_empty() {
+        problems.add(
+            f,
+            at,
+            "data_sources is empty; name data sources or use \"*\" for all",
+        );
+    }
+    check_data_source_names(names, data_sources, problems, f, at);
+}
+
+/// A principal's or a rule's `data_sources`: each a known data source or `"*"`.
+fn check_data_source_names(
+    names: &[String],
+    data_sources: &BTreeMap<&str, &DataSource>,
+    problems: &mut Problems,
+    f: &str,
+    at: &str,
+) {
+    for name in names {
+        if name != ALL && !data_sources.contains_key(name.as_str()) {
+            problems.add(
+                f,
+                at,
+                format_args!("unknown data source {name:?} (not in {DATA_SOURCES_FILE})"),
+            );
+        }
+    }
+}
+
+/// A rule's `unless_roles`: each one of the declared roles.
+fn check_unless_roles(
+    unless_roles: &[String],
+    roles: &HashSet<&str>,
+    problems: &mut Problems,
+    f: &str,
+    at: &str,
+) {
+    for role in unless_roles {
+        if !roles.contains(role.as_str()) {
+            problems.add(
+                f,
+                at,
+                format_args!("unknown role {role:?} in unless_roles (not in roles)"),
+            );
+        }
+    }
+}
+
+fn validate_principals(
+    parsed: &PrincipalsFile,
+    data_sources: &BTreeMap<&str, &DataSource>,
+    roles: &HashSet<&str>,
+    problems: &mut Problems,
+) {
+    let f = PRINCIPALS_FILE;
+    let mut names = HashSet::new();
+    // digest → the entry that first used it; the digest itself never goes into a message.
+    let mut digests: HashMap<&str, String> = HashMap::new();
+    for (i, p) in parsed.principals.iter().enumerate() {
+        let at = entry_label("principal", i, &p.name);
+        if let Some(problem) = word_problem(&p.name) {
+            problems.add(f, &at, problem);
+        }
+        if !names.insert(p.name.as_str()) {
+            problems.add(f, &at, "duplicate name; principal names must be unique");
+        }
+        if !is_key_digest(&p.key_sha256) {
+            // Never echo the value: a plain API key pasted here by mistake must not reach logs.
+            problems.add(
+                f,
+                &at,
+                format_args!(
+                    "key_sha256 must be 64 lower-case hex characters (the SHA-256 of the API key, \
+                     e.g. `printf %s KEY | sha256sum`); got {} characters",
+                    p.key_sha256.chars().count()
+                ),
+            );
+        } else if let Some(first) = digests.get(p.key_sha256.as_str()) {
+            problems.add(
+                f,
+                &at,
+                format_args!(
+                    "key_sha256 is the same as {first}'s; every principal needs its own key"
+                ),
+            );
+        } else {
+            digests.insert(&p.key_sha256, at.clone());
+        }
+        for role in &p.roles {
+            if !roles.contains(role.as_str()) {
+                problems.add(
+                    f,
+                    &at,
+                    format_args!("unknown role {role:?} (not in {RULES_FILE} roles)"),
+                );
+            }
+        }
+        check_data_source_names(&p.data_sources, data_sources, problems, f, &at);
+        for (attribute, values) in &p.attributes {
+            if let Some(problem) = word_problem(attribute) {
+                problems.add(f, &at, format_args!("attribute {attribute:?}: {problem}"));
+            }
+            // Checked for every attribute, used by a rule or not, so adding a rule later
+            // can't turn valid principals invalid.
+            for value in values {
+                if let Some(problem) = segment_problem(value) {
+                    problems.add(
+                        f,
+                        &at,
+                        format_args!("attribute {attribute:?} value {value:?} {problem}"),
+                    );
+                }
+            }
+        }
+        // No environment variable can be named so.
+        match &p.secret {
+            Some(SecretSource::Env(name)) if name.contains(['=', '\0']) => {
+                problems.add(f, &at, "secret env name contains '=' or NUL");
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use crate::policy::fixtures::*;
+
+    #[test]
+    fn partition_rule_problems_are_errors() {
+        // The partition rule is the last entry of RULES; edits touch only it.
+        let (objects, partition) = RULES.split_at(RULES.find("partition_rules").unwrap());
+        let at = "rules.yaml: partition rule #1 \"regional-sales\": ";
+        for (from, to, expected) in [
+            (
+                "[sales]",
+                "[sale]",
+                "unknown data source \"sale\" (not in data_sources.yaml)",
+            ),
+            (
+                "[sales]",
+                "[]",
+                "data_sources is empty; name data sources or use \"*\" for all",
+            ),
+            ("partition: region", "partition: \"\"", "partition is empty"),
+            (
+                "partition: region",
+                "partition: re/gion",
+                "partition contains '/'",
+            ),
+            (
+                "partition: region",
+                "partition: \"re*\"",
+                "partition contains a glob character ('*' or '?')",
+            ),
+            (
+                "partition: region",
+                "partition: re?",
+                "partition contains a glob character ('*' or '?')",
+            ),
+            (
+                "partition: region",
+                "partition: \"re gion\"",
+                "partition contains whitespace or control characters",
+            ),
+            (
+                "partition: region",
+                "partition: region=eu",
+                "partition contains '='; it is the part before the '='",
+            ),
+            (
+                "attribute: region",
+                "attribute: \"\"",
+                "attribute name is empty",
+            ),
+            (
+                "attribute: region",
+                "attribute: \"my region\"",
+                "attribute name contains whitespace or control characters",
+            ),
+            (
+                "[steward]",
+                "[admin]",
+                "unknown role \"admin\" in unless_roles (not in roles)",
+            ),
+        ] {
+            let r = format!("{objects}{}", partition.replace(from, to));
+            let e = errors(DATA_SOURCES, &principals(), &r);
+            assert_eq!(e, format!("{at}{expected}"), "{to}");
+        }
+        let r = RULES.replace("name: regional-sales", "name: \"regional sales\"");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert_eq!(
+            e,
+            "rules.yaml: partition rule #1 \"regional sales\": name contains whitespace or control characters"
+        );
+        let r = RULES.replace("attribute: region", "atribute: region");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert!(
+            e.starts_with("rules.yaml: ") && e.contains("unknown field `atribute`"),
+            "{e}"
+        );
+        let r = RULES.replace("    partition: region\n", "");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert!(
+            e.starts_with("rules.yaml: ") && e.contains("missing field `partition`"),
+            "{e}"
+        );
+    }
+
+    fn second_partition_rule(data_sources: &str) -> String {
+        format!(
+            "{RULES}  - name: by-team\n    data_sources: {data_sources}\n    partition: team\n    \
+             attribute: team\n"
+        )
+    }
+
+    #[test]
+    fn two_partition_rules_on_one_data_source_are_an_error() {
+        let e = errors(
+            DATA_SOURCES,
+            &principals(),
+            &second_partition_rule("[customers, sales]"),
+        );
+        assert_eq!(
+            e,
+            "rules.yaml: partition rule #2 \"by-team\": applies to data source(s) \"sales\" like \
+             partition rule #1 \"regional-sales\"; only one partition rule per data source is supported"
+        );
+        let e = errors(
+            DATA_SOURCES,
+            &principals(),
+            &second_partition_rule("[\"*\"]"),
+        );
+        assert!(
+            e.contains("applies to data source(s) \"sales\" like"),
+            "{e}"
+        );
+        // Rules on different data sources are fine.
+        let r = second_partition_rule("[customers, events]");
+        assert!(load(DATA_SOURCES, &principals(), &r).is_ok());
+        // Duplicate names are errors of their own.
+        let r = second_partition_rule("[events]").replace("by-team", "regional-sales");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert_eq!(
+            e,
+            "rules.yaml: partition rule #2 \"regional-sales\": duplicate name; partition rule names must be unique"
+        );
+    }
+
+    #[test]
+    fn bad_attribute_names_and_values_are_errors() {
+        let at = "principals.yaml: principal #2 \"bob\": attribute ";
+        for (to, expected) in [
+            ("{region: [e/u]}", "\"region\" value \"e/u\" contains '/'"),
+            (
+                "{region: [\"e*\"]}",
+                "\"region\" value \"e*\" contains a glob character",
+            ),
+            (
+                "{region: [\"e?\"]}",
+                "\"region\" value \"e?\" contains a glob character",
+            ),
+            (
+                "{region: [\"e u\"]}",
+                "\"region\" value \"e u\" contains whitespace",
+            ),
+            (
+                "{region: [\"eu\\t\"]}",
+                "\"region\" value \"eu\\t\" contains whitespace",
+            ),
+            ("{region: [\"\"]}", "\"region\" value \"\" is empty"),
+            // Attributes no rule uses are held to the same standard.
+            ("{team: [a/b]}", "\"team\" value \"a/b\" contains '/'"),
+            (
+                "{\"my team\": [a]}",
+                "\"my team\": name contains whitespace",
+            ),
+        ] {
+            let p = principals().replace("{region: [eu]}", to);
+            let e = errors(DATA_SOURCES, &p, RULES);
+            assert!(e.contains(&format!("{at}{expected}")), "{to}: {e}");
+        }
+        let p = principals().replace("{region: [eu]}", "{region: eu}");
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert!(e.starts_with("principals.yaml: "), "{e}");
+    }
+
+    #[test]
+    fn a_rule_on_an_attribute_nobody_holds_is_a_warning() {
+        assert!(demo().warnings().is_empty(), "{:?}", demo().warnings());
+        let r = RULES.replace("attribute: region", "attribute: regoin");
+        let policies = load(DATA_SOURCES, &principals(), &r).unwrap();
+        assert_eq!(
+            policies.warnings(),
+            [
+                "rules.yaml: partition rule #1 \"regional-sales\": no principal has attribute \
+              \"regoin\"; the rule shows no partition to anyone it applies to"
+            ]
+        );
+        assert_eq!(visible(&policies, ALICE, "sales"), Some(&[][..]));
+    }
+
+    #[test]
+    fn bad_data_source_names_are_errors() {
+        for (name, expected) in [
+            ("\"\"", "data source #1 \"\": name is empty"),
+            ("sales/eu", "data source #1 \"sales/eu\": name contains '/'"),
+            ("\"..\"", "data source #1 \"..\": name '.' or '..'"),
+            ("\"*\"", "data source #1 \"*\": name \"*\" is reserved"),
+            (
+                "\"sales eu\"",
+                "data source #1 \"sales eu\": name contains whitespace",
+            ),
+        ] {
+            let bad = DATA_SOURCES.replacen("name: sales", &format!("name: {name}"), 1);
+            let p = principals().replace("[sales, customers, events]", "[customers]");
+            let p = p.replace("[sales]", "[]");
+            let e = errors(&bad, &p, RULES);
+            assert!(e.contains(&format!("data_sources.yaml: {expected}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn duplicate_data_source_names_are_errors() {
+        let bad = DATA_SOURCES.replace("name: customers", "name: sales");
+        let e = errors(&bad, &principals(), RULES);
+        assert!(
+            e.contains("data_sources.yaml: data source #2 \"sales\": duplicate name"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn prefix_must_end_with_slash_unless_empty() {
+        let bad = DATA_SOURCES.replace("prefix: curated/sales/", "prefix: curated/sales");
+        let e = errors(&bad, &principals(), RULES);
+        assert!(
+            e.contains(
+                "data_sources.yaml: data source #1 \"sales\": prefix \"curated/sales\" must end with '/'"
+            ),
+            "{e}"
+        );
+        let ok = DATA_SOURCES.replace("prefix: curated/sales/", "prefix: \"\"");
+        assert!(load(&ok, &principals(), RULES).is_ok());
+        let bad = DATA_SOURCES.replace("prefix: curated/sales/", "prefix: /curated/sales/");
+        let e = errors(&bad, &principals(), RULES);
+        assert!(e.contains("prefix must not start with '/'"), "{e}");
+        for unclean in [
+            "curated//sales/",
+            "curated/./sales/",
+            "curated/../sales/",
+            "a//",
+        ] {
+            let bad = DATA_SOURCES.replace("prefix: curated/sales/", &format!("prefix: {unclean}"));
+            let e = errors(&bad, &principals(), RULES);
+            assert!(
+                e.contains(&format!(
+                    "prefix {unclean:?} has an empty, '.' or '..' segment"
+                )),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn bucket_and_upstream_must_be_set() {
+        let bad = DATA_SOURCES.replacen("bucket: acme-warehouse-prod", "bucket: \"\"", 1);
+        let e = errors(&bad, &principals(), RULES);
+        assert!(
+            e.contains("data source #1 \"sales\": bucket is empty"),
+            "{e}"
+        );
+        let bad = DATA_SOURCES.replacen("bucket: acme-warehouse-prod", "bucket: a/b", 1);
+        let e = errors(&bad, &principals(), RULES);
+        assert!(
+            e.contains("data source #1 \"sales\": bucket must be a bare bucket name"),
+            "{e}"
+        );
+        let bad = DATA_SOURCES.replacen("upstream: demo", "upstream: \"\"", 1);
+        let e = errors(&bad, &principals(), RULES);
+        assert!(
+            e.contains("data source #1 \"sales\": upstream name is empty"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn principal_referencing_unknown_data_source_is_an_error() {
+        let p = principals().replace("[sales]", "[sales, sales_eu]");
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert_eq!(
+            e,
+            "principals.yaml: principal #2 \"bob\": unknown data source \"sales_eu\" (not in data_sources.yaml)"
+        );
+    }
+
+    #[test]
+    fn bad_key_digests_are_errors_that_do_not_echo_the_value() {
+        for bad in [
+            "bob-demo-key".to_owned(),
+            BOB.to_uppercase(),
+            BOB[..63].to_owned(),
+            format!("{BOB}0"),
+            format!("{}g", &BOB[..63]),
+        ] {
+            let p = principals().replace(BOB, &bad);
+            let e = errors(DATA_SOURCES, &p, RULES);
+            assert!(
+                e.starts_with(
+                    "principals.yaml: principal #2 \"bob\": key_sha256 must be 64 lower-case hex characters"
+                ),
+                "{e}"
+            );
+            assert!(!e.contains(&bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn duplicate_digests_name_both_principals_but_not_the_digest() {
+        let p = principals().replace(BOB, ALICE);
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert_eq!(
+            e,
+            "principals.yaml: principal #2 \"bob\": key_sha256 is the same as principal #1 \
+             \"alice\"'s; every principal needs its own key"
+        );
+        assert!(!e.contains(ALICE));
+    }
+
+    #[test]
+    fn duplicate_and_bad_principal_names_are_errors() {
+        let p = principals().replace("name: bob", "name: alice");
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert!(
+            e.contains("principals.yaml: principal #2 \"alice\": duplicate name"),
+            "{e}"
+        );
+        let p = principals().replace("name: bob", "name: \"bob smith\"");
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert!(
+            e.contains("principal #2 \"bob smith\": name contains whitespace"),
+            "{e}"
+        );
+        let p = principals().replace("name: bob", "name: \"bob\\nstatus=200\"");
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert!(
+            e.contains("principal #2 \"bob\\nstatus=200\": name contains"),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+
+    #[test]
+    fn unknown_roles_are_errors() {
+        let p = principals().replace("roles: [steward]", "roles: [stewart]");
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert_eq!(
+            e,
+            "principals.yaml: principal #3 \"carol\": unknown role \"stewart\" (not in rules.yaml roles)"
+        );
+        let r = RULES.replacen("unless_roles: [steward]", "unless_roles: [admin]", 1);
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert_eq!(
+            e,
+            "rules.yaml: object rule #1 \"housekeeping\": unknown role \"admin\" in unless_roles (not in roles)"
+        );
+    }
+
+    #[test]
+    fn duplicate_and_empty_roles_are_errors() {
+        let r = RULES.replace(
+            "roles: [analyst, steward]",
+            "roles: [analyst, steward, analyst, \"\"]",
+        );
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert!(
+            e.contains("rules.yaml: role #3 \"analyst\": duplicate role"),
+            "{e}"
+        );
+        assert!(e.contains("rules.yaml: role #4 \"\": name is empty"), "{e}");
+    }
+
+    #[test]
+    fn bad_glob_is_an_error() {
+        let r = RULES.replace("\"*.crc\"", "\"/abs/*.crc\"");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert!(
+            e.starts_with("rules.yaml: object rule #1 \"housekeeping\": bad hide pattern: pattern \"/abs/*.crc\""),
+            "{e}"
+        );
+        let r = RULES.replace("\"*.crc\"", "\"a***\"");
+        assert!(errors(DATA_SOURCES, &principals(), &r).contains("bad hide pattern"));
+        let r = RULES.replace("\"*.crc\"", "\"\"");
+        assert!(errors(DATA_SOURCES, &principals(), &r).contains("bad hide pattern: empty pattern"));
+    }
+
+    #[test]
+    fn object_rule_problems_are_errors() {
+        let r = RULES.replace("data_sources: [\"*\"]", "data_sources: [sale]");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert_eq!(
+            e,
+            "rules.yaml: object rule #1 \"housekeeping\": unknown data source \"sale\" (not in data_sources.yaml)"
+        );
+        let r = RULES.replace("data_sources: [\"*\"]", "data_sources: []");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert!(e.contains("\"housekeeping\": data_sources is empty"), "{e}");
+        let r = RULES.replace("hide: [\"_SUCCESS\", \"*.crc\"]", "hide: []");
+        let e = errors(DATA_SOURCES, &principals(), &r);
+        assert!(e.contains("\"housekeeping\": hide is empty"), "{e}");
+        let rule = &RULES[RULES.find("  - name").unwrap()..RULES.find("partition_rules").unwrap()];
+        let twice = RULES.replace("partition_rules", &format!("{rule}partition_rules"));
+        let e = errors(DATA_SOURCES, &principals(), &twice);
+        assert!(
+            e.contains("rules.yaml: object rule #2 \"housekeeping\": duplicate name"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ttl_must_be_positive_and_bounded() {
+        for ttl in ["0", "86401"] {
+            let r = RULES.replace(
+                "decision_ttl_seconds: 60",
+                &format!("decision_ttl_seconds: {ttl}"),
+            );
+            let e = errors(DATA_SOURCES, &principals(), &r);
+            assert!(
+                e.starts_with(&format!(
+                    "rules.yaml: decision_ttl_seconds: {ttl} is out of range"
+                )),
+                "{e}"
+            );
+        }
+        let r = RULES.replace("decision_ttl_seconds: 60", "decision_ttl_seconds: -1");
+        assert!(errors(DATA_SOURCES, &principals(), &r).starts_with("rules.yaml: "));
+    }
+}
