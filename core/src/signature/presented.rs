@@ -141,7 +141,7 @@ pub fn presented(
 /// The key's SHA-256 in lower-case hex: the only form in which keys are sent or cached.
 pub fn key_digest(access_key: &str) -> String {
     let mut out = String::with_capacity(64);
-    sigv4::push_hex32(&mut out, &Sha256::digest(access_key.as_bytes()).into());
+    crate::encoding::hex::push_hex32(&mut out, &Sha256::digest(access_key.as_bytes()).into());
     out
 }
 

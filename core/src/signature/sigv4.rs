@@ -24,9 +24,15 @@ use crate::headers::Headers;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::encoding::xml::uri_encode;
+use crate::encoding::dates::parse_http_date;
+use crate::encoding::hex::{decode_hex32, push_hex32};
+use crate::encoding::percent::{percent_decode, uri_encode};
 use crate::s3::error::S3Error;
-use crate::s3::request::{parse_query, percent_decode};
+use crate::s3::request::parse_query;
+
+// The dates and hex SigV4 speaks, where callers of this module expect them.
+pub use crate::encoding::dates::{day_number, days_in_month, format_amz_date, parse_amz_date};
+pub use crate::encoding::hex::hex32;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -572,36 +578,6 @@ pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
     out
 }
 
-/// Lower-case hex of a SHA-256 digest or an HMAC, on the stack.
-pub fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 64];
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 15)];
-    }
-    out
-}
-
-/// `hex32`, appended to a string.
-pub(crate) fn push_hex32(out: &mut String, bytes: &[u8; 32]) {
-    out.extend(hex32(bytes).iter().map(|&b| char::from(b)));
-}
-
-fn decode_hex32(hex: &str) -> Option<[u8; 32]> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let hi = char::from(pair[0]).to_digit(16)?;
-        let lo = char::from(pair[1]).to_digit(16)?;
-        out[i] = (hi * 16 + lo) as u8;
-    }
-    Some(out)
-}
-
 // ---- verification ---------------------------------------------------------------------------
 
 /// Checks a SigV4 request: no session token, the request time against `now_unix`, the scope date
@@ -697,28 +673,6 @@ pub fn credential_days(now_unix: u64) -> (u64, u64) {
     let first = now_unix.saturating_sub(MAX_PRESIGNED_EXPIRES + DAY) / DAY;
     let last = now_unix.saturating_add(DAY) / DAY;
     (first, last)
-}
-
-/// Days since the epoch of a `yyyymmdd` date.
-pub fn day_number(date: &str) -> Option<u64> {
-    let digits = |from: usize, to: usize| -> Option<u32> {
-        let part = date.get(from..to)?;
-        part.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    if date.len() != 8 {
-        return None;
-    }
-    let t = unix_time(
-        i64::from(digits(0, 4)?),
-        digits(4, 6)?,
-        digits(6, 8)?,
-        0,
-        0,
-        0,
-    )?;
-    Some(t / 86_400)
 }
 
 /// Every check of a SigV4 request that needs no secret: security tokens, the request time
@@ -862,7 +816,7 @@ fn header_time(headers: &(impl Headers + ?Sized)) -> Result<(u64, String), S3Err
         return Ok((t, value.to_string()));
     }
     let value = single_header(headers, "date")?.ok_or_else(missing_date)?;
-    let t = crate::signature::sigv2::parse_http_date(value).ok_or_else(missing_date)?;
+    let t = parse_http_date(value).ok_or_else(missing_date)?;
     Ok((t, format_amz_date(t)))
 }
 
@@ -885,111 +839,6 @@ fn content_sha256(headers: &(impl Headers + ?Sized)) -> Result<&str, S3Error> {
         ));
     }
     Ok(value)
-}
-
-// ---- dates ----------------------------------------------------------------------------------
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (counting years from March, so the leap
-/// day ends a year and each 400-year era has the same 146097 days).
-pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = i64::from((month + 9) % 12);
-    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The inverse of `days_from_civil`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// The number of days of `month` (1-12) in `year` of the Gregorian calendar; `None` for a month
-/// that does not exist. Shared with the policy service, which checks scope dates.
-pub fn days_in_month(year: i64, month: u32) -> Option<u32> {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => Some(31),
-        4 | 6 | 9 | 11 => Some(30),
-        2 if leap => Some(29),
-        2 => Some(28),
-        _ => None,
-    }
-}
-
-/// Unix seconds of a UTC date and time, `None` if any field is out of range or before 1970.
-pub(crate) fn unix_time(
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-) -> Option<u64> {
-    let days_in_month = days_in_month(year, month)?;
-    if !(1..=9999).contains(&year)
-        || !(1..=days_in_month).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    let seconds =
-        days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-    u64::try_from(seconds).ok()
-}
-
-/// Parses `yyyymmddThhmmssZ` (ISO 8601 basic, UTC) into unix seconds.
-pub fn parse_amz_date(text: &str) -> Option<u64> {
-    let b = text.as_bytes();
-    if b.len() != 16 || b.get(8) != Some(&b'T') || b.get(15) != Some(&b'Z') {
-        return None;
-    }
-    let num = |from: usize, to: usize| -> Option<u32> {
-        let digits = text.get(from..to)?;
-        if !digits.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()
-    };
-    unix_time(
-        i64::from(num(0, 4)?),
-        num(4, 6)?,
-        num(6, 8)?,
-        num(9, 11)?,
-        num(11, 13)?,
-        num(13, 15)?,
-    )
-}
-
-/// Formats unix seconds as `yyyymmddThhmmssZ`.
-pub fn format_amz_date(unix: u64) -> String {
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
 }
 
 #[cfg(test)]
@@ -1956,28 +1805,5 @@ mod tests {
         ] {
             assert_eq!(parse_amz_date(date), None, "{date}");
         }
-    }
-
-    #[test]
-    fn dates_round_trip() {
-        assert_eq!(parse_amz_date("19700101T000000Z"), Some(0));
-        assert_eq!(parse_amz_date("20130524T000000Z"), Some(S3_DOC_NOW));
-        assert_eq!(parse_amz_date("20261126T100000Z"), Some(BOTO_NOW));
-        assert_eq!(parse_amz_date("20240229T235959Z"), Some(1_709_251_199));
-        assert_eq!(parse_amz_date("20230229T000000Z"), None);
-        assert_eq!(parse_amz_date("21000229T000000Z"), None);
-        assert_eq!(parse_amz_date("20000229T000000Z"), Some(951_782_400));
-        for t in [
-            0,
-            951_782_400,
-            1_709_251_199,
-            S3_DOC_NOW,
-            BOTO_NOW,
-            4_102_444_800,
-            253_402_300_799,
-        ] {
-            assert_eq!(parse_amz_date(&format_amz_date(t)), Some(t), "{t}");
-        }
-        assert_eq!(format_amz_date(BOTO_NOW), "20261126T100000Z");
     }
 }

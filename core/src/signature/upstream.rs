@@ -17,6 +17,8 @@ use std::sync::Arc;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::encoding::dates::format_amz_date;
+use crate::encoding::hex::hex32;
 use crate::signature::sigv4::{self, ALGORITHM, EMPTY_PAYLOAD_SHA256, SERVICE, UNSIGNED_PAYLOAD};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -118,7 +120,7 @@ struct DayKey {
 
 impl DayKey {
     fn derive(credentials: &UpstreamCredentials, day: u64) -> DayKey {
-        let midnight = sigv4::format_amz_date(day.saturating_mul(SECONDS_PER_DAY));
+        let midnight = format_amz_date(day.saturating_mul(SECONDS_PER_DAY));
         let date = midnight.split_once('T').map_or("", |(date, _)| date);
         let key = sigv4::signing_key(
             &credentials.secret_access_key,
@@ -270,7 +272,7 @@ impl UpstreamSigner {
             content_sha256,
             token,
         );
-        let hash = sigv4::hex32(&Sha256::digest(canonical.as_bytes()).into());
+        let hash = hex32(&Sha256::digest(canonical.as_bytes()).into());
         // The string to sign, fed in pieces instead of built.
         let mut mac = key.mac.clone();
         mac.update(ALGORITHM.as_bytes());
@@ -279,7 +281,7 @@ impl UpstreamSigner {
         mac.update(b"\n");
         mac.update(key.scope_line.as_bytes());
         mac.update(&hash);
-        let signature = sigv4::hex32(&mac.finalize().into_bytes().into());
+        let signature = hex32(&mac.finalize().into_bytes().into());
 
         let mut authorization = String::with_capacity(key.authorization_prefix.len() + 64);
         authorization.push_str(&key.authorization_prefix);
@@ -426,7 +428,7 @@ fn push_uri_byte(out: &mut String, byte: u8) {
     if is_unreserved(byte) {
         out.push(char::from(byte));
     } else {
-        crate::encoding::xml::push_percent(out, byte);
+        crate::encoding::percent::push_percent(out, byte);
     }
 }
 
@@ -591,7 +593,7 @@ mod tests {
     fn the_clients_date_and_empty_payload_hash_are_kept_when_safe() {
         let path = "/bucket/sales/k.csv";
         let key = sigv4::signing_key(SECRET, "20261126", REGION, "s3");
-        let client_date = sigv4::format_amz_date(NOW - 200);
+        let client_date = format_amz_date(NOW - 200);
         let carried = Carried {
             amz_date: Some(&client_date),
             content_sha256: Some(EMPTY_PAYLOAD_SHA256),
@@ -603,8 +605,8 @@ mod tests {
         let auth = sigv4::parse_authorization(&signed.authorization).unwrap();
         sigv4::verify(&auth, "GET", path, &received(&signed), NOW, &key).unwrap();
         // Anything else is replaced by the gateway's own value.
-        let late = sigv4::format_amz_date(NOW + CARRIED_DATE_WINDOW_SECONDS + 1);
-        let yesterday = sigv4::format_amz_date(NOW - SECONDS_PER_DAY);
+        let late = format_amz_date(NOW + CARRIED_DATE_WINDOW_SECONDS + 1);
+        let yesterday = format_amz_date(NOW - SECONDS_PER_DAY);
         for date in [
             late.as_str(),
             yesterday.as_str(),
@@ -623,7 +625,7 @@ mod tests {
                     content_sha256: Some(hash),
                 };
                 let signed = signer(None).sign_carrying("GET", HOST, path, NOW, carried);
-                assert_eq!(signed.amz_date, sigv4::format_amz_date(NOW), "{date}");
+                assert_eq!(signed.amz_date, format_amz_date(NOW), "{date}");
                 assert_eq!(signed.content_sha256, UNSIGNED_PAYLOAD, "{hash}");
                 let auth = sigv4::parse_authorization(&signed.authorization).unwrap();
                 sigv4::verify(&auth, "GET", path, &received(&signed), NOW, &key).unwrap();
@@ -651,10 +653,7 @@ mod tests {
             NOW + 43_261,
             4_102_444_799,
         ] {
-            assert_eq!(
-                s.sign("GET", HOST, "/b/k", t).amz_date,
-                sigv4::format_amz_date(t)
-            );
+            assert_eq!(s.sign("GET", HOST, "/b/k", t).amz_date, format_amz_date(t));
         }
     }
 
