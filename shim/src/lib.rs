@@ -506,9 +506,8 @@ impl HttpContext for Gateway {
             Presented::SigV4(auth) => {
                 // Checks that need no secret come before any cache or policy call: a request
                 // failing one costs nothing shared.
-                let checked = sigv4::check_region(&auth, &self.config.regions).and_then(|()| {
-                    sigv4::precheck(&auth, &self.raw_path, &self.request_headers, self.now)
-                });
+                let checked = sigv4::check_region(&auth, &self.config.regions)
+                    .and_then(|()| sigv4::precheck(&auth, &self.request_headers, self.now));
                 match checked {
                     Ok(timestamp) => self.sigv4_timestamp = timestamp,
                     Err(error) => return self.answered(&error),

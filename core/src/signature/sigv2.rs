@@ -18,9 +18,8 @@ use sha1::Sha1;
 use crate::encoding::dates::parse_http_date;
 use crate::s3::error::S3Error;
 use crate::s3::request::{query_params, QueryParam};
-use crate::signature::sigv4::{
-    invalid_token, request_expired, request_time_too_skewed, MAX_SKEW_SECONDS,
-};
+use crate::signature::sigv4::{request_expired, request_time_too_skewed, MAX_SKEW_SECONDS};
+use crate::signature::{single_header, valid_access_key};
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -53,8 +52,6 @@ const SUBRESOURCES: &[&str] = &[
     "versions",
     "website",
 ];
-
-const MAX_ACCESS_KEY_BYTES: usize = 256;
 
 /// The longest string to sign the gateway has checked: the filter refuses a longer one itself
 /// (`RequestHeaderSectionTooLarge`, no policy call) and the policy service reads no more. Real
@@ -97,12 +94,6 @@ fn malformed_header() -> S3Error {
     )
 }
 
-fn valid_access_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= MAX_ACCESS_KEY_BYTES
-        && key.bytes().all(|b| b.is_ascii_graphic())
-}
-
 fn valid_signature(signature: &str) -> bool {
     signature.len() == 28 && STANDARD.decode(signature).is_ok_and(|d| d.len() == 20)
 }
@@ -127,12 +118,6 @@ pub fn parse_authorization(header: &str) -> Result<SigV2Auth, S3Error> {
 /// Reads a SigV2 presigned URL's credential from the decoded query pairs
 /// (`request::parse_query`). `Ok(None)` when none of its parameters is present.
 pub fn parse_presigned(query: &[(String, String)]) -> Result<Option<SigV2Auth>, S3Error> {
-    if query
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
-    {
-        return Err(invalid_token());
-    }
     const NAMES: [&str; 3] = ["AWSAccessKeyId", "Expires", "Signature"];
     let mut values: [Option<&str>; 3] = [None; 3];
     for (name, value) in query {
@@ -174,23 +159,6 @@ pub fn parse_presigned(query: &[(String, String)]) -> Result<Option<SigV2Auth>, 
         signature,
         expires: Some(expires.to_string()),
     }))
-}
-
-/// The one value of a header that must not be repeated.
-fn single_header<'a>(
-    headers: &'a (impl Headers + ?Sized),
-    name: &str,
-) -> Result<Option<&'a str>, S3Error> {
-    let mut found = headers
-        .pairs()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(name));
-    match (found.next(), found.next()) {
-        (None, _) => Ok(None),
-        (Some((_, v)), None) => Ok(Some(v.trim())),
-        (Some(_), Some(_)) => Err(S3Error::invalid_argument(&format!(
-            "Only one {name} header is allowed"
-        ))),
-    }
 }
 
 /// Where a request names its bucket, and the gateway's path prefix to look past.
@@ -334,19 +302,12 @@ fn is_amz(name: &str) -> bool {
 /// a signer's clock may run fast, as SigV4 allows its `X-Amz-Date`), else
 /// `AuthorizationQueryParametersError` as for a SigV4 `X-Amz-Expires` over its week. S3 itself
 /// puts no bound on SigV2's `Expires`; the gateway does, so that no URL outlives a SigV4 one.
-/// Also refuses any `x-amz-security-token` header (`InvalidToken`).
 pub fn check_time(
     auth: &SigV2Auth,
     headers: &(impl Headers + ?Sized),
     now: u64,
     max_lifetime: u64,
 ) -> Result<(), S3Error> {
-    if headers
-        .pairs()
-        .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
-    {
-        return Err(invalid_token());
-    }
     if let Some(expires) = &auth.expires {
         let expires: u64 = expires.parse().map_err(|_| request_expired())?;
         if expires < now {
@@ -888,21 +849,6 @@ mod tests {
         assert_eq!(
             check_time(&auth, &twice, BOTO_NOW, WEEK).unwrap_err().code,
             "InvalidArgument"
-        );
-        // Session tokens are refused.
-        let mut with_token = headers.clone();
-        with_token.push(("x-amz-security-token".into(), "t".into()));
-        assert_eq!(
-            check_time(&auth, &with_token, BOTO_NOW, WEEK)
-                .unwrap_err()
-                .code,
-            "InvalidToken"
-        );
-        assert_eq!(
-            presigned("/k?AWSAccessKeyId=a&Signature=x&Expires=1&X-Amz-Security-Token=t")
-                .unwrap_err()
-                .code,
-            "InvalidToken"
         );
     }
 

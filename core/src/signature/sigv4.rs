@@ -13,8 +13,8 @@
 //! Error choices, following S3's own codes:
 //! - malformed `Authorization` → `AuthorizationHeaderMalformed` (400); malformed presign
 //!   query → `AuthorizationQueryParametersError` (400);
-//! - any `X-Amz-Security-Token` / `x-amz-security-token` → `InvalidToken` (400): the gateway
-//!   issues no session tokens, so no token can be valid;
+//! - session tokens are refused (`InvalidToken`) by `presented::presented`, before this module
+//!   reads the credential;
 //! - wrong signature or a signed header missing from the request → `SignatureDoesNotMatch` (403)
 //!   with S3's fixed message, never the expected signature or the canonical request;
 //! - clock: `RequestTimeTooSkewed` (403) for the header form, `AccessDenied` (403) for an expired
@@ -29,6 +29,7 @@ use crate::encoding::hex::{decode_hex32, push_hex32};
 use crate::encoding::percent::{percent_decode, uri_encode};
 use crate::s3::error::S3Error;
 use crate::s3::request::parse_query;
+use crate::signature::{single_header, valid_access_key};
 
 // The dates and hex SigV4 speaks, where callers of this module expect them.
 pub use crate::encoding::dates::{day_number, days_in_month, format_amz_date, parse_amz_date};
@@ -46,8 +47,7 @@ pub const MAX_PRESIGNED_EXPIRES: u64 = 604_800;
 /// The only service a credential scope may name: a key derived for another service is not ours.
 pub const SERVICE: &str = "s3";
 
-/// Bounds on attacker-chosen sizes, far above what real clients send.
-const MAX_ACCESS_KEY_BYTES: usize = 256;
+/// Bound on an attacker-chosen size, far above what real clients send.
 const MAX_SIGNED_HEADERS: usize = 64;
 
 /// A parsed SigV4 credential, from the `Authorization` header or the presign query.
@@ -136,14 +136,6 @@ pub fn request_not_yet_valid() -> S3Error {
     S3Error::access_denied_because("Request is not valid yet")
 }
 
-pub fn invalid_token() -> S3Error {
-    error(
-        "InvalidToken",
-        400,
-        "The provided token is malformed or otherwise invalid.",
-    )
-}
-
 fn missing_date() -> S3Error {
     S3Error::access_denied_because("AWS authentication requires a valid Date or x-amz-date header")
 }
@@ -207,12 +199,6 @@ pub fn parse_authorization(header: &str) -> Result<SigV4Auth, S3Error> {
 /// Reads a presigned URL's credential from the decoded query pairs (`request::parse_query`).
 /// `Ok(None)` when the query carries no SigV4 presign parameters at all.
 pub fn parse_presigned(query: &[(String, String)]) -> Result<Option<SigV4Auth>, S3Error> {
-    if query
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Security-Token"))
-    {
-        return Err(invalid_token());
-    }
     const NAMES: [&str; 6] = [
         "X-Amz-Algorithm",
         "X-Amz-Credential",
@@ -285,10 +271,7 @@ fn build(
             "The credential must be KEY/yyyymmdd/region/s3/aws4_request.",
         ));
     };
-    if access_key.is_empty()
-        || access_key.len() > MAX_ACCESS_KEY_BYTES
-        || !access_key.bytes().all(|b| b.is_ascii_graphic())
-    {
+    if !valid_access_key(access_key) {
         return Err(malformed("The credential's access key is malformed."));
     }
     if day_number(date).is_none() {
@@ -580,7 +563,7 @@ pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
 
 // ---- verification ---------------------------------------------------------------------------
 
-/// Checks a SigV4 request: no session token, the request time against `now_unix`, the scope date
+/// Checks a SigV4 request: the request time against `now_unix`, the scope date
 /// against the request date, every `x-amz-*` header signed, then the signature itself (compared
 /// in constant time). `signing_key` is the key for `auth.scope_string()`.
 pub fn verify(
@@ -595,6 +578,15 @@ pub fn verify(
     verify_with(auth, method, raw_path, headers, now_unix, &key)
 }
 
+/// HMAC-SHA256 keyed with a signing key, both pads already absorbed: a clone of it skips two
+/// compressions per signature. `KeyInit::new` takes a full 64-byte block; HMAC pads a shorter key
+/// with zeros, so the 32-byte key zero-padded is the same key, and this cannot fail.
+pub(crate) fn keyed_hmac(signing_key: &[u8; 32]) -> HmacSha256 {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(signing_key);
+    <HmacSha256 as hmac::digest::KeyInit>::new(&block.into())
+}
+
 /// A signing key made ready for HMAC once (its inner and outer pads hashed): kept with a cached
 /// decision, a verification hashes two blocks fewer.
 #[derive(Clone)]
@@ -602,10 +594,7 @@ pub struct VerifyingKey(HmacSha256);
 
 impl VerifyingKey {
     pub fn new(signing_key: &[u8; 32]) -> Self {
-        // A 32-byte key zero-padded to the block is the same HMAC key; this cannot fail.
-        let mut block = [0u8; 64];
-        block[..32].copy_from_slice(signing_key);
-        VerifyingKey(<HmacSha256 as hmac::digest::KeyInit>::new(&block.into()))
+        VerifyingKey(keyed_hmac(signing_key))
     }
 
     /// From the lower-case hex the policy service sends.
@@ -629,7 +618,7 @@ pub fn verify_with(
     now_unix: u64,
     signing_key: &VerifyingKey,
 ) -> Result<(), S3Error> {
-    let timestamp = precheck(auth, raw_path, headers, now_unix)?;
+    let timestamp = precheck(auth, headers, now_unix)?;
     verify_signature(auth, &timestamp, method, raw_path, headers, signing_key)
 }
 
@@ -675,29 +664,16 @@ pub fn credential_days(now_unix: u64) -> (u64, u64) {
     (first, last)
 }
 
-/// Every check of a SigV4 request that needs no secret: security tokens, the request time
+/// Every check of a SigV4 request that needs no secret: the request time
 /// against the clock (skew, presigned expiry), the credential date against the request date,
 /// unsigned `x-amz-*` headers, the payload hash's form. It runs before any decision is looked
 /// up, so a request failing it costs no policy call and leaves nothing behind. Returns the
 /// timestamp that goes into the string to sign.
 pub fn precheck(
     auth: &SigV4Auth,
-    raw_path: &str,
     headers: &(impl Headers + ?Sized),
     now_unix: u64,
 ) -> Result<String, S3Error> {
-    if headers.has("x-amz-security-token") {
-        return Err(invalid_token());
-    }
-    let query = raw_path.split_once('?').map_or("", |(_, q)| q);
-    let query = parse_query(query)?;
-    if query
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Security-Token"))
-    {
-        return Err(invalid_token());
-    }
-
     let malformed: fn(&str) -> S3Error = if auth.presigned.is_some() {
         query_malformed
     } else {
@@ -789,23 +765,6 @@ pub fn verify_signature(
     // `verify_slice` compares in constant time.
     mac.verify_slice(&given)
         .map_err(|_| signature_does_not_match())
-}
-
-/// The one value of a header that must not be repeated.
-fn single_header<'a>(
-    headers: &'a (impl Headers + ?Sized),
-    name: &str,
-) -> Result<Option<&'a str>, S3Error> {
-    let mut found = headers
-        .pairs()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(name));
-    match (found.next(), found.next()) {
-        (None, _) => Ok(None),
-        (Some((_, v)), None) => Ok(Some(v.trim())),
-        (Some(_), Some(_)) => Err(S3Error::invalid_argument(&format!(
-            "Only one {name} header is allowed"
-        ))),
-    }
 }
 
 /// The header form's request time: `x-amz-date` (ISO 8601 basic), else `Date` (RFC 1123), as unix
@@ -1605,33 +1564,6 @@ mod tests {
         let mut case = boto_list();
         case.auth.date = "20261125".into();
         assert_eq!(code(check(&case, BOTO_NOW)), "AuthorizationHeaderMalformed");
-    }
-
-    #[test]
-    fn session_tokens_are_refused() {
-        let mut case = boto_list();
-        case.headers
-            .push(("x-amz-security-token".into(), "tok".into()));
-        let e = check(&case, BOTO_NOW).unwrap_err();
-        assert_eq!((e.code, e.status), ("InvalidToken", 400));
-        let with_token = format!("{BOTO_PRESIGNED_GET}&X-Amz-Security-Token=tok");
-        assert_eq!(
-            presigned_auth(&with_token).unwrap_err().code,
-            "InvalidToken"
-        );
-        let case = boto_list();
-        let path = format!("{}&x-amz-security-token=tok", case.path);
-        assert_eq!(
-            code(verify(
-                &case.auth,
-                "GET",
-                &path,
-                &case.headers,
-                BOTO_NOW,
-                &boto_key()
-            )),
-            "InvalidToken"
-        );
     }
 
     #[test]

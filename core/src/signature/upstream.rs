@@ -128,11 +128,7 @@ impl DayKey {
             &credentials.region,
             SERVICE,
         );
-        // `KeyInit::new` takes a full 64-byte block; HMAC pads a shorter key with zeros, so the
-        // 32-byte key zero-padded is the same key, and this constructor cannot fail.
-        let mut block = [0u8; 64];
-        block[..32].copy_from_slice(&key);
-        let mac = <HmacSha256 as hmac::digest::KeyInit>::new(&block.into());
+        let mac = sigv4::keyed_hmac(&key);
         let scope = format!("{date}/{}/{SERVICE}/aws4_request", credentials.region);
         let signed_headers = match credentials.session_token {
             Some(_) => SIGNED_HEADERS_WITH_TOKEN,
