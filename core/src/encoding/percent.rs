@@ -38,12 +38,10 @@ const URL_KEPT: [bool; 256] = {
 /// RFC 3986 encoding for one query value or path segment (`/` kept only if `keep_slash`).
 pub fn uri_encode(out: &mut String, text: &str, keep_slash: bool) {
     for &b in text.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b'/' if keep_slash => out.push('/'),
-            _ => push_percent(out, b),
+        if is_unreserved(b) || (b == b'/' && keep_slash) {
+            out.push(char::from(b));
+        } else {
+            push_percent(out, b);
         }
     }
 }
@@ -83,6 +81,55 @@ pub fn percent_decode(text: &str) -> Result<String, S3Error> {
         }
     }
     String::from_utf8(out).map_err(|_| S3Error::invalid_argument("Request is not valid UTF-8"))
+}
+
+/// Decodes `%XX` escapes (and `+` in a query) and re-encodes every byte with AWS's unreserved
+/// set. A literal `/` is kept in a path; everything the decoding produced is encoded. Runs that
+/// need no change, the common case, are copied whole.
+pub fn push_reencoded(out: &mut String, text: &str, in_query: bool) {
+    let bytes = text.as_bytes();
+    let (mut i, mut run) = (0, 0);
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if is_unreserved(byte) || (byte == b'/' && !in_query) {
+            i += 1;
+            continue;
+        }
+        // Runs hold ASCII only, so both ends are character boundaries.
+        out.push_str(text.get(run..i).unwrap_or_default());
+        let escaped = match (byte, bytes.get(i + 1..i + 3)) {
+            (b'%', Some(&[hi, lo])) => {
+                let digit = |b: u8| char::from(b).to_digit(16);
+                digit(hi).zip(digit(lo)).map(|(h, l)| (h << 4 | l) as u8)
+            }
+            _ => None,
+        };
+        match escaped {
+            Some(decoded) => {
+                push_uri_byte(out, decoded);
+                i += 3;
+            }
+            None => {
+                push_uri_byte(out, if byte == b'+' && in_query { b' ' } else { byte });
+                i += 1;
+            }
+        }
+        run = i;
+    }
+    out.push_str(text.get(run..).unwrap_or_default());
+}
+
+/// AWS's unreserved set: the bytes SigV4 and S3 leave unencoded.
+pub fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~')
+}
+
+fn push_uri_byte(out: &mut String, byte: u8) {
+    if is_unreserved(byte) {
+        out.push(char::from(byte));
+    } else {
+        push_percent(out, byte);
+    }
 }
 
 #[cfg(test)]

@@ -26,9 +26,8 @@ use sha2::{Digest, Sha256};
 
 use crate::encoding::dates::parse_http_date;
 use crate::encoding::hex::{decode_hex32, push_hex32};
-use crate::encoding::percent::{percent_decode, uri_encode};
+use crate::encoding::percent::{percent_decode, push_reencoded};
 use crate::s3::error::S3Error;
-use crate::s3::request::parse_query;
 use crate::signature::{single_header, valid_access_key};
 
 // The dates and hex SigV4 speaks, where callers of this module expect them.
@@ -338,6 +337,8 @@ fn parse_digits(text: &str) -> Option<u64> {
 
 /// The canonical request for `method` and the raw `:path` (path and query, as the client sent
 /// it, including the gateway's prefix). `presigned` leaves `X-Amz-Signature` out of the query.
+/// An escape that does not decode (to UTF-8) is `InvalidArgument`, as the request parser
+/// answers it.
 pub fn canonical_request(
     method: &str,
     raw_path: &str,
@@ -347,33 +348,14 @@ pub fn canonical_request(
     presigned: bool,
 ) -> Result<String, S3Error> {
     let (path, query) = raw_path.split_once('?').unwrap_or((raw_path, ""));
-    let query = parse_query(query)?;
-    canonical_request_parsed(
-        method,
-        path,
-        &query,
-        headers,
-        signed_headers,
-        payload_hash,
-        presigned,
-    )
-}
-
-fn canonical_request_parsed(
-    method: &str,
-    path: &str,
-    query: &[(String, String)],
-    headers: &(impl Headers + ?Sized),
-    signed_headers: &[String],
-    payload_hash: &str,
-    presigned: bool,
-) -> Result<String, S3Error> {
-    let mut out = String::with_capacity(256 + 2 * path.len());
+    check_decodable(path, query)?;
+    let mut out = String::with_capacity(256 + 2 * raw_path.len());
     out.push_str(method);
     out.push('\n');
-    canonical_uri(&mut out, path)?;
+    push_canonical_uri(&mut out, path);
     out.push('\n');
-    canonical_query(&mut out, query, presigned);
+    let (mut params, mut ranges) = (String::new(), Vec::new());
+    push_canonical_query(&mut out, &mut params, &mut ranges, query, presigned);
     out.push('\n');
     for name in signed_headers {
         out.push_str(name);
@@ -403,50 +385,71 @@ fn canonical_request_parsed(
     Ok(out)
 }
 
-/// The path as sent, normalised to AWS's encoding once: each segment decoded and re-encoded with
-/// the unreserved set, so `%2F` inside a segment stays `%2F`, `~` and `%7E` agree, and nothing is
-/// decoded twice. Dot segments and empty segments stay: in S3 they are part of the key.
-fn canonical_uri(out: &mut String, path: &str) -> Result<(), S3Error> {
-    if path.is_empty() {
-        out.push('/');
-        return Ok(());
-    }
-    for (i, segment) in path.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        if segment.contains('%') {
-            uri_encode(out, &percent_decode(segment)?, false);
-        } else {
-            // Nothing to decode: encode as it is, without a decoded copy.
-            uri_encode(out, segment, false);
+/// Refuses what `percent_decode` refuses, query first, then the path; text without `%` always
+/// decodes, so only escaped parts are decoded, and the decoded copy is dropped.
+fn check_decodable(path: &str, query: &str) -> Result<(), S3Error> {
+    let params = query.split('&').flat_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        [name, value]
+    });
+    for part in params.chain(path.split('/')) {
+        if part.contains('%') {
+            percent_decode(part)?;
         }
     }
     Ok(())
 }
 
-/// Every parameter URI-encoded, sorted by encoded name then value, `=` always present. The pairs
-/// come from `request::parse_query` — the same reading of the query the gateway acts on, so the
-/// signature covers exactly what the gateway will interpret.
-fn canonical_query(out: &mut String, query: &[(String, String)], presigned: bool) {
-    let mut pairs: Vec<(String, String)> = query
-        .iter()
-        .filter(|(k, _)| !(presigned && k == "X-Amz-Signature"))
-        .map(|(k, v)| {
-            let (mut name, mut value) = (String::new(), String::new());
-            uri_encode(&mut name, k, false);
-            uri_encode(&mut value, v, false);
-            (name, value)
-        })
-        .collect();
-    pairs.sort();
-    for (i, (name, value)) in pairs.iter().enumerate() {
+/// S3's canonical URI: every byte decoded once and re-encoded with the unreserved set, a literal
+/// `/` kept and an encoded one (`%2F`) left encoded; empty and dot segments stay (they are part
+/// of the key). Bytewise, so no UTF-8 check is needed. A `%` that starts no valid escape is taken
+/// as a literal `%`; the gateway's own paths never carry one.
+pub(crate) fn push_canonical_uri(out: &mut String, path: &str) {
+    if path.is_empty() {
+        out.push('/');
+        return;
+    }
+    push_reencoded(out, path, false);
+}
+
+/// S3's canonical query: each parameter's name and value decoded (`+` is a space) and
+/// re-encoded, sorted by name then value, `=` always present; `presigned` leaves
+/// `X-Amz-Signature` out. `params` and `ranges` are scratch space (kept by a caller that signs
+/// often). Decoding as `request::parse_query` does, it covers exactly the parameters the
+/// gateway acts on, by the names it acts on them under.
+pub(crate) fn push_canonical_query(
+    out: &mut String,
+    params: &mut String,
+    ranges: &mut Vec<(usize, usize, usize)>,
+    query: &str,
+    presigned: bool,
+) {
+    params.clear();
+    ranges.clear();
+    for param in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = param.split_once('=').unwrap_or((param, ""));
+        let start = params.len();
+        push_reencoded(params, name, true);
+        let name_end = params.len();
+        // A presigned URL's signature is not part of what it signs.
+        if presigned && params.get(start..name_end) == Some("X-Amz-Signature") {
+            params.truncate(start);
+            continue;
+        }
+        push_reencoded(params, value, true);
+        ranges.push((start, name_end, params.len()));
+    }
+    let part = |from: usize, to: usize| params.get(from..to).unwrap_or("");
+    ranges.sort_unstable_by(|a, b| {
+        (part(a.0, a.1), part(a.1, a.2)).cmp(&(part(b.0, b.1), part(b.1, b.2)))
+    });
+    for (i, &(start, name_end, end)) in ranges.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        out.push_str(name);
+        out.push_str(part(start, name_end));
         out.push('=');
-        out.push_str(value);
+        out.push_str(part(name_end, end));
     }
 }
 
@@ -509,9 +512,9 @@ pub fn string_to_sign(timestamp: &str, scope: &str, canonical_request: &str) -> 
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// The string to sign, handed to `feed` piece by piece: `verify_with` feeds the HMAC directly,
-/// with no string in between. `scope` is joined with `/`.
-fn feed_string_to_sign(
+/// The string to sign, handed to `feed` piece by piece: the verifier and the upstream signer
+/// feed the HMAC directly, with no string in between. `scope` is joined with `/`.
+pub(crate) fn feed_string_to_sign(
     mut feed: impl FnMut(&[u8]),
     timestamp: &str,
     scope: &[&str],
@@ -739,16 +742,13 @@ pub fn verify_signature(
     headers: &(impl Headers + ?Sized),
     signing_key: &VerifyingKey,
 ) -> Result<(), S3Error> {
-    let (path, query) = raw_path.split_once('?').unwrap_or((raw_path, ""));
-    let query = parse_query(query)?;
     let payload_hash = match auth.presigned {
         Some(_) => UNSIGNED_PAYLOAD,
         None => content_sha256(headers)?,
     };
-    let canonical = canonical_request_parsed(
+    let canonical = canonical_request(
         method,
-        path,
-        &query,
+        raw_path,
         headers,
         &auth.signed_headers,
         payload_hash,
@@ -954,7 +954,7 @@ mod tests {
 
     fn presigned_auth(raw_path: &str) -> Result<Option<SigV4Auth>, S3Error> {
         let query = raw_path.split_once('?').map_or("", |(_, q)| q);
-        parse_presigned(&parse_query(query)?)
+        parse_presigned(&crate::s3::request::parse_query(query)?)
     }
 
     #[test]
@@ -1299,20 +1299,28 @@ mod tests {
         );
         // Dot segments and double slashes are kept, as S3 keeps them.
         let mut out = String::new();
-        canonical_uri(&mut out, "/s3p/immuta/a/../b//c%2Fd/~x%7E").unwrap();
+        push_canonical_uri(&mut out, "/s3p/immuta/a/../b//c%2Fd/~x%7E");
         assert_eq!(out, "/s3p/immuta/a/../b//c%2Fd/~x~");
     }
 
     #[test]
     fn canonical_query_rules() {
-        let mut out = String::new();
-        let q = parse_query("b=2&a=&acl&a=1&x%20y=a%2Fb+c&%C3%A9=%7E").unwrap();
-        canonical_query(&mut out, &q, false);
+        let (mut out, mut params, mut ranges) = (String::new(), String::new(), Vec::new());
+        let q = "b=2&a=&acl&a=1&x%20y=a%2Fb+c&%C3%A9=%7E";
+        push_canonical_query(&mut out, &mut params, &mut ranges, q, false);
         assert_eq!(out, "%C3%A9=~&a=&a=1&acl=&b=2&x%20y=a%2Fb%20c");
         out.clear();
-        let q = parse_query("X-Amz-Signature=ab&acl").unwrap();
-        canonical_query(&mut out, &q, true);
+        let q = "X-Amz-Signature=ab&acl";
+        push_canonical_query(&mut out, &mut params, &mut ranges, q, true);
         assert_eq!(out, "acl=");
+        // A signature parameter is left out by its decoded name, and only when presigned.
+        out.clear();
+        let q = "X-Amz-Signatur%65=ab&acl";
+        push_canonical_query(&mut out, &mut params, &mut ranges, q, true);
+        assert_eq!(out, "acl=");
+        out.clear();
+        push_canonical_query(&mut out, &mut params, &mut ranges, q, false);
+        assert_eq!(out, "X-Amz-Signature=ab&acl=");
     }
 
     #[test]

@@ -7,15 +7,15 @@
 //! scope are prebuilt with it. The canonical request is built in a buffer kept between calls, so
 //! after the first request a signature allocates only the two header values it returns.
 //!
-//! The canonical URI and query follow S3's rules, read the same way `sigv4::verify` reads a
-//! client's request (`+` in the query is a space, each path segment encoded once, `/` kept), so
-//! the gateway's verifier accepts what this module signs. For a path already encoded the way
-//! `mapping::upstream_object_path` encodes it, the canonical form is the path itself.
+//! The canonical URI and query are the verifier's own (`sigv4::push_canonical_uri` and
+//! `push_canonical_query`: `+` in the query is a space, each path segment encoded once, `/`
+//! kept), so the gateway's verifier accepts what this module signs. For a path already encoded
+//! the way `mapping::upstream_object_path` encodes it, the canonical form is the path itself.
 
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::encoding::dates::format_amz_date;
 use crate::encoding::hex::hex32;
@@ -112,8 +112,8 @@ struct DayKey {
     date: String,
     /// HMAC keyed with the day's signing key: cloning it skips both pad compressions.
     mac: HmacSha256,
-    /// `yyyymmdd/region/s3/aws4_request\n`: the string to sign's third line.
-    scope_line: String,
+    /// `yyyymmdd/region/s3`: the credential scope.
+    scope: String,
     /// `AWS4-HMAC-SHA256 Credential=.., SignedHeaders=.., Signature=`.
     authorization_prefix: String,
 }
@@ -138,7 +138,7 @@ impl DayKey {
             day,
             date: date.to_string(),
             mac,
-            scope_line: format!("{scope}\n"),
+            scope: format!("{date}/{}/{SERVICE}", credentials.region),
             authorization_prefix: format!(
                 "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature=",
                 credentials.access_key_id
@@ -268,15 +268,14 @@ impl UpstreamSigner {
             content_sha256,
             token,
         );
-        let hash = hex32(&Sha256::digest(canonical.as_bytes()).into());
         // The string to sign, fed in pieces instead of built.
         let mut mac = key.mac.clone();
-        mac.update(ALGORITHM.as_bytes());
-        mac.update(b"\n");
-        mac.update(amz_date.as_bytes());
-        mac.update(b"\n");
-        mac.update(key.scope_line.as_bytes());
-        mac.update(&hash);
+        sigv4::feed_string_to_sign(
+            |piece| mac.update(piece),
+            &amz_date,
+            &[&key.scope],
+            canonical,
+        );
         let signature = hex32(&mac.finalize().into_bytes().into());
 
         let mut authorization = String::with_capacity(key.authorization_prefix.len() + 64);
@@ -310,9 +309,9 @@ impl Scratch {
         out.reserve(256 + 2 * path_and_query.len() + token.map_or(0, str::len));
         out.push_str(method);
         out.push('\n');
-        push_canonical_uri(out, path);
+        sigv4::push_canonical_uri(out, path);
         out.push('\n');
-        push_canonical_query(out, &mut self.params, &mut self.ranges, query);
+        sigv4::push_canonical_query(out, &mut self.params, &mut self.ranges, query, false);
         out.push_str("\nhost:");
         sigv4::push_trimmed(out, authority);
         out.push_str("\nx-amz-content-sha256:");
@@ -333,98 +332,6 @@ impl Scratch {
         out.push('\n');
         out.push_str(content_sha256);
         out
-    }
-}
-
-/// S3's canonical URI: every byte decoded once and re-encoded with the unreserved set, a literal
-/// `/` kept and an encoded one (`%2F`) left encoded; empty and dot segments stay (they are part
-/// of the key). Bytewise, so no UTF-8 check is needed. A `%` that starts no valid escape is taken
-/// as a literal `%`; the gateway's own paths never carry one.
-fn push_canonical_uri(out: &mut String, path: &str) {
-    if path.is_empty() {
-        out.push('/');
-        return;
-    }
-    push_normalized(out, path, false);
-}
-
-/// S3's canonical query: each parameter's name and value decoded (`+` is a space) and
-/// re-encoded, sorted by name then value, `=` always present.
-fn push_canonical_query(
-    out: &mut String,
-    params: &mut String,
-    ranges: &mut Vec<(usize, usize, usize)>,
-    query: &str,
-) {
-    params.clear();
-    ranges.clear();
-    for param in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = param.split_once('=').unwrap_or((param, ""));
-        let start = params.len();
-        push_normalized(params, name, true);
-        let name_end = params.len();
-        push_normalized(params, value, true);
-        ranges.push((start, name_end, params.len()));
-    }
-    let part = |from: usize, to: usize| params.get(from..to).unwrap_or("");
-    ranges.sort_unstable_by(|a, b| {
-        (part(a.0, a.1), part(a.1, a.2)).cmp(&(part(b.0, b.1), part(b.1, b.2)))
-    });
-    for (i, &(start, name_end, end)) in ranges.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(part(start, name_end));
-        out.push('=');
-        out.push_str(part(name_end, end));
-    }
-}
-
-/// Decodes `%XX` escapes (and `+` in a query) and re-encodes every byte with AWS's unreserved
-/// set. A literal `/` is kept in a path; everything the decoding produced is encoded. Runs that
-/// need no change, the common case, are copied whole.
-fn push_normalized(out: &mut String, text: &str, in_query: bool) {
-    let bytes = text.as_bytes();
-    let (mut i, mut run) = (0, 0);
-    while i < bytes.len() {
-        let byte = bytes[i];
-        if is_unreserved(byte) || (byte == b'/' && !in_query) {
-            i += 1;
-            continue;
-        }
-        // Runs hold ASCII only, so both ends are character boundaries.
-        out.push_str(text.get(run..i).unwrap_or_default());
-        let escaped = match (byte, bytes.get(i + 1..i + 3)) {
-            (b'%', Some(&[hi, lo])) => {
-                let digit = |b: u8| char::from(b).to_digit(16);
-                digit(hi).zip(digit(lo)).map(|(h, l)| (h << 4 | l) as u8)
-            }
-            _ => None,
-        };
-        match escaped {
-            Some(decoded) => {
-                push_uri_byte(out, decoded);
-                i += 3;
-            }
-            None => {
-                push_uri_byte(out, if byte == b'+' && in_query { b' ' } else { byte });
-                i += 1;
-            }
-        }
-        run = i;
-    }
-    out.push_str(text.get(run..).unwrap_or_default());
-}
-
-fn is_unreserved(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~')
-}
-
-fn push_uri_byte(out: &mut String, byte: u8) {
-    if is_unreserved(byte) {
-        out.push(char::from(byte));
-    } else {
-        crate::encoding::percent::push_percent(out, byte);
     }
 }
 
@@ -717,10 +624,10 @@ mod tests {
     #[test]
     fn malformed_escapes_are_literal_percents() {
         let mut out = String::new();
-        push_canonical_uri(&mut out, "/a%zz/%4/%");
+        sigv4::push_canonical_uri(&mut out, "/a%zz/%4/%");
         assert_eq!(out, "/a%25zz/%254/%25");
         let (mut out, mut params, mut ranges) = (String::new(), String::new(), Vec::new());
-        push_canonical_query(&mut out, &mut params, &mut ranges, "b=%&a=%g1");
+        sigv4::push_canonical_query(&mut out, &mut params, &mut ranges, "b=%&a=%g1", false);
         assert_eq!(out, "a=%25g1&b=%25");
     }
 
