@@ -204,7 +204,8 @@ mod tests {
                 h.push(token_header.clone());
                 let e = presented(&h, &[], false).unwrap_err();
                 assert_eq!((e.code, e.status), ("InvalidToken", 400), "{auth}");
-                let e = presented(&headers(&[auth]), &[token_param.clone()], false).unwrap_err();
+                let e = presented(&headers(&[auth]), std::slice::from_ref(&token_param), false)
+                    .unwrap_err();
                 assert_eq!((e.code, e.status), ("InvalidToken", 400), "{auth}");
             }
             for mut q in [v4_presigned.clone(), v2_presigned.clone()] {
