@@ -1,7 +1,7 @@
 //! What the gateway writes about a request: its own request id, and the client's path with
 //! bearer credentials taken out, for the access log.
 
-use crate::s3::request::percent_decode;
+use crate::encoding::percent::percent_decode;
 
 /// Request ids for one VM: a random seed mixed with a counter through a bijection of `u64`, so
 /// ids of one VM never repeat, ids of different VMs or restarts collide only by chance

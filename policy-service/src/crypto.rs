@@ -72,7 +72,7 @@ impl Scope {
     /// for any other scope are never handed out.
     pub fn check_usable(&self, now_unix: u64, regions: &[String]) -> Result<(), &'static str> {
         let (first, last) = s3gate_core::signature::sigv4::credential_days(now_unix);
-        let day = s3gate_core::signature::sigv4::day_number(&self.date)
+        let day = s3gate_core::encoding::dates::day_number(&self.date)
             .ok_or("scope date is not a date")?;
         if day < first || day > last {
             return Err(
@@ -88,15 +88,7 @@ impl Scope {
 
 /// `yyyymmdd`, eight ASCII digits naming a day that exists (leap years included).
 fn is_real_date(date: &str) -> bool {
-    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let number = |range: std::ops::Range<usize>| date[range].parse::<u32>().unwrap_or(0);
-    let (year, month, day) = (number(0..4), number(4..6), number(6..8));
-    let Some(days) = s3gate_core::signature::sigv4::days_in_month(i64::from(year), month) else {
-        return false;
-    };
-    year >= 1 && (1..=days).contains(&day)
+    s3gate_core::encoding::dates::civil_date(date).is_some()
 }
 
 fn hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; 32]> {
@@ -165,15 +157,7 @@ pub fn policy_version(files: &[&[u8]]) -> [u8; 32] {
 }
 
 /// Lower-case hex, as every key and digest in the entitlements document is written.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
+pub use s3gate_core::encoding::hex::encode as hex;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

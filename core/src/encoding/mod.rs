@@ -1,3 +1,6 @@
-//! Encoders and decoders shared by the protocol and signature code.
+//! Encoders, decoders and dates shared by the protocol, signature and policy code.
 
+pub mod dates;
+pub mod hex;
+pub mod percent;
 pub mod xml;

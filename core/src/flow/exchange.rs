@@ -172,9 +172,8 @@ impl Exchange {
             Presented::SigV4(auth) => {
                 // Checks that need no secret come before any cache or policy call: a request
                 // failing one costs nothing shared.
-                let checked = sigv4::check_region(&auth, &vm.config.regions).and_then(|()| {
-                    sigv4::precheck(&auth, &self.raw_path, &self.request_headers, self.now)
-                });
+                let checked = sigv4::check_region(&auth, &vm.config.regions)
+                    .and_then(|()| sigv4::precheck(&auth, &self.request_headers, self.now));
                 let timestamp = match checked {
                     Ok(timestamp) => timestamp,
                     Err(error) => return self.respond_error(host, &error),

@@ -34,7 +34,7 @@ pub fn shared_data_key(cache_id: &str) -> String {
     };
     let mut parts = scope.splitn(2, '/');
     match (
-        parts.next().and_then(crate::signature::sigv4::day_number),
+        parts.next().and_then(crate::encoding::dates::day_number),
         parts.next(),
     ) {
         (Some(day), Some(rest)) => format!("s3gate.decision.{digest}@{}/{rest}", day % SCOPE_DAYS),

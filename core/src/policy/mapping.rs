@@ -1,6 +1,6 @@
 //! Virtual names → real ones for object requests.
 
-use crate::encoding::xml::uri_encode;
+use crate::encoding::percent::uri_encode;
 use crate::policy::entitlements::{DataSourceGrant, Entitlements};
 use crate::s3::error::S3Error;
 use crate::s3::request::MAX_KEY_BYTES;

@@ -2,7 +2,7 @@
 //! evaluated by the gateway against the object's `ETag` and `Last-Modified`, with S3's rules, so
 //! clients get S3's 304/412 whatever the upstream store does with these headers.
 
-use crate::signature::sigv2::parse_http_date;
+use crate::encoding::dates::parse_http_date;
 
 /// The client's conditions, as sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::encoding::xml::decode_hex;
+use crate::encoding::hex::decode_hex;
 use crate::policy::entitlements::Entitlements;
 use crate::s3::error::S3Error;
 

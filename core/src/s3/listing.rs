@@ -18,7 +18,8 @@ use std::collections::VecDeque;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use crate::encoding::xml::{element, escape, uri_encode, url_encode_key};
+use crate::encoding::percent::{uri_encode, url_encode_key};
+use crate::encoding::xml::{element, escape};
 use crate::policy::entitlements::{DataSourceGrant, Entitlements, Visibility};
 use crate::s3::continuation;
 use crate::s3::error::S3Error;

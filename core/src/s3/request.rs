@@ -438,34 +438,8 @@ fn query_pairs(query: &str) -> impl Iterator<Item = Result<QueryParam, S3Error>>
     })
 }
 
-/// Percent-decodes into UTF-8; malformed escapes or invalid UTF-8 are an error.
-pub fn percent_decode(text: &str) -> Result<String, S3Error> {
-    let bytes = text.as_bytes();
-    if !bytes.contains(&b'%') {
-        return Ok(text.to_string());
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).and_then(|b| (*b as char).to_digit(16));
-            let lo = bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16));
-            match (hi, lo) {
-                (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
-                _ => {
-                    return Err(S3Error::invalid_argument(
-                        "Malformed percent-encoding in request",
-                    ))
-                }
-            }
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| S3Error::invalid_argument("Request is not valid UTF-8"))
-}
+/// Percent-decodes into UTF-8 (one definition, in `encoding::percent`).
+pub use crate::encoding::percent::percent_decode;
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::s3::error::S3Error;
 use crate::signature::sigv2::{self, SigV2Auth};
 use crate::signature::sigv4::{self, SigV4Auth};
+use crate::signature::valid_access_key;
 
 /// The seed's fixed secret, sent literally in place of a signature by `AWS <KEY>:immuta`.
 pub const SEED_SECRET: &str = "immuta";
@@ -46,8 +47,15 @@ const PRESIGN_PARAMS: &[&str] = &[
     "Signature",
 ];
 
-/// Longest API key accepted; real keys are far shorter.
-const MAX_ACCESS_KEY_BYTES: usize = 256;
+/// S3's answer to a session token: the gateway issues none, so none can be valid.
+pub fn invalid_token() -> S3Error {
+    S3Error {
+        code: "InvalidToken",
+        status: 400,
+        message: "The provided token is malformed or otherwise invalid.".to_string(),
+        detail: None,
+    }
+}
 
 /// Reads the credential from the request headers (lower-case names, as Envoy gives them) and
 /// the decoded query.
@@ -56,13 +64,14 @@ pub fn presented(
     query: &[(String, String)],
     legacy_seed_auth: bool,
 ) -> Result<Presented, S3Error> {
-    // The gateway issues no session tokens: one sent with any credential is refused.
+    // The one place session tokens are refused, before any credential is read: the gateway
+    // issues none, so one sent with any credential, header or query, is refused.
     if headers.has("x-amz-security-token")
         || query
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
     {
-        return Err(sigv4::invalid_token());
+        return Err(invalid_token());
     }
     let authorization: Vec<&str> = headers
         .pairs()
@@ -126,11 +135,7 @@ pub fn presented(
             ))
         }
     };
-    let key = presented.access_key();
-    if key.is_empty()
-        || key.len() > MAX_ACCESS_KEY_BYTES
-        || !key.bytes().all(|b| b.is_ascii_graphic())
-    {
+    if !valid_access_key(presented.access_key()) {
         return Err(S3Error::access_denied_because(
             "Access Denied: malformed access key",
         ));
@@ -141,7 +146,7 @@ pub fn presented(
 /// The key's SHA-256 in lower-case hex: the only form in which keys are sent or cached.
 pub fn key_digest(access_key: &str) -> String {
     let mut out = String::with_capacity(64);
-    sigv4::push_hex32(&mut out, &Sha256::digest(access_key.as_bytes()).into());
+    crate::encoding::hex::push_hex32(&mut out, &Sha256::digest(access_key.as_bytes()).into());
     out
 }
 
@@ -170,6 +175,45 @@ mod tests {
         let q = vec![("X-Amz-Security-Token".to_string(), "t".to_string())];
         let e = presented(&headers(&["AWS a:immuta"]), &q, true).unwrap_err();
         assert_eq!(e.code, "InvalidToken");
+    }
+
+    #[test]
+    fn session_tokens_are_refused_with_every_signature_form() {
+        let v4_header =
+            "AWS4-HMAC-SHA256 Credential=alice-demo-key/20261126/us-east-1/s3/aws4_request, \
+                         SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=\
+                         9715c39ab101de3c6fc54e1914eaad60ab5b8e917e9f2ccc8a99b329945f05c9";
+        let query = |raw: &str| crate::s3::request::parse_query(raw).unwrap();
+        let v4_presigned = query(
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential=alice-demo-key%2F20261126%2Fus-east-1%2Fs3%2Faws4_request\
+             &X-Amz-Date=20261126T100000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host\
+             &X-Amz-Signature=f5be6b789c2add09a828cfce895866edc28f322f1b8a08583341e6f0deb47afe",
+        );
+        let v2_header = "AWS AKIAIOSFODNN7EXAMPLE:bWq2s1WEIj+Ydj0vQ697zp+IXMU=";
+        let v2_presigned = query("AWSAccessKeyId=a&Signature=x&Expires=1");
+        // Without a token each form is read; with one, in a header or the query, it is refused.
+        presented(&headers(&[v4_header]), &[], false).unwrap();
+        presented(&headers(&[v2_header]), &[], false).unwrap();
+        presented(NO_HEADERS, &v4_presigned, false).unwrap();
+        let token_header = ("x-amz-security-token".to_string(), "tok".to_string());
+        for token in ["X-Amz-Security-Token", "x-amz-security-token"] {
+            let token_param = (token.to_string(), "tok".to_string());
+            for auth in [v4_header, v2_header] {
+                let mut h = headers(&[auth]);
+                h.push(token_header.clone());
+                let e = presented(&h, &[], false).unwrap_err();
+                assert_eq!((e.code, e.status), ("InvalidToken", 400), "{auth}");
+                let e = presented(&headers(&[auth]), std::slice::from_ref(&token_param), false)
+                    .unwrap_err();
+                assert_eq!((e.code, e.status), ("InvalidToken", 400), "{auth}");
+            }
+            for mut q in [v4_presigned.clone(), v2_presigned.clone()] {
+                q.push(token_param.clone());
+                let e = presented(NO_HEADERS, &q, false).unwrap_err();
+                assert_eq!((e.code, e.status), ("InvalidToken", 400), "{q:?}");
+            }
+        }
     }
 
     #[test]

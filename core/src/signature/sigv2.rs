@@ -15,11 +15,11 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
+use crate::encoding::dates::parse_http_date;
 use crate::s3::error::S3Error;
 use crate::s3::request::{query_params, QueryParam};
-use crate::signature::sigv4::{
-    invalid_token, request_expired, request_time_too_skewed, unix_time, MAX_SKEW_SECONDS,
-};
+use crate::signature::sigv4::{request_expired, request_time_too_skewed, MAX_SKEW_SECONDS};
+use crate::signature::{single_header, valid_access_key};
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -52,8 +52,6 @@ const SUBRESOURCES: &[&str] = &[
     "versions",
     "website",
 ];
-
-const MAX_ACCESS_KEY_BYTES: usize = 256;
 
 /// The longest string to sign the gateway has checked: the filter refuses a longer one itself
 /// (`RequestHeaderSectionTooLarge`, no policy call) and the policy service reads no more. Real
@@ -96,12 +94,6 @@ fn malformed_header() -> S3Error {
     )
 }
 
-fn valid_access_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= MAX_ACCESS_KEY_BYTES
-        && key.bytes().all(|b| b.is_ascii_graphic())
-}
-
 fn valid_signature(signature: &str) -> bool {
     signature.len() == 28 && STANDARD.decode(signature).is_ok_and(|d| d.len() == 20)
 }
@@ -126,12 +118,6 @@ pub fn parse_authorization(header: &str) -> Result<SigV2Auth, S3Error> {
 /// Reads a SigV2 presigned URL's credential from the decoded query pairs
 /// (`request::parse_query`). `Ok(None)` when none of its parameters is present.
 pub fn parse_presigned(query: &[(String, String)]) -> Result<Option<SigV2Auth>, S3Error> {
-    if query
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
-    {
-        return Err(invalid_token());
-    }
     const NAMES: [&str; 3] = ["AWSAccessKeyId", "Expires", "Signature"];
     let mut values: [Option<&str>; 3] = [None; 3];
     for (name, value) in query {
@@ -173,23 +159,6 @@ pub fn parse_presigned(query: &[(String, String)]) -> Result<Option<SigV2Auth>, 
         signature,
         expires: Some(expires.to_string()),
     }))
-}
-
-/// The one value of a header that must not be repeated.
-fn single_header<'a>(
-    headers: &'a (impl Headers + ?Sized),
-    name: &str,
-) -> Result<Option<&'a str>, S3Error> {
-    let mut found = headers
-        .pairs()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(name));
-    match (found.next(), found.next()) {
-        (None, _) => Ok(None),
-        (Some((_, v)), None) => Ok(Some(v.trim())),
-        (Some(_), Some(_)) => Err(S3Error::invalid_argument(&format!(
-            "Only one {name} header is allowed"
-        ))),
-    }
 }
 
 /// Where a request names its bucket, and the gateway's path prefix to look past.
@@ -333,19 +302,12 @@ fn is_amz(name: &str) -> bool {
 /// a signer's clock may run fast, as SigV4 allows its `X-Amz-Date`), else
 /// `AuthorizationQueryParametersError` as for a SigV4 `X-Amz-Expires` over its week. S3 itself
 /// puts no bound on SigV2's `Expires`; the gateway does, so that no URL outlives a SigV4 one.
-/// Also refuses any `x-amz-security-token` header (`InvalidToken`).
 pub fn check_time(
     auth: &SigV2Auth,
     headers: &(impl Headers + ?Sized),
     now: u64,
     max_lifetime: u64,
 ) -> Result<(), S3Error> {
-    if headers
-        .pairs()
-        .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
-    {
-        return Err(invalid_token());
-    }
     if let Some(expires) = &auth.expires {
         let expires: u64 = expires.parse().map_err(|_| request_expired())?;
         if expires < now {
@@ -403,72 +365,6 @@ pub fn verify(secret: &str, string_to_sign: &str, signature: &str) -> bool {
     };
     mac.update(string_to_sign.as_bytes());
     mac.verify_slice(&given).is_ok()
-}
-
-const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Parses an RFC 1123 date (`Thu, 26 Nov 2026 10:00:00 GMT`) into unix seconds. The weekday is
-/// optional; the zone may be `GMT`, `UTC`, `Z` or a numeric `+hhmm`/`-hhmm` (AWS's own examples
-/// use `+0000`).
-pub fn parse_http_date(text: &str) -> Option<u64> {
-    let mut text = text.trim();
-    if let Some((weekday, rest)) = text.split_once(',') {
-        if !WEEKDAYS.contains(&weekday.trim()) {
-            return None;
-        }
-        text = rest;
-    }
-    let mut parts = text.split_ascii_whitespace();
-    let (day, month, year, time, zone) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    if parts.next().is_some() {
-        return None;
-    }
-    let number = |digits: &str, min: usize, max: usize| -> Option<u32> {
-        if digits.len() < min || digits.len() > max || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()
-    };
-    let day = number(day, 1, 2)?;
-    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
-    let year = number(year, 4, 4)?;
-    let mut hms = time.split(':');
-    let (hour, minute, second) = (
-        number(hms.next()?, 2, 2)?,
-        number(hms.next()?, 2, 2)?,
-        number(hms.next()?, 2, 2)?,
-    );
-    if hms.next().is_some() {
-        return None;
-    }
-    let local = unix_time(i64::from(year), month, day, hour, minute, second)?;
-    let offset = match zone {
-        "GMT" | "UTC" | "Z" => 0,
-        _ => {
-            let (sign, digits) = match zone.split_at_checked(1)? {
-                ("+", d) => (1i64, d),
-                ("-", d) => (-1i64, d),
-                _ => return None,
-            };
-            let hhmm = number(digits, 4, 4)?;
-            let (h, m) = (hhmm / 100, hhmm % 100);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            sign * i64::from(h * 3600 + m * 60)
-        }
-    };
-    // Local time minus its offset from UTC.
-    u64::try_from(i64::try_from(local).ok()? - offset).ok()
 }
 
 #[cfg(test)]
@@ -954,21 +850,6 @@ mod tests {
             check_time(&auth, &twice, BOTO_NOW, WEEK).unwrap_err().code,
             "InvalidArgument"
         );
-        // Session tokens are refused.
-        let mut with_token = headers.clone();
-        with_token.push(("x-amz-security-token".into(), "t".into()));
-        assert_eq!(
-            check_time(&auth, &with_token, BOTO_NOW, WEEK)
-                .unwrap_err()
-                .code,
-            "InvalidToken"
-        );
-        assert_eq!(
-            presigned("/k?AWSAccessKeyId=a&Signature=x&Expires=1&X-Amz-Security-Token=t")
-                .unwrap_err()
-                .code,
-            "InvalidToken"
-        );
     }
 
     #[test]
@@ -1035,41 +916,6 @@ mod tests {
             let _ = string_to_sign("GET", raw, S3P, NO_HEADERS, Some("1"));
             let _ = string_to_sign("GET", raw, PATH, NO_HEADERS, None);
             let _ = presigned(raw);
-        }
-    }
-
-    #[test]
-    fn http_dates() {
-        let t = 1_795_687_200;
-        for text in [
-            "Thu, 26 Nov 2026 10:00:00 GMT",
-            "26 Nov 2026 10:00:00 GMT",
-            "Thu, 26 Nov 2026 10:00:00 +0000",
-            "Thu, 26 Nov 2026 11:30:00 +0130",
-            "Thu, 26 Nov 2026 08:00:00 -0200",
-            "  Thu,  26 Nov 2026 10:00:00 UTC ",
-        ] {
-            assert_eq!(parse_http_date(text), Some(t), "{text}");
-        }
-        assert_eq!(parse_http_date("Thu, 1 Jan 1970 00:00:00 GMT"), Some(0));
-        for bad in [
-            "",
-            "Thu, 26 Nov 2026 10:00:00",
-            "Thu, 26 Nov 2026 10:00 GMT",
-            "Thu, 26 Noe 2026 10:00:00 GMT",
-            "Thx, 26 Nov 2026 10:00:00 GMT",
-            "Thu, 31 Nov 2026 10:00:00 GMT",
-            "Thu, 26 Nov 2026 24:00:00 GMT",
-            "Thu, 26 Nov 26 10:00:00 GMT",
-            "Thu, 26 Nov 2026 10:00:00 +2400",
-            "Thu, 26 Nov 2026 10:00:00 +00",
-            "Thu, 26 Nov 2026 10:00:00 \u{e9}0000",
-            "Thu, 26 Nov 2026 10:00:00 GMT extra",
-            "Thu, 26 Nov 2026 10:00:00:00 GMT",
-            "Thu, \u{e9}6 Nov 2026 10:00:00 GMT",
-            "Thu, 01 Jan 1970 00:00:00 +0100",
-        ] {
-            assert_eq!(parse_http_date(bad), None, "{bad}");
         }
     }
 }

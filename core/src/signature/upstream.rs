@@ -7,16 +7,18 @@
 //! scope are prebuilt with it. The canonical request is built in a buffer kept between calls, so
 //! after the first request a signature allocates only the two header values it returns.
 //!
-//! The canonical URI and query follow S3's rules, read the same way `sigv4::verify` reads a
-//! client's request (`+` in the query is a space, each path segment encoded once, `/` kept), so
-//! the gateway's verifier accepts what this module signs. For a path already encoded the way
-//! `mapping::upstream_object_path` encodes it, the canonical form is the path itself.
+//! The canonical URI and query are the verifier's own (`sigv4::push_canonical_uri` and
+//! `push_canonical_query`: `+` in the query is a space, each path segment encoded once, `/`
+//! kept), so the gateway's verifier accepts what this module signs. For a path already encoded
+//! the way `mapping::upstream_object_path` encodes it, the canonical form is the path itself.
 
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
+use crate::encoding::dates::format_amz_date;
+use crate::encoding::hex::hex32;
 use crate::signature::sigv4::{self, ALGORITHM, EMPTY_PAYLOAD_SHA256, SERVICE, UNSIGNED_PAYLOAD};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -110,15 +112,15 @@ struct DayKey {
     date: String,
     /// HMAC keyed with the day's signing key: cloning it skips both pad compressions.
     mac: HmacSha256,
-    /// `yyyymmdd/region/s3/aws4_request\n`: the string to sign's third line.
-    scope_line: String,
+    /// `yyyymmdd/region/s3`: the credential scope.
+    scope: String,
     /// `AWS4-HMAC-SHA256 Credential=.., SignedHeaders=.., Signature=`.
     authorization_prefix: String,
 }
 
 impl DayKey {
     fn derive(credentials: &UpstreamCredentials, day: u64) -> DayKey {
-        let midnight = sigv4::format_amz_date(day.saturating_mul(SECONDS_PER_DAY));
+        let midnight = format_amz_date(day.saturating_mul(SECONDS_PER_DAY));
         let date = midnight.split_once('T').map_or("", |(date, _)| date);
         let key = sigv4::signing_key(
             &credentials.secret_access_key,
@@ -126,11 +128,7 @@ impl DayKey {
             &credentials.region,
             SERVICE,
         );
-        // `KeyInit::new` takes a full 64-byte block; HMAC pads a shorter key with zeros, so the
-        // 32-byte key zero-padded is the same key, and this constructor cannot fail.
-        let mut block = [0u8; 64];
-        block[..32].copy_from_slice(&key);
-        let mac = <HmacSha256 as hmac::digest::KeyInit>::new(&block.into());
+        let mac = sigv4::keyed_hmac(&key);
         let scope = format!("{date}/{}/{SERVICE}/aws4_request", credentials.region);
         let signed_headers = match credentials.session_token {
             Some(_) => SIGNED_HEADERS_WITH_TOKEN,
@@ -140,7 +138,7 @@ impl DayKey {
             day,
             date: date.to_string(),
             mac,
-            scope_line: format!("{scope}\n"),
+            scope: format!("{date}/{}/{SERVICE}", credentials.region),
             authorization_prefix: format!(
                 "{ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature=",
                 credentials.access_key_id
@@ -270,16 +268,15 @@ impl UpstreamSigner {
             content_sha256,
             token,
         );
-        let hash = sigv4::hex32(&Sha256::digest(canonical.as_bytes()).into());
         // The string to sign, fed in pieces instead of built.
         let mut mac = key.mac.clone();
-        mac.update(ALGORITHM.as_bytes());
-        mac.update(b"\n");
-        mac.update(amz_date.as_bytes());
-        mac.update(b"\n");
-        mac.update(key.scope_line.as_bytes());
-        mac.update(&hash);
-        let signature = sigv4::hex32(&mac.finalize().into_bytes().into());
+        sigv4::feed_string_to_sign(
+            |piece| mac.update(piece),
+            &amz_date,
+            &[&key.scope],
+            canonical,
+        );
+        let signature = hex32(&mac.finalize().into_bytes().into());
 
         let mut authorization = String::with_capacity(key.authorization_prefix.len() + 64);
         authorization.push_str(&key.authorization_prefix);
@@ -312,9 +309,9 @@ impl Scratch {
         out.reserve(256 + 2 * path_and_query.len() + token.map_or(0, str::len));
         out.push_str(method);
         out.push('\n');
-        push_canonical_uri(out, path);
+        sigv4::push_canonical_uri(out, path);
         out.push('\n');
-        push_canonical_query(out, &mut self.params, &mut self.ranges, query);
+        sigv4::push_canonical_query(out, &mut self.params, &mut self.ranges, query, false);
         out.push_str("\nhost:");
         sigv4::push_trimmed(out, authority);
         out.push_str("\nx-amz-content-sha256:");
@@ -335,98 +332,6 @@ impl Scratch {
         out.push('\n');
         out.push_str(content_sha256);
         out
-    }
-}
-
-/// S3's canonical URI: every byte decoded once and re-encoded with the unreserved set, a literal
-/// `/` kept and an encoded one (`%2F`) left encoded; empty and dot segments stay (they are part
-/// of the key). Bytewise, so no UTF-8 check is needed. A `%` that starts no valid escape is taken
-/// as a literal `%`; the gateway's own paths never carry one.
-fn push_canonical_uri(out: &mut String, path: &str) {
-    if path.is_empty() {
-        out.push('/');
-        return;
-    }
-    push_normalized(out, path, false);
-}
-
-/// S3's canonical query: each parameter's name and value decoded (`+` is a space) and
-/// re-encoded, sorted by name then value, `=` always present.
-fn push_canonical_query(
-    out: &mut String,
-    params: &mut String,
-    ranges: &mut Vec<(usize, usize, usize)>,
-    query: &str,
-) {
-    params.clear();
-    ranges.clear();
-    for param in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = param.split_once('=').unwrap_or((param, ""));
-        let start = params.len();
-        push_normalized(params, name, true);
-        let name_end = params.len();
-        push_normalized(params, value, true);
-        ranges.push((start, name_end, params.len()));
-    }
-    let part = |from: usize, to: usize| params.get(from..to).unwrap_or("");
-    ranges.sort_unstable_by(|a, b| {
-        (part(a.0, a.1), part(a.1, a.2)).cmp(&(part(b.0, b.1), part(b.1, b.2)))
-    });
-    for (i, &(start, name_end, end)) in ranges.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(part(start, name_end));
-        out.push('=');
-        out.push_str(part(name_end, end));
-    }
-}
-
-/// Decodes `%XX` escapes (and `+` in a query) and re-encodes every byte with AWS's unreserved
-/// set. A literal `/` is kept in a path; everything the decoding produced is encoded. Runs that
-/// need no change, the common case, are copied whole.
-fn push_normalized(out: &mut String, text: &str, in_query: bool) {
-    let bytes = text.as_bytes();
-    let (mut i, mut run) = (0, 0);
-    while i < bytes.len() {
-        let byte = bytes[i];
-        if is_unreserved(byte) || (byte == b'/' && !in_query) {
-            i += 1;
-            continue;
-        }
-        // Runs hold ASCII only, so both ends are character boundaries.
-        out.push_str(text.get(run..i).unwrap_or_default());
-        let escaped = match (byte, bytes.get(i + 1..i + 3)) {
-            (b'%', Some(&[hi, lo])) => {
-                let digit = |b: u8| char::from(b).to_digit(16);
-                digit(hi).zip(digit(lo)).map(|(h, l)| (h << 4 | l) as u8)
-            }
-            _ => None,
-        };
-        match escaped {
-            Some(decoded) => {
-                push_uri_byte(out, decoded);
-                i += 3;
-            }
-            None => {
-                push_uri_byte(out, if byte == b'+' && in_query { b' ' } else { byte });
-                i += 1;
-            }
-        }
-        run = i;
-    }
-    out.push_str(text.get(run..).unwrap_or_default());
-}
-
-fn is_unreserved(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~')
-}
-
-fn push_uri_byte(out: &mut String, byte: u8) {
-    if is_unreserved(byte) {
-        out.push(char::from(byte));
-    } else {
-        crate::encoding::xml::push_percent(out, byte);
     }
 }
 
@@ -591,7 +496,7 @@ mod tests {
     fn the_clients_date_and_empty_payload_hash_are_kept_when_safe() {
         let path = "/bucket/sales/k.csv";
         let key = sigv4::signing_key(SECRET, "20261126", REGION, "s3");
-        let client_date = sigv4::format_amz_date(NOW - 200);
+        let client_date = format_amz_date(NOW - 200);
         let carried = Carried {
             amz_date: Some(&client_date),
             content_sha256: Some(EMPTY_PAYLOAD_SHA256),
@@ -603,8 +508,8 @@ mod tests {
         let auth = sigv4::parse_authorization(&signed.authorization).unwrap();
         sigv4::verify(&auth, "GET", path, &received(&signed), NOW, &key).unwrap();
         // Anything else is replaced by the gateway's own value.
-        let late = sigv4::format_amz_date(NOW + CARRIED_DATE_WINDOW_SECONDS + 1);
-        let yesterday = sigv4::format_amz_date(NOW - SECONDS_PER_DAY);
+        let late = format_amz_date(NOW + CARRIED_DATE_WINDOW_SECONDS + 1);
+        let yesterday = format_amz_date(NOW - SECONDS_PER_DAY);
         for date in [
             late.as_str(),
             yesterday.as_str(),
@@ -623,7 +528,7 @@ mod tests {
                     content_sha256: Some(hash),
                 };
                 let signed = signer(None).sign_carrying("GET", HOST, path, NOW, carried);
-                assert_eq!(signed.amz_date, sigv4::format_amz_date(NOW), "{date}");
+                assert_eq!(signed.amz_date, format_amz_date(NOW), "{date}");
                 assert_eq!(signed.content_sha256, UNSIGNED_PAYLOAD, "{hash}");
                 let auth = sigv4::parse_authorization(&signed.authorization).unwrap();
                 sigv4::verify(&auth, "GET", path, &received(&signed), NOW, &key).unwrap();
@@ -651,10 +556,7 @@ mod tests {
             NOW + 43_261,
             4_102_444_799,
         ] {
-            assert_eq!(
-                s.sign("GET", HOST, "/b/k", t).amz_date,
-                sigv4::format_amz_date(t)
-            );
+            assert_eq!(s.sign("GET", HOST, "/b/k", t).amz_date, format_amz_date(t));
         }
     }
 
@@ -722,10 +624,10 @@ mod tests {
     #[test]
     fn malformed_escapes_are_literal_percents() {
         let mut out = String::new();
-        push_canonical_uri(&mut out, "/a%zz/%4/%");
+        sigv4::push_canonical_uri(&mut out, "/a%zz/%4/%");
         assert_eq!(out, "/a%25zz/%254/%25");
         let (mut out, mut params, mut ranges) = (String::new(), String::new(), Vec::new());
-        push_canonical_query(&mut out, &mut params, &mut ranges, "b=%&a=%g1");
+        sigv4::push_canonical_query(&mut out, &mut params, &mut ranges, "b=%&a=%g1", false);
         assert_eq!(out, "a=%25g1&b=%25");
     }
 
