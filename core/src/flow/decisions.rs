@@ -27,6 +27,13 @@ impl Lookup {
     }
 }
 
+/// A cached decision.
+pub(super) struct Cached {
+    pub(super) decision: Rc<Decision>,
+    /// In the last part of its life: one request refreshes it (`decision::should_refresh`).
+    pub(super) refresh_due: bool,
+}
+
 /// The CAS to take a claim nobody has taken yet. Envoy inserts an absent key whatever the CAS
 /// (0, "no CAS", would also overwrite a present one), but refuses a CAS that does not match a
 /// present key's: so if another worker created the claim since we read it, this write fails
@@ -58,27 +65,40 @@ impl Vm {
         }
     }
 
-    /// A decision for `cache_id`, fresh in this VM or in shared data (another worker's).
+    /// A decision for `cache_id`, fresh in this VM or in shared data (another worker's), and
+    /// whether it is due for a refresh ahead of its expiry.
     pub(super) fn cached_decision(
         &mut self,
         host: &mut dyn Host,
         cache_id: &str,
         now: u64,
-    ) -> Option<(u64, Rc<Decision>)> {
-        match self.cache.get(cache_id, now) {
-            // Near its expiry another worker may have refreshed it already: look there first.
-            Some((expires_at, decision))
-                if decision::should_refresh(&decision, expires_at, now) =>
-            {
-                Some(
-                    self.shared_decision(host, cache_id, now)
-                        .filter(|(shared_expiry, _)| *shared_expiry > expires_at)
-                        .unwrap_or((expires_at, decision)),
-                )
-            }
-            Some(found) => Some(found),
-            None => self.shared_decision(host, cache_id, now),
+    ) -> Option<Cached> {
+        let (expires_at, decision) = match self.cache.get(cache_id, now) {
+            Some(local) => local,
+            None => self.shared_decision(host, cache_id, now)?,
+        };
+        if !decision::should_refresh(&decision, expires_at, now) {
+            return Some(Cached {
+                decision,
+                refresh_due: false,
+            });
         }
+        // Near its expiry another worker may have refreshed it already: look there first.
+        Some(
+            match self
+                .shared_decision(host, cache_id, now)
+                .filter(|(shared_expiry, _)| *shared_expiry > expires_at)
+            {
+                Some((shared_expiry, shared)) => Cached {
+                    refresh_due: decision::should_refresh(&shared, shared_expiry, now),
+                    decision: shared,
+                },
+                None => Cached {
+                    decision,
+                    refresh_due: true,
+                },
+            },
+        )
     }
 
     /// The decision in shared data (put there by any worker), copied into this VM's cache.

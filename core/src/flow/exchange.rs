@@ -208,16 +208,14 @@ impl Exchange {
     ) -> Outcome {
         let cache_id = lookup.cache_id();
         match vm.cached_decision(host, &cache_id, self.now) {
-            Some((expires_at, decision)) => {
+            Some(cached) => {
                 // One request (of all workers) refreshes a decision about to expire and waits
                 // for it; the others go on with the cached one. If the refresh fails, the still
                 // valid decision serves (see `policy_failed`).
-                if decision::should_refresh(&decision, expires_at, self.now)
-                    && vm.claim(host, &cache_id, self.now)
-                {
+                if cached.refresh_due && vm.claim(host, &cache_id, self.now) {
                     return self.ask_policy(vm, host, lookup, request);
                 }
-                self.decide(vm, host, &decision, request)
+                self.decide(vm, host, &cached.decision, request)
             }
             // One request (of all workers) fetches a missing decision; the rest wait for it.
             None if vm.claim(host, &cache_id, self.now) => {
@@ -256,7 +254,7 @@ impl Exchange {
         match how {
             Wake::Failed => self.policy_failed(vm, host, &cache_id, request),
             Wake::Ready => match vm.cached_decision(host, &cache_id, self.now) {
-                Some((_, decision)) => self.decide(vm, host, &decision, request),
+                Some(cached) => self.decide(vm, host, &cached.decision, request),
                 // Answered, but not for this worker (an unknown key's answer stays in the VM
                 // that asked): wait again; the root context fetches it.
                 None => self.park(vm, host, lookup, request),
@@ -299,9 +297,9 @@ impl Exchange {
             Ok(s) => s,
             Err(error) => return self.respond_error(host, &error),
         };
-        if let Some((_, decision)) = vm.cached_decision(host, &lookup.cache_id(), self.now) {
-            if decision::refuses(&decision) {
-                return self.decide(vm, host, &decision, request);
+        if let Some(cached) = vm.cached_decision(host, &lookup.cache_id(), self.now) {
+            if decision::refuses(&cached.decision) {
+                return self.decide(vm, host, &cached.decision, request);
             }
         }
         let mut headers = vec![

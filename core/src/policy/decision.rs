@@ -1,4 +1,5 @@
-//! Cached authentication decisions: what the policy service said about one key digest, until when.
+//! Cached authentication decisions: what the policy service said about one key (and SigV4
+//! scope), until when. A decision's cache id is `flow::Lookup::cache_id`.
 //!
 //! Shared data (visible to every Envoy worker) holds `expires_at (u64 BE) | tag | JSON`; each VM
 //! also keeps the parsed form, so the hot path does not re-parse JSON per request.
@@ -163,25 +164,25 @@ impl LocalCache {
     }
 
     /// A fresh decision and when it expires.
-    pub fn get(&self, digest: &str, now: u64) -> Option<(u64, Rc<Decision>)> {
+    pub fn get(&self, cache_id: &str, now: u64) -> Option<(u64, Rc<Decision>)> {
         self.entries
-            .get(digest)
+            .get(cache_id)
             .filter(|(expires_at, _)| *expires_at > now)
             .map(|(e, d)| (*e, Rc::clone(d)))
     }
 
     /// A decision that expired less than the grace period ago (stale-if-error); unknown keys
     /// are never served stale.
-    pub fn get_stale(&self, digest: &str, now: u64) -> Option<Rc<Decision>> {
+    pub fn get_stale(&self, cache_id: &str, now: u64) -> Option<Rc<Decision>> {
         self.entries
-            .get(digest)
+            .get(cache_id)
             .filter(|(expires_at, d)| {
                 expires_at.saturating_add(self.grace) > now && matches!(**d, Decision::Known(_))
             })
             .map(|(_, d)| Rc::clone(d))
     }
 
-    pub fn insert(&mut self, digest: String, expires_at: u64, decision: Rc<Decision>, now: u64) {
+    pub fn insert(&mut self, cache_id: String, expires_at: u64, decision: Rc<Decision>, now: u64) {
         if self.entries.len() >= MAX_LOCAL_ENTRIES {
             let grace = self.grace;
             self.entries
@@ -196,7 +197,7 @@ impl LocalCache {
                 });
             }
         }
-        self.entries.insert(digest, (expires_at, decision));
+        self.entries.insert(cache_id, (expires_at, decision));
     }
 }
 
