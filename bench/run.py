@@ -781,13 +781,20 @@ def targets(by, micro):
     def check(ok, text):
         lines.append(f"- {'met' if ok else 'MISSED'}: {text}")
 
+    # Capacity is judged against (b''), the minimal filter that only verifies and signs: no
+    # design that checks the client's signature and signs upstream can beat it. (b)'s ratio
+    # stays as context.
     for scenario in ("head-1k", "get-1k", "get-1k-c1"):
         s, b = by.get((scenario, "s3gate")), by.get((scenario, "wasm-min"))
+        floor = by.get((scenario, "wasm-min+verify-sign"))
+        if s and floor and scenario != "get-1k-c1":  # one connection: latency, not capacity
+            ratio = s["rps"] / floor["rps"]
+            context = f"; {s['rps'] / b['rps']:.2f}× of (b)" if b else ""
+            check(ratio >= 0.90,
+                  f"{scenario} req/s {ratio:.2f}× of (b'') (target ≥ 0.90×, heading for 0.95×"
+                  f"{context})")
         if s and b:
-            ratio = s["rps"] / b["rps"]
             added = (s["p99_us"] - b["p99_us"]) / 1000
-            if scenario != "get-1k-c1":  # one connection measures latency, not capacity
-                check(ratio >= 0.85, f"{scenario} req/s {ratio:.2f}× of (b) (target ≥ 0.85×)")
             check(added < 0.25, f"{scenario} p99 added over (b) {added:.2f} ms (target < 0.25)")
     listing = next((m for m in micro if "listing" in m["name"] and "mb_s" in m), None)
     if listing:
