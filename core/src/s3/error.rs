@@ -143,10 +143,10 @@ impl S3Error {
     }
 
     /// The one mapping of an upstream's error status: `object` is the virtual key of the object
-    /// asked for, `None` for a listing page. The store's own failures are the client's to retry;
-    /// a client error to an object request is the client's (a missing or hidden key is
-    /// `NoSuchKey`); one to a listing page answers a request the gateway built, so the gateway
-    /// cannot vouch for it.
+    /// asked for, `None` for a listing page. A store's failure (5xx) is answered as S3's own,
+    /// for the client to retry. A 4xx to an object request is the client's error (a missing or
+    /// hidden key is `NoSuchKey`); to a listing page, which the gateway built, it is the
+    /// gateway's: a 502 it cannot vouch for.
     fn upstream_answer(status: u32, upstream_code: Option<&str>, object: Option<&str>) -> Self {
         match (status, upstream_code, object) {
             (503, Some("SlowDown"), _) => Self::slow_down(),

@@ -275,7 +275,7 @@ impl ListingJob {
                 if !segment.visibility.is_visible(relative) || !is_servable_name(&name) {
                     continue;
                 }
-                match self.filter_rolled_up(&name) {
+                match self.rolled_up_here(&name) {
                     Some(common) => {
                         if self.taken > 0 && self.last_taken == common {
                             continue;
@@ -343,7 +343,7 @@ impl ListingJob {
 
     /// Delimiters other than `/` are rolled up here: S3-compatible stores differ in how (or
     /// whether) they honour them. The common prefix `key` rolls up into, if any.
-    fn filter_rolled_up(&self, key: &str) -> Option<String> {
+    fn rolled_up_here(&self, key: &str) -> Option<String> {
         let d = self.params.delimiter.as_deref().filter(|d| *d != "/")?;
         let rest = key.strip_prefix(self.params.prefix.as_str())?;
         let end = rest.find(d)? + d.len();
