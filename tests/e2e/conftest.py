@@ -80,7 +80,8 @@ def clients(endpoint):
 
 @pytest.fixture(autouse=True)
 def no_leaks():
-    """Invariant 2, checked after every test: no response leaked a real bucket or prefix."""
+    """Checked after every test: nothing real reaches a client, so no response leaked a real
+    bucket or prefix."""
     start = len(RECORDER.responses)
     yield
     leaks = RECORDER.leaks(start)

@@ -29,7 +29,7 @@ def fresh_region():
     return next(_FRESH)
 
 
-# Real names that must never reach a client (invariant 2).
+# Real names (buckets, prefixes) that must never reach a client.
 FORBIDDEN = ["acme-warehouse-prod", "acme-docs-archive", "curated/", "raw/events",
              "archive/documents", "secrets"]
 

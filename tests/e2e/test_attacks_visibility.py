@@ -1,8 +1,8 @@
 """Hostile probes of the rules "the name whose visibility is decided is the name the upstream
-serves" and "invisible is nonexistent" (design invariant 4): every name, encoding, addressing
-and store trick a client could use to make the gateway judge one name while the store serves
-another, or to tell a hidden object from a missing one. Each test asserts the secure answer;
-the probes that currently get an insecure one are in test_attacks_open_findings.py.
+serves" and "invisible is nonexistent" (a hidden object behaves exactly like a missing one):
+every name, encoding, addressing and store trick a client could use to make the gateway judge
+one name while the store serves another, or to tell a hidden object from a missing one. Each
+test asserts the secure answer.
 
 Run on both stores: `pytest tests/e2e/test_attacks_visibility.py` (rclone) and
 `pytest --upstream-store s3s-fs tests/e2e/test_attacks_visibility.py`."""
@@ -658,7 +658,8 @@ def object_requests(principal):
 def test_alices_listings_do_not_depend_on_what_she_cannot_see(gateway, pruned_alice):
     # Every listing probe, sent to the demo stack and to one whose store lacks exactly what
     # alice may not see, gets the same answer: nothing hidden shows, not even as a count or a
-    # truncation. (bob's twin is an open finding: test_attacks_open_findings.py.)
+    # truncation. (That bob's pages end as they would without his hidden objects is checked in
+    # test_attacks_listing_truncation.py.)
     assert not differences(gateway, pruned_alice, "alice", listing_queries("alice"))
 
 

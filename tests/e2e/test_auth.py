@@ -1,4 +1,5 @@
-"""Authentication and read-only enforcement (issue test 5)."""
+"""Authentication and read-only enforcement: unknown keys, missing credentials and disabled
+principals are refused, and writes are refused without ever reaching the upstream."""
 
 
 import botocore.exceptions

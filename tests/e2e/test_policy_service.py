@@ -1,6 +1,5 @@
 """The policy service as the gateway's caller meets it: only the gateway's token is served
-(issue 13, "the policy service authenticates its callers"), and idle or slow sockets cannot
-stop it (issue 13, defect 7)."""
+(the policy service authenticates its callers), and idle or slow sockets cannot stop it."""
 
 import hashlib
 import os

@@ -1,4 +1,4 @@
-"""ListObjectsV2, pagination, ranges, HEAD and awkward key names (issue test 3)."""
+"""ListObjectsV2, pagination, ranges, HEAD and awkward key names, answered as S3 answers them."""
 
 import pytest
 

@@ -1,5 +1,5 @@
-"""S3 behaviour the gateway does not match yet (each case: what S3 answers). Kept apart until
-the filter is fixed, then these move into the files they belong to."""
+"""S3 behaviour that stores behind the gateway may not share, answered as S3 answers it (each
+case: what S3 answers)."""
 
 from email.utils import format_datetime, parsedate_to_datetime
 from datetime import timedelta, timezone

@@ -101,8 +101,8 @@ def allocated(gateway):
 
 def test_unknown_keys_leave_bounded_shared_state(gateway):
     """Claims for misses live in a fixed number of slots: after the slots are in use, a
-    further 3,000 distinct unknown keys leave nothing per key in Envoy's memory (each used to
-    leave a shared-data entry of about 180 bytes, for good)."""
+    further 3,000 distinct unknown keys leave nothing per key in Envoy's memory (no shared-data
+    entry outlives the request it was made for)."""
     def flood(n):
         for _ in range(n):
             key = "AKIA" + uuid.uuid4().hex.upper()

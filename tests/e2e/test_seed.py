@@ -1,4 +1,5 @@
-"""The seed's own examples: its curl request and its boto3 code (issue tests 1 and 2)."""
+"""The seed's own examples keep working: its curl request with the literal
+`Authorization: AWS <key>:immuta` header, and its boto3 listing and download code."""
 
 import hashlib
 import xml.etree.ElementTree as ET

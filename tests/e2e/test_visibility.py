@@ -1,4 +1,4 @@
-"""Who sees what (issue test 4): invisible is nonexistent, housekeeping is for stewards only,
+"""Who sees what: invisible is nonexistent, housekeeping is for stewards only,
 decoys next to real data sources are never reachable."""
 
 import botocore.exceptions

@@ -1,5 +1,6 @@
-"""Invariant 2 over the whole suite (issue test 7). Every test is already checked on its own
-(conftest.no_leaks); this file runs last and checks that the recorder really saw the suite."""
+"""Nothing real (a bucket or prefix) reaches a client, over the whole suite. Every test is
+already checked on its own (conftest.no_leaks); this file runs last and checks that the
+recorder really saw the suite."""
 
 import pytest
 

@@ -12,7 +12,7 @@
 //! For a SigV4 request the filter adds `?scope={yyyymmdd}/{region}/{service}` and the answer
 //! carries `signing_key`: the SigV4 key derived for that scope (hex), never the secret itself.
 //! SigV2 signatures need the secret, so the service checks them itself:
-//! `POST /v1/verify-sigv2/{digest}` with the string to sign as the body and the client's
+//! `POST /v1/verify-sigv2/{sha256 of the API key}` with the string to sign as the body and the client's
 //! signature in `x-s3gate-signature` → 204 valid, 403 not, 404 unknown key.
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,6 @@
 //! S3 errors as the gateway answers them: the code, HTTP status and message S3 itself uses,
-//! rendered as S3's `<Error>` XML. Messages never carry upstream detail (invariant 2).
+//! rendered as S3's `<Error>` XML. Messages never carry upstream detail: nothing real (a bucket,
+//! a prefix, a host, an upstream request id) reaches the client through an error.
 
 use crate::encoding::xml::escape;
 
@@ -132,17 +133,33 @@ impl S3Error {
     /// The client-facing error for an upstream error answer to a routed object request.
     /// Only the upstream's status and code are used, never its message, resource or ids.
     pub fn from_upstream(status: u32, upstream_code: Option<&str>, virtual_key: &str) -> Self {
-        match (status, upstream_code) {
-            (404, _) => Self::no_such_key(virtual_key),
-            (412, _) => Self::precondition_failed(),
-            (416, _) => Self::invalid_range(),
-            (403, _) => Self::access_denied(),
-            (400, Some("InvalidArgument")) => Self::invalid_argument("Invalid Argument"),
-            (503, Some("SlowDown")) => Self::slow_down(),
+        Self::upstream_answer(status, upstream_code, Some(virtual_key))
+    }
+
+    /// The client-facing error for an upstream's non-200 answer to a listing page the gateway
+    /// asked for.
+    pub fn from_upstream_listing(status: u32) -> Self {
+        Self::upstream_answer(status, None, None)
+    }
+
+    /// The one mapping of an upstream's error status: `object` is the virtual key of the object
+    /// asked for, `None` for a listing page. A store's failure (5xx) is answered as S3's own,
+    /// for the client to retry. A 4xx to an object request is the client's error (a missing or
+    /// hidden key is `NoSuchKey`); to a listing page, which the gateway built, it is the
+    /// gateway's: a 502 it cannot vouch for.
+    fn upstream_answer(status: u32, upstream_code: Option<&str>, object: Option<&str>) -> Self {
+        match (status, upstream_code, object) {
+            (503, Some("SlowDown"), _) => Self::slow_down(),
             // Envoy answers for an unreachable upstream (connect failure, no healthy host).
-            (503, _) => Self::service_unavailable(),
-            (500..=599, _) => Self::internal_error(),
-            (400..=499, _) => Self::invalid_request("The request could not be served."),
+            (503, _, _) => Self::service_unavailable(),
+            (500..=599, _, _) => Self::internal_error(),
+            (_, _, None) => Self::bad_upstream_response(),
+            (404, _, Some(key)) => Self::no_such_key(key),
+            (412, _, _) => Self::precondition_failed(),
+            (416, _, _) => Self::invalid_range(),
+            (403, _, _) => Self::access_denied(),
+            (400, Some("InvalidArgument"), _) => Self::invalid_argument("Invalid Argument"),
+            (400..=499, _, _) => Self::invalid_request("The request could not be served."),
             _ => Self::bad_upstream_response(),
         }
     }
@@ -180,5 +197,23 @@ mod tests {
         assert_eq!(S3Error::from_upstream(500, None, "k").status, 500);
         assert_eq!(S3Error::from_upstream(301, None, "k").status, 502);
         assert_eq!(S3Error::from_upstream(416, None, "k").code, "InvalidRange");
+    }
+
+    #[test]
+    fn upstream_listing_errors_are_the_stores_or_the_gateways() {
+        assert_eq!(
+            S3Error::from_upstream_listing(503).code,
+            "ServiceUnavailable"
+        );
+        assert_eq!(S3Error::from_upstream_listing(500).code, "InternalError");
+        assert_eq!(S3Error::from_upstream_listing(500).status, 500);
+        for status in [400, 403, 404, 301, 204] {
+            let error = S3Error::from_upstream_listing(status);
+            assert_eq!(
+                (error.code, error.status),
+                ("InternalError", 502),
+                "{status}"
+            );
+        }
     }
 }
