@@ -1,13 +1,30 @@
 //! Hexadecimal: lower-case for digests, keys and signatures, either case read back.
 
-const DIGITS: &[u8; 16] = b"0123456789abcdef";
+use super::byte_table::{byte_table, ByteTable};
+
+/// The two lower-case hex digits of each byte (a table: signatures are hexed per request).
+pub(crate) const LOWER: ByteTable<[u8; 2]> =
+    byte_table!(|b| [digit(b >> 4, b'a'), digit(b & 15, b'a')]);
+
+/// The two upper-case hex digits of each byte, as percent-encoding writes them.
+pub(crate) const UPPER: ByteTable<[u8; 2]> =
+    byte_table!(|b| [digit(b >> 4, b'A'), digit(b & 15, b'A')]);
+
+/// The hex digit of the low four bits of `nibble`, letters in the case of `a`.
+const fn digit(nibble: u8, a: u8) -> u8 {
+    let n = nibble & 15;
+    if n < 10 {
+        b'0' + n
+    } else {
+        a + (n - 10)
+    }
+}
 
 /// Lower-case hex of a SHA-256 digest or an HMAC, on the stack.
 pub fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
     let mut out = [0u8; 64];
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 15)];
+    for (pair, &b) in out.as_chunks_mut::<2>().0.iter_mut().zip(bytes) {
+        *pair = LOWER.lookup(b);
     }
     out
 }
@@ -20,9 +37,10 @@ pub fn push_hex32(out: &mut String, bytes: &[u8; 32]) {
 /// Lower-case hex of any bytes, as every key and digest in the entitlements document is written.
 pub fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    for &b in bytes {
+        let [hi, lo] = LOWER.lookup(b);
+        out.push(char::from(hi));
+        out.push(char::from(lo));
     }
     out
 }
@@ -34,10 +52,10 @@ pub fn decode_hex32(hex: &str) -> Option<[u8; 32]> {
         return None;
     }
     let mut out = [0u8; 32];
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let hi = char::from(pair[0]).to_digit(16)?;
-        let lo = char::from(pair[1]).to_digit(16)?;
-        out[i] = (hi * 16 + lo) as u8;
+    for (byte, &[hi, lo]) in out.iter_mut().zip(bytes.as_chunks::<2>().0) {
+        let hi = char::from(hi).to_digit(16)?;
+        let lo = char::from(lo).to_digit(16)?;
+        *byte = (hi * 16 + lo) as u8;
     }
     Some(out)
 }
@@ -63,6 +81,14 @@ mod tests {
         assert_eq!(decode_hex("abc"), None);
         assert_eq!(decode_hex("zz"), None);
         assert_eq!(decode_hex("é1"), None);
+    }
+
+    #[test]
+    fn digit_tables_hold_each_bytes_hex() {
+        for b in 0..=255u8 {
+            assert_eq!(LOWER.lookup(b).as_slice(), format!("{b:02x}").as_bytes());
+            assert_eq!(UPPER.lookup(b).as_slice(), format!("{b:02X}").as_bytes());
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Percent encodings: S3's `encoding-type=url` for keys, RFC 3986 for paths and queries,
 //! and the one percent-decoding every reader of a path or query uses.
 
+use super::byte_table::{byte_table, ByteTable};
+use super::hex;
 use crate::s3::error::S3Error;
 
 /// S3's `encoding-type=url` form of a key: what clients undo with `unquote_plus`.
@@ -9,7 +11,7 @@ pub fn url_encode_key(out: &mut String, key: &str) {
     let bytes = key.as_bytes();
     let mut plain_from = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        if URL_KEPT[usize::from(b)] {
+        if URL_KEPT.lookup(b) {
             continue;
         }
         // Runs of kept characters are ASCII, so `i` is a character boundary.
@@ -25,15 +27,10 @@ pub fn url_encode_key(out: &mut String, key: &str) {
 }
 
 /// Bytes [`url_encode_key`] keeps as they are, by value (a table: keys are encoded per object).
-const URL_KEPT: [bool; 256] = {
-    let mut kept = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        kept[b] = matches!(b as u8, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/');
-        b += 1;
-    }
-    kept
-};
+const URL_KEPT: ByteTable<bool> = byte_table!(|b| matches!(
+    b,
+    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/'
+));
 
 /// RFC 3986 encoding for one query value or path segment (`/` kept only if `keep_slash`).
 pub fn uri_encode(out: &mut String, text: &str, keep_slash: bool) {
@@ -48,10 +45,10 @@ pub fn uri_encode(out: &mut String, text: &str, keep_slash: bool) {
 
 /// `%XX`, upper-case hex, as S3 and SigV4 encode a byte.
 pub fn push_percent(out: &mut String, b: u8) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let [hi, lo] = hex::UPPER.lookup(b);
     out.push('%');
-    out.push(HEX[(b >> 4) as usize] as char);
-    out.push(HEX[(b & 15) as usize] as char);
+    out.push(char::from(hi));
+    out.push(char::from(lo));
 }
 
 /// Percent-decodes into UTF-8; malformed escapes or invalid UTF-8 are an error.
@@ -61,24 +58,24 @@ pub fn percent_decode(text: &str) -> Result<String, S3Error> {
         return Ok(text.to_string());
     }
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).and_then(|b| (*b as char).to_digit(16));
-            let lo = bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16));
-            match (hi, lo) {
-                (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
-                _ => {
-                    return Err(S3Error::invalid_argument(
-                        "Malformed percent-encoding in request",
-                    ))
-                }
-            }
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+    let digit = |b: u8| char::from(b).to_digit(16);
+    let mut rest = bytes;
+    while let [byte, after @ ..] = rest {
+        rest = after;
+        if *byte != b'%' {
+            out.push(*byte);
+            continue;
         }
+        let escaped = after
+            .split_first_chunk::<2>()
+            .and_then(|(&[hi, lo], after)| Some(((digit(hi)? * 16 + digit(lo)?) as u8, after)));
+        let Some((decoded, after)) = escaped else {
+            return Err(S3Error::invalid_argument(
+                "Malformed percent-encoding in request",
+            ));
+        };
+        out.push(decoded);
+        rest = after;
     }
     String::from_utf8(out).map_err(|_| S3Error::invalid_argument("Request is not valid UTF-8"))
 }
@@ -89,8 +86,7 @@ pub fn percent_decode(text: &str) -> Result<String, S3Error> {
 pub fn push_reencoded(out: &mut String, text: &str, in_query: bool) {
     let bytes = text.as_bytes();
     let (mut i, mut run) = (0, 0);
-    while i < bytes.len() {
-        let byte = bytes[i];
+    while let Some(&byte) = bytes.get(i) {
         if is_unreserved(byte) || (byte == b'/' && !in_query) {
             i += 1;
             continue;
@@ -167,7 +163,44 @@ mod tests {
         out
     }
 
+    /// Percent-decoding as the rule says it, byte by byte.
+    fn percent_decode_by_byte(text: &str) -> Option<String> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).ok()
+    }
+
+    #[test]
+    fn percent_decodes_escapes_and_refuses_broken_ones() {
+        assert_eq!(percent_decode("a%41b%c3%A9").ok().as_deref(), Some("aAbé"));
+        assert_eq!(percent_decode("plain+text").ok().as_deref(), Some("plain+text"));
+        for broken in ["%", "a%4", "%4g", "%g4", "%%41", "%FF", "%C3"] {
+            assert!(percent_decode(broken).is_err(), "{broken}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn percent_decoding_agrees_with_its_definition(
+            text in "([a-z/+ é%]|%[0-9a-fA-FgG]{0,2}){0,16}"
+        ) {
+            proptest::prop_assert_eq!(percent_decode(&text).ok(), percent_decode_by_byte(&text));
+        }
+
         #[test]
         fn run_copying_url_encoding_agrees_with_its_definition(
             text in "(.|[&<>\"'\r\t\n \u{1}\u{7f}\u{fffe}\u{ffff}\u{fffd}\u{efbf}é/=+%]){0,24}"

@@ -7,8 +7,7 @@ pub fn escape(out: &mut String, text: &str) {
     let bytes = text.as_bytes();
     let mut plain_from = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    while let Some(&b) = bytes.get(i) {
         let special = match b {
             b'&' | b'<' | b'>' | b'"' | b'\'' | b'\r' => true,
             b'\t' | b'\n' => false,
