@@ -271,8 +271,8 @@ impl<L: Clone, W> WaitList<L, W> {
         let mut expired = Vec::new();
         self.entries.retain(|_, (_, waiters)| {
             let mut i = 0;
-            while i < waiters.len() {
-                if waiters[i].0 <= now {
+            while let Some(&(deadline, _)) = waiters.get(i) {
+                if deadline <= now {
                     expired.push(waiters.swap_remove(i).1);
                 } else {
                     i += 1;

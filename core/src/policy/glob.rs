@@ -149,40 +149,44 @@ fn tokens(pattern: &str) -> Vec<Token> {
 /// key, never exponentially, whatever the pattern (patterns come from policies, keys from
 /// clients).
 fn pattern_prefixes_matching(tokens: &[Token], subject: &str) -> Vec<bool> {
-    // state[i]: tokens[..i] matches the subject consumed so far.
-    let mut state = vec![false; tokens.len() + 1];
-    state[0] = true;
+    // state[i]: tokens[..i] matches the subject consumed so far; one more entry than tokens.
+    let mut state: Vec<bool> = std::iter::once(true)
+        .chain(tokens.iter().map(|_| false))
+        .collect();
     close_stars(tokens, &mut state);
+    let mut next = Vec::with_capacity(state.len());
     for c in subject.chars() {
-        let mut next = vec![false; tokens.len() + 1];
-        for (i, token) in tokens.iter().enumerate() {
-            if !state[i] {
-                continue;
-            }
-            match token {
-                Token::Char(p) if *p == c => next[i + 1] = true,
-                Token::One if c != '/' => next[i + 1] = true,
-                // A star stays on its token while it eats characters.
-                Token::Star if c != '/' => next[i] = true,
-                Token::DoubleStar => next[i] = true,
-                _ => {}
-            }
+        next.clear();
+        // Position i is reached by a single-character token at i - 1 consuming `c`, or by a
+        // star at i eating it (a star stays on its token while it eats characters).
+        let mut entered = false;
+        for (&reached, token) in state.iter().zip(tokens) {
+            let (stays, advances) = match token {
+                _ if !reached => (false, false),
+                Token::Char(p) => (false, *p == c),
+                Token::One => (false, c != '/'),
+                Token::Star => (c != '/', false),
+                Token::DoubleStar => (true, false),
+            };
+            next.push(entered || stays);
+            entered = advances;
         }
+        next.push(entered);
         close_stars(tokens, &mut next);
         if !next.iter().any(|r| *r) {
             return next;
         }
-        state = next;
+        std::mem::swap(&mut state, &mut next);
     }
     state
 }
 
 /// A star may also match nothing: reaching a star's position reaches the one after it.
 fn close_stars(tokens: &[Token], state: &mut [bool]) {
-    for (i, token) in tokens.iter().enumerate() {
-        if state[i] && matches!(token, Token::Star | Token::DoubleStar) {
-            state[i + 1] = true;
-        }
+    let mut carried = false;
+    for (reached, token) in state.iter_mut().zip(tokens.iter().map(Some).chain([None])) {
+        *reached |= carried;
+        carried = *reached && matches!(token, Some(Token::Star | Token::DoubleStar));
     }
 }
 

@@ -76,17 +76,20 @@ pub fn clean_path(key: &str) -> Option<Cow<'_, str>> {
 /// asked once). A key some store resolves to no object of the data source: `false`.
 pub fn every_name(key: &str, accept: impl Fn(&str) -> bool) -> bool {
     let mut asked: [Option<Cow<'_, str>>; NORMALISATIONS.len()] = Default::default();
-    for (i, normalisation) in NORMALISATIONS.iter().enumerate() {
+    for normalisation in NORMALISATIONS {
         let Some(name) = (normalisation.apply)(key) else {
             return false;
         };
-        if asked[..i].iter().flatten().any(|seen| *seen == name) {
+        if asked.iter().flatten().any(|seen| *seen == name) {
             continue;
         }
         if !accept(&name) {
             return false;
         }
-        asked[i] = Some(name);
+        // A slot per normalisation, so one is always free.
+        if let Some(free) = asked.iter_mut().find(|slot| slot.is_none()) {
+            *free = Some(name);
+        }
     }
     true
 }

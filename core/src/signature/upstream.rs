@@ -171,11 +171,14 @@ impl DayKey {
             .strip_prefix(self.date.as_str())?
             .strip_prefix('T')?;
         let digits = time.strip_suffix('Z')?.as_bytes();
-        if digits.len() != 6 || !digits.iter().all(u8::is_ascii_digit) {
+        let &[h1, h0, m1, m0, s1, s0] = digits else {
+            return None;
+        };
+        if !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let two = |i: usize| u64::from(digits[i] - b'0') * 10 + u64::from(digits[i + 1] - b'0');
-        let (h, m, s) = (two(0), two(2), two(4));
+        let two = |tens: u8, ones: u8| u64::from(tens - b'0') * 10 + u64::from(ones - b'0');
+        let (h, m, s) = (two(h1, h0), two(m1, m0), two(s1, s0));
         (h < 24 && m < 60 && s < 60).then_some(h * 3600 + m * 60 + s)
     }
 }

@@ -61,8 +61,8 @@ pub fn parse_presigned(query: &[(String, String)]) -> Result<Option<SigV4Auth>, 
     ];
     let mut values: [Option<&str>; 6] = [None; 6];
     for (name, value) in query {
-        if let Some(i) = NAMES.iter().position(|n| n == name) {
-            if values[i].replace(value.as_str()).is_some() {
+        if let Some((slot, _)) = values.iter_mut().zip(NAMES).find(|(_, n)| n == name) {
+            if slot.replace(value.as_str()).is_some() {
                 return Err(query_malformed(&format!(
                     "The {name} parameter must appear only once."
                 )));
