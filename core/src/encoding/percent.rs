@@ -187,7 +187,10 @@ mod tests {
     #[test]
     fn percent_decodes_escapes_and_refuses_broken_ones() {
         assert_eq!(percent_decode("a%41b%c3%A9").ok().as_deref(), Some("aAbé"));
-        assert_eq!(percent_decode("plain+text").ok().as_deref(), Some("plain+text"));
+        assert_eq!(
+            percent_decode("plain+text").ok().as_deref(),
+            Some("plain+text")
+        );
         for broken in ["%", "a%4", "%4g", "%g4", "%%41", "%FF", "%C3"] {
             assert!(percent_decode(broken).is_err(), "{broken}");
         }
