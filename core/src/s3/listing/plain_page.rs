@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use crate::encoding::byte_table::{byte_table, ByteTable};
 use crate::s3::error::S3Error;
 use crate::s3::listing::upstream_page::{Element, PageBuilder, UpstreamPage, Value};
 
@@ -27,10 +28,11 @@ pub(super) fn read_plain_page(text: &str) -> Option<Result<UpstreamPage<'_>, S3E
         let from = at;
         let mut references = false;
         loop {
-            at += bytes[at..]
+            let rest = bytes.get(at..)?;
+            at += rest
                 .iter()
-                .position(|&b| TEXT_STOP[usize::from(b)])
-                .unwrap_or(bytes.len() - at);
+                .position(|&b| TEXT_STOP.lookup(b))
+                .unwrap_or(rest.len());
             match bytes.get(at) {
                 Some(b'&') => {
                     references = true;
@@ -70,11 +72,13 @@ pub(super) fn read_plain_page(text: &str) -> Option<Result<UpstreamPage<'_>, S3E
             b'?' => {
                 // Skipped like quick-xml's declarations and processing instructions, when they
                 // end at the first `>`.
-                let close = at + 2 + bytes[at + 2..].iter().position(|&b| b == b'>')?;
-                if close < at + 4 || bytes[close - 1] != b'?' {
+                let after = bytes.get(at + 2..)?;
+                let len = after.iter().position(|&b| b == b'>')?;
+                // Something after `<?`, then `?>`.
+                if !matches!(after.get(..len), Some([_, .., b'?'])) {
                     return None;
                 }
-                at = close + 1;
+                at += 2 + len + 1;
                 Ok(())
             }
             _ => {
@@ -83,14 +87,14 @@ pub(super) fn read_plain_page(text: &str) -> Option<Result<UpstreamPage<'_>, S3E
                 if name_end == name_start {
                     return None;
                 }
-                let name = &bytes[name_start..name_end];
+                let name = bytes.get(name_start..name_end)?;
                 let (close, empty) = match bytes.get(name_end)? {
                     b'>' => (name_end, false),
                     b'/' if bytes.get(name_end + 1) == Some(&b'>') => (name_end + 1, true),
                     b' ' | b'\t' | b'\n' => {
                         // Attributes: quick-xml only finds the `>` outside quotes.
                         let close = tag_close(bytes, name_end)?;
-                        (close, bytes[close - 1] == b'/')
+                        (close, bytes.get(..close)?.ends_with(b"/"))
                     }
                     _ => return None,
                 };
@@ -115,30 +119,16 @@ fn name_end(bytes: &[u8], from: usize) -> usize {
     let rest = bytes.get(from..).unwrap_or_default();
     from + rest
         .iter()
-        .position(|&b| !NAME_CHAR[usize::from(b)])
+        .position(|&b| !NAME_CHAR.lookup(b))
         .unwrap_or(rest.len())
 }
 
 /// Bytes that end a run of text for the plain reader: markup, references, carriage returns.
-const TEXT_STOP: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'<' as usize] = true;
-    table[b'&' as usize] = true;
-    table[b'\r' as usize] = true;
-    table
-};
+const TEXT_STOP: ByteTable<bool> = byte_table!(|b| matches!(b, b'<' | b'&' | b'\r'));
 
 /// Bytes of the element names the plain reader accepts.
-const NAME_CHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.');
-        b += 1;
-    }
-    table
-};
+const NAME_CHAR: ByteTable<bool> =
+    byte_table!(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
 
 /// The `>` closing a tag, outside quoted attribute values, as quick-xml finds it.
 fn tag_close(bytes: &[u8], from: usize) -> Option<usize> {

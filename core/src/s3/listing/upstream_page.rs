@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
+use crate::encoding::byte_table::{byte_table, ByteTable};
 use crate::encoding::xml::escape;
 use crate::s3::error::S3Error;
 use crate::s3::listing::plain_page::{read_plain_page, unescape_predefined};
@@ -228,19 +229,17 @@ fn etag_xml(value: Value<'_>) -> Option<Cow<'_, str>> {
     if let Value::Escaped(raw) = value {
         // Letters, digits, `-` and `&quot;` only: then escaping the quoted tag gives back
         // `raw` (quoted already) or `raw` in `&quot;`s.
-        let bytes = raw.as_bytes();
-        let mut i = 0;
-        let mut plain = true;
-        while i < bytes.len() {
-            if bytes[i] == b'&' && bytes[i..].starts_with(b"&quot;") {
-                i += 6;
-            } else if tag_char(bytes[i]) {
-                i += 1;
-            } else {
-                plain = false;
-                break;
-            }
-        }
+        let mut rest = raw.as_bytes();
+        let plain = loop {
+            rest = match rest.strip_prefix(b"&quot;") {
+                Some(after) => after,
+                None => match rest {
+                    [] => break true,
+                    [b, after @ ..] if tag_char(*b) => after,
+                    _ => break false,
+                },
+            };
+        };
         if plain {
             return Some(if raw.starts_with("&quot;") {
                 Cow::Borrowed(raw)
@@ -301,7 +300,7 @@ impl Element {
 /// Object metadata is passed on, so it must be what S3 puts there, not arbitrary text (which
 /// could carry real names): a date, a number, an entity tag, a storage class.
 fn plausible_metadata(o: &ObjectEntry<'_>) -> bool {
-    let all = |text: &str, class: u8| text.bytes().all(|b| METADATA[usize::from(b)] & class != 0);
+    let all = |text: &str, class: u8| text.bytes().all(|b| METADATA.lookup(b) & class != 0);
     let date = !o.last_modified.is_empty() && all(&o.last_modified, DATE);
     let size = !o.size.is_empty() && all(&o.size, DIGIT);
     date && size && o.etag.is_some() && all(&o.storage_class, CLASS)
@@ -311,24 +310,19 @@ fn plausible_metadata(o: &ObjectEntry<'_>) -> bool {
 const DIGIT: u8 = 1;
 const DATE: u8 = 2;
 const CLASS: u8 = 4;
-const METADATA: [u8; 256] = {
-    let mut table = [0; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        if c.is_ascii_digit() {
-            table[b] |= DIGIT;
-        }
-        if matches!(c, b'0'..=b'9' | b'-' | b':' | b'.' | b'T' | b'Z' | b'+') {
-            table[b] |= DATE;
-        }
-        if c.is_ascii_uppercase() || c == b'_' {
-            table[b] |= CLASS;
-        }
-        b += 1;
-    }
-    table
-};
+const METADATA: ByteTable<u8> = byte_table!(|b| {
+    let digit = if b.is_ascii_digit() { DIGIT } else { 0 };
+    let date = match b {
+        b'0'..=b'9' | b'-' | b':' | b'.' | b'T' | b'Z' | b'+' => DATE,
+        _ => 0,
+    };
+    let class = if b.is_ascii_uppercase() || b == b'_' {
+        CLASS
+    } else {
+        0
+    };
+    digit | date | class
+});
 
 /// S3 ETags are quoted; some S3-compatible stores list them bare.
 fn quoted_etag(etag: Cow<'_, str>) -> Cow<'_, str> {
