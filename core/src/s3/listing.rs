@@ -1143,7 +1143,7 @@ mod tests {
     fn upstream(fetch: &Fetch) -> String {
         let (bucket, query) = fetch.path[1..].split_once('?').unwrap();
         let q = parse_query(query).unwrap();
-        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let get = |k: &str| q.iter().find(|p| p.name == k).map(|p| p.value.clone());
         let prefix = get("prefix").unwrap_or_default();
         let max: usize = get("max-keys").unwrap().parse().unwrap();
         let after = get("continuation-token")
@@ -1454,7 +1454,7 @@ mod tests {
     fn hidden_run(fetch: &Fetch, total: usize) -> String {
         let (_, query) = fetch.path[1..].split_once('?').unwrap();
         let q = parse_query(query).unwrap();
-        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let get = |k: &str| q.iter().find(|p| p.name == k).map(|p| p.value.clone());
         let max: usize = get("max-keys").unwrap().parse().unwrap();
         let after = get("continuation-token")
             .or(get("start-after"))

@@ -28,6 +28,7 @@ use crate::encoding::dates::parse_http_date;
 use crate::encoding::hex::{decode_hex32, push_hex32};
 use crate::encoding::percent::{percent_decode, push_reencoded};
 use crate::s3::error::S3Error;
+use crate::s3::request::QueryParam;
 use crate::signature::{single_header, valid_access_key};
 
 // The dates and hex SigV4 speaks, where callers of this module expect them.
