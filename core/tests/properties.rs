@@ -915,7 +915,10 @@ fn query_of(fetch: &Fetch) -> (String, Vec<(String, String)>) {
     let (path, query) = fetch.path.split_once('?').unwrap_or((&fetch.path, ""));
     let bucket = request::percent_decode(path.trim_start_matches('/')).unwrap_or_default();
     let query = request::parse_query(query).unwrap_or_default();
-    (bucket, query.into_iter().map(|p| (p.name, p.value)).collect())
+    (
+        bucket,
+        query.into_iter().map(|p| (p.name, p.value)).collect(),
+    )
 }
 
 fn param<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {

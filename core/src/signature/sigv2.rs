@@ -3,7 +3,7 @@
 //!
 //! SigV2 signs with the secret itself (HMAC-SHA1), and the secret never leaves the policy service.
 //! So the filter only parses, checks the clock and builds the string to sign; the policy service
-//! checks the signature (`sign`/`verify` below are for it and for tests). Nothing here can be
+//! checks the signature with `verify` below (`sign` is for tests). Nothing here can be
 //! cached across requests: the string to sign is the request.
 //!
 //! The seed's literal `AWS KEY:immuta` header is not a SigV2 signature; `auth::credential` tells
@@ -345,8 +345,9 @@ pub fn check_time(
     Ok(())
 }
 
-/// The SigV2 signature: base64 of HMAC-SHA1(secret, string_to_sign). For the policy service and
-/// tests; the filter never holds a secret.
+/// The SigV2 signature: base64 of HMAC-SHA1(secret, string_to_sign), for tests (the filter never
+/// holds a secret; the policy service only verifies).
+#[cfg(any(test, feature = "test-support"))]
 pub fn sign(secret: &str, string_to_sign: &str) -> String {
     match HmacSha1::new_from_slice(secret.as_bytes()) {
         Ok(mut mac) => {

@@ -25,7 +25,9 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::encoding::dates::parse_http_date;
-use crate::encoding::hex::{decode_hex32, push_hex32};
+use crate::encoding::hex::decode_hex32;
+#[cfg(any(test, feature = "test-support"))]
+use crate::encoding::hex::push_hex32;
 use crate::encoding::percent::{percent_decode, push_reencoded};
 use crate::s3::error::S3Error;
 use crate::s3::request::QueryParam;
