@@ -9,7 +9,7 @@ use crate::s3::request::MAX_KEY_BYTES;
 /// every name a store may serve for it: `DataSourceGrant::is_visible`). Anything else — no
 /// data source, an invisible one, a hidden object, a real key longer than S3 allows (no store
 /// holds one; some refuse it with their own error) — is `NoSuchKey`, exactly like a key that
-/// does not exist (invariant 4).
+/// does not exist: what a principal may not see cannot be probed for.
 pub fn resolve_object<'e, 'k>(
     entitlements: &'e Entitlements,
     key: &'k str,

@@ -1,5 +1,6 @@
 //! S3 errors as the gateway answers them: the code, HTTP status and message S3 itself uses,
-//! rendered as S3's `<Error>` XML. Messages never carry upstream detail (invariant 2).
+//! rendered as S3's `<Error>` XML. Messages never carry upstream detail: no real bucket, prefix,
+//! host or request id reaches the client.
 
 use crate::encoding::xml::escape;
 

@@ -6,8 +6,8 @@
 //! checks the signature with `verify` below (`sign` is for tests). Nothing here can be
 //! cached across requests: the string to sign is the request.
 //!
-//! The seed's literal `AWS KEY:immuta` header is not a SigV2 signature; `auth::credential` tells
-//! it apart before this module is asked.
+//! The seed's literal `AWS KEY:immuta` header is not a SigV2 signature; `presented::presented`
+//! tells it apart before this module is asked.
 
 use crate::headers::Headers;
 use base64::engine::general_purpose::STANDARD;
@@ -79,7 +79,8 @@ pub struct SigV2Auth {
     pub expires: Option<String>,
 }
 
-// Hand-written so a logged `{:?}` never carries the signature (invariant 7).
+// Hand-written so a logged `{:?}` never carries the signature: logs name the principal, never a
+// key's proof.
 impl std::fmt::Debug for SigV2Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigV2Auth")
@@ -175,8 +176,8 @@ pub enum Style<'a> {
 /// The path part of the CanonicalizedResource: what SigV2 clients sign as the resource.
 ///
 /// AWS's rule is "`/bucket` for a virtual-hosted request, then the path as sent", which knows
-/// nothing of an endpoint with a path. What a client behind such an endpoint signs was measured
-/// (botocore's `HmacV1Auth`, `endpoint_url=http://host/s3p`, either addressing style): the S3
+/// nothing of an endpoint with a path. A client behind such an endpoint (botocore's
+/// `HmacV1Auth`, `endpoint_url=http://host/s3p`, either addressing style) signs the S3
 /// resource, not the URL path — `/{bucket}/{key}` with the key encoded as sent, `/{bucket}/`
 /// (trailing slash) for bucket-level requests — while a request naming no bucket (ListBuckets,
 /// `GET /s3p`) signs the path exactly as sent. So the prefix is looked past for bucket requests

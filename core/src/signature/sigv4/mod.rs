@@ -76,7 +76,8 @@ pub struct Presigned {
     pub expires: u64,
 }
 
-// Hand-written so a logged `{:?}` never carries the signature (invariant 7).
+// Hand-written so a logged `{:?}` never carries the signature: logs name the principal, never a
+// key's proof.
 impl std::fmt::Debug for SigV4Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigV4Auth")
