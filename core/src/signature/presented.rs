@@ -2,7 +2,7 @@
 //! the `Authorization` header or a presigned URL, or the seed's literal `AWS <KEY>:immuta`), and
 //! the key digest under which the policy service knows the API key.
 //!
-//! Checking the proof is done by `sigv4::verify` (with the signing key the policy service derives)
+//! Checking the proof is done by `sigv4::verify_signature` (with the signing key the policy service derives)
 //! and, for SigV2, by the policy service itself, which alone holds secrets.
 
 use crate::headers::Headers;
