@@ -173,8 +173,8 @@ fn main() {
         let resource = path.split('?').next().unwrap_or("").to_string();
         let authority = headers.get(":authority").unwrap_or_default();
         let request = request::parse(&method, &path, authority, &ADDRESSING).expect("parses");
-        let query = request::parse_query(path.split_once('?').map_or("", |(_, q)| q)).expect("q");
-        let Ok(Presented::SigV4(auth)) = presented::presented(&headers, &query, false) else {
+        let Ok(Presented::SigV4(auth)) = presented::presented(&headers, &request.query, false)
+        else {
             panic!("not SigV4");
         };
         let digest = digests

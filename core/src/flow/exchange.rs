@@ -144,10 +144,11 @@ impl Exchange {
             Ok(r) => r,
             Err(error) => return self.respond_error(host, &error),
         };
-        let query = request::parse_query(self.raw_path.split_once('?').map_or("", |(_, q)| q));
-        let presented = match query.and_then(|q| {
-            presented::presented(&self.request_headers, &q, vm.config.legacy_seed_auth)
-        }) {
+        let presented = match presented::presented(
+            &self.request_headers,
+            &request.query,
+            vm.config.legacy_seed_auth,
+        ) {
             Ok(p) => p,
             Err(error) => return self.respond_error(host, &error),
         };
@@ -277,20 +278,21 @@ impl Exchange {
         if let Err(error) = sigv2::check_time(auth, &self.request_headers, self.now, max_lifetime) {
             return self.respond_error(host, &error);
         }
-        let addressing = if request.virtual_hosted {
-            sigv2::Addressing::VirtualHosted {
+        let style = if request.virtual_hosted {
+            sigv2::Style::VirtualHosted {
                 prefix: &vm.config.path_prefix,
                 bucket: &vm.config.bucket,
             }
         } else {
-            sigv2::Addressing::PathStyle {
+            sigv2::Style::PathStyle {
                 prefix: &vm.config.path_prefix,
             }
         };
         let string_to_sign = match sigv2::string_to_sign(
             &self.method,
-            &self.raw_path,
-            addressing,
+            &self.resource,
+            &request.query,
+            style,
             &self.request_headers,
             auth.expires.as_deref(),
         ) {

@@ -87,12 +87,16 @@ pub struct S3Request {
     pub operation: Operation,
     /// The bucket was named in `Host` (virtual-hosted style), not in the path.
     pub virtual_hosted: bool,
+    /// The query as [`parse_query`] read it, once: the credential, SigV2's sub-resources and
+    /// the operation all read these.
+    pub query: Vec<QueryParam>,
     /// Query parameters to pass on to the upstream for an object request (already decoded).
     pub forwarded_query: Vec<(String, String)>,
 }
 
-/// How requests name the bucket: path style under `path_prefix` (`/s3p/immuta/key`), or
-/// virtual-hosted style (`immuta.<virtual_host_domain>` in `Host`, then `/s3p/key`).
+/// How the gateway lets requests name the bucket (its configuration, not one request's
+/// choice): path style under `path_prefix` (`/s3p/immuta/key`), or virtual-hosted style
+/// (`immuta.<virtual_host_domain>` in `Host`, then `/s3p/key`).
 #[derive(Debug, Clone, Copy)]
 pub struct Addressing<'a> {
     pub path_prefix: &'a str,
@@ -119,12 +123,12 @@ pub fn parse(
         .filter(|r| r.is_empty() || r.starts_with('/'))
         .ok_or_else(|| S3Error::no_such_bucket(path.trim_start_matches('/')))?;
     let query = parse_query(query)?;
-    let has = |name: &str| query.iter().any(|(k, _)| k == name);
+    let has = |name: &str| query.iter().any(|p| p.name == name);
     let get = |name: &str| {
         query
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|p| p.name == name)
+            .map(|p| p.value.as_str())
     };
 
     let is_read = match method {
@@ -162,6 +166,7 @@ pub fn parse(
                 return Ok(S3Request {
                     operation: Operation::ListBuckets,
                     virtual_hosted,
+                    query,
                     forwarded_query: Vec::new(),
                 });
             }
@@ -193,6 +198,7 @@ pub fn parse(
         return Ok(S3Request {
             operation,
             virtual_hosted,
+            query,
             forwarded_query: Vec::new(),
         });
     }
@@ -200,8 +206,8 @@ pub fn parse(
     let key = decode_key(key_part)?;
     let forwarded_query = query
         .iter()
-        .filter(|(k, _)| FORWARDED_OBJECT_PARAMS.contains(&k.as_str()))
-        .cloned()
+        .filter(|p| FORWARDED_OBJECT_PARAMS.contains(&p.name.as_str()))
+        .map(|p| (p.name.clone(), p.value.clone()))
         .collect();
     let operation = if is_read {
         Operation::GetObject { key }
@@ -211,6 +217,7 @@ pub fn parse(
     Ok(S3Request {
         operation,
         virtual_hosted,
+        query,
         forwarded_query,
     })
 }
@@ -400,19 +407,7 @@ fn check_chars(text: &str, what: &str) -> Result<(), S3Error> {
     Ok(())
 }
 
-/// Splits and decodes a query string into (name, value) pairs; `+` means space, as S3 reads
-/// it. Every reader of the query reads these (through [`query_params`] for SigV2): the
-/// operation, the forwarded `response-*` overrides, SigV4's canonical query, SigV2's
-/// sub-resources. So a parameter is signed under the name it is acted on under: names are
-/// decoded too (`response-content-typ%65` is `response-content-type`), and a client that
-/// signed a name as written but encoded fails its signature, never passes unsigned.
-pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, S3Error> {
-    query_pairs(query)
-        .map(|pair| pair.map(|p| (p.name, p.value)))
-        .collect()
-}
-
-/// One query parameter, decoded by [`parse_query`]'s rule.
+/// One query parameter, decoded by [`parse_query`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryParam {
     pub name: String,
@@ -421,21 +416,35 @@ pub struct QueryParam {
     pub bare: bool,
 }
 
-/// The query as [`parse_query`] reads it, keeping whether each parameter had an `=`.
-pub fn query_params(query: &str) -> Result<Vec<QueryParam>, S3Error> {
-    query_pairs(query).collect()
+/// Splits and decodes a query string into its parameters; `+` means space, as S3 reads it.
+/// Every reader of the query reads these (a request's are parsed once, into
+/// [`S3Request::query`]): the operation, the forwarded `response-*` overrides, the presented
+/// credential, SigV2's sub-resources; SigV4's canonical query decodes by the same rule. So a
+/// parameter is signed under the name it is acted on under: names are decoded too
+/// (`response-content-typ%65` is `response-content-type`), and a client that signed a name as
+/// written but encoded fails its signature, never passes unsigned.
+pub fn parse_query(query: &str) -> Result<Vec<QueryParam>, S3Error> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok(QueryParam {
+                name: decode_query_text(k)?,
+                value: decode_query_text(v)?,
+                bare: !pair.contains('='),
+            })
+        })
+        .collect()
 }
 
-/// The one decoding of query parameters behind [`parse_query`] and [`query_params`].
-fn query_pairs(query: &str) -> impl Iterator<Item = Result<QueryParam, S3Error>> + '_ {
-    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        Ok(QueryParam {
-            name: percent_decode(&k.replace('+', " "))?,
-            value: percent_decode(&v.replace('+', " "))?,
-            bare: !pair.contains('='),
-        })
-    })
+/// A query name or value decoded: `+` is a space, then percent-decoding.
+fn decode_query_text(text: &str) -> Result<String, S3Error> {
+    if text.contains('+') {
+        percent_decode(&text.replace('+', " "))
+    } else {
+        percent_decode(text)
+    }
 }
 
 /// Percent-decodes into UTF-8 (one definition, in `encoding::percent`).

@@ -2,13 +2,14 @@
 //! the `Authorization` header or a presigned URL, or the seed's literal `AWS <KEY>:immuta`), and
 //! the key digest under which the policy service knows the API key.
 //!
-//! Checking the proof is done by `sigv4::verify` (with the signing key the policy service derives)
+//! Checking the proof is done by `sigv4::verify_signature` (with the signing key the policy service derives)
 //! and, for SigV2, by the policy service itself, which alone holds secrets.
 
 use crate::headers::Headers;
 use sha2::{Digest, Sha256};
 
 use crate::s3::error::S3Error;
+use crate::s3::request::QueryParam;
 use crate::signature::sigv2::{self, SigV2Auth};
 use crate::signature::sigv4::{self, SigV4Auth};
 use crate::signature::valid_access_key;
@@ -58,10 +59,10 @@ pub fn invalid_token() -> S3Error {
 }
 
 /// Reads the credential from the request headers (lower-case names, as Envoy gives them) and
-/// the decoded query.
+/// the decoded query ([`S3Request::query`](crate::s3::request::S3Request::query)).
 pub fn presented(
     headers: &(impl Headers + ?Sized),
-    query: &[(String, String)],
+    query: &[QueryParam],
     legacy_seed_auth: bool,
 ) -> Result<Presented, S3Error> {
     // The one place session tokens are refused, before any credential is read: the gateway
@@ -69,7 +70,7 @@ pub fn presented(
     if headers.has("x-amz-security-token")
         || query
             .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token"))
+            .any(|p| p.name.eq_ignore_ascii_case("x-amz-security-token"))
     {
         return Err(invalid_token());
     }
@@ -80,7 +81,7 @@ pub fn presented(
         .collect();
     let presigned = query
         .iter()
-        .any(|(k, _)| PRESIGN_PARAMS.contains(&k.as_str()));
+        .any(|p| PRESIGN_PARAMS.contains(&p.name.as_str()));
     let presented = match authorization.as_slice() {
         [] => {
             if let Some(auth) = sigv4::parse_presigned(query)? {
@@ -163,6 +164,14 @@ mod tests {
             .collect()
     }
 
+    fn param(name: &str, value: &str) -> QueryParam {
+        QueryParam {
+            name: name.to_string(),
+            value: value.to_string(),
+            bare: false,
+        }
+    }
+
     fn header(h: &str, legacy: bool) -> Result<Presented, S3Error> {
         presented(&headers(&[h]), &[], legacy)
     }
@@ -172,7 +181,7 @@ mod tests {
         let mut h = headers(&["AWS a:immuta"]);
         h.push(("x-amz-security-token".into(), "t".into()));
         assert_eq!(presented(&h, &[], true).unwrap_err().code, "InvalidToken");
-        let q = vec![("X-Amz-Security-Token".to_string(), "t".to_string())];
+        let q = vec![param("X-Amz-Security-Token", "t")];
         let e = presented(&headers(&["AWS a:immuta"]), &q, true).unwrap_err();
         assert_eq!(e.code, "InvalidToken");
     }
@@ -198,7 +207,7 @@ mod tests {
         presented(NO_HEADERS, &v4_presigned, false).unwrap();
         let token_header = ("x-amz-security-token".to_string(), "tok".to_string());
         for token in ["X-Amz-Security-Token", "x-amz-security-token"] {
-            let token_param = (token.to_string(), "tok".to_string());
+            let token_param = param(token, "tok");
             for auth in [v4_header, v2_header] {
                 let mut h = headers(&[auth]);
                 h.push(token_header.clone());
@@ -252,11 +261,8 @@ mod tests {
 
     #[test]
     fn presigned_urls_present_credentials() {
-        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
+        let q = |pairs: &[(&str, &str)]| -> Vec<QueryParam> {
+            pairs.iter().map(|(k, v)| param(k, v)).collect()
         };
         let v2 = q(&[
             ("AWSAccessKeyId", "bob-demo-key"),

@@ -3,11 +3,11 @@
 //!
 //! SigV2 signs with the secret itself (HMAC-SHA1), and the secret never leaves the policy service.
 //! So the filter only parses, checks the clock and builds the string to sign; the policy service
-//! checks the signature (`sign`/`verify` below are for it and for tests). Nothing here can be
+//! checks the signature with `verify` below (`sign` is for tests). Nothing here can be
 //! cached across requests: the string to sign is the request.
 //!
-//! The seed's literal `AWS KEY:immuta` header is not a SigV2 signature; `auth::credential` tells
-//! it apart before this module is asked.
+//! The seed's literal `AWS KEY:immuta` header is not a SigV2 signature; `presented::presented`
+//! tells it apart before this module is asked.
 
 use crate::headers::Headers;
 use base64::engine::general_purpose::STANDARD;
@@ -17,7 +17,7 @@ use sha1::Sha1;
 
 use crate::encoding::dates::parse_http_date;
 use crate::s3::error::S3Error;
-use crate::s3::request::{query_params, QueryParam};
+use crate::s3::request::QueryParam;
 use crate::signature::sigv4::{request_expired, request_time_too_skewed, MAX_SKEW_SECONDS};
 use crate::signature::{single_header, valid_access_key};
 
@@ -79,7 +79,8 @@ pub struct SigV2Auth {
     pub expires: Option<String>,
 }
 
-// Hand-written so a logged `{:?}` never carries the signature (invariant 7).
+// Hand-written so a logged `{:?}` never carries the signature: logs name the principal, never a
+// key's proof.
 impl std::fmt::Debug for SigV2Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigV2Auth")
@@ -115,12 +116,12 @@ pub fn parse_authorization(header: &str) -> Result<SigV2Auth, S3Error> {
     })
 }
 
-/// Reads a SigV2 presigned URL's credential from the decoded query pairs
-/// (`request::parse_query`). `Ok(None)` when none of its parameters is present.
-pub fn parse_presigned(query: &[(String, String)]) -> Result<Option<SigV2Auth>, S3Error> {
+/// Reads a SigV2 presigned URL's credential from the decoded query (`request::parse_query`).
+/// `Ok(None)` when none of its parameters is present.
+pub fn parse_presigned(query: &[QueryParam]) -> Result<Option<SigV2Auth>, S3Error> {
     const NAMES: [&str; 3] = ["AWSAccessKeyId", "Expires", "Signature"];
     let mut values: [Option<&str>; 3] = [None; 3];
-    for (name, value) in query {
+    for QueryParam { name, value, .. } in query {
         if let Some(i) = NAMES.iter().position(|n| n == name) {
             if values[i].replace(value.as_str()).is_some() {
                 return Err(S3Error::invalid_argument(&format!(
@@ -161,9 +162,11 @@ pub fn parse_presigned(query: &[(String, String)]) -> Result<Option<SigV2Auth>, 
     }))
 }
 
-/// Where a request names its bucket, and the gateway's path prefix to look past.
+/// Where this request named its bucket, and the gateway's path prefix to look past (one
+/// request's style, as `request::parse` found it; `request::Addressing` is the gateway's
+/// configuration of the styles it accepts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Addressing<'a> {
+pub enum Style<'a> {
     /// `{prefix}/{bucket}/{key}`.
     PathStyle { prefix: &'a str },
     /// `{bucket}.{gateway host}` with `{prefix}/{key}`; `bucket` as read from the host.
@@ -173,57 +176,58 @@ pub enum Addressing<'a> {
 /// The path part of the CanonicalizedResource: what SigV2 clients sign as the resource.
 ///
 /// AWS's rule is "`/bucket` for a virtual-hosted request, then the path as sent", which knows
-/// nothing of an endpoint with a path. What a client behind such an endpoint signs was measured
-/// (botocore's `HmacV1Auth`, `endpoint_url=http://host/s3p`, either addressing style): the S3
+/// nothing of an endpoint with a path. A client behind such an endpoint (botocore's
+/// `HmacV1Auth`, `endpoint_url=http://host/s3p`, either addressing style) signs the S3
 /// resource, not the URL path — `/{bucket}/{key}` with the key encoded as sent, `/{bucket}/`
 /// (trailing slash) for bucket-level requests — while a request naming no bucket (ListBuckets,
 /// `GET /s3p`) signs the path exactly as sent. So the prefix is looked past for bucket requests
 /// and kept for service-level ones. A path outside `prefix` is refused.
-pub fn resource_path(path: &str, addressing: Addressing<'_>) -> Result<String, S3Error> {
-    let prefix = match addressing {
-        Addressing::PathStyle { prefix } | Addressing::VirtualHosted { prefix, .. } => prefix,
+pub fn resource_path(path: &str, style: Style<'_>) -> Result<String, S3Error> {
+    let prefix = match style {
+        Style::PathStyle { prefix } | Style::VirtualHosted { prefix, .. } => prefix,
     };
     let rest = path
         .strip_prefix(prefix)
         .filter(|r| r.is_empty() || r.starts_with('/'))
         .ok_or_else(S3Error::access_denied)?;
-    Ok(match addressing {
-        Addressing::VirtualHosted { bucket, .. } => {
+    Ok(match style {
+        Style::VirtualHosted { bucket, .. } => {
             format!("/{bucket}{}", if rest.is_empty() { "/" } else { rest })
         }
-        Addressing::PathStyle { .. } if rest.is_empty() || rest == "/" => path.to_string(),
+        Style::PathStyle { .. } if rest.is_empty() || rest == "/" => path.to_string(),
         // `/{bucket}` alone is signed as `/{bucket}/`.
-        Addressing::PathStyle { .. } if rest.get(1..).is_some_and(|r| !r.contains('/')) => {
+        Style::PathStyle { .. } if rest.get(1..).is_some_and(|r| !r.contains('/')) => {
             format!("{rest}/")
         }
-        Addressing::PathStyle { .. } => rest.to_string(),
+        Style::PathStyle { .. } => rest.to_string(),
     })
 }
 
 /// The SigV2 string to sign:
 /// `VERB\nContent-MD5\nContent-Type\nDate-or-Expires\nCanonicalizedAmzHeaders` +
-/// `CanonicalizedResource`, for the raw `:path` as sent (path and query); see `resource_path`
-/// for how `addressing` (and the gateway's prefix in it) shapes the resource.
+/// `CanonicalizedResource`, for the `:path`'s path part as sent (no query) and its query as
+/// `request::parse_query` read it; see `resource_path` for how `style` (and the gateway's
+/// prefix in it) shapes the resource.
 ///
 /// `expires` is the presigned URL's `Expires` (see `SigV2Auth::expires`); without it the Date line
 /// is the `Date` header, or empty when `x-amz-date` is present (that one is then signed among the
 /// amz headers).
 ///
-/// The query is read by `request::query_params`, the request parser's own reading: the
-/// sub-resources signed are the parameters acted on, by their decoded names. Over
-/// [`MAX_STRING_TO_SIGN`] bytes: `RequestHeaderSectionTooLarge`.
+/// The query is the request parser's own reading (`S3Request::query`): the sub-resources
+/// signed are the parameters acted on, by their decoded names. Over [`MAX_STRING_TO_SIGN`]
+/// bytes: `RequestHeaderSectionTooLarge`.
 pub fn string_to_sign(
     method: &str,
-    raw_path: &str,
-    addressing: Addressing<'_>,
+    path: &str,
+    query: &[QueryParam],
+    style: Style<'_>,
     headers: &(impl Headers + ?Sized),
     expires: Option<&str>,
 ) -> Result<String, S3Error> {
-    let (path, query) = raw_path.split_once('?').unwrap_or((raw_path, ""));
-    let resource = resource_path(path, addressing)?;
-    let params = query_params(query)?;
+    let resource = resource_path(path, style)?;
 
-    let mut out = String::with_capacity(128 + raw_path.len());
+    let query_len: usize = query.iter().map(|p| p.name.len() + p.value.len() + 2).sum();
+    let mut out = String::with_capacity(128 + resource.len() + query_len);
     out.push_str(method);
     out.push('\n');
     out.push_str(single_header(headers, "content-md5")?.unwrap_or(""));
@@ -254,7 +258,7 @@ pub fn string_to_sign(
         }
     }
     if expires.is_some() {
-        for param in params.iter().filter(|p| is_amz(&p.name)) {
+        for param in query.iter().filter(|p| is_amz(&p.name)) {
             add(&param.name, &param.value);
         }
     }
@@ -269,7 +273,7 @@ pub fn string_to_sign(
     // CanonicalizedResource: the path as sent, then the sub-resources sorted by name, names
     // and values decoded, `name` alone when the client wrote no `=`.
     out.push_str(&resource);
-    let mut subresources: Vec<&QueryParam> = params
+    let mut subresources: Vec<&QueryParam> = query
         .iter()
         .filter(|p| SUBRESOURCES.contains(&p.name.as_str()))
         .collect();
@@ -342,8 +346,9 @@ pub fn check_time(
     Ok(())
 }
 
-/// The SigV2 signature: base64 of HMAC-SHA1(secret, string_to_sign). For the policy service and
-/// tests; the filter never holds a secret.
+/// The SigV2 signature: base64 of HMAC-SHA1(secret, string_to_sign), for tests (the filter never
+/// holds a secret; the policy service only verifies).
+#[cfg(any(test, feature = "test-support"))]
 pub fn sign(secret: &str, string_to_sign: &str) -> String {
     match HmacSha1::new_from_slice(secret.as_bytes()) {
         Ok(mut mac) => {
@@ -382,13 +387,26 @@ mod tests {
             .collect()
     }
 
+    /// The string to sign for a raw `:path` (path and query), its query read as the request
+    /// parser reads it into `S3Request::query`.
+    fn string_to_sign(
+        method: &str,
+        raw_path: &str,
+        style: Style<'_>,
+        headers: &(impl Headers + ?Sized),
+        expires: Option<&str>,
+    ) -> Result<String, S3Error> {
+        let (path, query) = raw_path.split_once('?').unwrap_or((raw_path, ""));
+        super::string_to_sign(method, path, &parse_query(query)?, style, headers, expires)
+    }
+
     fn presigned(raw_path: &str) -> Result<Option<SigV2Auth>, S3Error> {
         let query = raw_path.split_once('?').map_or("", |(_, q)| q);
         parse_presigned(&parse_query(query)?)
     }
 
-    const PATH: Addressing<'static> = Addressing::PathStyle { prefix: "" };
-    const JOHNSMITH: Addressing<'static> = Addressing::VirtualHosted {
+    const PATH: Style<'static> = Style::PathStyle { prefix: "" };
+    const JOHNSMITH: Style<'static> = Style::VirtualHosted {
         prefix: "",
         bucket: "johnsmith",
     };
@@ -495,8 +513,8 @@ mod tests {
     const BOTO_SECRET: &str = "gw+secret/with=odd chars";
     const BOTO_NOW: u64 = 1_795_687_200;
     const BOTO_DATE: &str = "Thu, 26 Nov 2026 10:00:00 GMT";
-    const S3P: Addressing<'static> = Addressing::PathStyle { prefix: "/s3p" };
-    const S3P_VIRTUAL: Addressing<'static> = Addressing::VirtualHosted {
+    const S3P: Style<'static> = Style::PathStyle { prefix: "/s3p" };
+    const S3P_VIRTUAL: Style<'static> = Style::VirtualHosted {
         prefix: "/s3p",
         bucket: "immuta",
     };
@@ -522,7 +540,7 @@ mod tests {
     fn boto_check(
         method: &str,
         raw_path: &str,
-        addressing: Addressing<'_>,
+        addressing: Style<'_>,
         headers: &[(String, String)],
         authorization: &str,
     ) {

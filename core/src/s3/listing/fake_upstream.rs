@@ -57,7 +57,7 @@ pub(super) fn store() -> Vec<(&'static str, String)> {
 pub(super) fn upstream(fetch: &Fetch) -> String {
     let (bucket, query) = fetch.path[1..].split_once('?').unwrap();
     let q = parse_query(query).unwrap();
-    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let get = |k: &str| q.iter().find(|p| p.name == k).map(|p| p.value.clone());
     let prefix = get("prefix").unwrap_or_default();
     let max: usize = get("max-keys").unwrap().parse().unwrap();
     let after = get("continuation-token")

@@ -608,7 +608,7 @@ mod tests {
     fn hidden_run(fetch: &Fetch, total: usize) -> String {
         let (_, query) = fetch.path[1..].split_once('?').unwrap();
         let q = parse_query(query).unwrap();
-        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let get = |k: &str| q.iter().find(|p| p.name == k).map(|p| p.value.clone());
         let max: usize = get("max-keys").unwrap().parse().unwrap();
         let after = get("continuation-token")
             .or(get("start-after"))

@@ -167,7 +167,9 @@ pub(crate) fn push_trimmed(out: &mut String, value: &str) {
 }
 
 /// `AWS4-HMAC-SHA256\n{timestamp}\n{scope}/aws4_request\n{hex sha256 of the canonical request}`,
-/// with `scope` as `SigV4Auth::scope_string` gives it.
+/// with `scope` as `SigV4Auth::scope_string` gives it. For tests: the verifier and the upstream
+/// signer feed the HMAC with `feed_string_to_sign`.
+#[cfg(any(test, feature = "test-support"))]
 pub fn string_to_sign(timestamp: &str, scope: &str, canonical_request: &str) -> String {
     let mut out = Vec::with_capacity(ALGORITHM.len() + timestamp.len() + scope.len() + 96);
     feed_string_to_sign(

@@ -25,9 +25,12 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::encoding::dates::parse_http_date;
-use crate::encoding::hex::{decode_hex32, push_hex32};
+use crate::encoding::hex::decode_hex32;
+#[cfg(any(test, feature = "test-support"))]
+use crate::encoding::hex::push_hex32;
 use crate::encoding::percent::{percent_decode, push_reencoded};
 use crate::s3::error::S3Error;
+use crate::s3::request::QueryParam;
 use crate::signature::{single_header, valid_access_key};
 
 // The dates and hex SigV4 speaks, where callers of this module expect them.
@@ -73,7 +76,8 @@ pub struct Presigned {
     pub expires: u64,
 }
 
-// Hand-written so a logged `{:?}` never carries the signature (invariant 7).
+// Hand-written so a logged `{:?}` never carries the signature: logs name the principal, never a
+// key's proof.
 impl std::fmt::Debug for SigV4Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigV4Auth")

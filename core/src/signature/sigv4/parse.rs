@@ -48,9 +48,9 @@ pub fn parse_authorization(header: &str) -> Result<SigV4Auth, S3Error> {
     )
 }
 
-/// Reads a presigned URL's credential from the decoded query pairs (`request::parse_query`).
+/// Reads a presigned URL's credential from the decoded query (`request::parse_query`).
 /// `Ok(None)` when the query carries no SigV4 presign parameters at all.
-pub fn parse_presigned(query: &[(String, String)]) -> Result<Option<SigV4Auth>, S3Error> {
+pub fn parse_presigned(query: &[QueryParam]) -> Result<Option<SigV4Auth>, S3Error> {
     const NAMES: [&str; 6] = [
         "X-Amz-Algorithm",
         "X-Amz-Credential",
@@ -60,7 +60,7 @@ pub fn parse_presigned(query: &[(String, String)]) -> Result<Option<SigV4Auth>, 
         "X-Amz-Signature",
     ];
     let mut values: [Option<&str>; 6] = [None; 6];
-    for (name, value) in query {
+    for QueryParam { name, value, .. } in query {
         if let Some((slot, _)) = values.iter_mut().zip(NAMES).find(|(_, n)| n == name) {
             if slot.replace(value.as_str()).is_some() {
                 return Err(query_malformed(&format!(

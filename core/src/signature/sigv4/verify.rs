@@ -23,7 +23,8 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8
     hmac_sha256(&k_service, b"aws4_request")
 }
 
-/// The signature (lower-case hex) of `string_to_sign` under `signing_key`.
+/// The signature (lower-case hex) of `string_to_sign` under `signing_key`, for tests.
+#[cfg(any(test, feature = "test-support"))]
 pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
     let mut out = String::with_capacity(64);
     push_hex32(
@@ -35,7 +36,9 @@ pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
 
 /// Checks a SigV4 request: the request time against `now_unix`, the scope date
 /// against the request date, every `x-amz-*` header signed, then the signature itself (compared
-/// in constant time). `signing_key` is the key for `auth.scope_string()`.
+/// in constant time). `signing_key` is the key for `auth.scope_string()`. For tests: the flow
+/// runs `precheck` before it has the key, then `verify_signature`.
+#[cfg(any(test, feature = "test-support"))]
 pub fn verify(
     auth: &SigV4Auth,
     method: &str,
@@ -80,6 +83,7 @@ impl std::fmt::Debug for VerifyingKey {
 }
 
 /// `verify` with a prepared key: the checks that need no secret, then the signature.
+#[cfg(any(test, feature = "test-support"))]
 pub fn verify_with(
     auth: &SigV4Auth,
     method: &str,
