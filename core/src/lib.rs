@@ -8,6 +8,10 @@
 //! - `policy`: the policy service's entitlements, the decision cache, path mapping, patterns.
 //! - `encoding`: XML and the byte-level encoders shared by all of them.
 
+// With `panic = "abort"` in the filter a bad index traps the whole VM: the core reads with
+// `get`, patterns and iterators instead (tests may index).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 pub mod config;
 pub mod encoding;
 pub mod flow;
