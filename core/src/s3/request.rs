@@ -1,6 +1,7 @@
 //! Parsing an S3 request (path style, under the configured path prefix) into the operation the
 //! gateway serves, with every namespace trick rejected before any mapping happens.
 
+use crate::encoding::byte_table::{byte_table, ByteTable};
 use crate::s3::error::S3Error;
 
 /// S3 keys are at most 1024 bytes of UTF-8.
@@ -335,12 +336,12 @@ pub fn is_servable_name(name: &str) -> bool {
     }
     let mut segment = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        if !NAME_ATTENTION[usize::from(b)] {
+        if !NAME_ATTENTION.lookup(b) {
             continue;
         }
         match b {
             b'/' => {
-                if matches!(&bytes[segment..i], b"" | b"." | b"..") {
+                if matches!(bytes.get(segment..i), Some(b"" | b"." | b"..")) {
                     return false;
                 }
                 segment = i + 1;
@@ -350,20 +351,12 @@ pub fn is_servable_name(name: &str) -> bool {
             _ => return false,
         }
     }
-    !matches!(&bytes[segment..], b"." | b"..")
+    !matches!(bytes.get(segment..), Some(b"." | b".."))
 }
 
 /// Bytes [`is_servable_name`] looks at: `/`, ASCII controls, and 0xC2 (which leads
 /// U+0080..U+009F).
-const NAME_ATTENTION: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = matches!(b as u8, 0..=0x1F | 0x7F | b'/' | 0xC2);
-        b += 1;
-    }
-    table
-};
+const NAME_ATTENTION: ByteTable<bool> = byte_table!(|b| matches!(b, 0..=0x1F | 0x7F | b'/' | 0xC2));
 
 /// Checks text that will become (part of) an upstream key: bounded, no control bytes,
 /// no `.`/`..` segments.

@@ -122,8 +122,8 @@ pub fn parse_presigned(query: &[QueryParam]) -> Result<Option<SigV2Auth>, S3Erro
     const NAMES: [&str; 3] = ["AWSAccessKeyId", "Expires", "Signature"];
     let mut values: [Option<&str>; 3] = [None; 3];
     for QueryParam { name, value, .. } in query {
-        if let Some(i) = NAMES.iter().position(|n| n == name) {
-            if values[i].replace(value.as_str()).is_some() {
+        if let Some((slot, _)) = values.iter_mut().zip(NAMES).find(|(_, n)| n == name) {
+            if slot.replace(value.as_str()).is_some() {
                 return Err(S3Error::invalid_argument(&format!(
                     "The {name} parameter must appear only once."
                 )));
