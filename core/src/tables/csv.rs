@@ -736,6 +736,7 @@ pub fn write_record(
             record: record.index,
         });
     }
+    let start = out.len();
     let mut copied = 0;
     for (i, field) in record.fields.iter().enumerate() {
         if let Some(&(_, value)) = replacements.iter().find(|(j, _)| *j == i) {
@@ -745,6 +746,11 @@ pub fn write_record(
         }
     }
     out.extend_from_slice(record.bytes.get(copied..).unwrap_or_default());
+    if out.len() == start {
+        // A last record without terminator whose one field became empty: no bytes would be no
+        // record, so the empty value is quoted.
+        out.extend_from_slice(&[record.dialect.quote, record.dialect.quote]);
+    }
     Ok(())
 }
 
@@ -1236,6 +1242,16 @@ mod tests {
         // The first replacement of a field counts.
         let twice = rewrite(Dialect::default(), b"a\n", &[(0, b"1"), (0, b"2")]);
         assert_eq!(twice, b"1\n");
+    }
+
+    #[test]
+    fn writer_keeps_a_record_emptied_by_its_replacement() {
+        assert_eq!(
+            rewrite(Dialect::default(), b"a\n\"b\"", &[(0, b"")]),
+            b"\n\"\""
+        );
+        // With a terminator an empty line is a record already.
+        assert_eq!(rewrite(Dialect::default(), b"a\n", &[(0, b"")]), b"\n");
     }
 
     #[test]
