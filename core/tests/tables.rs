@@ -86,13 +86,11 @@ fn must_quote(d: &Dialect, v: &[u8]) -> bool {
         })
 }
 
-/// Writes the generated records; returns the input and each record's bytes and values.
-fn render(
-    d: &Dialect,
-    bom: bool,
-    gens: &[Gen],
-    last_terminated: bool,
-) -> (Vec<u8>, Vec<(Vec<u8>, Vec<Vec<u8>>)>) {
+/// A record as written: its bytes and its fields' values.
+type Written = (Vec<u8>, Vec<Vec<u8>>);
+
+/// Writes the generated records; returns the input and each record as written.
+fn render(d: &Dialect, bom: bool, gens: &[Gen], last_terminated: bool) -> (Vec<u8>, Vec<Written>) {
     let mut input = Vec::new();
     let mut expected = Vec::new();
     for (n, g) in gens.iter().enumerate() {
