@@ -11,22 +11,12 @@ use std::ops::Range;
 
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::FileFailurePersistence;
 
+use s3gate_core::tables::csv::testing::read_chunks as read;
 use s3gate_core::tables::csv::{self, CsvError, CsvErrorKind, Dialect, Record, Terminator, BOM};
 
-fn cases(default: u32) -> ProptestConfig {
-    let mut config = ProptestConfig {
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
-        ))),
-        ..ProptestConfig::default()
-    };
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = default;
-    }
-    config
-}
+mod common;
+use common::cases;
 
 /// The dialects the generators write: RFC 4180, CRLF with an escape, `;` and `'`.
 fn dialect() -> impl Strategy<Value = Dialect> {
@@ -131,32 +121,6 @@ fn render(d: &Dialect, bom: bool, gens: &[Gen], last_terminated: bool) -> (Vec<u
     (input, expected)
 }
 
-/// A record as owned data: bytes, (span, quoted) per field, values, offset, index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Owned {
-    bytes: Vec<u8>,
-    fields: Vec<(Range<usize>, bool)>,
-    values: Vec<Vec<u8>>,
-    offset: u64,
-    index: u64,
-}
-
-fn own(r: &Record<'_>) -> Owned {
-    Owned {
-        bytes: r.bytes().to_vec(),
-        fields: r
-            .fields()
-            .iter()
-            .map(|f| (f.span(), f.is_quoted()))
-            .collect(),
-        values: (0..r.fields().len())
-            .map(|i| r.value(i).map(|v| v.into_owned()).unwrap_or_default())
-            .collect(),
-        offset: r.offset(),
-        index: r.index(),
-    }
-}
-
 /// `input` cut at `cuts` (positions taken modulo its length, in any order).
 fn chunks<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
     let mut at: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
@@ -178,15 +142,6 @@ fn read_with<F: FnMut(&Record<'_>) -> Result<(), CsvError>>(
         reader.feed(chunk, &mut each)?;
     }
     reader.finish(&mut each)
-}
-
-fn read(d: Dialect, max: usize, chunks: &[&[u8]]) -> Result<Vec<Owned>, CsvError> {
-    let mut out = Vec::new();
-    read_with(d, max, chunks, |r| {
-        out.push(own(r));
-        Ok(())
-    })?;
-    Ok(out)
 }
 
 const MAX: usize = 1 << 20;

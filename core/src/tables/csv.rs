@@ -115,7 +115,7 @@ pub enum CsvErrorKind {
     UnterminatedQuote,
     /// A replacement for a field the record does not have.
     NoSuchField(usize),
-    /// The reader was used after an error (its own or its consumer's).
+    /// The reader was used after an error (its own or its consumer's) or after `finish`.
     Abandoned,
 }
 
@@ -132,7 +132,7 @@ impl fmt::Display for CsvError {
             CsvErrorKind::BareCarriageReturn => "carriage return not followed by line feed".into(),
             CsvErrorKind::UnterminatedQuote => "quoted field not closed at the end".into(),
             CsvErrorKind::NoSuchField(i) => format!("no field {i} to replace").into(),
-            CsvErrorKind::Abandoned => "reader used after an error".into(),
+            CsvErrorKind::Abandoned => "reader used after an error or after the end".into(),
         };
         write!(
             f,
@@ -330,7 +330,8 @@ fn skip(table: &[u8; 256], bytes: &[u8], from: usize) -> usize {
 }
 
 /// A streaming CSV reader: `feed` it chunks, then `finish`; each complete record goes to the
-/// callback. After an error (the reader's or the callback's) every later call fails.
+/// callback. After an error (the reader's or the callback's), or after `finish`, every later call
+/// fails.
 #[derive(Debug)]
 pub struct Reader {
     dialect: Dialect,
@@ -429,7 +430,8 @@ impl Reader {
         result
     }
 
-    /// Ends the stream: the last record, if it has no terminator, goes to `on_record`.
+    /// Ends the stream: the last record, if it has no terminator, goes to `on_record`. The reader
+    /// takes no more input after it.
     pub fn finish<E, F>(&mut self, mut on_record: F) -> Result<(), E>
     where
         E: From<CsvError>,
@@ -460,21 +462,8 @@ impl Reader {
                     .into())
             }
         }
-        let record = Record {
-            bytes: &self.pending,
-            fields: &self.fields,
-            offset: self.offset,
-            index: self.index,
-            dialect: &self.dialect,
-        };
-        on_record(&record)?;
-        self.offset += end as u64;
-        self.index += 1;
-        self.pending.clear();
-        self.fields.clear();
-        self.state = State::StartField;
-        self.failed = false;
-        Ok(())
+        // The record is all in `pending`: handed over as one that ends an empty chunk.
+        self.emit(&[], 0, 0, &mut on_record)
     }
 
     /// Matches the stream's first bytes against the BOM (it may arrive split across chunks); the
@@ -754,50 +743,67 @@ pub fn write_record(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
+/// Records as owned data, read from a whole stream: for the tests of the reader, here and in
+/// `core/tests/tables.rs`.
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing {
     use super::*;
 
-    /// A record as owned test data: bytes, (span, quoted) per field, offset, index.
+    /// A record's bytes, (span, quoted) per field, values, offset and number.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    struct Owned {
-        bytes: Vec<u8>,
-        fields: Vec<(Range<usize>, bool)>,
-        values: Vec<Vec<u8>>,
-        offset: u64,
-        index: u64,
+    pub struct Owned {
+        pub bytes: Vec<u8>,
+        pub fields: Vec<(Range<usize>, bool)>,
+        pub values: Vec<Vec<u8>>,
+        pub offset: u64,
+        pub index: u64,
     }
 
-    fn own(r: &Record<'_>) -> Owned {
-        Owned {
-            bytes: r.bytes().to_vec(),
-            fields: r
-                .fields()
-                .iter()
-                .map(|f| (f.span(), f.is_quoted()))
-                .collect(),
-            values: (0..r.fields().len())
-                .map(|i| r.value(i).unwrap().into_owned())
-                .collect(),
-            offset: r.offset(),
-            index: r.index(),
+    impl Owned {
+        pub fn of(r: &Record<'_>) -> Owned {
+            Owned {
+                bytes: r.bytes().to_vec(),
+                fields: r
+                    .fields()
+                    .iter()
+                    .map(|f| (f.span(), f.is_quoted()))
+                    .collect(),
+                values: (0..r.fields().len())
+                    .map(|i| r.value(i).map(Cow::into_owned).unwrap_or_default())
+                    .collect(),
+                offset: r.offset(),
+                index: r.index(),
+            }
         }
     }
+
+    /// Every record of the stream fed in `chunks`, or the first error.
+    pub fn read_chunks(
+        dialect: Dialect,
+        max_record: usize,
+        chunks: &[&[u8]],
+    ) -> Result<Vec<Owned>, CsvError> {
+        let mut reader = Reader::new(dialect, max_record)?;
+        let mut out = Vec::new();
+        let mut keep = |r: &Record<'_>| {
+            out.push(Owned::of(r));
+            Ok::<(), CsvError>(())
+        };
+        for chunk in chunks {
+            reader.feed(chunk, &mut keep)?;
+        }
+        reader.finish(&mut keep)?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::Owned;
+    use super::*;
 
     fn read_chunks(dialect: Dialect, chunks: &[&[u8]]) -> Result<Vec<Owned>, CsvError> {
-        let mut reader = Reader::new(dialect, 1 << 20)?;
-        let mut out = Vec::new();
-        for chunk in chunks {
-            reader.feed(chunk, |r: &Record<'_>| {
-                out.push(own(r));
-                Ok::<(), CsvError>(())
-            })?;
-        }
-        reader.finish(|r: &Record<'_>| {
-            out.push(own(r));
-            Ok::<(), CsvError>(())
-        })?;
-        Ok(out)
+        testing::read_chunks(dialect, 1 << 20, chunks)
     }
 
     fn read(dialect: Dialect, input: &[u8]) -> Result<Vec<Owned>, CsvError> {
