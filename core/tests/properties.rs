@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::test_runner::{FileFailurePersistence, TestCaseError};
+use proptest::test_runner::TestCaseError;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
@@ -25,21 +25,8 @@ use s3gate_core::s3::request::{
 };
 use s3gate_core::signature::{sigv2, sigv4};
 
-/// The default number of cases unless `PROPTEST_CASES` asks for more (or fewer).
-fn cases(default: u32) -> ProptestConfig {
-    // `ProptestConfig::default()` reads every `PROPTEST_*` variable.
-    let mut config = ProptestConfig {
-        // Next to this file: core/tests/properties.proptest-regressions.
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
-        ))),
-        ..ProptestConfig::default()
-    };
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = default;
-    }
-    config
-}
+mod common;
+use common::cases;
 
 const PATH_STYLE: Addressing = Addressing {
     path_prefix: "/s3p",

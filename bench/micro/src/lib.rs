@@ -42,3 +42,49 @@ pub fn analyst() -> Entitlements {
         "prefix":"curated/sales/","format":"csv","hidden":["_SUCCESS","*.crc"]}]}"#;
     serde_json::from_str(doc).unwrap_or_default()
 }
+
+/// A CSV table of about `bytes` bytes, 10 columns, LF-terminated, with a header: ids, names,
+/// emails, a quoted address holding the delimiter, a quoted note with doubled quotes in every
+/// seventh row, numbers, dates, and an empty column in every fifth row. Deterministic.
+pub fn csv_table(bytes: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes + 256);
+    out.extend_from_slice(b"id,name,email,address,note,amount,region,created,ssn,score\n");
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut row: u64 = 0;
+    while out.len() < bytes {
+        // xorshift64: cheap, deterministic variety.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let r = state;
+        let note = if row % 7 == 0 {
+            format!("\"said \"\"call me\"\" at {}\"", r % 1000)
+        } else {
+            format!("\"plain note {}\"", r % 97)
+        };
+        let score = if row % 5 == 0 {
+            String::new()
+        } else {
+            format!("{}", r % 100)
+        };
+        out.extend_from_slice(
+            format!(
+                "{row},name{},user{}@example.com,\"{} Main St, Springfield\",{note},{}.{:02},{},2026-{:02}-{:02},{:03}-{:02}-{:04},{score}\n",
+                r % 10_000,
+                r % 100_000,
+                r % 9999,
+                r % 100_000,
+                r % 100,
+                ["eu", "us", "apac"][(r % 3) as usize],
+                r % 12 + 1,
+                r % 28 + 1,
+                r % 1000,
+                r % 100,
+                r % 10_000,
+            )
+            .as_bytes(),
+        );
+        row += 1;
+    }
+    out
+}

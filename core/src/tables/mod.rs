@@ -1,0 +1,8 @@
+//! Table objects in the data path: readers and writers of their records, for masking columns and
+//! filtering rows of CSV and JSON Lines objects on their way to the client (docs/tables.md).
+//!
+//! - `csv`: a streaming CSV record reader (raw bytes and field spans per record, fed in arbitrary
+//!   chunks, memory bounded by the longest record) and the writer that re-emits a record with
+//!   some fields replaced.
+
+pub mod csv;
