@@ -4,8 +4,8 @@
 //! - `flow`: the request flow, a state machine driven by host events.
 //! - `signature`: the client's credentials (SigV4, SigV2, how they are presented) and the
 //!   gateway's own upstream signatures.
-//! - `s3`: the S3 protocol: requests, errors, conditions, ranges, response plans, listings.
-//! - `policy`: the policy service's entitlements, the decision cache, path mapping, patterns.
+//! - `s3`: the S3 protocol: requests, errors, conditions, ranges, response plans, listings, virtual paths mapped to real ones.
+//! - `policy`: the policy service's entitlements, the decision cache, patterns.
 //! - `encoding`: XML and the byte-level encoders shared by all of them.
 //! - `tables`: records of table objects (CSV) for masking and filtering in the data path.
 

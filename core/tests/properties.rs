@@ -16,10 +16,11 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use s3gate_core::policy::entitlements::{DataSourceGrant, Entitlements, Format};
+use s3gate_core::policy::glob;
 use s3gate_core::policy::store_names::NORMALISATIONS;
-use s3gate_core::policy::{glob, mapping};
 use s3gate_core::s3::continuation;
 use s3gate_core::s3::listing::{Fetch, ListingJob, Step};
+use s3gate_core::s3::mapping;
 use s3gate_core::s3::request::{
     self, is_servable_name, Addressing, ListParams, ListVersion, Operation, MAX_KEY_BYTES,
 };
@@ -152,7 +153,7 @@ fn encode_chosen(text: &str, choice: u64, must: &[u8], keep_slash: bool) -> Stri
 /// Undoes S3's `encoding-type=url` (`+` is a space).
 fn url_decode(text: &str) -> Result<String, TestCaseError> {
     request::percent_decode(&text.replace('+', " "))
-        .map_err(|e| TestCaseError::fail(format!("bad url encoding {text:?}: {}", e.message)))
+        .map_err(|e| TestCaseError::fail(format!("bad url encoding {text:?}: {e:?}")))
 }
 
 fn has_real_marker(text: &str) -> bool {
@@ -617,7 +618,7 @@ proptest! {
                 // Decoded, the upstream path is exactly the real key: nothing to climb with.
                 let path_only = upstream.split('?').next().unwrap_or("");
                 let decoded = request::percent_decode(path_only)
-                    .map_err(|e| TestCaseError::fail(e.message))?;
+                    .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                 prop_assert_eq!(decoded, format!("/{}/{}{}", grant.bucket, grant.prefix, relative));
                 check_key_text(relative, "relative key")?;
             }
@@ -752,7 +753,7 @@ proptest! {
             if let Ok((g, relative)) = mapping::resolve_object(&ent, key) {
                 let upstream = mapping::upstream_object_path(g, relative, &[]);
                 let decoded = request::percent_decode(&upstream)
-                    .map_err(|e| TestCaseError::fail(e.message))?;
+                    .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
                 let real = decoded.strip_prefix("/REALBUCKET/").unwrap_or("");
                 every_served_name_visible(g, real)?;
             }

@@ -23,7 +23,7 @@ use s3gate_core::signature::presented::{self, Presented};
 use s3gate_core::s3::conditional::Conditions;
 use s3gate_core::policy::decision::{Decision, LocalCache};
 use s3gate_core::headers::{HeaderMap, Headers};
-use s3gate_core::policy::mapping;
+use s3gate_core::s3::mapping;
 use s3gate_core::s3::request::{self, Addressing, Operation};
 use s3gate_core::s3::response;
 use s3gate_core::signature::sigv4::{self, VerifyingKey};

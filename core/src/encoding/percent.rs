@@ -3,7 +3,6 @@
 
 use super::byte_table::{byte_table, ByteTable};
 use super::hex;
-use crate::s3::error::S3Error;
 
 /// S3's `encoding-type=url` form of a key: what clients undo with `unquote_plus`.
 /// Unreserved characters and `/` stay, space becomes `+`, every other byte `%XX`.
@@ -51,8 +50,17 @@ pub fn push_percent(out: &mut String, b: u8) {
     out.push(char::from(lo));
 }
 
+/// Why text does not percent-decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PercentError {
+    /// A `%` not followed by two hex digits.
+    MalformedEscape,
+    /// The decoded bytes are not UTF-8.
+    NotUtf8,
+}
+
 /// Percent-decodes into UTF-8; malformed escapes or invalid UTF-8 are an error.
-pub fn percent_decode(text: &str) -> Result<String, S3Error> {
+pub fn percent_decode(text: &str) -> Result<String, PercentError> {
     let bytes = text.as_bytes();
     if !bytes.contains(&b'%') {
         return Ok(text.to_string());
@@ -70,14 +78,12 @@ pub fn percent_decode(text: &str) -> Result<String, S3Error> {
             .split_first_chunk::<2>()
             .and_then(|(&[hi, lo], after)| Some(((digit(hi)? * 16 + digit(lo)?) as u8, after)));
         let Some((decoded, after)) = escaped else {
-            return Err(S3Error::invalid_argument(
-                "Malformed percent-encoding in request",
-            ));
+            return Err(PercentError::MalformedEscape);
         };
         out.push(decoded);
         rest = after;
     }
-    String::from_utf8(out).map_err(|_| S3Error::invalid_argument("Request is not valid UTF-8"))
+    String::from_utf8(out).map_err(|_| PercentError::NotUtf8)
 }
 
 /// Decodes `%XX` escapes (and `+` in a query) and re-encodes every byte with AWS's unreserved

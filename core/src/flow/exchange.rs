@@ -6,12 +6,12 @@ use std::rc::Rc;
 
 use super::decisions::Lookup;
 use super::host::{Action, Call, CallAnswer, Command, Counter, Host, HostRefused, Level};
-use super::object::Forwarded;
 use super::{Outcome, StreamId, Vm, Wake, WAIT_TICK_MS};
 use crate::headers::{HeaderMap, Headers};
 use crate::logging;
 use crate::policy::decision::{self, Decision};
 use crate::policy::entitlements::{sigv2_verify_path, Entitlements, SIGV2_SIGNATURE_HEADER};
+use crate::s3::conditional::Conditions;
 use crate::s3::error::S3Error;
 use crate::s3::listing::{self, ListingJob};
 use crate::s3::request::{self, Operation, S3Request};
@@ -54,6 +54,15 @@ pub(crate) enum Waiting {
         call: Call,
         then: Box<Waiting>,
     },
+}
+
+/// An object request sent upstream, remembered for its response.
+pub(crate) struct Forwarded {
+    pub(crate) key: String,
+    pub(crate) asked_range: bool,
+    pub(crate) conditions: Conditions,
+    /// The client's `If-Range`, while its Range is still sent upstream.
+    pub(crate) if_range: Option<String>,
 }
 
 /// The state of one request.

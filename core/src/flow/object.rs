@@ -2,26 +2,17 @@
 //! Range), the HEAD that answers conditions or a suffix range first, and the upstream's
 //! response planned back into S3's answer.
 
-use super::exchange::{Exchange, Waiting};
+use super::exchange::{Exchange, Forwarded, Waiting};
 use super::host::{Action, Call, CallAnswer, Command, Host};
 use super::{Outcome, Signers, Vm};
 use crate::config::PluginConfig;
 use crate::headers::{HeaderMap, Headers};
 use crate::policy::entitlements::Entitlements;
-use crate::policy::mapping;
 use crate::s3::conditional::{self, Conditions};
 use crate::s3::error::S3Error;
+use crate::s3::mapping;
 use crate::s3::response::{self, BodyPlan, ResponsePlan};
 use crate::signature::upstream::{Carried, SignedHeaders};
-
-/// An object request sent upstream, remembered for its response.
-pub(crate) struct Forwarded {
-    pub(crate) key: String,
-    pub(crate) asked_range: bool,
-    pub(crate) conditions: Conditions,
-    /// The client's `If-Range`, while its Range is still sent upstream.
-    pub(crate) if_range: Option<String>,
-}
 
 /// The gateway's own SigV4 headers for a request to `upstream_name`, when the filter signs for
 /// that upstream (`None`: the cluster's signing filter does, or nothing).

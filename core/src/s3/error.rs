@@ -2,6 +2,7 @@
 //! rendered as S3's `<Error>` XML. Messages never carry upstream detail: nothing real (a bucket,
 //! a prefix, a host, an upstream request id) reaches the client through an error.
 
+use crate::encoding::percent::PercentError;
 use crate::encoding::xml::escape;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +163,16 @@ impl S3Error {
             (400..=499, _, _) => Self::invalid_request("The request could not be served."),
             _ => Self::bad_upstream_response(),
         }
+    }
+}
+
+/// A request's text that does not percent-decode is S3's `InvalidArgument`.
+impl From<PercentError> for S3Error {
+    fn from(error: PercentError) -> Self {
+        S3Error::invalid_argument(match error {
+            PercentError::MalformedEscape => "Malformed percent-encoding in request",
+            PercentError::NotUtf8 => "Request is not valid UTF-8",
+        })
     }
 }
 

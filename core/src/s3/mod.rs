@@ -5,6 +5,7 @@ pub mod conditional;
 pub mod continuation;
 pub mod error;
 pub mod listing;
+pub mod mapping;
 pub mod range;
 pub mod request;
 pub mod response;

@@ -433,11 +433,12 @@ pub fn parse_query(query: &str) -> Result<Vec<QueryParam>, S3Error> {
 
 /// A query name or value decoded: `+` is a space, then percent-decoding.
 fn decode_query_text(text: &str) -> Result<String, S3Error> {
-    if text.contains('+') {
+    let decoded = if text.contains('+') {
         percent_decode(&text.replace('+', " "))
     } else {
         percent_decode(text)
-    }
+    };
+    Ok(decoded?)
 }
 
 /// Percent-decodes into UTF-8 (one definition, in `encoding::percent`).
