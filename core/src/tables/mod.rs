@@ -4,5 +4,8 @@
 //! - `csv`: a streaming CSV record reader (raw bytes and field spans per record, fed in arbitrary
 //!   chunks, memory bounded by the longest record) and the writer that re-emits a record with
 //!   some fields replaced.
+//! - `index`: a masked view's size and record-boundary checkpoints, and the upstream window a
+//!   range of the view is made from.
 
 pub mod csv;
+pub mod index;
