@@ -37,7 +37,10 @@ pub fn sigv2_verify_path(key_sha256_hex: &str) -> String {
 /// Header carrying the client's SigV2 signature (base64) to the SigV2 check.
 pub const SIGV2_SIGNATURE_HEADER: &str = "x-s3gate-signature";
 
+/// Fields this filter does not know are refused, not ignored: a newer service's rule (a mask, a
+/// row filter) must never be dropped by an older filter, which would serve what it hides.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Entitlements {
     /// The principal's name; what logs and audit events show (never the key).
     pub principal: String,
@@ -62,6 +65,7 @@ pub struct Entitlements {
 
 /// One data source as this principal sees it: where it really lives and what of it is hidden.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DataSourceGrant {
     /// The top-level folder of the virtual bucket, e.g. `sales`. Never contains `/`.
     pub name: String,
@@ -232,6 +236,25 @@ mod tests {
         // A format this filter does not know fails the whole document: fail closed.
         let unknown = without.replace('}', r#","format":"parquet"}"#);
         assert!(serde_json::from_str::<DataSourceGrant>(&unknown).is_err());
+    }
+
+    #[test]
+    fn rules_this_filter_does_not_know_are_refused_not_ignored() {
+        let document = serde_json::to_value(Entitlements {
+            principal: "alice".into(),
+            enabled: true,
+            ttl_seconds: 60,
+            data_sources: vec![grant()],
+            ..Entitlements::default()
+        })
+        .unwrap();
+        assert!(serde_json::from_value::<Entitlements>(document.clone()).is_ok());
+        let mut with_masks = document.clone();
+        with_masks["data_sources"][0]["masks"] = serde_json::json!([{"column": "ssn"}]);
+        assert!(serde_json::from_value::<Entitlements>(with_masks).is_err());
+        let mut with_rule = document;
+        with_rule["row_filters"] = serde_json::json!([]);
+        assert!(serde_json::from_value::<Entitlements>(with_rule).is_err());
     }
 
     #[test]
