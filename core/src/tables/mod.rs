@@ -6,6 +6,8 @@
 //!   some fields replaced.
 //! - `index`: a masked view's size and record-boundary checkpoints, and the upstream window a
 //!   range of the view is made from.
+//! - `view`: a masked view's identity and ETag.
 
 pub mod csv;
 pub mod index;
+pub mod view;
