@@ -6,3 +6,6 @@
 //!   some fields replaced.
 
 pub mod csv;
+pub mod filter;
+pub mod mask;
+pub mod spec;
