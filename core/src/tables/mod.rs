@@ -4,10 +4,6 @@
 //! - `csv`: a streaming CSV record reader (raw bytes and field spans per record, fed in arbitrary
 //!   chunks, memory bounded by the longest record) and the writer that re-emits a record with
 //!   some fields replaced.
-//! - `spec`: the table policy of a data source as the entitlements document carries it (format,
-//!   column masks, row filters); anything this filter does not know fails to parse.
-//! - `mask`: every column mask as a pure function of one value.
-//! - `filter`: whether a row filter keeps a record, from its column's value.
 
 pub mod csv;
 pub mod filter;
