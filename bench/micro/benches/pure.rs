@@ -7,14 +7,14 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use s3gate_bench::{analyst, csv_table, upstream_page};
+use s3gate_core::signature::presented;
 use s3gate_core::policy::decision::{self, Decision};
 use s3gate_core::policy::entitlements::Entitlements;
 use s3gate_core::s3::listing::{ListingJob, Step};
 use s3gate_core::s3::request::{self, Addressing, Operation};
-use s3gate_core::signature::presented;
 use s3gate_core::signature::sigv4;
 use s3gate_core::signature::upstream::{UpstreamCredentials, UpstreamSigner};
+use s3gate_bench::{analyst, csv_table, upstream_page};
 use s3gate_core::tables::csv::{self as table_csv, CsvError, Dialect, Record};
 use s3gate_core::tables::mask::{MaskKeys, Masked, Value};
 use s3gate_core::tables::spec::Mask;
