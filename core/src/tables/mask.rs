@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 
 use hmac::{Hmac, Mac};
-use regex_lite::Regex;
+use regex_lite::{Regex, RegexBuilder};
 use sha2::{Digest, Sha256};
 
 use super::spec::{DateUnit, Mask, RoundTo};
@@ -22,6 +22,10 @@ use crate::encoding::dates::days_in_month;
 use crate::encoding::hex::push_hex32;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// The compiled size a `regex` mask may take (the engine's default is 10 MiB): replacing every
+/// match costs up to O(size × field²) per field, so a masking pattern stays small.
+pub const REGEX_SIZE_LIMIT: usize = 64 * 1024;
 
 /// One value of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +186,10 @@ impl Mask {
                 pattern,
                 replacement,
             } => Kind::Regex {
-                regex: Regex::new(pattern).map_err(|e| MaskError::Regex(e.to_string()))?,
+                regex: RegexBuilder::new(pattern)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| MaskError::Regex(e.to_string()))?,
                 replacement: replacement.clone(),
             },
             Mask::Round { to } => Kind::Round(*to),
