@@ -16,6 +16,8 @@ use s3gate_core::signature::sigv4;
 use s3gate_core::signature::upstream::{UpstreamCredentials, UpstreamSigner};
 use s3gate_bench::{analyst, csv_table, upstream_page};
 use s3gate_core::tables::csv::{self as table_csv, CsvError, Dialect, Record};
+use s3gate_core::tables::mask::{MaskKeys, Masked, Value};
+use s3gate_core::tables::spec::Mask;
 
 const ADDRESSING: Addressing = Addressing {
     path_prefix: "/s3p",
@@ -265,6 +267,47 @@ fn csv(c: &mut Criterion) {
     g.finish();
 }
 
+/// The masks of the demo (`hash` of an e-mail, `partial` of an SSN) over 1M short values, one
+/// value at a time as the table writers will call them; values/s.
+fn masks(c: &mut Criterion) {
+    const N: usize = 1_000_000;
+    let emails: Vec<String> = (0..N).map(|i| format!("user{i}@example.com")).collect();
+    let ssns: Vec<String> = (0..N)
+        .map(|i| format!("{:03}-{:02}-{:04}", i % 1000, i % 100, i % 10_000))
+        .collect();
+    let keys = MaskKeys::new(b"bench secret: thirty-two bytes..").expect("a 32-byte secret");
+    let hash = Mask::Hash {}.compile().expect("hash compiles");
+    let partial = Mask::Partial {
+        keep_first: 0,
+        keep_last: 4,
+        fill: '*',
+    }
+    .compile()
+    .expect("partial compiles");
+    // The bytes out, so that nothing is optimised away.
+    let run = |mask: &s3gate_core::tables::mask::CompiledMask, values: &[String]| -> usize {
+        values
+            .iter()
+            .map(|v| match mask.apply(&keys, Value::Str(v)) {
+                Masked::Str(s) | Masked::Number(s) => s.len(),
+                Masked::Null => 0,
+            })
+            .sum()
+    };
+    assert_eq!(run(&hash, &emails), N * 64);
+    assert_eq!(run(&partial, &ssns), N * 11);
+    let mut g = c.benchmark_group("masks");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("hash, 1M e-mails", |b| {
+        b.iter(|| run(&hash, black_box(&emails)))
+    });
+    g.bench_function("partial keep_last 4, 1M SSNs", |b| {
+        b.iter(|| run(&partial, black_box(&ssns)))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     request_parse,
@@ -273,6 +316,7 @@ criterion_group!(
     upstream_signing,
     decisions,
     listing,
-    csv
+    csv,
+    masks
 );
 criterion_main!(benches);

@@ -7,7 +7,12 @@
 //! - `index`: a masked view's size and record-boundary checkpoints, and the upstream window a
 //!   range of the view is made from.
 //! - `view`: a masked view's identity and ETag.
+//! - `spec`: the table policy a grant carries (format, masks, row filters); `mask` and `filter`
+//!   apply it to one value.
 
 pub mod csv;
+pub mod filter;
 pub mod index;
+pub mod mask;
+pub mod spec;
 pub mod view;
