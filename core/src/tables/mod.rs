@@ -4,5 +4,9 @@
 //! - `csv`: a streaming CSV record reader (raw bytes and field spans per record, fed in arbitrary
 //!   chunks, memory bounded by the longest record) and the writer that re-emits a record with
 //!   some fields replaced.
+//! - `jsonl`: a streaming JSON Lines reader (each line one object; the spans of the values at
+//!   requested paths, every occurrence of a repeated key) and the writer that re-emits a line
+//!   with some of them replaced.
 
 pub mod csv;
+pub mod jsonl;
