@@ -140,14 +140,12 @@ fn render(j: &J) -> String {
     }
 }
 
+/// (path, raw text, blocked) of one located value.
+type Hit = (usize, String, bool);
+
 /// The model: (path, text, blocked) of every value the path names in `j`, in document order,
 /// a container before what is inside it.
-fn model(
-    j: &J,
-    paths: &[Vec<&str>],
-    active: &[(usize, usize)],
-    out: &mut Vec<(usize, String, bool)>,
-) {
+fn model(j: &J, paths: &[Vec<&str>], active: &[(usize, usize)], out: &mut Vec<Hit>) {
     let J::Object(entries, _) = j else {
         return;
     };
@@ -176,7 +174,7 @@ fn model(
     }
 }
 
-fn expected(j: &J) -> Vec<(usize, String, bool)> {
+fn expected(j: &J) -> Vec<Hit> {
     let paths: Vec<Vec<&str>> = PATHS.iter().map(|p| p.split('.').collect()).collect();
     let active: Vec<(usize, usize)> = (0..paths.len()).map(|p| (p, 0)).collect();
     let mut out = Vec::new();
@@ -199,10 +197,7 @@ fn lines() -> impl Strategy<Value = (Vec<Line>, bool)> {
 }
 
 /// The input, and each record's bytes and expected located values.
-fn write(
-    lines: &[Line],
-    last_terminated: bool,
-) -> (Vec<u8>, Vec<(String, Vec<(usize, String, bool)>)>) {
+fn write(lines: &[Line], last_terminated: bool) -> (Vec<u8>, Vec<(String, Vec<Hit>)>) {
     let mut input = String::new();
     let mut records = Vec::new();
     for (n, (j, before, after, crlf)) in lines.iter().enumerate() {
@@ -225,7 +220,7 @@ fn fail(e: JsonlError) -> TestCaseError {
     TestCaseError::fail(e.to_string())
 }
 
-fn located(r: &Owned) -> Vec<(usize, String, bool)> {
+fn located(r: &Owned) -> Vec<Hit> {
     r.located
         .iter()
         .zip(&r.raw)
@@ -281,7 +276,7 @@ proptest! {
         let after = read(&PATHS, MAX, &[&out]).map_err(fail)?;
         prop_assert_eq!(after.len(), before.len());
         for (b, a) in before.iter().zip(&after) {
-            let want: Vec<(usize, String, bool)> = located(b)
+            let want: Vec<Hit> = located(b)
                 .into_iter()
                 .map(|(p, _, blocked)| (p, replacement.clone(), blocked))
                 .collect();
