@@ -246,7 +246,11 @@ type Active = (usize, usize);
 /// Walks one JSON object, recording the values at the active paths.
 struct Scan<'s> {
     paths: &'s [Vec<String>],
-    active: &'s [Active],
+    /// The paths being followed, by every object open around this one: this object's are
+    /// `stack[active]`; an object pushes its members' above them and takes them off again, so
+    /// no record allocates once the stack has grown.
+    stack: &'s mut Vec<Active>,
+    active: Range<usize>,
     /// The address of the line's first byte: a value's span is where its text lies after it.
     base: usize,
     out: &'s mut Vec<Located>,
@@ -268,58 +272,71 @@ impl<'de> Visitor<'de> for Scan<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut leaves: Vec<usize> = Vec::new();
-        let mut nested: Vec<Active> = Vec::new();
+        let Scan {
+            paths,
+            stack,
+            active,
+            base,
+            out,
+        } = self;
         while let Some(key) = map.next_key_seed(Key)? {
-            leaves.clear();
-            nested.clear();
-            for &(p, done) in self.active {
-                let Some(segments) = self.paths.get(p) else {
+            // The paths this key ends go to `out` (their span set once the value is read),
+            // those it continues onto the stack above `mark`.
+            let leaves = out.len();
+            let mark = stack.len();
+            for i in active.clone() {
+                let Some(&(p, done)) = stack.get(i) else {
+                    continue;
+                };
+                let Some(segments) = paths.get(p) else {
                     continue;
                 };
                 let rest = segments.get(done..).unwrap_or_default();
                 spelled(&key, rest, |n| {
                     if done + n == segments.len() {
-                        leaves.push(p);
+                        out.push(Located {
+                            path: p,
+                            span: 0..0,
+                            kind: Kind::Null,
+                            blocked: false,
+                        });
                     } else {
-                        nested.push((p, done + n));
+                        stack.push((p, done + n));
                     }
                 });
             }
-            if leaves.is_empty() && nested.is_empty() {
+            if out.len() == leaves && stack.len() == mark {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
             let raw: &'de RawValue = map.next_value()?;
             let text = raw.get();
-            let start = (text.as_ptr() as usize).wrapping_sub(self.base);
+            let start = (text.as_ptr() as usize).wrapping_sub(base);
             let span = start..start + text.len();
             let kind = Kind::of(text);
-            for &path in &leaves {
-                self.out.push(Located {
-                    path,
-                    span: span.clone(),
-                    kind,
-                    blocked: false,
-                });
+            for leaf in out.iter_mut().skip(leaves) {
+                leaf.span = span.clone();
+                leaf.kind = kind;
             }
-            if nested.is_empty() {
+            if stack.len() == mark {
                 continue;
             }
             if kind == Kind::Object {
                 // The object's text lies in the line: its values' spans follow from the same base.
                 let mut inner = serde_json::Deserializer::from_str(text);
+                let nested = mark..stack.len();
                 Scan {
-                    paths: self.paths,
-                    active: &nested,
-                    base: self.base,
-                    out: self.out,
+                    paths,
+                    stack: &mut *stack,
+                    active: nested,
+                    base,
+                    out: &mut *out,
                 }
                 .deserialize(&mut inner)
                 .map_err(de::Error::custom)?;
             } else {
-                for &(path, _) in &nested {
-                    self.out.push(Located {
+                for &(path, _) in stack.get(mark..).unwrap_or_default() {
+                    out.push(Located {
                         path,
                         span: span.clone(),
                         kind,
@@ -327,6 +344,7 @@ impl<'de> Visitor<'de> for Scan<'_> {
                     });
                 }
             }
+            stack.truncate(mark);
         }
         Ok(())
     }
@@ -365,8 +383,9 @@ impl<'de> Visitor<'de> for Key {
 #[derive(Debug)]
 pub struct Reader {
     paths: Vec<Vec<String>>,
-    /// Every path at its start: what the top-level object is scanned for.
-    roots: Vec<Active>,
+    /// Every path at its start (what the top-level object is scanned for), and above them the
+    /// paths followed into nested objects while a line is read.
+    stack: Vec<Active>,
     max_record: usize,
     /// The bytes of the unfinished line (all of it lies before the current chunk).
     pending: Vec<u8>,
@@ -383,10 +402,10 @@ impl Reader {
     /// longest line (bytes, terminator included) accepted.
     pub fn new(paths: &[&str], max_record: usize) -> Result<Reader, JsonlError> {
         let paths = parse_paths(paths)?;
-        let roots = (0..paths.len()).map(|p| (p, 0)).collect();
+        let stack = (0..paths.len()).map(|p| (p, 0)).collect();
         Ok(Reader {
             paths,
-            roots,
+            stack,
             max_record,
             pending: Vec::new(),
             located: Vec::new(),
@@ -502,9 +521,12 @@ impl Reader {
                 return Err(at(JsonlErrorKind::NotAnObject, first).into());
             }
             let mut de = serde_json::Deserializer::from_str(text);
+            let roots = 0..self.paths.len();
+            // A line that failed left its nested paths on the stack; the reader stops there.
             let scan = Scan {
                 paths: &self.paths,
-                active: &self.roots,
+                stack: &mut self.stack,
+                active: roots,
                 base: text.as_ptr() as usize,
                 out: &mut self.located,
             };
