@@ -7,7 +7,8 @@
 //! - `s3`: the S3 protocol: requests, errors, conditions, ranges, response plans, listings, virtual paths mapped to real ones.
 //! - `policy`: the policy service's entitlements, the decision cache, patterns.
 //! - `encoding`: XML and the byte-level encoders shared by all of them.
-//! - `tables`: records of table objects (CSV) for masking and filtering in the data path.
+//! - `tables`: records of table objects (CSV, JSON Lines) for masking and filtering in the data
+//!   path.
 
 // With `panic = "abort"` in the filter a bad index traps the whole VM: the core reads with
 // `get`, patterns and iterators instead (tests may index).

@@ -16,7 +16,7 @@ use s3gate_core::tables::csv::testing::read_chunks as read;
 use s3gate_core::tables::csv::{self, CsvError, CsvErrorKind, Dialect, Record, Terminator, BOM};
 
 mod common;
-use common::cases;
+use common::{cases, chunks};
 
 /// The dialects the generators write: RFC 4180, CRLF with an escape, `;` and `'`.
 fn dialect() -> impl Strategy<Value = Dialect> {
@@ -119,15 +119,6 @@ fn render(d: &Dialect, bom: bool, gens: &[Gen], last_terminated: bool) -> (Vec<u
         expected.push((BOM.to_vec(), vec![vec![]]));
     }
     (input, expected)
-}
-
-/// `input` cut at `cuts` (positions taken modulo its length, in any order).
-fn chunks<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut at: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
-    at.push(0);
-    at.push(input.len());
-    at.sort_unstable();
-    at.windows(2).map(|w| &input[w[0]..w[1]]).collect()
 }
 
 /// Reads the chunks; for each record calls `each` (e.g. to re-emit it).

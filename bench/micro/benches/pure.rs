@@ -14,10 +14,11 @@ use s3gate_core::s3::listing::{ListingJob, Step};
 use s3gate_core::s3::request::{self, Addressing, Operation};
 use s3gate_core::signature::sigv4;
 use s3gate_core::signature::upstream::{UpstreamCredentials, UpstreamSigner};
-use s3gate_bench::{analyst, csv_table, upstream_page};
+use s3gate_bench::{analyst, csv_table, jsonl_table, upstream_page};
 use s3gate_core::tables::csv::{self as table_csv, CsvError, Dialect, Record};
 use s3gate_core::tables::mask::{MaskKeys, Masked, Value};
 use s3gate_core::tables::spec::Mask;
+use s3gate_core::tables::jsonl::{self, JsonlError};
 
 const ADDRESSING: Addressing = Addressing {
     path_prefix: "/s3p",
@@ -308,6 +309,86 @@ fn masks(c: &mut Criterion) {
     g.finish();
 }
 
+/// The JSON Lines reader over a 20 MB table of 10 fields (one a nested object) in 64 KiB
+/// chunks, locating `email` and `address.city`: alone, and re-emitting every line with both
+/// replaced; serde_json parsing each line into a `Value` (what a map-based reader would do) and
+/// skipping it (`IgnoredAny`, the parser's floor) for reference. MB/s of JSON Lines in.
+fn jsonl(c: &mut Criterion) {
+    const CHUNK: usize = 64 * 1024;
+    const PATHS: [&str; 2] = ["email", "address.city"];
+    let table = jsonl_table(20_000_000);
+    let read = |input: &[u8]| -> Result<(u64, usize), JsonlError> {
+        let mut reader = jsonl::Reader::new(&PATHS, 1 << 20)?;
+        let mut located = 0;
+        let mut count = |r: &jsonl::Record<'_>| {
+            located += r.located().len();
+            Ok::<(), JsonlError>(())
+        };
+        for chunk in input.chunks(CHUNK) {
+            reader.feed(chunk, &mut count)?;
+        }
+        reader.finish(&mut count)?;
+        Ok((reader.records(), located))
+    };
+    let (records, located) = read(&table).expect("the table reads");
+    assert_eq!(located as u64, records * 2, "both paths in every line");
+    let mut out = Vec::with_capacity(table.len());
+    let rewrite = |input: &[u8], out: &mut Vec<u8>| -> Result<(), JsonlError> {
+        out.clear();
+        let mut reader = jsonl::Reader::new(&PATHS, 1 << 20)?;
+        let mut write = |r: &jsonl::Record<'_>| {
+            jsonl::write_record(
+                r,
+                &[
+                    (0, b"\"0123456789abcdef0123456789abcdef\""),
+                    (1, b"null"),
+                ],
+                out,
+            )
+        };
+        for chunk in input.chunks(CHUNK) {
+            reader.feed(chunk, &mut write)?;
+        }
+        reader.finish(&mut write)
+    };
+    rewrite(&table, &mut out).expect("the table rewrites");
+    assert!(out.len() > table.len() / 2);
+    let lines = |input: &[u8], f: &mut dyn FnMut(&str) -> bool| -> u64 {
+        let mut n = 0;
+        for line in input.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let text = std::str::from_utf8(line).expect("UTF-8");
+            assert!(f(text));
+            n += 1;
+        }
+        n
+    };
+    assert_eq!(lines(&table, &mut |_| true), records);
+    let mut g = c.benchmark_group("jsonl");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(table.len() as u64));
+    g.bench_function("read 20 MB, 64 KiB chunks, 2 paths located", |b| {
+        b.iter(|| read(black_box(&table)).map(|(records, _)| records))
+    });
+    g.bench_function("read + write, 2 of 10 fields replaced", |b| {
+        b.iter(|| rewrite(black_box(&table), &mut out).map(|_| out.len()))
+    });
+    g.bench_function("serde_json Value per line (reference)", |b| {
+        b.iter(|| {
+            lines(black_box(&table), &mut |l| {
+                serde_json::from_str::<serde_json::Value>(l).is_ok()
+            })
+        })
+    });
+    g.bench_function("serde_json IgnoredAny per line (reference)", |b| {
+        b.iter(|| {
+            lines(black_box(&table), &mut |l| {
+                serde_json::from_str::<serde::de::IgnoredAny>(l).is_ok()
+            })
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     request_parse,
@@ -317,6 +398,7 @@ criterion_group!(
     decisions,
     listing,
     csv,
-    masks
+    masks,
+    jsonl
 );
 criterion_main!(benches);

@@ -88,3 +88,48 @@ pub fn csv_table(bytes: usize) -> Vec<u8> {
     }
     out
 }
+
+/// A JSON Lines table of about `bytes` bytes, 10 fields a line (one a nested `address` object
+/// of three), LF-terminated: ids, names, emails, a note with escaped quotes and a `\u` escape in
+/// every seventh line, numbers (negative, fractions, exponents), a bool, a null in every fifth
+/// line, dates. Deterministic.
+pub fn jsonl_table(bytes: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes + 512);
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut row: u64 = 0;
+    while out.len() < bytes {
+        // xorshift64, as for the CSV table.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let r = state;
+        let note = if row % 7 == 0 {
+            format!("said \\\"call me\\\" at {} \\u00e9", r % 1000)
+        } else {
+            format!("plain note {}", r % 97)
+        };
+        let score = if row % 5 == 0 {
+            "null".to_owned()
+        } else {
+            format!("{}", r % 100)
+        };
+        out.extend_from_slice(
+            format!(
+                "{{\"id\":{row},\"name\":\"name{}\",\"email\":\"user{}@example.com\",\"address\":{{\"street\":\"{} Main St\",\"city\":\"Springfield\",\"zip\":\"{:05}\"}},\"note\":\"{note}\",\"amount\":-{}.{:02}e1,\"region\":\"{}\",\"created\":\"2026-{:02}-{:02}\",\"active\":{},\"score\":{score}}}\n",
+                r % 10_000,
+                r % 100_000,
+                r % 9999,
+                r % 100_000,
+                r % 100_000,
+                r % 100,
+                ["eu", "us", "apac"][(r % 3) as usize],
+                r % 12 + 1,
+                r % 28 + 1,
+                r % 2 == 0,
+            )
+            .as_bytes(),
+        );
+        row += 1;
+    }
+    out
+}

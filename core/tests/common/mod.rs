@@ -17,3 +17,13 @@ pub fn cases(default: u32) -> ProptestConfig {
     }
     config
 }
+
+/// `input` cut at `cuts` (positions taken modulo its length, in any order).
+#[allow(dead_code)] // not every test crate cuts its input
+pub fn chunks<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut at: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+    at.push(0);
+    at.push(input.len());
+    at.sort_unstable();
+    at.windows(2).map(|w| &input[w[0]..w[1]]).collect()
+}
