@@ -59,12 +59,12 @@ e2e: build $(S3S_FS)
 
 test: lint unit e2e
 
-# The property tests of core/tests/properties.rs and tables.rs with FUZZ_CASES cases each (`make unit` runs a few
+# The property tests of core/tests/ (properties, tables, masks, jsonl) with FUZZ_CASES cases each (`make unit` runs a few
 # hundred to a few thousand), optimised; about 1.5 minutes on 2 cores. Failing inputs are kept
 # in core/tests/*.proptest-regressions, which every later run replays first: commit them.
 FUZZ_CASES ?= 100000
 fuzz: setup
-	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p s3gate-core --test properties --test tables
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p s3gate-core --test properties --test tables --test masks --test jsonl
 
 validate-envoy: build
 	@mkdir -p .demo
