@@ -9,6 +9,7 @@
 //! - `view`: a masked view's identity and ETag.
 //! - `spec`: the table policy a grant carries (format, masks, row filters); `mask` and `filter`
 //!   apply it to one value.
+//! - `transform`: one object into its masked view (reader, filters, masks, writer, index).
 //! - `jsonl`: a streaming JSON Lines reader (each line one object; the spans of the values at
 //!   requested paths, every occurrence of a repeated key) and the writer that re-emits a line
 //!   with some of them replaced.
@@ -19,4 +20,5 @@ pub mod index;
 pub mod jsonl;
 pub mod mask;
 pub mod spec;
+pub mod transform;
 pub mod view;

@@ -1,0 +1,607 @@
+//! The streaming transform of one table object into its masked view (docs/tables.md, "The
+//! transform"): the format's reader, the row filters, the column masks and the format's writer
+//! composed, with the view's index built on the way. Pure: bytes in, bytes out; not wired into
+//! the flow yet.
+//!
+//! Fail closed: any reader error, a masked or filtered CSV column the header does not name, a
+//! non-UTF-8 CSV field in such a column, ends the transform with an error, and `feed` refuses
+//! input after it. A JSON value under a masked path that is an object, an array or blocked (the
+//! path cannot be followed into it) is masked whole as `null`: what the path names may be inside
+//! it. A row filter that cannot evaluate a row (column missing, null, a container, blocked)
+//! drops the row.
+
+use std::fmt;
+use std::ops::Range;
+
+use super::csv::{self, CsvError};
+use super::index::{Index, IndexBuilder, IndexError};
+use super::jsonl::{self, JsonlError, Kind};
+use super::mask::{CompiledMask, MaskKeys, Masked, Value};
+use super::spec::{RowFilter, SpecError, TableFormat, TableSpec};
+
+/// Why a table object cannot be transformed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableError {
+    Spec(SpecError),
+    Csv(CsvError),
+    Jsonl(JsonlError),
+    /// Masks or row filters on a CSV dialect without a header row: columns have no names.
+    NoHeader,
+    /// A masked or filtered column the CSV header row does not name.
+    MissingColumn(String),
+    /// A field of a masked or filtered CSV column that is not UTF-8.
+    NotUtf8 {
+        column: String,
+        offset: u64,
+        record: u64,
+    },
+    Index(IndexError),
+    /// `feed` or `finish` after an error.
+    Abandoned,
+}
+
+impl fmt::Display for TableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableError::Spec(e) => write!(f, "table spec: {e}"),
+            TableError::Csv(e) => e.fmt(f),
+            TableError::Jsonl(e) => e.fmt(f),
+            TableError::NoHeader => f.write_str("masks or row filters need a CSV header row"),
+            TableError::MissingColumn(c) => write!(f, "the CSV header has no column {c:?}"),
+            TableError::NotUtf8 {
+                column,
+                offset,
+                record,
+            } => write!(
+                f,
+                "CSV record {record} at byte {offset}: column {column:?} is not UTF-8"
+            ),
+            TableError::Index(e) => write!(f, "view index: {e:?}"),
+            TableError::Abandoned => f.write_str("transform used after an error"),
+        }
+    }
+}
+
+impl std::error::Error for TableError {}
+
+impl From<CsvError> for TableError {
+    fn from(e: CsvError) -> Self {
+        TableError::Csv(e)
+    }
+}
+
+impl From<JsonlError> for TableError {
+    fn from(e: JsonlError) -> Self {
+        TableError::Jsonl(e)
+    }
+}
+
+/// What a whole pass learnt: the sizes of both streams and the view's index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub upstream_size: u64,
+    pub view_size: u64,
+    pub index: Index,
+}
+
+/// A masked or filtered column: its name (CSV header name or JSON dotted path) and, for CSV,
+/// every field index the header gives it (a repeated header name is every one of them).
+#[derive(Debug)]
+struct Column {
+    name: String,
+    fields: Vec<usize>,
+}
+
+/// The masks and filters, with the columns they name; shared by both formats.
+struct Rules {
+    keys: MaskKeys,
+    columns: Vec<Column>,
+    /// (column, compiled mask); of two masks on one column the first counts.
+    masks: Vec<(usize, CompiledMask)>,
+    /// (column, filter).
+    filters: Vec<(usize, RowFilter)>,
+    /// Per column, its mask (index into `masks`), if any.
+    mask_of: Vec<Option<usize>>,
+}
+
+impl Rules {
+    fn new(spec: &TableSpec, keys: &MaskKeys) -> Result<Rules, TableError> {
+        let mut columns: Vec<Column> = Vec::new();
+        let mut column = |name: &str| -> usize {
+            if let Some(i) = columns.iter().position(|c| c.name == name) {
+                return i;
+            }
+            columns.push(Column {
+                name: name.to_owned(),
+                fields: Vec::new(),
+            });
+            columns.len() - 1
+        };
+        let mut masks = Vec::new();
+        for (i, m) in spec.masks.iter().enumerate() {
+            let compiled = m
+                .mask
+                .compile()
+                .map_err(|e| TableError::Spec(SpecError::Mask(i, e)))?;
+            masks.push((column(&m.column), compiled));
+        }
+        let filters: Vec<(usize, RowFilter)> = spec
+            .row_filters
+            .iter()
+            .map(|f| (column(&f.column), f.clone()))
+            .collect();
+        let mut mask_of = vec![None; columns.len()];
+        for (i, (c, _)) in masks.iter().enumerate() {
+            if let Some(slot @ None) = mask_of.get_mut(*c) {
+                *slot = Some(i);
+            }
+        }
+        Ok(Rules {
+            keys: keys.clone(),
+            columns,
+            masks,
+            filters,
+            mask_of,
+        })
+    }
+
+    fn mask(&self, column: usize) -> Option<&CompiledMask> {
+        let m = (*self.mask_of.get(column)?)?;
+        self.masks.get(m).map(|(_, mask)| mask)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.columns.is_empty()
+    }
+}
+
+/// Appends a masked value as CSV field text (the writer quotes it as needed); null is empty.
+fn render_csv(masked: &Masked<'_>, out: &mut Vec<u8>) {
+    match masked {
+        Masked::Str(s) | Masked::Number(s) => out.extend_from_slice(s.as_bytes()),
+        Masked::Null => {}
+    }
+}
+
+/// Appends a masked value as JSON text: a string literal escaped by serde_json, a number's
+/// literal, `null`.
+fn render_json(masked: &Masked<'_>, out: &mut Vec<u8>) {
+    match masked {
+        Masked::Str(s) => {
+            if serde_json::to_writer(&mut *out, s.as_ref()).is_err() {
+                // Writing a str to a Vec cannot fail; were it to, null hides the value.
+                out.extend_from_slice(b"null");
+            }
+        }
+        Masked::Number(n) => out.extend_from_slice(n.as_bytes()),
+        Masked::Null => out.extend_from_slice(b"null"),
+    }
+}
+
+/// The per-stream state the record callbacks update (apart from the reader, so that the reader
+/// can be borrowed while they run).
+struct State {
+    rules: Rules,
+    builder: IndexBuilder,
+    view_size: u64,
+    /// Reused buffers: one field's unescaped value, and the rendered replacements of a record.
+    value: Vec<u8>,
+    rendered: Vec<u8>,
+    spans: Vec<(usize, Range<usize>)>,
+    /// Per filter: whether a JSON record located its column.
+    seen: Vec<bool>,
+}
+
+enum Reader {
+    Csv(csv::Reader),
+    Jsonl(jsonl::Reader),
+}
+
+/// The transform of one object: `feed` it the object's bytes in any chunks, then `finish`.
+pub struct Transform {
+    reader: Reader,
+    state: State,
+    upstream_size: u64,
+    failed: bool,
+}
+
+impl Transform {
+    /// `max_record`: the longest record accepted (bytes); `checkpoint_spacing`: about how many
+    /// view bytes between the index's checkpoints.
+    pub fn new(
+        spec: &TableSpec,
+        keys: &MaskKeys,
+        max_record: usize,
+        checkpoint_spacing: u64,
+    ) -> Result<Transform, TableError> {
+        spec.validate().map_err(TableError::Spec)?;
+        let rules = Rules::new(spec, keys)?;
+        let reader = match &spec.format {
+            TableFormat::Csv(d) => {
+                let dialect = d
+                    .dialect()
+                    .map_err(|e| TableError::Spec(SpecError::Dialect(e)))?;
+                if !dialect.header && !rules.is_empty() {
+                    return Err(TableError::NoHeader);
+                }
+                Reader::Csv(csv::Reader::new(dialect, max_record)?)
+            }
+            TableFormat::Jsonl {} => {
+                let paths: Vec<&str> = rules.columns.iter().map(|c| c.name.as_str()).collect();
+                Reader::Jsonl(jsonl::Reader::new(&paths, max_record)?)
+            }
+        };
+        let filters = rules.filters.len();
+        Ok(Transform {
+            reader,
+            state: State {
+                rules,
+                builder: IndexBuilder::new(checkpoint_spacing),
+                view_size: 0,
+                value: Vec::new(),
+                rendered: Vec::new(),
+                spans: Vec::new(),
+                seen: vec![false; filters],
+            },
+            upstream_size: 0,
+            failed: false,
+        })
+    }
+
+    /// Transforms the next bytes of the object, appending the view bytes of every record they
+    /// complete to `out`.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), TableError> {
+        if self.failed {
+            return Err(TableError::Abandoned);
+        }
+        self.upstream_size += chunk.len() as u64;
+        let state = &mut self.state;
+        let result = match &mut self.reader {
+            Reader::Csv(r) => r.feed(chunk, |rec: &csv::Record<'_>| state.csv(rec, out)),
+            Reader::Jsonl(r) => r.feed(chunk, |rec: &jsonl::Record<'_>| state.jsonl(rec, out)),
+        };
+        self.failed = result.is_err();
+        result
+    }
+
+    /// Ends the object: its last record (if unterminated) goes to `out`; the sizes and index.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<Summary, TableError> {
+        if self.failed {
+            return Err(TableError::Abandoned);
+        }
+        let state = &mut self.state;
+        match &mut self.reader {
+            Reader::Csv(r) => r.finish(|rec: &csv::Record<'_>| state.csv(rec, out))?,
+            Reader::Jsonl(r) => r.finish(|rec: &jsonl::Record<'_>| state.jsonl(rec, out))?,
+        }
+        let view_size = self.state.view_size;
+        let index = self
+            .state
+            .builder
+            .finish(self.upstream_size, view_size)
+            .map_err(TableError::Index)?;
+        Ok(Summary {
+            upstream_size: self.upstream_size,
+            view_size,
+            index,
+        })
+    }
+}
+
+impl State {
+    fn emit(&mut self, start: usize, out: &[u8]) {
+        self.view_size += (out.len() - start) as u64;
+    }
+
+    fn csv(&mut self, record: &csv::Record<'_>, out: &mut Vec<u8>) -> Result<(), TableError> {
+        self.builder.record_starts(record.offset(), self.view_size);
+        let start = out.len();
+        if record.is_header() {
+            self.resolve_header(record)?;
+            out.extend_from_slice(record.bytes());
+            self.emit(start, out);
+            return Ok(());
+        }
+        if self.rules.is_empty() {
+            out.extend_from_slice(record.bytes());
+            self.emit(start, out);
+            return Ok(());
+        }
+        for (c, filter) in &self.rules.filters {
+            let Some(column) = self.rules.columns.get(*c) else {
+                return Ok(());
+            };
+            // Every field of the column must keep the row; a missing field drops it.
+            for &i in &column.fields {
+                self.value.clear();
+                let keeps = if record.value_into(i, &mut self.value) {
+                    let text = utf8(&self.value, column, record)?;
+                    filter.keeps(Some(&Value::Str(text)))
+                } else {
+                    filter.keeps(None)
+                };
+                if !keeps {
+                    return Ok(());
+                }
+            }
+        }
+        self.rendered.clear();
+        self.spans.clear();
+        for (c, column) in self.rules.columns.iter().enumerate() {
+            let Some(mask) = self.rules.mask(c) else {
+                continue;
+            };
+            for &i in &column.fields {
+                self.value.clear();
+                if !record.value_into(i, &mut self.value) {
+                    continue;
+                }
+                let text = utf8(&self.value, column, record)?;
+                let from = self.rendered.len();
+                render_csv(
+                    &mask.apply(&self.rules.keys, Value::Str(text)),
+                    &mut self.rendered,
+                );
+                self.spans.push((i, from..self.rendered.len()));
+            }
+        }
+        let replacements: Vec<(usize, &[u8])> = self
+            .spans
+            .iter()
+            .map(|(i, r)| (*i, self.rendered.get(r.clone()).unwrap_or_default()))
+            .collect();
+        csv::write_record(record, &replacements, out)?;
+        self.emit(start, out);
+        Ok(())
+    }
+
+    fn resolve_header(&mut self, header: &csv::Record<'_>) -> Result<(), TableError> {
+        for column in &mut self.rules.columns {
+            column.fields.clear();
+            for i in 0..header.fields().len() {
+                if header.value(i).as_deref() == Some(column.name.as_bytes()) {
+                    column.fields.push(i);
+                }
+            }
+            if column.fields.is_empty() {
+                return Err(TableError::MissingColumn(column.name.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn jsonl(&mut self, record: &jsonl::Record<'_>, out: &mut Vec<u8>) -> Result<(), TableError> {
+        self.builder.record_starts(record.offset(), self.view_size);
+        let start = out.len();
+        if self.rules.is_empty() {
+            out.extend_from_slice(record.bytes());
+            self.emit(start, out);
+            return Ok(());
+        }
+        if !self.rules.filters.is_empty() {
+            self.seen.iter_mut().for_each(|s| *s = false);
+            for (i, located) in record.located().iter().enumerate() {
+                for (f, (c, filter)) in self.rules.filters.iter().enumerate() {
+                    if *c != located.path {
+                        continue;
+                    }
+                    if let Some(s) = self.seen.get_mut(f) {
+                        *s = true;
+                    }
+                    let string = record.string(i)?;
+                    let value = json_value(record, i, located, string.as_deref());
+                    // Every occurrence must keep the row.
+                    if !filter.keeps(value.as_ref()) {
+                        return Ok(());
+                    }
+                }
+            }
+            if self.seen.iter().any(|s| !s) {
+                return Ok(());
+            }
+        }
+        self.rendered.clear();
+        self.spans.clear();
+        for (i, located) in record.located().iter().enumerate() {
+            let Some(mask) = self.rules.mask(located.path) else {
+                continue;
+            };
+            let from = self.rendered.len();
+            let string = record.string(i)?;
+            match json_value(record, i, located, string.as_deref()) {
+                Some(value) => {
+                    render_json(&mask.apply(&self.rules.keys, value), &mut self.rendered)
+                }
+                // A container or a blocked value may hold what the path names: null, whole.
+                None => render_json(&Masked::Null, &mut self.rendered),
+            }
+            self.spans.push((i, from..self.rendered.len()));
+        }
+        let replacements: Vec<(usize, &[u8])> = self
+            .spans
+            .iter()
+            .map(|(i, r)| (*i, self.rendered.get(r.clone()).unwrap_or_default()))
+            .collect();
+        jsonl::write_record(record, &replacements, out)?;
+        self.emit(start, out);
+        Ok(())
+    }
+}
+
+/// A CSV field's text, or the error naming its column.
+fn utf8<'v>(
+    value: &'v [u8],
+    column: &Column,
+    record: &csv::Record<'_>,
+) -> Result<&'v str, TableError> {
+    std::str::from_utf8(value).map_err(|_| TableError::NotUtf8 {
+        column: column.name.clone(),
+        offset: record.offset(),
+        record: record.index(),
+    })
+}
+
+/// The value a located JSON value gives masks and filters; `None` for an object, an array or a
+/// blocked value (nothing a scalar mask or a comparison can read).
+fn json_value<'v>(
+    record: &jsonl::Record<'v>,
+    i: usize,
+    located: &jsonl::Located,
+    string: Option<&'v str>,
+) -> Option<Value<'v>> {
+    if located.blocked {
+        return None;
+    }
+    match located.kind {
+        Kind::String => string.map(Value::Str),
+        Kind::Number => record.raw(i).map(Value::Number),
+        Kind::Bool => Some(Value::Bool(record.raw(i) == Some("true"))),
+        Kind::Null => Some(Value::Null),
+        Kind::Object | Kind::Array => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> MaskKeys {
+        MaskKeys::new(&[7u8; 32]).unwrap()
+    }
+
+    fn spec(json: &str) -> TableSpec {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn run(spec: &TableSpec, input: &[u8]) -> Result<(Vec<u8>, Summary), TableError> {
+        let mut t = Transform::new(spec, &keys(), 1 << 20, 16)?;
+        let mut out = Vec::new();
+        t.feed(input, &mut out)?;
+        let summary = t.finish(&mut out)?;
+        Ok((out, summary))
+    }
+
+    fn hash(text: &str) -> String {
+        let mask = crate::tables::spec::Mask::Hash {}.compile().unwrap();
+        match mask.apply(&keys(), Value::Str(text)) {
+            Masked::Str(s) => s.into_owned(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const ERIN: &str = r#"{"format":{"kind":"csv"},
+        "masks":[{"column":"ssn","mask":{"kind":"null"}},{"column":"email","mask":{"kind":"hash"}}],
+        "row_filters":[{"column":"region","op":"in","values":["eu"]}]}"#;
+
+    #[test]
+    fn erin_sees_eu_rows_with_ssn_null_and_email_hashed() {
+        let input = "id,email,ssn,region\n\
+                     1,a@x.eu,123-45-6789,eu\n\
+                     2,b@x.us,987-65-4321,us\n\
+                     3,\"c,@x.eu\",111-22-3333,eu\n\
+                     4,d@x.eu,,EU\n";
+        let (out, summary) = run(&spec(ERIN), input.as_bytes()).unwrap();
+        let expected = format!(
+            "id,email,ssn,region\n1,{},,eu\n3,{},,eu\n",
+            hash("a@x.eu"),
+            hash("c,@x.eu")
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+        assert_eq!(summary.upstream_size, input.len() as u64);
+        assert_eq!(summary.view_size, expected.len() as u64);
+    }
+
+    #[test]
+    fn a_header_only_csv_is_its_header() {
+        for input in ["id,email,ssn,region\n", "id,email,ssn,region"] {
+            let (out, summary) = run(&spec(ERIN), input.as_bytes()).unwrap();
+            assert_eq!(out, input.as_bytes());
+            assert_eq!(summary.view_size, input.len() as u64);
+        }
+    }
+
+    #[test]
+    fn a_masked_or_filtered_column_missing_from_the_header_is_an_error() {
+        let err = run(&spec(ERIN), b"id,email,ssn\n1,a,b\n").unwrap_err();
+        assert_eq!(err, TableError::MissingColumn("region".into()));
+        let no_header = spec(
+            r#"{"format":{"kind":"csv","header":false},
+                "masks":[{"column":"a","mask":{"kind":"null"}}]}"#,
+        );
+        assert!(matches!(
+            Transform::new(&no_header, &keys(), 100, 16),
+            Err(TableError::NoHeader)
+        ));
+    }
+
+    #[test]
+    fn a_non_utf8_masked_field_is_an_error_and_the_transform_refuses_more() {
+        let mut t = Transform::new(&spec(ERIN), &keys(), 1 << 20, 16).unwrap();
+        let mut out = Vec::new();
+        let err = t.feed(b"id,email,ssn,region\n1,\xff,1,eu\n", &mut out);
+        assert!(matches!(err, Err(TableError::NotUtf8 { .. })), "{err:?}");
+        assert_eq!(t.feed(b"2,a,b,eu\n", &mut out), Err(TableError::Abandoned));
+        assert!(t.finish(&mut out).is_err());
+        // A parse error too.
+        let err = run(&spec(ERIN), b"id,email,ssn,region\n1,a\"b,1,eu\n").unwrap_err();
+        assert!(matches!(err, TableError::Csv(_)), "{err:?}");
+    }
+
+    #[test]
+    fn no_masks_and_no_filters_is_byte_identical() {
+        let csv_input = b"\xef\xbb\xbfa,b\r\n\"x\"\"y\",2\n\n3,4";
+        let (out, _) = run(&spec(r#"{"format":{"kind":"csv"}}"#), csv_input).unwrap();
+        assert_eq!(out, csv_input);
+        let jsonl_input = b"{\"a\": 1}\r\n\n{\"b\":\"\\u00e9\"}";
+        let (out, _) = run(&spec(r#"{"format":{"kind":"jsonl"}}"#), jsonl_input).unwrap();
+        assert_eq!(out, jsonl_input);
+    }
+
+    #[test]
+    fn jsonl_masks_every_occurrence_and_keeps_types() {
+        let s = spec(
+            r#"{"format":{"kind":"jsonl"},
+                "masks":[{"column":"ssn","mask":{"kind":"null"}},
+                         {"column":"address.city","mask":{"kind":"hash"}},
+                         {"column":"n","mask":{"kind":"round","to":0}},
+                         {"column":"tags","mask":{"kind":"constant","value":"x\"y"}}],
+                "row_filters":[{"column":"region","op":"eq","values":["eu"]}]}"#,
+        );
+        let input = concat!(
+            "{\"ssn\":\"1\",\"ssn\":\"2\",\"address\":{\"city\":\"Paris\"},\"address\":{\"city\":\"Rome\"},\"n\":2.6,\"tags\":\"a\",\"region\":\"eu\"}\n",
+            "{\"ssn\":\"3\",\"region\":\"us\"}\n",
+            "{\"ssn\":{\"deep\":\"4\"},\"address\":[{\"city\":\"Oslo\"}],\"tags\":[1],\"region\":\"eu\"}\n",
+            "{\"ssn\":\"5\",\"region\":\"eu\",\"region\":\"us\"}\n",
+            "{\"ssn\":\"6\"}\n",
+        );
+        let (out, _) = run(&s, input.as_bytes()).unwrap();
+        let expected = format!(
+            "{{\"ssn\":null,\"ssn\":null,\"address\":{{\"city\":\"{}\"}},\"address\":{{\"city\":\"{}\"}},\"n\":3,\"tags\":\"x\\\"y\",\"region\":\"eu\"}}\n\
+             {{\"ssn\":null,\"address\":null,\"tags\":null,\"region\":\"eu\"}}\n",
+            hash("Paris"),
+            hash("Rome")
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+    }
+
+    #[test]
+    fn checkpoints_lie_at_record_starts() {
+        let mut input = String::from("id,email,ssn,region\n");
+        for i in 0..50 {
+            let region = if i % 3 == 0 { "us" } else { "eu" };
+            input.push_str(&format!("{i},u{i}@x,{i:09},{region}\n"));
+        }
+        let (out, summary) = run(&spec(ERIN), input.as_bytes()).unwrap();
+        let checkpoints = summary.index.checkpoints();
+        assert!(checkpoints.len() > 5);
+        for c in checkpoints {
+            let up = c.upstream_offset as usize;
+            let view = c.view_offset as usize;
+            assert!(up == 0 || input.as_bytes()[up - 1] == b'\n', "{c:?}");
+            assert!(
+                view == 0 || view == out.len() || out[view - 1] == b'\n',
+                "{c:?}"
+            );
+        }
+    }
+}
