@@ -193,7 +193,8 @@ struct State {
 }
 
 enum Reader {
-    Csv(csv::Reader),
+    // Boxed: its byte-class tables make it much larger than the JSON reader.
+    Csv(Box<csv::Reader>),
     Jsonl(jsonl::Reader),
 }
 
@@ -224,7 +225,7 @@ impl Transform {
                 if !dialect.header && !rules.is_empty() {
                     return Err(TableError::NoHeader);
                 }
-                Reader::Csv(csv::Reader::new(dialect, max_record)?)
+                Reader::Csv(Box::new(csv::Reader::new(dialect, max_record)?))
             }
             TableFormat::Jsonl {} => {
                 let paths: Vec<&str> = rules.columns.iter().map(|c| c.name.as_str()).collect();
