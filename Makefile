@@ -64,7 +64,7 @@ test: lint unit e2e
 # in core/tests/*.proptest-regressions, which every later run replays first: commit them.
 FUZZ_CASES ?= 100000
 fuzz: setup
-	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p s3gate-core --test properties --test tables --test masks --test jsonl
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p s3gate-core --test properties --test tables --test masks --test jsonl --test transform
 
 validate-envoy: build
 	@mkdir -p .demo
