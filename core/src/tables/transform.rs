@@ -290,6 +290,14 @@ impl Transform {
 }
 
 impl State {
+    /// The rendered replacements of the current record, as the writers take them.
+    fn replacements(&self) -> Vec<(usize, &[u8])> {
+        self.spans
+            .iter()
+            .map(|(i, r)| (*i, self.rendered.get(r.clone()).unwrap_or_default()))
+            .collect()
+    }
+
     fn emit(&mut self, start: usize, out: &[u8]) {
         self.view_size += (out.len() - start) as u64;
     }
@@ -346,12 +354,7 @@ impl State {
                 self.spans.push((i, from..self.rendered.len()));
             }
         }
-        let replacements: Vec<(usize, &[u8])> = self
-            .spans
-            .iter()
-            .map(|(i, r)| (*i, self.rendered.get(r.clone()).unwrap_or_default()))
-            .collect();
-        csv::write_record(record, &replacements, out)?;
+        csv::write_record(record, &self.replacements(), out)?;
         self.emit(start, out);
         Ok(())
     }
@@ -418,12 +421,7 @@ impl State {
             }
             self.spans.push((i, from..self.rendered.len()));
         }
-        let replacements: Vec<(usize, &[u8])> = self
-            .spans
-            .iter()
-            .map(|(i, r)| (*i, self.rendered.get(r.clone()).unwrap_or_default()))
-            .collect();
-        jsonl::write_record(record, &replacements, out)?;
+        jsonl::write_record(record, &self.replacements(), out)?;
         self.emit(start, out);
         Ok(())
     }
