@@ -73,14 +73,15 @@ impl Vm {
         cache_id: &str,
         now: u64,
     ) -> Option<Cached> {
-        let (expires_at, decision) = match self.cache.get(cache_id, now) {
-            Some(local) => local,
-            None => self.shared_decision(host, cache_id, now)?,
+        let ((expires_at, decision), from_shared) = match self.cache.get(cache_id, now) {
+            Some(local) => (local, false),
+            None => (self.shared_decision(host, cache_id, now)?, true),
         };
-        if !decision::should_refresh(&decision, expires_at, now) {
+        let refresh_due = decision::should_refresh(&decision, expires_at, now);
+        if !refresh_due || from_shared {
             return Some(Cached {
                 decision,
-                refresh_due: false,
+                refresh_due,
             });
         }
         // Near its expiry another worker may have refreshed it already: look there first.

@@ -139,11 +139,17 @@ fn warm(gateway: &mut Gateway, host: &mut FakeHost, stream: StreamId) {
     gateway.on_stream_done(host, stream);
 }
 
-#[test]
-fn a_cached_get_is_verified_mapped_and_signed_without_any_call() {
+/// A gateway whose decision for alice is cached (stream 1 fetched it), and its host.
+fn warmed() -> (Gateway, FakeHost) {
     let mut gateway = gateway();
     let mut host = FakeHost::new(NOW);
     warm(&mut gateway, &mut host, 1);
+    (gateway, host)
+}
+
+#[test]
+fn a_cached_get_is_verified_mapped_and_signed_without_any_call() {
+    let (mut gateway, mut host) = warmed();
     let calls = host.calls.len();
     let action = gateway.on_request_headers(&mut host, 2, get("/s3p/immuta/sales/a.csv", NOW));
     assert_eq!(
@@ -176,9 +182,7 @@ fn a_cached_get_is_verified_mapped_and_signed_without_any_call() {
 
 #[test]
 fn a_wrong_signature_is_refused_from_the_cache() {
-    let mut gateway = gateway();
-    let mut host = FakeHost::new(NOW);
-    warm(&mut gateway, &mut host, 1);
+    let (mut gateway, mut host) = warmed();
     let mut headers = get("/s3p/immuta/sales/a.csv", NOW)
         .pairs()
         .map(|(n, v)| (n.to_string(), v.to_string()))
@@ -204,9 +208,7 @@ fn a_wrong_signature_is_refused_from_the_cache() {
 
 #[test]
 fn a_hidden_object_is_not_found_and_never_goes_upstream() {
-    let mut gateway = gateway();
-    let mut host = FakeHost::new(NOW);
-    warm(&mut gateway, &mut host, 1);
+    let (mut gateway, mut host) = warmed();
     let action = gateway.on_request_headers(&mut host, 2, get("/s3p/immuta/sales/x.secret", NOW));
     assert_eq!(action, Action::Pause);
     assert_eq!(host.local_answer(2), Some(404));
@@ -424,9 +426,7 @@ fn stale_if_error_serves_an_expired_decision_when_the_service_fails() {
 
 #[test]
 fn without_a_grace_an_expired_decision_fails_closed() {
-    let mut gateway = gateway();
-    let mut host = FakeHost::new(NOW);
-    warm(&mut gateway, &mut host, 1);
+    let (mut gateway, mut host) = warmed();
     host.now = NOW + u64::from(TTL) + 10;
     gateway.on_request_headers(&mut host, 2, get("/s3p/immuta/sales/a.csv", NOW));
     let (token, _) = last_call(&host);
@@ -437,9 +437,7 @@ fn without_a_grace_an_expired_decision_fails_closed() {
 
 #[test]
 fn refresh_ahead_sends_one_request_to_the_service_and_the_rest_on() {
-    let mut gateway = gateway();
-    let mut host = FakeHost::new(NOW);
-    warm(&mut gateway, &mut host, 1);
+    let (mut gateway, mut host) = warmed();
     host.now = NOW + u64::from(TTL) - 10; // in the last fifth of the TTL
     let path = "/s3p/immuta/sales/a.csv";
     let calls = host.calls.len();
@@ -464,9 +462,7 @@ fn refresh_ahead_sends_one_request_to_the_service_and_the_rest_on() {
 
 #[test]
 fn a_dead_policy_service_during_a_refresh_keeps_the_valid_decision() {
-    let mut gateway = gateway();
-    let mut host = FakeHost::new(NOW);
-    warm(&mut gateway, &mut host, 1);
+    let (mut gateway, mut host) = warmed();
     host.now = NOW + u64::from(TTL) - 10;
     gateway.on_request_headers(&mut host, 2, get("/s3p/immuta/sales/a.csv", NOW));
     let (token, _) = last_call(&host);
@@ -522,9 +518,7 @@ fn an_answer_for_a_request_that_has_gone_still_serves_the_ones_parked_on_it() {
 
 #[test]
 fn a_suffix_range_longer_than_the_object_asks_for_all_of_it() {
-    let mut gateway = gateway();
-    let mut host = FakeHost::new(NOW);
-    warm(&mut gateway, &mut host, 1);
+    let (mut gateway, mut host) = warmed();
     let headers = signed(
         "GET",
         "/s3p/immuta/sales/a.csv",
@@ -553,9 +547,7 @@ fn a_suffix_range_longer_than_the_object_asks_for_all_of_it() {
 
 #[test]
 fn a_suffix_range_within_the_object_is_sent_as_asked() {
-    let mut gateway = gateway();
-    let mut host = FakeHost::new(NOW);
-    warm(&mut gateway, &mut host, 1);
+    let (mut gateway, mut host) = warmed();
     let headers = signed(
         "GET",
         "/s3p/immuta/sales/a.csv",
@@ -576,9 +568,7 @@ fn a_suffix_range_within_the_object_is_sent_as_asked() {
 
 #[test]
 fn a_conditional_get_is_answered_from_the_head_before_the_object_is_read() {
-    let mut gateway = gateway();
-    let mut host = FakeHost::new(NOW);
-    warm(&mut gateway, &mut host, 1);
+    let (mut gateway, mut host) = warmed();
     let headers = signed(
         "GET",
         "/s3p/immuta/sales/a.csv",
@@ -622,9 +612,7 @@ fn upstream_page(keys: &[&str], next: Option<&str>) -> Vec<u8> {
 
 #[test]
 fn a_listing_reads_extra_upstream_pages_and_answers_the_visible_keys() {
-    let mut gateway = gateway();
-    let mut host = FakeHost::new(NOW);
-    warm(&mut gateway, &mut host, 1);
+    let (mut gateway, mut host) = warmed();
     let list = "/s3p/immuta?list-type=2&prefix=sales%2F";
     assert_eq!(
         gateway.on_request_headers(&mut host, 2, get(list, NOW)),
