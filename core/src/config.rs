@@ -71,6 +71,24 @@ pub struct PluginConfig {
     /// deleted): their number bounds what misses of any number of keys leave behind.
     #[serde(default = "default_claim_slots")]
     pub claim_slots: u32,
+    /// The environment variable holding the secret (at least 32 bytes) that keys the `hash`
+    /// and `format_preserving` masks; never in the policy files. Unset: masked tables are
+    /// refused (503), everything else is served.
+    #[serde(default = "default_mask_secret_env")]
+    pub mask_secret_env: String,
+    /// Tables: the longest record (bytes) a masked object may have; a longer one is an error.
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: usize,
+    /// Tables: the size of each ranged read of the pass that measures a view.
+    #[serde(default = "default_index_read_bytes")]
+    pub index_read_bytes: u64,
+    /// Tables: about how many view bytes apart the index's checkpoints are (a range reads at
+    /// most about twice this beyond what it returns).
+    #[serde(default = "default_checkpoint_spacing")]
+    pub checkpoint_spacing: u64,
+    /// Tables: how many views' indexes a VM keeps (and shared data holds slots for).
+    #[serde(default = "default_view_slots")]
+    pub view_slots: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -172,6 +190,21 @@ impl PluginConfig {
     }
 }
 
+fn default_mask_secret_env() -> String {
+    "S3GATE_MASK_SECRET".into()
+}
+fn default_max_record_bytes() -> usize {
+    1 << 20
+}
+fn default_index_read_bytes() -> u64 {
+    8 << 20
+}
+fn default_checkpoint_spacing() -> u64 {
+    1 << 20
+}
+fn default_view_slots() -> u32 {
+    1024
+}
 fn default_policy_token_env() -> String {
     "S3GATE_POLICY_TOKEN".into()
 }
@@ -286,6 +319,24 @@ impl PluginConfig {
         }
         if !(1..=65_536).contains(&self.claim_slots) {
             return Err("s3gate plugin configuration: claim_slots must be 1 to 65536".into());
+        }
+        if !(1..=65_536).contains(&self.view_slots) {
+            return Err("s3gate plugin configuration: view_slots must be 1 to 65536".into());
+        }
+        if !(1_024..=64 << 20).contains(&self.max_record_bytes) {
+            return Err(
+                "s3gate plugin configuration: max_record_bytes must be 1024 to 67108864".into(),
+            );
+        }
+        if !(64 << 10..=64 << 20).contains(&self.index_read_bytes) {
+            return Err(
+                "s3gate plugin configuration: index_read_bytes must be 65536 to 67108864".into(),
+            );
+        }
+        if !(4 << 10..=64 << 20).contains(&self.checkpoint_spacing) {
+            return Err(
+                "s3gate plugin configuration: checkpoint_spacing must be 4096 to 67108864".into(),
+            );
         }
         for (name, upstream) in &self.upstreams {
             if let Some(sign) = &upstream.sign {

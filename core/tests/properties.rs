@@ -61,6 +61,7 @@ fn grant(source: usize, attribute_rules: bool) -> DataSourceGrant {
         // With a `/` in every pattern, whole prefixes can be ruled out (may_hold_visible).
         visible: attribute_rules.then(|| vec!["region=eu/**".into(), "top/*.csv".into()]),
         shown: Vec::new(),
+        table: None,
     }
 }
 
@@ -735,6 +736,7 @@ proptest! {
             hidden: hidden.iter().map(|p| p.to_string()).collect(),
             visible: visible.map(|v| v.iter().map(|p| p.to_string()).collect()),
             shown: shown.iter().map(|p| p.to_string()).collect(),
+            table: None,
         };
         let ent = Entitlements {
             principal: "p".into(),

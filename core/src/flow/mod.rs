@@ -26,6 +26,7 @@ use crate::logging::RequestIds;
 use crate::policy::decision::{LocalCache, Memo, WaitList};
 use crate::signature::sigv4::VerifyingKey;
 use crate::signature::upstream::UpstreamSigner;
+use crate::tables::mask::MaskKeys;
 pub use decisions::Lookup;
 use exchange::Exchange;
 pub use host::StreamId;
@@ -79,6 +80,9 @@ pub(crate) type Signers = HashMap<String, UpstreamSigner>;
 pub(crate) struct Vm {
     pub(crate) config: PluginConfig,
     pub(crate) signers: Signers,
+    /// The keys of the `hash` and `format_preserving` masks (`None`: no secret configured,
+    /// masked tables are refused).
+    pub(crate) mask_keys: Option<MaskKeys>,
     pub(crate) cache: LocalCache,
     pub(crate) memos: Memos,
     /// Requests parked until a decision arrives, by cache id.
@@ -129,7 +133,7 @@ pub struct Gateway {
 fn configured(
     bytes: &[u8],
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(PluginConfig, Signers), String> {
+) -> Result<(PluginConfig, Signers, Option<MaskKeys>), String> {
     let mut config = PluginConfig::parse(bytes)?;
     let mut signers = HashMap::new();
     for (name, upstream) in &config.upstreams {
@@ -139,7 +143,17 @@ fn configured(
         }
     }
     config.load_policy_token(env)?;
-    Ok((config, signers))
+    let mask_keys = match env(&config.mask_secret_env).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(secret) => Some(MaskKeys::new(secret.as_bytes()).map_err(|_| {
+            format!(
+                "s3gate plugin configuration: the mask secret {} must be at least {} bytes",
+                config.mask_secret_env,
+                MaskKeys::MIN_SECRET
+            )
+        })?),
+    };
+    Ok((config, signers, mask_keys))
 }
 
 impl Gateway {
@@ -150,9 +164,10 @@ impl Gateway {
         env: &dyn Fn(&str) -> Option<String>,
         id_seed: u64,
     ) -> Result<Gateway, String> {
-        let (config, signers) = configured(bytes, env)?;
+        let (config, signers, mask_keys) = configured(bytes, env)?;
         Ok(Gateway {
             vm: Vm {
+                mask_keys,
                 cache: LocalCache::with_grace(config.stale_if_error_seconds),
                 config,
                 signers,
@@ -174,7 +189,8 @@ impl Gateway {
         bytes: &[u8],
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(), String> {
-        let (config, signers) = configured(bytes, env)?;
+        let (config, signers, mask_keys) = configured(bytes, env)?;
+        self.vm.mask_keys = mask_keys;
         self.vm.cache = LocalCache::with_grace(config.stale_if_error_seconds);
         self.vm.config = config;
         self.vm.signers = signers;

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::glob;
 use crate::policy::store_names;
+use crate::tables::spec::TableSpec;
 
 /// Path of the policy service's lookup endpoint for a key digest (lower-case hex SHA-256),
 /// asking for the SigV4 signing key of `scope` (`yyyymmdd/region/service`) when given.
@@ -75,7 +76,7 @@ pub struct DataSourceGrant {
     pub bucket: String,
     /// The real key prefix of the data source: empty, or ending with `/`.
     pub prefix: String,
-    /// How the objects are encoded; the filter serves them as they are whatever it says.
+    /// How the objects are encoded, as declared; `table` is what the filter enforces.
     #[serde(default)]
     pub format: Format,
     /// Glob patterns (see [`glob`]) of object keys, relative to the data source, that this
@@ -89,6 +90,10 @@ pub struct DataSourceGrant {
     /// Include rules: when not empty, an object must also match one of these patterns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shown: Vec<String>,
+    /// The table policy of this principal's view of the data source (masks, row filters, the
+    /// format they read): its objects are served transformed. `None`: served as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<TableSpec>,
 }
 
 /// How a data source's objects are encoded, as `data_sources.yaml` declares it; written in
@@ -197,6 +202,7 @@ mod tests {
             hidden: vec!["_SUCCESS".into(), "*.crc".into()],
             visible: None,
             shown: Vec::new(),
+            table: None,
         }
     }
 

@@ -67,6 +67,7 @@ mod tests {
                 hidden: vec!["_SUCCESS".into()],
                 visible: None,
                 shown: Vec::new(),
+                table: None,
             }],
             ..Default::default()
         }

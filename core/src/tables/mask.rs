@@ -96,6 +96,7 @@ impl std::error::Error for MaskError {}
 pub struct MaskKeys {
     hash: HmacSha256,
     format_preserving: HmacSha256,
+    id: [u8; 32],
 }
 
 impl MaskKeys {
@@ -112,10 +113,21 @@ impl MaskKeys {
             HmacSha256::new_from_slice(&mac.finalize().into_bytes())
                 .map_err(|_| MaskError::ShortSecret)
         };
+        let id = derive(b"s3gate table mask: key id v1")?
+            .finalize()
+            .into_bytes()
+            .into();
         Ok(MaskKeys {
             hash: derive(b"s3gate table mask: hash v1")?,
             format_preserving: derive(b"s3gate table mask: format_preserving v1")?,
+            id,
         })
+    }
+
+    /// Names the secret without telling anything of it: a view's identity includes it, so a
+    /// new secret is a new view (and ETag).
+    pub fn id(&self) -> &[u8; 32] {
+        &self.id
     }
 
     /// HMAC-SHA256 of `text` under the hash key.

@@ -13,7 +13,7 @@ use super::csv::{Dialect, Terminator};
 use super::mask::MaskError;
 
 /// What the filter applies to the objects of one table data source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableSpec {
     pub format: TableFormat,
@@ -99,7 +99,7 @@ impl CsvDialect {
 
 /// One column's mask. `column` is a CSV header name, or a JSON field name or dotted path
 /// (`address.city`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnMask {
     pub column: String,
@@ -107,7 +107,7 @@ pub struct ColumnMask {
 }
 
 /// A mask, `{"kind": ..., options}` (docs/tables.md says what each yields for each type).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Mask {
     /// HMAC-SHA256 of the value's text under the gateway's secret, lowercase hex.

@@ -30,6 +30,7 @@ pub fn compile_principal(
                 hidden: patterns_for(p, &ds.name, rules, |r| &r.hide),
                 visible: visible_for(p, &ds.name, rules),
                 shown: patterns_for(p, &ds.name, rules, |r| &r.show),
+                table: None,
             })
             .collect()
     };

@@ -16,6 +16,7 @@ pub(super) fn grant(name: &str, bucket: &str, prefix: &str, hidden: &[&str]) -> 
         hidden: hidden.iter().map(|s| s.to_string()).collect(),
         visible: None,
         shown: Vec::new(),
+        table: None,
     }
 }
 
