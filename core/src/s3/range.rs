@@ -27,9 +27,77 @@ pub fn suffix_length(value: &str) -> Option<u64> {
     n.parse().ok()
 }
 
+/// What a `Range` header asks of an entity of `size` bytes, as S3 answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved {
+    /// No range, or one S3 ignores: the whole entity, 200.
+    Whole,
+    /// Bytes `first..=last`, 206.
+    Part { first: u64, last: u64 },
+    /// 416 `InvalidRange`.
+    Unsatisfiable,
+}
+
+/// The range `value` (the client's `Range` header) selects of `size` bytes: an end past the
+/// entity is clamped, a suffix at least as long as it is all of it, a start at or past it (or
+/// any range of an empty entity) is unsatisfiable.
+pub fn resolve(value: Option<&str>, size: u64) -> Resolved {
+    let Some(spec) = value
+        .and_then(forwardable_range)
+        .and_then(|v| v.trim().strip_prefix("bytes="))
+    else {
+        return Resolved::Whole;
+    };
+    let Some((first, last)) = spec.split_once('-') else {
+        return Resolved::Whole;
+    };
+    if size == 0 {
+        return Resolved::Unsatisfiable;
+    }
+    let end = size - 1;
+    if first.is_empty() {
+        let n: u64 = last.parse().unwrap_or(0);
+        return Resolved::Part {
+            first: size.saturating_sub(n),
+            last: end,
+        };
+    }
+    let first: u64 = first.parse().unwrap_or(u64::MAX);
+    if first > end {
+        return Resolved::Unsatisfiable;
+    }
+    let last = if last.is_empty() {
+        end
+    } else {
+        last.parse::<u64>().unwrap_or(u64::MAX).min(end)
+    };
+    Resolved::Part { first, last }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_resolve_against_the_size_as_s3_does() {
+        let part = |first, last| Resolved::Part { first, last };
+        for (value, size, expected) in [
+            (None, 10, Resolved::Whole),
+            (Some("bytes=0-1,3-4"), 10, Resolved::Whole),
+            (Some("bytes=5-2"), 10, Resolved::Whole),
+            (Some("bytes=0-3"), 10, part(0, 3)),
+            (Some("bytes=4-99"), 10, part(4, 9)),
+            (Some("bytes=9-"), 10, part(9, 9)),
+            (Some("bytes=10-"), 10, Resolved::Unsatisfiable),
+            (Some("bytes=10-20"), 10, Resolved::Unsatisfiable),
+            (Some("bytes=-3"), 10, part(7, 9)),
+            (Some("bytes=-30"), 10, part(0, 9)),
+            (Some("bytes=0-"), 0, Resolved::Unsatisfiable),
+            (Some("bytes=-5"), 0, Resolved::Unsatisfiable),
+        ] {
+            assert_eq!(resolve(value, size), expected, "{value:?} of {size}");
+        }
+    }
 
     #[test]
     fn only_single_well_formed_ranges_go_upstream() {

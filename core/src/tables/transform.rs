@@ -82,6 +82,9 @@ pub struct Summary {
     pub upstream_size: u64,
     pub view_size: u64,
     pub index: Index,
+    /// A CSV header row's raw bytes (BOM and terminator included), empty for JSON Lines: a
+    /// window not at 0 is transformed after them (`Transform::prime`), as they name the columns.
+    pub header: Vec<u8>,
 }
 
 /// A masked or filtered column: its name (CSV header name or JSON dotted path) and, for CSV,
@@ -190,6 +193,8 @@ struct State {
     spans: Vec<(usize, Range<usize>)>,
     /// Per filter: whether a JSON record located its column.
     seen: Vec<bool>,
+    /// The CSV header row as read.
+    header: Vec<u8>,
 }
 
 enum Reader {
@@ -243,10 +248,18 @@ impl Transform {
                 rendered: Vec::new(),
                 spans: Vec::new(),
                 seen: vec![false; filters],
+                header: Vec::new(),
             },
             upstream_size: 0,
             failed: false,
         })
+    }
+
+    /// Reads `header` (the object's CSV header row, `Summary::header`) without output, so that
+    /// what is fed next is read as the records of a window after it.
+    pub fn prime(&mut self, header: &[u8]) -> Result<(), TableError> {
+        let mut dropped = Vec::new();
+        self.feed(header, &mut dropped)
     }
 
     /// Transforms the next bytes of the object, appending the view bytes of every record they
@@ -285,6 +298,7 @@ impl Transform {
             upstream_size: self.upstream_size,
             view_size,
             index,
+            header: std::mem::take(&mut self.state.header),
         })
     }
 }
@@ -317,6 +331,8 @@ impl State {
         let start = out.len();
         if record.is_header() {
             self.resolve_header(record)?;
+            self.header.clear();
+            self.header.extend_from_slice(record.bytes());
             out.extend_from_slice(record.bytes());
             self.emit(start, out);
             return Ok(());

@@ -1,24 +1,50 @@
-//! A masked view's identity and ETag (docs/tables.md, "Design"): the upstream object's version
-//! and the policy outcome applied to it, and nothing else.
+//! A masked view's identity, ETag and index entry (docs/tables.md, "Design"): the upstream
+//! object's version and the policy outcome applied to it, and nothing else.
 
 use sha2::{Digest, Sha256};
 
+use super::index::{Checkpoint, Index};
+use super::mask::MaskKeys;
+use super::spec::TableSpec;
 use crate::encoding::hex;
 
-/// Which view of which object: equal for the same upstream version (ETag and size) under the
-/// same table spec (`spec_digest`, a hash of the grant's dialect, masks, filters and mask key
-/// id), different when either changes.
+/// Which view of which object: equal for the same upstream version under the same table spec
+/// (`spec_digest`), different when either changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ViewId([u8; 32]);
 
+/// One version of one upstream object, as its HEAD describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    /// Upstream name, bucket and key: an index is never used for another object, even one
+    /// whose ETag (an MD5, which can be made to collide) and size are equal.
+    pub location: String,
+    pub etag: String,
+    pub size: u64,
+    /// An overwrite changes it even when a crafted body keeps the ETag.
+    pub last_modified: String,
+}
+
+/// The digest of what a view applies: the spec (dialect, masks, filters) and the mask key's id.
+pub fn spec_digest(spec: &TableSpec, keys: &MaskKeys) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"s3gate-table-spec\0");
+    // serde_json writes the fields in their declared order: equal specs, equal bytes.
+    hasher.update(serde_json::to_vec(spec).unwrap_or_default());
+    hasher.update(keys.id());
+    hasher.finalize().into()
+}
+
 impl ViewId {
-    pub fn of(upstream_etag: &str, upstream_size: u64, spec_digest: &[u8; 32]) -> ViewId {
+    pub fn of(object: &ObjectVersion, spec_digest: &[u8; 32]) -> ViewId {
         let mut hasher = Sha256::new();
         hasher.update(b"s3gate-view\0");
         // Lengths first: no two inputs share an encoding.
-        hasher.update((upstream_etag.len() as u64).to_be_bytes());
-        hasher.update(upstream_etag.as_bytes());
-        hasher.update(upstream_size.to_be_bytes());
+        for text in [&object.location, &object.etag, &object.last_modified] {
+            hasher.update((text.len() as u64).to_be_bytes());
+            hasher.update(text.as_bytes());
+        }
+        hasher.update(object.size.to_be_bytes());
         hasher.update(spec_digest);
         ViewId(hasher.finalize().into())
     }
@@ -39,21 +65,177 @@ impl ViewId {
     }
 }
 
+/// What a pass learnt of one view, as the VM and shared data keep it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewEntry {
+    pub view: ViewId,
+    pub index: Index,
+    /// The CSV header row a window not at 0 is primed with (`Summary::header`).
+    pub header: Vec<u8>,
+}
+
+const ENTRY_MAGIC: &[u8; 6] = b"s3gv1\0";
+
+impl ViewEntry {
+    /// The entry as bytes: magic, view id, sizes, header, checkpoints (big-endian).
+    pub fn encode(&self) -> Vec<u8> {
+        let checkpoints = self.index.checkpoints();
+        let mut out = Vec::with_capacity(64 + self.header.len() + 16 * checkpoints.len());
+        out.extend_from_slice(ENTRY_MAGIC);
+        out.extend_from_slice(&self.view.0);
+        out.extend_from_slice(&self.index.upstream_size.to_be_bytes());
+        out.extend_from_slice(&self.index.view_size.to_be_bytes());
+        out.extend_from_slice(&(self.header.len() as u64).to_be_bytes());
+        out.extend_from_slice(&self.header);
+        out.extend_from_slice(&(checkpoints.len() as u64).to_be_bytes());
+        for c in checkpoints {
+            out.extend_from_slice(&c.upstream_offset.to_be_bytes());
+            out.extend_from_slice(&c.view_offset.to_be_bytes());
+        }
+        out
+    }
+
+    /// The entry of `view` in `bytes`; `None` if they hold another view's, or are not an entry.
+    pub fn decode(view: &ViewId, bytes: &[u8]) -> Option<ViewEntry> {
+        let mut input = Input(bytes);
+        if input.take(ENTRY_MAGIC.len())? != ENTRY_MAGIC || input.take(32)? != view.0 {
+            return None;
+        }
+        let upstream_size = input.u64()?;
+        let view_size = input.u64()?;
+        let header_len = usize::try_from(input.u64()?).ok()?;
+        let header = input.take(header_len)?.to_vec();
+        let count = usize::try_from(input.u64()?).ok()?;
+        if count > input.0.len() / 16 {
+            return None;
+        }
+        let mut checkpoints = Vec::with_capacity(count);
+        for _ in 0..count {
+            checkpoints.push(Checkpoint {
+                upstream_offset: input.u64()?,
+                view_offset: input.u64()?,
+            });
+        }
+        if !input.0.is_empty() {
+            return None;
+        }
+        let index = Index::new(upstream_size, view_size, checkpoints).ok()?;
+        Some(ViewEntry {
+            view: *view,
+            index,
+            header,
+        })
+    }
+}
+
+struct Input<'a>(&'a [u8]);
+
+impl<'a> Input<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if n > self.0.len() {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn version() -> ObjectVersion {
+        ObjectVersion {
+            location: "demo/bucket/key.csv".into(),
+            etag: "\"abc\"".into(),
+            size: 100,
+            last_modified: "Tue, 03 Nov 2026 10:00:00 GMT".into(),
+        }
+    }
+
     #[test]
     fn the_etag_changes_with_the_object_or_the_policy_and_only_then() {
         let spec = [7u8; 32];
-        let view = ViewId::of("\"abc\"", 100, &spec);
-        assert_eq!(view, ViewId::of("\"abc\"", 100, &spec));
-        assert_ne!(view, ViewId::of("\"abd\"", 100, &spec));
-        assert_ne!(view, ViewId::of("\"abc\"", 101, &spec));
-        assert_ne!(view, ViewId::of("\"abc\"", 100, &[8u8; 32]));
+        let view = ViewId::of(&version(), &spec);
+        assert_eq!(view, ViewId::of(&version(), &spec));
+        let changed = [
+            ObjectVersion {
+                etag: "\"abd\"".into(),
+                ..version()
+            },
+            ObjectVersion {
+                size: 101,
+                ..version()
+            },
+            ObjectVersion {
+                location: "demo/bucket/other.csv".into(),
+                ..version()
+            },
+            ObjectVersion {
+                last_modified: "Tue, 03 Nov 2026 10:00:01 GMT".into(),
+                ..version()
+            },
+        ];
+        for other in &changed {
+            assert_ne!(view, ViewId::of(other, &spec), "{other:?}");
+        }
+        assert_ne!(view, ViewId::of(&version(), &[8u8; 32]));
         let etag = view.etag();
         assert_eq!(etag.len(), 36);
         assert!(etag.starts_with('"') && etag.ends_with("-m\""), "{etag}");
         assert!(etag[1..33].bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn an_entry_round_trips_and_names_its_view() {
+        let view = ViewId::of(&version(), &[1u8; 32]);
+        let checkpoints = vec![
+            Checkpoint {
+                upstream_offset: 0,
+                view_offset: 0,
+            },
+            Checkpoint {
+                upstream_offset: 40,
+                view_offset: 30,
+            },
+        ];
+        let entry = ViewEntry {
+            view,
+            index: Index::new(100, 70, checkpoints).unwrap(),
+            header: b"id,email\n".to_vec(),
+        };
+        let bytes = entry.encode();
+        assert_eq!(ViewEntry::decode(&view, &bytes), Some(entry));
+        let other = ViewId::of(&version(), &[2u8; 32]);
+        assert_eq!(ViewEntry::decode(&other, &bytes), None);
+        for cut in 0..bytes.len() {
+            assert_eq!(ViewEntry::decode(&view, &bytes[..cut]), None, "{cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(ViewEntry::decode(&view, &longer), None);
+    }
+
+    #[test]
+    fn the_spec_digest_changes_with_the_spec_and_the_key() {
+        let spec: TableSpec = serde_json::from_str(
+            r#"{"format":{"kind":"csv"},"masks":[{"column":"email","mask":{"kind":"hash"}}]}"#,
+        )
+        .unwrap();
+        let keys = MaskKeys::new(&[7u8; 32]).unwrap();
+        let digest = spec_digest(&spec, &keys);
+        assert_eq!(digest, spec_digest(&spec.clone(), &keys));
+        let mut other = spec.clone();
+        other.masks.clear();
+        assert_ne!(digest, spec_digest(&other, &keys));
+        assert_ne!(
+            digest,
+            spec_digest(&spec, &MaskKeys::new(&[8u8; 32]).unwrap())
+        );
     }
 }
