@@ -82,6 +82,9 @@ pub struct PluginConfig {
     /// Tables: the size of each ranged read of the pass that measures a view.
     #[serde(default = "default_index_read_bytes")]
     pub index_read_bytes: u64,
+    /// Tables: how long each of the pass's ranged reads may take (it fails closed: 503).
+    #[serde(default = "default_index_read_timeout_ms")]
+    pub index_read_timeout_ms: u64,
     /// Tables: about how many view bytes apart the index's checkpoints are (a range reads at
     /// most about twice this beyond what it returns).
     #[serde(default = "default_checkpoint_spacing")]
@@ -198,6 +201,9 @@ fn default_max_record_bytes() -> usize {
 }
 fn default_index_read_bytes() -> u64 {
     8 << 20
+}
+fn default_index_read_timeout_ms() -> u64 {
+    30_000
 }
 fn default_checkpoint_spacing() -> u64 {
     1 << 20

@@ -312,6 +312,7 @@ impl Host for EnvoyHost {
                 body,
             } => hostcalls::send_http_response(status, headers.to_vec(), body),
             Command::Resume => hostcalls::resume_http_request(),
+            Command::ResetResponse => hostcalls::reset_http_response(),
             Command::SetProperty(name, value) => hostcalls::set_property(vec![name], Some(value)),
         };
     }

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use super::decisions::Lookup;
 use super::host::{Action, Call, CallAnswer, Command, Counter, Host, HostRefused, Level};
+use super::table::{Pass, TableRequest};
 use super::{Outcome, StreamId, Vm, Wake, WAIT_TICK_MS};
 use crate::headers::{HeaderMap, Headers};
 use crate::logging;
@@ -49,6 +50,10 @@ pub(crate) enum Waiting {
     Validators {
         suffix: Option<u64>,
     },
+    /// The validators (a HEAD) of a masked table's object.
+    TableHead,
+    /// A ranged read of the pass that measures a view.
+    TablePass(Box<Pass>),
     /// A call it could not send from the context that resumed it: the root context sends it.
     Deferred {
         call: Call,
@@ -90,6 +95,8 @@ pub(crate) struct Exchange {
     pub(crate) forwarded: Option<Forwarded>,
     /// What happens to the upstream's response body.
     pub(crate) body_plan: BodyPlan,
+    /// A masked table's object request (its view answered instead of the object).
+    pub(crate) table: Option<Box<TableRequest>>,
 }
 
 impl Exchange {
@@ -119,6 +126,7 @@ impl Exchange {
             waiting: Waiting::Nothing,
             forwarded: None,
             body_plan: BodyPlan::Pass,
+            table: None,
         };
         let action = match exchange.authenticate(vm, host) {
             Outcome::Forward => Action::Continue,
@@ -436,6 +444,8 @@ impl Exchange {
             },
             Waiting::ObjectSize { suffix } => self.on_object_size(host, &answer, suffix),
             Waiting::Validators { suffix } => self.on_validators(host, &answer, suffix),
+            Waiting::TableHead => self.on_table_head(vm, host, &answer),
+            Waiting::TablePass(pass) => self.on_table_read(vm, host, pass, &answer),
             Waiting::Listing(mut job) => match job.feed(status.unwrap_or(503), &answer.body) {
                 Ok(()) => self.drive_listing(vm, host, job),
                 Err(error) => self.respond_error(host, &error),

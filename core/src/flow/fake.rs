@@ -47,6 +47,7 @@ pub enum Recorded {
         body: Option<Vec<u8>>,
     },
     Resume,
+    ResetResponse,
     SetProperty(String, Vec<u8>),
 }
 
@@ -72,6 +73,7 @@ impl From<Command<'_>> for Recorded {
                 body: body.map(<[u8]>::to_vec),
             },
             Command::Resume => Recorded::Resume,
+            Command::ResetResponse => Recorded::ResetResponse,
             Command::SetProperty(n, v) => Recorded::SetProperty(n.into(), v.to_vec()),
         }
     }

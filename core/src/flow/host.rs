@@ -97,6 +97,9 @@ pub enum Command<'a> {
     },
     /// Lets a paused request go on upstream.
     Resume,
+    /// Ends a response already under way short (a reset the client sees): what was sent
+    /// cannot be taken back, and what follows must not be sent.
+    ResetResponse,
     /// A stream property the access log reads (`%FILTER_STATE%`/`%CEL%` of `name`).
     SetProperty(&'a str, &'a [u8]),
 }

@@ -15,6 +15,9 @@ mod exchange;
 pub mod fake;
 pub mod host;
 mod object;
+mod table;
+#[cfg(test)]
+mod table_tests;
 #[cfg(test)]
 mod tests;
 
@@ -84,6 +87,8 @@ pub(crate) struct Vm {
     /// masked tables are refused).
     pub(crate) mask_keys: Option<MaskKeys>,
     pub(crate) cache: LocalCache,
+    /// Masked views' indexes this VM knows.
+    pub(crate) views: table::ViewCache,
     pub(crate) memos: Memos,
     /// Requests parked until a decision arrives, by cache id.
     pub(crate) waiters: WaitList<Lookup, StreamId>,
@@ -171,6 +176,7 @@ impl Gateway {
                 cache: LocalCache::with_grace(config.stale_if_error_seconds),
                 config,
                 signers,
+                views: table::ViewCache::default(),
                 memos: Memos::default(),
                 waiters: WaitList::default(),
                 calls: HashMap::new(),

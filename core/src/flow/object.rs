@@ -101,10 +101,9 @@ impl Exchange {
             );
             return self.internal_error(host, &message);
         };
-        if grant.table.is_some() {
-            // Masked views are not served yet; their objects are never served in clear.
-            let error =
-                S3Error::not_implemented("masked tables are not served by this gateway yet");
+        if grant.table.is_some() && query.iter().any(|(name, _)| name == "partNumber") {
+            // A part is a slice of the object, not of its view.
+            let error = S3Error::invalid_argument("partNumber is not supported on a masked table");
             return self.respond_error(host, &error);
         }
         let path = mapping::upstream_object_path(grant, relative, query);
@@ -146,6 +145,17 @@ impl Exchange {
                     self.set_request_header(host, name, Some(value));
                 }
             }
+        }
+        if let Some(spec) = &grant.table {
+            return self.forward_table(
+                vm,
+                host,
+                spec,
+                &entitlements.principal,
+                &grant.upstream,
+                path,
+                key,
+            );
         }
         let range = self.request_headers.get("range");
         let asked_range = match range {
@@ -291,6 +301,10 @@ impl Exchange {
         read_headers: &mut dyn FnMut() -> HeaderMap,
         end_of_stream: bool,
     ) -> Action {
+        if self.table.is_some() {
+            let upstream = read_headers();
+            return self.on_view_headers(vm, host, &upstream);
+        }
         let Some(forwarded) = &self.forwarded else {
             return Action::Continue;
         };
@@ -344,6 +358,9 @@ impl Exchange {
         size: usize,
         end_of_stream: bool,
     ) -> Action {
+        if self.table.is_some() {
+            return self.on_view_body(host, size, end_of_stream);
+        }
         let error = match &self.body_plan {
             BodyPlan::Pass => return Action::Continue,
             BodyPlan::Drop => {

@@ -9,12 +9,12 @@ use crate::signature::sigv4;
 use crate::signature::upstream::{Carried, UpstreamCredentials, UpstreamSigner};
 
 /// 2026-09-15 14:40:00 UTC.
-const NOW: u64 = 1_789_483_200;
-const REGION: &str = "us-east-1";
+pub(super) const NOW: u64 = 1_789_483_200;
+pub(super) const REGION: &str = "us-east-1";
 const ALICE: &str = "AKIAALICE";
-const SECRET: &str = "immuta";
+pub(super) const SECRET: &str = "immuta";
 const AUTHORITY: &str = "gateway.local";
-const TTL: u32 = 300;
+pub(super) const TTL: u32 = 300;
 
 fn env(var: &str) -> Option<String> {
     match var {
@@ -66,7 +66,7 @@ fn alice_document(now: u64) -> Vec<u8> {
 }
 
 /// Alice's SigV4-signed request, as a client sends it.
-fn signed(method: &str, path: &str, now: u64, extra: &[(&str, &str)]) -> HeaderMap {
+pub(super) fn signed(method: &str, path: &str, now: u64, extra: &[(&str, &str)]) -> HeaderMap {
     let mut signer = UpstreamSigner::new(UpstreamCredentials {
         access_key_id: ALICE.into(),
         secret_access_key: SECRET.into(),
@@ -98,7 +98,7 @@ fn ok(body: Vec<u8>) -> CallAnswer {
     }
 }
 
-fn answer_with_headers(status: u32, headers: &[(&str, &str)]) -> CallAnswer {
+pub(super) fn answer_with_headers(status: u32, headers: &[(&str, &str)]) -> CallAnswer {
     CallAnswer {
         status: Some(status),
         headers: HeaderMap::from_pairs(headers),
@@ -107,7 +107,7 @@ fn answer_with_headers(status: u32, headers: &[(&str, &str)]) -> CallAnswer {
 }
 
 /// The header of `call` named `name`.
-fn call_header<'c>(call: &'c Call, name: &str) -> Option<&'c str> {
+pub(super) fn call_header<'c>(call: &'c Call, name: &str) -> Option<&'c str> {
     call.headers
         .iter()
         .find(|(n, _)| n == name)
@@ -120,7 +120,7 @@ fn is_policy_call(call: &Call) -> bool {
 }
 
 /// The last call dispatched, with its token.
-fn last_call(host: &FakeHost) -> (u32, Call) {
+pub(super) fn last_call(host: &FakeHost) -> (u32, Call) {
     match host.calls.last() {
         Some(found) => found.clone(),
         None => panic!("no call was dispatched"),

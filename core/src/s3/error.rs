@@ -66,6 +66,11 @@ impl S3Error {
         )
         .with_detail("Method", method)
     }
+    /// An object the gateway cannot serve as what its data source declares (a masked table that
+    /// does not parse): S3's code for an object that exists but cannot be read as asked.
+    pub fn invalid_object_state(message: &str) -> Self {
+        Self::new("InvalidObjectState", 403, message)
+    }
     pub fn invalid_range() -> Self {
         Self::new(
             "InvalidRange",

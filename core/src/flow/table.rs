@@ -1,0 +1,637 @@
+//! Masked views of table objects (docs/tables.md, "Serving"): the object's validators (a HEAD),
+//! its view's index (cached, or built by one pass of bounded ranged reads), then the client's
+//! conditions and range answered against the view, and the upstream bytes the answer needs
+//! transformed as they stream back.
+//!
+//! Fail closed: an object that does not parse is refused before any byte is sent (the pass read
+//! all of it); a failure once the response is under way resets it, never sends raw bytes.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::exchange::{Exchange, Waiting};
+use super::host::{Action, CallAnswer, Command, Host, Level};
+use super::object::{upstream_call, OwnRequest};
+use super::{Outcome, Vm};
+use crate::headers::{HeaderMap, Headers};
+use crate::s3::conditional::{self, Conditions, Verdict};
+use crate::s3::error::S3Error;
+use crate::s3::range::{self, Resolved};
+use crate::s3::response;
+use crate::tables::index::Window;
+use crate::tables::mask::MaskKeys;
+use crate::tables::spec::TableSpec;
+use crate::tables::transform::{TableError, Transform};
+use crate::tables::view::{self, ObjectVersion, ViewEntry, ViewId};
+
+/// A masked object request, from the HEAD of its object to the last byte of its answer.
+pub(crate) struct TableRequest {
+    spec: TableSpec,
+    digest: [u8; 32],
+    principal: String,
+    upstream: String,
+    /// The upstream path (and query) of the object.
+    path: String,
+    /// The client's key, for errors and logs.
+    key: String,
+    range: Option<String>,
+    conditions: Conditions,
+    if_range: Option<String>,
+    version: Option<ObjectVersion>,
+    answer: Option<ViewAnswer>,
+}
+
+/// What the client gets of the view, decided before the request goes upstream.
+struct ViewAnswer {
+    entry: Rc<ViewEntry>,
+    status: u32,
+    /// The first view byte sent (0 for the whole view).
+    first: u64,
+    /// `None`: the whole view.
+    window: Option<Window>,
+    body: Option<ViewBody>,
+}
+
+impl ViewAnswer {
+    fn length(&self) -> u64 {
+        self.window.map_or(self.entry.index.view_size, |w| w.take)
+    }
+}
+
+/// The transform of the upstream bytes of a GET's answer.
+struct ViewBody {
+    transform: Option<Transform>,
+    /// View bytes still to drop before the range starts, and still to send.
+    skip: u64,
+    left: u64,
+    out: Vec<u8>,
+}
+
+/// The pass that measures a view: ranged reads of the object, transformed and dropped.
+pub(crate) struct Pass {
+    transform: Transform,
+    offset: u64,
+    view: ViewId,
+    sink: Vec<u8>,
+}
+
+/// The views this VM knows, and their slots in shared data (which cannot delete: a slot holds
+/// the last entry written to it, naming its view).
+#[derive(Default)]
+pub(crate) struct ViewCache {
+    entries: HashMap<ViewId, Rc<ViewEntry>>,
+}
+
+fn shared_key(view: &ViewId, slots: u32) -> String {
+    let [a, b, c, d, ..] = *view.bytes();
+    let slot = u32::from_be_bytes([a, b, c, d]) % slots.max(1);
+    format!("s3gate.view.{slot}")
+}
+
+impl ViewCache {
+    fn get(&mut self, host: &dyn Host, slots: u32, view: &ViewId) -> Option<Rc<ViewEntry>> {
+        if let Some(entry) = self.entries.get(view) {
+            return Some(entry.clone());
+        }
+        let (bytes, _) = host.shared_get(&shared_key(view, slots)).ok()?;
+        let entry = Rc::new(ViewEntry::decode(view, &bytes?)?);
+        self.keep(slots, entry.clone());
+        Some(entry)
+    }
+
+    fn put(&mut self, host: &mut dyn Host, slots: u32, entry: ViewEntry) -> Rc<ViewEntry> {
+        // Another worker's entry in the slot is replaced: shared data is a cache here.
+        let _ = host.shared_set(&shared_key(&entry.view, slots), &entry.encode(), None);
+        let entry = Rc::new(entry);
+        self.keep(slots, entry.clone());
+        entry
+    }
+
+    fn keep(&mut self, slots: u32, entry: Rc<ViewEntry>) {
+        if self.entries.len() >= slots as usize {
+            // Bounded without bookkeeping: shared data still has the entries.
+            self.entries.clear();
+        }
+        self.entries.insert(entry.view, entry);
+    }
+}
+
+/// The client's headers the gateway answers for a view itself: none of them goes upstream.
+const VIEW_REQUEST_HEADERS: [&str; 6] = [
+    "range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "if-range",
+];
+
+impl Exchange {
+    /// A GET or HEAD of an object of a masked table; its request headers are already rewritten
+    /// for `upstream` and `path`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn forward_table(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        spec: &TableSpec,
+        principal: &str,
+        upstream: &str,
+        path: String,
+        key: String,
+    ) -> Outcome {
+        let Some(keys) = &vm.mask_keys else {
+            host.log(
+                Level::Error,
+                &format!(
+                    "s3gate: no mask secret ({} is not in the VM's environment): masked table {key:?} refused",
+                    vm.config.mask_secret_env
+                ),
+            );
+            return self.respond_error(host, &S3Error::service_unavailable());
+        };
+        let digest = view::spec_digest(spec, keys);
+        let owned = |name| self.request_headers.get(name).map(str::to_string);
+        let mut table = TableRequest {
+            spec: spec.clone(),
+            digest,
+            principal: principal.to_string(),
+            upstream: upstream.to_string(),
+            path,
+            key,
+            range: owned("range"),
+            conditions: Conditions {
+                if_match: owned("if-match"),
+                if_none_match: owned("if-none-match"),
+                if_modified_since: owned("if-modified-since"),
+                if_unmodified_since: owned("if-unmodified-since"),
+            },
+            if_range: owned("if-range"),
+            version: None,
+            answer: None,
+        };
+        if table.range.is_none() {
+            table.if_range = None;
+        }
+        for name in VIEW_REQUEST_HEADERS {
+            if self.request_headers.get(name).is_some() {
+                host.command(self.stream, Command::SetRequestHeader(name, None));
+            }
+        }
+        let head = OwnRequest {
+            upstream: &table.upstream,
+            method: "HEAD",
+            path: &table.path,
+            timeout_ms: vm.config.upstream_head_timeout_ms,
+        };
+        let call = upstream_call(&vm.config, &mut vm.signers, self.stream, head, self.now);
+        self.table = Some(Box::new(table));
+        match call {
+            Some(call) => self.send(vm, host, call, Waiting::TableHead),
+            None => self.respond_error(host, &S3Error::internal_error()),
+        }
+    }
+
+    /// The object's validators arrived: its view's index, from the cache or a pass.
+    pub(crate) fn on_table_head(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        head: &CallAnswer,
+    ) -> Outcome {
+        let Some(table) = self.table.as_mut() else {
+            return self.respond_error(host, &S3Error::internal_error());
+        };
+        match head.status {
+            Some(200) => {}
+            None => return self.respond_error(host, &S3Error::service_unavailable()),
+            Some(status) => {
+                let error = S3Error::from_upstream(status, None, &table.key);
+                return self.respond_error(host, &error);
+            }
+        }
+        let headers = &head.headers;
+        let size = headers
+            .get("content-length")
+            .and_then(|v| v.parse::<u64>().ok());
+        let (Some(etag), Some(size)) = (headers.get("etag"), size) else {
+            return self.respond_error(host, &S3Error::bad_upstream_response());
+        };
+        let version = ObjectVersion {
+            location: format!("{}{}", table.upstream, table.path),
+            etag: etag.to_string(),
+            size,
+            last_modified: headers.get("last-modified").unwrap_or_default().to_string(),
+        };
+        let view = ViewId::of(&version, &table.digest);
+        table.version = Some(version);
+        if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
+            return self.answer_view(vm, host, entry);
+        }
+        let Some(keys) = &vm.mask_keys else {
+            return self.respond_error(host, &S3Error::service_unavailable());
+        };
+        match new_transform(&table.spec, keys, vm) {
+            Ok(transform) => {
+                let pass = Pass {
+                    transform,
+                    offset: 0,
+                    view,
+                    sink: Vec::new(),
+                };
+                self.read_next(vm, host, Box::new(pass))
+            }
+            Err(error) => self.table_refused(host, &error),
+        }
+    }
+
+    /// The pass's next ranged read, or its end.
+    fn read_next(&mut self, vm: &mut Vm, host: &mut dyn Host, mut pass: Box<Pass>) -> Outcome {
+        let Some(table) = self.table.as_ref() else {
+            return self.respond_error(host, &S3Error::internal_error());
+        };
+        let Some(version) = table.version.as_ref() else {
+            return self.respond_error(host, &S3Error::internal_error());
+        };
+        if pass.offset >= version.size {
+            let view = pass.view;
+            let summary = match pass.transform.finish(&mut pass.sink) {
+                Ok(summary) => summary,
+                Err(error) => return self.table_refused(host, &error),
+            };
+            let entry = ViewEntry {
+                view,
+                index: summary.index,
+                header: summary.header,
+            };
+            let entry = vm.views.put(host, vm.config.view_slots, entry);
+            return self.answer_view(vm, host, entry);
+        }
+        let last = version
+            .size
+            .min(pass.offset.saturating_add(vm.config.index_read_bytes))
+            - 1;
+        let read = OwnRequest {
+            upstream: &table.upstream,
+            method: "GET",
+            path: &table.path,
+            timeout_ms: vm.config.index_read_timeout_ms,
+        };
+        let Some(mut call) =
+            upstream_call(&vm.config, &mut vm.signers, self.stream, read, self.now)
+        else {
+            return self.respond_error(host, &S3Error::internal_error());
+        };
+        call.headers
+            .push(("range".into(), format!("bytes={}-{last}", pass.offset)));
+        call.headers.push(("if-match".into(), version.etag.clone()));
+        self.send(vm, host, call, Waiting::TablePass(pass))
+    }
+
+    /// A ranged read of the pass answered.
+    pub(crate) fn on_table_read(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        mut pass: Box<Pass>,
+        answer: &CallAnswer,
+    ) -> Outcome {
+        let Some(version) = self.table.as_ref().and_then(|t| t.version.as_ref()) else {
+            return self.respond_error(host, &S3Error::internal_error());
+        };
+        let expected = (version.size - pass.offset).min(vm.config.index_read_bytes);
+        let whole = pass.offset == 0 && expected == version.size;
+        let status_ok = match answer.status {
+            Some(206) => answer
+                .headers
+                .get("content-range")
+                .is_some_and(|v| v.starts_with(&format!("bytes {}-", pass.offset))),
+            // A store that ignores the Range sends the whole object: usable only as the whole.
+            Some(200) => whole,
+            _ => false,
+        };
+        let same_object = answer.headers.get("etag") == Some(version.etag.as_str());
+        if !status_ok || !same_object || answer.body.len() as u64 != expected {
+            // 412: the object changed since its HEAD; anything else is no usable read.
+            host.log(
+                Level::Warn,
+                &format!(
+                    "s3gate: reading table object {:?} at {} failed (status {:?}); refused",
+                    self.table.as_ref().map_or("", |t| t.key.as_str()),
+                    pass.offset,
+                    answer.status
+                ),
+            );
+            return self.respond_error(host, &S3Error::service_unavailable());
+        }
+        pass.sink.clear();
+        if let Err(error) = pass.transform.feed(&answer.body, &mut pass.sink) {
+            return self.table_refused(host, &error);
+        }
+        pass.offset += expected;
+        self.read_next(vm, host, pass)
+    }
+
+    /// The view is known: the client's conditions and range answered against it, and the
+    /// request sent upstream for the bytes the answer needs.
+    fn answer_view(&mut self, vm: &mut Vm, host: &mut dyn Host, entry: Rc<ViewEntry>) -> Outcome {
+        let stream = self.stream;
+        let Some(table) = self.table.as_mut() else {
+            return self.respond_error(host, &S3Error::internal_error());
+        };
+        let Some(version) = table.version.as_ref() else {
+            return self.respond_error(host, &S3Error::internal_error());
+        };
+        let etag = entry.view.etag();
+        let last_modified = Some(version.last_modified.as_str()).filter(|v| !v.is_empty());
+        match table.conditions.evaluate(Some(&etag), last_modified) {
+            Verdict::Proceed => {}
+            Verdict::NotModified => {
+                let mut headers = vec![("etag", etag.as_str())];
+                headers.extend(last_modified.map(|v| ("last-modified", v)));
+                headers.push(("x-amz-request-id", self.request_id.as_str()));
+                host.command(
+                    stream,
+                    Command::Respond {
+                        status: 304,
+                        headers: &headers,
+                        body: None,
+                    },
+                );
+                return Outcome::Responded;
+            }
+            Verdict::PreconditionFailed => {
+                return self.respond_error(host, &S3Error::precondition_failed());
+            }
+        }
+        let range = match &table.if_range {
+            Some(if_range)
+                if !conditional::if_range_holds(if_range, Some(&etag), last_modified) =>
+            {
+                None
+            }
+            _ => table.range.as_deref(),
+        };
+        let size = entry.index.view_size;
+        let (status, first, window) = match range::resolve(range, size) {
+            Resolved::Whole => (200, 0, None),
+            Resolved::Part { first, last } => match entry.index.window(first, last) {
+                Some(window) => (206, first, Some(window)),
+                None => return self.respond_error(host, &S3Error::internal_error()),
+            },
+            Resolved::Unsatisfiable => {
+                let error = S3Error::invalid_range();
+                let xml = error.to_xml(&self.resource, &self.request_id);
+                let content_range = format!("bytes */{size}");
+                let headers = [
+                    ("content-type", "application/xml"),
+                    ("content-range", content_range.as_str()),
+                    ("x-amz-request-id", self.request_id.as_str()),
+                ];
+                let body = (!self.is_head).then_some(xml.as_bytes());
+                host.command(
+                    stream,
+                    Command::Respond {
+                        status: error.status,
+                        headers: &headers,
+                        body,
+                    },
+                );
+                return Outcome::Responded;
+            }
+        };
+        // The upstream bytes of the window (all of the object when it covers all of it), of
+        // the version the index was built from.
+        let upstream_range = window
+            .filter(|w| w.upstream_start > 0 || w.upstream_end < version.size)
+            .map(|w| format!("bytes={}-{}", w.upstream_start, w.upstream_end - 1));
+        if !self.is_head {
+            if let Some(value) = &upstream_range {
+                host.command(stream, Command::SetRequestHeader("range", Some(value)));
+            }
+        }
+        host.command(
+            stream,
+            Command::SetRequestHeader("if-match", Some(&version.etag)),
+        );
+        let body = (!self.is_head).then(|| ViewBody {
+            transform: None,
+            skip: window.map_or(0, |w| w.skip),
+            left: window.map_or(size, |w| w.take),
+            out: Vec::new(),
+        });
+        let mut answer = ViewAnswer {
+            entry,
+            status,
+            first,
+            window,
+            body,
+        };
+        if let Some(body) = answer.body.as_mut() {
+            let Some(keys) = &vm.mask_keys else {
+                return self.respond_error(host, &S3Error::service_unavailable());
+            };
+            let mut transform = match new_transform(&table.spec, keys, vm) {
+                Ok(t) => t,
+                Err(error) => return self.table_refused(host, &error),
+            };
+            let primed = match window {
+                Some(w) if w.upstream_start > 0 && !answer.entry.header.is_empty() => {
+                    transform.prime(&answer.entry.header)
+                }
+                _ => Ok(()),
+            };
+            if let Err(error) = primed {
+                return self.table_refused(host, &error);
+            }
+            body.transform = Some(transform);
+        }
+        table.answer = Some(answer);
+        Outcome::Forward
+    }
+
+    /// The upstream's answer to a view's GET or HEAD: the view's headers instead of the
+    /// object's, if it is still the version the index describes.
+    pub(crate) fn on_view_headers(
+        &mut self,
+        vm: &Vm,
+        host: &mut dyn Host,
+        upstream: &HeaderMap,
+    ) -> Action {
+        let stream = self.stream;
+        let Some(table) = self.table.as_ref() else {
+            return Action::Continue;
+        };
+        let (Some(answer), Some(version)) = (&table.answer, &table.version) else {
+            // The gateway's own answer (an error, a 304): nothing of the object is in it.
+            return Action::Continue;
+        };
+        let status = upstream.get(":status");
+        let expected_status = match (&answer.window, self.is_head) {
+            (Some(w), false) if w.upstream_start > 0 || w.upstream_end < version.size => "206",
+            _ => "200",
+        };
+        let same = upstream.get("etag") == Some(version.etag.as_str())
+            && upstream.get("last-modified").unwrap_or_default() == version.last_modified;
+        if status != Some(expected_status) || !same {
+            host.log(
+                Level::Warn,
+                &format!(
+                    "s3gate: table object {:?} changed or failed while served (status {status:?}); refused",
+                    table.key
+                ),
+            );
+            self.respond_error(host, &S3Error::service_unavailable());
+            return Action::Pause;
+        }
+        let plan = response::plan_object_response(
+            upstream,
+            false,
+            &Conditions::default(),
+            &table.key,
+            &self.request_id,
+        );
+        let status = answer.status.to_string();
+        host.command(stream, Command::SetResponseHeader(":status", Some(&status)));
+        let metadata = response::disallowed_metadata(upstream, &vm.config.user_metadata);
+        // The object's own digests and parts describe other bytes than the view's.
+        let describes_object = |name: &str| {
+            name.starts_with("x-amz-checksum-")
+                || matches!(
+                    name,
+                    "content-md5" | "x-amz-mp-parts-count" | "content-range" | "content-length"
+                )
+        };
+        let mut removed: Vec<&str> = Vec::new();
+        for name in plan
+            .remove
+            .iter()
+            .map(String::as_str)
+            .chain(metadata.iter().map(String::as_str))
+            .chain(
+                upstream
+                    .pairs()
+                    .map(|(n, _)| n)
+                    .filter(|n| describes_object(n)),
+            )
+        {
+            if !removed.contains(&name) {
+                removed.push(name);
+                host.command(stream, Command::SetResponseHeader(name, None));
+            }
+        }
+        for (name, value) in &plan.set {
+            host.command(stream, Command::SetResponseHeader(name, Some(value)));
+        }
+        let length = answer.length().to_string();
+        let etag = answer.entry.view.etag();
+        host.command(
+            stream,
+            Command::SetResponseHeader("content-length", Some(&length)),
+        );
+        host.command(stream, Command::SetResponseHeader("etag", Some(&etag)));
+        host.command(
+            stream,
+            Command::SetResponseHeader("accept-ranges", Some("bytes")),
+        );
+        if let Some(window) = answer.window {
+            let content_range = format!(
+                "bytes {}-{}/{}",
+                answer.first,
+                answer.first + window.take - 1,
+                answer.entry.index.view_size
+            );
+            host.command(
+                stream,
+                Command::SetResponseHeader("content-range", Some(&content_range)),
+            );
+        }
+        Action::Continue
+    }
+
+    /// A chunk of the upstream's body of a view's GET: replaced by its view bytes.
+    pub(crate) fn on_view_body(
+        &mut self,
+        host: &mut dyn Host,
+        size: usize,
+        end_of_stream: bool,
+    ) -> Action {
+        let stream = self.stream;
+        let Some(table) = self.table.as_mut() else {
+            return Action::Continue;
+        };
+        let Some(body) = table.answer.as_mut().and_then(|a| a.body.as_mut()) else {
+            return Action::Continue;
+        };
+        let Some(transform) = body.transform.as_mut() else {
+            // Ended already (an error reset the response): nothing more is sent.
+            host.command(stream, Command::ReplaceResponseBody { size, body: &[] });
+            return Action::Continue;
+        };
+        let chunk = host.response_body(size);
+        body.out.clear();
+        let mut result = transform.feed(&chunk, &mut body.out);
+        if end_of_stream && result.is_ok() {
+            if let Some(transform) = body.transform.take() {
+                result = transform.finish(&mut body.out).map(|_| ());
+            }
+        }
+        let ok = result.is_ok();
+        let mut error = result.err().map(|e| e.to_string());
+        let produced = body.out.len() as u64;
+        let skip = body.skip.min(produced);
+        body.skip -= skip;
+        let send = (produced - skip).min(body.left);
+        body.left -= send;
+        let from = skip as usize;
+        let to = (skip + send) as usize;
+        if ok && end_of_stream && body.left > 0 {
+            error = Some(format!("the view ended {} bytes short", body.left));
+        }
+        match error {
+            None => {
+                let bytes = body.out.get(from..to).unwrap_or_default();
+                host.command(stream, Command::ReplaceResponseBody { size, body: bytes });
+                Action::Continue
+            }
+            Some(reason) => {
+                body.transform = None;
+                host.log(
+                    Level::Error,
+                    &format!(
+                        "s3gate: masked table object {:?} of principal {:?} failed while served: {reason}; response reset",
+                        table.key, table.principal
+                    ),
+                );
+                host.command(stream, Command::ReplaceResponseBody { size, body: &[] });
+                host.command(stream, Command::ResetResponse);
+                Action::Pause
+            }
+        }
+    }
+
+    /// An object of a masked table that cannot be read as its table: refused, logged.
+    fn table_refused(&mut self, host: &mut dyn Host, error: &TableError) -> Outcome {
+        let (key, principal) = self
+            .table
+            .as_ref()
+            .map_or(("", ""), |t| (t.key.as_str(), t.principal.as_str()));
+        host.log(
+            Level::Warn,
+            &format!(
+                "s3gate: masked table object {key:?} refused to principal {principal:?}: {error}"
+            ),
+        );
+        let message = format!("The object cannot be served as its table: {error}");
+        self.respond_error(host, &S3Error::invalid_object_state(&message))
+    }
+}
+
+fn new_transform(spec: &TableSpec, keys: &MaskKeys, vm: &Vm) -> Result<Transform, TableError> {
+    Transform::new(
+        spec,
+        keys,
+        vm.config.max_record_bytes,
+        vm.config.checkpoint_spacing,
+    )
+}

@@ -1,0 +1,440 @@
+//! Masked views through `FakeHost`: the HEAD, the pass, the view's headers and body, ranges
+//! and conditions answered against the view, and failing closed.
+
+use super::fake::{FakeHost, Recorded};
+use super::tests::{answer_with_headers, call_header, last_call, signed, NOW, REGION, SECRET, TTL};
+use super::*;
+use crate::headers::HeaderMap;
+use crate::policy::entitlements::{DataSourceGrant, Entitlements};
+use crate::signature::sigv4;
+use crate::tables::spec::TableSpec;
+
+const MASK_SECRET: &str = "a mask secret of at least thirty-two bytes";
+const LAST_MODIFIED: &str = "Tue, 15 Sep 2026 10:00:00 GMT";
+const KEY: &str = "/s3p/immuta/customers/c.csv";
+
+fn env(var: &str) -> Option<String> {
+    match var {
+        "AWS_ACCESS_KEY_ID" => Some("GATEWAYKEY".into()),
+        "AWS_SECRET_ACCESS_KEY" => Some("gateway-secret".into()),
+        "S3GATE_POLICY_TOKEN" => Some("policy-token".into()),
+        "S3GATE_MASK_SECRET" => Some(MASK_SECRET.into()),
+        _ => None,
+    }
+}
+
+fn table_gateway(env: &dyn Fn(&str) -> Option<String>) -> Gateway {
+    let config = format!(
+        r#"{{"index_read_bytes":65536,"checkpoint_spacing":4096,"upstreams":{{"demo":{{"cluster":"s3","authority":"store:9000","sign":{{"region":"{REGION}"}}}}}}}}"#
+    );
+    match Gateway::configure(config.as_bytes(), env, 7) {
+        Ok(gateway) => gateway,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+fn spec() -> TableSpec {
+    let json = r#"{"format":{"kind":"csv"},
+        "masks":[{"column":"email","mask":{"kind":"hash"}}],
+        "row_filters":[{"column":"region","op":"in","values":["eu"]}]}"#;
+    match serde_json::from_str(json) {
+        Ok(spec) => spec,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+fn document(now: u64) -> Vec<u8> {
+    let date = &sigv4::format_amz_date(now)[..8];
+    let key = sigv4::signing_key(SECRET, date, REGION, "s3");
+    let entitlements = Entitlements {
+        principal: "erin".into(),
+        enabled: true,
+        ttl_seconds: TTL,
+        data_sources: vec![DataSourceGrant {
+            name: "customers".into(),
+            upstream: "demo".into(),
+            bucket: "real".into(),
+            prefix: "customers/".into(),
+            table: Some(spec()),
+            ..DataSourceGrant::default()
+        }],
+        policy_version: "v1".into(),
+        token_key: "ab".repeat(32),
+        signing_key: Some(String::from_utf8_lossy(&sigv4::hex32(&key)).into_owned()),
+    };
+    match serde_json::to_vec(&entitlements) {
+        Ok(bytes) => bytes,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// A CSV of `rows` customers, every other one in the eu.
+fn table(rows: usize) -> Vec<u8> {
+    let mut out = b"id,email,region\n".to_vec();
+    for i in 0..rows {
+        let region = if i % 2 == 0 { "eu" } else { "us" };
+        out.extend_from_slice(format!("{i},person{i}@example.com,{region}\n").as_bytes());
+    }
+    out
+}
+
+/// What erin's view of `table` is: eu rows, emails hashed (checked by shape, not recomputed).
+fn assert_is_view_of(view: &[u8], rows: usize) {
+    let text = String::from_utf8_lossy(view);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("id,email,region"));
+    let kept: Vec<&str> = lines.collect();
+    assert_eq!(kept.len(), rows.div_ceil(2));
+    for line in kept {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields.len(), 3, "{line}");
+        assert_eq!(fields[2], "eu", "{line}");
+        assert_eq!(fields[1].len(), 64, "{line}");
+        assert!(!line.contains('@'), "a clear email in {line}");
+    }
+}
+
+struct Store {
+    object: Vec<u8>,
+    etag: &'static str,
+}
+
+impl Store {
+    fn head(&self) -> CallAnswer {
+        let size = self.object.len().to_string();
+        answer_with_headers(
+            200,
+            &[
+                (":status", "200"),
+                ("etag", self.etag),
+                ("content-length", &size),
+                ("last-modified", LAST_MODIFIED),
+            ],
+        )
+    }
+
+    /// The store's answer to a ranged read (`If-Match` checked).
+    fn read(&self, call: &Call) -> CallAnswer {
+        if call_header(call, "if-match") != Some(self.etag) {
+            return answer_with_headers(412, &[(":status", "412")]);
+        }
+        let range = call_header(call, "range").unwrap_or_default();
+        let (first, last) = parse_range(range);
+        let last = last.min(self.object.len() as u64 - 1);
+        let content_range = format!("bytes {first}-{last}/{}", self.object.len());
+        let mut answer = answer_with_headers(
+            206,
+            &[
+                (":status", "206"),
+                ("etag", self.etag),
+                ("content-range", &content_range),
+            ],
+        );
+        answer.body = self.object[first as usize..=last as usize].to_vec();
+        answer
+    }
+}
+
+fn parse_range(value: &str) -> (u64, u64) {
+    let spec = value.strip_prefix("bytes=").unwrap_or_default();
+    let (a, b) = spec.split_once('-').unwrap_or_default();
+    (a.parse().unwrap_or(0), b.parse().unwrap_or(u64::MAX))
+}
+
+/// A gateway with erin's decision cached, and its host.
+fn warmed() -> (Gateway, FakeHost) {
+    let mut gateway = table_gateway(&env);
+    let mut host = FakeHost::new(NOW);
+    let headers = signed("GET", "/s3p/immuta/", NOW, &[]);
+    gateway.on_request_headers(&mut host, 1, headers);
+    let (token, _) = last_call(&host);
+    let answer = CallAnswer {
+        status: Some(200),
+        headers: HeaderMap::default(),
+        body: document(NOW),
+    };
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, answer);
+    gateway.on_stream_done(&mut host, 1);
+    host.commands.clear();
+    (gateway, host)
+}
+
+/// Runs a request for the view up to the point it goes upstream (or is answered): its HEAD and
+/// every read of the pass answered by `store`. The number of pass reads.
+fn request_view(
+    gateway: &mut Gateway,
+    host: &mut FakeHost,
+    stream: StreamId,
+    headers: HeaderMap,
+    store: &Store,
+) -> usize {
+    let calls = host.calls.len();
+    gateway.on_request_headers(host, stream, headers);
+    let (token, head) = last_call(host);
+    assert_eq!(host.calls.len(), calls + 1, "one HEAD");
+    assert_eq!(call_header(&head, ":method"), Some("HEAD"));
+    assert_eq!(call_header(&head, ":path"), Some("/real/customers/c.csv"));
+    gateway.on_call_answer(host, Caller::Stream(stream), token, store.head());
+    let mut reads = 0;
+    loop {
+        let (token, call) = last_call(host);
+        if call_header(&call, ":method") != Some("GET") || host.calls.len() == calls + 1 + reads {
+            return reads;
+        }
+        reads += 1;
+        let answer = store.read(&call);
+        gateway.on_call_answer(host, Caller::Stream(stream), token, answer);
+    }
+}
+
+/// The upstream's answer to the forwarded request, streamed in `chunk`-byte pieces; the view
+/// bytes and response headers the client gets.
+fn respond(
+    gateway: &mut Gateway,
+    host: &mut FakeHost,
+    stream: StreamId,
+    store: &Store,
+    chunk: usize,
+) -> (Vec<u8>, Vec<(String, Option<String>)>) {
+    let range = host.request_header(stream, "range").flatten();
+    let (status, body) = match &range {
+        Some(r) => {
+            let (a, b) = parse_range(r);
+            ("206", store.object[a as usize..=b as usize].to_vec())
+        }
+        None => ("200", store.object.clone()),
+    };
+    let length = body.len().to_string();
+    let mut upstream = HeaderMap::from_pairs(&[
+        (":status", status),
+        ("etag", store.etag),
+        ("last-modified", LAST_MODIFIED),
+        ("content-length", &length),
+        ("x-amz-checksum-sha256", "abc="),
+        ("content-md5", "xyz=="),
+    ]);
+    let before = host.commands.len();
+    let action =
+        gateway.on_response_headers(host, stream, &mut || std::mem::take(&mut upstream), false);
+    assert_eq!(action, Action::Continue);
+    let headers = host.commands[before..]
+        .iter()
+        .filter_map(|(s, c)| match c {
+            Recorded::SetResponseHeader(n, v) if *s == stream => Some((n.clone(), v.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut view = Vec::new();
+    let pieces: Vec<&[u8]> = body.chunks(chunk.max(1)).collect();
+    for (i, piece) in pieces.iter().enumerate() {
+        host.response_body = piece.to_vec();
+        let before = host.commands.len();
+        gateway.on_response_body(host, stream, piece.len(), i + 1 == pieces.len());
+        for (s, c) in &host.commands[before..] {
+            if let (true, Recorded::ReplaceResponseBody(bytes)) = (*s == stream, c) {
+                view.extend_from_slice(bytes);
+            }
+        }
+    }
+    (view, headers)
+}
+
+fn header<'h>(headers: &'h [(String, Option<String>)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, v)| v.as_deref())
+}
+
+#[test]
+fn a_cold_get_measures_the_view_then_serves_it_with_its_own_size_and_etag() {
+    let (mut gateway, mut host) = warmed();
+    let store = Store {
+        object: table(6000),
+        etag: "\"up1\"",
+    };
+    assert!(store.object.len() > 2 * 65536, "several reads");
+    let reads = request_view(
+        &mut gateway,
+        &mut host,
+        2,
+        signed("GET", KEY, NOW, &[]),
+        &store,
+    );
+    assert_eq!(reads, store.object.len().div_ceil(65536));
+    assert!(host.resumed(2));
+    assert_eq!(
+        host.request_header(2, "if-match"),
+        Some(Some("\"up1\"".into()))
+    );
+    assert_eq!(host.request_header(2, "range"), None, "the whole object");
+    let (view, headers) = respond(&mut gateway, &mut host, 2, &store, 10_000);
+    assert_is_view_of(&view, 6000);
+    assert_eq!(
+        header(&headers, "content-length"),
+        Some(view.len().to_string().as_str())
+    );
+    let etag = header(&headers, "etag").unwrap_or_default();
+    assert!(etag.ends_with("-m\"") && etag != "\"up1\"", "{etag}");
+    for name in ["x-amz-checksum-sha256", "content-md5"] {
+        assert!(
+            headers.iter().any(|(n, v)| n == name && v.is_none()),
+            "{name} removed: {headers:?}"
+        );
+    }
+}
+
+#[test]
+fn a_warm_range_reads_only_its_window_and_is_the_slice_of_the_whole_view() {
+    let (mut gateway, mut host) = warmed();
+    let store = Store {
+        object: table(6000),
+        etag: "\"up1\"",
+    };
+    request_view(
+        &mut gateway,
+        &mut host,
+        2,
+        signed("GET", KEY, NOW, &[]),
+        &store,
+    );
+    let (whole, _) = respond(&mut gateway, &mut host, 2, &store, 7_000);
+    gateway.on_stream_done(&mut host, 2);
+    let size = whole.len();
+    let mut stream = 3;
+    for (first, last) in [(0, 9), (100, 20_000), (size - 50, size - 1), (5_000, 5_000)] {
+        let range = format!("bytes={first}-{last}");
+        let headers = signed("GET", KEY, NOW, &[("range", &range)]);
+        let reads = request_view(&mut gateway, &mut host, stream, headers, &store);
+        assert_eq!(reads, 0, "the index is cached");
+        let asked = host.request_header(stream, "range").flatten();
+        let (view, headers) = respond(&mut gateway, &mut host, stream, &store, 3_000);
+        assert_eq!(view, whole[first..=last], "{range} (upstream {asked:?})");
+        let content_range = format!("bytes {first}-{last}/{size}");
+        assert_eq!(
+            header(&headers, "content-range"),
+            Some(content_range.as_str())
+        );
+        assert_eq!(header(&headers, ":status"), Some("206"));
+        if let Some(asked) = asked {
+            let (a, b) = parse_range(&asked);
+            assert!(
+                b - a < 3 * 4096 + (last - first) as u64 * 3,
+                "{asked} for {range}"
+            );
+        }
+        gateway.on_stream_done(&mut host, stream);
+        stream += 1;
+    }
+    // A suffix range, and one past the end.
+    let headers = signed("GET", KEY, NOW, &[("range", "bytes=-100")]);
+    request_view(&mut gateway, &mut host, stream, headers, &store);
+    let (view, _) = respond(&mut gateway, &mut host, stream, &store, 3_000);
+    assert_eq!(view, whole[size - 100..]);
+    let past = format!("bytes={size}-");
+    let headers = signed("GET", KEY, NOW, &[("range", &past)]);
+    request_view(&mut gateway, &mut host, stream + 1, headers, &store);
+    assert_eq!(host.local_answer(stream + 1), Some(416));
+}
+
+#[test]
+fn conditions_are_answered_against_the_views_etag() {
+    let (mut gateway, mut host) = warmed();
+    let store = Store {
+        object: table(10),
+        etag: "\"up1\"",
+    };
+    request_view(
+        &mut gateway,
+        &mut host,
+        2,
+        signed("HEAD", KEY, NOW, &[]),
+        &store,
+    );
+    let (_, headers) = respond(&mut gateway, &mut host, 2, &store, 100);
+    let etag = header(&headers, "etag").unwrap_or_default().to_string();
+    let headers = signed("GET", KEY, NOW, &[("if-none-match", &etag)]);
+    request_view(&mut gateway, &mut host, 3, headers, &store);
+    assert_eq!(host.local_answer(3), Some(304));
+    assert!(!host.resumed(3));
+    let headers = signed("GET", KEY, NOW, &[("if-match", "\"up1\"")]);
+    request_view(&mut gateway, &mut host, 4, headers, &store);
+    assert_eq!(
+        host.local_answer(4),
+        Some(412),
+        "the upstream's ETag is not the view's"
+    );
+}
+
+#[test]
+fn an_object_that_does_not_parse_is_refused_before_any_byte() {
+    let (mut gateway, mut host) = warmed();
+    let store = Store {
+        object: b"id,email,region\n1,\"unterminated@example.com,eu\n".to_vec(),
+        etag: "\"bad\"",
+    };
+    request_view(
+        &mut gateway,
+        &mut host,
+        2,
+        signed("GET", KEY, NOW, &[]),
+        &store,
+    );
+    assert_eq!(host.local_answer(2), Some(403));
+    assert!(!host.resumed(2));
+    let body = host.commands.iter().find_map(|(_, c)| match c {
+        Recorded::Respond { body, .. } => body.clone(),
+        _ => None,
+    });
+    let body = String::from_utf8(body.unwrap_or_default()).unwrap_or_default();
+    assert!(body.contains("<Code>InvalidObjectState</Code>"), "{body}");
+    assert!(!body.contains("unterminated@"), "{body}");
+}
+
+#[test]
+fn an_object_that_changes_under_the_view_resets_the_response() {
+    let (mut gateway, mut host) = warmed();
+    let store = Store {
+        object: table(100),
+        etag: "\"up1\"",
+    };
+    request_view(
+        &mut gateway,
+        &mut host,
+        2,
+        signed("GET", KEY, NOW, &[]),
+        &store,
+    );
+    // Same validators, other bytes (a store that lies): the transform finds them unparsable.
+    let changed = Store {
+        object: b"id,email,region\n1,\"x@example.com,eu\n".to_vec(),
+        etag: "\"up1\"",
+    };
+    let (view, _) = respond(&mut gateway, &mut host, 2, &changed, 10);
+    assert!(host.commands_for(2).contains(&Recorded::ResetResponse));
+    assert!(!String::from_utf8_lossy(&view).contains("x@example.com"));
+}
+
+#[test]
+fn without_a_mask_secret_masked_tables_are_refused() {
+    let no_secret = |var: &str| {
+        if var == "S3GATE_MASK_SECRET" {
+            None
+        } else {
+            env(var)
+        }
+    };
+    let mut gateway = table_gateway(&no_secret);
+    let mut host = FakeHost::new(NOW);
+    gateway.on_request_headers(&mut host, 1, signed("GET", KEY, NOW, &[]));
+    let (token, _) = last_call(&host);
+    let answer = CallAnswer {
+        status: Some(200),
+        headers: HeaderMap::default(),
+        body: document(NOW),
+    };
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, answer);
+    assert_eq!(host.local_answer(1), Some(503));
+    assert!(!host.resumed(1));
+}
