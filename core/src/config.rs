@@ -193,6 +193,18 @@ impl PluginConfig {
     }
 }
 
+/// A numeric setting within its bounds, or the message that says them.
+fn bounded(name: &str, value: u64, bounds: std::ops::RangeInclusive<u64>) -> Result<(), String> {
+    if bounds.contains(&value) {
+        return Ok(());
+    }
+    Err(format!(
+        "s3gate plugin configuration: {name} must be {} to {}",
+        bounds.start(),
+        bounds.end()
+    ))
+}
+
 fn default_mask_secret_env() -> String {
     "S3GATE_MASK_SECRET".into()
 }
@@ -323,27 +335,23 @@ impl PluginConfig {
                 self.regions
             ));
         }
-        if !(1..=65_536).contains(&self.claim_slots) {
-            return Err("s3gate plugin configuration: claim_slots must be 1 to 65536".into());
-        }
-        if !(1..=65_536).contains(&self.view_slots) {
-            return Err("s3gate plugin configuration: view_slots must be 1 to 65536".into());
-        }
-        if !(1_024..=64 << 20).contains(&self.max_record_bytes) {
-            return Err(
-                "s3gate plugin configuration: max_record_bytes must be 1024 to 67108864".into(),
-            );
-        }
-        if !(64 << 10..=64 << 20).contains(&self.index_read_bytes) {
-            return Err(
-                "s3gate plugin configuration: index_read_bytes must be 65536 to 67108864".into(),
-            );
-        }
-        if !(4 << 10..=64 << 20).contains(&self.checkpoint_spacing) {
-            return Err(
-                "s3gate plugin configuration: checkpoint_spacing must be 4096 to 67108864".into(),
-            );
-        }
+        bounded("claim_slots", self.claim_slots.into(), 1..=65_536)?;
+        bounded("view_slots", self.view_slots.into(), 1..=65_536)?;
+        bounded(
+            "max_record_bytes",
+            self.max_record_bytes as u64,
+            1_024..=64 << 20,
+        )?;
+        bounded(
+            "index_read_bytes",
+            self.index_read_bytes,
+            64 << 10..=64 << 20,
+        )?;
+        bounded(
+            "checkpoint_spacing",
+            self.checkpoint_spacing,
+            4 << 10..=64 << 20,
+        )?;
         for (name, upstream) in &self.upstreams {
             if let Some(sign) = &upstream.sign {
                 let region_ok = !sign.region.is_empty()
@@ -418,6 +426,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("user_metadata"), "{e}");
+        for (setting, message) in [
+            (r#""claim_slots":0"#, "claim_slots must be 1 to 65536"),
+            (r#""view_slots":65537"#, "view_slots must be 1 to 65536"),
+            (
+                r#""max_record_bytes":1023"#,
+                "max_record_bytes must be 1024 to 67108864",
+            ),
+            (
+                r#""index_read_bytes":1024"#,
+                "index_read_bytes must be 65536 to 67108864",
+            ),
+            (
+                r#""checkpoint_spacing":67108865"#,
+                "checkpoint_spacing must be 4096 to 67108864",
+            ),
+        ] {
+            let json =
+                format!(r#"{{{setting},"upstreams":{{"d":{{"cluster":"c","authority":"a"}}}}}}"#);
+            let e = PluginConfig::parse(json.as_bytes()).unwrap_err();
+            assert_eq!(e, format!("s3gate plugin configuration: {message}"));
+        }
     }
 
     #[test]
