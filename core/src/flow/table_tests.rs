@@ -2,11 +2,12 @@
 //! and conditions answered against the view, and failing closed.
 
 use super::fake::{FakeHost, Recorded};
-use super::tests::{answer_with_headers, call_header, last_call, signed, NOW, REGION, SECRET, TTL};
+use super::tests::{
+    answer_with_headers, call_header, document, last_call, ok, signed, NOW, REGION,
+};
 use super::*;
 use crate::headers::HeaderMap;
-use crate::policy::entitlements::{DataSourceGrant, Entitlements};
-use crate::signature::sigv4;
+use crate::policy::entitlements::DataSourceGrant;
 use crate::tables::spec::TableSpec;
 
 const MASK_SECRET: &str = "a mask secret of at least thirty-two bytes";
@@ -43,29 +44,16 @@ fn spec() -> TableSpec {
     }
 }
 
-fn document(now: u64) -> Vec<u8> {
-    let date = &sigv4::format_amz_date(now)[..8];
-    let key = sigv4::signing_key(SECRET, date, REGION, "s3");
-    let entitlements = Entitlements {
-        principal: "erin".into(),
-        enabled: true,
-        ttl_seconds: TTL,
-        data_sources: vec![DataSourceGrant {
-            name: "customers".into(),
-            upstream: "demo".into(),
-            bucket: "real".into(),
-            prefix: "customers/".into(),
-            table: Some(spec()),
-            ..DataSourceGrant::default()
-        }],
-        policy_version: "v1".into(),
-        token_key: "ab".repeat(32),
-        signing_key: Some(String::from_utf8_lossy(&sigv4::hex32(&key)).into_owned()),
+fn erin_document(now: u64) -> Vec<u8> {
+    let customers = DataSourceGrant {
+        name: "customers".into(),
+        upstream: "demo".into(),
+        bucket: "real".into(),
+        prefix: "customers/".into(),
+        table: Some(spec()),
+        ..DataSourceGrant::default()
     };
-    match serde_json::to_vec(&entitlements) {
-        Ok(bytes) => bytes,
-        Err(error) => panic!("{error}"),
-    }
+    document("erin", vec![customers], now)
 }
 
 /// A CSV of `rows` customers, every other one in the eu.
@@ -97,6 +85,14 @@ fn assert_is_view_of(view: &[u8], rows: usize) {
 struct Store {
     object: Vec<u8>,
     etag: &'static str,
+}
+
+/// The store holding `table(rows)` as its version `"up1"`.
+fn customers(rows: usize) -> Store {
+    Store {
+        object: table(rows),
+        etag: "\"up1\"",
+    }
 }
 
 impl Store {
@@ -148,12 +144,7 @@ fn warmed() -> (Gateway, FakeHost) {
     let headers = signed("GET", "/s3p/immuta/", NOW, &[]);
     gateway.on_request_headers(&mut host, 1, headers);
     let (token, _) = last_call(&host);
-    let answer = CallAnswer {
-        status: Some(200),
-        headers: HeaderMap::default(),
-        body: document(NOW),
-    };
-    gateway.on_call_answer(&mut host, Caller::Stream(1), token, answer);
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, ok(erin_document(NOW)));
     gateway.on_stream_done(&mut host, 1);
     host.commands.clear();
     (gateway, host)
@@ -250,10 +241,7 @@ fn header<'h>(headers: &'h [(String, Option<String>)], name: &str) -> Option<&'h
 #[test]
 fn a_cold_get_measures_the_view_then_serves_it_with_its_own_size_and_etag() {
     let (mut gateway, mut host) = warmed();
-    let store = Store {
-        object: table(6000),
-        etag: "\"up1\"",
-    };
+    let store = customers(6000);
     assert!(store.object.len() > 2 * 65536, "several reads");
     let reads = request_view(
         &mut gateway,
@@ -288,10 +276,7 @@ fn a_cold_get_measures_the_view_then_serves_it_with_its_own_size_and_etag() {
 #[test]
 fn a_warm_range_reads_only_its_window_and_is_the_slice_of_the_whole_view() {
     let (mut gateway, mut host) = warmed();
-    let store = Store {
-        object: table(6000),
-        etag: "\"up1\"",
-    };
+    let store = customers(6000);
     request_view(
         &mut gateway,
         &mut host,
@@ -341,10 +326,7 @@ fn a_warm_range_reads_only_its_window_and_is_the_slice_of_the_whole_view() {
 #[test]
 fn conditions_are_answered_against_the_views_etag() {
     let (mut gateway, mut host) = warmed();
-    let store = Store {
-        object: table(10),
-        etag: "\"up1\"",
-    };
+    let store = customers(10);
     request_view(
         &mut gateway,
         &mut host,
@@ -395,10 +377,7 @@ fn an_object_that_does_not_parse_is_refused_before_any_byte() {
 #[test]
 fn an_object_that_changes_under_the_view_resets_the_response() {
     let (mut gateway, mut host) = warmed();
-    let store = Store {
-        object: table(100),
-        etag: "\"up1\"",
-    };
+    let store = customers(100);
     request_view(
         &mut gateway,
         &mut host,
@@ -429,12 +408,7 @@ fn without_a_mask_secret_masked_tables_are_refused() {
     let mut host = FakeHost::new(NOW);
     gateway.on_request_headers(&mut host, 1, signed("GET", KEY, NOW, &[]));
     let (token, _) = last_call(&host);
-    let answer = CallAnswer {
-        status: Some(200),
-        headers: HeaderMap::default(),
-        body: document(NOW),
-    };
-    gateway.on_call_answer(&mut host, Caller::Stream(1), token, answer);
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, ok(erin_document(NOW)));
     assert_eq!(host.local_answer(1), Some(503));
     assert!(!host.resumed(1));
 }

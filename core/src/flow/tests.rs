@@ -12,9 +12,9 @@ use crate::signature::upstream::{Carried, UpstreamCredentials, UpstreamSigner};
 pub(super) const NOW: u64 = 1_789_483_200;
 pub(super) const REGION: &str = "us-east-1";
 const ALICE: &str = "AKIAALICE";
-pub(super) const SECRET: &str = "immuta";
+const SECRET: &str = "immuta";
 const AUTHORITY: &str = "gateway.local";
-pub(super) const TTL: u32 = 300;
+const TTL: u32 = 300;
 
 fn env(var: &str) -> Option<String> {
     match var {
@@ -39,22 +39,16 @@ fn gateway() -> Gateway {
     gateway_with("")
 }
 
-/// Alice's decision as the policy service sends it for a scope dated `now`.
-fn alice_document(now: u64) -> Vec<u8> {
+/// `principal`'s decision granting `data_sources`, as the policy service sends it for a scope
+/// dated `now`.
+pub(super) fn document(principal: &str, data_sources: Vec<DataSourceGrant>, now: u64) -> Vec<u8> {
     let date = &sigv4::format_amz_date(now)[..8];
     let key = sigv4::signing_key(SECRET, date, REGION, "s3");
     let entitlements = Entitlements {
-        principal: "alice".into(),
+        principal: principal.into(),
         enabled: true,
         ttl_seconds: TTL,
-        data_sources: vec![DataSourceGrant {
-            name: "sales".into(),
-            upstream: "demo".into(),
-            bucket: "real".into(),
-            prefix: "sales/".into(),
-            hidden: vec!["*.secret".into()],
-            ..DataSourceGrant::default()
-        }],
+        data_sources,
         policy_version: "v1".into(),
         token_key: "ab".repeat(32),
         signing_key: Some(String::from_utf8_lossy(&sigv4::hex32(&key)).into_owned()),
@@ -63,6 +57,19 @@ fn alice_document(now: u64) -> Vec<u8> {
         Ok(bytes) => bytes,
         Err(error) => panic!("{error}"),
     }
+}
+
+/// Alice's decision as the policy service sends it for a scope dated `now`.
+fn alice_document(now: u64) -> Vec<u8> {
+    let sales = DataSourceGrant {
+        name: "sales".into(),
+        upstream: "demo".into(),
+        bucket: "real".into(),
+        prefix: "sales/".into(),
+        hidden: vec!["*.secret".into()],
+        ..DataSourceGrant::default()
+    };
+    document("alice", vec![sales], now)
 }
 
 /// Alice's SigV4-signed request, as a client sends it.
@@ -90,7 +97,7 @@ fn get(path: &str, now: u64) -> HeaderMap {
     signed("GET", path, now, &[])
 }
 
-fn ok(body: Vec<u8>) -> CallAnswer {
+pub(super) fn ok(body: Vec<u8>) -> CallAnswer {
     CallAnswer {
         status: Some(200),
         headers: HeaderMap::default(),
