@@ -494,13 +494,13 @@ impl Exchange {
         let status = answer.status.to_string();
         host.command(stream, Command::SetResponseHeader(":status", Some(&status)));
         let metadata = response::disallowed_metadata(upstream, &vm.config.user_metadata);
-        // The object's own digests and parts describe other bytes than the view's.
+        // The object's own digests and parts describe other bytes than the view's. The view's
+        // length (and range, when it has one) are set below: a set replaces, no removal first.
+        let partial = answer.window.is_some();
         let describes_object = |name: &str| {
             name.starts_with("x-amz-checksum-")
-                || matches!(
-                    name,
-                    "content-md5" | "x-amz-mp-parts-count" | "content-range" | "content-length"
-                )
+                || matches!(name, "content-md5" | "x-amz-mp-parts-count")
+                || (name == "content-range" && !partial)
         };
         let mut removed: Vec<&str> = Vec::new();
         for name in plan
