@@ -563,7 +563,10 @@ impl Exchange {
             Operation::HeadBucket => self.head_bucket(vm, host),
             Operation::ListObjects(params) => {
                 match ListingJob::new(params, entitlements, &vm.config.bucket) {
-                    Ok(job) => self.drive_listing(vm, host, Box::new(job)),
+                    Ok(job) => {
+                        let job = job.with_pass_budget(vm.config.listing_pass_bytes);
+                        self.drive_listing(vm, host, Box::new(job))
+                    }
                     Err(error) => self.respond_error(host, &error),
                 }
             }

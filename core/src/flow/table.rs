@@ -6,16 +6,18 @@
 //! Fail closed: an object that does not parse is refused before any byte is sent (the pass read
 //! all of it); a failure once the response is under way resets it, never sends raw bytes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use super::exchange::{Exchange, Waiting};
 use super::host::{Action, CallAnswer, Command, Host, Level};
 use super::object::{upstream_call, OwnRequest};
 use super::{Outcome, Vm};
+use crate::encoding::dates::parse_http_date;
 use crate::headers::{HeaderMap, Headers};
 use crate::s3::conditional::{self, Conditions, Verdict};
 use crate::s3::error::S3Error;
+use crate::s3::listing::{ListingJob, Step};
 use crate::s3::range::{self, Resolved};
 use crate::s3::response;
 use crate::tables::index::Window;
@@ -38,6 +40,8 @@ pub(crate) struct TableRequest {
     conditions: Conditions,
     if_range: Option<String>,
     version: Option<ObjectVersion>,
+    /// The object's `Last-Modified` as its HEAD sent it (conditions compare with it).
+    last_modified: String,
     answer: Option<ViewAnswer>,
 }
 
@@ -73,6 +77,27 @@ pub(crate) struct Pass {
     offset: u64,
     view: ViewId,
     sink: Vec<u8>,
+    object: PassObject,
+    then: AfterPass,
+}
+
+/// The object a pass reads.
+struct PassObject {
+    upstream: String,
+    /// Its upstream path (and query).
+    path: String,
+    /// The client's name of it, and whose request it is, for logs.
+    name: String,
+    principal: String,
+    version: ObjectVersion,
+}
+
+/// What the view a pass measured is for.
+enum AfterPass {
+    /// The masked object request of the exchange.
+    Object,
+    /// Object `index` of a listing page.
+    Listing { job: Box<ListingJob>, index: usize },
 }
 
 /// The views this VM knows, and their slots in shared data (which cannot delete: a slot holds
@@ -80,6 +105,8 @@ pub(crate) struct Pass {
 #[derive(Default)]
 pub(crate) struct ViewCache {
     entries: HashMap<ViewId, Rc<ViewEntry>>,
+    /// Views whose object does not parse as its table: listings do not read them again.
+    unreadable: HashSet<ViewId>,
 }
 
 fn shared_key(view: &ViewId, slots: u32) -> String {
@@ -113,6 +140,13 @@ impl ViewCache {
             self.entries.clear();
         }
         self.entries.insert(entry.view, entry);
+    }
+
+    fn mark_unreadable(&mut self, slots: u32, view: ViewId) {
+        if self.unreadable.len() >= slots as usize {
+            self.unreadable.clear();
+        }
+        self.unreadable.insert(view);
     }
 }
 
@@ -168,6 +202,7 @@ impl Exchange {
             },
             if_range: owned("if-range"),
             version: None,
+            last_modified: String::new(),
             answer: None,
         };
         if table.range.is_none() {
@@ -217,47 +252,120 @@ impl Exchange {
         let (Some(etag), Some(size)) = (headers.get("etag"), size) else {
             return self.respond_error(host, &S3Error::bad_upstream_response());
         };
+        let last_modified = headers.get("last-modified").unwrap_or_default();
         let version = ObjectVersion {
-            location: format!("{}{}", table.upstream, table.path),
+            location: ObjectVersion::location(&table.upstream, &table.path),
             etag: etag.to_string(),
             size,
-            last_modified: headers.get("last-modified").unwrap_or_default().to_string(),
+            modified: parse_http_date(last_modified),
         };
+        table.last_modified = last_modified.to_string();
         let view = ViewId::of(&version, &table.digest);
-        table.version = Some(version);
+        table.version = Some(version.clone());
         if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
             return self.answer_view(vm, host, entry);
         }
-        let Some(keys) = &vm.mask_keys else {
-            return self.respond_error(host, &S3Error::service_unavailable());
+        let object = PassObject {
+            upstream: table.upstream.clone(),
+            path: table.path.clone(),
+            name: table.key.clone(),
+            principal: table.principal.clone(),
+            version,
         };
-        match new_transform(&table.spec, keys, vm) {
-            Ok(transform) => {
-                let pass = Pass {
-                    transform,
-                    offset: 0,
-                    view,
-                    sink: Vec::new(),
+        let spec = table.spec.clone();
+        self.start_pass(vm, host, &spec, view, object, AfterPass::Object)
+    }
+
+    /// The listing's next step; its masked objects' views measured from the cache where they
+    /// can be, else by a pass.
+    pub(crate) fn drive_listing(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        mut job: Box<ListingJob>,
+    ) -> Outcome {
+        loop {
+            let measure = match job.next_step() {
+                Step::Done(xml) => return self.respond_xml(host, 200, &xml),
+                Step::Fetch(fetch) => return self.fetch_listing_page(vm, host, job, fetch),
+                Step::Measure(measure) => measure,
+            };
+            let Some(keys) = &vm.mask_keys else {
+                host.log(
+                    Level::Error,
+                    &format!(
+                        "s3gate: no mask secret ({} is not in the VM's environment): listing of masked table objects refused",
+                        vm.config.mask_secret_env
+                    ),
+                );
+                return self.respond_error(host, &S3Error::service_unavailable());
+            };
+            let digest = view::spec_digest(&measure.spec, keys);
+            let view = ViewId::of(&measure.version, &digest);
+            if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
+                job.sized(measure.index, entry.index.view_size, &view.etag());
+            } else if vm.views.unreadable.contains(&view) {
+                job.unreadable(measure.index, &view.etag());
+            } else if job.charge(measure.index) {
+                let object = PassObject {
+                    upstream: measure.upstream,
+                    path: measure.path,
+                    name: measure.name,
+                    principal: job.principal.clone(),
+                    version: measure.version,
                 };
-                self.read_next(vm, host, Box::new(pass))
+                let then = AfterPass::Listing {
+                    job,
+                    index: measure.index,
+                };
+                return self.start_pass(vm, host, &measure.spec, view, object, then);
             }
-            Err(error) => self.table_refused(host, &error),
         }
     }
 
+    /// A pass over `object` to measure `view`.
+    fn start_pass(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        spec: &TableSpec,
+        view: ViewId,
+        object: PassObject,
+        then: AfterPass,
+    ) -> Outcome {
+        let Some(keys) = &vm.mask_keys else {
+            return self.respond_error(host, &S3Error::service_unavailable());
+        };
+        let transform = match new_transform(spec, keys, vm) {
+            Ok(transform) => transform,
+            Err(error) => return self.pass_refused(vm, host, object, then, view, &error),
+        };
+        let pass = Box::new(Pass {
+            transform,
+            offset: 0,
+            view,
+            sink: Vec::new(),
+            object,
+            then,
+        });
+        self.read_next(vm, host, pass)
+    }
+
     /// The pass's next ranged read, or its end.
-    fn read_next(&mut self, vm: &mut Vm, host: &mut dyn Host, mut pass: Box<Pass>) -> Outcome {
-        let Some(table) = self.table.as_ref() else {
-            return self.respond_error(host, &S3Error::internal_error());
-        };
-        let Some(version) = table.version.as_ref() else {
-            return self.respond_error(host, &S3Error::internal_error());
-        };
-        if pass.offset >= version.size {
-            let view = pass.view;
-            let summary = match pass.transform.finish(&mut pass.sink) {
+    fn read_next(&mut self, vm: &mut Vm, host: &mut dyn Host, pass: Box<Pass>) -> Outcome {
+        let size = pass.object.version.size;
+        if pass.offset >= size {
+            let Pass {
+                transform,
+                view,
+                mut sink,
+                object,
+                then,
+                ..
+            } = *pass;
+            let summary = match transform.finish(&mut sink) {
                 Ok(summary) => summary,
-                Err(error) => return self.table_refused(host, &error),
+                Err(error) => return self.pass_refused(vm, host, object, then, view, &error),
             };
             let entry = ViewEntry {
                 view,
@@ -265,16 +373,19 @@ impl Exchange {
                 header: summary.header,
             };
             let entry = vm.views.put(host, vm.config.view_slots, entry);
-            return self.answer_view(vm, host, entry);
+            return match then {
+                AfterPass::Object => self.answer_view(vm, host, entry),
+                AfterPass::Listing { mut job, index } => {
+                    job.sized(index, entry.index.view_size, &view.etag());
+                    self.drive_listing(vm, host, job)
+                }
+            };
         }
-        let last = version
-            .size
-            .min(pass.offset.saturating_add(vm.config.index_read_bytes))
-            - 1;
+        let last = size.min(pass.offset.saturating_add(vm.config.index_read_bytes)) - 1;
         let read = OwnRequest {
-            upstream: &table.upstream,
+            upstream: &pass.object.upstream,
             method: "GET",
-            path: &table.path,
+            path: &pass.object.path,
             timeout_ms: vm.config.index_read_timeout_ms,
         };
         let Some(mut call) =
@@ -284,7 +395,8 @@ impl Exchange {
         };
         call.headers
             .push(("range".into(), format!("bytes={}-{last}", pass.offset)));
-        call.headers.push(("if-match".into(), version.etag.clone()));
+        call.headers
+            .push(("if-match".into(), pass.object.version.etag.clone()));
         self.send(vm, host, call, Waiting::TablePass(pass))
     }
 
@@ -296,9 +408,7 @@ impl Exchange {
         mut pass: Box<Pass>,
         answer: &CallAnswer,
     ) -> Outcome {
-        let Some(version) = self.table.as_ref().and_then(|t| t.version.as_ref()) else {
-            return self.respond_error(host, &S3Error::internal_error());
-        };
+        let version = &pass.object.version;
         let expected = (version.size - pass.offset).min(vm.config.index_read_bytes);
         let whole = pass.offset == 0 && expected == version.size;
         let status_ok = match answer.status {
@@ -317,19 +427,48 @@ impl Exchange {
                 Level::Warn,
                 &format!(
                     "s3gate: reading table object {:?} at {} failed (status {:?}); refused",
-                    self.table.as_ref().map_or("", |t| t.key.as_str()),
-                    pass.offset,
-                    answer.status
+                    pass.object.name, pass.offset, answer.status
                 ),
             );
             return self.respond_error(host, &S3Error::service_unavailable());
         }
         pass.sink.clear();
         if let Err(error) = pass.transform.feed(&answer.body, &mut pass.sink) {
-            return self.table_refused(host, &error);
+            let Pass {
+                view, object, then, ..
+            } = *pass;
+            return self.pass_refused(vm, host, object, then, view, &error);
         }
         pass.offset += expected;
         self.read_next(vm, host, pass)
+    }
+
+    /// The object a pass read cannot be read as its table: the object request is refused; a
+    /// listing lists it as unreadable and goes on.
+    fn pass_refused(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        object: PassObject,
+        then: AfterPass,
+        view: ViewId,
+        error: &TableError,
+    ) -> Outcome {
+        match then {
+            AfterPass::Object => self.table_refused(host, error),
+            AfterPass::Listing { mut job, index } => {
+                host.log(
+                    Level::Warn,
+                    &format!(
+                        "s3gate: masked table object {:?} listed as unreadable to principal {:?}: {error}",
+                        object.name, object.principal
+                    ),
+                );
+                vm.views.mark_unreadable(vm.config.view_slots, view);
+                job.unreadable(index, &view.etag());
+                self.drive_listing(vm, host, job)
+            }
+        }
     }
 
     /// The view is known: the client's conditions and range answered against it, and the
@@ -343,7 +482,7 @@ impl Exchange {
             return self.respond_error(host, &S3Error::internal_error());
         };
         let etag = entry.view.etag();
-        let last_modified = Some(version.last_modified.as_str()).filter(|v| !v.is_empty());
+        let last_modified = Some(table.last_modified.as_str()).filter(|v| !v.is_empty());
         match table.conditions.evaluate(Some(&etag), last_modified) {
             Verdict::Proceed => {}
             Verdict::NotModified => {
@@ -472,7 +611,7 @@ impl Exchange {
             _ => "200",
         };
         let same = upstream.get("etag") == Some(version.etag.as_str())
-            && upstream.get("last-modified").unwrap_or_default() == version.last_modified;
+            && upstream.get("last-modified").unwrap_or_default() == table.last_modified;
         if status != Some(expected_status) || !same {
             host.log(
                 Level::Warn,

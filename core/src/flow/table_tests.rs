@@ -412,3 +412,131 @@ fn without_a_mask_secret_masked_tables_are_refused() {
     assert_eq!(host.local_answer(1), Some(503));
     assert!(!host.resumed(1));
 }
+
+/// The upstream's listing of `store` as `customers/c.csv`, dated as its HEAD is.
+fn listing_of(store: &Store) -> CallAnswer {
+    let xml = format!(
+        "<?xml version=\"1.0\"?><ListBucketResult><Name>real</Name><IsTruncated>false</IsTruncated>\
+         <Contents><Key>customers/c.csv</Key><LastModified>2026-09-15T10:00:00.000Z</LastModified>\
+         <ETag>{}</ETag><Size>{}</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>",
+        store.etag.replace('"', "&quot;"),
+        store.object.len()
+    );
+    ok(xml.into_bytes())
+}
+
+/// Erin lists `customers/`; every pass read answered by `store`. The page and the reads.
+fn list_customers(
+    gateway: &mut Gateway,
+    host: &mut FakeHost,
+    stream: StreamId,
+    store: &Store,
+) -> (String, usize) {
+    let list = "/s3p/immuta?list-type=2&prefix=customers%2F";
+    gateway.on_request_headers(host, stream, signed("GET", list, NOW, &[]));
+    let (token, page) = last_call(host);
+    assert!(call_header(&page, ":path").is_some_and(|p| p.starts_with("/real?list-type=2")));
+    let calls = host.calls.len();
+    gateway.on_call_answer(host, Caller::Stream(stream), token, listing_of(store));
+    let mut reads = 0;
+    while host.calls.len() > calls + reads {
+        let (token, call) = last_call(host);
+        assert_eq!(call_header(&call, ":path"), Some("/real/customers/c.csv"));
+        reads += 1;
+        let answer = store.read(&call);
+        gateway.on_call_answer(host, Caller::Stream(stream), token, answer);
+    }
+    let body = host.commands_for(stream).into_iter().find_map(|c| match c {
+        Recorded::Respond {
+            status: 200,
+            body: Some(body),
+            ..
+        } => Some(String::from_utf8_lossy(&body).into_owned()),
+        _ => None,
+    });
+    gateway.on_stream_done(host, stream);
+    (body.unwrap_or_default(), reads)
+}
+
+fn element<'x>(xml: &'x str, name: &str) -> &'x str {
+    let open = format!("<{name}>");
+    let start = xml.find(&open).map_or(xml.len(), |i| i + open.len());
+    let end = xml[start..].find('<').map_or(xml.len(), |i| start + i);
+    &xml[start..end]
+}
+
+#[test]
+fn a_listing_gives_the_views_size_and_etag_and_its_pass_serves_the_head_after_it() {
+    let (mut gateway, mut host) = warmed();
+    let store = customers(3000);
+    let (page, reads) = list_customers(&mut gateway, &mut host, 2, &store);
+    assert_eq!(reads, store.object.len().div_ceil(65536), "one cold pass");
+    assert!(page.contains("<Key>customers/c.csv</Key>"), "{page}");
+    let listed_size = element(&page, "Size").to_string();
+    let listed_etag = element(&page, "ETag").replace("&quot;", "\"");
+    assert_ne!(listed_size, store.object.len().to_string());
+    // The same view, found by the HEAD of the object: no pass, the same size and ETag.
+    let reads = request_view(
+        &mut gateway,
+        &mut host,
+        3,
+        signed("GET", KEY, NOW, &[]),
+        &store,
+    );
+    assert_eq!(
+        reads, 0,
+        "the listing's pass measured the view the GET needs"
+    );
+    let (view, headers) = respond(&mut gateway, &mut host, 3, &store, 9_000);
+    gateway.on_stream_done(&mut host, 3);
+    assert_is_view_of(&view, 3000);
+    assert_eq!(listed_size, view.len().to_string());
+    assert_eq!(header(&headers, "etag"), Some(listed_etag.as_str()));
+    // Warm: a listing reads nothing more.
+    let (again, reads) = list_customers(&mut gateway, &mut host, 4, &store);
+    assert_eq!(reads, 0);
+    assert_eq!(element(&again, "Size"), listed_size);
+}
+
+#[test]
+fn a_listed_object_that_does_not_parse_is_listed_empty_and_not_read_again() {
+    let (mut gateway, mut host) = warmed();
+    let mut store = customers(10);
+    store.object.extend_from_slice(b"11,\"unclosed,eu\n");
+    let (page, reads) = list_customers(&mut gateway, &mut host, 2, &store);
+    assert_eq!(reads, 1);
+    assert!(page.contains("<Key>customers/c.csv</Key>"), "{page}");
+    assert_eq!(element(&page, "Size"), "0");
+    assert!(!page.contains("example.com"));
+    let (_, reads) = list_customers(&mut gateway, &mut host, 3, &store);
+    assert_eq!(reads, 0, "known unreadable");
+    // Its GET is still refused, with no byte of it.
+    gateway.on_request_headers(&mut host, 4, signed("GET", KEY, NOW, &[]));
+    let (token, _) = last_call(&host);
+    gateway.on_call_answer(&mut host, Caller::Stream(4), token, store.head());
+    let (token, call) = last_call(&host);
+    let answer = store.read(&call);
+    gateway.on_call_answer(&mut host, Caller::Stream(4), token, answer);
+    assert_eq!(host.local_answer(4), Some(403));
+}
+
+#[test]
+fn a_listing_without_the_mask_secret_is_refused() {
+    let mut gateway = table_gateway(&|var| match var {
+        "S3GATE_MASK_SECRET" => None,
+        other => env(other),
+    });
+    let mut host = FakeHost::new(NOW);
+    let list = "/s3p/immuta?list-type=2&prefix=customers%2F";
+    gateway.on_request_headers(&mut host, 1, signed("GET", list, NOW, &[]));
+    let (token, _) = last_call(&host);
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, ok(erin_document(NOW)));
+    let (token, _) = last_call(&host);
+    gateway.on_call_answer(
+        &mut host,
+        Caller::Stream(1),
+        token,
+        listing_of(&customers(5)),
+    );
+    assert_eq!(host.local_answer(1), Some(503));
+}
