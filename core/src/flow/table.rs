@@ -10,10 +10,11 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use super::exchange::{Exchange, Waiting};
-use super::host::{Action, CallAnswer, Command, Host, Level};
+use super::host::{Action, CallAnswer, Command, Counter, Host, Level, StreamId};
 use super::object::{upstream_call, OwnRequest};
-use super::{Outcome, Vm};
+use super::{Outcome, Vm, Wake, WAIT_TICK_MS};
 use crate::encoding::dates::parse_http_date;
+use crate::encoding::hex;
 use crate::headers::{HeaderMap, Headers};
 use crate::s3::conditional::{self, Conditions, Verdict};
 use crate::s3::error::S3Error;
@@ -81,6 +82,12 @@ pub(crate) struct Pass {
     then: AfterPass,
 }
 
+impl Pass {
+    pub(crate) fn view(&self) -> ViewId {
+        self.view
+    }
+}
+
 /// The object a pass reads.
 struct PassObject {
     upstream: String,
@@ -101,12 +108,17 @@ enum AfterPass {
 }
 
 /// The views this VM knows, and their slots in shared data (which cannot delete: a slot holds
-/// the last entry written to it, naming its view).
+/// the last entry written to it, naming its view); the passes it runs and the requests waiting
+/// for them.
 #[derive(Default)]
 pub(crate) struct ViewCache {
     entries: HashMap<ViewId, Rc<ViewEntry>>,
-    /// Views whose object does not parse as its table: listings do not read them again.
-    unreadable: HashSet<ViewId>,
+    /// Views whose object does not parse as its table, and why: not read again.
+    unreadable: HashMap<ViewId, String>,
+    /// The views this VM's passes are measuring.
+    running: HashSet<ViewId>,
+    /// Requests parked until a pass (of any worker) has measured their view.
+    pub(crate) waiters: HashMap<ViewId, Vec<StreamId>>,
 }
 
 fn shared_key(view: &ViewId, slots: u32) -> String {
@@ -115,8 +127,18 @@ fn shared_key(view: &ViewId, slots: u32) -> String {
     format!("s3gate.view.{slot}")
 }
 
+/// The id of a view's pass claim (claims share the decisions' slots).
+fn claim_id(view: &ViewId) -> String {
+    format!("view {}", hex::encode(view.bytes()))
+}
+
 impl ViewCache {
-    fn get(&mut self, host: &dyn Host, slots: u32, view: &ViewId) -> Option<Rc<ViewEntry>> {
+    pub(crate) fn get(
+        &mut self,
+        host: &dyn Host,
+        slots: u32,
+        view: &ViewId,
+    ) -> Option<Rc<ViewEntry>> {
         if let Some(entry) = self.entries.get(view) {
             return Some(entry.clone());
         }
@@ -142,12 +164,65 @@ impl ViewCache {
         self.entries.insert(entry.view, entry);
     }
 
-    fn mark_unreadable(&mut self, slots: u32, view: ViewId) {
+    fn mark_unreadable(&mut self, slots: u32, view: ViewId, why: String) {
         if self.unreadable.len() >= slots as usize {
             self.unreadable.clear();
         }
-        self.unreadable.insert(view);
+        self.unreadable.insert(view, why);
     }
+}
+
+impl Vm {
+    /// Takes the pass of `view` for this VM and the claim of every worker; false if a pass of
+    /// it (or of a view sharing its claim slot) is under way.
+    fn start_measuring(&mut self, host: &mut dyn Host, view: ViewId, now: u64) -> bool {
+        if self.views.running.contains(&view) {
+            return false;
+        }
+        let until = now + self.config.index_read_timeout_ms / 1000 + 1;
+        if !self.claim_until(host, &claim_id(&view), until, now) {
+            return false;
+        }
+        self.views.running.insert(view);
+        true
+    }
+
+    /// The pass of `view` ended, measured or not: the claim is free and the requests waiting
+    /// on it wake to find the view (or make the pass themselves).
+    pub(crate) fn end_measuring(&mut self, host: &mut dyn Host, view: ViewId) {
+        if self.views.running.remove(&view) {
+            self.release_claim(host, &claim_id(&view), false);
+        }
+        self.wake_view(view);
+    }
+
+    fn wake_view(&mut self, view: ViewId) {
+        let parked = self.views.waiters.remove(&view).unwrap_or_default();
+        self.woken
+            .extend(parked.into_iter().map(|stream| (stream, Wake::Ready)));
+    }
+
+    /// On the tick: views measured, or whose claim was let go, by another worker wake their
+    /// requests.
+    pub(crate) fn wake_measured_views(&mut self, host: &mut dyn Host, now: u64) {
+        let parked: Vec<ViewId> = self.views.waiters.keys().copied().collect();
+        for view in parked {
+            let slots = self.config.view_slots;
+            let measured = self.views.get(host, slots, &view).is_some();
+            if measured || !self.claim_held(host, &claim_id(&view), now) {
+                host.count(Counter::ParkedResumedByTick, 1);
+                self.wake_view(view);
+            }
+        }
+    }
+}
+
+/// A request waiting for another's pass over its view.
+pub(crate) struct ParkedPass {
+    spec: TableSpec,
+    view: ViewId,
+    object: PassObject,
+    then: AfterPass,
 }
 
 /// The client's headers the gateway answers for a view itself: none of them goes upstream.
@@ -304,7 +379,7 @@ impl Exchange {
             let view = ViewId::of(&measure.version, &digest);
             if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
                 job.sized(measure.index, entry.index.view_size, &view.etag());
-            } else if vm.views.unreadable.contains(&view) {
+            } else if vm.views.unreadable.contains_key(&view) {
                 job.unreadable(measure.index, &view.etag());
             } else if job.charge(measure.index) {
                 let object = PassObject {
@@ -323,7 +398,8 @@ impl Exchange {
         }
     }
 
-    /// A pass over `object` to measure `view`.
+    /// A pass over `object` to measure `view`: made here, unless one (of any worker) is under
+    /// way, then the request waits for it.
     fn start_pass(
         &mut self,
         vm: &mut Vm,
@@ -333,7 +409,22 @@ impl Exchange {
         object: PassObject,
         then: AfterPass,
     ) -> Outcome {
+        if let Some(why) = vm.views.unreadable.get(&view).cloned() {
+            return self.unreadable_known(vm, host, object, then, view, &why);
+        }
+        if !vm.start_measuring(host, view, self.now) {
+            vm.views.waiters.entry(view).or_default().push(self.stream);
+            host.set_tick_period_ms(WAIT_TICK_MS);
+            self.waiting = Waiting::ViewParked(Box::new(ParkedPass {
+                spec: spec.clone(),
+                view,
+                object,
+                then,
+            }));
+            return Outcome::Pending;
+        }
         let Some(keys) = &vm.mask_keys else {
+            vm.end_measuring(host, view);
             return self.respond_error(host, &S3Error::service_unavailable());
         };
         let transform = match new_transform(spec, keys, vm) {
@@ -349,6 +440,42 @@ impl Exchange {
             then,
         });
         self.read_next(vm, host, pass)
+    }
+
+    /// Another request's pass over the view ended: the view is known now, or this request
+    /// makes the pass.
+    pub(crate) fn resume_pass(&mut self, vm: &mut Vm, host: &mut dyn Host) -> Outcome {
+        let Waiting::ViewParked(parked) = std::mem::replace(&mut self.waiting, Waiting::Nothing)
+        else {
+            return Outcome::Pending;
+        };
+        let ParkedPass {
+            spec,
+            view,
+            object,
+            then,
+        } = *parked;
+        match vm.views.get(host, vm.config.view_slots, &view) {
+            Some(entry) => self.measured(vm, host, then, entry),
+            None => self.start_pass(vm, host, &spec, view, object, then),
+        }
+    }
+
+    /// `entry` measured the view `then` needs: on with the request.
+    fn measured(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        then: AfterPass,
+        entry: Rc<ViewEntry>,
+    ) -> Outcome {
+        match then {
+            AfterPass::Object => self.answer_view(vm, host, entry),
+            AfterPass::Listing { mut job, index } => {
+                job.sized(index, entry.index.view_size, &entry.view.etag());
+                self.drive_listing(vm, host, job)
+            }
+        }
     }
 
     /// The pass's next ranged read, or its end.
@@ -373,14 +500,11 @@ impl Exchange {
                 header: summary.header,
             };
             let entry = vm.views.put(host, vm.config.view_slots, entry);
-            return match then {
-                AfterPass::Object => self.answer_view(vm, host, entry),
-                AfterPass::Listing { mut job, index } => {
-                    job.sized(index, entry.index.view_size, &view.etag());
-                    self.drive_listing(vm, host, job)
-                }
-            };
+            vm.end_measuring(host, view);
+            return self.measured(vm, host, then, entry);
         }
+        let until = self.now + vm.config.index_read_timeout_ms / 1000 + 1;
+        vm.renew_claim(host, &claim_id(&pass.view), until);
         let last = size.min(pass.offset.saturating_add(vm.config.index_read_bytes)) - 1;
         let read = OwnRequest {
             upstream: &pass.object.upstream,
@@ -391,6 +515,7 @@ impl Exchange {
         let Some(mut call) =
             upstream_call(&vm.config, &mut vm.signers, self.stream, read, self.now)
         else {
+            vm.end_measuring(host, pass.view);
             return self.respond_error(host, &S3Error::internal_error());
         };
         call.headers
@@ -430,6 +555,7 @@ impl Exchange {
                     pass.object.name, pass.offset, answer.status
                 ),
             );
+            vm.end_measuring(host, pass.view);
             return self.respond_error(host, &S3Error::service_unavailable());
         }
         pass.sink.clear();
@@ -443,8 +569,8 @@ impl Exchange {
         self.read_next(vm, host, pass)
     }
 
-    /// The object a pass read cannot be read as its table: the object request is refused; a
-    /// listing lists it as unreadable and goes on.
+    /// The object a pass read cannot be read as its table: the view is remembered as
+    /// unreadable, the object request refused; a listing lists it so and goes on.
     fn pass_refused(
         &mut self,
         vm: &mut Vm,
@@ -454,17 +580,43 @@ impl Exchange {
         view: ViewId,
         error: &TableError,
     ) -> Outcome {
+        let why = error.to_string();
+        vm.views
+            .mark_unreadable(vm.config.view_slots, view, why.clone());
+        vm.end_measuring(host, view);
+        self.unreadable_known(vm, host, object, then, view, &why)
+    }
+
+    /// The object of `view` is known not to parse (`why`).
+    fn unreadable_known(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        object: PassObject,
+        then: AfterPass,
+        view: ViewId,
+        why: &str,
+    ) -> Outcome {
+        let listed = matches!(then, AfterPass::Listing { .. });
+        host.log(
+            Level::Warn,
+            &format!(
+                "s3gate: masked table object {:?} {} to principal {:?}: {why}",
+                object.name,
+                if listed {
+                    "listed as unreadable"
+                } else {
+                    "refused"
+                },
+                object.principal
+            ),
+        );
         match then {
-            AfterPass::Object => self.table_refused(host, error),
+            AfterPass::Object => {
+                let message = format!("The object cannot be served as its table: {why}");
+                self.respond_error(host, &S3Error::invalid_object_state(&message))
+            }
             AfterPass::Listing { mut job, index } => {
-                host.log(
-                    Level::Warn,
-                    &format!(
-                        "s3gate: masked table object {:?} listed as unreadable to principal {:?}: {error}",
-                        object.name, object.principal
-                    ),
-                );
-                vm.views.mark_unreadable(vm.config.view_slots, view);
                 job.unreadable(index, &view.etag());
                 self.drive_listing(vm, host, job)
             }

@@ -540,3 +540,112 @@ fn a_listing_without_the_mask_secret_is_refused() {
     );
     assert_eq!(host.local_answer(1), Some(503));
 }
+
+/// Answers stream `stream`'s pass reads from `store`, from the read `call` (token `token`)
+/// on, until it asks no more; the number of reads.
+fn finish_pass(
+    gateway: &mut Gateway,
+    host: &mut FakeHost,
+    stream: StreamId,
+    store: &Store,
+    (mut token, mut call): (u32, Call),
+) -> usize {
+    let mut reads = 0;
+    loop {
+        assert_eq!(call.stream, Some(stream));
+        assert_eq!(call_header(&call, ":method"), Some("GET"));
+        reads += 1;
+        let calls = host.calls.len();
+        gateway.on_call_answer(host, Caller::Stream(stream), token, store.read(&call));
+        if host.calls.len() == calls {
+            return reads;
+        }
+        (token, call) = last_call(host);
+        if call.stream != Some(stream) || call_header(&call, ":method") != Some("GET") {
+            return reads;
+        }
+    }
+}
+
+/// Starts a GET of the view on `stream` and answers its HEAD: a pass read, if it makes one.
+fn head_answered(
+    gateway: &mut Gateway,
+    host: &mut FakeHost,
+    stream: StreamId,
+    store: &Store,
+) -> Option<(u32, Call)> {
+    gateway.on_request_headers(host, stream, signed("GET", KEY, NOW, &[]));
+    let (token, head) = last_call(host);
+    assert_eq!(call_header(&head, ":method"), Some("HEAD"));
+    let calls = host.calls.len();
+    gateway.on_call_answer(host, Caller::Stream(stream), token, store.head());
+    (host.calls.len() > calls).then(|| last_call(host))
+}
+
+#[test]
+fn concurrent_cold_requests_of_one_view_make_one_pass() {
+    let (mut gateway, mut host) = warmed();
+    let store = customers(6000);
+    let first = head_answered(&mut gateway, &mut host, 2, &store).expect("a pass read");
+    for stream in [3, 4] {
+        assert!(
+            head_answered(&mut gateway, &mut host, stream, &store).is_none(),
+            "stream {stream} waits for the pass under way"
+        );
+        assert!(!host.resumed(stream));
+    }
+    let reads = finish_pass(&mut gateway, &mut host, 2, &store, first);
+    assert_eq!(reads, store.object.len().div_ceil(65536));
+    for stream in [2, 3, 4] {
+        assert!(host.resumed(stream), "stream {stream} goes on");
+        let (view, _) = respond(&mut gateway, &mut host, stream, &store, 8_000);
+        assert_is_view_of(&view, 6000);
+    }
+}
+
+#[test]
+fn a_pass_of_another_worker_is_waited_for_and_its_index_used() {
+    let (mut gateway, mut host) = warmed();
+    let store = customers(6000);
+    let mut other = table_gateway(&env);
+    let mut other_host = FakeHost::with_shared(NOW, host.shared.clone());
+    let first = head_answered(&mut gateway, &mut host, 2, &store).expect("a pass read");
+    // The other worker finds erin's decision in shared data, and the pass claimed.
+    assert!(head_answered(&mut other, &mut other_host, 7, &store).is_none());
+    assert!(other_host.tick_period_ms > 0, "it polls");
+    other.on_tick(&mut other_host);
+    assert!(!other_host.resumed(7), "the pass is still under way");
+    finish_pass(&mut gateway, &mut host, 2, &store, first);
+    other.on_tick(&mut other_host);
+    assert!(other_host.resumed(7), "the index is in shared data");
+    let (view, _) = respond(&mut other, &mut other_host, 7, &store, 5_000);
+    assert_is_view_of(&view, 6000);
+    assert_eq!(
+        other_host
+            .calls
+            .iter()
+            .filter(|(_, c)| call_header(c, ":method") == Some("GET"))
+            .count(),
+        0,
+        "no read of its own"
+    );
+}
+
+#[test]
+fn a_pass_whose_client_went_away_lets_a_waiting_request_make_its_own() {
+    let (mut gateway, mut host) = warmed();
+    let store = customers(6000);
+    let first = head_answered(&mut gateway, &mut host, 2, &store).expect("a pass read");
+    assert!(head_answered(&mut gateway, &mut host, 3, &store).is_none());
+    gateway.on_stream_done(&mut host, 2);
+    let calls = host.calls.len();
+    gateway.on_tick(&mut host);
+    assert!(host.calls.len() > calls, "stream 3 reads the object itself");
+    let (token, call) = last_call(&host);
+    assert_eq!(call.stream, Some(3));
+    drop(first);
+    finish_pass(&mut gateway, &mut host, 3, &store, (token, call));
+    assert!(host.resumed(3));
+    let (view, _) = respond(&mut gateway, &mut host, 3, &store, 5_000);
+    assert_is_view_of(&view, 6000);
+}
