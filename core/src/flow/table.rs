@@ -536,11 +536,10 @@ impl Exchange {
         let version = &pass.object.version;
         let expected = (version.size - pass.offset).min(vm.config.index_read_bytes);
         let whole = pass.offset == 0 && expected == version.size;
+        let ranged = starts_at(answer.headers.get("content-range"), pass.offset);
         let status_ok = match answer.status {
-            Some(206) => answer
-                .headers
-                .get("content-range")
-                .is_some_and(|v| v.starts_with(&format!("bytes {}-", pass.offset))),
+            // Some S3-compatible stores (rclone) answer a satisfied range with 200.
+            Some(200 | 206) if ranged => true,
             // A store that ignores the Range sends the whole object: usable only as the whole.
             Some(200) => whole,
             _ => false,
@@ -758,13 +757,17 @@ impl Exchange {
             return Action::Continue;
         };
         let status = upstream.get(":status");
-        let expected_status = match (&answer.window, self.is_head) {
-            (Some(w), false) if w.upstream_start > 0 || w.upstream_end < version.size => "206",
-            _ => "200",
+        let status_ok = match (&answer.window, self.is_head) {
+            (Some(w), false) if w.upstream_start > 0 || w.upstream_end < version.size => {
+                // Some S3-compatible stores (rclone) answer a satisfied range with 200.
+                let ranged = starts_at(upstream.get("content-range"), w.upstream_start);
+                ranged && matches!(status, Some("200" | "206"))
+            }
+            _ => status == Some("200"),
         };
         let same = upstream.get("etag") == Some(version.etag.as_str())
             && upstream.get("last-modified").unwrap_or_default() == table.last_modified;
-        if status != Some(expected_status) || !same {
+        if !status_ok || !same {
             host.log(
                 Level::Warn,
                 &format!(
@@ -916,6 +919,11 @@ impl Exchange {
         let message = format!("The object cannot be served as its table: {error}");
         self.respond_error(host, &S3Error::invalid_object_state(&message))
     }
+}
+
+/// Whether a `Content-Range` answers a range starting at `first`.
+fn starts_at(content_range: Option<&str>, first: u64) -> bool {
+    content_range.is_some_and(|v| v.starts_with(&format!("bytes {first}-")))
 }
 
 fn new_transform(spec: &TableSpec, keys: &MaskKeys, vm: &Vm) -> Result<Transform, TableError> {

@@ -85,6 +85,8 @@ fn assert_is_view_of(view: &[u8], rows: usize) {
 struct Store {
     object: Vec<u8>,
     etag: &'static str,
+    /// The status of a satisfied range: S3's 206, or rclone's 200.
+    ranged_status: &'static str,
 }
 
 /// The store holding `table(rows)` as its version `"up1"`.
@@ -92,6 +94,7 @@ fn customers(rows: usize) -> Store {
     Store {
         object: table(rows),
         etag: "\"up1\"",
+        ranged_status: "206",
     }
 }
 
@@ -119,9 +122,9 @@ impl Store {
         let last = last.min(self.object.len() as u64 - 1);
         let content_range = format!("bytes {first}-{last}/{}", self.object.len());
         let mut answer = answer_with_headers(
-            206,
+            self.ranged_status.parse().unwrap_or(206),
             &[
-                (":status", "206"),
+                (":status", self.ranged_status),
                 ("etag", self.etag),
                 ("content-range", &content_range),
             ],
@@ -188,22 +191,28 @@ fn respond(
     chunk: usize,
 ) -> (Vec<u8>, Vec<(String, Option<String>)>) {
     let range = host.request_header(stream, "range").flatten();
-    let (status, body) = match &range {
+    let (status, body, content_range) = match &range {
         Some(r) => {
             let (a, b) = parse_range(r);
-            ("206", store.object[a as usize..=b as usize].to_vec())
+            let content_range = format!("bytes {a}-{b}/{}", store.object.len());
+            let body = store.object[a as usize..=b as usize].to_vec();
+            (store.ranged_status, body, Some(content_range))
         }
-        None => ("200", store.object.clone()),
+        None => ("200", store.object.clone(), None),
     };
     let length = body.len().to_string();
-    let mut upstream = HeaderMap::from_pairs(&[
+    let mut pairs = vec![
         (":status", status),
         ("etag", store.etag),
         ("last-modified", LAST_MODIFIED),
         ("content-length", &length),
         ("x-amz-checksum-sha256", "abc="),
         ("content-md5", "xyz=="),
-    ]);
+    ];
+    if let Some(content_range) = &content_range {
+        pairs.push(("content-range", content_range));
+    }
+    let mut upstream = HeaderMap::from_pairs(&pairs);
     let before = host.commands.len();
     let action =
         gateway.on_response_headers(host, stream, &mut || std::mem::take(&mut upstream), false);
@@ -355,6 +364,7 @@ fn an_object_that_does_not_parse_is_refused_before_any_byte() {
     let store = Store {
         object: b"id,email,region\n1,\"unterminated@example.com,eu\n".to_vec(),
         etag: "\"bad\"",
+        ranged_status: "206",
     };
     request_view(
         &mut gateway,
@@ -389,6 +399,7 @@ fn an_object_that_changes_under_the_view_resets_the_response() {
     let changed = Store {
         object: b"id,email,region\n1,\"x@example.com,eu\n".to_vec(),
         etag: "\"up1\"",
+        ranged_status: "206",
     };
     let (view, _) = respond(&mut gateway, &mut host, 2, &changed, 10);
     assert!(host.commands_for(2).contains(&Recorded::ResetResponse));
@@ -648,4 +659,37 @@ fn a_pass_whose_client_went_away_lets_a_waiting_request_make_its_own() {
     assert!(host.resumed(3));
     let (view, _) = respond(&mut gateway, &mut host, 3, &store, 5_000);
     assert_is_view_of(&view, 6000);
+}
+
+#[test]
+fn a_store_answering_ranges_with_200_is_read_and_served_as_one_answering_206() {
+    let (mut gateway, mut host) = warmed();
+    let store = Store {
+        ranged_status: "200",
+        ..customers(6000)
+    };
+    let reads = request_view(
+        &mut gateway,
+        &mut host,
+        2,
+        signed("GET", KEY, NOW, &[]),
+        &store,
+    );
+    assert_eq!(
+        reads,
+        store.object.len().div_ceil(65536),
+        "every read taken"
+    );
+    let (whole, _) = respond(&mut gateway, &mut host, 2, &store, 9_000);
+    gateway.on_stream_done(&mut host, 2);
+    assert_is_view_of(&whole, 6000);
+    let headers = signed("GET", KEY, NOW, &[("range", "bytes=1000-30000")]);
+    request_view(&mut gateway, &mut host, 3, headers, &store);
+    assert!(
+        host.request_header(3, "range").flatten().is_some(),
+        "a window upstream"
+    );
+    let (part, headers) = respond(&mut gateway, &mut host, 3, &store, 4_000);
+    assert_eq!(header(&headers, ":status"), Some("206"));
+    assert_eq!(part, whole[1000..=30000]);
 }
