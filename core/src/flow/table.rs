@@ -225,6 +225,9 @@ pub(crate) struct ParkedPass {
     then: AfterPass,
 }
 
+/// How much of a pass's read is transformed at a time.
+const PASS_SLICE: usize = 64 << 10;
+
 /// The client's headers the gateway answers for a view itself: none of them goes upstream.
 const VIEW_REQUEST_HEADERS: [&str; 6] = [
     "range",
@@ -557,12 +560,16 @@ impl Exchange {
             vm.end_measuring(host, pass.view);
             return self.respond_error(host, &S3Error::service_unavailable());
         }
-        pass.sink.clear();
-        if let Err(error) = pass.transform.feed(&answer.body, &mut pass.sink) {
-            let Pass {
-                view, object, then, ..
-            } = *pass;
-            return self.pass_refused(vm, host, object, then, view, &error);
+        // In slices: the view bytes a pass measures are dropped, so they never need more
+        // room than a slice's (and its longest record's).
+        for slice in answer.body.chunks(PASS_SLICE) {
+            pass.sink.clear();
+            if let Err(error) = pass.transform.feed(slice, &mut pass.sink) {
+                let Pass {
+                    view, object, then, ..
+                } = *pass;
+                return self.pass_refused(vm, host, object, then, view, &error);
+            }
         }
         pass.offset += expected;
         self.read_next(vm, host, pass)
