@@ -57,6 +57,11 @@ pub(crate) enum Waiting {
     TablePass(Box<Pass>),
     /// Parked: another request (of any worker) is measuring the view.
     ViewParked(Box<ParkedPass>),
+    /// The HEAD of a listed masked object its listing gave no ETag for.
+    ListedHead {
+        job: Box<ListingJob>,
+        measure: Box<listing::Measure>,
+    },
     /// A call it could not send from the context that resumed it: the root context sends it.
     Deferred {
         call: Call,
@@ -456,6 +461,9 @@ impl Exchange {
             Waiting::Validators { suffix } => self.on_validators(host, &answer, suffix),
             Waiting::TableHead => self.on_table_head(vm, host, &answer),
             Waiting::TablePass(pass) => self.on_table_read(vm, host, pass, &answer),
+            Waiting::ListedHead { job, measure } => {
+                self.on_listed_head(vm, host, job, measure, &answer)
+            }
             Waiting::Listing(mut job) => match job.feed(status.unwrap_or(503), &answer.body) {
                 Ok(()) => self.drive_listing(vm, host, job),
                 Err(error) => self.respond_error(host, &error),

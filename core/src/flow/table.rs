@@ -18,7 +18,7 @@ use crate::encoding::hex;
 use crate::headers::{HeaderMap, Headers};
 use crate::s3::conditional::{self, Conditions, Verdict};
 use crate::s3::error::S3Error;
-use crate::s3::listing::{ListingJob, Step};
+use crate::s3::listing::{ListingJob, Measure, Step};
 use crate::s3::range::{self, Resolved};
 use crate::s3::response;
 use crate::tables::index::Window;
@@ -323,21 +323,12 @@ impl Exchange {
                 return self.respond_error(host, &error);
             }
         }
-        let headers = &head.headers;
-        let size = headers
-            .get("content-length")
-            .and_then(|v| v.parse::<u64>().ok());
-        let (Some(etag), Some(size)) = (headers.get("etag"), size) else {
+        let Some((version, last_modified)) =
+            head_version(&table.upstream, &table.path, &head.headers)
+        else {
             return self.respond_error(host, &S3Error::bad_upstream_response());
         };
-        let last_modified = headers.get("last-modified").unwrap_or_default();
-        let version = ObjectVersion {
-            location: ObjectVersion::location(&table.upstream, &table.path),
-            etag: etag.to_string(),
-            size,
-            modified: parse_http_date(last_modified),
-        };
-        table.last_modified = last_modified.to_string();
+        table.last_modified = last_modified;
         let view = ViewId::of(&version, &table.digest);
         table.version = Some(version.clone());
         if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
@@ -368,36 +359,105 @@ impl Exchange {
                 Step::Fetch(fetch) => return self.fetch_listing_page(vm, host, job, fetch),
                 Step::Measure(measure) => measure,
             };
-            let Some(keys) = &vm.mask_keys else {
-                host.log(
-                    Level::Error,
-                    &format!(
-                        "s3gate: no mask secret ({} is not in the VM's environment): listing of masked table objects refused",
-                        vm.config.mask_secret_env
-                    ),
-                );
-                return self.respond_error(host, &S3Error::service_unavailable());
-            };
-            let digest = view::spec_digest(&measure.spec, keys);
-            let view = ViewId::of(&measure.version, &digest);
-            if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
-                job.sized(measure.index, entry.index.view_size, &view.etag());
-            } else if vm.views.unreadable.contains_key(&view) {
-                job.unreadable(measure.index, &view.etag());
-            } else if job.charge(measure.index) {
-                let object = PassObject {
-                    upstream: measure.upstream,
-                    path: measure.path,
-                    name: measure.name,
-                    principal: job.principal.clone(),
-                    version: measure.version,
-                };
-                let then = AfterPass::Listing {
-                    job,
-                    index: measure.index,
-                };
-                return self.start_pass(vm, host, &measure.spec, view, object, then);
+            if measure.version.etag.trim_matches('"').is_empty() {
+                // Listed without an ETag (s3s-fs): the object's HEAD names its version.
+                return self.head_listed(vm, host, job, Box::new(measure));
             }
+            match self.measure_listed(vm, host, job, measure) {
+                Ok(outcome) => return outcome,
+                Err(measured) => job = measured,
+            }
+        }
+    }
+
+    /// The view of a listed object: `Err(job)` when known (from the cache, or unreadable, or
+    /// the page ends before it), else the outcome of the pass or the refusal.
+    fn measure_listed(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        mut job: Box<ListingJob>,
+        measure: Measure,
+    ) -> Result<Outcome, Box<ListingJob>> {
+        let Some(keys) = &vm.mask_keys else {
+            host.log(
+                Level::Error,
+                &format!(
+                    "s3gate: no mask secret ({} is not in the VM's environment): listing of masked table objects refused",
+                    vm.config.mask_secret_env
+                ),
+            );
+            return Ok(self.respond_error(host, &S3Error::service_unavailable()));
+        };
+        let digest = view::spec_digest(&measure.spec, keys);
+        let view = ViewId::of(&measure.version, &digest);
+        if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
+            job.sized(measure.index, entry.index.view_size, &view.etag());
+        } else if vm.views.unreadable.contains_key(&view) {
+            job.unreadable(measure.index, &view.etag());
+        } else if job.charge(measure.index) {
+            let object = PassObject {
+                upstream: measure.upstream,
+                path: measure.path,
+                name: measure.name,
+                principal: job.principal.clone(),
+                version: measure.version,
+            };
+            let then = AfterPass::Listing {
+                job,
+                index: measure.index,
+            };
+            return Ok(self.start_pass(vm, host, &measure.spec, view, object, then));
+        }
+        Err(job)
+    }
+
+    /// The HEAD of a listed object whose listing gave no ETag.
+    fn head_listed(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        job: Box<ListingJob>,
+        measure: Box<Measure>,
+    ) -> Outcome {
+        let head = OwnRequest {
+            upstream: &measure.upstream,
+            method: "HEAD",
+            path: &measure.path,
+            timeout_ms: vm.config.upstream_head_timeout_ms,
+        };
+        match upstream_call(&vm.config, &mut vm.signers, self.stream, head, self.now) {
+            Some(call) => self.send(vm, host, call, Waiting::ListedHead { job, measure }),
+            None => self.respond_error(host, &S3Error::internal_error()),
+        }
+    }
+
+    /// A listed object's HEAD answered: its version measured as a HEAD of it would be.
+    pub(crate) fn on_listed_head(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        mut job: Box<ListingJob>,
+        mut measure: Box<Measure>,
+        head: &CallAnswer,
+    ) -> Outcome {
+        match head.status {
+            Some(200) => {}
+            // Gone since it was listed: listed as an object that cannot be read.
+            Some(404) => {
+                job.unreadable(measure.index, "\"\"");
+                return self.drive_listing(vm, host, job);
+            }
+            _ => return self.respond_error(host, &S3Error::service_unavailable()),
+        }
+        let Some((version, _)) = head_version(&measure.upstream, &measure.path, &head.headers)
+        else {
+            return self.respond_error(host, &S3Error::bad_upstream_response());
+        };
+        measure.version = version;
+        match self.measure_listed(vm, host, job, *measure) {
+            Ok(outcome) => outcome,
+            Err(job) => self.drive_listing(vm, host, job),
         }
     }
 
@@ -553,8 +613,13 @@ impl Exchange {
             host.log(
                 Level::Warn,
                 &format!(
-                    "s3gate: reading table object {:?} at {} failed (status {:?}); refused",
-                    pass.object.name, pass.offset, answer.status
+                    "s3gate: reading table object {:?} at {} failed (status {:?}, ETag {:?} for {:?}, {} bytes for {expected}); refused",
+                    pass.object.name,
+                    pass.offset,
+                    answer.status,
+                    answer.headers.get("etag"),
+                    version.etag,
+                    answer.body.len()
                 ),
             );
             vm.end_measuring(host, pass.view);
@@ -926,6 +991,27 @@ impl Exchange {
         let message = format!("The object cannot be served as its table: {error}");
         self.respond_error(host, &S3Error::invalid_object_state(&message))
     }
+}
+
+/// The version of the object at `path` of `upstream` its HEAD's headers name, and its
+/// `Last-Modified` as sent; `None` without an ETag or a length.
+fn head_version(
+    upstream: &str,
+    path: &str,
+    headers: &HeaderMap,
+) -> Option<(ObjectVersion, String)> {
+    let size = headers.get("content-length")?.parse::<u64>().ok()?;
+    let etag = headers
+        .get("etag")
+        .filter(|e| !e.trim_matches('"').is_empty())?;
+    let last_modified = headers.get("last-modified").unwrap_or_default();
+    let version = ObjectVersion {
+        location: ObjectVersion::location(upstream, path),
+        etag: etag.to_string(),
+        size,
+        modified: parse_http_date(last_modified),
+    };
+    Some((version, last_modified.to_string()))
 }
 
 /// Whether a `Content-Range` answers a range starting at `first`.

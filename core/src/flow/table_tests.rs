@@ -426,11 +426,14 @@ fn without_a_mask_secret_masked_tables_are_refused() {
 
 /// The upstream's listing of `store` as `customers/c.csv`, dated as its HEAD is.
 fn listing_of(store: &Store) -> CallAnswer {
+    listing_with_etag(store, &store.etag.replace('"', "&quot;"))
+}
+
+fn listing_with_etag(store: &Store, etag: &str) -> CallAnswer {
     let xml = format!(
         "<?xml version=\"1.0\"?><ListBucketResult><Name>real</Name><IsTruncated>false</IsTruncated>\
          <Contents><Key>customers/c.csv</Key><LastModified>2026-09-15T10:00:00.000Z</LastModified>\
-         <ETag>{}</ETag><Size>{}</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>",
-        store.etag.replace('"', "&quot;"),
+         <ETag>{etag}</ETag><Size>{}</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>",
         store.object.len()
     );
     ok(xml.into_bytes())
@@ -692,4 +695,50 @@ fn a_store_answering_ranges_with_200_is_read_and_served_as_one_answering_206() {
     let (part, headers) = respond(&mut gateway, &mut host, 3, &store, 4_000);
     assert_eq!(header(&headers, ":status"), Some("206"));
     assert_eq!(part, whole[1000..=30000]);
+}
+
+#[test]
+fn an_object_listed_without_an_etag_is_measured_after_its_head_as_a_get_finds_it() {
+    let (mut gateway, mut host) = warmed();
+    let store = customers(2000);
+    let list = "/s3p/immuta?list-type=2&prefix=customers%2F";
+    gateway.on_request_headers(&mut host, 2, signed("GET", list, NOW, &[]));
+    let (token, _) = last_call(&host);
+    gateway.on_call_answer(
+        &mut host,
+        Caller::Stream(2),
+        token,
+        listing_with_etag(&store, ""),
+    );
+    let (token, head) = last_call(&host);
+    assert_eq!(call_header(&head, ":method"), Some("HEAD"));
+    assert_eq!(call_header(&head, ":path"), Some("/real/customers/c.csv"));
+    gateway.on_call_answer(&mut host, Caller::Stream(2), token, store.head());
+    let (token, read) = last_call(&host);
+    assert_eq!(
+        call_header(&read, "if-match"),
+        Some(store.etag),
+        "the HEAD's version"
+    );
+    finish_pass(&mut gateway, &mut host, 2, &store, (token, read));
+    let page = host.commands_for(2).into_iter().find_map(|c| match c {
+        Recorded::Respond { body: Some(b), .. } => Some(String::from_utf8_lossy(&b).into_owned()),
+        _ => None,
+    });
+    let page = page.unwrap_or_default();
+    gateway.on_stream_done(&mut host, 2);
+    let reads = request_view(
+        &mut gateway,
+        &mut host,
+        3,
+        signed("GET", KEY, NOW, &[]),
+        &store,
+    );
+    assert_eq!(reads, 0, "the listing measured the view the GET names");
+    let (view, headers) = respond(&mut gateway, &mut host, 3, &store, 9_000);
+    assert_eq!(element(&page, "Size"), view.len().to_string());
+    let etag = header(&headers, "etag")
+        .unwrap_or_default()
+        .replace('"', "&quot;");
+    assert_eq!(element(&page, "ETag"), etag);
 }

@@ -462,10 +462,11 @@ impl ListingJob {
             .size
             .parse::<u64>()
             .map_err(|_| S3Error::bad_upstream_response())?;
+        // None or empty: the host learns the version from the object's HEAD.
         let etag = object
             .etag
             .as_deref()
-            .ok_or_else(S3Error::bad_upstream_response)?
+            .unwrap_or_default()
             .replace("&quot;", "\"");
         let path = upstream_object_path(grant, relative, &[]);
         let version = ObjectVersion {
