@@ -1,5 +1,6 @@
-//! The demo policies as the unit tests load them: four principals, four data sources, one
-//! object rule and one partition rule, with the demo's default secret.
+//! The demo policies as the unit tests load them: five principals, five data sources, one
+//! object rule, one partition rule, four column masks and one row filter, with the demo's
+//! default secret. The same as `policies/` but for comments (a test checks it).
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -12,6 +13,7 @@ pub const ALICE: &str = "0572c17ed012b3efdf9df98db1718f225887132739b8da945d81ac5
 pub const BOB: &str = "3a1f6bae21de4f036f2aba80fce463677f1070f8bf81f0f475604cccd8e2d7f3";
 pub const CAROL: &str = "05e17cacfd02d6850325b37f5cec8ca718ece990dae91990f6917effb1dd6b16";
 pub const DAVE: &str = "ab13bac2a33e52cfb5b8f5b5dd08bbf2da5644ba478a6b434cf1e1c2b955623c";
+pub const ERIN: &str = "ffd266691c8638bf66eff8c5cbafad76316b84e17242a4f2acda9fb5faa8ff89";
 
 pub const DATA_SOURCES: &str = r#"
 data_sources:
@@ -25,11 +27,36 @@ data_sources:
     bucket: acme-warehouse-prod
     prefix: curated/customers/
     format: csv
+    csv: {delimiter: ",", header: true}
+    columns:
+      id: number
+      name: string
+      email: string
+      ssn: string
+      region: string
+  - name: orders
+    upstream: demo
+    bucket: acme-warehouse-prod
+    prefix: curated/orders/
+    format: csv
+    columns:
+      order_id: string
+      email: string
+      product: string
+      amount: number
+      order_date: date
   - name: events
     upstream: demo
     bucket: acme-warehouse-prod
     prefix: raw/events/
     format: jsonl
+    columns:
+      event_id: string
+      ts: timestamp
+      user_id: number
+      type: string
+      product: string
+      part: number
   - name: documents
     upstream: demo
     bucket: acme-docs-archive
@@ -44,8 +71,8 @@ principals:
   - name: alice
     key_sha256: {ALICE}
     roles: [analyst]
-    data_sources: [sales, customers, events]
-    attributes: {{region: [eu, us]}}
+    data_sources: [sales, customers, events, orders]
+    attributes: {{region: [eu, us], clearance: [support]}}
   - name: bob
     key_sha256: {BOB}
     roles: [analyst]
@@ -58,11 +85,21 @@ principals:
   - name: dave
     key_sha256: {DAVE}
     disabled: true
+  - name: erin
+    key_sha256: {ERIN}
+    roles: [analyst]
+    data_sources: [customers]
+    attributes:
+      region: [eu]
 "#
     )
 }
 
-pub const RULES: &str = r#"
+/// The rules without the table rules (masks, row filters): the partition rule is its last
+/// entry, for tests that edit it.
+macro_rules! base_rules {
+    () => {
+        r#"
 decision_ttl_seconds: 60
 roles: [analyst, steward]
 object_rules:
@@ -78,7 +115,53 @@ partition_rules:
     partition: region
     attribute: region
     unless_roles: [steward]
-"#;
+"#
+    };
+}
+
+macro_rules! table_rules {
+    () => {
+        r#"column_masks:
+  - name: emails-hashed
+    description: emails are keyed hashes, equal in every table, so analysts still join on them
+    data_sources: [customers, orders]
+    column: email
+    mask: {kind: hash}
+    unless_roles: [steward]
+  - name: ssn-hidden
+    description: no SSN at all, unless cleared for support work
+    data_sources: [customers]
+    column: ssn
+    mask: {kind: null}
+    unless_roles: [steward]
+    unless_attributes: {clearance: [support]}
+  - name: ssn-last-four
+    description: support-cleared analysts see the last four digits
+    data_sources: [customers]
+    column: ssn
+    mask: {kind: partial, keep_first: 0, keep_last: 4}
+    unless_roles: [steward]
+  - name: event-users-hashed
+    description: user ids in events are keyed hashes
+    data_sources: [events]
+    column: user_id
+    mask: {kind: hash}
+    unless_roles: [steward]
+row_filters:
+  - name: regional-customers
+    description: analysts see the customers of the regions they work for
+    data_sources: [customers]
+    column: region
+    op: in
+    attribute: region
+    unless_roles: [steward]
+"#
+    };
+}
+
+pub const BASE_RULES: &str = base_rules!();
+/// The demo's rules.yaml.
+pub const RULES: &str = concat!(base_rules!(), table_rules!());
 
 pub const TOKEN_SECRET: &[u8] = b"test token secret";
 

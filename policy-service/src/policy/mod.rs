@@ -63,6 +63,8 @@ pub struct Policies {
     data_source_count: usize,
     object_rule_count: usize,
     partition_rule_count: usize,
+    column_mask_count: usize,
+    row_filter_count: usize,
     version: String,
     warnings: Vec<String>,
 }
@@ -131,7 +133,17 @@ impl Policies {
         let principals = &files.principals.principals;
         let mut by_digest = HashMap::with_capacity(principals.len());
         for (i, p) in principals.iter().enumerate() {
-            let mut doc = compile::compile_principal(p, &data_sources, &files.rules);
+            let mut doc = match compile::compile_principal(p, &data_sources, &files.rules) {
+                Ok(doc) => doc,
+                Err(why) => {
+                    problems.add(
+                        PRINCIPALS_FILE,
+                        &entry_label("principal", i, &p.name),
+                        format_args!("cannot compile its table policy: {why}"),
+                    );
+                    continue;
+                }
+            };
             let Some(token_key) = crypto::token_key(env.token_secret, &p.name, &version) else {
                 problems.add(
                     PRINCIPALS_FILE,
@@ -151,6 +163,8 @@ impl Policies {
             data_source_count: files.data_sources.data_sources.len(),
             object_rule_count: files.rules.object_rules.len(),
             partition_rule_count: files.rules.partition_rules.len(),
+            column_mask_count: files.rules.column_masks.len(),
+            row_filter_count: files.rules.row_filters.len(),
             version,
             warnings: warnings.into_lines(),
         })
@@ -234,11 +248,14 @@ impl Policies {
     /// One line for logs: what was loaded.
     pub fn summary(&self) -> String {
         format!(
-            "{} data sources, {} principals, {} object rules, {} partition rules, version {}",
+            "{} data sources, {} principals, {} object rules, {} partition rules, {} column \
+             masks, {} row filters, version {}",
             self.data_source_count,
             self.by_digest.len(),
             self.object_rule_count,
             self.partition_rule_count,
+            self.column_mask_count,
+            self.row_filter_count,
             // Enough to tell versions apart in logs; the full digest is in every document.
             self.version.get(..12).unwrap_or(&self.version)
         )
@@ -260,14 +277,14 @@ mod tests {
         assert_eq!(version.len(), 64);
         assert!(is_key_digest(&version));
         let mut token_keys = HashSet::new();
-        for digest in [ALICE, BOB, CAROL, DAVE] {
+        for digest in [ALICE, BOB, CAROL, DAVE, ERIN] {
             let doc = policies.lookup(digest).unwrap();
             assert_eq!(doc.policy_version, version);
             let expected = crypto::token_key(TOKEN_SECRET, &doc.principal, &version).unwrap();
             assert_eq!(doc.token_key, crypto::hex(&expected));
             token_keys.insert(doc.token_key.clone());
         }
-        assert_eq!(token_keys.len(), 4);
+        assert_eq!(token_keys.len(), 5);
     }
 
     #[test]
@@ -340,7 +357,8 @@ mod tests {
         assert_eq!(
             policies.summary(),
             format!(
-                "4 data sources, 4 principals, 1 object rules, 1 partition rules, version {}",
+                "5 data sources, 5 principals, 1 object rules, 1 partition rules, 4 column masks, \
+                 1 row filters, version {}",
                 &policies.version()[..12]
             )
         );
@@ -374,7 +392,7 @@ mod tests {
         let demo = demo();
         let counts = |p: &Policies| p.summary().split(", version").next().unwrap().to_owned();
         assert_eq!(counts(&policies), counts(&demo));
-        for digest in [ALICE, BOB, CAROL, DAVE] {
+        for digest in [ALICE, BOB, CAROL, DAVE, ERIN] {
             assert_eq!(
                 without_version(&policies, digest),
                 without_version(&demo, digest)

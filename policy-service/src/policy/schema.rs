@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use s3gate_core::policy::entitlements::Format;
-use serde::Deserialize;
+use s3gate_core::tables::spec::{CsvDialect, Mask};
+use serde::{Deserialize, Deserializer};
 
 use super::problems::Problems;
 use super::secrets::SecretSource;
@@ -90,9 +91,20 @@ pub struct DataSource {
     /// Empty means the whole bucket.
     #[serde(default)]
     pub prefix: String,
-    /// Without it: binary.
+    /// Without it: binary. `csv` and `jsonl` are binding: masks and row filters read the
+    /// objects so.
     #[serde(default)]
     pub format: Format,
+    /// The CSV options (only with `format: csv`); without them, the reader's defaults (RFC 4180,
+    /// a header row, LF).
+    #[serde(default)]
+    pub csv: Option<CsvDialect>,
+    /// Declared columns and their types (`string`, `number`, `date`, `timestamp`, `bool`), so
+    /// validation can refuse a mask or filter on a column that is not there or a mask that
+    /// cannot apply to its type. Optional; types stay text here and are checked by validation,
+    /// whose message names the entry.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,6 +145,10 @@ pub struct RulesFile {
     pub object_rules: Vec<ObjectRule>,
     #[serde(default)]
     pub partition_rules: Vec<PartitionRule>,
+    #[serde(default)]
+    pub column_masks: Vec<ColumnMaskRule>,
+    #[serde(default)]
+    pub row_filters: Vec<RowFilterRule>,
 }
 
 fn default_ttl() -> u32 {
@@ -179,6 +195,89 @@ pub struct PartitionRule {
     /// Principals holding any of these roles are exempt: they see every partition.
     #[serde(default)]
     pub unless_roles: Vec<String>,
+}
+
+/// Masks one column of table data sources (csv, jsonl) for the principals it applies to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnMaskRule {
+    pub name: String,
+    /// For the people reading the file; the service only checks it is a string.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: String,
+    /// Data source names, or `"*"` for every csv and jsonl data source.
+    pub data_sources: Vec<String>,
+    /// A CSV header name, or a JSON field name or dotted path (`address.city`).
+    pub column: String,
+    pub mask: MaskField,
+    /// Principals holding any of these roles are exempt: they see the column in clear.
+    #[serde(default)]
+    pub unless_roles: Vec<String>,
+    /// Principals holding any of the listed values of an attribute are exempt.
+    #[serde(default)]
+    pub unless_attributes: BTreeMap<String, Vec<String>>,
+}
+
+/// A `mask:` as written, read as core's [`Mask`] (the one type the filter reads), or why it is
+/// not one. Kept as a result so validation reports the problem with the rule's name rather than
+/// a YAML position alone.
+#[derive(Debug)]
+pub struct MaskField(pub Result<Mask, String>);
+
+impl<'de> Deserialize<'de> for MaskField {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde_norway::Value;
+        let mut value = Value::deserialize(deserializer)?;
+        // `kind: null` is YAML's null, not the word: it means the null mask.
+        if let Value::Mapping(map) = &mut value {
+            if let Some(kind @ Value::Null) = map.get_mut("kind") {
+                *kind = Value::String("null".to_owned());
+            }
+        }
+        Ok(MaskField(serde_norway::from_value(value).map_err(|e| {
+            let e = e.to_string();
+            // serde's words for an untagged enum say nothing of what to write.
+            if e.contains("untagged enum RoundTo") {
+                "round's `to` is a number of decimal places (negative: tens, hundreds...) or \
+                 one of day, month, year"
+                    .to_owned()
+            } else {
+                e
+            }
+        })))
+    }
+}
+
+/// Keeps only the rows of table data sources where `column` compares so; for the principals it
+/// applies to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowFilterRule {
+    pub name: String,
+    /// For the people reading the file; the service only checks it is a string.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: String,
+    /// Data source names, or `"*"` for every csv and jsonl data source.
+    pub data_sources: Vec<String>,
+    pub column: String,
+    /// `=`, `!=`, `in` or `not in`; checked by validation.
+    pub op: String,
+    /// One of `value`, `values`, `attribute` (the principal's values of that attribute; only
+    /// with `in` and `not in`).
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub values: Option<Vec<String>>,
+    #[serde(default)]
+    pub attribute: Option<String>,
+    /// Principals holding any of these roles are exempt: they see every row.
+    #[serde(default)]
+    pub unless_roles: Vec<String>,
+    /// Principals holding any of the listed values of an attribute are exempt.
+    #[serde(default)]
+    pub unless_attributes: BTreeMap<String, Vec<String>>,
 }
 
 #[cfg(test)]

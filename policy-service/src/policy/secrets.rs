@@ -191,8 +191,10 @@ mod tests {
         let p = with_secret(&principals(), "bob", "{env: BOB_SECRET}");
         let p = with_secret(&p, "carol", "{file: secrets/carol}");
         let p = with_secret(&p, "alice", &format!("{{file: {}}}", absolute.display()));
+        let p = with_secret(&p, "erin", "{env: ERIN_SECRET}");
         let var = |name: &str| match name {
             "BOB_SECRET" => Some("bob-secret".to_owned()),
+            "ERIN_SECRET" => Some("erin-secret".to_owned()),
             _ => None,
         };
         let policies = load_in(&dir, &p, &var).unwrap();
@@ -271,14 +273,9 @@ mod tests {
         let policies = load_in(Path::new("/nonexistent"), &principals(), &|_| None).unwrap();
         assert_eq!(
             policies.warnings(),
-            ["alice", "bob", "carol"].map(|name| format!(
-                "principals.yaml: principal #{} \"{name}\": no secret configured (no `secret:`, and \
+            [(1, "alice"), (2, "bob"), (3, "carol"), (5, "erin")].map(|(n, name)| format!(
+                "principals.yaml: principal #{n} \"{name}\": no secret configured (no `secret:`, and \
                  S3GATE_DEFAULT_SECRET is not set); it can't sign requests",
-                ["alice", "bob", "carol"]
-                    .iter()
-                    .position(|n| *n == name)
-                    .unwrap()
-                    + 1
             ))
         );
         assert_eq!(issued_key(&policies, ALICE), None);

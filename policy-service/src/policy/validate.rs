@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use s3gate_core::policy::entitlements::Format;
 use s3gate_core::policy::glob;
+use s3gate_core::tables::spec::{FilterOp, Mask, RoundTo, RowFilter};
 
 use super::problems::{entry_label, quoted_list, Problems};
 use super::schema::{
@@ -50,7 +52,50 @@ pub fn warnings(files: &PolicyFiles) -> Problems {
             );
         }
     }
+    for (i, rule) in files.rules.row_filters.iter().enumerate() {
+        let Some(attribute) = &rule.attribute else {
+            continue;
+        };
+        let held = files
+            .principals
+            .principals
+            .iter()
+            .any(|p| p.attributes.contains_key(attribute));
+        if !held {
+            warnings.add(
+                RULES_FILE,
+                &entry_label("row filter", i, &rule.name),
+                format_args!(
+                    "no principal has attribute {attribute:?}; the filter keeps no row for \
+                     anyone it applies to"
+                ),
+            );
+        }
+    }
     warnings
+}
+
+/// The types a data source's `columns` may declare.
+pub const COLUMN_TYPES: [&str; 5] = ["string", "number", "date", "timestamp", "bool"];
+
+/// How `format` is written in the files.
+pub fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "csv",
+        Format::Jsonl => "jsonl",
+        Format::Binary => "binary",
+    }
+}
+
+/// A row filter's `op` as written: `=`, `!=`, `in`, `not in`.
+pub fn filter_op(op: &str) -> Option<FilterOp> {
+    match op {
+        "=" => Some(FilterOp::Eq),
+        "!=" => Some(FilterOp::Ne),
+        "in" => Some(FilterOp::In),
+        "not in" => Some(FilterOp::NotIn),
+        _ => None,
+    }
 }
 
 /// Whether `s` has the shape of a key digest: 64 lower-case hex characters.
@@ -154,8 +199,284 @@ fn validate_data_sources<'a>(
                 ),
             );
         }
+        check_table_options(ds, problems, f, &at);
     }
     by_name
+}
+
+/// A data source's `csv` options and `columns`: only where they mean something, and valid.
+fn check_table_options(ds: &DataSource, problems: &mut Problems, f: &str, at: &str) {
+    match (&ds.csv, ds.format) {
+        (None, _) => {}
+        (Some(dialect), Format::Csv) => {
+            // The reader's own check, so the service refuses exactly what the filter would.
+            if let Err(why) = dialect.dialect() {
+                problems.add(f, at, format_args!("csv: {why}"));
+            }
+        }
+        (Some(_), format) => problems.add(
+            f,
+            at,
+            format_args!(
+                "csv options given but format is {}; they apply only to format: csv",
+                format_name(format)
+            ),
+        ),
+    }
+    if ds.format == Format::Binary && !ds.columns.is_empty() {
+        problems.add(
+            f,
+            at,
+            "columns given but format is binary; only csv and jsonl data sources have columns",
+        );
+    }
+    for (column, kind) in &ds.columns {
+        if column.is_empty() {
+            problems.add(f, at, "a column name is empty");
+        }
+        if !COLUMN_TYPES.contains(&kind.as_str()) {
+            problems.add(
+                f,
+                at,
+                format_args!(
+                    "column {column:?}: unknown type {kind:?} (one of {})",
+                    COLUMN_TYPES.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// The table data sources a mask or row filter covers, each checked to be one: a rule naming a
+/// binary data source, or a CSV one without a header row (columns are named by the header), is
+/// refused. `"*"` stands for every csv and jsonl data source.
+fn table_sources<'a>(
+    names: &[String],
+    data_sources: &BTreeMap<&str, &'a DataSource>,
+    problems: &mut Problems,
+    f: &str,
+    at: &str,
+) -> Vec<&'a DataSource> {
+    let mut covered = Vec::new();
+    for ds in data_sources.values() {
+        let named = names.iter().any(|n| n == &ds.name);
+        if !covers(names, &ds.name) || (!named && ds.format == Format::Binary) {
+            continue;
+        }
+        if ds.format == Format::Binary {
+            problems.add(
+                f,
+                at,
+                format_args!(
+                    "data source {:?} is binary; masks and row filters apply only to csv and \
+                     jsonl data sources (set its format)",
+                    ds.name
+                ),
+            );
+        } else if ds.csv.as_ref().is_some_and(|d| !d.header) {
+            problems.add(
+                f,
+                at,
+                format_args!(
+                    "data source {:?} has no CSV header row (csv header: false); masks and row \
+                     filters name columns by the header",
+                    ds.name
+                ),
+            );
+        } else {
+            covered.push(*ds);
+        }
+    }
+    covered
+}
+
+/// A rule's `column`: not empty and, in each data source declaring `columns`, one of them; with
+/// a mask, one whose type the mask can apply to.
+fn check_column(
+    column: &str,
+    mask: Option<&Mask>,
+    tables: &[&DataSource],
+    problems: &mut Problems,
+    f: &str,
+    at: &str,
+) {
+    if column.is_empty() {
+        problems.add(f, at, "column is empty");
+        return;
+    }
+    for ds in tables.iter().filter(|ds| !ds.columns.is_empty()) {
+        let Some(kind) = ds.columns.get(column) else {
+            let declared: Vec<&str> = ds.columns.keys().map(String::as_str).collect();
+            problems.add(
+                f,
+                at,
+                format_args!(
+                    "column {column:?} is not among data source {:?}'s columns ({})",
+                    ds.name,
+                    quoted_list(&declared)
+                ),
+            );
+            continue;
+        };
+        let needs: Option<&[&str]> = match mask {
+            Some(Mask::Round {
+                to: RoundTo::Digits(_),
+            }) => Some(&["number"]),
+            Some(Mask::Round {
+                to: RoundTo::Date(_),
+            }) => Some(&["date", "timestamp"]),
+            _ => None,
+        };
+        if let Some(needs) = needs.filter(|n| !n.contains(&kind.as_str())) {
+            problems.add(
+                f,
+                at,
+                format_args!(
+                    "a round mask to that precision cannot apply to column {column:?} of data \
+                     source {:?}: its type is {kind}, the mask needs {}",
+                    ds.name,
+                    needs.join(" or ")
+                ),
+            );
+        }
+    }
+}
+
+/// A rule's `unless_attributes`: attribute names printable, each with values.
+fn check_unless_attributes(
+    unless: &BTreeMap<String, Vec<String>>,
+    problems: &mut Problems,
+    f: &str,
+    at: &str,
+) {
+    for (attribute, values) in unless {
+        if let Some(problem) = word_problem(attribute) {
+            problems.add(
+                f,
+                at,
+                format_args!("unless_attributes {attribute:?}: {problem}"),
+            );
+        }
+        if values.is_empty() {
+            problems.add(
+                f,
+                at,
+                format_args!(
+                    "unless_attributes {attribute:?} lists no value; it would exempt nobody"
+                ),
+            );
+        }
+    }
+}
+
+fn validate_column_masks(
+    rules: &RulesFile,
+    data_sources: &BTreeMap<&str, &DataSource>,
+    roles: &HashSet<&str>,
+    problems: &mut Problems,
+) {
+    let f = RULES_FILE;
+    let mut names = HashSet::new();
+    for (i, rule) in rules.column_masks.iter().enumerate() {
+        let at = entry_label("column mask", i, &rule.name);
+        if let Some(problem) = word_problem(&rule.name) {
+            problems.add(f, &at, problem);
+        }
+        if !names.insert(rule.name.as_str()) {
+            problems.add(f, &at, "duplicate name; column mask names must be unique");
+        }
+        check_rule_data_sources(&rule.data_sources, data_sources, problems, f, &at);
+        let tables = table_sources(&rule.data_sources, data_sources, problems, f, &at);
+        match &rule.mask.0 {
+            Err(e) => problems.add(f, &at, format_args!("mask: {e}")),
+            Ok(mask) => {
+                // Core's own check (a regex compiles, a fill is printable): the filter
+                // refuses what fails it, so the service does first.
+                if let Err(e) = mask.validate() {
+                    problems.add(f, &at, format_args!("mask: {e}"));
+                }
+                check_column(&rule.column, Some(mask), &tables, problems, f, &at);
+            }
+        }
+        check_unless_roles(&rule.unless_roles, roles, problems, f, &at);
+        check_unless_attributes(&rule.unless_attributes, problems, f, &at);
+    }
+}
+
+fn validate_row_filters(
+    rules: &RulesFile,
+    data_sources: &BTreeMap<&str, &DataSource>,
+    roles: &HashSet<&str>,
+    problems: &mut Problems,
+) {
+    let f = RULES_FILE;
+    let mut names = HashSet::new();
+    for (i, rule) in rules.row_filters.iter().enumerate() {
+        let at = entry_label("row filter", i, &rule.name);
+        if let Some(problem) = word_problem(&rule.name) {
+            problems.add(f, &at, problem);
+        }
+        if !names.insert(rule.name.as_str()) {
+            problems.add(f, &at, "duplicate name; row filter names must be unique");
+        }
+        check_rule_data_sources(&rule.data_sources, data_sources, problems, f, &at);
+        let tables = table_sources(&rule.data_sources, data_sources, problems, f, &at);
+        check_column(&rule.column, None, &tables, problems, f, &at);
+        let given = [
+            rule.value.is_some(),
+            rule.values.is_some(),
+            rule.attribute.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            problems.add(f, &at, "give exactly one of value, values or attribute");
+        }
+        let Some(op) = filter_op(&rule.op) else {
+            let hint = if rule.op.is_empty() {
+                " (write \"!=\" in quotes: an unquoted ! starts a YAML tag)"
+            } else {
+                ""
+            };
+            problems.add(
+                f,
+                &at,
+                format_args!(
+                    "op {:?} is not one of \"=\", \"!=\", \"in\", \"not in\"{hint}",
+                    rule.op
+                ),
+            );
+            continue;
+        };
+        if let Some(attribute) = &rule.attribute {
+            if matches!(op, FilterOp::Eq | FilterOp::Ne) {
+                problems.add(
+                    f,
+                    &at,
+                    "= and != compare with one value, not an attribute's values; use in or \
+                     not in with attribute",
+                );
+            }
+            if let Some(problem) = word_problem(attribute) {
+                problems.add(f, &at, format_args!("attribute {problem}"));
+            }
+        } else {
+            let values = match (&rule.value, &rule.values) {
+                (Some(value), _) => vec![value.clone()],
+                (None, Some(values)) => values.clone(),
+                (None, None) => Vec::new(),
+            };
+            // Core's own arity check, worded as the filter words it.
+            let filter = RowFilter {
+                column: rule.column.clone(),
+                op,
+                values,
+            };
+            if let Err(why) = filter.validate() {
+                problems.add(f, &at, why);
+            }
+        }
+        check_unless_roles(&rule.unless_roles, roles, problems, f, &at);
+        check_unless_attributes(&rule.unless_attributes, problems, f, &at);
+    }
 }
 
 /// Validates rules.yaml; returns the declared roles.
@@ -264,6 +585,8 @@ fn validate_rules<'a>(
             }
         }
     }
+    validate_column_masks(rules, data_sources, &roles, problems);
+    validate_row_filters(rules, data_sources, &roles, problems);
     roles
 }
 
@@ -406,8 +729,8 @@ mod tests {
 
     #[test]
     fn partition_rule_problems_are_errors() {
-        // The partition rule is the last entry of RULES; edits touch only it.
-        let (objects, partition) = RULES.split_at(RULES.find("partition_rules").unwrap());
+        // The partition rule is the last entry of BASE_RULES (RULES without the table rules); edits touch only it.
+        let (objects, partition) = BASE_RULES.split_at(BASE_RULES.find("partition_rules").unwrap());
         let at = "rules.yaml: partition rule #1 \"regional-sales\": ";
         for (from, to, expected) in [
             (
@@ -466,19 +789,19 @@ mod tests {
             let e = errors(DATA_SOURCES, &principals(), &r);
             assert_eq!(e, format!("{at}{expected}"), "{to}");
         }
-        let r = RULES.replace("name: regional-sales", "name: \"regional sales\"");
+        let r = BASE_RULES.replace("name: regional-sales", "name: \"regional sales\"");
         let e = errors(DATA_SOURCES, &principals(), &r);
         assert_eq!(
             e,
             "rules.yaml: partition rule #1 \"regional sales\": name contains whitespace or control characters"
         );
-        let r = RULES.replace("attribute: region", "atribute: region");
+        let r = BASE_RULES.replace("attribute: region", "atribute: region");
         let e = errors(DATA_SOURCES, &principals(), &r);
         assert!(
             e.starts_with("rules.yaml: ") && e.contains("unknown field `atribute`"),
             "{e}"
         );
-        let r = RULES.replace("    partition: region\n", "");
+        let r = BASE_RULES.replace("    partition: region\n", "");
         let e = errors(DATA_SOURCES, &principals(), &r);
         assert!(
             e.starts_with("rules.yaml: ") && e.contains("missing field `partition`"),
@@ -488,7 +811,7 @@ mod tests {
 
     fn second_partition_rule(data_sources: &str) -> String {
         format!(
-            "{RULES}  - name: by-team\n    data_sources: {data_sources}\n    partition: team\n    \
+            "{BASE_RULES}  - name: by-team\n    data_sources: {data_sources}\n    partition: team\n    \
              attribute: team\n"
         )
     }
@@ -573,7 +896,9 @@ mod tests {
             policies.warnings(),
             [
                 "rules.yaml: partition rule #1 \"regional-sales\": no principal has attribute \
-              \"regoin\"; the rule shows no partition to anyone it applies to"
+              \"regoin\"; the rule shows no partition to anyone it applies to",
+                "rules.yaml: row filter #1 \"regional-customers\": no principal has attribute \
+              \"regoin\"; the filter keeps no row for anyone it applies to"
             ]
         );
         assert_eq!(visible(&policies, ALICE, "sales"), Some(&[][..]));
@@ -813,5 +1138,290 @@ mod tests {
         }
         let r = RULES.replace("decision_ttl_seconds: 60", "decision_ttl_seconds: -1");
         assert!(errors(DATA_SOURCES, &principals(), &r).starts_with("rules.yaml: "));
+    }
+
+    /// The problems of the demo with `entry` added to the column masks (or, for a filter
+    /// entry, to the row filters).
+    fn mask_errors(entry: &str) -> String {
+        let r = RULES.replace("row_filters:", &format!("{entry}row_filters:"));
+        errors(DATA_SOURCES, &principals(), &r)
+    }
+
+    fn filter_errors(entry: &str) -> String {
+        errors(DATA_SOURCES, &principals(), &format!("{RULES}{entry}"))
+    }
+
+    const M: &str = "rules.yaml: column mask #5 \"m\": ";
+    const F: &str = "rules.yaml: row filter #2 \"f\": ";
+
+    #[test]
+    fn masks_apply_only_to_table_data_sources_with_a_header() {
+        let e = mask_errors(
+            "  - {name: m, data_sources: [documents], column: a, mask: {kind: hash}}\n",
+        );
+        assert_eq!(
+            e,
+            format!(
+                "{M}data source \"documents\" is binary; masks and row filters apply only to csv \
+                 and jsonl data sources (set its format)"
+            )
+        );
+        let e = filter_errors(
+            "  - {name: f, data_sources: [documents], column: a, op: in, values: [x]}\n",
+        );
+        assert!(
+            e.starts_with(&format!("{F}data source \"documents\" is binary")),
+            "{e}"
+        );
+        // "*" is every table data source: documents is left out, not an error.
+        let ok = RULES.replace(
+            "row_filters:",
+            "  - {name: m, data_sources: [\"*\"], column: product, mask: {kind: hash}}\nrow_filters:",
+        );
+        let e = errors(DATA_SOURCES, &principals(), &ok);
+        assert!(!e.contains("binary"), "{e}");
+        let no_header = DATA_SOURCES.replace("header: true", "header: false");
+        let e = errors(&no_header, &principals(), RULES);
+        assert!(
+            e.starts_with(
+                "rules.yaml: column mask #1 \"emails-hashed\": data source \"customers\" has no \
+                 CSV header row (csv header: false); masks and row filters name columns by the header"
+            ),
+            "{e}"
+        );
+        let e = mask_errors("  - {name: m, data_sources: [nope], column: a, mask: {kind: hash}}\n");
+        assert_eq!(
+            e,
+            format!("{M}unknown data source \"nope\" (not in data_sources.yaml)")
+        );
+    }
+
+    #[test]
+    fn masks_that_core_refuses_are_refused_with_its_reason() {
+        let e = mask_errors(
+            "  - {name: m, data_sources: [sales], column: a, mask: {kind: regex, pattern: \"(\", replacement: x}}\n",
+        );
+        assert!(
+            e.starts_with(&format!("{M}mask: the pattern does not compile: ")),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+        let e = mask_errors(
+            "  - {name: m, data_sources: [sales], column: a, mask: {kind: partial, keep_first: 1, keep_last: 1, fill: \"\\t\"}}\n",
+        );
+        assert_eq!(
+            e,
+            format!("{M}mask: the fill must be a printable character")
+        );
+        for (mask, says) in [
+            ("{kind: tokenize}", "unknown variant `tokenize`"),
+            ("{kind: hash, salt: x}", "unknown field `salt`"),
+            ("{kind: constant}", "missing field `value`"),
+            (
+                "{kind: round, to: week}",
+                "round's `to` is a number of decimal places",
+            ),
+            (
+                "{kind: round, to: 1.5}",
+                "round's `to` is a number of decimal places",
+            ),
+            ("{}", "missing field `kind`"),
+        ] {
+            let e = mask_errors(&format!(
+                "  - {{name: m, data_sources: [sales], column: a, mask: {mask}}}\n"
+            ));
+            assert!(
+                e.starts_with(&format!("{M}mask: ")) && e.contains(says),
+                "{mask}: {e}"
+            );
+        }
+        let e =
+            mask_errors("  - {name: m, data_sources: [sales], column: \"\", mask: {kind: hash}}\n");
+        assert_eq!(e, format!("{M}column is empty"));
+        let e = mask_errors(
+            "  - {name: m, data_sources: [sales], column: a, mask: {kind: hash}, unles_roles: []}\n",
+        );
+        assert!(
+            e.starts_with("rules.yaml: ") && e.contains("unknown field `unles_roles`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn declared_columns_and_types_are_checked() {
+        let e = mask_errors(
+            "  - {name: m, data_sources: [customers], column: mail, mask: {kind: hash}}\n",
+        );
+        assert_eq!(
+            e,
+            format!(
+                "{M}column \"mail\" is not among data source \"customers\"'s columns (\"email\", \
+                 \"id\", \"name\", \"region\", \"ssn\")"
+            )
+        );
+        let e = mask_errors(
+            "  - {name: m, data_sources: [orders], column: order_date, mask: {kind: round, to: 0}}\n",
+        );
+        assert_eq!(
+            e,
+            format!(
+                "{M}a round mask to that precision cannot apply to column \"order_date\" of data \
+                 source \"orders\": its type is date, the mask needs number"
+            )
+        );
+        let e = mask_errors(
+            "  - {name: m, data_sources: [orders], column: amount, mask: {kind: round, to: year}}\n",
+        );
+        assert!(
+            e.ends_with("its type is number, the mask needs date or timestamp"),
+            "{e}"
+        );
+        // What fits its type is fine.
+        let ok = RULES.replace(
+            "row_filters:",
+            "  - {name: m, data_sources: [orders], column: amount, mask: {kind: round, to: 0}}\n  - {name: n, data_sources: [events], column: ts, mask: {kind: round, to: day}}\nrow_filters:",
+        );
+        assert!(load(DATA_SOURCES, &principals(), &ok).is_ok());
+        let e = filter_errors(
+            "  - {name: f, data_sources: [orders], column: region, op: in, values: [eu]}\n",
+        );
+        assert!(
+            e.starts_with(&format!(
+                "{F}column \"region\" is not among data source \"orders\"'s columns"
+            )),
+            "{e}"
+        );
+        let bad = DATA_SOURCES.replace("ssn: string", "ssn: text");
+        let e = errors(&bad, &principals(), RULES);
+        assert_eq!(
+            e,
+            "data_sources.yaml: data source #2 \"customers\": column \"ssn\": unknown type \
+             \"text\" (one of string, number, date, timestamp, bool)"
+        );
+        let bad = DATA_SOURCES.replace(
+            "    format: binary\n",
+            "    format: binary\n    columns: {a: string}\n",
+        );
+        let e = errors(&bad, &principals(), RULES);
+        assert_eq!(
+            e,
+            "data_sources.yaml: data source #5 \"documents\": columns given but format is binary; \
+             only csv and jsonl data sources have columns"
+        );
+    }
+
+    #[test]
+    fn csv_options_are_checked_by_the_readers_rules() {
+        for (csv, says) in [
+            (
+                "{delimiter: \"\\\"\"}",
+                "csv: the delimiter must differ from the quote and escape characters",
+            ),
+            (
+                "{delimiter: \"é\"}",
+                "csv: delimiter, quote and escape must be ASCII characters",
+            ),
+            (
+                "{delimiter: \"\\n\"}",
+                "csv: delimiter, quote and escape cannot be CR or LF",
+            ),
+            (
+                "{escape: \"\\\"\"}",
+                "csv: an escape equal to the quote is written as doubled quotes (no escape)",
+            ),
+        ] {
+            let bad = DATA_SOURCES.replace(
+                "csv: {delimiter: \",\", header: true}",
+                &format!("csv: {csv}"),
+            );
+            let e = errors(&bad, &principals(), RULES);
+            assert_eq!(
+                e,
+                format!("data_sources.yaml: data source #2 \"customers\": {says}"),
+                "{csv}"
+            );
+        }
+        let bad = DATA_SOURCES.replace("    format: jsonl\n", "    format: jsonl\n    csv: {}\n");
+        let e = errors(&bad, &principals(), RULES);
+        assert_eq!(
+            e,
+            "data_sources.yaml: data source #4 \"events\": csv options given but format is jsonl; \
+             they apply only to format: csv"
+        );
+        for (csv, says) in [
+            ("{delimiter: \";;\"}", "delimiter"),
+            ("{comment: \"#\"}", "unknown field `comment`"),
+            ("{terminator: cr}", "unknown variant `cr`"),
+        ] {
+            let bad = DATA_SOURCES.replace(
+                "csv: {delimiter: \",\", header: true}",
+                &format!("csv: {csv}"),
+            );
+            let e = errors(&bad, &principals(), RULES);
+            assert!(
+                e.starts_with("data_sources.yaml: ") && e.contains(says),
+                "{csv}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn row_filter_operators_and_values_are_checked() {
+        let entry = |rest: &str| {
+            format!("  - {{name: f, data_sources: [sales], column: region, {rest}}}\n")
+        };
+        for (rest, says) in [
+            ("op: \"=\", attribute: region", "= and != compare with one value, not an attribute's values; use in or not in with attribute"),
+            ("op: \"!=\", attribute: region", "= and != compare with one value, not an attribute's values; use in or not in with attribute"),
+            ("op: \"=\", values: [eu, us]", "= and != compare with exactly one value"),
+            ("op: \"!=\", values: []", "= and != compare with exactly one value"),
+            ("op: in, value: eu, values: [us]", "give exactly one of value, values or attribute"),
+            ("op: in", "give exactly one of value, values or attribute"),
+            ("op: like, value: eu", "op \"like\" is not one of \"=\", \"!=\", \"in\", \"not in\""),
+            ("op: in, attribute: \"my region\"", "attribute name contains whitespace or control characters"),
+            ("op: in, value: eu, unless_roles: [boss]", "unknown role \"boss\" in unless_roles (not in roles)"),
+            ("op: in, value: eu, unless_attributes: {region: []}", "unless_attributes \"region\" lists no value; it would exempt nobody"),
+        ] {
+            let e = filter_errors(&entry(rest));
+            assert_eq!(e, format!("{F}{says}"), "{rest}");
+        }
+        // `!=` unquoted is a YAML tag; the message says so.
+        let e = filter_errors("  - name: f\n    data_sources: [sales]\n    column: region\n    op: !=\n    value: eu\n");
+        assert!(e.contains("in quotes"), "{e}");
+        let e = filter_errors(&entry("op: in, value: eu, vaule: x"));
+        assert!(
+            e.starts_with("rules.yaml: ") && e.contains("unknown field `vaule`"),
+            "{e}"
+        );
+        // Fine: one value either way, and every operator with a list.
+        for rest in [
+            "op: \"=\", value: eu",
+            "op: \"!=\", values: [eu]",
+            "op: not in, values: []",
+            "op: in, value: \"5\"",
+            "op: in, values: [5, true]",
+        ] {
+            let r = format!("{RULES}{}", entry(rest));
+            assert!(load(DATA_SOURCES, &principals(), &r).is_ok(), "{rest}");
+        }
+    }
+
+    #[test]
+    fn table_rule_names_are_unique_per_kind() {
+        let e = mask_errors(
+            "  - {name: ssn-hidden, data_sources: [sales], column: a, mask: {kind: hash}}\n",
+        );
+        assert_eq!(
+            e,
+            "rules.yaml: column mask #5 \"ssn-hidden\": duplicate name; column mask names must be unique"
+        );
+        let e = filter_errors("  - {name: regional-customers, data_sources: [sales], column: a, op: in, values: []}\n");
+        assert_eq!(
+            e,
+            "rules.yaml: row filter #2 \"regional-customers\": duplicate name; row filter names must be unique"
+        );
+        // A row filter may share a mask's name: different kinds of entry.
+        let r = format!("{RULES}  - {{name: ssn-hidden, data_sources: [sales], column: a, op: in, values: []}}\n");
+        assert!(load(DATA_SOURCES, &principals(), &r).is_ok());
     }
 }
