@@ -6,7 +6,7 @@ and a matching stamp means there is nothing to do. The tree is built in a tempor
 folder and renamed into place, so a reader never sees half a tree and concurrent runs are safe.
 
 Real bucket and prefix names are deliberately unlike the data source names (sales, customers,
-events, documents), and no file content mentions them, so the end-to-end tests can grep every
+orders, events, documents), and no file content mentions them, so the end-to-end tests can grep every
 response for a leak.
 
 Usage: gen_demo_data.py DIR
@@ -21,7 +21,7 @@ import zlib
 from pathlib import Path
 
 # Bump when the layout or contents change; an older tree is then regenerated.
-VERSION = "s3gate-demo-data 2"
+VERSION = "s3gate-demo-data 3"
 STAMP = ".s3gate-demo-stamp"
 SEED = 20261101
 
@@ -70,6 +70,16 @@ def customers_csv(rng):
         ssn = f"{rng.randint(900, 999)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}"
         lines.append(f"{i},{first} {last},{first.lower()}.{last.lower()}{i}@example.com,"
                      f"{ssn},{rng.choice(['eu', 'us'])}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def orders_csv(rng, emails, month, count):
+    """A month of orders by the customers (their emails, so a hashed email joins the tables)."""
+    lines = ["order_id,email,product,amount,order_date"]
+    for i in range(count):
+        amount = rng.randint(100, 99999) / 100
+        lines.append(f"O{month.replace('-', '')}{i:04d},{rng.choice(emails)},{rng.choice(PRODUCTS)},"
+                     f"{amount:.2f},{month}-{rng.randint(1, 28):02d}")
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -134,6 +144,13 @@ def build(root):
     for n, name in enumerate(ODD_NAMES):
         files[f"{docs}/odd names/{name}"] = f"odd name {n}\n".encode() + rng.randbytes(100 + n)
     events_day(files)
+    # Orders last, from a PRNG of their own: every other file stays byte for byte as it was.
+    customers = files[f"{WAREHOUSE}/curated/customers/customers.csv"].decode().splitlines()[1:]
+    emails = [line.split(",")[2] for line in customers]
+    orders_rng = random.Random(SEED + 3)
+    for month, count in (("2026-10", 140), ("2026-11", 160)):
+        files[f"{WAREHOUSE}/curated/orders/{month}.csv"] = orders_csv(orders_rng, emails, month,
+                                                                      count)
 
     for rel, data in files.items():
         bad = [f for f in FORBIDDEN if f in data]

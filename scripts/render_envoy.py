@@ -33,6 +33,9 @@ S3_CLUSTER = "s3_demo"
 CREDENTIAL_VARIABLES = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
 # The token the filter presents to the policy service, from Envoy's environment in both modes.
 POLICY_TOKEN_VARIABLE = "S3GATE_POLICY_TOKEN"
+# The secret keying the table masks (hash, format_preserving), from Envoy's environment in both
+# modes; optional (without it masked tables answer 503).
+MASK_SECRET_VARIABLE = "S3GATE_MASK_SECRET"
 # The gateway under its path prefix, and the same gateway at the root of its own port.
 LISTENERS = ("s3gate", "s3gate_root")
 
@@ -95,7 +98,8 @@ def set_upstream_signing(config, mode, listeners):
         for listener in listeners:
             plugin = plugin_config(listener)
             plugin["vm_config"]["environment_variables"] = {
-                "host_env_keys": list(CREDENTIAL_VARIABLES) + [POLICY_TOKEN_VARIABLE]}
+                "host_env_keys": list(CREDENTIAL_VARIABLES) + [POLICY_TOKEN_VARIABLE,
+                                                               MASK_SECRET_VARIABLE]}
             settings = plugin_settings(listener)
             for upstream in settings["upstreams"].values():
                 upstream["sign"] = {"region": region}
@@ -105,7 +109,7 @@ def set_upstream_signing(config, mode, listeners):
         for listener in listeners:
             plugin = plugin_config(listener)
             plugin["vm_config"]["environment_variables"] = {
-                "host_env_keys": [POLICY_TOKEN_VARIABLE]}
+                "host_env_keys": [POLICY_TOKEN_VARIABLE, MASK_SECRET_VARIABLE]}
             settings = plugin_settings(listener)
             for upstream in settings["upstreams"].values():
                 region = upstream.pop("sign", {}).get("region", region)

@@ -14,6 +14,8 @@ Ports: S3GATE_PORT (10000, the gateway under /s3p), S3GATE_ROOT_PORT (10010, the
        at the root of the port), S3GATE_ADMIN_PORT (9901), S3GATE_POLICY_PORT (8181),
        S3GATE_UPSTREAM_PORT (9000). Upstream credentials: S3GATE_UPSTREAM_ACCESS_KEY_ID,
        S3GATE_UPSTREAM_SECRET_ACCESS_KEY. Binaries: S3GATE_WASM, S3GATE_POLICY_BIN.
+Mask secret (keys the hash and format_preserving masks): S3GATE_MASK_SECRET, default the
+       public DEMO_MASK_SECRET below (demo only: anyone can recompute the demo's hashes).
 """
 
 import argparse
@@ -43,6 +45,8 @@ DEFAULT_CREDENTIALS = ("s3gate-upstream", "s3gate-upstream-secret")
 S3S_FS_BIN = REPO / "target/tools/s3s-fs-0.14.1/bin/s3s-fs"
 UPSTREAM_STORES = ("rclone", "s3s-fs")
 START_TIMEOUT = 30.0
+# The demo's mask secret, public like the demo keys: never use it outside the demo.
+DEMO_MASK_SECRET = "s3gate-DEMO-ONLY-mask-secret-not-for-production"
 
 
 def free_ports(count):
@@ -170,6 +174,9 @@ class Stack:
         # random one per stack (the demo's); tests give the gateway a wrong one.
         self.policy_token = os.environ.get("S3GATE_POLICY_TOKEN") or secrets.token_urlsafe(32)
         self.gateway_policy_token = gateway_policy_token or self.policy_token
+        # What keys the masks in Envoy's VM: S3GATE_MASK_SECRET, or the demo's; tests read it to
+        # compute the hashes they expect.
+        self.mask_secret = os.environ.get("S3GATE_MASK_SECRET") or DEMO_MASK_SECRET
         self.policies = Path(policies)
         self.upstream_store = (upstream_store or os.environ.get("S3GATE_UPSTREAM_STORE")
                                or "rclone")
@@ -238,6 +245,7 @@ class Stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = self.gateway_credentials
         env["S3GATE_POLICY_TOKEN"] = self.gateway_policy_token
+        env["S3GATE_MASK_SECRET"] = self.mask_secret
         return Child("envoy", [
             str(BIN / "envoy"), "-c", str(self.envoy_config),
             "--concurrency", "2",

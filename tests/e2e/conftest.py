@@ -73,8 +73,14 @@ def root_endpoint(gateway):
 
 
 @pytest.fixture(scope="session")
+def mask_secret(gateway):
+    """The secret the gateway keys its table masks with (scripts/stack.py), to compute views."""
+    return gateway.mask_secret
+
+
+@pytest.fixture(scope="session")
 def clients(endpoint):
-    """boto3 clients by principal name (alice, bob, carol, dave)."""
+    """boto3 clients by principal name (alice, bob, carol, dave, erin)."""
     return {name: s3_client(endpoint, key) for name, key in KEYS.items()}
 
 

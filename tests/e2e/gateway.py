@@ -2,6 +2,8 @@
 gateway sends (so the suite can check that nothing real leaks), and the demo data's layout."""
 
 import hashlib
+import hmac
+import json
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from botocore.config import Config
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 SECRET = "immuta"  # the seed's secret: the same for every user
 KEYS = {"alice": "alice-demo-key", "bob": "bob-demo-key", "carol": "carol-demo-key",
-        "dave": "dave-demo-key"}
+        "dave": "dave-demo-key", "erin": "erin-demo-key"}
 
 # The regions the test stacks accept: the demo's, then a pool of test regions, each signed for
 # by one test only, so a SigV4 request for it finds no decision cached (decisions are cached
@@ -37,12 +39,13 @@ FORBIDDEN = ["acme-warehouse-prod", "acme-docs-archive", "curated/", "raw/events
 DAY = "events/2026-11-03/"  # 3,000 small parts and housekeeping for every 7th: > 2 pages
 BIG = "documents/big/archive 50MB.bin"
 ODD = "documents/odd names/"  # keys with space, '+', '%', '&', '<', '>', non-ASCII, emoji
-ALICE_SOURCES = ("customers", "events", "sales")
+ALICE_SOURCES = ("customers", "events", "orders", "sales")
 
 # Where each data source really lives in the demo data (see policies/data_sources.yaml).
 DATA_SOURCES = {
     "sales": "acme-warehouse-prod/curated/sales",
     "customers": "acme-warehouse-prod/curated/customers",
+    "orders": "acme-warehouse-prod/curated/orders",
     "events": "acme-warehouse-prod/raw/events",
     "documents": "acme-docs-archive/archive/documents",
 }
@@ -188,3 +191,87 @@ def disk_file(demo_dir, key):
 
 def md5_hex(path):
     return hashlib.md5(Path(path).read_bytes()).hexdigest()
+
+
+# --- the demo's table policies (policies/rules.yaml), computed from the files on disk ---------
+
+# What each principal's view of a table data source masks and keeps: column -> mask
+# ("hash", "null", or ("partial", keep_first, keep_last)), and the row filter (column, values
+# kept). A data source not listed for a principal is served as it is.
+DEMO_TABLES = {
+    ("alice", "customers"): ({"email": "hash", "ssn": ("partial", 0, 4)}, ("region", {"eu", "us"})),
+    ("alice", "events"): ({"user_id": "hash"}, None),
+    ("alice", "orders"): ({"email": "hash"}, None),
+    ("erin", "customers"): ({"email": "hash", "ssn": "null"}, ("region", {"eu"})),
+}
+
+
+def mask_hash(secret, text):
+    """The gateway's `hash` mask (core/src/tables/mask.rs): HMAC-SHA256 of the value's text under
+    a key derived from the mask secret, lower-case hex."""
+    key = hmac.new(secret.encode(), b"s3gate table mask: hash v1", hashlib.sha256).digest()
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def mask_partial(text, first, last, fill="*"):
+    """The `partial` mask: the first and last characters kept, the rest `fill`; a value no
+    longer than both together filled whole."""
+    n = len(text)
+    if n <= first + last:
+        return fill * n
+    return text[:first] + fill * (n - first - last) + text[n - last:]
+
+
+def _masked(secret, mask, text):
+    """A value's masked text; None for null."""
+    if mask == "hash":
+        return mask_hash(secret, text)
+    if mask == "null":
+        return None
+    kind, first, last = mask
+    assert kind == "partial", mask
+    return mask_partial(text, first, last)
+
+
+def table_view(principal, key, data, secret):
+    """The bytes `principal` should get for the object `key` whose upstream bytes are `data`,
+    under the demo's table policies: the object itself where none applies. Only for the demo's
+    tables (simple CSV without quotes, JSON Lines as json.dumps(sort_keys=True) writes them)."""
+    spec = DEMO_TABLES.get((principal, key.split("/", 1)[0]))
+    if spec is None:
+        return data
+    masks, row_filter = spec
+    out = []
+    if key.endswith(".csv"):
+        assert b'"' not in data, key
+        lines = data.decode().split("\n")
+        assert lines[-1] == "", key
+        header = lines[0].split(",")
+        out.append(lines[0])
+        for line in lines[1:-1]:
+            fields = line.split(",")
+            row = dict(zip(header, fields))
+            if row_filter and row.get(row_filter[0]) not in row_filter[1]:
+                continue
+            for i, name in enumerate(header):
+                if name in masks:
+                    fields[i] = _masked(secret, masks[name], fields[i]) or ""
+            out.append(",".join(fields))
+        return ("\n".join(out) + "\n").encode()
+    for line in data.decode().splitlines():
+        record = json.loads(line)
+        assert json.dumps(record, sort_keys=True) == line, key  # the writer keeps the rest
+        if row_filter and record.get(row_filter[0]) not in row_filter[1]:
+            continue
+        for name, mask in masks.items():
+            if name in record and record[name] is not None:
+                value = record[name]
+                text = value if isinstance(value, str) else json.dumps(value)
+                record[name] = _masked(secret, mask, text)
+        out.append(json.dumps(record, sort_keys=True))
+    return "".join(line + "\n" for line in out).encode()
+
+
+def view_of(demo_dir, principal, key, secret):
+    """`table_view` of the demo file behind `key`."""
+    return table_view(principal, key, disk_file(demo_dir, key).read_bytes(), secret)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway import (ALICE_SOURCES, DATA_SOURCES, KEYS, RECORDER, SECRET, Recorded, disk_file,
-                     is_housekeeping, keys_under)
+                     is_housekeeping, keys_under, view_of)
 
 AWS = str(Path(sys.executable).parent / "aws")
 
@@ -46,7 +46,7 @@ def test_ls_buckets(aws):
 
 def test_ls_bucket_root(aws):
     assert _ls_lines(aws("s3", "ls", "s3://immuta")) == [
-        ["PRE", "customers/"], ["PRE", "events/"], ["PRE", "sales/"]]
+        ["PRE", "customers/"], ["PRE", "events/"], ["PRE", "orders/"], ["PRE", "sales/"]]
     assert _ls_lines(aws("s3", "ls", "s3://immuta", principal="bob")) == [["PRE", "sales/"]]
 
 
@@ -68,10 +68,14 @@ def test_ls_recursive_whole_bucket(aws, demo_dir):
     assert len(keys) > 3000
 
 
-def test_cp_one_object(aws, demo_dir, tmp_path):
+def test_cp_one_object(aws, demo_dir, tmp_path, mask_secret):
+    key = "customers/customers.csv"
     out = tmp_path / "customers.csv"
-    aws("s3", "cp", "s3://immuta/customers/customers.csv", str(out))
-    assert out.read_bytes() == disk_file(demo_dir, "customers/customers.csv").read_bytes()
+    aws("s3", "cp", f"s3://immuta/{key}", str(out), principal="carol")
+    assert out.read_bytes() == disk_file(demo_dir, key).read_bytes()
+    # alice's copy is her masked view, whole.
+    aws("s3", "cp", f"s3://immuta/{key}", str(out))
+    assert out.read_bytes() == view_of(demo_dir, "alice", key, mask_secret)
 
 
 def _tree(root):

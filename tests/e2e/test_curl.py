@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from gateway import KEYS, RECORDER, S3_NS, SECRET, Recorded, disk_file
+from gateway import KEYS, RECORDER, S3_NS, SECRET, Recorded, disk_file, view_of
 
 CURL = shutil.which("curl")
 pytestmark = pytest.mark.skipif(CURL is None, reason="curl is not installed")
@@ -42,8 +42,14 @@ def test_curl_gets_an_object(endpoint, demo_dir):
     assert body == disk_file(demo_dir, key).read_bytes()
 
 
-def test_curl_range(endpoint, demo_dir):
+def test_curl_range(endpoint, demo_dir, mask_secret):
     key = "customers/customers.csv"
-    status, headers, body = curl(f"{endpoint}/immuta/{key}", "alice", "--range", "10-19")
-    assert status == 206 and body == disk_file(demo_dir, key).read_bytes()[10:20]
-    assert headers["content-range"].startswith("bytes 10-19/")
+    status, headers, body = curl(f"{endpoint}/immuta/{key}", "carol", "--range", "10-19")
+    data = disk_file(demo_dir, key).read_bytes()
+    assert status == 206 and body == data[10:20]
+    assert headers["content-range"] == f"bytes 10-19/{len(data)}"
+    # alice's range is of her masked view, across masked fields of several records.
+    view = view_of(demo_dir, "alice", key, mask_secret)
+    status, headers, body = curl(f"{endpoint}/immuta/{key}", "alice", "--range", "30-229")
+    assert status == 206 and body == view[30:230]
+    assert headers["content-range"] == f"bytes 30-229/{len(view)}"

@@ -35,7 +35,8 @@ def raw_get(endpoint, path, method="GET", headers=None):
     ("GET", "/s3p/immuta?list-type=2&prefix=sales/", 200),  # a listing
     ("GET", "/s3p/immuta/sales/no-such-key", 404),          # an error from the store
     ("GET", "/s3p/other-bucket/x", 404),                    # an error of the filter
-    ("GET", "/s3p/immuta/customers/customers.csv", 200),    # a forwarded object
+    ("GET", "/s3p/immuta/sales/region%3Deu/part-00000.csv", 200),  # a forwarded object
+    ("GET", "/s3p/immuta/customers/customers.csv", 200),    # a masked view of one
 ])
 def test_one_request_id_of_the_gateways_own(endpoint, method, path, status):
     got, headers = raw_get(endpoint, path, method, {
@@ -105,7 +106,7 @@ def test_no_credentials_in_any_log(gateway, endpoint):
             "Bucket": "immuta", "Key": "sales/nope"}, ExpiresIn=300),
     ]
     # (The demo's shared secret is the bucket's name, "immuta": it cannot be looked for.)
-    secrets = {KEYS["bob"], KEYS["carol"], KEYS["alice"]}
+    secrets = {KEYS["bob"], KEYS["carol"], KEYS["alice"], gateway.mask_secret}
     ids = set()
     for url in urls:
         query = dict(p.split("=", 1) for p in urlsplit(url).query.split("&"))

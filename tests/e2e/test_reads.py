@@ -2,14 +2,15 @@
 
 import pytest
 
-from gateway import KEYS, disk_file, disk_keys, http, s3_sorted
+from gateway import KEYS, disk_file, disk_keys, http, md5_hex, s3_sorted, view_of
 
 
 def test_list_objects_v2_root_with_delimiter(clients):
     resp = clients["alice"].list_objects_v2(Bucket="immuta", Delimiter="/")
-    assert [p["Prefix"] for p in resp["CommonPrefixes"]] == ["customers/", "events/", "sales/"]
+    assert [p["Prefix"] for p in resp["CommonPrefixes"]] == ["customers/", "events/", "orders/",
+                                                              "sales/"]
     assert "Contents" not in resp
-    assert resp["KeyCount"] == 3
+    assert resp["KeyCount"] == 4
 
 
 def test_list_objects_v2_with_delimiter(clients):
@@ -33,7 +34,7 @@ def test_list_objects_v2_without_delimiter(clients, demo_dir):
 def test_list_objects_v2_whole_bucket(clients, demo_dir):
     # More than 1,000 visible keys: the first page is full and says so.
     expected = s3_sorted(disk_keys(demo_dir, "customers") + disk_keys(demo_dir, "events")
-                         + disk_keys(demo_dir, "sales"))
+                         + disk_keys(demo_dir, "orders") + disk_keys(demo_dir, "sales"))
     resp = clients["alice"].list_objects_v2(Bucket="immuta")
     assert [o["Key"] for o in resp["Contents"]] == expected[:1000]
     assert resp["KeyCount"] == 1000 and resp["IsTruncated"] is True
@@ -77,18 +78,31 @@ def test_get_object_range_raw_http(endpoint, demo_dir):
     assert resp.body == data[:10]
 
 
-def test_get_whole_object(clients, demo_dir):
+def test_get_whole_object(clients, demo_dir, mask_secret):
     key = "customers/customers.csv"
-    resp = clients["alice"].get_object(Bucket="immuta", Key=key)
+    # The steward gets the object as stored; alice her masked view of it, whole.
+    resp = clients["carol"].get_object(Bucket="immuta", Key=key)
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert resp["Body"].read() == disk_file(demo_dir, key).read_bytes()
+    resp = clients["alice"].get_object(Bucket="immuta", Key=key)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
+    view = view_of(demo_dir, "alice", key, mask_secret)
+    assert view != disk_file(demo_dir, key).read_bytes()
+    assert resp["Body"].read() == view
+    assert resp["ContentLength"] == len(view)
 
 
-def test_head_object(clients, demo_dir):
+def test_head_object(clients, demo_dir, mask_secret):
     key = "events/2026-11-01.jsonl"
+    path = disk_file(demo_dir, key)
+    resp = clients["carol"].head_object(Bucket="immuta", Key=key)
+    assert resp["ContentLength"] == path.stat().st_size
+    assert resp["ETag"] == f'"{md5_hex(path)}"'
+    # alice's view (user_id hashed) has its own size and ETag.
     resp = clients["alice"].head_object(Bucket="immuta", Key=key)
-    assert resp["ContentLength"] == disk_file(demo_dir, key).stat().st_size
-    assert resp["ETag"]
+    assert resp["ContentLength"] == len(view_of(demo_dir, "alice", key, mask_secret))
+    assert resp["ContentLength"] != path.stat().st_size
+    assert resp["ETag"] and md5_hex(path) not in resp["ETag"]
 
 
 def test_head_bucket(clients):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import s3fs
 
-from gateway import DAY, KEYS, SECRET, disk_file, keys_under, record_response_dicts
+from gateway import DAY, KEYS, SECRET, disk_file, keys_under, record_response_dicts, view_of
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +36,17 @@ def test_pandas_read_csv(storage_options, demo_dir):
     assert len(df) > 10
 
 
-def test_pandas_read_json_lines(storage_options, demo_dir):
+def test_pandas_read_json_lines(storage_options, demo_dir, mask_secret):
     key = f"{DAY}part-00042.jsonl"
-    df = pd.read_json(f"s3://immuta/{key}", lines=True, storage_options=storage_options())
+    df = pd.read_json(f"s3://immuta/{key}", lines=True, storage_options=storage_options("carol"))
     expected = pd.read_json(io.BytesIO(disk_file(demo_dir, key).read_bytes()), lines=True)
     pd.testing.assert_frame_equal(df, expected)
+    # alice reads her view: user_id hashed (strings), every other column as stored.
+    df = pd.read_json(f"s3://immuta/{key}", lines=True, storage_options=storage_options())
+    view = view_of(demo_dir, "alice", key, mask_secret)
+    pd.testing.assert_frame_equal(df, pd.read_json(io.BytesIO(view), lines=True))
+    assert df["user_id"].str.fullmatch("[0-9a-f]{64}").all()
+    pd.testing.assert_frame_equal(df.drop(columns="user_id"), expected.drop(columns="user_id"))
 
 
 def test_find_lists_exactly_the_visible_keys(fs, demo_dir):
@@ -58,7 +64,8 @@ def test_find_as_bob(storage_options, demo_dir):
 
 
 def test_ls_info_and_exists(fs, demo_dir):
-    assert fs.ls("immuta") == ["immuta/customers", "immuta/events", "immuta/sales"]
+    assert fs.ls("immuta") == ["immuta/customers", "immuta/events", "immuta/orders",
+                               "immuta/sales"]
     assert fs.ls("immuta/sales") == ["immuta/sales/region=eu", "immuta/sales/region=us"]
     assert fs.isdir("immuta/events/2026-11-03")
     key = "sales/region=us/part-00001.csv"

@@ -8,8 +8,9 @@ from gateway import KEYS, client_error, disk_keys, http, keys_under, s3_error
 
 ROOTS = {
     "bob": ["sales/"],
-    "alice": ["customers/", "events/", "sales/"],
-    "carol": ["customers/", "documents/", "events/", "sales/"],
+    "alice": ["customers/", "events/", "orders/", "sales/"],
+    "carol": ["customers/", "documents/", "events/", "orders/", "sales/"],
+    "erin": ["customers/"],
 }
 
 
