@@ -43,9 +43,9 @@ from botocore.config import Config
 import gen_demo_data
 from conftest import start_stack
 from gateway import DATA_SOURCES, DAY, KEYS, RECORDER, SECRET, Recorded, client_error, http, \
-    record_response_dicts, s3_error
+    record_response_dicts, s3_error, table_view
 
-PRINCIPALS = {**KEYS, "erin": "erin-demo-key"}
+PRINCIPALS = KEYS
 WATCHED = ("alice", "erin")  # whose responses must never hold a masked column's clear text
 BUCKET = "immuta"
 CUSTOMERS = "customers/customers.csv"
@@ -339,8 +339,7 @@ def upstream_client(stack):
 def real(key):
     """(bucket, key) in the store behind a virtual key."""
     data_source, rest = key.split("/", 1)
-    where = {**DATA_SOURCES, "orders": "acme-warehouse-prod/curated/orders"}
-    bucket, prefix = where[data_source].split("/", 1)
+    bucket, prefix = DATA_SOURCES[data_source].split("/", 1)
     return bucket, f"{prefix}/{rest}"
 
 
@@ -442,6 +441,11 @@ def test_expected_views_are_what_the_demo_promises(tables):
     for key in (CUSTOMERS, EVENTS[0], BIG):
         bucket, path = real(key)
         assert tables.clear(key) == (tables.stack.data_dir / bucket / path).read_bytes(), key
+    # The suite's other reference (gateway.table_view, for the demo's files) agrees.
+    for principal in ("alice", "erin", "carol"):
+        for key in objects_of(tables, principal):
+            assert tables.expected(principal, key) == table_view(
+                principal, key, tables.clear(key), tables.stack.mask_secret), (principal, key)
     clear = list(csv.DictReader(io.StringIO(tables.clear(CUSTOMERS).decode())))
     alice = list(csv.DictReader(io.StringIO(tables.expected("alice", CUSTOMERS).decode())))
     erin = list(csv.DictReader(io.StringIO(tables.expected("erin", CUSTOMERS).decode())))
@@ -481,19 +485,13 @@ def test_boto3_download_file_reads_the_views(tables, principal, tmp_path):
 
 @pytest.mark.parametrize("principal", ["alice", "erin", "carol"])
 def test_pandas_over_s3fs_reads_the_views(tables, principal):
-    fs = s3fs_for(tables, principal)
-    # Listed first: s3fs then opens files with the sizes its listing cached.
-    fs.ls(f"{BUCKET}/customers", detail=True)
+    """pandas opening `s3://` URLs (s3fs asks HEAD for the size, then reads ranges)."""
     for key in objects_of(tables, principal):
-        with fs.open(f"{BUCKET}/{key}", "rb") as f:
-            if key.endswith(".jsonl"):
-                df = pd.read_json(f, lines=True)
-                want = pd.read_json(io.BytesIO(tables.expected(principal, key)), lines=True)
-            else:
-                df = pd.read_csv(f)
-                want = pd.read_csv(io.BytesIO(tables.expected(principal, key)))
+        df = _pandas_read(key, f"s3://{BUCKET}/{key}",
+                          storage_options=s3fs_options(tables, principal))
         saw(principal, f"pandas {key}", df.to_csv(index=False).encode())
-        pd.testing.assert_frame_equal(df, want)
+        pd.testing.assert_frame_equal(df, _pandas_read(
+            key, io.BytesIO(tables.expected(principal, key))))
     df = pd.read_csv(f"s3://{BUCKET}/{CUSTOMERS}",
                      storage_options=s3fs_options(tables, principal))
     clear = pd.read_csv(io.BytesIO(tables.clear(CUSTOMERS)))
@@ -508,6 +506,28 @@ def test_pandas_over_s3fs_reads_the_views(tables, principal):
         assert list(df["ssn"]) == ["*******" + s[-4:] for s in clear["ssn"]]
     assert list(df["id"]) == list(clear["id"]) and set(df["region"]) <= {"eu", "us"}
     assert list(df["email"]) == [tables.oracle.hash(e) for e in clear["email"]]
+
+
+def _pandas_read(key, source, **kwargs):
+    if key.endswith(".jsonl"):
+        return pd.read_json(source, lines=True, **kwargs)
+    return pd.read_csv(source, **kwargs)
+
+
+@pytest.mark.parametrize("principal", ["alice", "erin", "carol"])
+def test_pandas_over_s3fs_after_a_listing(tables, principal):
+    """The same after the folders were listed: s3fs then opens each file with the size and
+    ETag its listing cached (it reads with If-Match on that ETag)."""
+    fs = s3fs_for(tables, principal)
+    keys = objects_of(tables, principal)
+    for folder in sorted({k.rsplit("/", 1)[0] for k in keys}):
+        fs.ls(f"{BUCKET}/{folder}", detail=True)
+    for key in keys:
+        with fs.open(f"{BUCKET}/{key}", "rb") as f:
+            df = _pandas_read(key, f)
+        saw(principal, f"pandas {key}", df.to_csv(index=False).encode())
+        pd.testing.assert_frame_equal(df, _pandas_read(
+            key, io.BytesIO(tables.expected(principal, key))))
 
 
 def test_equal_values_hash_equally_across_files_and_principals(tables):
