@@ -41,9 +41,10 @@ import s3fs
 from botocore.config import Config
 
 import gen_demo_data
+import stack
 from conftest import start_stack
-from gateway import DATA_SOURCES, DAY, KEYS, RECORDER, SECRET, Recorded, client_error, http, \
-    record_response_dicts, s3_error, table_view
+from gateway import DATA_SOURCES, DAY, KEYS, RECORDER, SECRET, TEST_REGIONS, Recorded, \
+    client_error, http, record_response_dicts, s3_error, table_view
 
 PRINCIPALS = KEYS
 WATCHED = ("alice", "erin")  # whose responses must never hold a masked column's clear text
@@ -750,10 +751,13 @@ def _sizes(tables, principal, items):
 
     def one(item):
         key, listed = item
-        head = s3.head_object(Bucket=BUCKET, Key=key)["ContentLength"]
-        if key == BIG:  # its bytes are checked by the tests above
-            return key, listed, head, len(big_view(tables, principal))
-        resp = s3.get_object(Bucket=BUCKET, Key=key)
+        try:
+            head = s3.head_object(Bucket=BUCKET, Key=key)["ContentLength"]
+            if key == BIG:  # its bytes are checked by the tests above
+                return key, listed, head, len(big_view(tables, principal))
+            resp = s3.get_object(Bucket=BUCKET, Key=key)
+        except botocore.exceptions.ClientError as err:
+            return key, listed, f"error {err.response['ResponseMetadata']['HTTPStatusCode']}", None
         data = resp["Body"].read()
         saw(principal, f"GET {key}", data)
         return key, listed, head, len(data)
@@ -781,10 +785,10 @@ def test_listing_etags_are_the_views(tables, principal):
     listed = tables.clients[principal].list_objects_v2(Bucket=BUCKET, Prefix="customers/")
     wrong = []
     for o in listed["Contents"]:
-        head = tables.clients[principal].head_object(Bucket=BUCKET, Key=o["Key"])
-        if o["ETag"] != head["ETag"]:
-            wrong.append((o["Key"], o["ETag"], head["ETag"]))
-    assert not wrong, f"(key, listed ETag, HEAD ETag): {wrong}"
+        head = get(tables.endpoint, principal, o["Key"], method="HEAD")
+        if o["ETag"] != head.headers.get("etag"):
+            wrong.append((o["Key"], o["ETag"], head.status, head.headers.get("etag")))
+    assert not wrong, f"(key, listed ETag, HEAD status, HEAD ETag): {wrong}"
 
 
 @pytest.mark.parametrize("principal", ["alice", "erin"])
@@ -1000,3 +1004,29 @@ def test_unparsable_objects_are_refused_before_any_byte(broken, principal, tmp_p
     for key in keys:
         assert tables.clients["carol"].get_object(Bucket=BUCKET, Key=key)["Body"].read() \
             == files[key]
+
+
+@pytest.fixture(scope="module")
+def no_secret(demo_dir, tmp_path_factory):
+    """The demo without a mask secret in Envoy's VM (the stack's data is only read)."""
+    s = stack.Stack(demo_dir, tmp_path_factory.mktemp("run-no-secret"), regions=TEST_REGIONS)
+    s.mask_secret = ""
+    try:
+        s.start()
+    except RuntimeError as err:
+        pytest.fail(f"the gateway stack did not start: {err}", pytrace=False)
+    yield s
+    s.stop()
+
+
+def test_without_a_mask_secret_masked_tables_are_unavailable(no_secret):
+    """Nothing to key the hashes with: a masked table is 503, never served in clear; what is
+    served as it is (carol's view, alice's sales) still reads."""
+    for principal, key in (("alice", CUSTOMERS), ("alice", EVENTS[0]), ("erin", CUSTOMERS)):
+        for method in ("GET", "HEAD"):
+            resp = get(no_secret.endpoint, principal, key, method=method)
+            assert resp.status == 503, (principal, key, method, resp.status, resp.body[:200])
+            if method == "GET":
+                assert s3_error(resp)[0] == "ServiceUnavailable"
+    assert get(no_secret.endpoint, "carol", CUSTOMERS).status == 200
+    assert get(no_secret.endpoint, "alice", "sales/region=eu/part-00000.csv").status == 200
