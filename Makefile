@@ -83,6 +83,8 @@ bench-build: build
 	@# The same filter with feature `levers`, for `bench/run.py --levers` (not run by default).
 	cd bench && CARGO_TARGET_DIR=../target/bench/levers cargo build --release --target wasm32-wasip1 -p s3gate-bench-minimal --features levers
 	cd bench && CARGO_TARGET_DIR=../target/bench cargo bench -p s3gate-bench --no-run
+	@# The generated CSV of the transform benchmarks, written to files for bench/tables.py.
+	cd bench && CARGO_TARGET_DIR=../target/bench cargo build --release -p s3gate-bench --example table
 
 bench: bench-build
 	$(PY) bench/run.py $(BENCH_ARGS)

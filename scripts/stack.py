@@ -145,7 +145,7 @@ class Stack:
                  upstream_port=None, plugin_overrides=None, wasm=None, policy_bin=None,
                  credentials=None, policies=REPO / "policies", root_port=None,
                  upstream_signing=None, gateway_credentials=None, upstream_store=None,
-                 gateway_policy_token=None, regions=None):
+                 gateway_policy_token=None, regions=None, mask_secret=None):
         picked = iter(free_ports(5))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
@@ -175,8 +175,9 @@ class Stack:
         self.policy_token = os.environ.get("S3GATE_POLICY_TOKEN") or secrets.token_urlsafe(32)
         self.gateway_policy_token = gateway_policy_token or self.policy_token
         # What keys the masks in Envoy's VM: S3GATE_MASK_SECRET, or the demo's; tests read it to
-        # compute the hashes they expect.
-        self.mask_secret = os.environ.get("S3GATE_MASK_SECRET") or DEMO_MASK_SECRET
+        # compute the hashes they expect, and give "" to run the gateway without one.
+        self.mask_secret = (mask_secret if mask_secret is not None
+                            else os.environ.get("S3GATE_MASK_SECRET") or DEMO_MASK_SECRET)
         self.policies = Path(policies)
         self.upstream_store = (upstream_store or os.environ.get("S3GATE_UPSTREAM_STORE")
                                or "rclone")
@@ -245,7 +246,9 @@ class Stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = self.gateway_credentials
         env["S3GATE_POLICY_TOKEN"] = self.gateway_policy_token
-        env["S3GATE_MASK_SECRET"] = self.mask_secret
+        env.pop("S3GATE_MASK_SECRET", None)
+        if self.mask_secret:
+            env["S3GATE_MASK_SECRET"] = self.mask_secret
         return Child("envoy", [
             str(BIN / "envoy"), "-c", str(self.envoy_config),
             "--concurrency", "2",

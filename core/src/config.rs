@@ -92,6 +92,11 @@ pub struct PluginConfig {
     /// Tables: how many views' indexes a VM keeps (and shared data holds slots for).
     #[serde(default = "default_view_slots")]
     pub view_slots: u32,
+    /// Tables: the upstream bytes one listing page may read to measure the views of masked
+    /// objects whose sizes are not known yet; the page ends early (truncated) where the next
+    /// would exceed it, after at least one object.
+    #[serde(default = "default_listing_pass_bytes")]
+    pub listing_pass_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -223,6 +228,9 @@ fn default_checkpoint_spacing() -> u64 {
 fn default_view_slots() -> u32 {
     1024
 }
+fn default_listing_pass_bytes() -> u64 {
+    64 << 20
+}
 fn default_policy_token_env() -> String {
     "S3GATE_POLICY_TOKEN".into()
 }
@@ -352,6 +360,12 @@ impl PluginConfig {
             self.checkpoint_spacing,
             4 << 10..=64 << 20,
         )?;
+        bounded(
+            "index_read_timeout_ms",
+            self.index_read_timeout_ms,
+            100..=600_000,
+        )?;
+        bounded("listing_pass_bytes", self.listing_pass_bytes, 0..=16 << 30)?;
         for (name, upstream) in &self.upstreams {
             if let Some(sign) = &upstream.sign {
                 let region_ok = !sign.region.is_empty()
@@ -440,6 +454,14 @@ mod tests {
             (
                 r#""checkpoint_spacing":67108865"#,
                 "checkpoint_spacing must be 4096 to 67108864",
+            ),
+            (
+                r#""index_read_timeout_ms":0"#,
+                "index_read_timeout_ms must be 100 to 600000",
+            ),
+            (
+                r#""listing_pass_bytes":17179869185"#,
+                "listing_pass_bytes must be 0 to 17179869184",
             ),
         ] {
             let json =

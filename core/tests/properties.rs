@@ -896,6 +896,9 @@ fn drive(
                 }
             }
             Step::Done(xml) => return Ok(Ok(xml)),
+            Step::Measure(m) => {
+                return Err(TestCaseError::fail(format!("no masked table here: {m:?}")))
+            }
         }
     }
     Err(TestCaseError::fail("the listing did not finish"))

@@ -569,6 +569,35 @@ def test_a_plugin_that_cannot_configure_never_serves(demo_dir, tmp_path):
     assert "envoy" in str(exc.value)
 
 
+def test_without_a_mask_secret_masked_tables_fail_closed(demo_dir, tmp_path_factory):
+    # No S3GATE_MASK_SECRET in Envoy's environment: the plugin loads, objects without a table
+    # policy are served, a masked view is refused (never served in clear) and says nothing of it.
+    s = start_stack(demo_dir, tmp_path_factory.mktemp("run-no-mask-secret"), mask_secret="")
+    try:
+        assert s.mask_secret == ""
+        key = "customers/customers.csv"
+        carol = http(s.endpoint, "GET", f"/s3p/immuta/{key}", key=KEYS["carol"])
+        assert carol.status == 200 and carol.body == disk_file(demo_dir, key).read_bytes()
+        for method in ("GET", "HEAD"):
+            resp = http(s.endpoint, method, f"/s3p/immuta/{key}", key=KEYS["alice"])
+            assert resp.status == 503, (method, resp.status)
+            assert b"@example.com" not in resp.body
+        assert s3_error(http(s.endpoint, "GET", f"/s3p/immuta/{key}", key=KEYS["erin"]))[0] \
+            == "ServiceUnavailable"
+    finally:
+        s.stop()
+
+
+def test_a_mask_secret_shorter_than_32_bytes_stops_the_plugin(demo_dir, tmp_path):
+    short = stack.Stack(demo_dir, tmp_path / "run", mask_secret="x" * 31)
+    with pytest.raises(RuntimeError):
+        short.start()
+    assert not short.children
+    log = (tmp_path / "run" / "envoy.log").read_text()
+    assert "must be at least 32 bytes" in log
+    assert "x" * 31 not in log
+
+
 def test_panics_abort_and_both_listeners_fail_closed(lone):
     cargo = tomllib.loads((REPO / "Cargo.toml").read_text())
     # A panic aborts the VM (no unwinding into a half-updated state); Envoy's failure policy

@@ -188,12 +188,74 @@ pub fn parse_http_date(text: &str) -> Option<u64> {
     u64::try_from(i64::try_from(local).ok()? - offset).ok()
 }
 
+/// Parses the extended ISO 8601 UTC timestamp S3 lists objects with
+/// (`2026-11-26T10:00:00.000Z`, fractional seconds optional and dropped) into unix seconds.
+pub fn parse_iso8601(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    let shape = b.len() >= 20
+        && b.last() == Some(&b'Z')
+        && [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')]
+            .iter()
+            .all(|&(i, c)| b.get(i) == Some(&c));
+    if !shape {
+        return None;
+    }
+    let fraction = text.get(19..text.len() - 1)?;
+    let fraction_ok = fraction.is_empty()
+        || (fraction.len() > 1
+            && fraction.starts_with('.')
+            && fraction.bytes().skip(1).all(|c| c.is_ascii_digit()));
+    if !fraction_ok {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        let digits = text.get(from..to)?;
+        if !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    };
+    unix_time(
+        i64::from(num(0, 4)?),
+        num(5, 7)?,
+        num(8, 10)?,
+        num(11, 13)?,
+        num(14, 16)?,
+        num(17, 19)?,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const S3_DOC_NOW: u64 = 1_369_353_600; // 2013-05-24T00:00:00Z
     const BOTO_NOW: u64 = 1_795_687_200; // 2026-11-26T10:00:00Z
+
+    #[test]
+    fn listing_timestamps_parse_to_the_http_dates_seconds() {
+        let http = parse_http_date("Thu, 26 Nov 2026 10:00:00 GMT");
+        assert_eq!(http, Some(BOTO_NOW));
+        for listed in [
+            "2026-11-26T10:00:00.000Z",
+            "2026-11-26T10:00:00Z",
+            "2026-11-26T10:00:00.999999Z",
+        ] {
+            assert_eq!(parse_iso8601(listed), http, "{listed}");
+        }
+        for bad in [
+            "2026-11-26T10:00:00",
+            "2026-11-26 10:00:00Z",
+            "2026-11-26T10:00:00.Z",
+            "2026-11-26T10:00:00.0x0Z",
+            "2026-02-30T10:00:00Z",
+            "2026-11-26T24:00:00Z",
+            "+026-11-26T10:00:00Z",
+            "2026-11-26T10:00:00+00:00",
+        ] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn dates_round_trip() {

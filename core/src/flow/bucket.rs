@@ -1,10 +1,11 @@
-//! Bucket operations: HeadBucket, answered locally, and listings, which `ListingJob` plans page by page while this drives its upstream calls.
+//! Bucket operations: HeadBucket, answered locally, and the upstream pages of listings, which
+//! `ListingJob` plans page by page (`table.rs` drives it, measuring masked objects' views).
 
 use super::exchange::{Exchange, Waiting};
 use super::host::{Command, Host};
 use super::object::{upstream_call, OwnRequest};
 use super::{Outcome, Vm};
-use crate::s3::listing::{ListingJob, Step};
+use crate::s3::listing::{Fetch, ListingJob};
 
 /// Upstream listing pages can be slow on big prefixes; the client's own timeout still applies.
 const LISTING_TIMEOUT_MS: u64 = 30_000;
@@ -31,32 +32,28 @@ impl Exchange {
         Outcome::Responded
     }
 
-    /// The listing's next step: its answer, or the next upstream page to read.
-    pub(crate) fn drive_listing(
+    /// Sends the listing's next upstream page request.
+    pub(crate) fn fetch_listing_page(
         &mut self,
         vm: &mut Vm,
         host: &mut dyn Host,
-        mut job: Box<ListingJob>,
+        job: Box<ListingJob>,
+        fetch: Fetch,
     ) -> Outcome {
-        match job.next_step() {
-            Step::Done(xml) => self.respond_xml(host, 200, &xml),
-            Step::Fetch(fetch) => {
-                let now = host.now();
-                let page = OwnRequest {
-                    upstream: &fetch.upstream,
-                    method: "GET",
-                    path: &fetch.path,
-                    timeout_ms: LISTING_TIMEOUT_MS,
-                };
-                let call = upstream_call(&vm.config, &mut vm.signers, self.stream, page, now);
-                match call {
-                    Some(call) => self.send(vm, host, call, Waiting::Listing(job)),
-                    None => self.internal_error(
-                        host,
-                        "s3gate: a data source names an upstream missing from the plugin configuration",
-                    ),
-                }
-            }
+        let now = host.now();
+        let page = OwnRequest {
+            upstream: &fetch.upstream,
+            method: "GET",
+            path: &fetch.path,
+            timeout_ms: LISTING_TIMEOUT_MS,
+        };
+        let call = upstream_call(&vm.config, &mut vm.signers, self.stream, page, now);
+        match call {
+            Some(call) => self.send(vm, host, call, Waiting::Listing(job)),
+            None => self.internal_error(
+                host,
+                "s3gate: a data source names an upstream missing from the plugin configuration",
+            ),
         }
     }
 }

@@ -189,6 +189,19 @@ impl Vm {
     /// Takes the shared claim to fetch `cache_id` (a miss or a refresh ahead of expiry) for as
     /// long as a policy call may take; false if another request of any worker holds its slot.
     pub(super) fn claim(&self, host: &mut dyn Host, cache_id: &str, now: u64) -> bool {
+        let until = now + self.config.policy_timeout_ms / 1000 + 1;
+        self.claim_until(host, cache_id, until, now)
+    }
+
+    /// Takes the shared claim on `cache_id` until `until`; false if another request of any
+    /// worker holds its slot.
+    pub(super) fn claim_until(
+        &self,
+        host: &mut dyn Host,
+        cache_id: &str,
+        until: u64,
+        now: u64,
+    ) -> bool {
         let slot = ClaimSlot::of(cache_id, self.config.claim_slots);
         let Ok((held, cas)) = host.shared_get(&slot.key) else {
             return false;
@@ -197,10 +210,25 @@ impl Vm {
         if value.is_some_and(|until| until > now) {
             return false;
         }
-        let until = now + self.config.policy_timeout_ms / 1000 + 1;
         let cas = cas.unwrap_or(CREATE_ONLY);
         host.shared_set(&slot.key, &slot.encode(until), Some(cas))
             .is_ok()
+    }
+
+    /// Extends the claim on `cache_id` this request holds to `until`.
+    pub(super) fn renew_claim(&self, host: &mut dyn Host, cache_id: &str, until: u64) {
+        let slot = ClaimSlot::of(cache_id, self.config.claim_slots);
+        let _ = host.shared_set(&slot.key, &slot.encode(until), None);
+    }
+
+    /// Whether the claim on `cache_id`'s slot is held by a request of any worker (its own or
+    /// another id's: those wait for each other).
+    pub(super) fn claim_held(&self, host: &mut dyn Host, cache_id: &str, now: u64) -> bool {
+        let slot = ClaimSlot::of(cache_id, self.config.claim_slots);
+        let Ok((Some(held), _)) = host.shared_get(&slot.key) else {
+            return false;
+        };
+        slot.decode(&held).is_some_and(|(until, _)| until > now)
     }
 
     /// Frees the claim on `cache_id`, recording whether the fetch got an answer: requests of

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use super::decisions::Lookup;
 use super::host::{Action, Call, CallAnswer, Command, Counter, Host, HostRefused, Level};
-use super::table::{Pass, TableRequest};
+use super::table::{ParkedPass, Pass, TableRequest};
 use super::{Outcome, StreamId, Vm, Wake, WAIT_TICK_MS};
 use crate::headers::{HeaderMap, Headers};
 use crate::logging;
@@ -20,6 +20,7 @@ use crate::s3::response::BodyPlan;
 use crate::signature::presented::{self, Presented};
 use crate::signature::sigv2;
 use crate::signature::sigv4::{self, SigV4Auth, VerifyingKey};
+use crate::tables::view::ViewId;
 
 /// What a paused request waits for.
 pub(crate) enum Waiting {
@@ -54,6 +55,8 @@ pub(crate) enum Waiting {
     TableHead,
     /// A ranged read of the pass that measures a view.
     TablePass(Box<Pass>),
+    /// Parked: another request (of any worker) is measuring the view.
+    ViewParked(Box<ParkedPass>),
     /// A call it could not send from the context that resumed it: the root context sends it.
     Deferred {
         call: Call,
@@ -263,6 +266,9 @@ impl Exchange {
 
     /// Continues a parked request: with the decision now cached, or as its fetch failed.
     pub(crate) fn resume_parked(&mut self, vm: &mut Vm, host: &mut dyn Host, how: Wake) -> Outcome {
+        if let Waiting::ViewParked(_) = self.waiting {
+            return self.resume_pass(vm, host);
+        }
         let Waiting::Parked { lookup, request } =
             std::mem::replace(&mut self.waiting, Waiting::Nothing)
         else {
@@ -405,6 +411,10 @@ impl Exchange {
             }
             // The GET itself will tell; the size check is only a refinement.
             Waiting::ObjectSize { .. } => Outcome::Forward,
+            Waiting::TablePass(pass) => {
+                vm.end_measuring(host, pass.view());
+                self.respond_error(host, &S3Error::service_unavailable())
+            }
             // Without the validators, neither the answer to the conditions nor If-Range's is
             // known before the object is read; a listing cannot go on.
             _ => self.respond_error(host, &S3Error::service_unavailable()),
@@ -451,7 +461,10 @@ impl Exchange {
                 Err(error) => self.respond_error(host, &error),
             },
             // Resumed by the fetch's end or the tick, never by a call of its own.
-            waiting @ (Waiting::Parked { .. } | Waiting::Deferred { .. } | Waiting::Nothing) => {
+            waiting @ (Waiting::Parked { .. }
+            | Waiting::ViewParked(_)
+            | Waiting::Deferred { .. }
+            | Waiting::Nothing) => {
                 self.waiting = waiting;
                 Outcome::Pending
             }
@@ -563,7 +576,10 @@ impl Exchange {
             Operation::HeadBucket => self.head_bucket(vm, host),
             Operation::ListObjects(params) => {
                 match ListingJob::new(params, entitlements, &vm.config.bucket) {
-                    Ok(job) => self.drive_listing(vm, host, Box::new(job)),
+                    Ok(job) => {
+                        let job = job.with_pass_budget(vm.config.listing_pass_bytes);
+                        self.drive_listing(vm, host, Box::new(job))
+                    }
                     Err(error) => self.respond_error(host, &error),
                 }
             }
@@ -598,6 +614,15 @@ impl Exchange {
     pub(crate) fn internal_error(&self, host: &mut dyn Host, message: &str) -> Outcome {
         host.log(Level::Error, message);
         self.respond_error(host, &S3Error::internal_error())
+    }
+}
+
+/// Which view a stream's pass is measuring (for `Gateway::on_stream_done`).
+pub(crate) fn measured_view(waiting: &Waiting) -> Option<ViewId> {
+    match waiting {
+        Waiting::TablePass(pass) => Some(pass.view()),
+        Waiting::Deferred { then, .. } => measured_view(then),
+        _ => None,
     }
 }
 

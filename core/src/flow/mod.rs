@@ -283,6 +283,7 @@ impl Gateway {
     pub fn on_tick(&mut self, host: &mut dyn Host) {
         self.vm.running = Caller::Root;
         let now = host.now();
+        self.vm.wake_measured_views(host, now);
         let expired = self.vm.waiters.take_expired(now);
         self.vm
             .woken
@@ -324,6 +325,7 @@ impl Gateway {
         }
         self.run_woken(host);
         let idle = self.vm.waiters.is_empty()
+            && self.vm.views.waiters.is_empty()
             && self.vm.deferred.is_empty()
             && !self
                 .vm
@@ -342,6 +344,11 @@ impl Gateway {
             return;
         };
         self.vm.calls.retain(|_, c| *c != CallFor::Stream(stream));
+        if let Some(view) = exchange::measured_view(&exchange.waiting) {
+            // Its waiters resume on the tick (this context is ending).
+            self.vm.end_measuring(host, view);
+            host.set_tick_period_ms(WAIT_TICK_MS);
+        }
         if let Some(cache_id) = exchange::fetched_cache_id(&exchange.waiting) {
             self.vm.release_claim(host, &cache_id, false);
             if !self.vm.waiters.is_empty() {

@@ -6,16 +6,19 @@
 //! Fail closed: an object that does not parse is refused before any byte is sent (the pass read
 //! all of it); a failure once the response is under way resets it, never sends raw bytes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use super::exchange::{Exchange, Waiting};
-use super::host::{Action, CallAnswer, Command, Host, Level};
+use super::host::{Action, CallAnswer, Command, Counter, Host, Level, StreamId};
 use super::object::{upstream_call, OwnRequest};
-use super::{Outcome, Vm};
+use super::{Outcome, Vm, Wake, WAIT_TICK_MS};
+use crate::encoding::dates::parse_http_date;
+use crate::encoding::hex;
 use crate::headers::{HeaderMap, Headers};
 use crate::s3::conditional::{self, Conditions, Verdict};
 use crate::s3::error::S3Error;
+use crate::s3::listing::{ListingJob, Step};
 use crate::s3::range::{self, Resolved};
 use crate::s3::response;
 use crate::tables::index::Window;
@@ -38,6 +41,8 @@ pub(crate) struct TableRequest {
     conditions: Conditions,
     if_range: Option<String>,
     version: Option<ObjectVersion>,
+    /// The object's `Last-Modified` as its HEAD sent it (conditions compare with it).
+    last_modified: String,
     answer: Option<ViewAnswer>,
 }
 
@@ -73,13 +78,47 @@ pub(crate) struct Pass {
     offset: u64,
     view: ViewId,
     sink: Vec<u8>,
+    object: PassObject,
+    then: AfterPass,
+}
+
+impl Pass {
+    pub(crate) fn view(&self) -> ViewId {
+        self.view
+    }
+}
+
+/// The object a pass reads.
+struct PassObject {
+    upstream: String,
+    /// Its upstream path (and query).
+    path: String,
+    /// The client's name of it, and whose request it is, for logs.
+    name: String,
+    principal: String,
+    version: ObjectVersion,
+}
+
+/// What the view a pass measured is for.
+enum AfterPass {
+    /// The masked object request of the exchange.
+    Object,
+    /// Object `index` of a listing page.
+    Listing { job: Box<ListingJob>, index: usize },
 }
 
 /// The views this VM knows, and their slots in shared data (which cannot delete: a slot holds
-/// the last entry written to it, naming its view).
+/// the last entry written to it, naming its view); the passes it runs and the requests waiting
+/// for them.
 #[derive(Default)]
 pub(crate) struct ViewCache {
     entries: HashMap<ViewId, Rc<ViewEntry>>,
+    /// Views whose object does not parse as its table, and why: not read again.
+    unreadable: HashMap<ViewId, String>,
+    /// The views this VM's passes are measuring.
+    running: HashSet<ViewId>,
+    /// Requests parked until a pass (of any worker) has measured their view.
+    pub(crate) waiters: HashMap<ViewId, Vec<StreamId>>,
 }
 
 fn shared_key(view: &ViewId, slots: u32) -> String {
@@ -88,8 +127,18 @@ fn shared_key(view: &ViewId, slots: u32) -> String {
     format!("s3gate.view.{slot}")
 }
 
+/// The id of a view's pass claim (claims share the decisions' slots).
+fn claim_id(view: &ViewId) -> String {
+    format!("view {}", hex::encode(view.bytes()))
+}
+
 impl ViewCache {
-    fn get(&mut self, host: &dyn Host, slots: u32, view: &ViewId) -> Option<Rc<ViewEntry>> {
+    pub(crate) fn get(
+        &mut self,
+        host: &dyn Host,
+        slots: u32,
+        view: &ViewId,
+    ) -> Option<Rc<ViewEntry>> {
         if let Some(entry) = self.entries.get(view) {
             return Some(entry.clone());
         }
@@ -114,6 +163,66 @@ impl ViewCache {
         }
         self.entries.insert(entry.view, entry);
     }
+
+    fn mark_unreadable(&mut self, slots: u32, view: ViewId, why: String) {
+        if self.unreadable.len() >= slots as usize {
+            self.unreadable.clear();
+        }
+        self.unreadable.insert(view, why);
+    }
+}
+
+impl Vm {
+    /// Takes the pass of `view` for this VM and the claim of every worker; false if a pass of
+    /// it (or of a view sharing its claim slot) is under way.
+    fn start_measuring(&mut self, host: &mut dyn Host, view: ViewId, now: u64) -> bool {
+        if self.views.running.contains(&view) {
+            return false;
+        }
+        let until = now + self.config.index_read_timeout_ms / 1000 + 1;
+        if !self.claim_until(host, &claim_id(&view), until, now) {
+            return false;
+        }
+        self.views.running.insert(view);
+        true
+    }
+
+    /// The pass of `view` ended, measured or not: the claim is free and the requests waiting
+    /// on it wake to find the view (or make the pass themselves).
+    pub(crate) fn end_measuring(&mut self, host: &mut dyn Host, view: ViewId) {
+        if self.views.running.remove(&view) {
+            self.release_claim(host, &claim_id(&view), false);
+        }
+        self.wake_view(view);
+    }
+
+    fn wake_view(&mut self, view: ViewId) {
+        let parked = self.views.waiters.remove(&view).unwrap_or_default();
+        self.woken
+            .extend(parked.into_iter().map(|stream| (stream, Wake::Ready)));
+    }
+
+    /// On the tick: views measured, or whose claim was let go, by another worker wake their
+    /// requests.
+    pub(crate) fn wake_measured_views(&mut self, host: &mut dyn Host, now: u64) {
+        let parked: Vec<ViewId> = self.views.waiters.keys().copied().collect();
+        for view in parked {
+            let slots = self.config.view_slots;
+            let measured = self.views.get(host, slots, &view).is_some();
+            if measured || !self.claim_held(host, &claim_id(&view), now) {
+                host.count(Counter::ParkedResumedByTick, 1);
+                self.wake_view(view);
+            }
+        }
+    }
+}
+
+/// A request waiting for another's pass over its view.
+pub(crate) struct ParkedPass {
+    spec: TableSpec,
+    view: ViewId,
+    object: PassObject,
+    then: AfterPass,
 }
 
 /// The client's headers the gateway answers for a view itself: none of them goes upstream.
@@ -168,6 +277,7 @@ impl Exchange {
             },
             if_range: owned("if-range"),
             version: None,
+            last_modified: String::new(),
             answer: None,
         };
         if table.range.is_none() {
@@ -217,47 +327,172 @@ impl Exchange {
         let (Some(etag), Some(size)) = (headers.get("etag"), size) else {
             return self.respond_error(host, &S3Error::bad_upstream_response());
         };
+        let last_modified = headers.get("last-modified").unwrap_or_default();
         let version = ObjectVersion {
-            location: format!("{}{}", table.upstream, table.path),
+            location: ObjectVersion::location(&table.upstream, &table.path),
             etag: etag.to_string(),
             size,
-            last_modified: headers.get("last-modified").unwrap_or_default().to_string(),
+            modified: parse_http_date(last_modified),
         };
+        table.last_modified = last_modified.to_string();
         let view = ViewId::of(&version, &table.digest);
-        table.version = Some(version);
+        table.version = Some(version.clone());
         if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
             return self.answer_view(vm, host, entry);
         }
+        let object = PassObject {
+            upstream: table.upstream.clone(),
+            path: table.path.clone(),
+            name: table.key.clone(),
+            principal: table.principal.clone(),
+            version,
+        };
+        let spec = table.spec.clone();
+        self.start_pass(vm, host, &spec, view, object, AfterPass::Object)
+    }
+
+    /// The listing's next step; its masked objects' views measured from the cache where they
+    /// can be, else by a pass.
+    pub(crate) fn drive_listing(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        mut job: Box<ListingJob>,
+    ) -> Outcome {
+        loop {
+            let measure = match job.next_step() {
+                Step::Done(xml) => return self.respond_xml(host, 200, &xml),
+                Step::Fetch(fetch) => return self.fetch_listing_page(vm, host, job, fetch),
+                Step::Measure(measure) => measure,
+            };
+            let Some(keys) = &vm.mask_keys else {
+                host.log(
+                    Level::Error,
+                    &format!(
+                        "s3gate: no mask secret ({} is not in the VM's environment): listing of masked table objects refused",
+                        vm.config.mask_secret_env
+                    ),
+                );
+                return self.respond_error(host, &S3Error::service_unavailable());
+            };
+            let digest = view::spec_digest(&measure.spec, keys);
+            let view = ViewId::of(&measure.version, &digest);
+            if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
+                job.sized(measure.index, entry.index.view_size, &view.etag());
+            } else if vm.views.unreadable.contains_key(&view) {
+                job.unreadable(measure.index, &view.etag());
+            } else if job.charge(measure.index) {
+                let object = PassObject {
+                    upstream: measure.upstream,
+                    path: measure.path,
+                    name: measure.name,
+                    principal: job.principal.clone(),
+                    version: measure.version,
+                };
+                let then = AfterPass::Listing {
+                    job,
+                    index: measure.index,
+                };
+                return self.start_pass(vm, host, &measure.spec, view, object, then);
+            }
+        }
+    }
+
+    /// A pass over `object` to measure `view`: made here, unless one (of any worker) is under
+    /// way, then the request waits for it.
+    fn start_pass(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        spec: &TableSpec,
+        view: ViewId,
+        object: PassObject,
+        then: AfterPass,
+    ) -> Outcome {
+        if let Some(why) = vm.views.unreadable.get(&view).cloned() {
+            return self.unreadable_known(vm, host, object, then, view, &why);
+        }
+        if !vm.start_measuring(host, view, self.now) {
+            vm.views.waiters.entry(view).or_default().push(self.stream);
+            host.set_tick_period_ms(WAIT_TICK_MS);
+            self.waiting = Waiting::ViewParked(Box::new(ParkedPass {
+                spec: spec.clone(),
+                view,
+                object,
+                then,
+            }));
+            return Outcome::Pending;
+        }
         let Some(keys) = &vm.mask_keys else {
+            vm.end_measuring(host, view);
             return self.respond_error(host, &S3Error::service_unavailable());
         };
-        match new_transform(&table.spec, keys, vm) {
-            Ok(transform) => {
-                let pass = Pass {
-                    transform,
-                    offset: 0,
-                    view,
-                    sink: Vec::new(),
-                };
-                self.read_next(vm, host, Box::new(pass))
+        let transform = match new_transform(spec, keys, vm) {
+            Ok(transform) => transform,
+            Err(error) => return self.pass_refused(vm, host, object, then, view, &error),
+        };
+        let pass = Box::new(Pass {
+            transform,
+            offset: 0,
+            view,
+            sink: Vec::new(),
+            object,
+            then,
+        });
+        self.read_next(vm, host, pass)
+    }
+
+    /// Another request's pass over the view ended: the view is known now, or this request
+    /// makes the pass.
+    pub(crate) fn resume_pass(&mut self, vm: &mut Vm, host: &mut dyn Host) -> Outcome {
+        let Waiting::ViewParked(parked) = std::mem::replace(&mut self.waiting, Waiting::Nothing)
+        else {
+            return Outcome::Pending;
+        };
+        let ParkedPass {
+            spec,
+            view,
+            object,
+            then,
+        } = *parked;
+        match vm.views.get(host, vm.config.view_slots, &view) {
+            Some(entry) => self.measured(vm, host, then, entry),
+            None => self.start_pass(vm, host, &spec, view, object, then),
+        }
+    }
+
+    /// `entry` measured the view `then` needs: on with the request.
+    fn measured(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        then: AfterPass,
+        entry: Rc<ViewEntry>,
+    ) -> Outcome {
+        match then {
+            AfterPass::Object => self.answer_view(vm, host, entry),
+            AfterPass::Listing { mut job, index } => {
+                job.sized(index, entry.index.view_size, &entry.view.etag());
+                self.drive_listing(vm, host, job)
             }
-            Err(error) => self.table_refused(host, &error),
         }
     }
 
     /// The pass's next ranged read, or its end.
-    fn read_next(&mut self, vm: &mut Vm, host: &mut dyn Host, mut pass: Box<Pass>) -> Outcome {
-        let Some(table) = self.table.as_ref() else {
-            return self.respond_error(host, &S3Error::internal_error());
-        };
-        let Some(version) = table.version.as_ref() else {
-            return self.respond_error(host, &S3Error::internal_error());
-        };
-        if pass.offset >= version.size {
-            let view = pass.view;
-            let summary = match pass.transform.finish(&mut pass.sink) {
+    fn read_next(&mut self, vm: &mut Vm, host: &mut dyn Host, pass: Box<Pass>) -> Outcome {
+        let size = pass.object.version.size;
+        if pass.offset >= size {
+            let Pass {
+                transform,
+                view,
+                mut sink,
+                object,
+                then,
+                ..
+            } = *pass;
+            let summary = match transform.finish(&mut sink) {
                 Ok(summary) => summary,
-                Err(error) => return self.table_refused(host, &error),
+                Err(error) => return self.pass_refused(vm, host, object, then, view, &error),
             };
             let entry = ViewEntry {
                 view,
@@ -265,26 +500,28 @@ impl Exchange {
                 header: summary.header,
             };
             let entry = vm.views.put(host, vm.config.view_slots, entry);
-            return self.answer_view(vm, host, entry);
+            vm.end_measuring(host, view);
+            return self.measured(vm, host, then, entry);
         }
-        let last = version
-            .size
-            .min(pass.offset.saturating_add(vm.config.index_read_bytes))
-            - 1;
+        let until = self.now + vm.config.index_read_timeout_ms / 1000 + 1;
+        vm.renew_claim(host, &claim_id(&pass.view), until);
+        let last = size.min(pass.offset.saturating_add(vm.config.index_read_bytes)) - 1;
         let read = OwnRequest {
-            upstream: &table.upstream,
+            upstream: &pass.object.upstream,
             method: "GET",
-            path: &table.path,
+            path: &pass.object.path,
             timeout_ms: vm.config.index_read_timeout_ms,
         };
         let Some(mut call) =
             upstream_call(&vm.config, &mut vm.signers, self.stream, read, self.now)
         else {
+            vm.end_measuring(host, pass.view);
             return self.respond_error(host, &S3Error::internal_error());
         };
         call.headers
             .push(("range".into(), format!("bytes={}-{last}", pass.offset)));
-        call.headers.push(("if-match".into(), version.etag.clone()));
+        call.headers
+            .push(("if-match".into(), pass.object.version.etag.clone()));
         self.send(vm, host, call, Waiting::TablePass(pass))
     }
 
@@ -296,16 +533,13 @@ impl Exchange {
         mut pass: Box<Pass>,
         answer: &CallAnswer,
     ) -> Outcome {
-        let Some(version) = self.table.as_ref().and_then(|t| t.version.as_ref()) else {
-            return self.respond_error(host, &S3Error::internal_error());
-        };
+        let version = &pass.object.version;
         let expected = (version.size - pass.offset).min(vm.config.index_read_bytes);
         let whole = pass.offset == 0 && expected == version.size;
+        let ranged = starts_at(answer.headers.get("content-range"), pass.offset);
         let status_ok = match answer.status {
-            Some(206) => answer
-                .headers
-                .get("content-range")
-                .is_some_and(|v| v.starts_with(&format!("bytes {}-", pass.offset))),
+            // Some S3-compatible stores (rclone) answer a satisfied range with 200.
+            Some(200 | 206) if ranged => true,
             // A store that ignores the Range sends the whole object: usable only as the whole.
             Some(200) => whole,
             _ => false,
@@ -317,19 +551,75 @@ impl Exchange {
                 Level::Warn,
                 &format!(
                     "s3gate: reading table object {:?} at {} failed (status {:?}); refused",
-                    self.table.as_ref().map_or("", |t| t.key.as_str()),
-                    pass.offset,
-                    answer.status
+                    pass.object.name, pass.offset, answer.status
                 ),
             );
+            vm.end_measuring(host, pass.view);
             return self.respond_error(host, &S3Error::service_unavailable());
         }
         pass.sink.clear();
         if let Err(error) = pass.transform.feed(&answer.body, &mut pass.sink) {
-            return self.table_refused(host, &error);
+            let Pass {
+                view, object, then, ..
+            } = *pass;
+            return self.pass_refused(vm, host, object, then, view, &error);
         }
         pass.offset += expected;
         self.read_next(vm, host, pass)
+    }
+
+    /// The object a pass read cannot be read as its table: the view is remembered as
+    /// unreadable, the object request refused; a listing lists it so and goes on.
+    fn pass_refused(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        object: PassObject,
+        then: AfterPass,
+        view: ViewId,
+        error: &TableError,
+    ) -> Outcome {
+        let why = error.to_string();
+        vm.views
+            .mark_unreadable(vm.config.view_slots, view, why.clone());
+        vm.end_measuring(host, view);
+        self.unreadable_known(vm, host, object, then, view, &why)
+    }
+
+    /// The object of `view` is known not to parse (`why`).
+    fn unreadable_known(
+        &mut self,
+        vm: &mut Vm,
+        host: &mut dyn Host,
+        object: PassObject,
+        then: AfterPass,
+        view: ViewId,
+        why: &str,
+    ) -> Outcome {
+        let listed = matches!(then, AfterPass::Listing { .. });
+        host.log(
+            Level::Warn,
+            &format!(
+                "s3gate: masked table object {:?} {} to principal {:?}: {why}",
+                object.name,
+                if listed {
+                    "listed as unreadable"
+                } else {
+                    "refused"
+                },
+                object.principal
+            ),
+        );
+        match then {
+            AfterPass::Object => {
+                let message = format!("The object cannot be served as its table: {why}");
+                self.respond_error(host, &S3Error::invalid_object_state(&message))
+            }
+            AfterPass::Listing { mut job, index } => {
+                job.unreadable(index, &view.etag());
+                self.drive_listing(vm, host, job)
+            }
+        }
     }
 
     /// The view is known: the client's conditions and range answered against it, and the
@@ -343,7 +633,7 @@ impl Exchange {
             return self.respond_error(host, &S3Error::internal_error());
         };
         let etag = entry.view.etag();
-        let last_modified = Some(version.last_modified.as_str()).filter(|v| !v.is_empty());
+        let last_modified = Some(table.last_modified.as_str()).filter(|v| !v.is_empty());
         match table.conditions.evaluate(Some(&etag), last_modified) {
             Verdict::Proceed => {}
             Verdict::NotModified => {
@@ -467,13 +757,17 @@ impl Exchange {
             return Action::Continue;
         };
         let status = upstream.get(":status");
-        let expected_status = match (&answer.window, self.is_head) {
-            (Some(w), false) if w.upstream_start > 0 || w.upstream_end < version.size => "206",
-            _ => "200",
+        let status_ok = match (&answer.window, self.is_head) {
+            (Some(w), false) if w.upstream_start > 0 || w.upstream_end < version.size => {
+                // Some S3-compatible stores (rclone) answer a satisfied range with 200.
+                let ranged = starts_at(upstream.get("content-range"), w.upstream_start);
+                ranged && matches!(status, Some("200" | "206"))
+            }
+            _ => status == Some("200"),
         };
         let same = upstream.get("etag") == Some(version.etag.as_str())
-            && upstream.get("last-modified").unwrap_or_default() == version.last_modified;
-        if status != Some(expected_status) || !same {
+            && upstream.get("last-modified").unwrap_or_default() == table.last_modified;
+        if !status_ok || !same {
             host.log(
                 Level::Warn,
                 &format!(
@@ -625,6 +919,11 @@ impl Exchange {
         let message = format!("The object cannot be served as its table: {error}");
         self.respond_error(host, &S3Error::invalid_object_state(&message))
     }
+}
+
+/// Whether a `Content-Range` answers a range starting at `first`.
+fn starts_at(content_range: Option<&str>, first: u64) -> bool {
+    content_range.is_some_and(|v| v.starts_with(&format!("bytes {first}-")))
 }
 
 fn new_transform(spec: &TableSpec, keys: &MaskKeys, vm: &Vm) -> Result<Transform, TableError> {

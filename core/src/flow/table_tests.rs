@@ -85,6 +85,8 @@ fn assert_is_view_of(view: &[u8], rows: usize) {
 struct Store {
     object: Vec<u8>,
     etag: &'static str,
+    /// The status of a satisfied range: S3's 206, or rclone's 200.
+    ranged_status: &'static str,
 }
 
 /// The store holding `table(rows)` as its version `"up1"`.
@@ -92,6 +94,7 @@ fn customers(rows: usize) -> Store {
     Store {
         object: table(rows),
         etag: "\"up1\"",
+        ranged_status: "206",
     }
 }
 
@@ -119,9 +122,9 @@ impl Store {
         let last = last.min(self.object.len() as u64 - 1);
         let content_range = format!("bytes {first}-{last}/{}", self.object.len());
         let mut answer = answer_with_headers(
-            206,
+            self.ranged_status.parse().unwrap_or(206),
             &[
-                (":status", "206"),
+                (":status", self.ranged_status),
                 ("etag", self.etag),
                 ("content-range", &content_range),
             ],
@@ -188,22 +191,28 @@ fn respond(
     chunk: usize,
 ) -> (Vec<u8>, Vec<(String, Option<String>)>) {
     let range = host.request_header(stream, "range").flatten();
-    let (status, body) = match &range {
+    let (status, body, content_range) = match &range {
         Some(r) => {
             let (a, b) = parse_range(r);
-            ("206", store.object[a as usize..=b as usize].to_vec())
+            let content_range = format!("bytes {a}-{b}/{}", store.object.len());
+            let body = store.object[a as usize..=b as usize].to_vec();
+            (store.ranged_status, body, Some(content_range))
         }
-        None => ("200", store.object.clone()),
+        None => ("200", store.object.clone(), None),
     };
     let length = body.len().to_string();
-    let mut upstream = HeaderMap::from_pairs(&[
+    let mut pairs = vec![
         (":status", status),
         ("etag", store.etag),
         ("last-modified", LAST_MODIFIED),
         ("content-length", &length),
         ("x-amz-checksum-sha256", "abc="),
         ("content-md5", "xyz=="),
-    ]);
+    ];
+    if let Some(content_range) = &content_range {
+        pairs.push(("content-range", content_range));
+    }
+    let mut upstream = HeaderMap::from_pairs(&pairs);
     let before = host.commands.len();
     let action =
         gateway.on_response_headers(host, stream, &mut || std::mem::take(&mut upstream), false);
@@ -355,6 +364,7 @@ fn an_object_that_does_not_parse_is_refused_before_any_byte() {
     let store = Store {
         object: b"id,email,region\n1,\"unterminated@example.com,eu\n".to_vec(),
         etag: "\"bad\"",
+        ranged_status: "206",
     };
     request_view(
         &mut gateway,
@@ -389,6 +399,7 @@ fn an_object_that_changes_under_the_view_resets_the_response() {
     let changed = Store {
         object: b"id,email,region\n1,\"x@example.com,eu\n".to_vec(),
         etag: "\"up1\"",
+        ranged_status: "206",
     };
     let (view, _) = respond(&mut gateway, &mut host, 2, &changed, 10);
     assert!(host.commands_for(2).contains(&Recorded::ResetResponse));
@@ -411,4 +422,274 @@ fn without_a_mask_secret_masked_tables_are_refused() {
     gateway.on_call_answer(&mut host, Caller::Stream(1), token, ok(erin_document(NOW)));
     assert_eq!(host.local_answer(1), Some(503));
     assert!(!host.resumed(1));
+}
+
+/// The upstream's listing of `store` as `customers/c.csv`, dated as its HEAD is.
+fn listing_of(store: &Store) -> CallAnswer {
+    let xml = format!(
+        "<?xml version=\"1.0\"?><ListBucketResult><Name>real</Name><IsTruncated>false</IsTruncated>\
+         <Contents><Key>customers/c.csv</Key><LastModified>2026-09-15T10:00:00.000Z</LastModified>\
+         <ETag>{}</ETag><Size>{}</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>",
+        store.etag.replace('"', "&quot;"),
+        store.object.len()
+    );
+    ok(xml.into_bytes())
+}
+
+/// Erin lists `customers/`; every pass read answered by `store`. The page and the reads.
+fn list_customers(
+    gateway: &mut Gateway,
+    host: &mut FakeHost,
+    stream: StreamId,
+    store: &Store,
+) -> (String, usize) {
+    let list = "/s3p/immuta?list-type=2&prefix=customers%2F";
+    gateway.on_request_headers(host, stream, signed("GET", list, NOW, &[]));
+    let (token, page) = last_call(host);
+    assert!(call_header(&page, ":path").is_some_and(|p| p.starts_with("/real?list-type=2")));
+    let calls = host.calls.len();
+    gateway.on_call_answer(host, Caller::Stream(stream), token, listing_of(store));
+    let mut reads = 0;
+    while host.calls.len() > calls + reads {
+        let (token, call) = last_call(host);
+        assert_eq!(call_header(&call, ":path"), Some("/real/customers/c.csv"));
+        reads += 1;
+        let answer = store.read(&call);
+        gateway.on_call_answer(host, Caller::Stream(stream), token, answer);
+    }
+    let body = host.commands_for(stream).into_iter().find_map(|c| match c {
+        Recorded::Respond {
+            status: 200,
+            body: Some(body),
+            ..
+        } => Some(String::from_utf8_lossy(&body).into_owned()),
+        _ => None,
+    });
+    gateway.on_stream_done(host, stream);
+    (body.unwrap_or_default(), reads)
+}
+
+fn element<'x>(xml: &'x str, name: &str) -> &'x str {
+    let open = format!("<{name}>");
+    let start = xml.find(&open).map_or(xml.len(), |i| i + open.len());
+    let end = xml[start..].find('<').map_or(xml.len(), |i| start + i);
+    &xml[start..end]
+}
+
+#[test]
+fn a_listing_gives_the_views_size_and_etag_and_its_pass_serves_the_head_after_it() {
+    let (mut gateway, mut host) = warmed();
+    let store = customers(3000);
+    let (page, reads) = list_customers(&mut gateway, &mut host, 2, &store);
+    assert_eq!(reads, store.object.len().div_ceil(65536), "one cold pass");
+    assert!(page.contains("<Key>customers/c.csv</Key>"), "{page}");
+    let listed_size = element(&page, "Size").to_string();
+    let listed_etag = element(&page, "ETag").replace("&quot;", "\"");
+    assert_ne!(listed_size, store.object.len().to_string());
+    // The same view, found by the HEAD of the object: no pass, the same size and ETag.
+    let reads = request_view(
+        &mut gateway,
+        &mut host,
+        3,
+        signed("GET", KEY, NOW, &[]),
+        &store,
+    );
+    assert_eq!(
+        reads, 0,
+        "the listing's pass measured the view the GET needs"
+    );
+    let (view, headers) = respond(&mut gateway, &mut host, 3, &store, 9_000);
+    gateway.on_stream_done(&mut host, 3);
+    assert_is_view_of(&view, 3000);
+    assert_eq!(listed_size, view.len().to_string());
+    assert_eq!(header(&headers, "etag"), Some(listed_etag.as_str()));
+    // Warm: a listing reads nothing more.
+    let (again, reads) = list_customers(&mut gateway, &mut host, 4, &store);
+    assert_eq!(reads, 0);
+    assert_eq!(element(&again, "Size"), listed_size);
+}
+
+#[test]
+fn a_listed_object_that_does_not_parse_is_listed_empty_and_not_read_again() {
+    let (mut gateway, mut host) = warmed();
+    let mut store = customers(10);
+    store.object.extend_from_slice(b"11,\"unclosed,eu\n");
+    let (page, reads) = list_customers(&mut gateway, &mut host, 2, &store);
+    assert_eq!(reads, 1);
+    assert!(page.contains("<Key>customers/c.csv</Key>"), "{page}");
+    assert_eq!(element(&page, "Size"), "0");
+    assert!(!page.contains("example.com"));
+    let (_, reads) = list_customers(&mut gateway, &mut host, 3, &store);
+    assert_eq!(reads, 0, "known unreadable");
+    // Its GET is still refused, with no byte of it.
+    gateway.on_request_headers(&mut host, 4, signed("GET", KEY, NOW, &[]));
+    let (token, _) = last_call(&host);
+    gateway.on_call_answer(&mut host, Caller::Stream(4), token, store.head());
+    let (token, call) = last_call(&host);
+    let answer = store.read(&call);
+    gateway.on_call_answer(&mut host, Caller::Stream(4), token, answer);
+    assert_eq!(host.local_answer(4), Some(403));
+}
+
+#[test]
+fn a_listing_without_the_mask_secret_is_refused() {
+    let mut gateway = table_gateway(&|var| match var {
+        "S3GATE_MASK_SECRET" => None,
+        other => env(other),
+    });
+    let mut host = FakeHost::new(NOW);
+    let list = "/s3p/immuta?list-type=2&prefix=customers%2F";
+    gateway.on_request_headers(&mut host, 1, signed("GET", list, NOW, &[]));
+    let (token, _) = last_call(&host);
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, ok(erin_document(NOW)));
+    let (token, _) = last_call(&host);
+    gateway.on_call_answer(
+        &mut host,
+        Caller::Stream(1),
+        token,
+        listing_of(&customers(5)),
+    );
+    assert_eq!(host.local_answer(1), Some(503));
+}
+
+/// Answers stream `stream`'s pass reads from `store`, from the read `call` (token `token`)
+/// on, until it asks no more; the number of reads.
+fn finish_pass(
+    gateway: &mut Gateway,
+    host: &mut FakeHost,
+    stream: StreamId,
+    store: &Store,
+    (mut token, mut call): (u32, Call),
+) -> usize {
+    let mut reads = 0;
+    loop {
+        assert_eq!(call.stream, Some(stream));
+        assert_eq!(call_header(&call, ":method"), Some("GET"));
+        reads += 1;
+        let calls = host.calls.len();
+        gateway.on_call_answer(host, Caller::Stream(stream), token, store.read(&call));
+        if host.calls.len() == calls {
+            return reads;
+        }
+        (token, call) = last_call(host);
+        if call.stream != Some(stream) || call_header(&call, ":method") != Some("GET") {
+            return reads;
+        }
+    }
+}
+
+/// Starts a GET of the view on `stream` and answers its HEAD: a pass read, if it makes one.
+fn head_answered(
+    gateway: &mut Gateway,
+    host: &mut FakeHost,
+    stream: StreamId,
+    store: &Store,
+) -> Option<(u32, Call)> {
+    gateway.on_request_headers(host, stream, signed("GET", KEY, NOW, &[]));
+    let (token, head) = last_call(host);
+    assert_eq!(call_header(&head, ":method"), Some("HEAD"));
+    let calls = host.calls.len();
+    gateway.on_call_answer(host, Caller::Stream(stream), token, store.head());
+    (host.calls.len() > calls).then(|| last_call(host))
+}
+
+#[test]
+fn concurrent_cold_requests_of_one_view_make_one_pass() {
+    let (mut gateway, mut host) = warmed();
+    let store = customers(6000);
+    let first = head_answered(&mut gateway, &mut host, 2, &store).expect("a pass read");
+    for stream in [3, 4] {
+        assert!(
+            head_answered(&mut gateway, &mut host, stream, &store).is_none(),
+            "stream {stream} waits for the pass under way"
+        );
+        assert!(!host.resumed(stream));
+    }
+    let reads = finish_pass(&mut gateway, &mut host, 2, &store, first);
+    assert_eq!(reads, store.object.len().div_ceil(65536));
+    for stream in [2, 3, 4] {
+        assert!(host.resumed(stream), "stream {stream} goes on");
+        let (view, _) = respond(&mut gateway, &mut host, stream, &store, 8_000);
+        assert_is_view_of(&view, 6000);
+    }
+}
+
+#[test]
+fn a_pass_of_another_worker_is_waited_for_and_its_index_used() {
+    let (mut gateway, mut host) = warmed();
+    let store = customers(6000);
+    let mut other = table_gateway(&env);
+    let mut other_host = FakeHost::with_shared(NOW, host.shared.clone());
+    let first = head_answered(&mut gateway, &mut host, 2, &store).expect("a pass read");
+    // The other worker finds erin's decision in shared data, and the pass claimed.
+    assert!(head_answered(&mut other, &mut other_host, 7, &store).is_none());
+    assert!(other_host.tick_period_ms > 0, "it polls");
+    other.on_tick(&mut other_host);
+    assert!(!other_host.resumed(7), "the pass is still under way");
+    finish_pass(&mut gateway, &mut host, 2, &store, first);
+    other.on_tick(&mut other_host);
+    assert!(other_host.resumed(7), "the index is in shared data");
+    let (view, _) = respond(&mut other, &mut other_host, 7, &store, 5_000);
+    assert_is_view_of(&view, 6000);
+    assert_eq!(
+        other_host
+            .calls
+            .iter()
+            .filter(|(_, c)| call_header(c, ":method") == Some("GET"))
+            .count(),
+        0,
+        "no read of its own"
+    );
+}
+
+#[test]
+fn a_pass_whose_client_went_away_lets_a_waiting_request_make_its_own() {
+    let (mut gateway, mut host) = warmed();
+    let store = customers(6000);
+    let first = head_answered(&mut gateway, &mut host, 2, &store).expect("a pass read");
+    assert!(head_answered(&mut gateway, &mut host, 3, &store).is_none());
+    gateway.on_stream_done(&mut host, 2);
+    let calls = host.calls.len();
+    gateway.on_tick(&mut host);
+    assert!(host.calls.len() > calls, "stream 3 reads the object itself");
+    let (token, call) = last_call(&host);
+    assert_eq!(call.stream, Some(3));
+    drop(first);
+    finish_pass(&mut gateway, &mut host, 3, &store, (token, call));
+    assert!(host.resumed(3));
+    let (view, _) = respond(&mut gateway, &mut host, 3, &store, 5_000);
+    assert_is_view_of(&view, 6000);
+}
+
+#[test]
+fn a_store_answering_ranges_with_200_is_read_and_served_as_one_answering_206() {
+    let (mut gateway, mut host) = warmed();
+    let store = Store {
+        ranged_status: "200",
+        ..customers(6000)
+    };
+    let reads = request_view(
+        &mut gateway,
+        &mut host,
+        2,
+        signed("GET", KEY, NOW, &[]),
+        &store,
+    );
+    assert_eq!(
+        reads,
+        store.object.len().div_ceil(65536),
+        "every read taken"
+    );
+    let (whole, _) = respond(&mut gateway, &mut host, 2, &store, 9_000);
+    gateway.on_stream_done(&mut host, 2);
+    assert_is_view_of(&whole, 6000);
+    let headers = signed("GET", KEY, NOW, &[("range", "bytes=1000-30000")]);
+    request_view(&mut gateway, &mut host, 3, headers, &store);
+    assert!(
+        host.request_header(3, "range").flatten().is_some(),
+        "a window upstream"
+    );
+    let (part, headers) = respond(&mut gateway, &mut host, 3, &store, 4_000);
+    assert_eq!(header(&headers, ":status"), Some("206"));
+    assert_eq!(part, whole[1000..=30000]);
 }

@@ -13,16 +13,28 @@ use crate::encoding::hex;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ViewId([u8; 32]);
 
-/// One version of one upstream object, as its HEAD describes it.
+/// One version of one upstream object, as its HEAD or a listing describes it: both name the
+/// same version alike, so a size listed is the size a HEAD finds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectVersion {
-    /// Upstream name, bucket and key: an index is never used for another object, even one
-    /// whose ETag (an MD5, which can be made to collide) and size are equal.
+    /// Upstream name, bucket and key (`location`): an index is never used for another object,
+    /// even one whose ETag (an MD5, which can be made to collide) and size are equal.
     pub location: String,
+    /// As the upstream sends it; compared without its quotes (some stores list tags bare).
     pub etag: String,
     pub size: u64,
-    /// An overwrite changes it even when a crafted body keeps the ETag.
-    pub last_modified: String,
+    /// Unix seconds: an overwrite changes it even when a crafted body keeps the ETag. A HEAD
+    /// sends an HTTP date, a listing an ISO 8601 timestamp of the same second.
+    pub modified: Option<u64>,
+}
+
+impl ObjectVersion {
+    /// The location of the object at `path` (bucket and key, encoded as sent upstream) of
+    /// `upstream`; the query names no other object and is left out.
+    pub fn location(upstream: &str, path: &str) -> String {
+        let object = path.split_once('?').map_or(path, |(object, _)| object);
+        format!("{upstream}{object}")
+    }
 }
 
 /// The digest of what a view applies: the spec (dialect, masks, filters) and the mask key's id.
@@ -40,11 +52,19 @@ impl ViewId {
         let mut hasher = Sha256::new();
         hasher.update(b"s3gate-view\0");
         // Lengths first: no two inputs share an encoding.
-        for text in [&object.location, &object.etag, &object.last_modified] {
+        let etag = object.etag.trim_matches('"');
+        for text in [object.location.as_str(), etag] {
             hasher.update((text.len() as u64).to_be_bytes());
             hasher.update(text.as_bytes());
         }
         hasher.update(object.size.to_be_bytes());
+        match object.modified {
+            Some(seconds) => {
+                hasher.update([1]);
+                hasher.update(seconds.to_be_bytes());
+            }
+            None => hasher.update([0]),
+        }
         hasher.update(spec_digest);
         ViewId(hasher.finalize().into())
     }
@@ -154,7 +174,7 @@ mod tests {
             location: "demo/bucket/key.csv".into(),
             etag: "\"abc\"".into(),
             size: 100,
-            last_modified: "Tue, 03 Nov 2026 10:00:00 GMT".into(),
+            modified: Some(1_793_700_000),
         }
     }
 
@@ -177,7 +197,11 @@ mod tests {
                 ..version()
             },
             ObjectVersion {
-                last_modified: "Tue, 03 Nov 2026 10:00:01 GMT".into(),
+                modified: Some(1_793_700_001),
+                ..version()
+            },
+            ObjectVersion {
+                modified: None,
                 ..version()
             },
         ];
@@ -185,6 +209,19 @@ mod tests {
             assert_ne!(view, ViewId::of(other, &spec), "{other:?}");
         }
         assert_ne!(view, ViewId::of(&version(), &[8u8; 32]));
+        let bare = ObjectVersion {
+            etag: "abc".into(),
+            ..version()
+        };
+        assert_eq!(
+            view,
+            ViewId::of(&bare, &spec),
+            "a listed bare tag names the same view"
+        );
+        assert_eq!(
+            ObjectVersion::location("demo", "/bucket/a%20b.csv?versionId=1"),
+            ObjectVersion::location("demo", "/bucket/a%20b.csv")
+        );
         let etag = view.etag();
         assert_eq!(etag.len(), 36);
         assert!(etag.starts_with('"') && etag.ends_with("-m\""), "{etag}");

@@ -2,14 +2,19 @@
 //! upstream page to take, and when the client's page is full, truncated or out of budget.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
+use crate::encoding::dates::parse_iso8601;
 use crate::encoding::percent::uri_encode;
 use crate::policy::entitlements::{DataSourceGrant, Entitlements, Visibility};
 use crate::s3::continuation;
 use crate::s3::error::S3Error;
 use crate::s3::listing::render;
 use crate::s3::listing::upstream_page::{parse_upstream_page, ObjectEntry, UpstreamPage};
+use crate::s3::mapping::upstream_object_path;
 use crate::s3::request::{is_servable_name, ListParams, ListVersion};
+use crate::tables::spec::TableSpec;
+use crate::tables::view::ObjectVersion;
 
 /// Upstream pages fetched for one client page, v1 or v2, before the listing answers with what it
 /// has: truncated, resuming after the last object examined through a sealed token (v2's
@@ -28,8 +33,50 @@ pub struct Fetch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     Fetch(Fetch),
+    /// An object of a masked table on the page, whose view's size and ETag the host must
+    /// find (cached, or by a pass) and give with [`ListingJob::sized`].
+    Measure(Measure),
     /// The finished ListBucketResult document.
     Done(String),
+}
+
+/// An object of a masked table the page lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measure {
+    /// Which of the page's masked objects (for `sized`, `charge`, `unreadable`).
+    pub index: usize,
+    pub upstream: String,
+    /// `:path` of the object upstream, bucket and key encoded.
+    pub path: String,
+    /// The client's name of the object, for logs.
+    pub name: String,
+    pub version: ObjectVersion,
+    pub spec: Rc<TableSpec>,
+}
+
+/// A measured masked object, as the page renders it.
+pub(super) struct PendingView<'a> {
+    pub(super) at: usize,
+    pub(super) name: &'a str,
+    pub(super) last_modified: &'a str,
+    pub(super) storage_class: &'a str,
+    pub(super) view: (u64, &'a str),
+}
+
+/// A masked object taken into the page: rendered once its view is known, where it was taken.
+#[derive(Debug)]
+struct Pending {
+    /// Where its `<Contents>` goes in `contents`.
+    at: usize,
+    measure: Measure,
+    last_modified: String,
+    storage_class: String,
+    /// The view's size and ETag, once known.
+    view: Option<(u64, String)>,
+    /// The page before it, for cutting the page there.
+    taken_before: usize,
+    prefixes_before: usize,
+    last_taken_before: String,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +93,8 @@ struct UpstreamSegment {
     visibility: Visibility,
     /// Real prefix to list (the data source's prefix plus the client's prefix below it).
     list_prefix: String,
+    /// The grant's table spec: its objects are listed with their views' sizes and ETags.
+    table: Option<Rc<TableSpec>>,
 }
 
 impl UpstreamSegment {
@@ -66,6 +115,8 @@ impl UpstreamSegment {
 pub struct ListingJob {
     pub(super) params: ListParams,
     pub(super) bucket: String,
+    /// Whose listing it is, for logs.
+    pub principal: String,
     /// Seals and opens this principal's continuation tokens.
     pub(super) token_key: Vec<u8>,
     /// Exclusive lower bound of the page, a virtual name.
@@ -90,9 +141,15 @@ pub struct ListingJob {
     pub(super) last_examined: String,
     /// Set when the page ends on `last_examined` rather than on its last entry.
     pub(super) resume_after_examined: bool,
+    /// The page's masked objects, in page order.
+    pending: Vec<Pending>,
+    /// Upstream bytes the page's passes may still read (`charge`).
+    pass_budget: u64,
 }
 
 impl ListingJob {
+    /// A listing of `bucket` as `entitlements` see it; its passes may read nothing but the
+    /// page's first entry until [`ListingJob::with_pass_budget`] says more.
     pub fn new(
         params: ListParams,
         entitlements: &Entitlements,
@@ -118,6 +175,7 @@ impl ListingJob {
                 segments.push_back(Segment::Upstream(Box::new(UpstreamSegment {
                     list_prefix: format!("{}{}", grant.prefix, relative_prefix),
                     visibility: Visibility::of(grant),
+                    table: grant.table.clone().map(Rc::new),
                     grant: grant.clone(),
                 })));
             } else if let Some(rest) = folder.strip_prefix(prefix) {
@@ -135,6 +193,7 @@ impl ListingJob {
                     None => segments.push_back(Segment::Upstream(Box::new(UpstreamSegment {
                         list_prefix: grant.prefix.clone(),
                         visibility: Visibility::of(grant),
+                        table: grant.table.clone().map(Rc::new),
                         grant: grant.clone(),
                     }))),
                 }
@@ -142,6 +201,7 @@ impl ListingJob {
         }
         Ok(ListingJob {
             bucket: bucket.to_string(),
+            principal: entitlements.principal.clone(),
             token_key,
             after,
             segments,
@@ -155,8 +215,17 @@ impl ListingJob {
             fetches: 0,
             last_examined: String::new(),
             resume_after_examined: false,
+            pending: Vec::new(),
+            pass_budget: 0,
             params,
         })
+    }
+
+    /// The upstream bytes passes may read to measure the page's masked objects (plugin
+    /// configuration `listing_pass_bytes`).
+    pub fn with_pass_budget(mut self, bytes: u64) -> Self {
+        self.pass_budget = bytes;
+        self
     }
 
     /// What the host should do next.
@@ -190,7 +259,48 @@ impl ListingJob {
                 },
             }
         }
+        if let Some(p) = self.pending.iter().find(|p| p.view.is_none()) {
+            return Step::Measure(p.measure.clone());
+        }
         Step::Done(self.render())
+    }
+
+    /// The view of masked object `index` of the page is `size` bytes with ETag `etag`
+    /// (quoted).
+    pub fn sized(&mut self, index: usize, size: u64, etag: &str) {
+        if let Some(p) = self.pending.get_mut(index) {
+            p.view = Some((size, etag.to_string()));
+        }
+    }
+
+    /// Masked object `index` needs a pass: `true` if the page's budget covers reading it
+    /// (charged), else the page ends before it, truncated, and `false`. The page's first entry
+    /// is always read, so every page lists something.
+    pub fn charge(&mut self, index: usize) -> bool {
+        let Some(p) = self.pending.get(index) else {
+            return false;
+        };
+        let size = p.measure.version.size;
+        if p.taken_before == 0 || size <= self.pass_budget {
+            self.pass_budget = self.pass_budget.saturating_sub(size);
+            return true;
+        }
+        let (at, taken, prefixes) = (p.at, p.taken_before, p.prefixes_before);
+        self.last_taken = p.last_taken_before.clone();
+        self.contents.truncate(at);
+        self.prefixes.truncate(prefixes);
+        self.pending.truncate(index);
+        self.taken = taken;
+        self.truncated = true;
+        self.done = true;
+        self.resume_after_examined = false;
+        false
+    }
+
+    /// Masked object `index` cannot be read as its table: listed with size 0 and `etag`, so
+    /// a download of it meets its error instead of it vanishing from the folder.
+    pub fn unreadable(&mut self, index: usize, etag: &str) {
+        self.sized(index, 0, etag);
     }
 
     /// Takes the upstream's answer to the last [`Step::Fetch`].
@@ -295,7 +405,12 @@ impl ListingJob {
                         if self.taken >= self.params.max_keys {
                             return Ok(true);
                         }
-                        self.take_object(&name, object);
+                        match &segment.table {
+                            Some(spec) => {
+                                self.take_masked(segment, spec, relative, &name, object)?
+                            }
+                            None => self.take_object(&name, object),
+                        }
                     }
                 }
             } else {
@@ -331,6 +446,69 @@ impl ListingJob {
         self.taken += 1;
         self.last_taken.clear();
         self.last_taken.push_str(name);
+    }
+
+    /// Takes an object of a masked table into the page; it is rendered once its view is known.
+    fn take_masked(
+        &mut self,
+        segment: &UpstreamSegment,
+        spec: &Rc<TableSpec>,
+        relative: &str,
+        name: &str,
+        object: &ObjectEntry<'_>,
+    ) -> Result<(), S3Error> {
+        let grant = &segment.grant;
+        let size = object
+            .size
+            .parse::<u64>()
+            .map_err(|_| S3Error::bad_upstream_response())?;
+        let etag = object
+            .etag
+            .as_deref()
+            .ok_or_else(S3Error::bad_upstream_response)?
+            .replace("&quot;", "\"");
+        let path = upstream_object_path(grant, relative, &[]);
+        let version = ObjectVersion {
+            location: ObjectVersion::location(&grant.upstream, &path),
+            etag,
+            size,
+            modified: parse_iso8601(&object.last_modified),
+        };
+        self.pending.push(Pending {
+            at: self.contents.len(),
+            measure: Measure {
+                index: self.pending.len(),
+                upstream: grant.upstream.clone(),
+                path,
+                name: name.to_string(),
+                version,
+                spec: spec.clone(),
+            },
+            last_modified: object.last_modified.to_string(),
+            storage_class: object.storage_class.to_string(),
+            view: None,
+            taken_before: self.taken,
+            prefixes_before: self.prefixes.len(),
+            last_taken_before: self.last_taken.clone(),
+        });
+        self.taken += 1;
+        self.last_taken.clear();
+        self.last_taken.push_str(name);
+        Ok(())
+    }
+
+    /// The page's measured masked objects, in page order (all of them once `Done`).
+    pub(super) fn pending_views(&self) -> impl Iterator<Item = PendingView<'_>> {
+        self.pending.iter().filter_map(|p| {
+            let (size, etag) = p.view.as_ref()?;
+            Some(PendingView {
+                at: p.at,
+                name: &p.measure.name,
+                last_modified: &p.last_modified,
+                storage_class: &p.storage_class,
+                view: (*size, etag),
+            })
+        })
     }
 
     /// Appends a common prefix to the page.
@@ -427,6 +605,7 @@ mod tests {
     use super::*;
     use crate::s3::listing::fake_upstream::*;
     use crate::s3::request::parse_query;
+    use crate::tables::view::ObjectVersion;
 
     /// Everything a full paginated listing returns, page by page, with the client's own resume.
     fn paginate(
@@ -657,6 +836,7 @@ mod tests {
                             job.feed(200, hidden_run(&f, total).as_bytes()).unwrap();
                         }
                         Step::Done(xml) => break xml,
+                        Step::Measure(m) => panic!("no masked table here: {m:?}"),
                     }
                 };
                 assert!(fetches <= MAX_UPSTREAM_PAGES, "{fetches}");
@@ -772,5 +952,130 @@ mod tests {
         let mut job = alice_job("sales/", None, 10, ListVersion::V2);
         assert!(matches!(job.next_step(), Step::Fetch(_)));
         assert_eq!(job.feed(503, b"").unwrap_err().code, "ServiceUnavailable");
+    }
+
+    /// Alice with `sales` masked.
+    fn alice_masked() -> Entitlements {
+        let mut ent = alice();
+        for g in &mut ent.data_sources {
+            if g.name == "sales" {
+                g.table = Some(serde_json::from_str(r#"{"format": {"kind": "csv"}}"#).unwrap());
+            }
+        }
+        ent
+    }
+
+    /// Runs a listing page; each masked object measures one byte longer than listed, unless
+    /// `unreadable` names it; a pass is charged for every one. Returns the XML and the
+    /// measures asked for.
+    fn masked_page(job: &mut ListingJob, unreadable: &str) -> (String, Vec<Measure>) {
+        let mut measures = vec![];
+        loop {
+            match job.next_step() {
+                Step::Fetch(f) => job.feed(200, upstream(&f).as_bytes()).unwrap(),
+                Step::Measure(m) => {
+                    if job.charge(m.index) {
+                        if m.name == unreadable {
+                            job.unreadable(m.index, "\"bad\"");
+                        } else {
+                            job.sized(m.index, m.version.size + 1, "\"view\"");
+                        }
+                    }
+                    measures.push(m);
+                }
+                Step::Done(xml) => return (xml, measures),
+            }
+        }
+    }
+
+    #[test]
+    fn masked_objects_are_listed_with_their_views_size_and_etag_where_they_were_taken() {
+        let ent = alice_masked();
+        let p = params("", None, 1000, ListVersion::V2);
+        let mut job = ListingJob::new(p, &ent, "immuta")
+            .unwrap()
+            .with_pass_budget(u64::MAX);
+        let (xml, measures) = masked_page(&mut job, "sales/region=us/part-00006.csv");
+        let m = &measures[0];
+        assert_eq!(m.name, "sales/region=eu/part-00000.csv");
+        assert_eq!(m.path, "/wh/curated/sales/region%3Deu/part-00000.csv");
+        assert_eq!(
+            m.version,
+            ObjectVersion {
+                location: "demo/wh/curated/sales/region%3Deu/part-00000.csv".into(),
+                etag: "\"abc\"".into(),
+                size: 3,
+                modified: parse_iso8601("2026-11-01T00:00:00Z"),
+            }
+        );
+        assert!(m.version.modified.is_some());
+        assert_eq!(measures.len(), 14, "each visible sales object, once");
+        let (names, truncated, _) = page_names(&xml);
+        assert!(!truncated);
+        assert_eq!(names, paginate(&alice(), "", None, 1000, ListVersion::V2));
+        let entry = |name: &str| {
+            let at = xml.find(&format!("<Key>{name}</Key>")).unwrap();
+            xml[at..at + xml[at..].find("</Contents>").unwrap()].to_string()
+        };
+        assert!(entry("sales/region=eu/part-00003.csv")
+            .contains("<ETag>&quot;view&quot;</ETag><Size>4</Size>"));
+        assert!(entry("sales/region=us/part-00006.csv")
+            .contains("<ETag>&quot;bad&quot;</ETag><Size>0</Size>"));
+        assert!(
+            entry("customers/customers.csv").contains("<ETag>&quot;abc&quot;</ETag><Size>3</Size>")
+        );
+        assert!(entry("sales/region=eu/part-00003.csv")
+            .contains("<LastModified>2026-11-01T00:00:00.000Z</LastModified>"));
+    }
+
+    #[test]
+    fn a_page_ends_before_the_pass_its_budget_cannot_cover_and_pagination_still_lists_all() {
+        let ent = alice_masked();
+        let all = paginate(&alice(), "", None, 1000, ListVersion::V2);
+        for version in [ListVersion::V1, ListVersion::V2] {
+            for budget in [0, 7] {
+                let mut listed: Vec<String> = vec![];
+                let mut resume: Option<String> = None;
+                let mut pages = 0;
+                loop {
+                    pages += 1;
+                    assert!(pages < 100, "pagination did not end");
+                    let mut p = params("", None, 1000, version);
+                    match version {
+                        ListVersion::V1 => p.start_after = resume.clone(),
+                        ListVersion::V2 => p.continuation_token = resume.clone(),
+                    }
+                    let mut job = ListingJob::new(p, &ent, "immuta")
+                        .unwrap()
+                        .with_pass_budget(budget);
+                    let (xml, measures) = masked_page(&mut job, "");
+                    let (names, truncated, next) = page_names(&xml);
+                    assert!(!names.is_empty(), "every page lists something");
+                    // A page measures at most its budget, beyond its first entry.
+                    let read: u64 = measures.iter().map(|m| m.version.size).sum();
+                    assert!(read <= budget + 3 * 2, "read {read}");
+                    assert_eq!(
+                        xml.matches("<Size>4</Size>").count(),
+                        names.iter().filter(|n| n.starts_with("sales/")).count(),
+                        "{xml}"
+                    );
+                    listed.extend(names.clone());
+                    if !truncated {
+                        break;
+                    }
+                    resume = match version {
+                        ListVersion::V2 => next,
+                        ListVersion::V1 => next.or(names.last().cloned()),
+                    };
+                }
+                assert_eq!(listed, all, "{version:?} budget {budget}");
+                // Two 3-byte passes fit a 7-byte budget: the first page lists the objects
+                // before sales and two of sales, every other page two. With no budget only a
+                // page's first entry is measured: the first page ends before sales.
+                let sales = all.iter().filter(|n| n.starts_with("sales/")).count();
+                let expected = if budget == 0 { sales + 1 } else { sales / 2 };
+                assert_eq!(pages, expected, "{version:?} budget {budget}");
+            }
+        }
     }
 }

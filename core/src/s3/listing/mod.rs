@@ -28,7 +28,7 @@ mod upstream_page;
 mod fake_upstream;
 
 pub use buckets::{render_bucket_location, render_list_buckets};
-pub use job::{Fetch, ListingJob, Step, MAX_UPSTREAM_PAGES};
+pub use job::{Fetch, ListingJob, Measure, Step, MAX_UPSTREAM_PAGES};
 
 const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 /// Owner shown for every object: the gateway, never the real account.

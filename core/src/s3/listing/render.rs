@@ -1,5 +1,7 @@
 //! The client's ListBucketResult, v1 or v2, from the page a [`ListingJob`] has taken.
 
+use std::borrow::Cow;
+
 use crate::encoding::percent::url_encode_key;
 use crate::encoding::xml::{element, escape};
 use crate::s3::continuation;
@@ -41,6 +43,27 @@ pub(super) fn push_contents(
 }
 
 impl ListingJob {
+    /// The page's `<Contents>`: those rendered as taken, and each masked object's with its
+    /// view's size and ETag where it was taken.
+    fn push_all_contents(&self, out: &mut String) {
+        let mut from = 0;
+        for pending in self.pending_views() {
+            out.push_str(self.contents.get(from..pending.at).unwrap_or_default());
+            from = pending.at;
+            let (size, etag) = pending.view;
+            let etag = etag.replace('"', "&quot;");
+            let entry = ObjectEntry {
+                key: Cow::Borrowed(""),
+                last_modified: Cow::Borrowed(pending.last_modified),
+                etag: Some(Cow::Owned(etag)),
+                size: Cow::Owned(size.to_string()),
+                storage_class: Cow::Borrowed(pending.storage_class),
+            };
+            push_contents(out, pending.name, &entry, &self.params);
+        }
+        out.push_str(self.contents.get(from..).unwrap_or_default());
+    }
+
     /// The client's ListBucketResult for the page taken so far.
     pub(super) fn render(&self) -> String {
         let p = &self.params;
@@ -116,7 +139,7 @@ impl ListingJob {
         if url {
             element(&mut out, "EncodingType", "url");
         }
-        out.push_str(&self.contents);
+        self.push_all_contents(&mut out);
         for prefix in &self.prefixes {
             out.push_str("<CommonPrefixes>");
             text(&mut out, "Prefix", prefix);
