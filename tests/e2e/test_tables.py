@@ -41,9 +41,8 @@ import s3fs
 from botocore.config import Config
 
 import gen_demo_data
-import stack
 from conftest import start_stack
-from gateway import DATA_SOURCES, DAY, KEYS, RECORDER, SECRET, TEST_REGIONS, Recorded, \
+from gateway import DATA_SOURCES, DAY, KEYS, RECORDER, SECRET, Recorded, \
     client_error, http, record_response_dicts, s3_error, table_view
 
 PRINCIPALS = KEYS
@@ -1004,29 +1003,3 @@ def test_unparsable_objects_are_refused_before_any_byte(broken, principal, tmp_p
     for key in keys:
         assert tables.clients["carol"].get_object(Bucket=BUCKET, Key=key)["Body"].read() \
             == files[key]
-
-
-@pytest.fixture(scope="module")
-def no_secret(demo_dir, tmp_path_factory):
-    """The demo without a mask secret in Envoy's VM (the stack's data is only read)."""
-    s = stack.Stack(demo_dir, tmp_path_factory.mktemp("run-no-secret"), regions=TEST_REGIONS)
-    s.mask_secret = ""
-    try:
-        s.start()
-    except RuntimeError as err:
-        pytest.fail(f"the gateway stack did not start: {err}", pytrace=False)
-    yield s
-    s.stop()
-
-
-def test_without_a_mask_secret_masked_tables_are_unavailable(no_secret):
-    """Nothing to key the hashes with: a masked table is 503, never served in clear; what is
-    served as it is (carol's view, alice's sales) still reads."""
-    for principal, key in (("alice", CUSTOMERS), ("alice", EVENTS[0]), ("erin", CUSTOMERS)):
-        for method in ("GET", "HEAD"):
-            resp = get(no_secret.endpoint, principal, key, method=method)
-            assert resp.status == 503, (principal, key, method, resp.status, resp.body[:200])
-            if method == "GET":
-                assert s3_error(resp)[0] == "ServiceUnavailable"
-    assert get(no_secret.endpoint, "carol", CUSTOMERS).status == 200
-    assert get(no_secret.endpoint, "alice", "sales/region=eu/part-00000.csv").status == 200
