@@ -462,7 +462,7 @@ impl Exchange {
             Waiting::TableHead => self.on_table_head(vm, host, &answer),
             Waiting::TablePass(pass) => self.on_table_read(vm, host, pass, &answer),
             Waiting::ListedHead { job, measure } => {
-                self.on_listed_head(vm, host, job, measure, &answer)
+                self.on_listed_head(vm, host, job, *measure, &answer)
             }
             Waiting::Listing(mut job) => match job.feed(status.unwrap_or(503), &answer.body) {
                 Ok(()) => self.drive_listing(vm, host, job),

@@ -113,8 +113,9 @@ enum AfterPass {
 #[derive(Default)]
 pub(crate) struct ViewCache {
     entries: HashMap<ViewId, Rc<ViewEntry>>,
-    /// Views whose object does not parse as its table, and why: not read again.
-    unreadable: HashMap<ViewId, String>,
+    /// Views whose object does not parse as its table, and why (for the log, for the
+    /// client): not read again.
+    unreadable: HashMap<ViewId, Unreadable>,
     /// The views this VM's passes are measuring.
     running: HashSet<ViewId>,
     /// Requests parked until a pass (of any worker) has measured their view.
@@ -125,6 +126,23 @@ fn shared_key(view: &ViewId, slots: u32) -> String {
     let [a, b, c, d, ..] = *view.bytes();
     let slot = u32::from_be_bytes([a, b, c, d]) % slots.max(1);
     format!("s3gate.view.{slot}")
+}
+
+/// Why an object cannot be served as its table: in full for the log, and as its client may
+/// be told (`TableError::public_reason`).
+#[derive(Clone)]
+struct Unreadable {
+    logged: String,
+    public: &'static str,
+}
+
+impl Unreadable {
+    fn of(error: &TableError) -> Self {
+        Unreadable {
+            logged: error.to_string(),
+            public: error.public_reason(),
+        }
+    }
 }
 
 /// The id of a view's pass claim (claims share the decisions' slots).
@@ -164,7 +182,7 @@ impl ViewCache {
         self.entries.insert(entry.view, entry);
     }
 
-    fn mark_unreadable(&mut self, slots: u32, view: ViewId, why: String) {
+    fn mark_unreadable(&mut self, slots: u32, view: ViewId, why: Unreadable) {
         if self.unreadable.len() >= slots as usize {
             self.unreadable.clear();
         }
@@ -438,7 +456,7 @@ impl Exchange {
         vm: &mut Vm,
         host: &mut dyn Host,
         mut job: Box<ListingJob>,
-        mut measure: Box<Measure>,
+        mut measure: Measure,
         head: &CallAnswer,
     ) -> Outcome {
         match head.status {
@@ -455,7 +473,7 @@ impl Exchange {
             return self.respond_error(host, &S3Error::bad_upstream_response());
         };
         measure.version = version;
-        match self.measure_listed(vm, host, job, *measure) {
+        match self.measure_listed(vm, host, job, measure) {
             Ok(outcome) => outcome,
             Err(job) => self.drive_listing(vm, host, job),
         }
@@ -651,7 +669,7 @@ impl Exchange {
         view: ViewId,
         error: &TableError,
     ) -> Outcome {
-        let why = error.to_string();
+        let why = Unreadable::of(error);
         vm.views
             .mark_unreadable(vm.config.view_slots, view, why.clone());
         vm.end_measuring(host, view);
@@ -659,6 +677,7 @@ impl Exchange {
     }
 
     /// The object of `view` is known not to parse (`why`).
+    #[allow(clippy::too_many_arguments)]
     fn unreadable_known(
         &mut self,
         vm: &mut Vm,
@@ -666,25 +685,26 @@ impl Exchange {
         object: PassObject,
         then: AfterPass,
         view: ViewId,
-        why: &str,
+        why: &Unreadable,
     ) -> Outcome {
         let listed = matches!(then, AfterPass::Listing { .. });
         host.log(
             Level::Warn,
             &format!(
-                "s3gate: masked table object {:?} {} to principal {:?}: {why}",
+                "s3gate: masked table object {:?} {} to principal {:?}: {}",
                 object.name,
                 if listed {
                     "listed as unreadable"
                 } else {
                     "refused"
                 },
-                object.principal
+                object.principal,
+                why.logged
             ),
         );
         match then {
             AfterPass::Object => {
-                let message = format!("The object cannot be served as its table: {why}");
+                let message = format!("The object cannot be served as its table: {}.", why.public);
                 self.respond_error(host, &S3Error::invalid_object_state(&message))
             }
             AfterPass::Listing { mut job, index } => {
@@ -706,7 +726,21 @@ impl Exchange {
         };
         let etag = entry.view.etag();
         let last_modified = Some(table.last_modified.as_str()).filter(|v| !v.is_empty());
-        match table.conditions.evaluate(Some(&etag), last_modified) {
+        // A view changes with its policy while the object's Last-Modified stays: dates never
+        // validate a view (If-Modified-Since is ignored, a date in If-Range does not hold), and
+        // If-Unmodified-Since cannot be known to hold (412, unless If-Match decides).
+        let unmodified_since = table.conditions.if_match.is_none()
+            && table
+                .conditions
+                .if_unmodified_since
+                .as_deref()
+                .and_then(parse_http_date)
+                .is_some();
+        let verdict = match table.conditions.evaluate(Some(&etag), None) {
+            Verdict::Proceed if unmodified_since => Verdict::PreconditionFailed,
+            verdict => verdict,
+        };
+        match verdict {
             Verdict::Proceed => {}
             Verdict::NotModified => {
                 let mut headers = vec![("etag", etag.as_str())];
@@ -727,11 +761,7 @@ impl Exchange {
             }
         }
         let range = match &table.if_range {
-            Some(if_range)
-                if !conditional::if_range_holds(if_range, Some(&etag), last_modified) =>
-            {
-                None
-            }
+            Some(if_range) if !conditional::if_range_holds(if_range, Some(&etag), None) => None,
             _ => table.range.as_deref(),
         };
         let size = entry.index.view_size;
@@ -988,7 +1018,10 @@ impl Exchange {
                 "s3gate: masked table object {key:?} refused to principal {principal:?}: {error}"
             ),
         );
-        let message = format!("The object cannot be served as its table: {error}");
+        let message = format!(
+            "The object cannot be served as its table: {}.",
+            error.public_reason()
+        );
         self.respond_error(host, &S3Error::invalid_object_state(&message))
     }
 }

@@ -742,3 +742,77 @@ fn an_object_listed_without_an_etag_is_measured_after_its_head_as_a_get_finds_it
         .replace('"', "&quot;");
     assert_eq!(element(&page, "ETag"), etag);
 }
+
+#[test]
+fn dates_never_validate_a_view_whose_policy_may_have_changed() {
+    let (mut gateway, mut host) = warmed();
+    let store = customers(10);
+    request_view(
+        &mut gateway,
+        &mut host,
+        2,
+        signed("HEAD", KEY, NOW, &[]),
+        &store,
+    );
+    let (_, headers) = respond(&mut gateway, &mut host, 2, &store, 100);
+    let etag = header(&headers, "etag").unwrap_or_default().to_string();
+    // The object's own Last-Modified: a view of another policy carries the same one.
+    let since = [("if-modified-since", LAST_MODIFIED)];
+    request_view(
+        &mut gateway,
+        &mut host,
+        3,
+        signed("GET", KEY, NOW, &since),
+        &store,
+    );
+    assert_eq!(host.local_answer(3), None, "no 304 from a date");
+    assert!(host.resumed(3));
+    let resume = [("range", "bytes=5-"), ("if-range", LAST_MODIFIED)];
+    request_view(
+        &mut gateway,
+        &mut host,
+        4,
+        signed("GET", KEY, NOW, &resume),
+        &store,
+    );
+    assert_eq!(
+        host.request_header(4, "range").flatten(),
+        None,
+        "the whole view, not a part"
+    );
+    let unmodified = [
+        ("range", "bytes=5-"),
+        ("if-unmodified-since", LAST_MODIFIED),
+    ];
+    request_view(
+        &mut gateway,
+        &mut host,
+        5,
+        signed("GET", KEY, NOW, &unmodified),
+        &store,
+    );
+    assert_eq!(host.local_answer(5), Some(412));
+    // The view's ETag still validates it, and If-Match decides over If-Unmodified-Since.
+    let by_tag = [
+        ("if-match", etag.as_str()),
+        ("if-unmodified-since", LAST_MODIFIED),
+    ];
+    request_view(
+        &mut gateway,
+        &mut host,
+        6,
+        signed("GET", KEY, NOW, &by_tag),
+        &store,
+    );
+    assert_eq!(host.local_answer(6), None);
+    let resume = [("range", "bytes=5-"), ("if-range", etag.as_str())];
+    request_view(
+        &mut gateway,
+        &mut host,
+        7,
+        signed("GET", KEY, NOW, &resume),
+        &store,
+    );
+    let (_, headers) = respond(&mut gateway, &mut host, 7, &store, 100);
+    assert_eq!(header(&headers, ":status"), Some("206"), "a part");
+}

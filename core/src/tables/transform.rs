@@ -29,6 +29,17 @@ pub enum TableError {
     NoHeader,
     /// A masked or filtered column the CSV header row does not name.
     MissingColumn(String),
+    /// A CSV header name that is a masked or filtered column's but for case, spaces or
+    /// invisible characters: readers may take either for the column.
+    LookalikeColumn(String),
+    /// A CSV record with more fields than the header names: readers disagree on which column
+    /// each field is (pandas takes the extra leading ones as the index).
+    TooManyFields {
+        offset: u64,
+        record: u64,
+        fields: usize,
+        names: usize,
+    },
     /// A field of a masked or filtered CSV column that is not UTF-8.
     NotUtf8 {
         column: String,
@@ -48,6 +59,21 @@ impl fmt::Display for TableError {
             TableError::Jsonl(e) => e.fmt(f),
             TableError::NoHeader => f.write_str("masks or row filters need a CSV header row"),
             TableError::MissingColumn(c) => write!(f, "the CSV header has no column {c:?}"),
+            TableError::LookalikeColumn(c) => {
+                write!(
+                    f,
+                    "the CSV header has a column named like {c:?} but not {c:?}"
+                )
+            }
+            TableError::TooManyFields {
+                offset,
+                record,
+                fields,
+                names,
+            } => write!(
+                f,
+                "CSV record {record} at byte {offset}: {fields} fields, the header names {names}"
+            ),
             TableError::NotUtf8 {
                 column,
                 offset,
@@ -63,6 +89,27 @@ impl fmt::Display for TableError {
 }
 
 impl std::error::Error for TableError {}
+
+impl TableError {
+    /// What a client may be told: the kind of fault, never a record number or offset (they
+    /// count rows a row filter hides) nor a column name (the log has them).
+    pub fn public_reason(&self) -> &'static str {
+        match self {
+            TableError::Csv(_) | TableError::NotUtf8 { .. } | TableError::TooManyFields { .. } => {
+                "it is not valid CSV in the data source's dialect"
+            }
+            TableError::Jsonl(_) => "it is not valid JSON Lines",
+            TableError::NoHeader
+            | TableError::MissingColumn(_)
+            | TableError::LookalikeColumn(_) => {
+                "its CSV header does not name the columns its policy applies to unambiguously"
+            }
+            TableError::Spec(_) | TableError::Index(_) | TableError::Abandoned => {
+                "its policy cannot be applied to it"
+            }
+        }
+    }
+}
 
 impl From<CsvError> for TableError {
     fn from(e: CsvError) -> Self {
@@ -181,6 +228,22 @@ fn render_json(masked: &Masked<'_>, out: &mut Vec<u8>) {
     }
 }
 
+/// A header name as a reader might match it: without surrounding white space or invisible
+/// characters (BOM, zero-width, word joiner, soft hyphen), case folded.
+fn loose_name(name: &[u8]) -> String {
+    String::from_utf8_lossy(name)
+        .chars()
+        .filter(|c| {
+            !matches!(
+                c,
+                '\u{feff}' | '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{00ad}'
+            )
+        })
+        .collect::<String>()
+        .trim_matches(|c: char| c.is_whitespace())
+        .to_lowercase()
+}
+
 /// The per-stream state the record callbacks update (apart from the reader, so that the reader
 /// can be borrowed while they run).
 struct State {
@@ -193,8 +256,9 @@ struct State {
     spans: Vec<(usize, Range<usize>)>,
     /// Per filter: whether a JSON record located its column.
     seen: Vec<bool>,
-    /// The CSV header row as read.
+    /// The CSV header row as read, and how many names it has.
     header: Vec<u8>,
+    header_fields: usize,
 }
 
 enum Reader {
@@ -249,6 +313,7 @@ impl Transform {
                 spans: Vec::new(),
                 seen: vec![false; filters],
                 header: Vec::new(),
+                header_fields: 0,
             },
             upstream_size: 0,
             failed: false,
@@ -333,6 +398,7 @@ impl State {
             self.resolve_header(record)?;
             self.header.clear();
             self.header.extend_from_slice(record.bytes());
+            self.header_fields = record.fields().len();
             out.extend_from_slice(record.bytes());
             self.emit(start, out);
             return Ok(());
@@ -341,6 +407,14 @@ impl State {
             out.extend_from_slice(record.bytes());
             self.emit(start, out);
             return Ok(());
+        }
+        if record.fields().len() > self.header_fields {
+            return Err(TableError::TooManyFields {
+                offset: record.offset(),
+                record: record.index(),
+                fields: record.fields().len(),
+                names: self.header_fields,
+            });
         }
         for (c, filter) in &self.rules.filters {
             let Some(column) = self.rules.columns.get(*c) else {
@@ -388,9 +462,13 @@ impl State {
     fn resolve_header(&mut self, header: &csv::Record<'_>) -> Result<(), TableError> {
         for column in &mut self.rules.columns {
             column.fields.clear();
+            let wanted = loose_name(column.name.as_bytes());
             for i in 0..header.fields().len() {
-                if header.value(i).as_deref() == Some(column.name.as_bytes()) {
+                let name = header.value(i);
+                if name.as_deref() == Some(column.name.as_bytes()) {
                     column.fields.push(i);
+                } else if name.is_some_and(|n| loose_name(&n) == wanted) {
+                    return Err(TableError::LookalikeColumn(column.name.clone()));
                 }
             }
             if column.fields.is_empty() {
@@ -517,6 +595,51 @@ mod tests {
     const ERIN: &str = r#"{"format":{"kind":"csv"},
         "masks":[{"column":"ssn","mask":{"kind":"null"}},{"column":"email","mask":{"kind":"hash"}}],
         "row_filters":[{"column":"region","op":"in","values":["eu"]}]}"#;
+
+    #[test]
+    fn a_record_longer_than_the_header_is_refused_where_readers_disagree_on_its_columns() {
+        // pandas reads the extra leading field as the index and shifts every name right:
+        // the field the gateway hashes would be "order_id" to it, the email served in clear.
+        let input = "order_id,email,product\n0,O1,pia@example.com,widget\n";
+        let err = run(&spec(ERIN_LIKE_ORDERS), input.as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            TableError::TooManyFields {
+                offset: 23,
+                record: 1,
+                fields: 4,
+                names: 3
+            }
+        );
+        assert!(!err.public_reason().contains("record"));
+        // Shorter records are read as S3 readers do: missing fields are empty, nothing leaks.
+        let (out, _) = run(&spec(ERIN_LIKE_ORDERS), b"order_id,email,product\n0\n").unwrap();
+        assert_eq!(out, b"order_id,email,product\n0\n");
+        // Without masks or filters the object is served as it is stored.
+        let clear = spec(r#"{"format":{"kind":"csv"}}"#);
+        assert!(run(&clear, input.as_bytes()).is_ok());
+    }
+
+    const ERIN_LIKE_ORDERS: &str = r#"{"format":{"kind":"csv"},
+        "masks":[{"column":"email","mask":{"kind":"hash"}}]}"#;
+
+    #[test]
+    fn a_header_name_like_a_masked_column_but_not_it_is_refused() {
+        for header in [
+            "id,email,Email",
+            "id,email, email",
+            "id,email,\u{feff}email",
+            "id,EMAIL ,email",
+            "id,e\u{200b}mail,email",
+            "id,Email",
+        ] {
+            let input = format!("{header}\n1,a@x,b@y\n");
+            let err = run(&spec(ERIN_LIKE_ORDERS), input.as_bytes()).unwrap_err();
+            assert_eq!(err, TableError::LookalikeColumn("email".into()), "{header}");
+        }
+        let (out, _) = run(&spec(ERIN_LIKE_ORDERS), b"id,email,emails\n1,a@x,b\n").unwrap();
+        assert!(out.ends_with(b",b\n") && !out.windows(3).any(|w| w == b"a@x"));
+    }
 
     #[test]
     fn erin_sees_eu_rows_with_ssn_null_and_email_hashed() {
