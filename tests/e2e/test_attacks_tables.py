@@ -16,7 +16,9 @@ import io
 import json
 import random
 import re
+import shutil
 import threading
+import time
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
@@ -24,7 +26,7 @@ import pandas as pd
 import pytest
 
 import gen_demo_data
-from conftest import start_stack
+from conftest import REPO, start_stack
 from gateway import KEYS, S3_NS, http, s3_error
 from test_vhost import HOST
 
@@ -506,3 +508,70 @@ def test_racing_principals_each_get_their_own_view(tight):
         t.join()
     assert not failures, failures[:5]
 
+
+
+# --- a view that changes while its object does not ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def changing(data_dir, tmp_path_factory):
+    """A stack whose policies this module edits, with decisions cached for one second."""
+    policies = tmp_path_factory.mktemp("policies")
+    for name in ["principals.yaml", "data_sources.yaml", "rules.yaml"]:
+        shutil.copy(REPO / "policies" / name, policies / name)
+    rules = policies / "rules.yaml"
+    rules.write_text(rules.read_text().replace("decision_ttl_seconds: 60",
+                                               "decision_ttl_seconds: 1"))
+    s = start_stack(data_dir, tmp_path_factory.mktemp("run"), policies=policies)
+    yield s, rules
+    s.stop()
+
+
+def _until(what, check, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not happen in {seconds} s")
+
+
+def test_a_date_never_validates_a_view_that_changed(changing):
+    """OPEN (consistency, low): a policy change gives alice a new view (new bytes, new ETag) of
+    an object that did not change, so its `Last-Modified` did not either. A client validating
+    its copy by date is told the old view is current, and a download resumed by date gets a
+    range of the new view to append to the old one:
+
+        GET customers/customers.csv                       -> view 1, ETag E1, Last-Modified L
+        (rules.yaml: alice's SSNs become null instead of partial; the service reloads)
+        GET with If-Modified-Since: L                     -> 304 Not Modified (view 2 differs)
+        GET with Range: bytes=100-, If-Range: L           -> 206 of view 2 (resumes view 1)
+        GET with If-Unmodified-Since: L, Range: bytes=100-  -> 206 of view 2
+
+    After a tightening the 304 keeps a copy holding what alice may no longer see. Safe: a date
+    validates only the view it was sent with (for instance a view's Last-Modified that also
+    moves with its spec, or date conditions on views judged as not holding), so the answers are
+    the whole new view (200; 412 for If-Unmodified-Since), never 304 or a 206 of another view."""
+    stack, rules = changing
+    key = "customers/customers.csv"
+    before = get(stack, "alice", key)
+    assert before.status == 200 and re.search(rb"\*{7}\d{4}", before.body)
+    last_modified = before.headers["last-modified"]
+    text = rules.read_text()
+    # alice's clearance no longer exempts her from the null mask.
+    rules.write_text(text.replace("    unless_attributes: {clearance: [support]}\n", ""))
+    _until("the new view", lambda: get(stack, "alice", key).headers.get("etag")
+           not in (None, before.headers["etag"]))
+    after = get(stack, "alice", key)
+    assert after.body != before.body and not re.search(rb"\*{7}\d{4}", after.body)
+    assert after.headers["last-modified"] == last_modified  # the object did not change
+    cases = [
+        {"If-Modified-Since": last_modified},
+        {"Range": "bytes=100-", "If-Range": last_modified},
+        {"Range": "bytes=100-", "If-Unmodified-Since": last_modified},
+    ]
+    answers = []
+    for headers in cases:
+        resp = get(stack, "alice", key, headers)
+        answers.append((headers, resp.status, resp.headers.get("etag")))
+    assert [status for _, status, _ in answers][:2] == [200, 200], answers
+    assert answers[2][1] in (200, 412), answers
