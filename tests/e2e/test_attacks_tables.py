@@ -274,9 +274,8 @@ def test_lookalike_header_names_are_not_served_in_clear(tables):
     header, not at its start) columns are served in clear; on their own each of those names
     makes the object refused (the masked column is missing), so the gateway already treats them
     as "not the column" only when the real one is also present. What a person, a spreadsheet or
-    a reader binding names without case (SQL
-    engines do) reads as the e-mail column is
-    then clear.
+    a reader binding names without case (SQL engines do) reads as the e-mail column is then
+    clear.
 
         curl -H 'Authorization: AWS alice-demo-key:immuta' \\
             http://127.0.0.1:10000/s3p/immuta/customers/t_lookalike.csv
