@@ -241,7 +241,7 @@ impl Gateway {
     ) -> Action {
         self.vm.running = Caller::Stream(stream);
         match self.exchanges.get_mut(&stream) {
-            Some(exchange) => exchange.on_response_body(host, size, end_of_stream),
+            Some(exchange) => exchange.on_response_body(&mut self.vm, host, size, end_of_stream),
             None => Action::Continue,
         }
     }

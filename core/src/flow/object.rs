@@ -354,12 +354,13 @@ impl Exchange {
 
     pub(crate) fn on_response_body(
         &mut self,
+        vm: &mut Vm,
         host: &mut dyn Host,
         size: usize,
         end_of_stream: bool,
     ) -> Action {
         if self.table.is_some() {
-            return self.on_view_body(host, size, end_of_stream);
+            return self.on_view_body(vm, host, size, end_of_stream);
         }
         let error = match &self.body_plan {
             BodyPlan::Pass => return Action::Continue,

@@ -21,7 +21,7 @@ use crate::s3::error::S3Error;
 use crate::s3::listing::{ListingJob, Measure, Step};
 use crate::s3::range::{self, Resolved};
 use crate::s3::response;
-use crate::tables::index::Window;
+use crate::tables::index::{fingerprint, IndexError, Window, FINGERPRINT_BYTES};
 use crate::tables::mask::MaskKeys;
 use crate::tables::spec::TableSpec;
 use crate::tables::transform::{TableError, Transform};
@@ -54,6 +54,9 @@ struct ViewAnswer {
     first: u64,
     /// `None`: the whole view.
     window: Option<Window>,
+    /// The first upstream byte asked for: the window's start, less the bytes its fingerprint
+    /// covers.
+    upstream_first: u64,
     body: Option<ViewBody>,
 }
 
@@ -66,6 +69,11 @@ impl ViewAnswer {
 /// The transform of the upstream bytes of a GET's answer.
 struct ViewBody {
     transform: Option<Transform>,
+    /// The upstream bytes before the window, still to arrive and be checked against its
+    /// checkpoint's fingerprint before any byte after them is transformed.
+    check: Vec<u8>,
+    check_len: usize,
+    before: u64,
     /// View bytes still to drop before the range starts, and still to send.
     skip: u64,
     left: u64,
@@ -180,6 +188,13 @@ impl ViewCache {
             self.entries.clear();
         }
         self.entries.insert(entry.view, entry);
+    }
+
+    /// Drops `view`'s entry here and in shared data (which cannot delete: its slot is
+    /// overwritten with nothing an entry decodes from).
+    fn forget(&mut self, host: &mut dyn Host, slots: u32, view: &ViewId) {
+        self.entries.remove(view);
+        let _ = host.shared_set(&shared_key(view, slots), b"", None);
     }
 
     fn mark_unreadable(&mut self, slots: u32, view: ViewId, why: Unreadable) {
@@ -794,9 +809,11 @@ impl Exchange {
         };
         // The upstream bytes of the window (all of the object when it covers all of it), of
         // the version the index was built from.
+        let check_len = window.map_or(0, |w| w.upstream_start.min(FINGERPRINT_BYTES as u64));
+        let upstream_first = window.map_or(0, |w| w.upstream_start - check_len);
         let upstream_range = window
             .filter(|w| w.upstream_start > 0 || w.upstream_end < version.size)
-            .map(|w| format!("bytes={}-{}", w.upstream_start, w.upstream_end - 1));
+            .map(|w| format!("bytes={upstream_first}-{}", w.upstream_end - 1));
         if !self.is_head {
             if let Some(value) = &upstream_range {
                 host.command(stream, Command::SetRequestHeader("range", Some(value)));
@@ -808,6 +825,9 @@ impl Exchange {
         );
         let body = (!self.is_head).then(|| ViewBody {
             transform: None,
+            check: Vec::new(),
+            check_len: check_len as usize,
+            before: window.map_or(0, |w| w.before),
             skip: window.map_or(0, |w| w.skip),
             left: window.map_or(size, |w| w.take),
             out: Vec::new(),
@@ -817,6 +837,7 @@ impl Exchange {
             status,
             first,
             window,
+            upstream_first,
             body,
         };
         if let Some(body) = answer.body.as_mut() {
@@ -862,7 +883,7 @@ impl Exchange {
         let status_ok = match (&answer.window, self.is_head) {
             (Some(w), false) if w.upstream_start > 0 || w.upstream_end < version.size => {
                 // Some S3-compatible stores (rclone) answer a satisfied range with 200.
-                let ranged = starts_at(upstream.get("content-range"), w.upstream_start);
+                let ranged = starts_at(upstream.get("content-range"), answer.upstream_first);
                 ranged && matches!(status, Some("200" | "206"))
             }
             _ => status == Some("200"),
@@ -948,6 +969,7 @@ impl Exchange {
     /// A chunk of the upstream's body of a view's GET: replaced by its view bytes.
     pub(crate) fn on_view_body(
         &mut self,
+        vm: &mut Vm,
         host: &mut dyn Host,
         size: usize,
         end_of_stream: bool,
@@ -966,7 +988,20 @@ impl Exchange {
         };
         let chunk = host.response_body(size);
         body.out.clear();
-        let mut result = transform.feed(&chunk, &mut body.out);
+        let mut rest: &[u8] = &chunk;
+        let mut stale = false;
+        if body.check.len() < body.check_len {
+            let wanted = (body.check_len - body.check.len()).min(rest.len());
+            let (head, tail) = rest.split_at(wanted);
+            body.check.extend_from_slice(head);
+            rest = tail;
+            stale = body.check.len() == body.check_len && fingerprint(&body.check) != body.before;
+        }
+        let mut result = if stale {
+            Err(TableError::Index(IndexError::Stale))
+        } else {
+            transform.feed(rest, &mut body.out)
+        };
         if end_of_stream && result.is_ok() {
             if let Some(transform) = body.transform.take() {
                 result = transform.finish(&mut body.out).map(|_| ());
@@ -992,6 +1027,13 @@ impl Exchange {
             }
             Some(reason) => {
                 body.transform = None;
+                if stale {
+                    // Measured again by the next request that needs it.
+                    if let Some(answer) = table.answer.as_ref() {
+                        vm.views
+                            .forget(host, vm.config.view_slots, &answer.entry.view);
+                    }
+                }
                 host.log(
                     Level::Error,
                     &format!(

@@ -816,3 +816,47 @@ fn dates_never_validate_a_view_whose_policy_may_have_changed() {
     let (_, headers) = respond(&mut gateway, &mut host, 7, &store, 100);
     assert_eq!(header(&headers, ":status"), Some("206"), "a part");
 }
+
+#[test]
+fn a_rewrite_that_keeps_etag_and_size_is_caught_before_a_window_sends_a_byte() {
+    let (mut gateway, mut host) = warmed();
+    let store = customers(6000);
+    request_view(
+        &mut gateway,
+        &mut host,
+        2,
+        signed("GET", KEY, NOW, &[]),
+        &store,
+    );
+    let (whole, _) = respond(&mut gateway, &mut host, 2, &store, 8_000);
+    gateway.on_stream_done(&mut host, 2);
+    // A store that keeps the ETag (and Last-Modified) of a rewrite of equal size: the first
+    // row moved to the end shifts every record after it.
+    let text = String::from_utf8(store.object.clone()).unwrap_or_default();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let first = lines.remove(1);
+    lines.push(first);
+    let rewritten = Store {
+        object: (lines.join("\n") + "\n").into_bytes(),
+        ..customers(6000)
+    };
+    assert_eq!(rewritten.object.len(), store.object.len());
+    let range = format!("bytes={}-{}", whole.len() / 2, whole.len() / 2 + 5_000);
+    let headers = signed("GET", KEY, NOW, &[("range", &range)]);
+    let reads = request_view(&mut gateway, &mut host, 3, headers, &rewritten);
+    assert_eq!(reads, 0, "the cached index");
+    let (sent, _) = respond(&mut gateway, &mut host, 3, &rewritten, 4_000);
+    assert!(
+        sent.is_empty(),
+        "nothing of a misaligned window: {} bytes",
+        sent.len()
+    );
+    assert!(host
+        .commands_for(3)
+        .iter()
+        .any(|c| matches!(c, Recorded::ResetResponse)));
+    gateway.on_stream_done(&mut host, 3);
+    let headers = signed("GET", KEY, NOW, &[("range", &range)]);
+    let reads = request_view(&mut gateway, &mut host, 4, headers, &rewritten);
+    assert!(reads > 0, "the stale index was dropped: measured again");
+}

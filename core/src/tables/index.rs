@@ -7,6 +7,20 @@
 pub struct Checkpoint {
     pub upstream_offset: u64,
     pub view_offset: u64,
+    /// `fingerprint` of the upstream bytes just before the boundary: a window starting here
+    /// reads them first and goes on only if they are still these (a store may keep an
+    /// object's ETag and Last-Modified across a rewrite of equal size).
+    pub before: u64,
+}
+
+/// How many upstream bytes before a checkpoint its fingerprint covers.
+pub const FINGERPRINT_BYTES: usize = 32;
+
+/// FNV-1a of `bytes` (the up to `FINGERPRINT_BYTES` before a checkpoint).
+pub fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// What one pass over an upstream object learnt of its view.
@@ -25,6 +39,8 @@ pub enum IndexError {
     NoStart,
     /// Offsets that do not grow (upstream strictly, view at least), or pass the sizes.
     OutOfOrder,
+    /// The object's bytes before a window are not those its index was built from.
+    Stale,
 }
 
 /// The part of the upstream object a view range is made from, and what of its transformed
@@ -33,6 +49,8 @@ pub enum IndexError {
 pub struct Window {
     /// Upstream bytes `[upstream_start, upstream_end)`: both record boundaries.
     pub upstream_start: u64,
+    /// The fingerprint of the bytes before `upstream_start` (`Checkpoint::before`).
+    pub before: u64,
     pub upstream_end: u64,
     /// View bytes the transformed window starts with that precede the range: dropped.
     pub skip: u64,
@@ -46,11 +64,9 @@ impl Index {
         view_size: u64,
         checkpoints: Vec<Checkpoint>,
     ) -> Result<Index, IndexError> {
-        if checkpoints.first()
-            != Some(&Checkpoint {
-                upstream_offset: 0,
-                view_offset: 0,
-            })
+        if checkpoints
+            .first()
+            .is_none_or(|c| c.upstream_offset != 0 || c.view_offset != 0)
         {
             return Err(IndexError::NoStart);
         }
@@ -97,6 +113,7 @@ impl Index {
             .map_or(self.upstream_size, |c| c.upstream_offset);
         Some(Window {
             upstream_start: start.upstream_offset,
+            before: start.before,
             upstream_end: end,
             skip: first - start.view_offset,
             take: last - first + 1,
@@ -118,12 +135,14 @@ impl IndexBuilder {
             checkpoints: vec![Checkpoint {
                 upstream_offset: 0,
                 view_offset: 0,
+                before: fingerprint(&[]),
             }],
         }
     }
 
-    /// A record starts at `upstream_offset` in the object and at `view_offset` in the view.
-    pub fn record_starts(&mut self, upstream_offset: u64, view_offset: u64) {
+    /// A record starts at `upstream_offset` in the object and at `view_offset` in the view,
+    /// after the upstream bytes `before` (the last up to `FINGERPRINT_BYTES` of them).
+    pub fn record_starts(&mut self, upstream_offset: u64, view_offset: u64, before: &[u8]) {
         let due = self
             .checkpoints
             .last()
@@ -137,6 +156,7 @@ impl IndexBuilder {
             self.checkpoints.push(Checkpoint {
                 upstream_offset,
                 view_offset,
+                before: fingerprint(before),
             });
         }
     }
@@ -154,6 +174,7 @@ mod tests {
         Checkpoint {
             upstream_offset,
             view_offset,
+            before: fingerprint(&[]),
         }
     }
 
@@ -161,12 +182,26 @@ mod tests {
     fn index() -> Index {
         let mut builder = IndexBuilder::new(18);
         for record in 0..10u64 {
-            builder.record_starts(record * 10, record * 6);
+            builder.record_starts(record * 10, record * 6, &[]);
         }
         match builder.finish(100, 60) {
             Ok(index) => index,
             Err(error) => panic!("{error:?}"),
         }
+    }
+
+    #[test]
+    fn a_window_carries_the_fingerprint_of_the_bytes_before_its_start() {
+        let mut builder = IndexBuilder::new(1);
+        builder.record_starts(0, 0, b"");
+        builder.record_starts(4, 4, b"a,b\n");
+        builder.record_starts(8, 8, b"a,b\nc,d\n");
+        let index = builder.finish(12, 12).unwrap();
+        let before = |first| index.window(first, first).map(|w| w.before);
+        assert_eq!(before(0), Some(fingerprint(b"")));
+        assert_eq!(before(5), Some(fingerprint(b"a,b\n")));
+        assert_eq!(before(9), Some(fingerprint(b"a,b\nc,d\n")));
+        assert_ne!(fingerprint(b"a,b\n"), fingerprint(b"a,c\n"));
     }
 
     #[test]
@@ -184,6 +219,7 @@ mod tests {
             index.window(20, 25),
             Some(Window {
                 upstream_start: 30,
+                before: fingerprint(&[]),
                 upstream_end: 60,
                 skip: 2,
                 take: 6
@@ -193,6 +229,7 @@ mod tests {
             index.window(0, 59),
             Some(Window {
                 upstream_start: 0,
+                before: fingerprint(&[]),
                 upstream_end: 100,
                 skip: 0,
                 take: 60
@@ -203,6 +240,7 @@ mod tests {
             index.window(55, 1_000),
             Some(Window {
                 upstream_start: 90,
+                before: fingerprint(&[]),
                 upstream_end: 100,
                 skip: 1,
                 take: 5
@@ -216,6 +254,7 @@ mod tests {
             index().window(36, 36),
             Some(Window {
                 upstream_start: 60,
+                before: fingerprint(&[]),
                 upstream_end: 90,
                 skip: 0,
                 take: 1

@@ -14,7 +14,7 @@ use std::fmt;
 use std::ops::Range;
 
 use super::csv::{self, CsvError};
-use super::index::{Index, IndexBuilder, IndexError};
+use super::index::{Index, IndexBuilder, IndexError, FINGERPRINT_BYTES};
 use super::jsonl::{self, JsonlError, Kind};
 use super::mask::{CompiledMask, MaskKeys, Masked, Value};
 use super::spec::{RowFilter, SpecError, TableFormat, TableSpec};
@@ -259,6 +259,35 @@ struct State {
     /// The CSV header row as read, and how many names it has.
     header: Vec<u8>,
     header_fields: usize,
+    /// The last upstream bytes read: what a checkpoint's fingerprint covers.
+    tail: Tail,
+}
+
+/// The last `FINGERPRINT_BYTES` (or fewer, at the start) bytes of a stream.
+struct Tail {
+    bytes: [u8; FINGERPRINT_BYTES],
+    len: usize,
+}
+
+impl Tail {
+    fn push(&mut self, more: &[u8]) {
+        if let Some(last) = more.last_chunk::<FINGERPRINT_BYTES>() {
+            self.bytes = *last;
+            self.len = FINGERPRINT_BYTES;
+            return;
+        }
+        // `more` is shorter than the tail: keep what of the old tail still fits before it.
+        let keep = (FINGERPRINT_BYTES - more.len()).min(self.len);
+        self.bytes.copy_within(self.len - keep..self.len, 0);
+        if let Some(room) = self.bytes.get_mut(keep..keep + more.len()) {
+            room.copy_from_slice(more);
+        }
+        self.len = keep + more.len();
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
 }
 
 enum Reader {
@@ -314,6 +343,10 @@ impl Transform {
                 seen: vec![false; filters],
                 header: Vec::new(),
                 header_fields: 0,
+                tail: Tail {
+                    bytes: [0; FINGERPRINT_BYTES],
+                    len: 0,
+                },
             },
             upstream_size: 0,
             failed: false,
@@ -392,7 +425,9 @@ impl State {
     }
 
     fn csv(&mut self, record: &csv::Record<'_>, out: &mut Vec<u8>) -> Result<(), TableError> {
-        self.builder.record_starts(record.offset(), self.view_size);
+        self.builder
+            .record_starts(record.offset(), self.view_size, self.tail.bytes());
+        self.tail.push(record.bytes());
         let start = out.len();
         if record.is_header() {
             self.resolve_header(record)?;
@@ -479,7 +514,9 @@ impl State {
     }
 
     fn jsonl(&mut self, record: &jsonl::Record<'_>, out: &mut Vec<u8>) -> Result<(), TableError> {
-        self.builder.record_starts(record.offset(), self.view_size);
+        self.builder
+            .record_starts(record.offset(), self.view_size, self.tail.bytes());
+        self.tail.push(record.bytes());
         let start = out.len();
         if self.rules.is_empty() {
             out.extend_from_slice(record.bytes());
@@ -756,6 +793,8 @@ mod tests {
             let up = c.upstream_offset as usize;
             let view = c.view_offset as usize;
             assert!(up == 0 || input.as_bytes()[up - 1] == b'\n', "{c:?}");
+            let before = &input.as_bytes()[up.saturating_sub(FINGERPRINT_BYTES)..up];
+            assert_eq!(c.before, crate::tables::index::fingerprint(before), "{c:?}");
             assert!(
                 view == 0 || view == out.len() || out[view - 1] == b'\n',
                 "{c:?}"

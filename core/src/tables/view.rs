@@ -94,13 +94,14 @@ pub struct ViewEntry {
     pub header: Vec<u8>,
 }
 
-const ENTRY_MAGIC: &[u8; 6] = b"s3gv1\0";
+const ENTRY_MAGIC: &[u8; 6] = b"s3gv2\0";
 
 impl ViewEntry {
-    /// The entry as bytes: magic, view id, sizes, header, checkpoints (big-endian).
+    /// The entry as bytes: magic, view id, sizes, header, checkpoints with their fingerprints
+    /// (big-endian).
     pub fn encode(&self) -> Vec<u8> {
         let checkpoints = self.index.checkpoints();
-        let mut out = Vec::with_capacity(64 + self.header.len() + 16 * checkpoints.len());
+        let mut out = Vec::with_capacity(64 + self.header.len() + 24 * checkpoints.len());
         out.extend_from_slice(ENTRY_MAGIC);
         out.extend_from_slice(&self.view.0);
         out.extend_from_slice(&self.index.upstream_size.to_be_bytes());
@@ -111,6 +112,7 @@ impl ViewEntry {
         for c in checkpoints {
             out.extend_from_slice(&c.upstream_offset.to_be_bytes());
             out.extend_from_slice(&c.view_offset.to_be_bytes());
+            out.extend_from_slice(&c.before.to_be_bytes());
         }
         out
     }
@@ -126,7 +128,7 @@ impl ViewEntry {
         let header_len = usize::try_from(input.u64()?).ok()?;
         let header = input.take(header_len)?.to_vec();
         let count = usize::try_from(input.u64()?).ok()?;
-        if count > input.0.len() / 16 {
+        if count > input.0.len() / 24 {
             return None;
         }
         let mut checkpoints = Vec::with_capacity(count);
@@ -134,6 +136,7 @@ impl ViewEntry {
             checkpoints.push(Checkpoint {
                 upstream_offset: input.u64()?,
                 view_offset: input.u64()?,
+                before: input.u64()?,
             });
         }
         if !input.0.is_empty() {
@@ -235,10 +238,12 @@ mod tests {
             Checkpoint {
                 upstream_offset: 0,
                 view_offset: 0,
+                before: 1,
             },
             Checkpoint {
                 upstream_offset: 40,
                 view_offset: 30,
+                before: 2,
             },
         ];
         let entry = ViewEntry {
