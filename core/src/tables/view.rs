@@ -37,10 +37,17 @@ impl ObjectVersion {
     }
 }
 
-/// The digest of what a view applies: the spec (dialect, masks, filters) and the mask key's id.
+/// The version of what the transform makes of its input: bump it with any change to the view
+/// bytes of any object (parsing, masking, writing), so that indexes other builds left in shared
+/// data (a plugin reload keeps it) are never used for views this build makes otherwise.
+pub const TRANSFORM_VERSION: u32 = 2;
+
+/// The digest of what a view applies: the spec (dialect, masks, filters), the mask key's id and
+/// the transform's version.
 pub fn spec_digest(spec: &TableSpec, keys: &MaskKeys) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(b"s3gate-table-spec\0");
+    hasher.update(TRANSFORM_VERSION.to_be_bytes());
     // serde_json writes the fields in their declared order: equal specs, equal bytes.
     hasher.update(serde_json::to_vec(spec).unwrap_or_default());
     hasher.update(keys.id());
