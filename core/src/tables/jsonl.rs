@@ -240,6 +240,24 @@ fn spelled(key: &str, rest: &[String], mut f: impl FnMut(usize)) {
     }
 }
 
+/// Whether two keys are equal but for case, surrounding white space and invisible characters
+/// (BOM, zero-width, word joiner, soft hyphen), compared without allocating.
+fn loosely_equal(a: &str, b: &str) -> bool {
+    fn visible(s: &str) -> impl Iterator<Item = char> + '_ {
+        s.trim_matches(char::is_whitespace)
+            .chars()
+            .filter(|c| {
+                !matches!(
+                    c,
+                    '\u{feff}' | '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{00ad}'
+                )
+            })
+            .flat_map(char::to_lowercase)
+    }
+    // Cheap first: keys of very different lengths are not alike.
+    a.len().abs_diff(b.len()) <= 12 && visible(a).eq(visible(b))
+}
+
 /// A path being followed: (path index, segments already matched).
 type Active = (usize, usize);
 
@@ -292,6 +310,14 @@ impl<'de> Visitor<'de> for Scan<'_> {
                     continue;
                 };
                 let rest = segments.get(done..).unwrap_or_default();
+                if let Some(next) = rest.first() {
+                    if key.as_ref() != next.as_str() && loosely_equal(&key, next) {
+                        // A reader may take it for the field: refused, never served in clear.
+                        return Err(de::Error::custom(format_args!(
+                            "key {key:?} is spelled like the masked or filtered field {next:?}"
+                        )));
+                    }
+                }
                 spelled(&key, rest, |n| {
                     if done + n == segments.len() {
                         out.push(Located {
@@ -723,6 +749,28 @@ mod tests {
 
     fn hit(path: usize, raw: &str) -> (usize, String, bool) {
         (path, raw.to_owned(), false)
+    }
+
+    #[test]
+    fn a_key_spelled_like_a_located_field_but_not_it_is_refused() {
+        for line in [
+            r#"{"email":"a@x","Email":"b@y"}"#,
+            r#"{"EMAIL":"b@y"}"#,
+            r#"{" email":"b@y"}"#,
+            "{\"\u{feff}email\":\"b@y\"}",
+            r#"{"user":{"Email":"b@y"}}"#,
+            r#"{"e\u00adm\u00e0il":1,"em\u00adail":"b@y"}"#,
+        ] {
+            let paths = ["email", "user.email"];
+            let error = read(&paths, line).unwrap_err();
+            assert!(
+                matches!(&error.kind, JsonlErrorKind::InvalidJson(why) if why.contains("spelled like")),
+                "{line}: {error}"
+            );
+        }
+        // Other keys, and the field itself, are read as ever.
+        let ok = read(&["email"], r#"{"emails":"x","e_mail":"y","email":"z"}"#).unwrap();
+        assert_eq!(ok.len(), 1);
     }
 
     #[test]
