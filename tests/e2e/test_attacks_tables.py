@@ -119,11 +119,13 @@ TRICKY = {
     f"{EVENTS}/t_tricky.jsonl": (b'{"user_id": 1, "user_id": 2}\n{"user_\\u0069d": 99887766}\n'
                                  b'{"user_id": "s55667788"}\n{"user_id": {"n": 44332211}}\n'
                                  b'{"user_id": [77665544]}\n{"a": {"user_id": 12121212}}\n'
-                                 b'{"user_id": 1e5, "x": "\\u2028"}\n{"User_id": 31313131}\n'
+                                 b'{"user_id": 1e5, "x": "\\u2028"}\n'
                                  b'{"user_id":null}\n{"user_id" : true }\n'),
     f"{EVENTS}/t_bom.jsonl": b'\xef\xbb\xbf{"user_id": 42424242}\n',
     f"{EVENTS}/t_cr.jsonl": b'{"user_id": 51515151}\r\n{"user_id": 52525252}\r{"user_id": 53535353}\n',
     f"{EVENTS}/t_notobj.jsonl": b'{"user_id": 61616161}\n"just a string 62626262"\n',
+    # A key spelled like the masked field but not it: a reader may take it for the field.
+    f"{EVENTS}/t_lookalike.jsonl": b'{"user_id": 41414141, "User_id": 43131313}\n',
     # A record over the longest the gateway reads (max_record_bytes, 1 MiB): refused.
     f"{CUSTOMERS}/t_huge.csv": (b"id,name,email,ssn,region\n1," + b"n" * (1 << 20)
                                 + b",a30@x.com,111-22-3333,eu\n"),
@@ -225,8 +227,9 @@ def test_tricky_csv_objects_are_masked_or_refused(tables, who):
 def test_tricky_json_lines_are_masked_or_refused(tables):
     """Every occurrence of `user_id` is masked: repeated keys, an escaped key (`user_\\u0069d`),
     a string, a number in exponent form, a bool; an object or array there is null. Other
-    fields (`a.user_id`, `User_id`) are other columns, served as they are. A BOM, a line that
-    is not an object, or two objects split only by a bare CR: refused."""
+    fields (`a.user_id`) are other columns, served as they are. A BOM, a line that is not an
+    object, two objects split only by a bare CR, or a key spelled like the field but not it
+    (`User_id`, which a reader may take for it): refused."""
     resp = get(tables, "alice", "events/t_tricky.jsonl")
     assert resp.status == 200, resp.body[:300]
     for value in MASKED_USER_IDS + [b"1e5", b"true", b"s55667788"]:
@@ -235,7 +238,7 @@ def test_tricky_json_lines_are_masked_or_refused(tables):
     assert lines[3]["user_id"] is None and lines[4]["user_id"] is None, lines
     assert all(re.fullmatch(r"[0-9a-f]{64}", v) for v in
                re.findall(r'"user_id": "([^"]*)"', resp.body.decode())), resp.body
-    for name in ["t_bom.jsonl", "t_cr.jsonl", "t_notobj.jsonl"]:
+    for name in ["t_bom.jsonl", "t_cr.jsonl", "t_notobj.jsonl", "t_lookalike.jsonl"]:
         resp = get(tables, "alice", f"events/{name}")
         assert resp.status == 403 and s3_error(resp)[0] == "InvalidObjectState", \
             (name, resp.status, resp.body[:300])
