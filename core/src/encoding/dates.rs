@@ -68,19 +68,22 @@ pub fn unix_time(
     u64::try_from(seconds).ok()
 }
 
+/// The number written by the ASCII digits `text[from..to]`; `None` if any is not a digit.
+fn digits_at(text: &str, from: usize, to: usize) -> Option<u32> {
+    let digits = text.get(from..to)?;
+    if !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// Parses `yyyymmddThhmmssZ` (ISO 8601 basic, UTC) into unix seconds.
 pub fn parse_amz_date(text: &str) -> Option<u64> {
     let b = text.as_bytes();
     if b.len() != 16 || b.get(8) != Some(&b'T') || b.get(15) != Some(&b'Z') {
         return None;
     }
-    let num = |from: usize, to: usize| -> Option<u32> {
-        let digits = text.get(from..to)?;
-        if !digits.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()
-    };
+    let num = |from: usize, to: usize| digits_at(text, from, to);
     unix_time(
         i64::from(num(0, 4)?),
         num(4, 6)?,
@@ -208,13 +211,7 @@ pub fn parse_iso8601(text: &str) -> Option<u64> {
     if !fraction_ok {
         return None;
     }
-    let num = |from: usize, to: usize| -> Option<u32> {
-        let digits = text.get(from..to)?;
-        if !digits.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()
-    };
+    let num = |from: usize, to: usize| digits_at(text, from, to);
     unix_time(
         i64::from(num(0, 4)?),
         num(5, 7)?,
