@@ -369,6 +369,34 @@ fn check_unless_attributes(
     }
 }
 
+/// What column masks and row filters share: a unique, well-formed name and data sources that
+/// exist and are tables. The entry's label and those tables.
+fn check_table_rule<'r, 'd>(
+    kind: &str,
+    i: usize,
+    name: &'r str,
+    rule_data_sources: &[String],
+    names: &mut HashSet<&'r str>,
+    data_sources: &BTreeMap<&str, &'d DataSource>,
+    problems: &mut Problems,
+) -> (String, Vec<&'d DataSource>) {
+    let f = RULES_FILE;
+    let at = entry_label(kind, i, name);
+    if let Some(problem) = word_problem(name) {
+        problems.add(f, &at, problem);
+    }
+    if !names.insert(name) {
+        problems.add(
+            f,
+            &at,
+            format_args!("duplicate name; {kind} names must be unique"),
+        );
+    }
+    check_rule_data_sources(rule_data_sources, data_sources, problems, f, &at);
+    let tables = table_sources(rule_data_sources, data_sources, problems, f, &at);
+    (at, tables)
+}
+
 fn validate_column_masks(
     rules: &RulesFile,
     data_sources: &BTreeMap<&str, &DataSource>,
@@ -378,15 +406,15 @@ fn validate_column_masks(
     let f = RULES_FILE;
     let mut names = HashSet::new();
     for (i, rule) in rules.column_masks.iter().enumerate() {
-        let at = entry_label("column mask", i, &rule.name);
-        if let Some(problem) = word_problem(&rule.name) {
-            problems.add(f, &at, problem);
-        }
-        if !names.insert(rule.name.as_str()) {
-            problems.add(f, &at, "duplicate name; column mask names must be unique");
-        }
-        check_rule_data_sources(&rule.data_sources, data_sources, problems, f, &at);
-        let tables = table_sources(&rule.data_sources, data_sources, problems, f, &at);
+        let (at, tables) = check_table_rule(
+            "column mask",
+            i,
+            &rule.name,
+            &rule.data_sources,
+            &mut names,
+            data_sources,
+            problems,
+        );
         match &rule.mask.0 {
             Err(e) => problems.add(f, &at, format_args!("mask: {e}")),
             Ok(mask) => {
@@ -412,15 +440,15 @@ fn validate_row_filters(
     let f = RULES_FILE;
     let mut names = HashSet::new();
     for (i, rule) in rules.row_filters.iter().enumerate() {
-        let at = entry_label("row filter", i, &rule.name);
-        if let Some(problem) = word_problem(&rule.name) {
-            problems.add(f, &at, problem);
-        }
-        if !names.insert(rule.name.as_str()) {
-            problems.add(f, &at, "duplicate name; row filter names must be unique");
-        }
-        check_rule_data_sources(&rule.data_sources, data_sources, problems, f, &at);
-        let tables = table_sources(&rule.data_sources, data_sources, problems, f, &at);
+        let (at, tables) = check_table_rule(
+            "row filter",
+            i,
+            &rule.name,
+            &rule.data_sources,
+            &mut names,
+            data_sources,
+            problems,
+        );
         check_column(&rule.column, None, &tables, problems, f, &at);
         let given = [
             rule.value.is_some(),
