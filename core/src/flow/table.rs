@@ -422,7 +422,7 @@ impl Exchange {
             );
             return Ok(self.respond_error(host, &S3Error::service_unavailable()));
         };
-        let digest = view::spec_digest(&measure.spec, keys);
+        let digest = job.spec_digest(&measure.spec, || view::spec_digest(&measure.spec, keys));
         let view = ViewId::of(&measure.version, &digest);
         if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
             job.sized(measure.index, entry.index.view_size, &view.etag());
@@ -718,10 +718,7 @@ impl Exchange {
             ),
         );
         match then {
-            AfterPass::Object => {
-                let message = format!("The object cannot be served as its table: {}.", why.public);
-                self.respond_error(host, &S3Error::invalid_object_state(&message))
-            }
+            AfterPass::Object => self.respond_error(host, &unreadable_error(why.public)),
             AfterPass::Listing { mut job, index } => {
                 job.unreadable(index, &view.etag());
                 self.drive_listing(vm, host, job)
@@ -1060,12 +1057,14 @@ impl Exchange {
                 "s3gate: masked table object {key:?} refused to principal {principal:?}: {error}"
             ),
         );
-        let message = format!(
-            "The object cannot be served as its table: {}.",
-            error.public_reason()
-        );
-        self.respond_error(host, &S3Error::invalid_object_state(&message))
+        self.respond_error(host, &unreadable_error(error.public_reason()))
     }
+}
+
+/// The S3 error for an object that cannot be served as its table, saying only `public` why.
+fn unreadable_error(public: &str) -> S3Error {
+    let message = format!("The object cannot be served as its table: {public}.");
+    S3Error::invalid_object_state(&message)
 }
 
 /// The version of the object at `path` of `upstream` its HEAD's headers name, and its

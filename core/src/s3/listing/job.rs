@@ -145,6 +145,8 @@ pub struct ListingJob {
     pending: Vec<Pending>,
     /// Upstream bytes the page's passes may still read (`charge`).
     pass_budget: u64,
+    /// The digests of the page's table specs, each computed once (`spec_digest`).
+    digests: Vec<(Rc<TableSpec>, [u8; 32])>,
 }
 
 impl ListingJob {
@@ -217,6 +219,7 @@ impl ListingJob {
             resume_after_examined: false,
             pending: Vec::new(),
             pass_budget: 0,
+            digests: Vec::new(),
             params,
         })
     }
@@ -263,6 +266,21 @@ impl ListingJob {
             return Step::Measure(p.measure.clone());
         }
         Step::Done(self.render())
+    }
+
+    /// `spec`'s digest, from `compute` the first time this listing needs it (a page's objects
+    /// of one data source share one spec).
+    pub fn spec_digest(
+        &mut self,
+        spec: &Rc<TableSpec>,
+        compute: impl FnOnce() -> [u8; 32],
+    ) -> [u8; 32] {
+        if let Some((_, digest)) = self.digests.iter().find(|(s, _)| Rc::ptr_eq(s, spec)) {
+            return *digest;
+        }
+        let digest = compute();
+        self.digests.push((spec.clone(), digest));
+        digest
     }
 
     /// The view of masked object `index` of the page is `size` bytes with ETag `etag`
