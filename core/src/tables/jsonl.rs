@@ -22,6 +22,8 @@ use std::ops::Range;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::names;
+
 /// Why a table could not be read or written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonlError {
@@ -240,22 +242,29 @@ fn spelled(key: &str, rest: &[String], mut f: impl FnMut(usize)) {
     }
 }
 
-/// Whether two keys are equal but for case, surrounding white space and invisible characters
-/// (BOM, zero-width, word joiner, soft hyphen), compared without allocating.
-fn loosely_equal(a: &str, b: &str) -> bool {
-    fn visible(s: &str) -> impl Iterator<Item = char> + '_ {
-        s.trim_matches(char::is_whitespace)
-            .chars()
-            .filter(|c| {
-                !matches!(
-                    c,
-                    '\u{feff}' | '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{00ad}'
-                )
-            })
-            .flat_map(char::to_lowercase)
+/// Whether `key` spells one or more of `rest`'s segments exactly (`spelled`).
+fn spells_exactly(key: &str, rest: &[String]) -> bool {
+    let mut any = false;
+    spelled(key, rest, |_| any = true);
+    any
+}
+
+/// Whether a folded key spells one or more of the folded segments `rest`, joined by dots.
+fn spells_folded(key: &str, rest: &[String]) -> bool {
+    let mut key = key;
+    for segment in rest {
+        let Some(after) = key.strip_prefix(segment.as_str()) else {
+            return false;
+        };
+        if after.is_empty() {
+            return true;
+        }
+        match after.strip_prefix('.') {
+            Some(more) => key = more,
+            None => return false,
+        }
     }
-    // Cheap first: keys of very different lengths are not alike.
-    a.len().abs_diff(b.len()) <= 12 && visible(a).eq(visible(b))
+    false
 }
 
 /// A path being followed: (path index, segments already matched).
@@ -264,6 +273,10 @@ type Active = (usize, usize);
 /// Walks one JSON object, recording the values at the active paths.
 struct Scan<'s> {
     paths: &'s [Vec<String>],
+    /// Each path's segments folded (`names::folded`), to find look-alike keys.
+    folded: &'s [Vec<String>],
+    /// Reused for each key's folded form.
+    scratch: &'s mut String,
     /// The paths being followed, by every object open around this one: this object's are
     /// `stack[active]`; an object pushes its members' above them and takes them off again, so
     /// no record allocates once the stack has grown.
@@ -292,12 +305,21 @@ impl<'de> Visitor<'de> for Scan<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let Scan {
             paths,
+            folded,
+            scratch,
             stack,
             active,
             base,
             out,
         } = self;
         while let Some(key) = map.next_key_seed(Key)? {
+            if !active.is_empty() && names::has_bidi_control(&key) {
+                // It displays as another key: refused, never served in clear.
+                return Err(de::Error::custom(format_args!(
+                    "key {key:?} has a bidirectional control"
+                )));
+            }
+            let mut key_folded = false;
             // The paths this key ends go to `out` (their span set once the value is read),
             // those it continues onto the stack above `mark`.
             let leaves = out.len();
@@ -311,7 +333,16 @@ impl<'de> Visitor<'de> for Scan<'_> {
                 };
                 let rest = segments.get(done..).unwrap_or_default();
                 if let Some(next) = rest.first() {
-                    if key.as_ref() != next.as_str() && loosely_equal(&key, next) {
+                    if !key_folded {
+                        scratch.clear();
+                        names::fold_into(&key, scratch);
+                        key_folded = true;
+                    }
+                    let folded_rest = folded
+                        .get(p)
+                        .and_then(|f| f.get(done..))
+                        .unwrap_or_default();
+                    if spells_folded(scratch, folded_rest) && !spells_exactly(&key, rest) {
                         // A reader may take it for the field: refused, never served in clear.
                         return Err(de::Error::custom(format_args!(
                             "key {key:?} is spelled like the masked or filtered field {next:?}"
@@ -353,6 +384,8 @@ impl<'de> Visitor<'de> for Scan<'_> {
                 let nested = mark..stack.len();
                 Scan {
                     paths,
+                    folded,
+                    scratch: &mut *scratch,
                     stack: &mut *stack,
                     active: nested,
                     base,
@@ -409,6 +442,8 @@ impl<'de> Visitor<'de> for Key {
 #[derive(Debug)]
 pub struct Reader {
     paths: Vec<Vec<String>>,
+    folded: Vec<Vec<String>>,
+    scratch: String,
     /// Every path at its start (what the top-level object is scanned for), and above them the
     /// paths followed into nested objects while a line is read.
     stack: Vec<Active>,
@@ -429,8 +464,14 @@ impl Reader {
     pub fn new(paths: &[&str], max_record: usize) -> Result<Reader, JsonlError> {
         let paths = parse_paths(paths)?;
         let stack = (0..paths.len()).map(|p| (p, 0)).collect();
+        let folded = paths
+            .iter()
+            .map(|segments| segments.iter().map(|s| names::folded(s)).collect())
+            .collect();
         Ok(Reader {
             paths,
+            folded,
+            scratch: String::new(),
             stack,
             max_record,
             pending: Vec::new(),
@@ -551,6 +592,8 @@ impl Reader {
             // A line that failed left its nested paths on the stack; the reader stops there.
             let scan = Scan {
                 paths: &self.paths,
+                folded: &self.folded,
+                scratch: &mut self.scratch,
                 stack: &mut self.stack,
                 active: roots,
                 base: text.as_ptr() as usize,
@@ -760,6 +803,12 @@ mod tests {
             "{\"\u{feff}email\":\"b@y\"}",
             r#"{"user":{"Email":"b@y"}}"#,
             r#"{"e\u00adm\u00e0il":1,"em\u00adail":"b@y"}"#,
+            "{\"ｅｍａｉｌ\":\"b@y\"}",
+            "{\"\u{435}mail\":\"b@y\"}",
+            "{\"em\u{34f}ail\":\"b@y\"}",
+            "{\"email\u{fe0f}\":\"b@y\"}",
+            "{\"ｕｓｅｒ.email\":\"b@y\"}",
+            "{\"user\":{\"\u{1d41e}mail\":\"b@y\"}}",
         ] {
             let paths = ["email", "user.email"];
             let error = read(&paths, line).unwrap_err();
@@ -771,6 +820,21 @@ mod tests {
         // Other keys, and the field itself, are read as ever.
         let ok = read(&["email"], r#"{"emails":"x","e_mail":"y","email":"z"}"#).unwrap();
         assert_eq!(ok.len(), 1);
+        let ok = read(
+            &["user.email"],
+            r#"{"user.email":"x","user":{"email":"y"}}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 1);
+    }
+
+    #[test]
+    fn a_key_with_a_bidirectional_control_is_refused_where_fields_are_located() {
+        let error = read(&["email"], "{\"\u{202e}liame\":\"b@y\"}").unwrap_err();
+        assert!(
+            matches!(&error.kind, JsonlErrorKind::InvalidJson(why) if why.contains("bidirectional")),
+            "{error}"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod filter;
 pub mod index;
 pub mod jsonl;
 pub mod mask;
+pub mod names;
 pub mod spec;
 pub mod transform;
 pub mod view;

@@ -17,6 +17,7 @@ use super::csv::{self, CsvError};
 use super::index::{Index, IndexBuilder, IndexError, FINGERPRINT_BYTES};
 use super::jsonl::{self, JsonlError, Kind};
 use super::mask::{CompiledMask, MaskKeys, Masked, Value};
+use super::names;
 use super::spec::{RowFilter, SpecError, TableFormat, TableSpec};
 
 /// Why a table object cannot be transformed.
@@ -29,9 +30,12 @@ pub enum TableError {
     NoHeader,
     /// A masked or filtered column the CSV header row does not name.
     MissingColumn(String),
-    /// A CSV header name that is a masked or filtered column's but for case, spaces or
-    /// invisible characters: readers may take either for the column.
+    /// A CSV header name that is not a masked or filtered column's but looks like it
+    /// (`names::folded`): readers may take either for the column.
     LookalikeColumn(String),
+    /// A CSV header name readers may not read as written: it holds a `#` (a comment marker)
+    /// or a bidirectional control.
+    AmbiguousHeader(String),
     /// A CSV record with more fields than the header names: readers disagree on which column
     /// each field is (pandas takes the extra leading ones as the index).
     TooManyFields {
@@ -65,6 +69,10 @@ impl fmt::Display for TableError {
                     "the CSV header has a column named like {c:?} but not {c:?}"
                 )
             }
+            TableError::AmbiguousHeader(c) => write!(
+                f,
+                "the CSV header name {c:?} has a comment marker or a bidirectional control"
+            ),
             TableError::TooManyFields {
                 offset,
                 record,
@@ -101,7 +109,8 @@ impl TableError {
             TableError::Jsonl(_) => "it is not valid JSON Lines",
             TableError::NoHeader
             | TableError::MissingColumn(_)
-            | TableError::LookalikeColumn(_) => {
+            | TableError::LookalikeColumn(_)
+            | TableError::AmbiguousHeader(_) => {
                 "its CSV header does not name the columns its policy applies to unambiguously"
             }
             TableError::Spec(_) | TableError::Index(_) | TableError::Abandoned => {
@@ -226,22 +235,6 @@ fn render_json(masked: &Masked<'_>, out: &mut Vec<u8>) {
         Masked::Number(n) => out.extend_from_slice(n.as_bytes()),
         Masked::Null => out.extend_from_slice(b"null"),
     }
-}
-
-/// A header name as a reader might match it: without surrounding white space or invisible
-/// characters (BOM, zero-width, word joiner, soft hyphen), case folded.
-fn loose_name(name: &[u8]) -> String {
-    String::from_utf8_lossy(name)
-        .chars()
-        .filter(|c| {
-            !matches!(
-                c,
-                '\u{feff}' | '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{00ad}'
-            )
-        })
-        .collect::<String>()
-        .trim_matches(|c: char| c.is_whitespace())
-        .to_lowercase()
 }
 
 /// The per-stream state the record callbacks update (apart from the reader, so that the reader
@@ -495,14 +488,31 @@ impl State {
     }
 
     fn resolve_header(&mut self, header: &csv::Record<'_>) -> Result<(), TableError> {
+        let names: Vec<Option<String>> = (0..header.fields().len())
+            .map(|i| {
+                header
+                    .value(i)
+                    .map(|n| String::from_utf8_lossy(&n).into_owned())
+            })
+            .collect();
+        for name in names.iter().flatten() {
+            // pandas' `comment="#"` cuts the header at a `#`, and the names that remain label
+            // other columns; bidirectional controls make a name display as another.
+            if name.contains('#') || names::has_bidi_control(name) {
+                return Err(TableError::AmbiguousHeader(name.clone()));
+            }
+        }
+        let folded: Vec<Option<String>> = names
+            .iter()
+            .map(|n| n.as_deref().map(names::folded))
+            .collect();
         for column in &mut self.rules.columns {
             column.fields.clear();
-            let wanted = loose_name(column.name.as_bytes());
-            for i in 0..header.fields().len() {
-                let name = header.value(i);
-                if name.as_deref() == Some(column.name.as_bytes()) {
+            let wanted = names::folded(&column.name);
+            for (i, (name, fold)) in names.iter().zip(&folded).enumerate() {
+                if name.as_deref() == Some(column.name.as_str()) {
                     column.fields.push(i);
-                } else if name.is_some_and(|n| loose_name(&n) == wanted) {
+                } else if fold.as_deref() == Some(wanted.as_str()) {
                     return Err(TableError::LookalikeColumn(column.name.clone()));
                 }
             }
@@ -669,6 +679,13 @@ mod tests {
             "id,EMAIL ,email",
             "id,e\u{200b}mail,email",
             "id,Email",
+            "id,email,ｅｍａｉｌ",
+            "id,email,\u{1d41e}\u{1d426}\u{1d41a}\u{1d422}\u{1d425}",
+            "id,email,e\u{301}mail",
+            "id,email,\u{435}mail",
+            "id,email,em\u{34f}ail",
+            "id,email,email\u{e0041}",
+            "id,email,email\u{3164}",
         ] {
             let input = format!("{header}\n1,a@x,b@y\n");
             let err = run(&spec(ERIN_LIKE_ORDERS), input.as_bytes()).unwrap_err();
@@ -676,6 +693,18 @@ mod tests {
         }
         let (out, _) = run(&spec(ERIN_LIKE_ORDERS), b"id,email,emails\n1,a@x,b\n").unwrap();
         assert!(out.ends_with(b",b\n") && !out.windows(3).any(|w| w == b"a@x"));
+    }
+
+    #[test]
+    fn a_header_a_reader_may_cut_or_reorder_is_refused() {
+        for header in ["#id,x,email", "id,email,order#", "id,email,\u{202e}liame"] {
+            let input = format!("{header}\n1,a@x,b@y\n");
+            let err = run(&spec(ERIN_LIKE_ORDERS), input.as_bytes()).unwrap_err();
+            assert!(
+                matches!(err, TableError::AmbiguousHeader(_)),
+                "{header}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -1,20 +1,14 @@
-"""OPEN LEAKS, not collected by pytest (the name does not start with `test_`): 33 of these
-probes fail against the filter at the commit that added this file, each naming a leak that is
-still open (issue 15's closing note, "Open after the second hostile pass"). Once the filter
-refuses these objects, rename the file to `test_attacks_tables_2.py` so they run in `make test`:
-`.venv/bin/pytest tests/e2e/open_leaks_tables.py -p no:cacheprovider` runs them today.
-
-Second round of hostile probes of "alice and erin never receive the clear text of a masked
+"""Second round of hostile probes of "alice and erin never receive the clear text of a masked
 column": header variants other CSV readers read differently (a comment line, an Excel `sep=`
 hint, a trailing delimiter or a quoted empty name on the header only, CRLF after the header
-only) and look-alike names the look-alike check (case, white space, BOM, zero-width) does not
-cover: Unicode compatibility forms a reader's NFKC normalises (full-width `ｅｍａｉｌ`,
-mathematical bold), a combining accent a reader's accent stripping removes, the combining
-grapheme joiner and other default-ignorable (invisible) code points, a Cyrillic `е`.
+only) and Unicode look-alike names (core/src/tables/names.rs): compatibility forms a reader's
+NFKC normalises (full-width `ｅｍａｉｌ`, mathematical bold), a combining accent a reader's
+accent stripping removes, the combining grapheme joiner and other default-ignorable (invisible)
+code points, a Cyrillic `е`, a right-to-left override.
 
 Each test asserts the safe answer (refused with 403 InvalidObjectState, or served with no clear
-value under any name a reader could take for the masked column), so a failing test names a leak
-still open. The module runs its own stack over the demo data plus the objects below."""
+value under any name a reader could take for the masked column), so a failing test names a
+leak. The module runs its own stack over the demo data plus the objects below."""
 
 import io
 import unicodedata
