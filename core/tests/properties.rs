@@ -62,6 +62,7 @@ fn grant(source: usize, attribute_rules: bool) -> DataSourceGrant {
         visible: attribute_rules.then(|| vec!["region=eu/**".into(), "top/*.csv".into()]),
         shown: Vec::new(),
         table: None,
+        rules: Vec::new(),
     }
 }
 
@@ -737,6 +738,7 @@ proptest! {
             visible: visible.map(|v| v.iter().map(|p| p.to_string()).collect()),
             shown: shown.iter().map(|p| p.to_string()).collect(),
             table: None,
+            rules: Vec::new(),
         };
         let ent = Entitlements {
             principal: "p".into(),

@@ -11,7 +11,8 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action as SdkAction, BufferType, ContextType, LogLevel, MapType};
 use proxy_wasm::types::{MetricType, Status};
 use s3gate_core::flow::{
-    Action, Call, CallAnswer, Caller, Command, Counter, Gateway, Host, HostRefused, Level, StreamId,
+    Action, Call, CallAnswer, Caller, Command, Counter, Gateway, Gauge, Histogram, Host,
+    HostRefused, Level, StreamId,
 };
 use s3gate_core::headers::HeaderMap;
 
@@ -27,8 +28,8 @@ proxy_wasm::main! {{
 /// root context and configuration.
 struct Plugin {
     gateway: Gateway,
-    /// Envoy's metric ids, by `Counter::ALL`'s order.
-    metrics: [Option<u32>; Counter::ALL.len()],
+    /// Envoy's metric ids, by name, defined on first use (a counter's labels are in its name).
+    metrics: HashMap<String, u32>,
 }
 
 thread_local! {
@@ -52,7 +53,7 @@ fn with_gateway<T>(
             running,
             effective: running,
             root_id,
-            metrics: plugin.metrics,
+            metrics: &mut plugin.metrics,
         };
         let result = f(&mut plugin.gateway, &mut host);
         host.restore_effective();
@@ -83,15 +84,14 @@ impl RootContext for Root {
                 Some(plugin) => plugin.gateway.reconfigure(&bytes, &env),
                 None => {
                     let gateway = Gateway::configure(&bytes, &env, random_seed())?;
-                    plugins.insert(
-                        root_id,
-                        Plugin {
-                            gateway,
-                            metrics: Counter::ALL.map(|counter| {
-                                hostcalls::define_metric(MetricType::Counter, counter.name()).ok()
-                            }),
-                        },
-                    );
+                    let mut metrics = HashMap::new();
+                    for counter in Counter::UNLABELLED {
+                        let name = counter.name();
+                        if let Ok(id) = hostcalls::define_metric(MetricType::Counter, &name) {
+                            metrics.insert(name, id);
+                        }
+                    }
+                    plugins.insert(root_id, Plugin { gateway, metrics });
                     Ok(())
                 }
             }
@@ -203,14 +203,24 @@ fn deliver_call_answer(root_id: u32, running: u32, caller: Caller, token: u32, b
 
 /// The host as Envoy is: commands for another stream than the running callback's are carried
 /// out with that stream made the effective context.
-struct EnvoyHost {
+struct EnvoyHost<'p> {
     running: u32,
     effective: u32,
     root_id: u32,
-    metrics: [Option<u32>; Counter::ALL.len()],
+    metrics: &'p mut HashMap<String, u32>,
 }
 
-impl EnvoyHost {
+impl EnvoyHost<'_> {
+    /// The id of metric `name` of `kind`, defined now if it is new.
+    fn metric(&mut self, kind: MetricType, name: &str) -> Option<u32> {
+        if let Some(id) = self.metrics.get(name) {
+            return Some(*id);
+        }
+        let id = hostcalls::define_metric(kind, name).ok()?;
+        self.metrics.insert(name.to_string(), id);
+        Some(id)
+    }
+
     fn make_effective(&mut self, context_id: u32) -> bool {
         if self.effective != context_id {
             if hostcalls::set_effective_context(context_id).is_err() {
@@ -227,12 +237,16 @@ impl EnvoyHost {
     }
 }
 
-impl Host for EnvoyHost {
+impl Host for EnvoyHost<'_> {
     fn now(&self) -> u64 {
+        self.now_ms() / 1000
+    }
+
+    fn now_ms(&self) -> u64 {
         hostcalls::get_current_time()
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs())
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 
     fn shared_get(&self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostRefused> {
@@ -268,12 +282,25 @@ impl Host for EnvoyHost {
     }
 
     fn count(&mut self, counter: Counter, n: u64) {
-        let index = Counter::ALL.iter().position(|c| *c == counter);
-        let id = index.and_then(|i| self.metrics.get(i).copied().flatten());
-        if let (Some(id), Ok(n)) = (id, i64::try_from(n)) {
-            if n > 0 {
+        let Ok(n) = i64::try_from(n) else {
+            return;
+        };
+        if n > 0 {
+            if let Some(id) = self.metric(MetricType::Counter, &counter.name()) {
                 let _ = hostcalls::increment_metric(id, n);
             }
+        }
+    }
+
+    fn gauge(&mut self, gauge: Gauge, delta: i64) {
+        if let Some(id) = self.metric(MetricType::Gauge, gauge.name()) {
+            let _ = hostcalls::increment_metric(id, delta);
+        }
+    }
+
+    fn record(&mut self, histogram: Histogram, value: u64) {
+        if let Some(id) = self.metric(MetricType::Histogram, histogram.name()) {
+            let _ = hostcalls::record_metric(id, value);
         }
     }
 

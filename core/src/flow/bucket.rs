@@ -1,7 +1,8 @@
 //! Bucket operations: HeadBucket, answered locally, and the upstream pages of listings, which
 //! `ListingJob` plans page by page (`table.rs` drives it, measuring masked objects' views).
 
-use super::exchange::{Exchange, Waiting};
+use super::audit::Verdict;
+use super::exchange::{Exchange, Waiting, GRANTED};
 use super::host::{Command, Host};
 use super::object::{upstream_call, OwnRequest};
 use super::{Outcome, Vm};
@@ -12,7 +13,8 @@ const LISTING_TIMEOUT_MS: u64 = 30_000;
 
 impl Exchange {
     /// HeadBucket: the bucket exists, in the gateway's first region.
-    pub(crate) fn head_bucket(&self, vm: &Vm, host: &mut dyn Host) -> Outcome {
+    pub(crate) fn head_bucket(&mut self, vm: &Vm, host: &mut dyn Host) -> Outcome {
+        self.audit.decide(host, Verdict::Allow, GRANTED);
         let region = vm
             .config
             .regions
@@ -41,6 +43,7 @@ impl Exchange {
         fetch: Fetch,
     ) -> Outcome {
         let now = host.now();
+        self.audit.upstream_target(&fetch.upstream, &fetch.path);
         let page = OwnRequest {
             upstream: &fetch.upstream,
             method: "GET",

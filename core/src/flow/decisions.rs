@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use super::host::{Call, Host, Level};
+use super::host::{Call, Counter, Host, Level};
 use super::{StreamId, Vm, Wake};
 use crate::policy::decision::{self, ClaimSlot, Decision, CLAIM_ANSWERED, CLAIM_FAILED};
 use crate::policy::entitlements::{lookup_path, Entitlements};
@@ -156,6 +156,7 @@ impl Vm {
                     (Decision::Known(e), now + ttl)
                 }
                 Err(_) => {
+                    host.count(Counter::PolicyFailures, 1);
                     host.log(
                         Level::Warn,
                         "s3gate: policy service answered an unreadable document",
@@ -165,9 +166,13 @@ impl Vm {
             },
             Some(404) => (Decision::Unknown, now + self.config.negative_cache_seconds),
             other => {
+                host.count(Counter::PolicyFailures, 1);
                 host.log(
                     Level::Warn,
-                    &format!("s3gate: policy service unavailable (status {other:?})"),
+                    &format!(
+                        "s3gate: policy service (cluster {:?}) unavailable (status {other:?})",
+                        self.config.policy_cluster
+                    ),
                 );
                 return None;
             }

@@ -4,8 +4,11 @@
 
 use std::rc::Rc;
 
+use super::audit::{Audit, Verdict};
 use super::decisions::Lookup;
-use super::host::{Action, Call, CallAnswer, Command, Counter, Host, HostRefused, Level};
+use super::host::{
+    Action, Call, CallAnswer, Command, Counter, Histogram, Host, HostRefused, Level,
+};
 use super::table::{ParkedPass, Pass, TableRequest};
 use super::{Outcome, StreamId, Vm, Wake, WAIT_TICK_MS};
 use crate::headers::{HeaderMap, Headers};
@@ -105,6 +108,10 @@ pub(crate) struct Exchange {
     pub(crate) body_plan: BodyPlan,
     /// A masked table's object request (its view answered instead of the object).
     pub(crate) table: Option<Box<TableRequest>>,
+    /// What the access log records of this request.
+    pub(crate) audit: Audit,
+    /// When its own policy call went out (milliseconds), for the call's latency.
+    policy_sent_ms: Option<u64>,
 }
 
 impl Exchange {
@@ -135,6 +142,8 @@ impl Exchange {
             forwarded: None,
             body_plan: BodyPlan::Pass,
             table: None,
+            audit: Audit::default(),
+            policy_sent_ms: None,
         };
         let action = match exchange.authenticate(vm, host) {
             Outcome::Forward => Action::Continue,
@@ -169,6 +178,7 @@ impl Exchange {
             Ok(r) => r,
             Err(error) => return self.respond_error(host, &error),
         };
+        self.audit.operation(&request.operation, &vm.config.bucket);
         let presented = match presented::presented(
             &self.request_headers,
             &request.query,
@@ -185,6 +195,14 @@ impl Exchange {
             })
             .cloned()
             .unwrap_or_default();
+        self.audit.key_digest(&key_digest);
+        self.audit.signature(match &presented {
+            Presented::LegacySeed { .. } => "seed",
+            Presented::SigV4(auth) if auth.presigned.is_some() => "sigv4-presigned",
+            Presented::SigV4(_) => "sigv4",
+            Presented::SigV2(auth) if auth.expires.is_some() => "sigv2-presigned",
+            Presented::SigV2(_) => "sigv2",
+        });
         match presented {
             Presented::LegacySeed { .. } => self.with_decision(
                 vm,
@@ -233,7 +251,10 @@ impl Exchange {
         request: S3Request,
     ) -> Outcome {
         let cache_id = lookup.cache_id();
-        match vm.cached_decision(host, &cache_id, self.now) {
+        let cached = vm.cached_decision(host, &cache_id, self.now);
+        let outcome = if cached.is_some() { "hit" } else { "miss" };
+        host.count(Counter::DecisionCache { outcome }, 1);
+        match cached {
             Some(cached) => {
                 // One request (of all workers) refreshes a decision about to expire and waits
                 // for it; the others go on with the cached one. If the refresh fails, the still
@@ -350,6 +371,7 @@ impl Exchange {
             timeout_ms: vm.config.policy_timeout_ms,
         };
         host.count(Counter::PolicyCalls, 1);
+        self.policy_sent_ms = Some(host.now_ms());
         self.send(vm, host, call, Waiting::SigV2Check { lookup, request })
     }
 
@@ -362,6 +384,7 @@ impl Exchange {
     ) -> Outcome {
         let call = vm.policy_call(&lookup, Some(self.stream));
         host.count(Counter::PolicyCalls, 1);
+        self.policy_sent_ms = Some(host.now_ms());
         self.send(vm, host, call, Waiting::PolicyAnswer { lookup, request })
     }
 
@@ -405,9 +428,13 @@ impl Exchange {
     fn not_sent(&mut self, vm: &mut Vm, host: &mut dyn Host, then: Waiting) -> Outcome {
         match then {
             Waiting::PolicyAnswer { lookup, request } => {
+                host.count(Counter::PolicyFailures, 1);
                 host.log(
                     Level::Warn,
-                    "s3gate: policy service call could not be dispatched",
+                    &format!(
+                        "s3gate: policy service call could not be dispatched to cluster {:?}",
+                        vm.config.policy_cluster
+                    ),
                 );
                 let cache_id = lookup.cache_id();
                 let outcome = self.policy_failed(vm, host, &cache_id, request);
@@ -434,6 +461,14 @@ impl Exchange {
         answer: CallAnswer,
     ) -> Outcome {
         let status = answer.status;
+        if let Some(sent) = self.policy_sent_ms.take() {
+            if matches!(
+                self.waiting,
+                Waiting::PolicyAnswer { .. } | Waiting::SigV2Check { .. }
+            ) {
+                host.record(Histogram::PolicyCallMs, host.now_ms().saturating_sub(sent));
+            }
+        }
         match std::mem::replace(&mut self.waiting, Waiting::Nothing) {
             Waiting::PolicyAnswer { lookup, request } => {
                 self.on_policy_answer(vm, host, &lookup, request, status, &answer.body)
@@ -455,7 +490,10 @@ impl Exchange {
                         None => self.respond_error(host, &S3Error::invalid_access_key_id()),
                     }
                 }
-                _ => self.respond_error(host, &S3Error::service_unavailable()),
+                _ => {
+                    host.count(Counter::PolicyFailures, 1);
+                    self.respond_error(host, &S3Error::service_unavailable())
+                }
             },
             Waiting::ObjectSize { suffix } => self.on_object_size(host, &answer, suffix),
             Waiting::Validators { suffix } => self.on_validators(host, &answer, suffix),
@@ -568,6 +606,7 @@ impl Exchange {
             }
             Decision::Known(e) => e,
         };
+        self.audit.principal(&entitlements.principal);
         if self.sigv2_refused {
             return self.respond_error(host, &sigv4::signature_does_not_match());
         }
@@ -576,15 +615,22 @@ impl Exchange {
         }
         match request.operation {
             Operation::ListBuckets => {
+                self.audit.decide(host, Verdict::Allow, GRANTED);
                 self.respond_xml(host, 200, &listing::render_list_buckets(&vm.config.bucket))
             }
             Operation::GetBucketLocation => {
+                self.audit.decide(host, Verdict::Allow, GRANTED);
                 self.respond_xml(host, 200, &listing::render_bucket_location())
             }
             Operation::HeadBucket => self.head_bucket(vm, host),
             Operation::ListObjects(params) => {
+                let named = params.prefix.split('/').next().unwrap_or_default();
+                if let Some(grant) = entitlements.data_source(named) {
+                    self.audit.grant(grant);
+                }
                 match ListingJob::new(params, entitlements, &vm.config.bucket) {
                     Ok(job) => {
+                        self.audit.decide(host, Verdict::Allow, GRANTED);
                         let job = job.with_pass_budget(vm.config.listing_pass_bytes);
                         self.drive_listing(vm, host, Box::new(job))
                     }
@@ -613,17 +659,21 @@ impl Exchange {
         Outcome::Responded
     }
 
-    pub(crate) fn respond_error(&self, host: &mut dyn Host, error: &S3Error) -> Outcome {
+    pub(crate) fn respond_error(&mut self, host: &mut dyn Host, error: &S3Error) -> Outcome {
+        self.audit.decide(host, Verdict::Deny, error.code);
         let xml = error.to_xml(&self.resource, &self.request_id);
         self.respond_xml(host, error.status, &xml)
     }
 
     /// Logs a configuration fault and answers 500.
-    pub(crate) fn internal_error(&self, host: &mut dyn Host, message: &str) -> Outcome {
+    pub(crate) fn internal_error(&mut self, host: &mut dyn Host, message: &str) -> Outcome {
         host.log(Level::Error, message);
         self.respond_error(host, &S3Error::internal_error())
     }
 }
+
+/// The reason an allowed request's audit record gives.
+pub(crate) const GRANTED: &str = "granted";
 
 /// Which view a stream's pass is measuring (for `Gateway::on_stream_done`).
 pub(crate) fn measured_view(waiting: &Waiting) -> Option<ViewId> {

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::host::{Call, Command, Counter, Host, HostRefused, Level, StreamId};
+use super::host::{Call, Command, Counter, Gauge, Histogram, Host, HostRefused, Level, StreamId};
 
 /// Envoy's shared data: every write takes the next CAS of one counter; a write with a CAS is
 /// refused when the entry exists with another CAS.
@@ -89,6 +89,10 @@ pub struct FakeHost {
     /// Commands given, in order, with the stream each addressed.
     pub commands: Vec<(StreamId, Recorded)>,
     pub counters: HashMap<Counter, u64>,
+    pub gauges: HashMap<Gauge, i64>,
+    pub histograms: HashMap<Histogram, Vec<u64>>,
+    /// Milliseconds past `now`'s second (what `now_ms` adds).
+    pub millis: u64,
     pub logs: Vec<(Level, String)>,
     pub tick_period_ms: u64,
     /// What `response_body` returns.
@@ -113,6 +117,9 @@ impl FakeHost {
             next_token: 0,
             commands: Vec::new(),
             counters: HashMap::new(),
+            gauges: HashMap::new(),
+            histograms: HashMap::new(),
+            millis: 0,
             logs: Vec::new(),
             tick_period_ms: 0,
             response_body: Vec::new(),
@@ -157,6 +164,16 @@ impl FakeHost {
         })
     }
 
+    /// The last value `stream` set for property `name` (what the access log reads).
+    pub fn property(&self, stream: StreamId, name: &str) -> Option<String> {
+        self.commands.iter().rev().find_map(|(s, c)| match c {
+            Recorded::SetProperty(n, v) if *s == stream && n == name => {
+                Some(String::from_utf8_lossy(v).into_owned())
+            }
+            _ => None,
+        })
+    }
+
     /// The calls dispatched since index `from`, with their tokens.
     pub fn calls_since(&self, from: usize) -> &[(u32, Call)] {
         self.calls.get(from..).unwrap_or(&[])
@@ -166,6 +183,10 @@ impl FakeHost {
 impl Host for FakeHost {
     fn now(&self) -> u64 {
         self.now
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.now * 1000 + self.millis
     }
 
     fn shared_get(&self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostRefused> {
@@ -204,6 +225,14 @@ impl Host for FakeHost {
 
     fn count(&mut self, counter: Counter, n: u64) {
         *self.counters.entry(counter).or_default() += n;
+    }
+
+    fn gauge(&mut self, gauge: Gauge, delta: i64) {
+        *self.gauges.entry(gauge).or_default() += delta;
+    }
+
+    fn record(&mut self, histogram: Histogram, value: u64) {
+        self.histograms.entry(histogram).or_default().push(value);
     }
 
     fn log(&mut self, level: Level, message: &str) {

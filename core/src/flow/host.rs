@@ -28,32 +28,105 @@ pub enum Level {
     Warn,
 }
 
-/// The flow's counters (`wasmcustom.s3gate_*` in Envoy's admin stats).
+/// The flow's counters (`wasmcustom.s3gate_*` in Envoy's stats). Labels are parts of the
+/// name (`s3gate_requests.operation.GetObject.decision.allow`) that envoy.yaml's `stats_tags`
+/// turn into tags; their values are fixed names (operations, decisions, S3 error codes),
+/// never a principal, key or path. docs/operations.md lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Counter {
+    /// Requests decided, by S3 operation and decision (`allow`, `deny`).
+    Requests {
+        operation: &'static str,
+        decision: &'static str,
+    },
+    /// Requests denied, by reason (the S3 error code answered).
+    Denied {
+        reason: &'static str,
+    },
+    /// Decision lookups, by outcome: `hit` (cached in this VM or shared data), `miss`.
+    DecisionCache {
+        outcome: &'static str,
+    },
     PolicyCalls,
+    /// Policy calls that failed: no answer, an error status, an unreadable document.
+    PolicyFailures,
     StaleDecisionsServed,
     /// Requests that waited for a decision another request was fetching.
     ParkedRequests,
     /// Of those, resumed by the root context's tick: the fetch they waited for was another
     /// worker's.
     ParkedResumedByTick,
+    /// Upstream listing entries left out of a listing (not visible to the principal).
+    ListedObjectsFiltered,
+    /// Bytes of masked views sent to clients.
+    MaskedBytes,
+    /// Masked objects refused because they cannot be transformed.
+    TransformErrors,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 4] = [
+    /// The counters without labels: defined when the filter starts, so they read 0 before
+    /// their first event (a labelled one appears with its first event).
+    pub const UNLABELLED: [Counter; 8] = [
         Counter::PolicyCalls,
+        Counter::PolicyFailures,
         Counter::StaleDecisionsServed,
         Counter::ParkedRequests,
         Counter::ParkedResumedByTick,
+        Counter::ListedObjectsFiltered,
+        Counter::MaskedBytes,
+        Counter::TransformErrors,
     ];
 
+    /// The metric's name, labels included.
+    pub fn name(self) -> String {
+        match self {
+            Counter::Requests {
+                operation,
+                decision,
+            } => format!("s3gate_requests.operation.{operation}.decision.{decision}"),
+            Counter::Denied { reason } => format!("s3gate_denied.reason.{reason}"),
+            Counter::DecisionCache { outcome } => {
+                format!("s3gate_decision_cache.outcome.{outcome}")
+            }
+            Counter::PolicyCalls => "s3gate_policy_calls".into(),
+            Counter::PolicyFailures => "s3gate_policy_failures".into(),
+            Counter::StaleDecisionsServed => "s3gate_stale_decisions_served".into(),
+            Counter::ParkedRequests => "s3gate_parked_requests".into(),
+            Counter::ParkedResumedByTick => "s3gate_parked_resumed_by_tick".into(),
+            Counter::ListedObjectsFiltered => "s3gate_listed_objects_filtered".into(),
+            Counter::MaskedBytes => "s3gate_masked_bytes".into(),
+            Counter::TransformErrors => "s3gate_transform_errors".into(),
+        }
+    }
+}
+
+/// The flow's gauges: one value for all workers, moved by deltas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Gauge {
+    /// Requests the filter holds now (from their headers to the stream's end).
+    ActiveRequests,
+}
+
+impl Gauge {
     pub fn name(self) -> &'static str {
         match self {
-            Counter::PolicyCalls => "s3gate_policy_calls",
-            Counter::StaleDecisionsServed => "s3gate_stale_decisions_served",
-            Counter::ParkedRequests => "s3gate_parked_requests",
-            Counter::ParkedResumedByTick => "s3gate_parked_resumed_by_tick",
+            Gauge::ActiveRequests => "s3gate_active_requests",
+        }
+    }
+}
+
+/// The flow's histograms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Histogram {
+    /// Milliseconds from a decision call's dispatch to its answer (or failure).
+    PolicyCallMs,
+}
+
+impl Histogram {
+    pub fn name(self) -> &'static str {
+        match self {
+            Histogram::PolicyCallMs => "s3gate_policy_call_ms",
         }
     }
 }
@@ -112,6 +185,8 @@ pub struct HostRefused;
 pub trait Host {
     /// Seconds since the epoch.
     fn now(&self) -> u64;
+    /// Milliseconds since the epoch (durations).
+    fn now_ms(&self) -> u64;
     /// A shared-data entry (all workers see it) and its CAS; `Err` if the host failed.
     fn shared_get(&self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostRefused>;
     /// Writes a shared-data entry; with `cas`, only if the entry still has that CAS (an absent
@@ -122,6 +197,8 @@ pub trait Host {
     /// How often the root context ticks; 0 stops it.
     fn set_tick_period_ms(&mut self, period_ms: u64);
     fn count(&mut self, counter: Counter, n: u64);
+    fn gauge(&mut self, gauge: Gauge, delta: i64);
+    fn record(&mut self, histogram: Histogram, value: u64);
     fn log(&mut self, level: Level, message: &str);
     /// The current response body chunk (only while `on_response_body` runs).
     fn response_body(&mut self, size: usize) -> Vec<u8>;

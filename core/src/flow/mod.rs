@@ -8,6 +8,7 @@
 //! shares between requests (configuration, decision cache, parked requests, calls in flight) is
 //! the `Vm`.
 
+mod audit;
 mod bucket;
 mod decisions;
 mod exchange;
@@ -33,7 +34,9 @@ use crate::tables::mask::MaskKeys;
 pub use decisions::Lookup;
 use exchange::Exchange;
 pub use host::StreamId;
-pub use host::{Action, Call, CallAnswer, Caller, Command, Counter, Host, HostRefused, Level};
+pub use host::{
+    Action, Call, CallAnswer, Caller, Command, Counter, Gauge, Histogram, Host, HostRefused, Level,
+};
 
 /// How often the root context looks after parked requests (only while there are any): a
 /// decision another worker fetched, a fetch nobody is making any more, a call a woken request
@@ -65,8 +68,12 @@ pub(crate) enum Outcome {
 enum CallFor {
     /// The stream's own call; what it waits for is in its `Exchange`.
     Stream(StreamId),
-    /// A decision the root context fetches for requests parked on it.
-    Decision { cache_id: String, lookup: Lookup },
+    /// A decision the root context fetches for requests parked on it, sent at `sent_ms`.
+    Decision {
+        cache_id: String,
+        lookup: Lookup,
+        sent_ms: u64,
+    },
 }
 
 /// Per-VM memos of per-request work: access key -> its digest, signing key hex -> HMAC state.
@@ -210,7 +217,9 @@ impl Gateway {
         headers: HeaderMap,
     ) -> Action {
         self.vm.running = Caller::Stream(stream);
-        let (exchange, action) = Exchange::start(&mut self.vm, host, stream, headers);
+        host.gauge(Gauge::ActiveRequests, 1);
+        let (mut exchange, action) = Exchange::start(&mut self.vm, host, stream, headers);
+        exchange.audit.flush(host, stream);
         self.exchanges.insert(stream, exchange);
         self.run_woken(host);
         action
@@ -227,7 +236,11 @@ impl Gateway {
     ) -> Action {
         self.vm.running = Caller::Stream(stream);
         match self.exchanges.get_mut(&stream) {
-            Some(exchange) => exchange.on_response_headers(&self.vm, host, headers, end_of_stream),
+            Some(exchange) => {
+                let action = exchange.on_response_headers(&self.vm, host, headers, end_of_stream);
+                exchange.audit.flush(host, stream);
+                action
+            }
             None => Action::Continue,
         }
     }
@@ -241,7 +254,11 @@ impl Gateway {
     ) -> Action {
         self.vm.running = Caller::Stream(stream);
         match self.exchanges.get_mut(&stream) {
-            Some(exchange) => exchange.on_response_body(&mut self.vm, host, size, end_of_stream),
+            Some(exchange) => {
+                let action = exchange.on_response_body(&mut self.vm, host, size, end_of_stream);
+                exchange.audit.flush(host, stream);
+                action
+            }
             None => Action::Continue,
         }
     }
@@ -259,12 +276,19 @@ impl Gateway {
             Some(CallFor::Stream(stream)) => {
                 if let Some(exchange) = self.exchanges.get_mut(&stream) {
                     let outcome = exchange.on_call_answer(&mut self.vm, host, answer);
+                    exchange.audit.flush(host, stream);
                     if outcome == Outcome::Forward {
                         host.command(stream, Command::Resume);
                     }
                 }
             }
-            Some(CallFor::Decision { cache_id, .. }) => {
+            Some(CallFor::Decision {
+                cache_id, sent_ms, ..
+            }) => {
+                host.record(
+                    Histogram::PolicyCallMs,
+                    host.now_ms().saturating_sub(sent_ms),
+                );
                 let now = host.now();
                 let stored =
                     self.vm
@@ -302,14 +326,24 @@ impl Gateway {
                 match host.dispatch(&call) {
                     Ok(token) => {
                         host.count(Counter::PolicyCalls, 1);
-                        self.vm
-                            .calls
-                            .insert(token, CallFor::Decision { cache_id, lookup });
+                        let sent_ms = host.now_ms();
+                        self.vm.calls.insert(
+                            token,
+                            CallFor::Decision {
+                                cache_id,
+                                lookup,
+                                sent_ms,
+                            },
+                        );
                     }
                     Err(HostRefused) => {
+                        host.count(Counter::PolicyFailures, 1);
                         host.log(
                             Level::Warn,
-                            "s3gate: policy service call could not be dispatched",
+                            &format!(
+                                "s3gate: policy service call could not be dispatched to cluster {:?}",
+                                self.vm.config.policy_cluster
+                            ),
                         );
                         self.vm.end_fetch(host, &cache_id, false);
                     }
@@ -318,7 +352,9 @@ impl Gateway {
         }
         for stream in std::mem::take(&mut self.vm.deferred) {
             if let Some(exchange) = self.exchanges.get_mut(&stream) {
-                if exchange.send_deferred(&mut self.vm, host) == Outcome::Forward {
+                let outcome = exchange.send_deferred(&mut self.vm, host);
+                exchange.audit.flush(host, stream);
+                if outcome == Outcome::Forward {
                     host.command(stream, Command::Resume);
                 }
             }
@@ -343,6 +379,7 @@ impl Gateway {
         let Some(exchange) = self.exchanges.remove(&stream) else {
             return;
         };
+        host.gauge(Gauge::ActiveRequests, -1);
         self.vm.calls.retain(|_, c| *c != CallFor::Stream(stream));
         if let Some(view) = exchange::measured_view(&exchange.waiting) {
             // Its waiters resume on the tick (this context is ending).
@@ -372,7 +409,9 @@ impl Gateway {
                 let Some(exchange) = self.exchanges.get_mut(&stream) else {
                     continue; // the client went away
                 };
-                if exchange.resume_parked(&mut self.vm, host, how) == Outcome::Forward {
+                let outcome = exchange.resume_parked(&mut self.vm, host, how);
+                exchange.audit.flush(host, stream);
+                if outcome == Outcome::Forward {
                     host.command(stream, Command::Resume);
                 }
             }

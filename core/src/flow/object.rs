@@ -2,7 +2,8 @@
 //! Range), the HEAD that answers conditions or a suffix range first, and the upstream's
 //! response planned back into S3's answer.
 
-use super::exchange::{Exchange, Forwarded, Waiting};
+use super::audit::Verdict;
+use super::exchange::{Exchange, Forwarded, Waiting, GRANTED};
 use super::host::{Action, Call, CallAnswer, Command, Host};
 use super::{Outcome, Signers, Vm};
 use crate::config::PluginConfig;
@@ -90,10 +91,14 @@ impl Exchange {
         key: String,
         query: &[(String, String)],
     ) -> Outcome {
+        if let Some(grant) = entitlements.data_source(key.split('/').next().unwrap_or_default()) {
+            self.audit.grant(grant);
+        }
         let (grant, relative) = match mapping::resolve_object(entitlements, &key) {
             Ok(found) => found,
             Err(error) => return self.respond_error(host, &error),
         };
+        self.audit.decide(host, Verdict::Allow, GRANTED);
         let Some(upstream) = vm.config.upstreams.get(&grant.upstream) else {
             let message = format!(
                 "s3gate: data source {:?} names an upstream missing from the plugin configuration",
@@ -107,6 +112,7 @@ impl Exchange {
             return self.respond_error(host, &error);
         }
         let path = mapping::upstream_object_path(grant, relative, query);
+        self.audit.upstream_target(&grant.upstream, &path);
         self.set_request_header(host, ":path", Some(&path));
         self.set_request_header(host, ":authority", Some(&upstream.authority));
         self.set_request_header(

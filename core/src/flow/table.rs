@@ -388,7 +388,10 @@ impl Exchange {
     ) -> Outcome {
         loop {
             let measure = match job.next_step() {
-                Step::Done(xml) => return self.respond_xml(host, 200, &xml),
+                Step::Done(xml) => {
+                    host.count(Counter::ListedObjectsFiltered, job.filtered);
+                    return self.respond_xml(host, 200, &xml);
+                }
                 Step::Fetch(fetch) => return self.fetch_listing_page(vm, host, job, fetch),
                 Step::Measure(measure) => measure,
             };
@@ -1019,6 +1022,7 @@ impl Exchange {
         match error {
             None => {
                 let bytes = body.out.get(from..to).unwrap_or_default();
+                host.count(Counter::MaskedBytes, bytes.len() as u64);
                 host.command(stream, Command::ReplaceResponseBody { size, body: bytes });
                 Action::Continue
             }
@@ -1031,6 +1035,7 @@ impl Exchange {
                             .forget(host, vm.config.view_slots, &answer.entry.view);
                     }
                 }
+                host.count(Counter::TransformErrors, 1);
                 host.log(
                     Level::Error,
                     &format!(
@@ -1051,6 +1056,7 @@ impl Exchange {
             .table
             .as_ref()
             .map_or(("", ""), |t| (t.key.as_str(), t.principal.as_str()));
+        host.count(Counter::TransformErrors, 1);
         host.log(
             Level::Warn,
             &format!(

@@ -730,3 +730,121 @@ fn request_ids_and_the_redacted_path_go_to_the_access_log() {
         .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
     assert!(path.is_some_and(|p| !p.contains("abcd")));
 }
+
+#[test]
+fn every_request_leaves_one_audit_record_for_the_access_log() {
+    let mut gateway = gateway();
+    let mut host = FakeHost::new(NOW);
+    gateway.on_request_headers(&mut host, 1, get("/s3p/immuta/sales/a.csv", NOW));
+    let (token, _) = last_call(&host);
+    host.millis = 7;
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, ok(alice_document(NOW)));
+    let field = |host: &FakeHost, stream, name| host.property(stream, name);
+    assert_eq!(
+        field(&host, 1, "s3gate_principal").as_deref(),
+        Some("alice")
+    );
+    assert_eq!(
+        field(&host, 1, "s3gate_operation").as_deref(),
+        Some("GetObject")
+    );
+    assert_eq!(
+        field(&host, 1, "s3gate_key").as_deref(),
+        Some("sales/a.csv")
+    );
+    assert_eq!(
+        field(&host, 1, "s3gate_data_source").as_deref(),
+        Some("sales")
+    );
+    assert_eq!(field(&host, 1, "s3gate_decision").as_deref(), Some("allow"));
+    assert_eq!(
+        field(&host, 1, "s3gate_signature").as_deref(),
+        Some("sigv4")
+    );
+    assert_eq!(
+        field(&host, 1, "s3gate_upstream_target").as_deref(),
+        Some("demo:/real/sales/a.csv")
+    );
+    let digest = field(&host, 1, "s3gate_key_digest").unwrap_or_default();
+    assert_eq!(digest.len(), audit::KEY_DIGEST_PREFIX);
+    assert!(crate::signature::presented::key_digest(ALICE).starts_with(&digest));
+    assert_eq!(
+        host.histograms.get(&Histogram::PolicyCallMs),
+        Some(&vec![7])
+    );
+    assert_eq!(
+        host.counter(Counter::Requests {
+            operation: "GetObject",
+            decision: "allow"
+        }),
+        1
+    );
+    // A hidden object: denied, with the S3 code as the reason, from the cached decision.
+    gateway.on_request_headers(&mut host, 2, get("/s3p/immuta/sales/x.secret", NOW));
+    assert_eq!(field(&host, 2, "s3gate_decision").as_deref(), Some("deny"));
+    assert_eq!(
+        field(&host, 2, "s3gate_reason").as_deref(),
+        Some("NoSuchKey")
+    );
+    assert_eq!(
+        field(&host, 2, "s3gate_principal").as_deref(),
+        Some("alice")
+    );
+    assert_eq!(
+        host.counter(Counter::Denied {
+            reason: "NoSuchKey"
+        }),
+        1
+    );
+    assert_eq!(host.counter(Counter::DecisionCache { outcome: "hit" }), 1);
+    assert_eq!(host.counter(Counter::DecisionCache { outcome: "miss" }), 1);
+    // Nothing of the key, the signature or the real bucket in the user-facing fields.
+    for stream in [1, 2] {
+        for (name, value) in host
+            .commands_for(stream)
+            .into_iter()
+            .filter_map(|c| match c {
+                Recorded::SetProperty(n, v) => Some((n, String::from_utf8_lossy(&v).into_owned())),
+                _ => None,
+            })
+        {
+            assert!(!value.contains(ALICE), "{name}: {value}");
+            if name != "s3gate_upstream_target" {
+                assert!(!value.contains("real"), "{name}: {value}");
+            }
+        }
+    }
+    gateway.on_stream_done(&mut host, 1);
+    gateway.on_stream_done(&mut host, 2);
+    assert_eq!(host.gauges.get(&Gauge::ActiveRequests), Some(&0));
+}
+
+#[test]
+fn an_unknown_key_and_a_dead_policy_service_are_audited_as_denials() {
+    let mut gateway = gateway();
+    let mut host = FakeHost::new(NOW);
+    gateway.on_request_headers(&mut host, 1, get("/s3p/immuta/sales/a.csv", NOW));
+    let (token, _) = last_call(&host);
+    let unknown = CallAnswer {
+        status: Some(404),
+        ..CallAnswer::default()
+    };
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, unknown);
+    assert_eq!(host.property(1, "s3gate_decision").as_deref(), Some("deny"));
+    assert_eq!(
+        host.property(1, "s3gate_reason").as_deref(),
+        Some("InvalidAccessKeyId")
+    );
+    assert_eq!(host.property(1, "s3gate_principal"), None);
+
+    let mut gateway = super::tests::gateway();
+    let mut host = FakeHost::new(NOW);
+    gateway.on_request_headers(&mut host, 1, get("/s3p/immuta/sales/a.csv", NOW));
+    let (token, _) = last_call(&host);
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, CallAnswer::default());
+    assert_eq!(
+        host.property(1, "s3gate_reason").as_deref(),
+        Some("ServiceUnavailable")
+    );
+    assert_eq!(host.counter(Counter::PolicyFailures), 1);
+}

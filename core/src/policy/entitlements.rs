@@ -94,6 +94,10 @@ pub struct DataSourceGrant {
     /// format they read): its objects are served transformed. `None`: served as they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<TableSpec>,
+    /// The names of the policy rules that shape this view (object, partition, mask and
+    /// row-filter rules, in file order): what audit records name as deciding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
 }
 
 /// How a data source's objects are encoded, as `data_sources.yaml` declares it; written in
@@ -203,6 +207,7 @@ mod tests {
             visible: None,
             shown: Vec::new(),
             table: None,
+            rules: Vec::new(),
         }
     }
 

@@ -68,6 +68,7 @@ mod tests {
                 visible: None,
                 shown: Vec::new(),
                 table: None,
+                rules: Vec::new(),
             }],
             ..Default::default()
         }

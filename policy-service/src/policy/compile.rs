@@ -25,6 +25,10 @@ pub fn compile_principal(
             .values()
             .filter(|ds| covers(&p.data_sources, &ds.name))
         {
+            let (table, table_rules) = table_for(p, ds, rules)
+                .map_err(|why| format!("data source {:?}: {why}", ds.name))?;
+            let mut applied = object_rules_for(p, &ds.name, rules);
+            applied.extend(table_rules);
             grants.push(DataSourceGrant {
                 name: ds.name.clone(),
                 upstream: ds.upstream.clone(),
@@ -34,8 +38,8 @@ pub fn compile_principal(
                 hidden: patterns_for(p, &ds.name, rules, |r| &r.hide),
                 visible: visible_for(p, &ds.name, rules),
                 shown: patterns_for(p, &ds.name, rules, |r| &r.show),
-                table: table_for(p, ds, rules)
-                    .map_err(|why| format!("data source {:?}: {why}", ds.name))?,
+                table,
+                rules: applied,
             });
         }
     }
@@ -65,19 +69,38 @@ fn exempt(
         })
 }
 
+/// The names of the object rules `p` is not exempt from and the partition rule that applies to
+/// `p`, on `data_source`, in file order.
+fn object_rules_for(p: &Principal, data_source: &str, rules: &RulesFile) -> Vec<String> {
+    let holds = |unless: &[String]| p.roles.iter().any(|r| unless.contains(r));
+    let objects = rules
+        .object_rules
+        .iter()
+        .filter(|r| covers(&r.data_sources, data_source) && !holds(&r.unless_roles))
+        .map(|r| r.name.clone());
+    let partitions = rules
+        .partition_rules
+        .iter()
+        .filter(|r| covers(&r.data_sources, data_source) && !holds(&r.unless_roles))
+        .map(|r| r.name.clone());
+    objects.chain(partitions).collect()
+}
+
 /// The table spec of `p`'s view of `ds`: the masks (the first for each column, in file order)
-/// and row filters that apply to `p`, attribute references replaced by `p`'s values. `None`
-/// for a binary data source, or when nothing applies: the objects are then served as they are.
+/// and row filters that apply to `p`, attribute references replaced by `p`'s values, with the
+/// names of the rules they come from. `None` for a binary data source, or when nothing
+/// applies: the objects are then served as they are.
 fn table_for(
     p: &Principal,
     ds: &DataSource,
     rules: &RulesFile,
-) -> Result<Option<TableSpec>, String> {
+) -> Result<(Option<TableSpec>, Vec<String>), String> {
     let format = match ds.format {
         Format::Csv => TableFormat::Csv(ds.csv.clone().unwrap_or_default()),
         Format::Jsonl => TableFormat::Jsonl {},
-        Format::Binary => return Ok(None),
+        Format::Binary => return Ok((None, Vec::new())),
     };
+    let mut applied = Vec::new();
     let mut masks: Vec<ColumnMask> = Vec::new();
     for rule in &rules.column_masks {
         if !covers(&rule.data_sources, &ds.name)
@@ -92,6 +115,7 @@ fn table_for(
             .as_ref()
             .map_err(|e| format!("column mask {:?}: {e}", rule.name))?;
         if !masks.iter().any(|m| m.column == rule.column) {
+            applied.push(rule.name.clone());
             masks.push(ColumnMask {
                 column: rule.column.clone(),
                 mask: mask.clone(),
@@ -124,6 +148,7 @@ fn table_for(
                 op = FilterOp::In;
             }
         }
+        applied.push(rule.name.clone());
         row_filters.push(RowFilter {
             column: rule.column.clone(),
             op,
@@ -131,7 +156,7 @@ fn table_for(
         });
     }
     if masks.is_empty() && row_filters.is_empty() {
-        return Ok(None);
+        return Ok((None, applied));
     }
     let spec = TableSpec {
         format,
@@ -140,7 +165,7 @@ fn table_for(
     };
     // The filter's own check of what it receives: a spec it would refuse is never sent.
     spec.validate().map_err(|e| e.to_string())?;
-    Ok(Some(spec))
+    Ok((Some(spec), applied))
 }
 
 /// What the partition rule on `data_source` lets `p` see: one pattern per value of the rule's

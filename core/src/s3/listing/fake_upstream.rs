@@ -17,6 +17,7 @@ pub(super) fn grant(name: &str, bucket: &str, prefix: &str, hidden: &[&str]) -> 
         visible: None,
         shown: Vec::new(),
         table: None,
+        rules: Vec::new(),
     }
 }
 

@@ -143,6 +143,8 @@ pub struct ListingJob {
     pub(super) resume_after_examined: bool,
     /// The page's masked objects, in page order.
     pending: Vec<Pending>,
+    /// Upstream objects left out of the page as not visible (for metrics).
+    pub filtered: u64,
     /// Upstream bytes the page's passes may still read (`charge`).
     pass_budget: u64,
     /// The digests of the page's table specs, each computed once (`spec_digest`).
@@ -218,6 +220,7 @@ impl ListingJob {
             last_examined: String::new(),
             resume_after_examined: false,
             pending: Vec::new(),
+            filtered: 0,
             pass_budget: 0,
             digests: Vec::new(),
             params,
@@ -401,6 +404,7 @@ impl ListingJob {
                 self.last_examined.push_str(&name);
                 // Hidden, or a name the gateway would refuse to serve: not listed.
                 if !segment.visibility.is_visible(relative) || !is_servable_name(&name) {
+                    self.filtered += 1;
                     continue;
                 }
                 match self.rolled_up_here(&name) {

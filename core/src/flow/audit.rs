@@ -1,0 +1,189 @@
+//! One audit record per request: what was asked, by whom, and what the gateway decided. The
+//! record is written as stream properties (filter state `wasm.s3gate_*`) that the access log
+//! reads at the stream's end (envoy.yaml, docs/operations.md), so audit lines go wherever the
+//! operator's access logs go. Envoy adds what it knows itself: time, source address, user
+//! agent, status, bytes, duration.
+//!
+//! Fields name virtual things only (bucket, key, data source), except `s3gate_upstream_target`,
+//! the operator's field. Never a key, a secret or a signature: the key appears as a prefix of
+//! its SHA-256 digest, which the policy files hold too (`key_sha256`).
+
+use super::host::{Command, Counter, Host, StreamId};
+use crate::policy::entitlements::DataSourceGrant;
+use crate::s3::request::{ListVersion, Operation};
+use crate::tables::spec::Mask;
+
+/// How many hex digits of the key's digest the record keeps: enough to tell keys apart in an
+/// investigation, too few to be a lookup key.
+pub const KEY_DIGEST_PREFIX: usize = 12;
+
+/// The gateway's decision on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Deny,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Deny => "deny",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Audit {
+    principal: Option<String>,
+    key_digest: Option<String>,
+    signature: Option<&'static str>,
+    operation: Option<&'static str>,
+    bucket: Option<String>,
+    key: Option<String>,
+    data_source: Option<String>,
+    verdict: Option<(Verdict, &'static str)>,
+    rules: Option<String>,
+    masks: Option<String>,
+    row_filters: Option<String>,
+    upstream_target: Option<String>,
+    /// Something changed since the last `flush`.
+    dirty: bool,
+}
+
+impl Audit {
+    pub(crate) fn key_digest(&mut self, digest: &str) {
+        let prefix = digest.get(..KEY_DIGEST_PREFIX).unwrap_or(digest);
+        self.key_digest = Some(prefix.to_string());
+        self.dirty = true;
+    }
+
+    pub(crate) fn signature(&mut self, how: &'static str) {
+        self.signature = Some(how);
+        self.dirty = true;
+    }
+
+    pub(crate) fn principal(&mut self, name: &str) {
+        self.principal = Some(name.to_string());
+        self.dirty = true;
+    }
+
+    /// The operation, the virtual `bucket` and the virtual key or listing prefix it names.
+    pub(crate) fn operation(&mut self, operation: &Operation, bucket: &str) {
+        if *operation != Operation::ListBuckets {
+            self.bucket = Some(bucket.to_string());
+        }
+        let (name, key) = match operation {
+            Operation::ListBuckets => ("ListBuckets", None),
+            Operation::HeadBucket => ("HeadBucket", None),
+            Operation::GetBucketLocation => ("GetBucketLocation", None),
+            Operation::ListObjects(p) => match p.version {
+                ListVersion::V1 => ("ListObjects", Some(&p.prefix)),
+                ListVersion::V2 => ("ListObjectsV2", Some(&p.prefix)),
+            },
+            Operation::GetObject { key } => ("GetObject", Some(key)),
+            Operation::HeadObject { key } => ("HeadObject", Some(key)),
+        };
+        self.operation = Some(name);
+        if let Some(key) = key {
+            self.key = Some(key.clone());
+            let first = key.split('/').next().unwrap_or_default();
+            if !first.is_empty() {
+                self.data_source = Some(first.to_string());
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// The grant of the data source the request names: its rules, masks and row filters.
+    pub(crate) fn grant(&mut self, grant: &DataSourceGrant) {
+        self.rules = (!grant.rules.is_empty()).then(|| grant.rules.join(","));
+        if let Some(table) = &grant.table {
+            let masks: Vec<String> = table
+                .masks
+                .iter()
+                .map(|m| format!("{}:{}", m.column, mask_kind(&m.mask)))
+                .collect();
+            let filters: Vec<&str> = table
+                .row_filters
+                .iter()
+                .map(|f| f.column.as_str())
+                .collect();
+            self.masks = (!masks.is_empty()).then(|| masks.join(","));
+            self.row_filters = (!filters.is_empty()).then(|| filters.join(","));
+        }
+        self.dirty = true;
+    }
+
+    pub(crate) fn upstream_target(&mut self, upstream: &str, path: &str) {
+        let path = path.split('?').next().unwrap_or_default();
+        self.upstream_target = Some(format!("{upstream}:{path}"));
+        self.dirty = true;
+    }
+
+    /// The decision, once: the first one made stands (a request allowed that then fails
+    /// upstream stays allowed; its status tells the rest). Counted when made.
+    pub(crate) fn decide(&mut self, host: &mut dyn Host, verdict: Verdict, reason: &'static str) {
+        if self.verdict.is_some() {
+            return;
+        }
+        self.verdict = Some((verdict, reason));
+        self.dirty = true;
+        let operation = self.operation.unwrap_or("Unknown");
+        host.count(
+            Counter::Requests {
+                operation,
+                decision: verdict.as_str(),
+            },
+            1,
+        );
+        if verdict == Verdict::Deny {
+            host.count(Counter::Denied { reason }, 1);
+        }
+    }
+
+    /// Writes the record's fields as stream properties, if anything changed.
+    pub(crate) fn flush(&mut self, host: &mut dyn Host, stream: StreamId) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        let (verdict, reason) = match self.verdict {
+            Some((v, r)) => (Some(v.as_str()), Some(r)),
+            None => (None, None),
+        };
+        let fields: [(&str, Option<&str>); 13] = [
+            ("s3gate_principal", self.principal.as_deref()),
+            ("s3gate_key_digest", self.key_digest.as_deref()),
+            ("s3gate_signature", self.signature),
+            ("s3gate_operation", self.operation),
+            ("s3gate_bucket", self.bucket.as_deref()),
+            ("s3gate_key", self.key.as_deref()),
+            ("s3gate_data_source", self.data_source.as_deref()),
+            ("s3gate_decision", verdict),
+            ("s3gate_reason", reason),
+            ("s3gate_rules", self.rules.as_deref()),
+            ("s3gate_masks", self.masks.as_deref()),
+            ("s3gate_row_filters", self.row_filters.as_deref()),
+            ("s3gate_upstream_target", self.upstream_target.as_deref()),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                host.command(stream, Command::SetProperty(name, value.as_bytes()));
+            }
+        }
+    }
+}
+
+/// A mask's kind as the policy files spell it.
+pub fn mask_kind(mask: &Mask) -> &'static str {
+    match mask {
+        Mask::Hash {} => "hash",
+        Mask::Null {} => "null",
+        Mask::Constant { .. } => "constant",
+        Mask::Partial { .. } => "partial",
+        Mask::Regex { .. } => "regex",
+        Mask::Round { .. } => "round",
+        Mask::FormatPreserving {} => "format_preserving",
+    }
+}
