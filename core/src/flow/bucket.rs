@@ -53,10 +53,13 @@ impl Exchange {
         let call = upstream_call(&vm.config, &mut vm.signers, self.stream, page, now);
         match call {
             Some(call) => self.send(vm, host, call, Waiting::Listing(job)),
-            None => self.internal_error(
-                host,
-                "s3gate: a data source names an upstream missing from the plugin configuration",
-            ),
+            None => {
+                let message = format!(
+                    "s3gate: a data source of the listing names upstream {:?}, missing from the plugin configuration's upstreams",
+                    fetch.upstream
+                );
+                self.internal_error(host, &message)
+            }
         }
     }
 }

@@ -74,6 +74,8 @@ pub(crate) enum Waiting {
 
 /// An object request sent upstream, remembered for its response.
 pub(crate) struct Forwarded {
+    /// The upstream's name in the plugin configuration (for logs).
+    pub(crate) upstream: String,
     pub(crate) key: String,
     pub(crate) asked_range: bool,
     pub(crate) conditions: Conditions,

@@ -4,7 +4,7 @@
 
 use super::audit::Verdict;
 use super::exchange::{Exchange, Forwarded, Waiting, GRANTED};
-use super::host::{Action, Call, CallAnswer, Command, Host};
+use super::host::{Action, Call, CallAnswer, Command, Host, Level};
 use super::{Outcome, Signers, Vm};
 use crate::config::PluginConfig;
 use crate::headers::{HeaderMap, Headers};
@@ -101,8 +101,8 @@ impl Exchange {
         self.audit.decide(host, Verdict::Allow, GRANTED);
         let Some(upstream) = vm.config.upstreams.get(&grant.upstream) else {
             let message = format!(
-                "s3gate: data source {:?} names an upstream missing from the plugin configuration",
-                grant.name
+                "s3gate: data source {:?} names upstream {:?}, missing from the plugin configuration's upstreams",
+                grant.name, grant.upstream
             );
             return self.internal_error(host, &message);
         };
@@ -197,6 +197,7 @@ impl Exchange {
         // read (a HEAD request reads none anyway); If-Range decides whether the Range is sent.
         let validators_first = (!self.is_head && !conditions.is_empty()) || if_range.is_some();
         self.forwarded = Some(Forwarded {
+            upstream: grant.upstream.clone(),
             key,
             asked_range,
             conditions,
@@ -322,6 +323,22 @@ impl Exchange {
             &forwarded.key,
             &self.request_id,
         );
+        if let BodyPlan::UpstreamError(error) = &plan.body {
+            if error.status >= 500 {
+                let data_source = forwarded.key.split('/').next().unwrap_or_default();
+                host.log(
+                    Level::Warn,
+                    &format!(
+                        "s3gate: upstream {:?} answered status {} for data source {data_source:?} (request {}); the client gets {} {}",
+                        forwarded.upstream,
+                        upstream.get(":status").unwrap_or("none"),
+                        self.request_id,
+                        error.status,
+                        error.code
+                    ),
+                );
+            }
+        }
         // A 304/412 decided here needs none of the object: answering locally ends the stream,
         // and Envoy's router resets the upstream request instead of reading it through.
         if !end_of_stream && matches!(plan.body, BodyPlan::Drop | BodyPlan::Error(_)) {

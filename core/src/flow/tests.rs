@@ -848,3 +848,20 @@ fn an_unknown_key_and_a_dead_policy_service_are_audited_as_denials() {
     );
     assert_eq!(host.counter(Counter::PolicyFailures), 1);
 }
+
+#[test]
+fn an_upstream_failure_is_logged_with_its_upstream_status_and_data_source() {
+    let mut gateway = gateway();
+    let mut host = FakeHost::new(NOW);
+    gateway.on_request_headers(&mut host, 1, get("/s3p/immuta/sales/a.csv", NOW));
+    let (token, _) = last_call(&host);
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, ok(alice_document(NOW)));
+    assert!(host.resumed(1));
+    let mut upstream = HeaderMap::from_pairs(&[(":status", "503")]);
+    gateway.on_response_headers(&mut host, 1, &mut || std::mem::take(&mut upstream), false);
+    let logged = host.logs.iter().any(|(_, m)| {
+        m.contains("upstream \"demo\" answered status 503 for data source \"sales\"")
+            && !m.contains("real")
+    });
+    assert!(logged, "{:?}", host.logs);
+}
