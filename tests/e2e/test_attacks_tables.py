@@ -89,12 +89,15 @@ TRICKY = {
     # Row filter values that only look like `eu`, or are missing; a repeated region column.
     f"{CUSTOMERS}/t_region.csv": (b'id,name,email,ssn,region\n1,A,a8@x.com,111-22-3333,"eu"\n'
                                   b"2,B,b8@x.com,222-33-4444,eu \n3,C,c8@x.com,333-44-5555,EU\n"
-                                  b'4,D,d8@x.com,444-55-6666,"eu\nus"\n5,E,e8@x.com,555-66-7777,\n'
-                                  b"6,F,f8@x.com,666-77-8888\n"),
+                                  b'4,D,d8@x.com,444-55-6666,"eu\nus"\n5,E,e8@x.com,555-66-7777,\n'),
     f"{CUSTOMERS}/t_region2.csv": (b"id,name,email,ssn,region,region\n1,A,a9@x.com,111-22-3333,eu,us\n"
                                    b"2,B,b9@x.com,222-33-4444,eu,eu\n"),
     # Objects that must be refused: the header lacks a masked column under its exact name, or a
     # record other readers split differently.
+    # A record shorter than the header (its region missing): DuckDB's sniffer would read the
+    # object in another dialect (test_attacks_tables_3.py), so it is refused whole.
+    f"{CUSTOMERS}/t_short.csv": (b"id,name,email,ssn,region\n1,A,a8@x.com,111-22-3333,eu\n"
+                                 b"6,F,f8@x.com,666-77-8888\n"),
     f"{CUSTOMERS}/t_blankfirst.csv": b"\nid,name,email,ssn,region\n1,A,a10@x.com,111-22-3333,eu\n",
     f"{CUSTOMERS}/t_case.csv": b"id,name,Email,ssn,region\n1,A,a11@x.com,111-22-3333,eu\n",
     f"{CUSTOMERS}/t_space.csv": b"id,name, email,ssn,region\n1,A,a2@x.com,111-22-3333,eu\n",
@@ -185,7 +188,7 @@ def clear_values(body):
 
 SERVED = ["t_dup.csv", "t_bom.csv", "t_bomq.csv", "t_quoted.csv", "t_quotes.csv", "t_region.csv",
           "t_region2.csv"]
-REFUSED = ["t_blankfirst.csv", "t_case.csv", "t_space.csv", "t_semi.csv", "t_notutf8.csv",
+REFUSED = ["t_short.csv", "t_blankfirst.csv", "t_case.csv", "t_space.csv", "t_semi.csv", "t_notutf8.csv",
            "t_badquote.csv", "t_barecr.csv", "t_huge.csv"]
 
 
@@ -197,7 +200,8 @@ def test_tricky_csv_objects_are_masked_or_refused(tables, who):
     space, after a blank line or with another delimiter, a non-UTF-8 masked field, text after a
     closing quote, a bare CR: refused (403 InvalidObjectState) before any byte, the message
     holding no clear value. Row filters: erin's rows are exactly those whose every `region`
-    field is the text `eu` (quoted or not), never `eu `, `EU`, `eu\\nus`, empty or missing.
+    field is the text `eu` (quoted or not), never `eu `, `EU`, `eu\\nus` or empty; a record
+    without it is refused with the object.
 
         curl -H 'Authorization: AWS erin-demo-key:immuta' \\
             http://127.0.0.1:10000/s3p/immuta/customers/t_region.csv"""

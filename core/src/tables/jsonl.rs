@@ -249,7 +249,9 @@ fn spells_exactly(key: &str, rest: &[String]) -> bool {
     any
 }
 
-/// Whether a folded key spells one or more of the folded segments `rest`, joined by dots.
+/// Whether a folded key spells one or more of the folded segments `rest` (folding drops the
+/// dots between them: `user.email`, `user_email` and `ｕｓｅｒ.email` all spell two of
+/// `[user, email]`).
 fn spells_folded(key: &str, rest: &[String]) -> bool {
     let mut key = key;
     for segment in rest {
@@ -259,10 +261,7 @@ fn spells_folded(key: &str, rest: &[String]) -> bool {
         if after.is_empty() {
             return true;
         }
-        match after.strip_prefix('.') {
-            Some(more) => key = more,
-            None => return false,
-        }
+        key = after;
     }
     false
 }
@@ -313,11 +312,9 @@ impl<'de> Visitor<'de> for Scan<'_> {
             out,
         } = self;
         while let Some(key) = map.next_key_seed(Key)? {
-            if !active.is_empty() && names::has_bidi_control(&key) {
-                // It displays as another key: refused, never served in clear.
-                return Err(de::Error::custom(format_args!(
-                    "key {key:?} has a bidirectional control"
-                )));
+            if let Some(what) = names::unreadable(&key).filter(|_| !active.is_empty()) {
+                // It displays, or is cut, as another key: refused, never served in clear.
+                return Err(de::Error::custom(format_args!("key {key:?} has {what}")));
             }
             let mut key_folded = false;
             // The paths this key ends go to `out` (their span set once the value is read),
@@ -809,6 +806,8 @@ mod tests {
             "{\"email\u{fe0f}\":\"b@y\"}",
             "{\"ｕｓｅｒ.email\":\"b@y\"}",
             "{\"user\":{\"\u{1d41e}mail\":\"b@y\"}}",
+            r#"{"e_mail":"b@y"}"#,
+            r#"{"user_email":"b@y"}"#,
         ] {
             let paths = ["email", "user.email"];
             let error = read(&paths, line).unwrap_err();
@@ -818,7 +817,7 @@ mod tests {
             );
         }
         // Other keys, and the field itself, are read as ever.
-        let ok = read(&["email"], r#"{"emails":"x","e_mail":"y","email":"z"}"#).unwrap();
+        let ok = read(&["email"], r#"{"emails":"x","mail":"y","email":"z"}"#).unwrap();
         assert_eq!(ok.len(), 1);
         let ok = read(
             &["user.email"],
@@ -829,12 +828,19 @@ mod tests {
     }
 
     #[test]
-    fn a_key_with_a_bidirectional_control_is_refused_where_fields_are_located() {
-        let error = read(&["email"], "{\"\u{202e}liame\":\"b@y\"}").unwrap_err();
-        assert!(
-            matches!(&error.kind, JsonlErrorKind::InvalidJson(why) if why.contains("bidirectional")),
-            "{error}"
-        );
+    fn a_key_with_a_control_character_is_refused_where_fields_are_located() {
+        for (line, what) in [
+            ("{\"\u{202e}liame\":\"b@y\"}", "bidirectional"),
+            (r#"{"user_id\u0000":1}"#, "control"),
+            (r#"{"email\u007f":1}"#, "control"),
+            (r#"{"emailx\b":1}"#, "control"),
+        ] {
+            let error = read(&["email"], line).unwrap_err();
+            assert!(
+                matches!(&error.kind, JsonlErrorKind::InvalidJson(why) if why.contains(what)),
+                "{line}: {error}"
+            );
+        }
     }
 
     #[test]

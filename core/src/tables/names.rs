@@ -9,9 +9,15 @@
 //! (invisible) code points, lower-cased, then mapped to the Unicode confusables prototype
 //! (UTS #39 skeleton: Cyrillic `е` is Latin `e`).
 //!
-//! Names with bidirectional embedding, override or isolate controls are refused outright
-//! wherever masks apply: they display in another order than they are spelled (`\u{202e}liame`
-//! shows as `email`), so no comparison of their characters says what a reader sees.
+//! Folding also drops ASCII punctuation (DuckDB's `normalize_names`, and many a cleaning
+//! script, keep only letters, digits and underscores, or fewer: `e-mail` becomes `email`) and
+//! applies the case foldings that lower-casing lacks (`ß` is `ss`, as Python's `casefold`).
+//!
+//! Names with control characters (C0, DEL, C1) or bidirectional embedding, override or
+//! isolate controls are refused outright wherever masks apply: they display otherwise than
+//! they are spelled (`\u{202e}liame` shows as `email`; a terminal erases before a backspace),
+//! and readers cut them (DuckDB's data frames end a name at a NUL), so no comparison of their
+//! characters says what a reader sees.
 
 use std::sync::OnceLock;
 
@@ -51,17 +57,65 @@ fn ascii_folds() -> &'static [String] {
 fn fold_slowly(name: &str, out: &mut String) {
     let mut one = [0u8; 4];
     for c in name.nfkd() {
-        if is_combining_mark(c) || c.is_whitespace() || is_default_ignorable(c) {
+        if is_combining_mark(c) || ignored(c) {
             continue;
         }
-        for lower in c.to_lowercase() {
+        for lower in c.to_lowercase().flat_map(full_case_fold) {
             for p in skeleton(lower.encode_utf8(&mut one)) {
-                if !is_combining_mark(p) {
-                    out.extend(p.to_lowercase());
+                if !is_combining_mark(p) && !ignored(p) {
+                    out.extend(p.to_lowercase().flat_map(full_case_fold));
                 }
             }
         }
     }
+}
+
+/// What folding leaves out: white space, invisible code points, ASCII punctuation.
+fn ignored(c: char) -> bool {
+    c.is_whitespace() || is_default_ignorable(c) || c.is_ascii_punctuation()
+}
+
+/// Unicode's full case folding where it differs from lower-casing for letters a name may
+/// hold: `ß` (and `ẞ`, lower-cased to it) is `ss`, final sigma is sigma.
+fn full_case_fold(c: char) -> impl Iterator<Item = char> {
+    let (first, second) = match c {
+        '\u{df}' => ('s', Some('s')),
+        '\u{3c2}' => ('\u{3c3}', None),
+        other => (other, None),
+    };
+    std::iter::once(first).chain(second)
+}
+
+/// Why a name cannot be compared by its characters, if it cannot: a control character (a
+/// line break, LF or CR LF, in a quoted name aside) or a bidirectional control.
+pub fn unreadable(name: &str) -> Option<&'static str> {
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        let line_break = c == '\n' || (c == '\r' && chars.peek() == Some(&'\n'));
+        if c.is_control() && !line_break {
+            return Some("a control character");
+        }
+    }
+    has_bidi_control(name).then_some("a bidirectional control")
+}
+
+/// The delimiters a CSV sniffer may choose instead of the data source's (DuckDB tries `,`,
+/// `|`, `;` and tab; Python's `csv.Sniffer` also space and `:`).
+const OTHER_DELIMITERS: [char; 6] = [',', '|', ';', '\t', ' ', ':'];
+
+/// Whether `name`, split at a delimiter a sniffer may choose instead of the data source's,
+/// holds a part that folds to `wanted` (a governed name's fold): a reader splitting there reads
+/// that part as a column name (`x;email`).
+pub fn names_in_other_dialects(name: &str, wanted: &str) -> bool {
+    if !name.contains(OTHER_DELIMITERS) {
+        return false;
+    }
+    let mut part = String::new();
+    name.split(OTHER_DELIMITERS).any(|piece| {
+        part.clear();
+        fold_into(piece, &mut part);
+        part == wanted
+    })
 }
 
 /// `name`'s folded form.
@@ -129,6 +183,9 @@ mod tests {
             "email\u{61c}",
             "emaIl",
             "ernail",
+            "e-mail",
+            "e.mail",
+            "e_mail",
         ] {
             assert_eq!(folded(alike), email, "{alike:?}");
         }
@@ -140,11 +197,12 @@ mod tests {
     #[test]
     fn other_names_fold_apart() {
         let email = folded("email");
-        for other in ["emails", "e_mail", "mail", "name", "liame", "e-mail", ""] {
+        for other in ["emails", "mail", "name", "liame", "email2", ""] {
             assert_ne!(folded(other), email, "{other:?}");
         }
-        assert_ne!(folded("user_id"), folded("userid"));
         assert_ne!(folded("prénom"), folded("nom"));
+        assert_eq!(folded("\u{df}n"), folded("ssn"));
+        assert_eq!(folded("\u{1e9e}n"), folded("ssn"));
     }
 
     #[test]
@@ -158,6 +216,43 @@ mod tests {
             fold_slowly("User_ID 1", &mut s);
             s
         });
+    }
+
+    #[test]
+    fn control_characters_make_a_name_unreadable() {
+        for name in [
+            "email\0",
+            "email\u{7f}",
+            "emailx\u{8}",
+            "zz\remail",
+            "em\u{1}ail",
+            "email\u{81}",
+            "email\u{1f}",
+            "\u{202e}liame",
+        ] {
+            assert!(unreadable(name).is_some(), "{name:?}");
+        }
+        assert_eq!(unreadable("prénom"), None);
+        assert_eq!(unreadable("na\r\nme"), None);
+        assert_eq!(unreadable("first name"), None);
+    }
+
+    #[test]
+    fn a_governed_name_inside_another_dialect_is_found() {
+        let email = folded("email");
+        for name in [
+            "x;email",
+            "x|y|email|q",
+            "a\temail",
+            "q email x",
+            "x:EMAIL",
+            "a,email",
+        ] {
+            assert!(names_in_other_dialects(name, &email), "{name:?}");
+        }
+        for name in ["first name", "x;mail", "email", "emails;x"] {
+            assert!(!names_in_other_dialects(name, &email), "{name:?}");
+        }
     }
 
     #[test]

@@ -33,12 +33,20 @@ pub enum TableError {
     /// A CSV header name that is not a masked or filtered column's but looks like it
     /// (`names::folded`): readers may take either for the column.
     LookalikeColumn(String),
-    /// A CSV header name readers may not read as written: it holds a `#` (a comment marker)
-    /// or a bidirectional control.
+    /// A CSV header name readers may not read as written: not UTF-8, or holding a `#` (a
+    /// comment marker) or a control character (`names::unreadable`).
     AmbiguousHeader(String),
     /// A CSV record with more fields than the header names: readers disagree on which column
     /// each field is (pandas takes the extra leading ones as the index).
     TooManyFields {
+        offset: u64,
+        record: u64,
+        fields: usize,
+        names: usize,
+    },
+    /// A CSV record with fewer fields than the header names (a blank line aside): DuckDB's
+    /// sniffer then tries other quotes and delimiters, and reads other records and names.
+    TooFewFields {
         offset: u64,
         record: u64,
         fields: usize,
@@ -71,9 +79,18 @@ impl fmt::Display for TableError {
             }
             TableError::AmbiguousHeader(c) => write!(
                 f,
-                "the CSV header name {c:?} has a comment marker or a bidirectional control"
+                "the CSV header name {c:?} is not UTF-8, or holds a comment marker or a control character"
             ),
             TableError::TooManyFields {
+                offset,
+                record,
+                fields,
+                names,
+            } => write!(
+                f,
+                "CSV record {record} at byte {offset}: {fields} fields, the header names {names}"
+            ),
+            TableError::TooFewFields {
                 offset,
                 record,
                 fields,
@@ -103,9 +120,10 @@ impl TableError {
     /// count rows a row filter hides) nor a column name (the log has them).
     pub fn public_reason(&self) -> &'static str {
         match self {
-            TableError::Csv(_) | TableError::NotUtf8 { .. } | TableError::TooManyFields { .. } => {
-                "it is not valid CSV in the data source's dialect"
-            }
+            TableError::Csv(_)
+            | TableError::NotUtf8 { .. }
+            | TableError::TooManyFields { .. }
+            | TableError::TooFewFields { .. } => "it is not valid CSV in the data source's dialect",
             TableError::Jsonl(_) => "it is not valid JSON Lines",
             TableError::NoHeader
             | TableError::MissingColumn(_)
@@ -235,6 +253,11 @@ fn render_json(masked: &Masked<'_>, out: &mut Vec<u8>) {
         Masked::Number(n) => out.extend_from_slice(n.as_bytes()),
         Masked::Null => out.extend_from_slice(b"null"),
     }
+}
+
+/// A record that is an empty line: readers skip it.
+fn is_blank(record: &csv::Record<'_>) -> bool {
+    record.fields().len() == 1 && record.bytes().iter().all(|&b| b == b'\r' || b == b'\n')
 }
 
 /// The per-stream state the record callbacks update (apart from the reader, so that the reader
@@ -444,6 +467,14 @@ impl State {
                 names: self.header_fields,
             });
         }
+        if record.fields().len() < self.header_fields && !is_blank(record) {
+            return Err(TableError::TooFewFields {
+                offset: record.offset(),
+                record: record.index(),
+                fields: record.fields().len(),
+                names: self.header_fields,
+            });
+        }
         for (c, filter) in &self.rules.filters {
             let Some(column) = self.rules.columns.get(*c) else {
                 return Ok(());
@@ -488,19 +519,24 @@ impl State {
     }
 
     fn resolve_header(&mut self, header: &csv::Record<'_>) -> Result<(), TableError> {
-        let names: Vec<Option<String>> = (0..header.fields().len())
-            .map(|i| {
-                header
-                    .value(i)
-                    .map(|n| String::from_utf8_lossy(&n).into_owned())
-            })
-            .collect();
-        for name in names.iter().flatten() {
+        let mut names: Vec<Option<String>> = Vec::with_capacity(header.fields().len());
+        for i in 0..header.fields().len() {
+            let Some(raw) = header.value(i) else {
+                names.push(None);
+                continue;
+            };
+            let Ok(name) = String::from_utf8(raw.into_owned()) else {
+                // Decoded leniently (or as Latin-1) it may be any name.
+                let lossy =
+                    String::from_utf8_lossy(&header.value(i).unwrap_or_default()).into_owned();
+                return Err(TableError::AmbiguousHeader(lossy));
+            };
             // pandas' `comment="#"` cuts the header at a `#`, and the names that remain label
-            // other columns; bidirectional controls make a name display as another.
-            if name.contains('#') || names::has_bidi_control(name) {
-                return Err(TableError::AmbiguousHeader(name.clone()));
+            // other columns; control characters hide or reorder what a name shows.
+            if name.contains('#') || names::unreadable(&name).is_some() {
+                return Err(TableError::AmbiguousHeader(name));
             }
+            names.push(Some(name));
         }
         let folded: Vec<Option<String>> = names
             .iter()
@@ -510,9 +546,14 @@ impl State {
             column.fields.clear();
             let wanted = names::folded(&column.name);
             for (i, (name, fold)) in names.iter().zip(&folded).enumerate() {
-                if name.as_deref() == Some(column.name.as_str()) {
+                let Some(name) = name.as_deref() else {
+                    continue;
+                };
+                if name == column.name {
                     column.fields.push(i);
-                } else if fold.as_deref() == Some(wanted.as_str()) {
+                } else if fold.as_deref() == Some(wanted.as_str())
+                    || names::names_in_other_dialects(name, &wanted)
+                {
                     return Err(TableError::LookalikeColumn(column.name.clone()));
                 }
             }
@@ -659,9 +700,19 @@ mod tests {
             }
         );
         assert!(!err.public_reason().contains("record"));
-        // Shorter records are read as S3 readers do: missing fields are empty, nothing leaks.
-        let (out, _) = run(&spec(ERIN_LIKE_ORDERS), b"order_id,email,product\n0\n").unwrap();
-        assert_eq!(out, b"order_id,email,product\n0\n");
+        // Shorter records too: DuckDB's sniffer then reads the object in another dialect.
+        let err = run(&spec(ERIN_LIKE_ORDERS), b"order_id,email,product\n0\n").unwrap_err();
+        assert!(matches!(
+            err,
+            TableError::TooFewFields {
+                fields: 1,
+                names: 3,
+                ..
+            }
+        ));
+        // A blank line is no record to readers.
+        let (out, _) = run(&spec(ERIN_LIKE_ORDERS), b"order_id,email,product\n\n").unwrap();
+        assert_eq!(out, b"order_id,email,product\n\n");
         // Without masks or filters the object is served as it is stored.
         let clear = spec(r#"{"format":{"kind":"csv"}}"#);
         assert!(run(&clear, input.as_bytes()).is_ok());
@@ -686,6 +737,9 @@ mod tests {
             "id,email,em\u{34f}ail",
             "id,email,email\u{e0041}",
             "id,email,email\u{3164}",
+            "id,email,e-mail",
+            "x;email,id,email",
+            "x|y|email|q,id,email",
         ] {
             let input = format!("{header}\n1,a@x,b@y\n");
             let err = run(&spec(ERIN_LIKE_ORDERS), input.as_bytes()).unwrap_err();
@@ -697,7 +751,14 @@ mod tests {
 
     #[test]
     fn a_header_a_reader_may_cut_or_reorder_is_refused() {
-        for header in ["#id,x,email", "id,email,order#", "id,email,\u{202e}liame"] {
+        for header in [
+            "#id,x,email",
+            "id,email,order#",
+            "id,email,\u{202e}liame",
+            "id,email,email\u{0}",
+            "id,email,email\u{7f}",
+            "id,email,\"zz\remail\"",
+        ] {
             let input = format!("{header}\n1,a@x,b@y\n");
             let err = run(&spec(ERIN_LIKE_ORDERS), input.as_bytes()).unwrap_err();
             assert!(
