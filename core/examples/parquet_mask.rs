@@ -45,7 +45,9 @@ fn main() {
     };
     let size = bytes.len() as u64;
     // As the gateway reads: the last 8 bytes, then the tail holding the footer.
-    let last = bytes.get(bytes.len().saturating_sub(8)..).unwrap_or_default();
+    let last = bytes
+        .get(bytes.len().saturating_sub(8)..)
+        .unwrap_or_default();
     let tail_len = match parquet::footer::locate(size, last, parquet::DEFAULT_MAX_FOOTER) {
         Ok(location) => location.tail_len(),
         Err(error) => refuse(&error),
