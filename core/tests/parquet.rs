@@ -4,6 +4,9 @@
 //! refusals, and the overlay served in any split of ranges. tests/e2e/test_parquet_codec.py
 //! reads the masked files with pyarrow and DuckDB.
 
+// The helpers below read fixtures they know to be there: a panic is the test failing.
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 
 use s3gate_core::tables::parquet::thrift::{self, Field, Reader, Writer};
