@@ -328,10 +328,10 @@ pub fn rewrite(
     };
     let mut copied = 0usize;
     let mut seen_row_groups = false;
-    let mut fields = Reader::new(footer).fields();
-    for field in fields.by_ref() {
-        let field = field.map_err(m)?;
-        match field.id {
+    let mut reader = Reader::new(footer);
+    let mut last = 0;
+    while let Some((id, ty)) = reader.field_header(&mut last).map_err(m)? {
+        match id {
             8 => {
                 return Err(Error::Encrypted(
                     "the file is encrypted (encryption_algorithm)",
@@ -342,20 +342,20 @@ pub fn rewrite(
                     "the footer is signed (footer_signing_key_metadata)",
                 ))
             }
-            4 => {
+            4 if ty == thrift::LIST && !seen_row_groups => {
                 seen_row_groups = true;
-                let value_start = field.offset;
+                let value_start = reader.position();
                 out.footer
                     .extend_from_slice(footer.get(copied..value_start).unwrap_or_default());
                 let mut w = Writer::new(std::mem::take(&mut out.footer));
-                row_groups(&field, base, leaves, targets, tail, &mut w, &mut out)?;
+                row_groups(&mut reader, base, leaves, targets, tail, &mut w, &mut out)?;
                 out.footer = w.out;
-                copied = value_start + field.raw.len();
+                copied = reader.position();
             }
-            _ => {}
+            _ => reader.skip(ty).map_err(m)?,
         }
     }
-    let end = fields.position();
+    let end = reader.position();
     if end != footer.len() {
         return Err(Error::Malformed {
             offset: base + end as u64,
@@ -373,8 +373,8 @@ pub fn rewrite(
     Ok(out)
 }
 
-fn row_groups(
-    field: &Field<'_>,
+fn row_groups<'a>(
+    reader: &mut Reader<'a>,
     base: u64,
     leaves: usize,
     targets: &[Option<Target<'_>>],
@@ -383,30 +383,48 @@ fn row_groups(
     out: &mut Rewrite,
 ) -> Result<(), Error> {
     let m = |e| malformed(base, e);
-    let (elem, count, mut reader) = field.list().map_err(m)?;
+    let start = reader.position();
+    let (elem, count) = reader.list_header().map_err(m)?;
     if elem != thrift::STRUCT {
         return Err(Error::Malformed {
-            offset: base + field.offset as u64,
+            offset: base + start as u64,
             what: "row groups are not structs",
         });
     }
     // The list header, verbatim.
-    let header_len = reader.position();
     w.out
-        .extend_from_slice(field.raw.get(..header_len).unwrap_or_default());
+        .extend_from_slice(reader.field_since(0, thrift::LIST, start).raw);
     let any_target = targets.iter().any(Option::is_some);
+    // Reused across row groups: the fields of one, its new columns list.
+    let mut scratch = Scratch::default();
     for index in 0..count {
-        let group = reader.struct_element().map_err(m)?;
         row_group(
-            &group, index, base, leaves, targets, any_target, tail, w, out,
+            reader,
+            index,
+            base,
+            leaves,
+            targets,
+            any_target,
+            tail,
+            w,
+            out,
+            &mut scratch,
         )?;
     }
     Ok(())
 }
 
+#[derive(Default)]
+struct Scratch<'a> {
+    fields: Vec<Field<'a>>,
+    columns: Vec<u8>,
+}
+
+/// One row group, read in one pass at `reader` (every chunk checked for encryption), written
+/// to `w`: verbatim when it has no masked chunk.
 #[allow(clippy::too_many_arguments)]
-fn row_group(
-    group: &Field<'_>,
+fn row_group<'a>(
+    reader: &mut Reader<'a>,
     index: usize,
     base: u64,
     leaves: usize,
@@ -415,76 +433,103 @@ fn row_group(
     tail: &Tail<'_>,
     w: &mut Writer,
     out: &mut Rewrite,
+    scratch: &mut Scratch<'a>,
 ) -> Result<(), Error> {
     let m = |e| malformed(base, e);
     let bad = |offset: usize, what| Error::Malformed {
         offset: base + offset as u64,
         what,
     };
-    let fields = group.fields().map_err(m)?.collect_all().map_err(m)?;
-    let columns = fields
-        .iter()
-        .find(|f| f.id == 1)
-        .ok_or_else(|| bad(group.offset, "a row group without columns"))?;
-    let num_rows = fields
-        .iter()
-        .find(|f| f.id == 3)
-        .ok_or_else(|| bad(group.offset, "a row group without num_rows"))?
-        .i64()
-        .map_err(m)?;
-    let (elem, count, mut reader) = columns.list().map_err(m)?;
-    if elem != thrift::STRUCT || count != leaves {
-        return Err(bad(
-            columns.offset,
-            "a row group's columns do not match the schema's leaves",
-        ));
-    }
-    // Each chunk, raw or regenerated; the sizes' change.
-    let mut chunks: Vec<std::borrow::Cow<'_, [u8]>> = Vec::with_capacity(count);
+    let group_start = reader.position();
+    scratch.fields.clear();
+    scratch.columns.clear();
+    let mut seen_columns = false;
+    let mut num_rows = None;
     let mut delta_compressed = 0i64;
     let mut delta_uncompressed = 0i64;
-    for leaf in 0..count {
-        let chunk = reader.struct_element().map_err(m)?;
-        // Every chunk is checked for encryption, masked or not.
-        let mut meta = None;
-        for f in chunk.fields().map_err(m)? {
-            let f = f.map_err(m)?;
-            match f.id {
-                8 | 9 => return Err(Error::Encrypted("a column chunk is encrypted")),
-                3 => meta = Some(f),
-                _ => {}
+    let mut last = 0;
+    while let Some((id, ty)) = reader.field_header(&mut last).map_err(m)? {
+        let start = reader.position();
+        if id == 1 && ty == thrift::LIST && !seen_columns {
+            seen_columns = true;
+            let (elem, count) = reader.list_header().map_err(m)?;
+            if elem != thrift::STRUCT || count != leaves {
+                return Err(bad(
+                    start,
+                    "a row group's columns do not match the schema's leaves",
+                ));
             }
-        }
-        match targets.get(leaf).and_then(Option::as_ref) {
-            None => {
-                if any_target {
-                    chunks.push(std::borrow::Cow::Borrowed(chunk.raw));
+            let mut cw = Writer::new(std::mem::take(&mut scratch.columns));
+            cw.list_header(thrift::STRUCT, count);
+            for leaf in 0..count {
+                let chunk_start = reader.position();
+                let mut meta = None;
+                let mut clast = 0;
+                while let Some((cid, cty)) = reader.field_header(&mut clast).map_err(m)? {
+                    // Every chunk is checked for encryption, masked or not.
+                    if cid == 8 || cid == 9 {
+                        return Err(Error::Encrypted("a column chunk is encrypted"));
+                    }
+                    let value_start = reader.position();
+                    reader.skip(cty).map_err(m)?;
+                    if cid == 3 {
+                        meta = Some(reader.field_since(cid, cty, value_start));
+                    }
+                }
+                let chunk = reader.field_since(0, thrift::STRUCT, chunk_start);
+                match targets.get(leaf).and_then(Option::as_ref) {
+                    None => cw.out.extend_from_slice(chunk.raw),
+                    Some(target) => {
+                        let meta = meta
+                            .ok_or_else(|| bad(chunk.offset, "a column chunk without metadata"))?;
+                        let (bytes, dc, du, rows) =
+                            masked_chunk(&chunk, &meta, target, index, base, tail, out)?;
+                        if num_rows.is_some_and(|n| n != rows) {
+                            return Err(bad(
+                                meta.offset,
+                                "a top-level chunk's num_values is not the row count",
+                            ));
+                        }
+                        num_rows.get_or_insert(rows);
+                        delta_compressed += dc;
+                        delta_uncompressed += du;
+                        cw.out.extend_from_slice(&bytes);
+                    }
                 }
             }
-            Some(target) => {
-                let meta =
-                    meta.ok_or_else(|| bad(chunk.offset, "a column chunk without metadata"))?;
-                let (bytes, dc, du) =
-                    masked_chunk(&chunk, &meta, target, index, num_rows, base, tail, out)?;
-                delta_compressed += dc;
-                delta_uncompressed += du;
-                chunks.push(std::borrow::Cow::Owned(bytes));
+            scratch.columns = cw.out;
+        } else {
+            reader.skip(ty).map_err(m)?;
+        }
+        let field = reader.field_since(id, ty, start);
+        if id == 3 {
+            let rows = field.i64().map_err(m)?;
+            if num_rows.is_some_and(|n| n != rows) {
+                return Err(bad(
+                    start,
+                    "a top-level chunk's num_values is not the row count",
+                ));
             }
+            num_rows = Some(rows);
+        }
+        if any_target {
+            scratch.fields.push(field);
         }
     }
+    if !seen_columns {
+        return Err(bad(group_start, "a row group without columns"));
+    }
     if !any_target {
+        let group = reader.field_since(0, thrift::STRUCT, group_start);
         w.out.extend_from_slice(group.raw);
         return Ok(());
     }
     w.begin_struct(None);
-    for f in &fields {
+    for f in &scratch.fields {
         match f.id {
-            1 => {
+            1 if f.ty == thrift::LIST => {
                 w.field_header(1, thrift::LIST);
-                w.list_header(thrift::STRUCT, chunks.len());
-                for chunk in &chunks {
-                    w.out.extend_from_slice(chunk);
-                }
+                w.out.extend_from_slice(&scratch.columns);
             }
             2 if f.ty == thrift::I64 => {
                 let total = f.i64().map_err(m)?.saturating_add(delta_uncompressed);
@@ -501,19 +546,18 @@ fn row_group(
     Ok(())
 }
 
-/// One masked chunk's new `ColumnChunk` bytes, and its change of compressed and uncompressed
-/// size; its span, page index and bloom filter recorded in `out`.
+/// One masked chunk's new `ColumnChunk` bytes, its change of compressed and uncompressed
+/// size and its number of values (the row count: the column is top-level and not repeated); its span, page index and bloom filter recorded in `out`.
 #[allow(clippy::too_many_arguments)]
 fn masked_chunk(
     chunk: &Field<'_>,
     meta: &Field<'_>,
     target: &Target<'_>,
     row_group: usize,
-    num_rows: i64,
     base: u64,
     tail: &Tail<'_>,
     out: &mut Rewrite,
-) -> Result<(Vec<u8>, i64, i64), Error> {
+) -> Result<(Vec<u8>, i64, i64, i64), Error> {
     let m = |e| malformed(base, e);
     let bad = |offset: usize, what| Error::Malformed {
         offset: base + offset as u64,
@@ -545,14 +589,8 @@ fn masked_chunk(
             "a chunk's path_in_schema is not its column",
         ));
     }
-    let num_values = require_i64(5, "a chunk without num_values")?;
-    if num_values != num_rows {
-        return Err(bad(
-            meta.offset,
-            "a top-level chunk's num_values is not the row count",
-        ));
-    }
-    let num_values = i32::try_from(num_values).map_err(|_| Error::TooManyValues {
+    let rows = require_i64(5, "a chunk without num_values")?;
+    let num_values = i32::try_from(rows).map_err(|_| Error::TooManyValues {
         column: column.name.clone(),
         row_group,
     })?;
@@ -655,7 +693,12 @@ fn masked_chunk(
         len: span,
         bytes: regenerated.bytes,
     });
-    Ok((w.out, new_len_i64 - compressed, new_len_i64 - uncompressed))
+    Ok((
+        w.out,
+        new_len_i64 - compressed,
+        new_len_i64 - uncompressed,
+        rows,
+    ))
 }
 
 /// `[offset, offset + len)` checked to lie in the data (after the leading magic, before the

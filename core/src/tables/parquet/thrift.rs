@@ -20,8 +20,9 @@ pub const SET: u8 = 10;
 pub const MAP: u8 = 11;
 pub const STRUCT: u8 = 12;
 
-/// Deeper structs than this are refused (Parquet's footer nests about 6 deep).
-pub const MAX_DEPTH: usize = 32;
+/// Deeper nesting than this is refused (Parquet's footer nests 8 deep at most: a logical
+/// type's unit inside a schema element inside the schema list inside the footer).
+pub const MAX_DEPTH: usize = 16;
 
 /// Why bytes are not the Thrift the reader expected; `offset` is relative to the reader's
 /// input.
@@ -171,7 +172,8 @@ impl<'a> Reader<'a> {
 
     pub fn varint(&mut self) -> Result<u64> {
         let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
+        let mut shift = 0u32;
+        loop {
             let byte = self.byte()?;
             let bits = u64::from(byte & 0x7f);
             if shift == 63 && bits > 1 {
@@ -181,8 +183,11 @@ impl<'a> Reader<'a> {
             if byte & 0x80 == 0 {
                 return Ok(value);
             }
+            shift += 7;
+            if shift > 63 {
+                return Err(self.error("varint too long"));
+            }
         }
-        Err(self.error("varint too long"))
     }
 
     pub fn i64(&mut self) -> Result<i64> {
@@ -256,13 +261,19 @@ impl<'a> Reader<'a> {
         self.skip_value(ty, 0, false)
     }
 
+    /// Skips one value: iteratively, with an explicit stack of open containers (field ids do
+    /// not matter when skipping, so a struct's frame has no state). The hot loop of a footer
+    /// walk.
     fn skip_value(&mut self, ty: u8, depth: usize, element: bool) -> Result<()> {
-        if depth > MAX_DEPTH {
-            return Err(self.error("nested too deep"));
+        if !matches!(ty, LIST | SET | MAP | STRUCT) {
+            return self.skip_scalar(ty, element);
         }
+        self.skip_container(ty, depth, element)
+    }
+
+    fn skip_scalar(&mut self, ty: u8, element: bool) -> Result<()> {
         match ty {
             TRUE | FALSE => {
-                // A bool field has no value byte; a bool element of a collection has one.
                 if element {
                     self.byte()?;
                 }
@@ -279,35 +290,181 @@ impl<'a> Reader<'a> {
             BINARY => {
                 self.binary()?;
             }
-            LIST | SET => {
-                let (elem, len) = self.list_header()?;
-                for _ in 0..len {
-                    self.skip_value(elem, depth + 1, true)?;
-                }
-            }
-            MAP => {
-                let len =
-                    usize::try_from(self.varint()?).map_err(|_| self.error("map too long"))?;
-                if len > 0 {
-                    let types = self.byte()?;
-                    if len > self.remaining() {
-                        return Err(self.error("map longer than its bytes"));
-                    }
-                    for _ in 0..len {
-                        self.skip_value(types >> 4, depth + 1, true)?;
-                        self.skip_value(types & 0x0f, depth + 1, true)?;
-                    }
-                }
-            }
-            STRUCT => {
-                let mut last = 0;
-                while let Some((_, ty)) = self.field_header(&mut last)? {
-                    self.skip_value(ty, depth + 1, false)?;
-                }
-            }
             _ => return Err(self.error("unknown type")),
         }
         Ok(())
+    }
+
+    fn skip_container(&mut self, ty: u8, depth: usize, element: bool) -> Result<()> {
+        #[derive(Clone, Copy)]
+        enum Frame {
+            Struct,
+            /// Elements left, their type (a map's: key and value types alternate).
+            List {
+                left: u32,
+                elem: u8,
+            },
+            Map {
+                left: u32,
+                key: u8,
+                value: u8,
+            },
+        }
+        let input = self.input;
+        let mut pos = self.pos;
+        let mut stack = [Frame::Struct; MAX_DEPTH + 1];
+        let mut sp = 0usize;
+        let base = self.base;
+        let err = move |pos: usize, what: &'static str| ThriftError {
+            offset: base + pos,
+            what,
+        };
+        let eof = |pos: usize| err(pos, "unexpected end");
+        let mut next: Option<(u8, bool)> = Some((ty, element));
+        let limit = MAX_DEPTH.saturating_sub(depth);
+        loop {
+            if let Some((ty, element)) = next.take() {
+                match ty {
+                    TRUE | FALSE => {
+                        if element {
+                            pos += 1;
+                        }
+                    }
+                    BYTE => pos += 1,
+                    I16 | I32 | I64 => {
+                        let rest = input.get(pos..).ok_or_else(|| eof(pos))?;
+                        let at = rest
+                            .iter()
+                            .take(10)
+                            .position(|b| b & 0x80 == 0)
+                            .ok_or_else(|| eof(pos))?;
+                        pos += at + 1;
+                    }
+                    DOUBLE => pos += 8,
+                    BINARY => {
+                        let mut len = 0u64;
+                        let mut shift = 0u32;
+                        loop {
+                            let byte = *input.get(pos).ok_or_else(|| eof(pos))?;
+                            pos += 1;
+                            len |= u64::from(byte & 0x7f) << shift;
+                            if byte & 0x80 == 0 {
+                                break;
+                            }
+                            shift += 7;
+                            if shift > 56 {
+                                return Err(err(pos, "binary too long"));
+                            }
+                        }
+                        let len = usize::try_from(len).map_err(|_| err(pos, "binary too long"))?;
+                        pos = pos.checked_add(len).ok_or_else(|| eof(pos))?;
+                    }
+                    LIST | SET | MAP | STRUCT => {
+                        if sp >= limit {
+                            return Err(err(pos, "nested too deep"));
+                        }
+                        let frame = match ty {
+                            STRUCT => Frame::Struct,
+                            MAP => {
+                                self.pos = pos;
+                                let len = usize::try_from(self.varint()?)
+                                    .map_err(|_| err(pos, "map too long"))?;
+                                let types = if len > 0 { self.byte()? } else { 0 };
+                                pos = self.pos;
+                                if len > input.len().saturating_sub(pos) {
+                                    return Err(err(pos, "map longer than its bytes"));
+                                }
+                                Frame::Map {
+                                    left: u32::try_from(2 * len)
+                                        .map_err(|_| err(pos, "map too long"))?,
+                                    key: types >> 4,
+                                    value: types & 0x0f,
+                                }
+                            }
+                            _ => {
+                                self.pos = pos;
+                                let (elem, len) = self.list_header()?;
+                                pos = self.pos;
+                                Frame::List {
+                                    left: u32::try_from(len)
+                                        .map_err(|_| err(pos, "list too long"))?,
+                                    elem,
+                                }
+                            }
+                        };
+                        if let Some(slot) = stack.get_mut(sp) {
+                            *slot = frame;
+                        }
+                        sp += 1;
+                    }
+                    _ => return Err(err(pos, "unknown type")),
+                }
+                if pos > input.len() {
+                    return Err(eof(pos));
+                }
+            }
+            let Some(top) = sp.checked_sub(1) else {
+                self.pos = pos;
+                return Ok(());
+            };
+            let Some(frame) = stack.get_mut(top) else {
+                return Err(err(pos, "nested too deep"));
+            };
+            match frame {
+                Frame::Struct => {
+                    let byte = *input.get(pos).ok_or_else(|| eof(pos))?;
+                    pos += 1;
+                    let ty = byte & 0x0f;
+                    if ty == STOP {
+                        if byte != 0 {
+                            return Err(err(pos, "bad stop byte"));
+                        }
+                        sp -= 1;
+                        continue;
+                    }
+                    if ty > STRUCT {
+                        return Err(err(pos, "unknown field type"));
+                    }
+                    if byte >> 4 == 0 {
+                        // A long-form field id: a zigzag varint.
+                        let rest = input.get(pos..).ok_or_else(|| eof(pos))?;
+                        let at = rest
+                            .iter()
+                            .take(3)
+                            .position(|b| b & 0x80 == 0)
+                            .ok_or_else(|| err(pos, "bad field id"))?;
+                        pos += at + 1;
+                    }
+                    next = Some((ty, false));
+                }
+                Frame::List { left, elem } => {
+                    if *left == 0 {
+                        sp -= 1;
+                        continue;
+                    }
+                    *left -= 1;
+                    next = Some((*elem, true));
+                }
+                Frame::Map { left, key, value } => {
+                    if *left == 0 {
+                        sp -= 1;
+                        continue;
+                    }
+                    *left -= 1;
+                    next = Some((if *left % 2 == 1 { *key } else { *value }, true));
+                }
+            }
+        }
+    }
+
+    /// The bytes from `start` (a position of this reader) to here, as a field's value.
+    pub fn field_since(&self, id: i16, ty: u8, start: usize) -> Field<'a> {
+        Field {
+            id,
+            ty,
+            raw: self.input.get(start..self.pos).unwrap_or_default(),
+            offset: self.base + start,
+        }
     }
 
     /// The next element of a list of structs, as a struct-typed field.
