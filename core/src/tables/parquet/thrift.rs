@@ -311,148 +311,132 @@ impl<'a> Reader<'a> {
             },
         }
         let input = self.input;
-        let mut pos = self.pos;
-        let mut stack = [Frame::Struct; MAX_DEPTH + 1];
-        let mut sp = 0usize;
         let base = self.base;
         let err = move |pos: usize, what: &'static str| ThriftError {
             offset: base + pos,
             what,
         };
-        let eof = |pos: usize| err(pos, "unexpected end");
-        let mut next: Option<(u8, bool)> = Some((ty, element));
+        let mut pos = self.pos;
+        let mut stack = [Frame::Struct; MAX_DEPTH + 1];
+        let mut sp = 0usize;
         let limit = MAX_DEPTH.saturating_sub(depth);
+        let (mut ty, mut element) = (ty, element);
         loop {
-            if let Some((ty, element)) = next.take() {
-                match ty {
-                    TRUE | FALSE => {
-                        if element {
-                            pos += 1;
-                        }
-                    }
-                    BYTE => pos += 1,
-                    I16 | I32 | I64 => {
-                        let rest = input.get(pos..).ok_or_else(|| eof(pos))?;
-                        let at = rest
-                            .iter()
-                            .take(10)
-                            .position(|b| b & 0x80 == 0)
-                            .ok_or_else(|| eof(pos))?;
-                        pos += at + 1;
-                    }
-                    DOUBLE => pos += 8,
-                    BINARY => {
-                        let mut len = 0u64;
-                        let mut shift = 0u32;
-                        loop {
-                            let byte = *input.get(pos).ok_or_else(|| eof(pos))?;
-                            pos += 1;
-                            len |= u64::from(byte & 0x7f) << shift;
-                            if byte & 0x80 == 0 {
-                                break;
-                            }
-                            shift += 7;
-                            if shift > 56 {
-                                return Err(err(pos, "binary too long"));
-                            }
-                        }
-                        let len = usize::try_from(len).map_err(|_| err(pos, "binary too long"))?;
-                        pos = pos.checked_add(len).ok_or_else(|| eof(pos))?;
-                    }
-                    LIST | SET | MAP | STRUCT => {
-                        if sp >= limit {
-                            return Err(err(pos, "nested too deep"));
-                        }
-                        let frame = match ty {
-                            STRUCT => Frame::Struct,
-                            MAP => {
-                                self.pos = pos;
-                                let len = usize::try_from(self.varint()?)
-                                    .map_err(|_| err(pos, "map too long"))?;
-                                let types = if len > 0 { self.byte()? } else { 0 };
-                                pos = self.pos;
-                                if len > input.len().saturating_sub(pos) {
-                                    return Err(err(pos, "map longer than its bytes"));
-                                }
-                                Frame::Map {
-                                    left: u32::try_from(2 * len)
-                                        .map_err(|_| err(pos, "map too long"))?,
-                                    key: types >> 4,
-                                    value: types & 0x0f,
-                                }
-                            }
-                            _ => {
-                                self.pos = pos;
-                                let (elem, len) = self.list_header()?;
-                                pos = self.pos;
-                                Frame::List {
-                                    left: u32::try_from(len)
-                                        .map_err(|_| err(pos, "list too long"))?,
-                                    elem,
-                                }
-                            }
-                        };
-                        if let Some(slot) = stack.get_mut(sp) {
-                            *slot = frame;
-                        }
-                        sp += 1;
-                    }
-                    _ => return Err(err(pos, "unknown type")),
+            // The value of type `ty` at `pos`.
+            match ty {
+                I16 | I32 | I64 => {
+                    pos = skip_varint(input, pos).ok_or_else(|| err(pos, "bad varint"))?
                 }
-                if pos > input.len() {
-                    return Err(eof(pos));
+                BINARY => {
+                    let (len, after) =
+                        read_varint(input, pos).ok_or_else(|| err(pos, "bad length"))?;
+                    let len = usize::try_from(len).map_err(|_| err(pos, "binary too long"))?;
+                    pos = after
+                        .checked_add(len)
+                        .ok_or_else(|| err(pos, "binary too long"))?;
+                    if pos > input.len() {
+                        return Err(err(after, "unexpected end"));
+                    }
                 }
+                TRUE | FALSE => pos += usize::from(element),
+                BYTE => pos += 1,
+                DOUBLE => pos += 8,
+                LIST | SET | MAP | STRUCT => {
+                    if sp >= limit {
+                        return Err(err(pos, "nested too deep"));
+                    }
+                    let frame = match ty {
+                        STRUCT => Frame::Struct,
+                        MAP => {
+                            let (len, after) =
+                                read_varint(input, pos).ok_or_else(|| err(pos, "bad map size"))?;
+                            pos = after;
+                            let types = if len > 0 {
+                                let t =
+                                    *input.get(pos).ok_or_else(|| err(pos, "unexpected end"))?;
+                                pos += 1;
+                                t
+                            } else {
+                                0
+                            };
+                            if len > input.len().saturating_sub(pos) as u64 {
+                                return Err(err(pos, "map longer than its bytes"));
+                            }
+                            Frame::Map {
+                                left: u32::try_from(2 * len)
+                                    .map_err(|_| err(pos, "map too long"))?,
+                                key: types >> 4,
+                                value: types & 0x0f,
+                            }
+                        }
+                        _ => {
+                            self.pos = pos;
+                            let (elem, len) = self.list_header()?;
+                            pos = self.pos;
+                            Frame::List {
+                                left: u32::try_from(len).map_err(|_| err(pos, "list too long"))?,
+                                elem,
+                            }
+                        }
+                    };
+                    if let Some(slot) = stack.get_mut(sp) {
+                        *slot = frame;
+                    }
+                    sp += 1;
+                }
+                _ => return Err(err(pos, "unknown type")),
             }
-            let Some(top) = sp.checked_sub(1) else {
-                self.pos = pos;
-                return Ok(());
-            };
-            let Some(frame) = stack.get_mut(top) else {
-                return Err(err(pos, "nested too deep"));
-            };
-            match frame {
-                Frame::Struct => {
-                    let byte = *input.get(pos).ok_or_else(|| eof(pos))?;
-                    pos += 1;
-                    let ty = byte & 0x0f;
-                    if ty == STOP {
-                        if byte != 0 {
-                            return Err(err(pos, "bad stop byte"));
+            if pos > input.len() {
+                return Err(err(input.len(), "unexpected end"));
+            }
+            // The next value: of the innermost open container, closing those that end.
+            loop {
+                let Some(top) = sp.checked_sub(1) else {
+                    self.pos = pos;
+                    return Ok(());
+                };
+                let Some(frame) = stack.get_mut(top) else {
+                    return Err(err(pos, "nested too deep"));
+                };
+                match frame {
+                    Frame::Struct => {
+                        let byte = *input.get(pos).ok_or_else(|| err(pos, "unexpected end"))?;
+                        pos += 1;
+                        if byte == STOP {
+                            sp -= 1;
+                            continue;
                         }
-                        sp -= 1;
-                        continue;
+                        ty = byte & 0x0f;
+                        if ty == STOP || ty > STRUCT {
+                            return Err(err(pos, "unknown field type"));
+                        }
+                        if byte >> 4 == 0 {
+                            // A long-form field id: a zigzag varint.
+                            pos =
+                                skip_varint(input, pos).ok_or_else(|| err(pos, "bad field id"))?;
+                        }
+                        element = false;
                     }
-                    if ty > STRUCT {
-                        return Err(err(pos, "unknown field type"));
+                    Frame::List { left, elem } => {
+                        if *left == 0 {
+                            sp -= 1;
+                            continue;
+                        }
+                        *left -= 1;
+                        ty = *elem;
+                        element = true;
                     }
-                    if byte >> 4 == 0 {
-                        // A long-form field id: a zigzag varint.
-                        let rest = input.get(pos..).ok_or_else(|| eof(pos))?;
-                        let at = rest
-                            .iter()
-                            .take(3)
-                            .position(|b| b & 0x80 == 0)
-                            .ok_or_else(|| err(pos, "bad field id"))?;
-                        pos += at + 1;
+                    Frame::Map { left, key, value } => {
+                        if *left == 0 {
+                            sp -= 1;
+                            continue;
+                        }
+                        *left -= 1;
+                        ty = if *left % 2 == 1 { *key } else { *value };
+                        element = true;
                     }
-                    next = Some((ty, false));
                 }
-                Frame::List { left, elem } => {
-                    if *left == 0 {
-                        sp -= 1;
-                        continue;
-                    }
-                    *left -= 1;
-                    next = Some((*elem, true));
-                }
-                Frame::Map { left, key, value } => {
-                    if *left == 0 {
-                        sp -= 1;
-                        continue;
-                    }
-                    *left -= 1;
-                    next = Some((if *left % 2 == 1 { *key } else { *value }, true));
-                }
+                break;
             }
         }
     }
@@ -487,6 +471,38 @@ impl<'a> Reader<'a> {
             done: false,
         }
     }
+}
+
+/// The position after the varint at `pos`, if it ends within 10 bytes.
+#[inline(always)]
+fn skip_varint(input: &[u8], pos: usize) -> Option<usize> {
+    let first = *input.get(pos)?;
+    if first < 0x80 {
+        return Some(pos + 1);
+    }
+    let rest = input.get(pos + 1..)?;
+    let at = rest.iter().take(9).position(|b| b & 0x80 == 0)?;
+    Some(pos + at + 2)
+}
+
+/// The varint at `pos` (at most 10 bytes) and the position after it.
+#[inline(always)]
+fn read_varint(input: &[u8], pos: usize) -> Option<(u64, usize)> {
+    let first = *input.get(pos)?;
+    if first < 0x80 {
+        return Some((u64::from(first), pos + 1));
+    }
+    let mut value = 0u64;
+    let mut at = pos;
+    for shift in [0u32, 7, 14, 21, 28, 35, 42, 49, 56, 63] {
+        let byte = *input.get(at)?;
+        at += 1;
+        value |= u64::from(byte & 0x7f).checked_shl(shift)?;
+        if byte & 0x80 == 0 {
+            return Some((value, at));
+        }
+    }
+    None
 }
 
 /// The fields of one struct, in order; the iterator ends at the stop byte (or the first error,
