@@ -621,3 +621,39 @@ proptest! {
         prop_assert_eq!(decoded.as_ref(), Some(&overlay));
     }
 }
+
+proptest! {
+    #![proptest_config(cases(300))]
+
+    /// A fixture's footer with random bytes overwritten: an overlay or an error, never a panic;
+    /// an overlay keeps the size and its spans inside the object.
+    #[test]
+    fn mutated_footers_never_panic(
+        which in 0..PLAIN.len(),
+        edits in prop::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+    ) {
+        let mut file = fixture(PLAIN[which]);
+        let n = file.len();
+        let len = footer_of(&file).len();
+        for (at, byte) in edits {
+            file[n - 8 - len + at % len] = byte;
+        }
+        let masked = masks(&[("customer_email", Mask::Null), ("amount", Mask::Constant("0".into()))]);
+        if let Ok(overlay) = mask_file(&file, &masked) {
+            prop_assert_eq!(overlay.size(), n as u64);
+            prop_assert!(overlay.spans().iter().all(|s| s.end() <= n as u64));
+        }
+    }
+
+    /// Arbitrary bytes as a footer (with a valid trailer): never a panic.
+    #[test]
+    fn arbitrary_footers_never_panic(body in prop::collection::vec(any::<u8>(), 0..400)) {
+        let mut file = b"PAR1".to_vec();
+        file.extend_from_slice(&body);
+        file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        file.extend_from_slice(b"PAR1");
+        let _ = mask_file(&file, &masks(&[("a", Mask::Null)]));
+        let _ = parquet::columns(file.len() as u64, &file, DEFAULT_MAX_FOOTER);
+        let _ = Reader::new(&body).fields().collect_all();
+    }
+}

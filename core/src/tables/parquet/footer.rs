@@ -150,8 +150,6 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
     let mut leaves = 0usize;
     // Children still to read at each open group; the root's first.
     let mut open: Vec<usize> = Vec::new();
-    // The top-level field being read, while inside it.
-    let mut current_top_nested = false;
     for index in 0..count {
         let element = reader.struct_element().map_err(|e| malformed(base, e))?;
         let mut name: Option<&[u8]> = None;
@@ -221,7 +219,6 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
             _ => return Err(bad("the schema's tree does not match its child counts")),
         }
         if depth == 1 {
-            current_top_nested = group;
             let repetition = match repetition {
                 Some(0) => Some(Repetition::Required),
                 Some(1) => Some(Repetition::Optional),
@@ -253,7 +250,6 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
             };
             top.push(entry);
         }
-        let _ = current_top_nested;
         if group {
             if open.len() >= thrift::MAX_DEPTH {
                 return Err(bad("the schema is nested too deep"));

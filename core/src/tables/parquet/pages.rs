@@ -125,3 +125,92 @@ pub fn regenerate(column: &Column, mask: &Prepared, num_values: i32) -> Chunk {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::parquet::footer::Physical;
+    use crate::tables::parquet::thrift::Reader;
+
+    fn column(repetition: Repetition) -> Column {
+        Column {
+            name: "c".into(),
+            leaf: 0,
+            physical: Physical::Double,
+            type_length: None,
+            repetition,
+            decimal: None,
+            date: false,
+        }
+    }
+
+    /// (page type, uncompressed size, compressed size, num_values, encoding) and the body.
+    fn page(bytes: &[u8]) -> ((i32, i32, i32, i32, i32), &[u8]) {
+        let mut fields = Reader::new(bytes).fields();
+        let mut header = (0, 0, 0, 0, 0);
+        for f in fields.by_ref() {
+            let f = f.unwrap();
+            match f.id {
+                1 => header.0 = f.i32().unwrap(),
+                2 => header.1 = f.i32().unwrap(),
+                3 => header.2 = f.i32().unwrap(),
+                5 | 7 => {
+                    for g in f.fields().unwrap() {
+                        let g = g.unwrap();
+                        match g.id {
+                            1 => header.3 = g.i32().unwrap(),
+                            2 => header.4 = g.i32().unwrap(),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => panic!("unexpected page header field {}", f.id),
+            }
+        }
+        let len = fields.position();
+        let body = &bytes[len..len + header.1 as usize];
+        (header, body)
+    }
+
+    #[test]
+    fn a_null_chunk_is_one_page_of_zero_levels() {
+        let chunk = regenerate(&column(Repetition::Optional), &Prepared::Null, 10_000);
+        let (header, body) = page(&chunk.bytes);
+        assert_eq!(header, (DATA_PAGE, 8, 8, 10_000, PLAIN));
+        // Length 4, then one RLE run: varint(10000 << 1), value 0.
+        assert_eq!(body, [4, 0, 0, 0, 0xa0, 0x9c, 0x01, 0]);
+        assert!(chunk.bytes.len() <= 30, "{}", chunk.bytes.len());
+        assert_eq!(chunk.dictionary_len, None);
+    }
+
+    #[test]
+    fn a_constant_is_a_dictionary_of_one_and_zero_indices() {
+        let value = Prepared::Plain(1.5f64.to_le_bytes().to_vec());
+        let chunk = regenerate(&column(Repetition::Optional), &value, 100);
+        let dict_len = chunk.dictionary_len.unwrap();
+        let (header, body) = page(&chunk.bytes[..dict_len]);
+        assert_eq!(header, (DICTIONARY_PAGE, 8, 8, 1, PLAIN));
+        assert_eq!(body, 1.5f64.to_le_bytes());
+        let (header, body) = page(&chunk.bytes[dict_len..]);
+        assert_eq!(header, (DATA_PAGE, 11, 11, 100, RLE_DICTIONARY));
+        // Levels all 1 (length 3: varint(200) is 2 bytes, then the value), bit width 1, run of 0.
+        assert_eq!(body, [3, 0, 0, 0, 0xc8, 0x01, 1, 1, 0xc8, 0x01, 0]);
+        let required = regenerate(&column(Repetition::Required), &value, 100);
+        let (_, body) = page(&required.bytes[required.dictionary_len.unwrap()..]);
+        assert_eq!(body, [1, 0xc8, 0x01, 0]);
+        assert_eq!(required.encodings, [PLAIN, RLE, RLE_DICTIONARY]);
+    }
+
+    #[test]
+    fn a_boolean_constant_is_one_rle_run() {
+        let chunk = regenerate(&column(Repetition::Optional), &Prepared::Boolean(true), 5);
+        let (header, body) = page(&chunk.bytes);
+        assert_eq!(header, (DATA_PAGE, 12, 12, 5, RLE));
+        assert_eq!(body, [2, 0, 0, 0, 10, 1, 2, 0, 0, 0, 10, 1]);
+        // No rows: no runs.
+        let empty = regenerate(&column(Repetition::Optional), &Prepared::Null, 0);
+        let (header, body) = page(&empty.bytes);
+        assert_eq!(header.3, 0);
+        assert_eq!(body, [0, 0, 0, 0]);
+    }
+}
