@@ -617,6 +617,10 @@ proptest! {
         }
         prop_assert_eq!(&joined, &whole);
         // The cache's form gives the same overlay.
+        // The footer and its trailer come from the overlay alone.
+        let footer_len = footer_of(&file).len() as u64;
+        let size = file.len() as u64;
+        prop_assert!(overlay.covers(size - 8 - footer_len, footer_len + 8));
         let decoded = Overlay::decode(&overlay.encode());
         prop_assert_eq!(decoded.as_ref(), Some(&overlay));
     }

@@ -84,6 +84,24 @@ impl Overlay {
         self.spans.is_empty()
     }
 
+    /// Whether every byte of `start..start + len` comes from the overlay, so that range needs
+    /// no upstream read (a reader's footer reads, once the overlay is cached).
+    pub fn covers(&self, start: u64, len: u64) -> bool {
+        let end = start.saturating_add(len);
+        let mut at = start;
+        let first = self.spans.partition_point(|s| s.end() <= start);
+        for span in self.spans.get(first..).unwrap_or_default() {
+            if at >= end {
+                break;
+            }
+            if span.start > at {
+                return false;
+            }
+            at = span.end();
+        }
+        at >= end
+    }
+
     /// Overwrites `buf`, the upstream bytes at `start..start + buf.len()`, with the view's
     /// bytes there.
     pub fn apply(&self, start: u64, buf: &mut [u8]) {
@@ -228,6 +246,24 @@ mod tests {
         assert_eq!(overlay.fill(11, &upstream[11..13]), b"bc");
         assert_eq!(overlay.fill(3, &upstream[3..12]), b"\0\0FGHIJab");
         assert_eq!(Overlay::decode(&overlay.encode()), Some(overlay.clone()));
+        assert!(overlay.covers(10, 4) && overlay.covers(2, 3) && overlay.covers(11, 2));
+        assert!(overlay.covers(7, 0));
+        assert!(!overlay.covers(1, 3) && !overlay.covers(9, 2) && !overlay.covers(12, 3));
+        let adjacent = Overlay::new(
+            10,
+            vec![
+                Span {
+                    start: 2,
+                    fill: Fill::Zeros(3),
+                },
+                Span {
+                    start: 5,
+                    fill: Fill::Bytes(b"ab".to_vec()),
+                },
+            ],
+        )
+        .unwrap();
+        assert!(adjacent.covers(2, 5) && !adjacent.covers(2, 6));
         assert_eq!(Overlay::decode(&overlay.encode()[..20]), None);
         assert!(Overlay::new(
             5,
