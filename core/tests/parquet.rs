@@ -585,6 +585,28 @@ fn crafted_files() {
     );
     let out = view(&index, &mask_file(&index, &null).unwrap());
     assert!(out[90..104].iter().all(|&b| b == 0));
+    // A writer whose chunk sizes miss bytes (PARQUET-816); a later one is fine.
+    for (created_by, refused) in [
+        (&b"parquet-mr version 1.2.8 (build x)"[..], true),
+        (b"parquet-mr version 1.12.3", false),
+    ] {
+        let file = crafted(
+            10,
+            100,
+            100,
+            &[0, 3],
+            |_| {},
+            |w| {
+                w.field_header(6, thrift::BINARY);
+                w.varint(created_by.len() as u64);
+                w.out.extend_from_slice(created_by);
+            },
+        );
+        assert_eq!(
+            matches!(mask_file(&file, &null), Err(Error::UnsafeWriter(_))),
+            refused
+        );
+    }
     // A huge row count for one page.
     let huge = crafted(1 << 40, 100, 100, &[0, 3], |_| {}, |_| {});
     assert!(matches!(

@@ -60,6 +60,30 @@ pub fn locate(object_size: u64, tail: &[u8], max_footer: u64) -> Result<Location
     })
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn old_parquet_mr_versions_are_named() {
+        for (created_by, short) in [
+            (&b"parquet-mr version 1.2.8 (build abc)"[..], true),
+            (b"parquet-mr version 1.2.9", false),
+            (
+                b"parquet-mr version 1.10.1 (build a89df8f9932b6ef6633d06069e50c9b7970bebd1)",
+                false,
+            ),
+            (b"parquet-mr version 1.1.0", true),
+            (b"parquet-cpp-arrow version 26.0.1", false),
+            (b"DuckDB version v1.5.5", false),
+        ] {
+            assert_eq!(
+                super::short_chunk_sizes(created_by),
+                short,
+                "{created_by:?}"
+            );
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Physical {
     Boolean,
@@ -347,6 +371,16 @@ pub fn rewrite(
                 row_groups(&mut reader, base, leaves, targets, tail, &mut w, &mut out)?;
                 out.footer = w.out;
                 copied = reader.position();
+            }
+            6 if ty == thrift::BINARY => {
+                let start = reader.position();
+                reader.skip(ty).map_err(m)?;
+                let created_by = reader.field_since(id, ty, start).binary().map_err(m)?;
+                if short_chunk_sizes(created_by) {
+                    return Err(Error::UnsafeWriter(
+                        "parquet-mr before 1.2.9 left the dictionary page header out of a chunk's total_compressed_size (PARQUET-816)",
+                    ));
+                }
             }
             _ => reader.skip(ty).map_err(m)?,
         }
@@ -695,6 +729,39 @@ fn masked_chunk(
         new_len_i64 - uncompressed,
         rows,
     ))
+}
+
+/// Whether `created_by` names a writer whose `total_compressed_size` misses bytes of the chunk
+/// (parquet-mr up to 1.2.8, PARQUET-816): a masked span would leave the chunk's last bytes in
+/// clear.
+fn short_chunk_sizes(created_by: &[u8]) -> bool {
+    let Some(rest) = created_by.strip_prefix(b"parquet-mr version ") else {
+        return false;
+    };
+    let version: Vec<u32> = rest
+        .split(|&b| b == b' ')
+        .next()
+        .unwrap_or_default()
+        .split(|&b| b == b'.')
+        .take(3)
+        .map(|part| {
+            let digits: Vec<u8> = part
+                .iter()
+                .copied()
+                .take_while(u8::is_ascii_digit)
+                .collect();
+            std::str::from_utf8(&digits)
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    let key = (
+        version.first().copied().unwrap_or(0),
+        version.get(1).copied().unwrap_or(0),
+        version.get(2).copied().unwrap_or(0),
+    );
+    key < (1, 2, 9)
 }
 
 /// `[offset, offset + len)` checked to lie in the data (after the leading magic, before the

@@ -89,6 +89,8 @@ pub enum Error {
     TooManyValues { column: String, row_group: usize },
     /// A masked chunk stored in another file (`file_path`).
     ExternalChunk { column: String },
+    /// A writer known to record chunk sizes that miss some of the chunk's bytes.
+    UnsafeWriter(&'static str),
     /// A masked column's bloom filter has no length and its header is not in the tail read.
     BloomFilterLength { column: String },
     /// The rewritten footer is longer than the original (it cannot end where it ended).
@@ -130,6 +132,7 @@ impl std::fmt::Display for Error {
             Error::TooManyValues { column, row_group } => {
                 write!(f, "column {column:?} in row group {row_group}: too many rows for one page")
             }
+            Error::UnsafeWriter(why) => write!(f, "an unsupported Parquet writer: {why}"),
             Error::ExternalChunk { column } => {
                 write!(f, "column {column:?} is stored in another file")
             }
