@@ -376,7 +376,7 @@ pub fn rewrite(
                 let start = reader.position();
                 reader.skip(ty).map_err(m)?;
                 let created_by = reader.field_since(id, ty, start).binary().map_err(m)?;
-                if short_chunk_sizes(created_by) {
+                if short_chunk_sizes(created_by) && targets.iter().any(Option::is_some) {
                     return Err(Error::UnsafeWriter(
                         "parquet-mr before 1.2.9 left the dictionary page header out of a chunk's total_compressed_size (PARQUET-816)",
                     ));
