@@ -23,9 +23,15 @@ fn main() {
         std::process::exit(1);
     });
     let size = file.len() as u64;
-    if let (Some(runs), Some("mask")) = (std::env::args().nth(2), std::env::args().nth(3).as_deref()) {
+    if let (Some(runs), Some("mask")) =
+        (std::env::args().nth(2), std::env::args().nth(3).as_deref())
+    {
         for _ in 0..runs.parse::<u32>().unwrap_or(1) {
-            std::hint::black_box(s3gate_bench_parquet_codec::mask_view(size, &file, &["c01", "c02"]));
+            std::hint::black_box(s3gate_bench_parquet_codec::mask_view(
+                size,
+                &file,
+                &["c01", "c02"],
+            ));
         }
         return;
     }
@@ -33,7 +39,11 @@ fn main() {
         eprintln!("codec: {path} refused");
         std::process::exit(1);
     };
-    let footer = u32::from_le_bytes(file[file.len() - 8..file.len() - 4].try_into().unwrap_or([0; 4]));
+    let footer = u32::from_le_bytes(
+        file[file.len() - 8..file.len() - 4]
+            .try_into()
+            .unwrap_or([0; 4]),
+    );
     println!("footer {footer} bytes; {} spans", overlay.spans().len());
     let runs = 50;
     let start = Instant::now();
@@ -43,7 +53,11 @@ fn main() {
     let check = start.elapsed() / runs;
     let start = Instant::now();
     for _ in 0..runs {
-        std::hint::black_box(s3gate_bench_parquet_codec::mask_view(size, &file, &["c01", "c02"]));
+        std::hint::black_box(s3gate_bench_parquet_codec::mask_view(
+            size,
+            &file,
+            &["c01", "c02"],
+        ));
     }
     let masked = start.elapsed() / runs;
     let start = Instant::now();

@@ -37,7 +37,9 @@ fn main() {
         std::process::exit(1);
     }
     let footer = &rest[rest.len() - len..];
-    if let (Some(runs), Some("mask")) = (std::env::args().nth(2), std::env::args().nth(3).as_deref()) {
+    if let (Some(runs), Some("mask")) =
+        (std::env::args().nth(2), std::env::args().nth(3).as_deref())
+    {
         for _ in 0..runs.parse::<u32>().unwrap_or(1) {
             std::hint::black_box(s3gate_bench_parquet_footer::mask_footer(footer, &[1, 2]));
         }
