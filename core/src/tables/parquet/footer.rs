@@ -134,6 +134,9 @@ pub struct Column {
     /// `(scale, precision)` of a DECIMAL.
     pub decimal: Option<(i32, i32)>,
     pub date: bool,
+    /// An integer logical type narrower than its physical type or unsigned: bit width and
+    /// signedness (INT(8, true), UINT_16...).
+    pub int: Option<(u8, bool)>,
 }
 
 /// A top-level field of the schema: a leaf column, or a group / repeated field (by name).
@@ -186,6 +189,7 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
         let mut precision = None;
         let mut logical_decimal = None;
         let mut logical_date = false;
+        let mut logical_int = None;
         for f in element.fields().map_err(|e| malformed(base, e))? {
             let f = f.map_err(|e| malformed(base, e))?;
             let m = |e| malformed(base, e);
@@ -218,6 +222,22 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
                                 }
                             }
                             6 => logical_date = true,
+                            10 => {
+                                let mut bits = None;
+                                let mut signed = None;
+                                for d in kind.fields().map_err(m)? {
+                                    let d = d.map_err(m)?;
+                                    match d.id {
+                                        1 => bits = Some(d.i32().map_err(m)?),
+                                        2 => signed = Some(d.bool().map_err(m)?),
+                                        _ => {}
+                                    }
+                                }
+                                if let (Some(bits), Some(signed)) = (bits, signed) {
+                                    let bits = u8::try_from(bits).unwrap_or(0);
+                                    logical_int = Some((bits, signed));
+                                }
+                            }
                             _ => {}
                         }
                     }
@@ -269,6 +289,15 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
                         repetition,
                         decimal,
                         date: logical_date || converted == Some(6),
+                        int: logical_int.or(match converted {
+                            Some(11) => Some((8, false)),
+                            Some(12) => Some((16, false)),
+                            Some(13) => Some((32, false)),
+                            Some(14) => Some((64, false)),
+                            Some(15) => Some((8, true)),
+                            Some(16) => Some((16, true)),
+                            _ => None,
+                        }),
                     })
                 }
             };

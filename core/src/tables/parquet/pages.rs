@@ -141,6 +141,7 @@ mod tests {
             repetition,
             decimal: None,
             date: false,
+            int: None,
         }
     }
 

@@ -56,16 +56,26 @@ impl<'a> Field<'a> {
 
     pub fn i32(&self) -> Result<i32> {
         match self.ty {
-            I32 | I16 | BYTE => self.reader().i32(),
+            I32 | I16 => self.reader().i32(),
+            BYTE => self.byte().map(i32::from),
             _ => Err(self.error("expected an i32")),
         }
     }
 
     pub fn i64(&self) -> Result<i64> {
         match self.ty {
-            I64 | I32 | I16 | BYTE => self.reader().i64(),
+            I64 | I32 | I16 => self.reader().i64(),
+            BYTE => self.byte().map(i64::from),
             _ => Err(self.error("expected an i64")),
         }
+    }
+
+    /// A byte field's value: one raw byte, not a varint.
+    fn byte(&self) -> Result<i8> {
+        self.raw
+            .first()
+            .map(|&b| b as i8)
+            .ok_or_else(|| self.error("expected a byte"))
     }
 
     pub fn binary(&self) -> Result<&'a [u8]> {

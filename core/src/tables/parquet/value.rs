@@ -44,10 +44,19 @@ impl Value {
             Physical::Int32 => {
                 let value = if let Some((scale, precision)) = decimal {
                     parse_decimal(text, scale, precision)?
-                } else if column.date && text.contains('-') && text.len() == 10 {
-                    i128::from(parse_date(text)?)
                 } else {
-                    i128::from(parse_integer(text)?)
+                    match (parse_integer(text), column.date) {
+                        (Ok(v), _) => i128::from(v),
+                        (Err(_), true) => i128::from(parse_date(text)?),
+                        (Err(e), false) => return Err(e),
+                    }
+                };
+                check_int(value, column)?;
+                // An unsigned 32-bit value is stored as its bits.
+                let value = if column.int == Some((32, false)) {
+                    i128::from(u32::try_from(value).unwrap_or_default() as i32)
+                } else {
+                    value
                 };
                 i32::try_from(value)
                     .map(Value::Int32)
@@ -56,9 +65,16 @@ impl Value {
             Physical::Int64 => {
                 let value = if let Some((scale, precision)) = decimal {
                     parse_decimal(text, scale, precision)?
+                } else if column.int == Some((64, false)) {
+                    let v = text
+                        .trim()
+                        .parse::<u64>()
+                        .map_err(|_| "not an unsigned integer")?;
+                    i128::from(v as i64)
                 } else {
                     i128::from(parse_integer(text)?)
                 };
+                check_int(value, column)?;
                 i64::try_from(value)
                     .map(Value::Int64)
                     .map_err(|_| "out of the INT64 range")
@@ -152,6 +168,27 @@ impl Value {
             }
             Value::FixedLenByteArray(bytes) => bytes.clone(),
         }
+    }
+}
+
+/// A value within the column's integer logical type (INT(8, true) holds -128..=127, UINT_16
+/// holds 0..=65535); unsigned 64-bit values are checked when parsed.
+fn check_int(value: i128, column: &Column) -> Result<(), &'static str> {
+    let Some((bits, signed)) = column.int else {
+        return Ok(());
+    };
+    if bits == 0 || bits >= 64 {
+        return Ok(());
+    }
+    let (min, max) = if signed {
+        (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        (0, (1i128 << bits) - 1)
+    };
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err("out of the column's integer range")
     }
 }
 
@@ -263,6 +300,7 @@ mod tests {
             repetition: Repetition::Optional,
             decimal: None,
             date: false,
+            int: None,
         }
     }
 
@@ -288,6 +326,25 @@ mod tests {
         assert_eq!(Value::parse("1970-01-02", &date), Ok(Value::Int32(1)));
         assert_eq!(Value::parse("2000-03-01", &date), Ok(Value::Int32(11017)));
         assert!(Value::parse("2001-02-29", &date).is_err());
+        let mut int8 = column(Physical::Int32);
+        int8.int = Some((8, true));
+        assert_eq!(Value::parse("-128", &int8), Ok(Value::Int32(-128)));
+        assert!(Value::parse("128", &int8).is_err());
+        let mut uint32 = column(Physical::Int32);
+        uint32.int = Some((32, false));
+        assert_eq!(Value::parse("4294967295", &uint32), Ok(Value::Int32(-1)));
+        assert!(Value::parse("-1", &uint32).is_err());
+        let mut uint64 = column(Physical::Int64);
+        uint64.int = Some((64, false));
+        assert_eq!(
+            Value::parse("18446744073709551615", &uint64),
+            Ok(Value::Int64(-1))
+        );
+        assert!(Value::parse("-1", &uint64).is_err());
+        assert_eq!(
+            Value::parse("-123456789", &date),
+            Ok(Value::Int32(-123456789))
+        );
         let mut dec = column(Physical::Int64);
         dec.decimal = Some((2, 9));
         assert_eq!(Value::parse("-12.5", &dec), Ok(Value::Int64(-1250)));
