@@ -675,6 +675,144 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A plain recursive skip with the same limits as `Reader::skip`: the model the iterative
+    /// one is checked against.
+    fn model(input: &[u8], pos: &mut usize, ty: u8, element: bool, depth: usize) -> Option<()> {
+        fn varint(input: &[u8], pos: &mut usize, strict: bool) -> Option<u64> {
+            let mut value = 0u64;
+            for i in 0..10u32 {
+                let byte = *input.get(*pos)?;
+                *pos += 1;
+                if strict && i == 9 && byte & 0x7f > 1 {
+                    return None;
+                }
+                value |= u64::from(byte & 0x7f).checked_shl(7 * i).unwrap_or(0);
+                if byte & 0x80 == 0 {
+                    return Some(value);
+                }
+            }
+            None
+        }
+        match ty {
+            TRUE | FALSE => *pos += usize::from(element),
+            BYTE => *pos += 1,
+            I16 | I32 | I64 => {
+                varint(input, pos, false)?;
+            }
+            DOUBLE => *pos += 8,
+            BINARY => {
+                let len = varint(input, pos, false)?;
+                *pos = pos.checked_add(usize::try_from(len).ok()?)?;
+            }
+            LIST | SET => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                let header = *input.get(*pos)?;
+                *pos += 1;
+                let elem = header & 0x0f;
+                let mut len = u64::from(header >> 4);
+                if len == 15 {
+                    len = varint(input, pos, true)?;
+                }
+                if elem == STOP || elem > STRUCT || len > (input.len() - *pos) as u64 {
+                    return None;
+                }
+                for _ in 0..len {
+                    model(input, pos, elem, true, depth + 1)?;
+                }
+            }
+            MAP => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                let len = varint(input, pos, true)?;
+                let types = if len > 0 {
+                    let t = *input.get(*pos)?;
+                    *pos += 1;
+                    t
+                } else {
+                    0
+                };
+                if len > input.len().saturating_sub(*pos) as u64 {
+                    return None;
+                }
+                for _ in 0..len {
+                    model(input, pos, types >> 4, true, depth + 1)?;
+                    model(input, pos, types & 0x0f, true, depth + 1)?;
+                }
+            }
+            STRUCT => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                loop {
+                    let byte = *input.get(*pos)?;
+                    *pos += 1;
+                    if byte == STOP {
+                        break;
+                    }
+                    let ty = byte & 0x0f;
+                    if ty == STOP || ty > STRUCT {
+                        return None;
+                    }
+                    if byte >> 4 == 0 {
+                        varint(input, pos, false)?;
+                    }
+                    model(input, pos, ty, false, depth + 1)?;
+                }
+            }
+            _ => return None,
+        }
+        (*pos <= input.len()).then_some(())
+    }
+
+    fn skip_both(input: &[u8]) -> (Option<usize>, Option<usize>) {
+        let mut reader = Reader::new(input);
+        let fast = reader.skip(STRUCT).ok().map(|()| reader.position());
+        let mut pos = 0;
+        let slow = model(input, &mut pos, STRUCT, false, 0).map(|()| pos);
+        (fast, slow)
+    }
+
+    const FOOTER_FILE: &[u8] =
+        include_bytes!("../../../tests/fixtures/parquet/pyarrow_snappy_dict.parquet");
+
+    fn footer() -> &'static [u8] {
+        let n = FOOTER_FILE.len();
+        let len = u32::from_le_bytes(FOOTER_FILE[n - 8..n - 4].try_into().unwrap()) as usize;
+        &FOOTER_FILE[n - 8 - len..n - 8]
+    }
+
+    #[test]
+    fn the_skip_walks_a_real_footer_to_its_end() {
+        let footer = footer();
+        assert_eq!(skip_both(footer), (Some(footer.len()), Some(footer.len())));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The iterative skip ends where the recursive model ends, or fails where it fails: on
+        /// arbitrary bytes and on a real footer with random bytes overwritten.
+        #[test]
+        fn the_skip_is_the_model(
+            bytes in prop::collection::vec(any::<u8>(), 0..200),
+            edits in prop::collection::vec((any::<usize>(), any::<u8>()), 0..6),
+        ) {
+            let (fast, slow) = skip_both(&bytes);
+            prop_assert_eq!(fast, slow);
+            let mut footer = footer().to_vec();
+            let n = footer.len();
+            for (at, byte) in edits {
+                footer[at % n] = byte;
+            }
+            let (fast, slow) = skip_both(&footer);
+            prop_assert_eq!(fast, slow);
+        }
+    }
 
     #[test]
     fn varints_and_zigzag_round_trip() {
