@@ -306,36 +306,29 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_container(&mut self, ty: u8, depth: usize, element: bool) -> Result<()> {
-        #[derive(Clone, Copy)]
-        enum Frame {
-            Struct,
-            /// Elements left, their type (a map's: key and value types alternate).
-            List {
-                left: u32,
-                elem: u8,
-            },
-            Map {
-                left: u32,
-                key: u8,
-                value: u8,
-            },
-        }
+        /// Container kinds of a frame.
+        const IN_STRUCT: u8 = 0;
+        const IN_LIST: u8 = 1;
+        const IN_MAP: u8 = 2;
         let input = self.input;
         let base = self.base;
         let err = move |pos: usize, what: &'static str| ThriftError {
             offset: base + pos,
             what,
         };
-        let mut pos = self.pos;
-        let mut stack = [Frame::Struct; MAX_DEPTH + 1];
-        let mut sp = 0usize;
         let limit = MAX_DEPTH.saturating_sub(depth);
+        let mut pos = self.pos;
+        // The innermost open container lives in locals (kind, elements left, its element type
+        // or a map's key and value types); the ones around it are saved here.
+        let mut saved = [(IN_STRUCT, 0u32, 0u8, 0u8); MAX_DEPTH + 1];
+        let mut open = 0usize;
+        let (mut kind, mut left, mut first, mut second) = (IN_STRUCT, 0u32, 0u8, 0u8);
         let (mut ty, mut element) = (ty, element);
         loop {
             // The value of type `ty` at `pos`.
             match ty {
                 I16 | I32 | I64 => {
-                    pos = skip_varint(input, pos).ok_or_else(|| err(pos, "bad varint"))?
+                    pos = skip_varint(input, pos).ok_or_else(|| err(pos, "bad varint"))?;
                 }
                 BINARY => {
                     let (len, after) =
@@ -344,19 +337,16 @@ impl<'a> Reader<'a> {
                     pos = after
                         .checked_add(len)
                         .ok_or_else(|| err(pos, "binary too long"))?;
-                    if pos > input.len() {
-                        return Err(err(after, "unexpected end"));
-                    }
                 }
                 TRUE | FALSE => pos += usize::from(element),
                 BYTE => pos += 1,
                 DOUBLE => pos += 8,
                 LIST | SET | MAP | STRUCT => {
-                    if sp >= limit {
+                    if open >= limit {
                         return Err(err(pos, "nested too deep"));
                     }
                     let frame = match ty {
-                        STRUCT => Frame::Struct,
+                        STRUCT => (IN_STRUCT, 0, 0, 0),
                         MAP => {
                             let (len, after) =
                                 read_varint(input, pos).ok_or_else(|| err(pos, "bad map size"))?;
@@ -372,27 +362,25 @@ impl<'a> Reader<'a> {
                             if len > input.len().saturating_sub(pos) as u64 {
                                 return Err(err(pos, "map longer than its bytes"));
                             }
-                            Frame::Map {
-                                left: u32::try_from(2 * len)
-                                    .map_err(|_| err(pos, "map too long"))?,
-                                key: types >> 4,
-                                value: types & 0x0f,
-                            }
+                            let left =
+                                u32::try_from(2 * len).map_err(|_| err(pos, "map too long"))?;
+                            (IN_MAP, left, types >> 4, types & 0x0f)
                         }
                         _ => {
                             self.pos = pos;
                             let (elem, len) = self.list_header()?;
                             pos = self.pos;
-                            Frame::List {
-                                left: u32::try_from(len).map_err(|_| err(pos, "list too long"))?,
-                                elem,
-                            }
+                            let left = u32::try_from(len).map_err(|_| err(pos, "list too long"))?;
+                            (IN_LIST, left, elem, 0)
                         }
                     };
-                    if let Some(slot) = stack.get_mut(sp) {
-                        *slot = frame;
+                    if open > 0 {
+                        if let Some(slot) = saved.get_mut(open - 1) {
+                            *slot = (kind, left, first, second);
+                        }
                     }
-                    sp += 1;
+                    open += 1;
+                    (kind, left, first, second) = frame;
                 }
                 _ => return Err(err(pos, "unknown type")),
             }
@@ -401,52 +389,54 @@ impl<'a> Reader<'a> {
             }
             // The next value: of the innermost open container, closing those that end.
             loop {
-                let Some(top) = sp.checked_sub(1) else {
+                if open == 0 {
                     self.pos = pos;
                     return Ok(());
-                };
-                let Some(frame) = stack.get_mut(top) else {
-                    return Err(err(pos, "nested too deep"));
-                };
-                match frame {
-                    Frame::Struct => {
+                }
+                let ends = match kind {
+                    IN_STRUCT => {
                         let byte = *input.get(pos).ok_or_else(|| err(pos, "unexpected end"))?;
                         pos += 1;
                         if byte == STOP {
-                            sp -= 1;
-                            continue;
+                            true
+                        } else {
+                            ty = byte & 0x0f;
+                            if ty == STOP || ty > STRUCT {
+                                return Err(err(pos, "unknown field type"));
+                            }
+                            if byte >> 4 == 0 {
+                                // A long-form field id: a zigzag varint.
+                                pos = skip_varint(input, pos)
+                                    .ok_or_else(|| err(pos, "bad field id"))?;
+                            }
+                            element = false;
+                            false
                         }
-                        ty = byte & 0x0f;
-                        if ty == STOP || ty > STRUCT {
-                            return Err(err(pos, "unknown field type"));
-                        }
-                        if byte >> 4 == 0 {
-                            // A long-form field id: a zigzag varint.
-                            pos =
-                                skip_varint(input, pos).ok_or_else(|| err(pos, "bad field id"))?;
-                        }
-                        element = false;
                     }
-                    Frame::List { left, elem } => {
-                        if *left == 0 {
-                            sp -= 1;
-                            continue;
-                        }
-                        *left -= 1;
-                        ty = *elem;
+                    _ if left == 0 => true,
+                    IN_LIST => {
+                        left -= 1;
+                        ty = first;
                         element = true;
+                        false
                     }
-                    Frame::Map { left, key, value } => {
-                        if *left == 0 {
-                            sp -= 1;
-                            continue;
-                        }
-                        *left -= 1;
-                        ty = if *left % 2 == 1 { *key } else { *value };
+                    _ => {
+                        left -= 1;
+                        ty = if left % 2 == 1 { first } else { second };
                         element = true;
+                        false
                     }
+                };
+                if !ends {
+                    break;
                 }
-                break;
+                open -= 1;
+                if open > 0 {
+                    (kind, left, first, second) = saved
+                        .get(open - 1)
+                        .copied()
+                        .ok_or_else(|| err(pos, "nested too deep"))?;
+                }
             }
         }
     }
