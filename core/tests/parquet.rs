@@ -607,6 +607,27 @@ fn crafted_files() {
             refused
         );
     }
+    // A second row_groups list (Thrift readers keep the last): refused.
+    let twice = crafted(
+        10,
+        100,
+        100,
+        &[0, 3],
+        |_| {},
+        |w| {
+            w.field_header(5, thrift::LIST);
+            w.list_header(thrift::STRUCT, 0);
+            w.field_header(4, thrift::LIST);
+            w.list_header(thrift::STRUCT, 0);
+        },
+    );
+    assert!(matches!(
+        mask_file(&twice, &[]),
+        Err(Error::Malformed {
+            what: "a repeated field",
+            ..
+        })
+    ));
     // A huge row count for one page.
     let huge = crafted(1 << 40, 100, 100, &[0, 3], |_| {}, |_| {});
     assert!(matches!(

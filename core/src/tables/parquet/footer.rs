@@ -379,7 +379,9 @@ pub fn rewrite(
     let mut seen_row_groups = false;
     let mut reader = Reader::new(footer);
     let mut last = 0;
+    let mut seen = 0u64;
     while let Some((id, ty)) = reader.field_header(&mut last).map_err(m)? {
+        once(&mut seen, id, base + reader.position() as u64)?;
         match id {
             8 => {
                 return Err(Error::Encrypted(
@@ -507,8 +509,10 @@ fn row_group<'a>(
     let mut delta_compressed = 0i64;
     let mut delta_uncompressed = 0i64;
     let mut last = 0;
+    let mut seen = 0u64;
     while let Some((id, ty)) = reader.field_header(&mut last).map_err(m)? {
         let start = reader.position();
+        once(&mut seen, id, base + start as u64)?;
         if id == 1 && ty == thrift::LIST && !seen_columns {
             seen_columns = true;
             let (elem, count) = reader.list_header().map_err(m)?;
@@ -524,7 +528,9 @@ fn row_group<'a>(
                 let chunk_start = reader.position();
                 let mut meta = None;
                 let mut clast = 0;
+                let mut cseen = 0u64;
                 while let Some((cid, cty)) = reader.field_header(&mut clast).map_err(m)? {
+                    once(&mut cseen, cid, base + reader.position() as u64)?;
                     // Every chunk is checked for encryption, masked or not.
                     if cid == 8 || cid == 9 {
                         return Err(Error::Encrypted("a column chunk is encrypted"));
@@ -624,6 +630,10 @@ fn masked_chunk(
     };
     let column = target.column;
     let meta_fields = meta.fields().map_err(m)?.collect_all().map_err(m)?;
+    let mut seen = 0u64;
+    for f in &meta_fields {
+        once(&mut seen, f.id, base + f.offset as u64)?;
+    }
     let get = |id: i16| meta_fields.iter().find(|f| f.id == id);
     let require_i64 = |id: i16, what| -> Result<i64, Error> {
         get(id)
@@ -791,6 +801,26 @@ fn short_chunk_sizes(created_by: &[u8]) -> bool {
         version.get(2).copied().unwrap_or(0),
     );
     key < (1, 2, 9)
+}
+
+/// Marks field `id` seen in `seen` (ids 0 to 63, the ones parquet.thrift defines); an error if
+/// it was already: Thrift readers keep the last of repeated fields, so a second `row_groups`
+/// or `meta_data` could carry what the first one's rewrite removed.
+fn once(seen: &mut u64, id: i16, offset: u64) -> Result<(), Error> {
+    let Ok(bit) = u32::try_from(id) else {
+        return Ok(());
+    };
+    if bit >= 64 {
+        return Ok(());
+    }
+    if *seen & (1 << bit) != 0 {
+        return Err(Error::Malformed {
+            offset,
+            what: "a repeated field",
+        });
+    }
+    *seen |= 1 << bit;
+    Ok(())
 }
 
 /// `[offset, offset + len)` checked to lie in the data (after the leading magic, before the
