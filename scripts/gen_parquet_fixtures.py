@@ -1,7 +1,8 @@
 """Writes the small Parquet fixtures of the footer codec's tests (core/src/tables/parquet/,
 core/tests/parquet.rs, tests/e2e/test_parquet_codec.py) into core/tests/fixtures/parquet/.
 
-Deterministic: the same pyarrow and duckdb versions (requirements.txt) write the same bytes.
+Deterministic: the same pyarrow and duckdb versions (requirements.txt) write the same bytes,
+but for the two encrypted files (their data keys are random; the tests only need them refused).
 Several row groups each; dictionary and plain encodings; snappy, zstd, gzip and no compression;
 statistics, the page index and bloom filters where the writer offers them; optional and required
 columns; nested columns (a struct, a list) that a mask must refuse; DuckDB's writer too; an
