@@ -140,3 +140,26 @@ def test_corrupt_file_is_refused(example, tmp_path):
     source.write_bytes(bytes(data))
     result = run(example, source, tmp_path / "out.parquet", "amount=null")
     assert result.returncode == 3, result.stdout
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_masked_metadata_as_pyarrow_sees_it(example, tmp_path, name):
+    """The masked chunks' metadata: no statistics, page index or bloom filter; uncompressed;
+    pyarrow's statistics-driven filters see the masked values, never the originals."""
+    out = masked(example, tmp_path, name, "customer_email=null", "amount=constant:0")
+    meta = pq.ParquetFile(out).metadata
+    names = [meta.schema.column(i).path for i in range(meta.num_columns)]
+    for rg in range(meta.num_row_groups):
+        for column in ("customer_email", "amount"):
+            chunk = meta.row_group(rg).column(names.index(column))
+            assert not chunk.is_stats_set
+            assert not chunk.has_column_index and not chunk.has_offset_index
+            assert chunk.bloom_filter_offset is None
+            assert chunk.compression == "UNCOMPRESSED"
+    assert pq.read_table(out, filters=[("amount", ">", 1)]).num_rows == 0
+    assert pq.read_table(out, filters=[("amount", "=", 0)]).num_rows == meta.num_rows
+    assert pq.read_table(out, filters=[("customer_email", "=", "customer0001.secret@example.org")]).num_rows == 0
+    # Row groups one by one, as a ranged reader reads them.
+    for rg in range(meta.num_row_groups):
+        part = pq.ParquetFile(out).read_row_group(rg, columns=["customer_email", "amount"])
+        assert part["customer_email"].null_count == part.num_rows
