@@ -6,6 +6,9 @@
 //! cd bench && CARGO_TARGET_DIR=../target/bench cargo run --release -p s3gate-bench-parquet-footer \
 //!     --example footer -- /tmp/rg1000.parquet
 //! ```
+//!
+//! `footer FILE RUNS mask` runs only decode + mask + encode, RUNS times, and prints nothing
+//! else: for `perf stat -e instructions:u`, whose count the machine's load does not move.
 
 use std::time::Instant;
 
@@ -34,6 +37,14 @@ fn main() {
         std::process::exit(1);
     }
     let footer = &rest[rest.len() - len..];
+    if let (Some(runs), Some("mask")) =
+        (std::env::args().nth(2), std::env::args().nth(3).as_deref())
+    {
+        for _ in 0..runs.parse::<u32>().unwrap_or(1) {
+            std::hint::black_box(s3gate_bench_parquet_footer::mask_footer(footer, &[1, 2]));
+        }
+        return;
+    }
     let metadata = ParquetMetaDataReader::decode_metadata(footer).expect("a footer");
     println!(
         "footer {} bytes, {} row groups x {} columns",

@@ -7,6 +7,9 @@
 //! - `index`: a masked view's size and record-boundary checkpoints, and the upstream window a
 //!   range of the view is made from.
 //! - `view`: a masked view's identity and ETag.
+//! - `parquet`: a masked Parquet object as an overlay on the upstream bytes (regenerated column
+//!   chunks, zeroed page indexes and bloom filters, a rewritten footer ending where the old one
+//!   ended), computed from the footer alone.
 //! - `spec`: the table policy a grant carries (format, masks, row filters); `mask` and `filter`
 //!   apply it to one value.
 //! - `transform`: one object into its masked view (reader, filters, masks, writer, index).
@@ -20,6 +23,7 @@ pub mod index;
 pub mod jsonl;
 pub mod mask;
 pub mod names;
+pub mod parquet;
 pub mod spec;
 pub mod transform;
 pub mod view;

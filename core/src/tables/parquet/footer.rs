@@ -1,0 +1,862 @@
+//! A Parquet footer: found from the object's tail, its schema's top-level columns, and the
+//! splice that rewrites it for masked columns (copying every byte it does not change).
+//!
+//! Field ids are those of parquet-format's `parquet.thrift`.
+
+use super::pages::{self, Chunk};
+use super::thrift::{self, Field, Reader, ThriftError, Writer};
+use super::{Error, Prepared};
+
+/// `PAR1`: a plain file's first and last four bytes.
+pub const MAGIC: &[u8; 4] = b"PAR1";
+/// `PARE`: a file whose footer is encrypted.
+pub const MAGIC_ENCRYPTED: &[u8; 4] = b"PARE";
+
+/// Where the footer (`FileMetaData`, without its length and magic) lies in the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub start: u64,
+    pub len: u64,
+}
+
+impl Location {
+    /// How many bytes at the object's end hold the footer, its length and magic.
+    pub fn tail_len(&self) -> u64 {
+        self.len + 8
+    }
+}
+
+/// The footer's location from the object's size and (at least) its last 8 bytes.
+pub fn locate(object_size: u64, tail: &[u8], max_footer: u64) -> Result<Location, Error> {
+    if object_size < 12 {
+        return Err(Error::NotParquet("shorter than a Parquet file"));
+    }
+    let Some((_, last)) = tail.split_last_chunk::<8>() else {
+        return Err(Error::NeedTail { bytes: 8 });
+    };
+    let (len, magic) = last.split_at(4);
+    if magic == MAGIC_ENCRYPTED {
+        return Err(Error::Encrypted("the footer is encrypted (PARE)"));
+    }
+    if magic != MAGIC {
+        return Err(Error::NotParquet("no PAR1 magic at the end"));
+    }
+    let mut le = [0u8; 4];
+    le.copy_from_slice(len);
+    let len = u64::from(u32::from_le_bytes(le));
+    if len > max_footer {
+        return Err(Error::FooterTooLarge {
+            len,
+            max: max_footer,
+        });
+    }
+    // The leading magic, the footer, its length and the trailing magic.
+    if len + 12 > object_size {
+        return Err(Error::NotParquet("the footer length exceeds the object"));
+    }
+    Ok(Location {
+        start: object_size - 8 - len,
+        len,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn old_parquet_mr_versions_are_named() {
+        for (created_by, short) in [
+            (&b"parquet-mr version 1.2.8 (build abc)"[..], true),
+            (b"parquet-mr version 1.2.9", false),
+            (
+                b"parquet-mr version 1.10.1 (build a89df8f9932b6ef6633d06069e50c9b7970bebd1)",
+                false,
+            ),
+            (b"parquet-mr version 1.1.0", true),
+            (b"parquet-cpp-arrow version 26.0.1", false),
+            (b"DuckDB version v1.5.5", false),
+        ] {
+            assert_eq!(
+                super::short_chunk_sizes(created_by),
+                short,
+                "{created_by:?}"
+            );
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Physical {
+    Boolean,
+    Int32,
+    Int64,
+    Int96,
+    Float,
+    Double,
+    ByteArray,
+    FixedLenByteArray,
+}
+
+impl Physical {
+    fn from_thrift(value: i32) -> Option<Physical> {
+        Some(match value {
+            0 => Physical::Boolean,
+            1 => Physical::Int32,
+            2 => Physical::Int64,
+            3 => Physical::Int96,
+            4 => Physical::Float,
+            5 => Physical::Double,
+            6 => Physical::ByteArray,
+            7 => Physical::FixedLenByteArray,
+            _ => return None,
+        })
+    }
+
+    pub fn thrift(self) -> i32 {
+        self as i32
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repetition {
+    Required,
+    Optional,
+}
+
+/// A top-level leaf column of the schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    /// Its index among the schema's leaves: its chunk's index in every row group.
+    pub leaf: usize,
+    pub physical: Physical,
+    pub type_length: Option<i32>,
+    pub repetition: Repetition,
+    /// `(scale, precision)` of a DECIMAL.
+    pub decimal: Option<(i32, i32)>,
+    pub date: bool,
+    /// An integer logical type narrower than its physical type or unsigned: bit width and
+    /// signedness (INT(8, true), UINT_16...).
+    pub int: Option<(u8, bool)>,
+}
+
+/// A top-level field of the schema: a leaf column, or a group / repeated field (by name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopLevel {
+    Leaf(Column),
+    Nested(String),
+    Repeated(String),
+}
+
+impl TopLevel {
+    pub fn name(&self) -> &str {
+        match self {
+            TopLevel::Leaf(column) => &column.name,
+            TopLevel::Nested(name) | TopLevel::Repeated(name) => name,
+        }
+    }
+}
+
+pub(crate) fn malformed(base: u64, error: ThriftError) -> Error {
+    Error::Malformed {
+        offset: base + error.offset as u64,
+        what: error.what,
+    }
+}
+
+/// The schema's top-level fields and its number of leaves.
+pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Error> {
+    let bad = |what| Error::Malformed {
+        offset: base + field.offset as u64,
+        what,
+    };
+    let (elem, count, mut reader) = field.list().map_err(|e| malformed(base, e))?;
+    if elem != thrift::STRUCT || count == 0 {
+        return Err(bad("the schema is not a list of elements"));
+    }
+    let mut top = Vec::new();
+    let mut leaves = 0usize;
+    // Children still to read at each open group; the root's first.
+    let mut open: Vec<usize> = Vec::new();
+    for index in 0..count {
+        let element = reader.struct_element().map_err(|e| malformed(base, e))?;
+        let mut name: Option<&[u8]> = None;
+        let mut physical = None;
+        let mut type_length = None;
+        let mut repetition = None;
+        let mut children = None;
+        let mut converted = None;
+        let mut scale = None;
+        let mut precision = None;
+        let mut logical_decimal = None;
+        let mut logical_date = false;
+        let mut logical_int = None;
+        for f in element.fields().map_err(|e| malformed(base, e))? {
+            let f = f.map_err(|e| malformed(base, e))?;
+            let m = |e| malformed(base, e);
+            match f.id {
+                1 => physical = Some(f.i32().map_err(m)?),
+                2 => type_length = Some(f.i32().map_err(m)?),
+                3 => repetition = Some(f.i32().map_err(m)?),
+                4 => name = Some(f.binary().map_err(m)?),
+                5 => children = Some(f.i32().map_err(m)?),
+                6 => converted = Some(f.i32().map_err(m)?),
+                7 => scale = Some(f.i32().map_err(m)?),
+                8 => precision = Some(f.i32().map_err(m)?),
+                10 => {
+                    for kind in f.fields().map_err(m)? {
+                        let kind = kind.map_err(m)?;
+                        match kind.id {
+                            5 => {
+                                let mut s = None;
+                                let mut p = None;
+                                for d in kind.fields().map_err(m)? {
+                                    let d = d.map_err(m)?;
+                                    match d.id {
+                                        1 => s = Some(d.i32().map_err(m)?),
+                                        2 => p = Some(d.i32().map_err(m)?),
+                                        _ => {}
+                                    }
+                                }
+                                if let (Some(s), Some(p)) = (s, p) {
+                                    logical_decimal = Some((s, p));
+                                }
+                            }
+                            6 => logical_date = true,
+                            10 => {
+                                let mut bits = None;
+                                let mut signed = None;
+                                for d in kind.fields().map_err(m)? {
+                                    let d = d.map_err(m)?;
+                                    match d.id {
+                                        1 => bits = Some(d.i32().map_err(m)?),
+                                        2 => signed = Some(d.bool().map_err(m)?),
+                                        _ => {}
+                                    }
+                                }
+                                if let (Some(bits), Some(signed)) = (bits, signed) {
+                                    let bits = u8::try_from(bits).unwrap_or(0);
+                                    logical_int = Some((bits, signed));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let name = name.ok_or_else(|| bad("a schema element without a name"))?;
+        let name = String::from_utf8_lossy(name).into_owned();
+        let group = children.is_some_and(|c| c > 0);
+        let children = usize::try_from(children.unwrap_or(0).max(0)).unwrap_or(0);
+        if index == 0 {
+            if !group {
+                return Err(bad("the schema root is not a group"));
+            }
+            open.push(children);
+            continue;
+        }
+        // This element is a child of the innermost open group.
+        let depth = open.len();
+        match open.last_mut() {
+            Some(left) if *left > 0 => *left -= 1,
+            _ => return Err(bad("the schema's tree does not match its child counts")),
+        }
+        if depth == 1 {
+            let repetition = match repetition {
+                Some(0) => Some(Repetition::Required),
+                Some(1) => Some(Repetition::Optional),
+                Some(2) => None,
+                _ => return Err(bad("a top-level field without a known repetition")),
+            };
+            let entry = match (group, repetition) {
+                (_, None) => TopLevel::Repeated(name),
+                (true, Some(_)) => TopLevel::Nested(name),
+                (false, Some(repetition)) => {
+                    let physical = physical
+                        .and_then(Physical::from_thrift)
+                        .ok_or_else(|| bad("a leaf without a known physical type"))?;
+                    let decimal = logical_decimal.or(match (converted, scale, precision) {
+                        (Some(5), Some(s), Some(p)) => Some((s, p)),
+                        (Some(5), None, Some(p)) => Some((0, p)),
+                        _ => None,
+                    });
+                    TopLevel::Leaf(Column {
+                        name,
+                        leaf: leaves,
+                        physical,
+                        type_length,
+                        repetition,
+                        decimal,
+                        date: logical_date || converted == Some(6),
+                        int: logical_int.or(match converted {
+                            Some(11) => Some((8, false)),
+                            Some(12) => Some((16, false)),
+                            Some(13) => Some((32, false)),
+                            Some(14) => Some((64, false)),
+                            Some(15) => Some((8, true)),
+                            Some(16) => Some((16, true)),
+                            _ => None,
+                        }),
+                    })
+                }
+            };
+            top.push(entry);
+        }
+        if group {
+            if open.len() >= thrift::MAX_DEPTH {
+                return Err(bad("the schema is nested too deep"));
+            }
+            open.push(children);
+        } else {
+            leaves += 1;
+        }
+        while open.len() > 1 && open.last() == Some(&0) {
+            open.pop();
+        }
+    }
+    if open.iter().any(|&left| left != 0) {
+        return Err(bad("the schema's tree does not match its child counts"));
+    }
+    Ok((top, leaves))
+}
+
+/// A masked column chunk's planned bytes in the view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkPlan {
+    /// The original chunk's span.
+    pub start: u64,
+    pub len: u64,
+    /// The regenerated chunk written at `start` (the rest of the span is zeros).
+    pub bytes: Vec<u8>,
+}
+
+/// What the rewrite of a footer yields.
+#[derive(Debug, Default)]
+pub struct Rewrite {
+    pub footer: Vec<u8>,
+    pub chunks: Vec<ChunkPlan>,
+    /// Page index and bloom filter spans of masked columns, zeroed in the view.
+    pub zeroed: Vec<(u64, u64)>,
+}
+
+/// A masked leaf: its column and prepared mask, by leaf index.
+pub struct Target<'t> {
+    pub column: &'t Column,
+    pub mask: &'t Prepared,
+}
+
+/// The tail of the object the rewrite may read (bloom filter headers without a length).
+pub struct Tail<'a> {
+    pub bytes: &'a [u8],
+    pub start: u64,
+}
+
+impl Tail<'_> {
+    fn get(&self, offset: u64, len: usize) -> Option<&[u8]> {
+        let from = usize::try_from(offset.checked_sub(self.start)?).ok()?;
+        self.bytes.get(from..from.checked_add(len)?)
+    }
+}
+
+/// Walks the footer (`FileMetaData` bytes at `location`), refusing encryption, and rewrites the
+/// chunks of `targets` (indexed by leaf, `None` where not masked). Every byte outside the
+/// changed structs is copied verbatim: with no targets the result is the input.
+pub fn rewrite(
+    footer: &[u8],
+    location: Location,
+    leaves: usize,
+    targets: &[Option<Target<'_>>],
+    tail: &Tail<'_>,
+) -> Result<Rewrite, Error> {
+    let base = location.start;
+    let m = |e| malformed(base, e);
+    let mut out = Rewrite {
+        footer: Vec::with_capacity(footer.len()),
+        ..Rewrite::default()
+    };
+    let mut copied = 0usize;
+    let mut seen_row_groups = false;
+    let mut reader = Reader::new(footer);
+    let mut last = 0;
+    let mut seen = 0u64;
+    while let Some((id, ty)) = reader.field_header(&mut last).map_err(m)? {
+        once(&mut seen, id, base + reader.position() as u64)?;
+        match id {
+            8 => {
+                return Err(Error::Encrypted(
+                    "the file is encrypted (encryption_algorithm)",
+                ))
+            }
+            9 => {
+                return Err(Error::Encrypted(
+                    "the footer is signed (footer_signing_key_metadata)",
+                ))
+            }
+            4 if ty == thrift::LIST && !seen_row_groups => {
+                seen_row_groups = true;
+                let value_start = reader.position();
+                out.footer
+                    .extend_from_slice(footer.get(copied..value_start).unwrap_or_default());
+                let mut w = Writer::new(std::mem::take(&mut out.footer));
+                row_groups(&mut reader, base, leaves, targets, tail, &mut w, &mut out)?;
+                out.footer = w.out;
+                copied = reader.position();
+            }
+            6 if ty == thrift::BINARY => {
+                let start = reader.position();
+                reader.skip(ty).map_err(m)?;
+                let created_by = reader.field_since(id, ty, start).binary().map_err(m)?;
+                if short_chunk_sizes(created_by) && targets.iter().any(Option::is_some) {
+                    return Err(Error::UnsafeWriter(
+                        "parquet-mr before 1.2.9 left the dictionary page header out of a chunk's total_compressed_size (PARQUET-816)",
+                    ));
+                }
+            }
+            _ => reader.skip(ty).map_err(m)?,
+        }
+    }
+    let end = reader.position();
+    if end != footer.len() {
+        return Err(Error::Malformed {
+            offset: base + end as u64,
+            what: "bytes after the footer's end",
+        });
+    }
+    if !seen_row_groups {
+        return Err(Error::Malformed {
+            offset: base,
+            what: "a footer without row groups",
+        });
+    }
+    out.footer
+        .extend_from_slice(footer.get(copied..).unwrap_or_default());
+    Ok(out)
+}
+
+fn row_groups<'a>(
+    reader: &mut Reader<'a>,
+    base: u64,
+    leaves: usize,
+    targets: &[Option<Target<'_>>],
+    tail: &Tail<'_>,
+    w: &mut Writer,
+    out: &mut Rewrite,
+) -> Result<(), Error> {
+    let m = |e| malformed(base, e);
+    let start = reader.position();
+    let (elem, count) = reader.list_header().map_err(m)?;
+    if elem != thrift::STRUCT {
+        return Err(Error::Malformed {
+            offset: base + start as u64,
+            what: "row groups are not structs",
+        });
+    }
+    // The list header, verbatim.
+    w.out
+        .extend_from_slice(reader.field_since(0, thrift::LIST, start).raw);
+    let any_target = targets.iter().any(Option::is_some);
+    // Reused across row groups: the fields of one, its new columns list.
+    let mut scratch = Scratch::default();
+    for index in 0..count {
+        row_group(
+            reader,
+            index,
+            base,
+            leaves,
+            targets,
+            any_target,
+            tail,
+            w,
+            out,
+            &mut scratch,
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Scratch<'a> {
+    fields: Vec<Field<'a>>,
+    columns: Vec<u8>,
+}
+
+/// One row group, read in one pass at `reader` (every chunk checked for encryption), written
+/// to `w`: verbatim when it has no masked chunk.
+#[allow(clippy::too_many_arguments)]
+fn row_group<'a>(
+    reader: &mut Reader<'a>,
+    index: usize,
+    base: u64,
+    leaves: usize,
+    targets: &[Option<Target<'_>>],
+    any_target: bool,
+    tail: &Tail<'_>,
+    w: &mut Writer,
+    out: &mut Rewrite,
+    scratch: &mut Scratch<'a>,
+) -> Result<(), Error> {
+    let m = |e| malformed(base, e);
+    let bad = |offset: usize, what| Error::Malformed {
+        offset: base + offset as u64,
+        what,
+    };
+    let group_start = reader.position();
+    scratch.fields.clear();
+    scratch.columns.clear();
+    let mut seen_columns = false;
+    let mut num_rows = None;
+    let mut delta_compressed = 0i64;
+    let mut delta_uncompressed = 0i64;
+    let mut last = 0;
+    let mut seen = 0u64;
+    while let Some((id, ty)) = reader.field_header(&mut last).map_err(m)? {
+        let start = reader.position();
+        once(&mut seen, id, base + start as u64)?;
+        if id == 1 && ty == thrift::LIST && !seen_columns {
+            seen_columns = true;
+            let (elem, count) = reader.list_header().map_err(m)?;
+            if elem != thrift::STRUCT || count != leaves {
+                return Err(bad(
+                    start,
+                    "a row group's columns do not match the schema's leaves",
+                ));
+            }
+            let mut cw = Writer::new(std::mem::take(&mut scratch.columns));
+            cw.list_header(thrift::STRUCT, count);
+            for leaf in 0..count {
+                let chunk_start = reader.position();
+                let mut meta = None;
+                let mut clast = 0;
+                let mut cseen = 0u64;
+                while let Some((cid, cty)) = reader.field_header(&mut clast).map_err(m)? {
+                    once(&mut cseen, cid, base + reader.position() as u64)?;
+                    // Every chunk is checked for encryption, masked or not.
+                    if cid == 8 || cid == 9 {
+                        return Err(Error::Encrypted("a column chunk is encrypted"));
+                    }
+                    let value_start = reader.position();
+                    reader.skip(cty).map_err(m)?;
+                    if cid == 3 {
+                        meta = Some(reader.field_since(cid, cty, value_start));
+                    }
+                }
+                let chunk = reader.field_since(0, thrift::STRUCT, chunk_start);
+                match targets.get(leaf).and_then(Option::as_ref) {
+                    None => cw.out.extend_from_slice(chunk.raw),
+                    Some(target) => {
+                        let meta = meta
+                            .ok_or_else(|| bad(chunk.offset, "a column chunk without metadata"))?;
+                        let (bytes, dc, du, rows) =
+                            masked_chunk(&chunk, &meta, target, index, base, tail, out)?;
+                        if num_rows.is_some_and(|n| n != rows) {
+                            return Err(bad(
+                                meta.offset,
+                                "a top-level chunk's num_values is not the row count",
+                            ));
+                        }
+                        num_rows.get_or_insert(rows);
+                        delta_compressed += dc;
+                        delta_uncompressed += du;
+                        cw.out.extend_from_slice(&bytes);
+                    }
+                }
+            }
+            scratch.columns = cw.out;
+        } else {
+            reader.skip(ty).map_err(m)?;
+        }
+        let field = reader.field_since(id, ty, start);
+        if id == 3 {
+            let rows = field.i64().map_err(m)?;
+            if num_rows.is_some_and(|n| n != rows) {
+                return Err(bad(
+                    start,
+                    "a top-level chunk's num_values is not the row count",
+                ));
+            }
+            num_rows = Some(rows);
+        }
+        if any_target {
+            scratch.fields.push(field);
+        }
+    }
+    if !seen_columns {
+        return Err(bad(group_start, "a row group without columns"));
+    }
+    if !any_target {
+        let group = reader.field_since(0, thrift::STRUCT, group_start);
+        w.out.extend_from_slice(group.raw);
+        return Ok(());
+    }
+    w.begin_struct(None);
+    for f in &scratch.fields {
+        match f.id {
+            1 if f.ty == thrift::LIST => {
+                w.field_header(1, thrift::LIST);
+                w.out.extend_from_slice(&scratch.columns);
+            }
+            2 if f.ty == thrift::I64 => {
+                let total = f.i64().map_err(m)?.saturating_add(delta_uncompressed);
+                w.i64_field(2, total);
+            }
+            6 if f.ty == thrift::I64 => {
+                let total = f.i64().map_err(m)?.saturating_add(delta_compressed);
+                w.i64_field(6, total);
+            }
+            _ => w.field(f),
+        }
+    }
+    w.end_struct();
+    Ok(())
+}
+
+/// One masked chunk's new `ColumnChunk` bytes, its change of compressed and uncompressed
+/// size and its number of values (the row count: the column is top-level and not repeated); its span, page index and bloom filter recorded in `out`.
+#[allow(clippy::too_many_arguments)]
+fn masked_chunk(
+    chunk: &Field<'_>,
+    meta: &Field<'_>,
+    target: &Target<'_>,
+    row_group: usize,
+    base: u64,
+    tail: &Tail<'_>,
+    out: &mut Rewrite,
+) -> Result<(Vec<u8>, i64, i64, i64), Error> {
+    let m = |e| malformed(base, e);
+    let bad = |offset: usize, what| Error::Malformed {
+        offset: base + offset as u64,
+        what,
+    };
+    let column = target.column;
+    let meta_fields = meta.fields().map_err(m)?.collect_all().map_err(m)?;
+    let mut seen = 0u64;
+    for f in &meta_fields {
+        once(&mut seen, f.id, base + f.offset as u64)?;
+    }
+    let get = |id: i16| meta_fields.iter().find(|f| f.id == id);
+    let require_i64 = |id: i16, what| -> Result<i64, Error> {
+        get(id)
+            .ok_or_else(|| bad(meta.offset, what))?
+            .i64()
+            .map_err(m)
+    };
+    let physical = get(1)
+        .ok_or_else(|| bad(meta.offset, "a chunk without a type"))?
+        .i32()
+        .map_err(m)?;
+    if physical != column.physical.thrift() {
+        return Err(bad(meta.offset, "a chunk's type is not its column's"));
+    }
+    // path_in_schema is the column's name alone.
+    let path = get(3).ok_or_else(|| bad(meta.offset, "a chunk without path_in_schema"))?;
+    let (elem, len, mut reader) = path.list().map_err(m)?;
+    let first = reader.binary().map_err(m)?;
+    if elem != thrift::BINARY || len != 1 || first != column.name.as_bytes() {
+        return Err(bad(
+            path.offset,
+            "a chunk's path_in_schema is not its column",
+        ));
+    }
+    let rows = require_i64(5, "a chunk without num_values")?;
+    let num_values = i32::try_from(rows).map_err(|_| Error::TooManyValues {
+        column: column.name.clone(),
+        row_group,
+    })?;
+    let uncompressed = require_i64(6, "a chunk without total_uncompressed_size")?;
+    let compressed = require_i64(7, "a chunk without total_compressed_size")?;
+    let data_offset = require_i64(9, "a chunk without data_page_offset")?;
+    let dict_offset = match get(11) {
+        Some(f) => Some(f.i64().map_err(m)?),
+        None => None,
+    };
+    let start = match dict_offset {
+        Some(d) if d < data_offset => d,
+        _ => data_offset,
+    };
+    let (Ok(start), Ok(span)) = (u64::try_from(start), u64::try_from(compressed)) else {
+        return Err(bad(meta.offset, "a chunk at a negative offset or size"));
+    };
+    let end = start
+        .checked_add(span)
+        .ok_or_else(|| bad(meta.offset, "a chunk's span overflows"))?;
+    if start < 4 || end > base {
+        return Err(bad(meta.offset, "a chunk's span is outside the data"));
+    }
+    let regenerated: Chunk = pages::regenerate(column, target.mask, num_values);
+    let new_len = regenerated.bytes.len() as u64;
+    if new_len > span {
+        return Err(Error::ChunkTooSmall {
+            column: column.name.clone(),
+            row_group,
+            needed: new_len,
+            span,
+        });
+    }
+    // The page index and bloom filter of this chunk: zeroed.
+    let chunk_fields = chunk.fields().map_err(m)?.collect_all().map_err(m)?;
+    let cget = |id: i16| chunk_fields.iter().find(|f| f.id == id);
+    for (offset_id, len_id) in [(4, 5), (6, 7)] {
+        if let Some(offset) = cget(offset_id) {
+            let offset = offset.i64().map_err(m)?;
+            let len = cget(len_id)
+                .ok_or_else(|| bad(chunk.offset, "a page index without its length"))?
+                .i32()
+                .map_err(m)?;
+            out.zeroed
+                .push(span_in_data(offset, i64::from(len), base, chunk.offset)?);
+        }
+    }
+    if let Some(offset) = get(14) {
+        let offset = offset.i64().map_err(m)?;
+        let len = match get(15) {
+            Some(len) => i64::from(len.i32().map_err(m)?),
+            None => bloom_len(offset, tail).ok_or_else(|| Error::BloomFilterLength {
+                column: column.name.clone(),
+            })?,
+        };
+        out.zeroed
+            .push(span_in_data(offset, len, base, meta.offset)?);
+    }
+    if cget(1).is_some() {
+        return Err(Error::ExternalChunk {
+            column: column.name.clone(),
+        });
+    }
+    // The new ColumnMetaData: what describes the values is dropped, unknown fields too.
+    let new_len_i64 = i64::try_from(new_len).unwrap_or(i64::MAX);
+    let mut w = Writer::default();
+    w.begin_struct(None);
+    for f in &chunk_fields {
+        match f.id {
+            2 => w.field(f),
+            3 => {
+                w.begin_struct(Some(3));
+                for mf in &meta_fields {
+                    match mf.id {
+                        1 | 3 | 5 => w.field(mf),
+                        2 => w.i32_list_field(2, &regenerated.encodings),
+                        4 => w.i32_field(4, 0),
+                        6 | 7 => w.i64_field(mf.id, new_len_i64),
+                        9 => {
+                            if let Some(dict_len) = regenerated.dictionary_len {
+                                w.i64_field(9, start as i64 + dict_len as i64);
+                            } else {
+                                w.i64_field(9, start as i64);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if regenerated.dictionary_len.is_some() {
+                    w.i64_field(11, start as i64);
+                }
+                w.end_struct();
+            }
+            _ => {}
+        }
+    }
+    w.end_struct();
+    out.chunks.push(ChunkPlan {
+        start,
+        len: span,
+        bytes: regenerated.bytes,
+    });
+    Ok((
+        w.out,
+        new_len_i64 - compressed,
+        new_len_i64 - uncompressed,
+        rows,
+    ))
+}
+
+/// Whether `created_by` names a writer whose `total_compressed_size` misses bytes of the chunk
+/// (parquet-mr up to 1.2.8, PARQUET-816): a masked span would leave the chunk's last bytes in
+/// clear.
+fn short_chunk_sizes(created_by: &[u8]) -> bool {
+    let Some(rest) = created_by.strip_prefix(b"parquet-mr version ") else {
+        return false;
+    };
+    let version: Vec<u32> = rest
+        .split(|&b| b == b' ')
+        .next()
+        .unwrap_or_default()
+        .split(|&b| b == b'.')
+        .take(3)
+        .map(|part| {
+            let digits: Vec<u8> = part
+                .iter()
+                .copied()
+                .take_while(u8::is_ascii_digit)
+                .collect();
+            std::str::from_utf8(&digits)
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    let key = (
+        version.first().copied().unwrap_or(0),
+        version.get(1).copied().unwrap_or(0),
+        version.get(2).copied().unwrap_or(0),
+    );
+    key < (1, 2, 9)
+}
+
+/// Marks field `id` seen in `seen` (ids 0 to 63, the ones parquet.thrift defines); an error if
+/// it was already: Thrift readers keep the last of repeated fields, so a second `row_groups`
+/// or `meta_data` could carry what the first one's rewrite removed.
+fn once(seen: &mut u64, id: i16, offset: u64) -> Result<(), Error> {
+    let Ok(bit) = u32::try_from(id) else {
+        return Ok(());
+    };
+    if bit >= 64 {
+        return Ok(());
+    }
+    if *seen & (1 << bit) != 0 {
+        return Err(Error::Malformed {
+            offset,
+            what: "a repeated field",
+        });
+    }
+    *seen |= 1 << bit;
+    Ok(())
+}
+
+/// `[offset, offset + len)` checked to lie in the data (after the leading magic, before the
+/// footer).
+fn span_in_data(offset: i64, len: i64, data_end: u64, at: usize) -> Result<(u64, u64), Error> {
+    let bad = |what| Error::Malformed {
+        offset: data_end + at as u64,
+        what,
+    };
+    let (Ok(offset), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
+        return Err(bad("a negative page index or bloom filter span"));
+    };
+    let end = offset
+        .checked_add(len)
+        .ok_or_else(|| bad("a page index or bloom filter span overflows"))?;
+    if offset < 4 || end > data_end {
+        return Err(bad("a page index or bloom filter span is outside the data"));
+    }
+    Ok((offset, len))
+}
+
+/// The length of a bloom filter (its Thrift header and bitset) at `offset`, when the tail holds
+/// its header.
+fn bloom_len(offset: i64, tail: &Tail<'_>) -> Option<i64> {
+    let offset = u64::try_from(offset).ok()?;
+    let end = tail.start.checked_add(tail.bytes.len() as u64)?;
+    let available = usize::try_from(end.checked_sub(offset)?).ok()?;
+    let header = tail.get(offset, available.min(64))?;
+    let mut fields = Reader::new(header).fields();
+    let mut num_bytes = None;
+    for f in fields.by_ref() {
+        let f = f.ok()?;
+        if f.id == 1 {
+            num_bytes = Some(f.i32().ok()?);
+        }
+    }
+    let header_len = i64::try_from(fields.position()).ok()?;
+    Some(header_len + i64::from(num_bytes?))
+}
