@@ -184,10 +184,24 @@ def _walk(node, visit):
             _walk(item, visit)
 
 
-def localize(source, out, wasm, files_dir=None):
-    """A copy of a shipped configuration that runs here: every .wasm path becomes `wasm`, and
-    every certificate or key file (other than the system CA bundle) `files_dir`/its base name."""
-    config = yaml.safe_load(Path(source).read_text())
+def embedded():
+    """The Envoy configurations shipped inside Kubernetes ConfigMaps (deploy/kubernetes, data
+    key envoy.yaml), as (label, text)."""
+    found = []
+    for manifest in sorted((REPO / "deploy").rglob("*.yaml")):
+        for doc in yaml.safe_load_all(manifest.read_text()):
+            if isinstance(doc, dict) and doc.get("kind") == "ConfigMap" and \
+                    "envoy.yaml" in doc.get("data", {}):
+                label = f"{manifest.relative_to(REPO)}:{doc['metadata']['name']}"
+                found.append((label, doc["data"]["envoy.yaml"]))
+    return found
+
+
+def localize(source, out, wasm, files_dir=None, text=None):
+    """A copy of a shipped configuration (the file `source`, or `text`) that runs here: every
+    .wasm path becomes `wasm`, and every certificate or key file (other than the system CA
+    bundle) `files_dir`/its base name."""
+    config = yaml.safe_load(text if text is not None else Path(source).read_text())
 
     def visit(key, value):
         if key != "filename" or not isinstance(value, str):
