@@ -66,13 +66,13 @@ FUZZ_CASES ?= 100000
 fuzz: setup
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p s3gate-core --test properties --test tables --test masks --test jsonl --test transform
 
-# `envoy --mode validate` on every shipped Envoy configuration (envoy/*.yaml, deploy/**/envoy*.yaml),
-# with test certificates for the TLS ones; `make e2e` runs the same checks.
+# `envoy --mode validate` on every shipped Envoy configuration (envoy/*.yaml, and those in
+# deploy/'s ConfigMaps), with test certificates for the TLS ones; `make e2e` runs the same checks.
 validate-envoy: build
 	@mkdir -p .demo
 	$(PY) scripts/render_envoy.py .demo/envoy.validate.yaml --wasm $(WASM) --validate
-	$(VENV)/bin/pytest tests/e2e/test_operations.py -q -p no:cacheprovider \
-		-k "every_shipped_envoy_config or shipped_configurations"
+	$(VENV)/bin/pytest tests/e2e/test_operations.py tests/e2e/test_deploy.py -q -p no:cacheprovider \
+		-k "every_shipped_envoy_config or shipped_configurations or configmap_passes_envoy_validate"
 
 # Checks a policy folder as the service does at start (POLICIES=DIR for another one). The demo's
 # principals have no secret of their own: like `make run`, it gives them the demo's shared
