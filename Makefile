@@ -15,7 +15,7 @@ S3S_FS     := target/tools/s3s-fs-$(S3S_FS_VERSION)/bin/s3s-fs
 # What runs against s3s-fs too: the tests of what a hostile principal may reach.
 E2E_S3S_FS := tests/e2e/test_hostile.py tests/e2e/test_visibility.py tests/e2e/test_trailing_slash.py
 
-.PHONY: setup build run test lint unit e2e s3s-fs fuzz validate-envoy bench bench-build bench-instructions clean
+.PHONY: setup build run test lint unit e2e s3s-fs fuzz validate-envoy check-policies oci-image bench bench-build bench-instructions clean
 
 setup: $(VENV_STAMP)
 	@rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
@@ -66,9 +66,31 @@ FUZZ_CASES ?= 100000
 fuzz: setup
 	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p s3gate-core --test properties --test tables --test masks --test jsonl --test transform
 
+# `envoy --mode validate` on every shipped Envoy configuration (envoy/*.yaml, and those in
+# deploy/'s ConfigMaps), with test certificates for the TLS ones; `make e2e` runs the same checks.
 validate-envoy: build
 	@mkdir -p .demo
 	$(PY) scripts/render_envoy.py .demo/envoy.validate.yaml --wasm $(WASM) --validate
+	$(VENV)/bin/pytest tests/e2e/test_operations.py tests/e2e/test_deploy.py -q -p no:cacheprovider \
+		-k "every_shipped_envoy_config or shipped_configurations or configmap_passes_envoy_validate"
+
+# Checks a policy folder as the service does at start (POLICIES=DIR for another one). The demo's
+# principals have no secret of their own: like `make run`, it gives them the demo's shared
+# S3GATE_DEFAULT_SECRET unless the environment sets one, so the demo checks clean.
+POLICIES ?= policies/
+check-policies: setup
+	cargo build --release --quiet -p s3gate-policy
+	S3GATE_DEFAULT_SECRET=$${S3GATE_DEFAULT_SECRET-immuta} $(POLICY_BIN) --check --policies $(POLICIES)
+
+# The filter as an OCI image in the layout Istio (WasmPlugin / TrafficExtension) and Envoy
+# Gateway (EnvoyExtensionPolicy) pull: one layer holding plugin.wasm. Built with umoci (Debian
+# package, installed on first use) into target/oci/s3gate (an OCI image layout; push it with
+# `skopeo copy oci:target/oci/s3gate:TAG docker://REGISTRY/s3gate:TAG`), then checked.
+OCI_TAG ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+oci-image: build
+	@command -v umoci >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq umoci; }
+	$(PY) scripts/oci_image.py --wasm $(WASM) --out target/oci/s3gate --tag $(OCI_TAG)
 
 # Not part of `make test`: s3gate against Envoy without the filter, a minimal wasm filter and
 # nginx reached directly, plus criterion micro-benchmarks; see docs/benchmarks.md.

@@ -1,18 +1,16 @@
 #!/usr/bin/env python3
-"""Write a runnable copy of envoy/envoy.yaml: chosen ports, an absolute .wasm path and,
-optionally, plugin configuration overrides (applied to both listeners' filters). Edits the
-parsed structure (never the text), so the checked-in file stays the one source of truth that
+"""Write a runnable copy of envoy/envoy.yaml with chosen ports, an absolute path to the .wasm
+and, optionally, plugin configuration overrides (applied to both listeners' filters). It edits
+the parsed structure, never the text, so the checked-in file stays the one source of truth that
 users read.
 
-Usage: render_envoy.py OUT --wasm PATH [--port N] [--root-port N] [--admin-port N]
-                       [--policy-port N] [--upstream-port N]
-                       [--plugin-json '{"negative_cache_seconds": 1}']
-                       [--upstream-signing envoy|filter] [--max-heap-bytes N] [--validate]
+Examples:
+  render_envoy.py .demo/envoy.yaml --wasm target/wasm32-wasip1/release/s3gate.wasm --validate
+  render_envoy.py out.yaml --wasm s3gate.wasm --port 8080 \\
+      --plugin-json '{"negative_cache_seconds": 1}' --upstream-signing envoy
 
-`--upstream-signing` moves the signing of upstream requests between Envoy's
-`aws_request_signing` upstream filter on the S3 cluster (`envoy`) and the wasm filter itself
-(`filter`: the plugin's `upstreams.*.sign` plus the credential variables in the VM's
-environment); without it the checked-in choice stays.
+With --validate the copy is written only if `envoy --mode validate` accepts it; otherwise
+Envoy's messages are printed, nothing is written and the exit status is 1.
 """
 
 import argparse
@@ -166,43 +164,142 @@ def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_por
     return Path(out)
 
 
+def _is_bootstrap(path):
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        return False
+    return isinstance(doc, dict) and "static_resources" in doc
+
+
+# Every Envoy configuration file this repository ships (envoy/, and any under deploy/; those
+# inside Kubernetes ConfigMaps are `embedded()`); each must pass `envoy --mode validate`
+# (tests/e2e/test_operations.py, tests/e2e/test_deploy.py, `make validate-envoy`).
+SHIPPED = [p for p in [*sorted((REPO / "envoy").glob("*.yaml")),
+                       *sorted((REPO / "deploy").rglob("*.yaml"))] if _is_bootstrap(p)]
+# Files a shipped configuration names that exist only where it is deployed (TLS certificates
+# and keys, by their base name); `localize` points them at local stand-ins.
+DEPLOYED_FILES = (".crt", ".key", ".pem")
+SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def _walk(node, visit):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            node[key] = visit(key, value) if not isinstance(value, (dict, list)) else value
+            _walk(value, visit)
+    elif isinstance(node, list):
+        for item in node:
+            _walk(item, visit)
+
+
+def embedded():
+    """The Envoy configurations shipped inside Kubernetes ConfigMaps (deploy/kubernetes, data
+    key envoy.yaml), as (label, text)."""
+    found = []
+    for manifest in sorted((REPO / "deploy").rglob("*.yaml")):
+        for doc in yaml.safe_load_all(manifest.read_text()):
+            if isinstance(doc, dict) and doc.get("kind") == "ConfigMap" and \
+                    "envoy.yaml" in doc.get("data", {}):
+                label = f"{manifest.relative_to(REPO)}:{doc['metadata']['name']}"
+                found.append((label, doc["data"]["envoy.yaml"]))
+    return found
+
+
+def localize(source, out, wasm, files_dir=None, text=None):
+    """A copy of a shipped configuration (the file `source`, or `text`) that runs here: every
+    .wasm path becomes `wasm`, and every certificate or key file (other than the system CA
+    bundle) `files_dir`/its base name."""
+    config = yaml.safe_load(text if text is not None else Path(source).read_text())
+
+    def visit(key, value):
+        if key != "filename" or not isinstance(value, str):
+            return value
+        if value.endswith(".wasm"):
+            return str(Path(wasm).resolve())
+        if files_dir is not None and value.endswith(DEPLOYED_FILES) and value != SYSTEM_CA:
+            return str(Path(files_dir).resolve() / Path(value).name)
+        return value
+
+    _walk(config, visit)
+    Path(out).write_text(yaml.safe_dump(config, sort_keys=False))
+    return Path(out)
+
+
+class Rejected(Exception):
+    """Envoy refused a configuration; the message is Envoy's own explanation."""
+
+
 def validate(path, envoy="envoy"):
-    """`envoy --mode validate`: parses the config and loads the wasm module; raises on error.
-    Loading the plugin needs the upstream credential and policy token variables to exist:
-    placeholders stand in for any the caller's environment lacks (validation calls nothing)."""
+    """`envoy --mode validate`: parses the config and loads the wasm module; raises Rejected
+    with Envoy's messages on error. Loading the plugin needs the upstream credential and policy
+    token variables to exist: placeholders stand in for any the caller's environment lacks
+    (validation calls nothing)."""
     env = dict(os.environ)
     for name in CREDENTIAL_VARIABLES + [POLICY_TOKEN_VARIABLE]:
         env.setdefault(name, "placeholder-for-validation")
-    result = subprocess.run([envoy, "--mode", "validate", "-c", str(path), "-l", "error"],
-                            capture_output=True, text=True, env=env)
+    try:
+        result = subprocess.run([envoy, "--mode", "validate", "-c", str(path), "-l", "error"],
+                                capture_output=True, text=True, env=env)
+    except OSError as err:
+        raise Rejected(f"cannot run {envoy}: {err}") from None
     if result.returncode != 0:
-        raise RuntimeError(f"envoy rejected {path}:\n{result.stdout}{result.stderr}")
+        raise Rejected(f"envoy rejected {path}:\n{(result.stdout + result.stderr).strip()}")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out")
-    parser.add_argument("--wasm", required=True)
-    parser.add_argument("--port", type=int)
-    parser.add_argument("--root-port", type=int)
-    parser.add_argument("--admin-port", type=int)
-    parser.add_argument("--policy-port", type=int)
-    parser.add_argument("--upstream-port", type=int)
-    parser.add_argument("--plugin-json", type=json.loads, help="plugin config overrides (JSON)")
+    parser = argparse.ArgumentParser(
+        prog="render_envoy.py", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", help="where to write the rendered Envoy configuration")
+    parser.add_argument("--wasm", required=True,
+                        help="the filter, s3gate.wasm (written as an absolute path)")
+    parser.add_argument("--port", type=int,
+                        help="port of listener s3gate, the gateway under /s3p (default 10000)")
+    parser.add_argument("--root-port", type=int,
+                        help="port of listener s3gate_root, the gateway at the root of its "
+                             "port (default 10010)")
+    parser.add_argument("--admin-port", type=int, help="Envoy's admin port (default 9901)")
+    parser.add_argument("--policy-port", type=int,
+                        help="port of the policy service, cluster policy (default 8181)")
+    parser.add_argument("--upstream-port", type=int,
+                        help="port of the S3 store, cluster s3_demo (default 9000)")
+    parser.add_argument("--plugin-json", type=json.loads, metavar="JSON",
+                        help="plugin settings merged into both listeners' plugin "
+                             "configuration, e.g. '{\"negative_cache_seconds\": 1}' "
+                             "(docs/configuration.md lists them)")
     parser.add_argument("--upstream-signing", choices=["envoy", "filter"],
-                        help="who signs upstream requests (default: as checked in)")
-    parser.add_argument("--max-heap-bytes", type=int,
-                        help="overload manager heap limit (default: as checked in, 1 GiB)")
-    parser.add_argument("--validate", action="store_true", help="run envoy --mode validate")
-    parser.add_argument("--envoy", default=str(Path(sys.executable).parent / "envoy"))
+                        help="who signs upstream requests: Envoy's aws_request_signing "
+                             "upstream filter on the S3 cluster, or the wasm filter (default: "
+                             "as checked in, the filter)")
+    parser.add_argument("--max-heap-bytes", type=int, metavar="N",
+                        help="the overload manager's heap limit in bytes (default: as checked "
+                             "in, 1 GiB); keep it below the container's memory limit")
+    parser.add_argument("--validate", action="store_true",
+                        help="run `envoy --mode validate` on the result and write OUT only "
+                             "if Envoy accepts it")
+    parser.add_argument("--envoy", default=str(Path(sys.executable).parent / "envoy"),
+                        help="the Envoy binary for --validate (default: the venv's envoy)")
     args = parser.parse_args()
-    out = render(args.out, args.wasm, args.port, args.admin_port, args.policy_port,
-                 args.upstream_port, args.plugin_json, root_port=args.root_port,
-                 upstream_signing=args.upstream_signing, max_heap_bytes=args.max_heap_bytes)
+    out = Path(args.out)
+    # Rendered beside OUT first, so a rejected configuration never replaces a good one.
+    draft = out.with_name(f".draft-{out.name}") if args.validate else out
+    render(draft, args.wasm, args.port, args.admin_port, args.policy_port,
+           args.upstream_port, args.plugin_json, root_port=args.root_port,
+           upstream_signing=args.upstream_signing, max_heap_bytes=args.max_heap_bytes)
     if args.validate:
-        validate(out, args.envoy)
+        try:
+            validate(draft, args.envoy)
+        except Rejected as err:
+            draft.unlink(missing_ok=True)
+            message = str(err).replace(str(draft), str(out))
+            print(f"render_envoy.py: {message}\nrender_envoy.py: nothing written to {out}",
+                  file=sys.stderr)
+            return 1
+        os.replace(draft, out)
         print(f"{out}: valid")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -224,6 +224,11 @@ class Stack:
             # Serve names as given: no fixup to a Unicode-equivalent or other-case name, which
             # the gateway's model of store names (core/src/policy/store_names.rs) does not cover.
             "--no-unicode-normalization", "--vfs-case-insensitive=false",
+            # New files and folders show at once: rclone otherwise caches each directory
+            # listing for 5 minutes (its local backend cannot be polled for changes), so a
+            # folder added under the data stayed invisible, and unreadable, that long. Object
+            # bodies are read straight from disk (the VFS cache, off by default, stays off).
+            "--dir-cache-time", "0s", "--vfs-cache-mode", "off",
             "--log-level", "INFO",
         ], self.run_dir / "rclone.log")
 

@@ -289,8 +289,11 @@ impl PluginConfig {
 
     /// Parses and checks the configuration; the message says what to fix.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let config: PluginConfig = serde_json::from_slice(bytes)
-            .map_err(|e| format!("s3gate plugin configuration is not valid: {e}"))?;
+        let config: PluginConfig =
+            serde_json::from_slice(bytes).map_err(|e| match field_of_error(bytes) {
+                Some((field, e)) => format!("s3gate plugin configuration: {field}: {e}"),
+                None => format!("s3gate plugin configuration is not valid: {e}"),
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -385,9 +388,68 @@ impl PluginConfig {
     }
 }
 
+/// serde's type errors name no field (`invalid type: string "abc", expected u64 at line 1
+/// column 171`): for a configuration that is a JSON object, finds the setting whose value is
+/// refused by reading each one alone (beside a minimal `upstreams`), so the message names it.
+fn field_of_error(bytes: &[u8]) -> Option<(String, serde_json::Error)> {
+    let serde_json::Value::Object(settings) = serde_json::from_slice(bytes).ok()? else {
+        return None;
+    };
+    let minimal = serde_json::json!({"_": {"cluster": "c", "authority": "a"}});
+    settings.iter().find_map(|(name, value)| {
+        let mut alone = serde_json::Map::new();
+        alone.insert("upstreams".into(), minimal.clone());
+        alone.insert(name.clone(), value.clone());
+        serde_json::from_value::<PluginConfig>(serde_json::Value::Object(alone))
+            .err()
+            .map(|e| (name.clone(), e))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_by_its_setting() {
+        let upstreams = r#""upstreams":{"d":{"cluster":"c","authority":"a"}}"#;
+        let e =
+            PluginConfig::parse(format!(r#"{{"policy_timeout_ms":"abc",{upstreams}}}"#).as_bytes())
+                .unwrap_err();
+        assert!(
+            e.starts_with("s3gate plugin configuration: policy_timeout_ms: invalid type: string"),
+            "{e}"
+        );
+        let e = PluginConfig::parse(format!(r#"{{{upstreams},"regions":"us-east-1"}}"#).as_bytes())
+            .unwrap_err();
+        assert!(
+            e.starts_with("s3gate plugin configuration: regions: "),
+            "{e}"
+        );
+        let e = PluginConfig::parse(br#"{"upstreams":{"d":{"cluster":1,"authority":"a"}}}"#)
+            .unwrap_err();
+        assert!(
+            e.starts_with("s3gate plugin configuration: upstreams: "),
+            "{e}"
+        );
+        let e = PluginConfig::parse(format!(r#"{{{upstreams},"polcy_timeout_ms":5}}"#).as_bytes())
+            .unwrap_err();
+        assert!(
+            e.contains("polcy_timeout_ms") && e.lines().count() == 1,
+            "{e}"
+        );
+        // Not an object, or not JSON: the parser's own words.
+        let e = PluginConfig::parse(b"[1]").unwrap_err();
+        assert!(
+            e.starts_with("s3gate plugin configuration is not valid: "),
+            "{e}"
+        );
+        let e = PluginConfig::parse(b"{").unwrap_err();
+        assert!(
+            e.starts_with("s3gate plugin configuration is not valid: "),
+            "{e}"
+        );
+    }
 
     #[test]
     fn defaults_fill_the_optional_fields() {

@@ -9,7 +9,7 @@ pub const TOKEN_ENV: &str = "S3GATE_POLICY_TOKEN";
 
 /// How callers are checked.
 pub enum CallerAuth {
-    /// Every call but `/healthz` must carry this token.
+    /// Every call but `/healthz` and `/readyz` must carry this token.
     Token(Vec<u8>),
     /// No check (`--no-caller-auth`): for a service only the gateway can reach.
     Open,
@@ -23,13 +23,15 @@ pub enum Refusal {
 }
 
 impl CallerAuth {
-    /// Checks the `Authorization` header of a call to `path`. `/healthz` is open, so load
-    /// balancers and Envoy health checks need no secret; it tells nothing about principals.
+    /// Checks the `Authorization` header of a call to `path`. `/healthz` and `/readyz` are
+    /// open, so load balancers, kubelet probes and Envoy health checks need no secret; they
+    /// tell nothing about principals (`/readyz`: the policy version and reload counts).
     pub fn check(&self, path: &str, authorization: Option<&str>) -> Result<(), Refusal> {
         let CallerAuth::Token(expected) = self else {
             return Ok(());
         };
-        if path == "/healthz" || path.starts_with("/healthz?") {
+        let endpoint = path.split_once('?').map_or(path, |(endpoint, _)| endpoint);
+        if endpoint == "/healthz" || endpoint == "/readyz" {
             return Ok(());
         }
         let presented = authorization
@@ -88,6 +90,8 @@ mod tests {
         let auth = CallerAuth::Token(b"t".to_vec());
         assert_eq!(auth.check("/healthz", None), Ok(()));
         assert_eq!(auth.check("/healthzx", None), Err(Refusal::Missing));
+        assert_eq!(auth.check("/readyz?x", None), Ok(()));
+        assert_eq!(auth.check("/readyzx", None), Err(Refusal::Missing));
         assert_eq!(CallerAuth::Open.check("/v1/entitlements/00", None), Ok(()));
     }
 }

@@ -6,24 +6,25 @@
 
 mod caller;
 mod crypto;
+mod logging;
 mod policy;
+mod reload;
 mod routes;
 mod server;
 
-use std::fmt;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, SystemTime};
 
-use policy::{Environment, Policies, POLICY_FILES};
+use logging::log;
+use policy::{Environment, Policies};
+use reload::{report_invalid, report_warnings, Current};
 use s3gate_core::policy::entitlements::SIGV2_SIGNATURE_HEADER;
 
 const DEFAULT_POLICIES: &str = "policies";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8181";
-const RELOAD_EVERY: Duration = Duration::from_secs(2);
 /// Seals continuation tokens. Replicas must share it, or a token minted via one replica's key
 /// won't open with another's.
 const TOKEN_SECRET_ENV: &str = "S3GATE_TOKEN_SECRET";
@@ -45,7 +46,7 @@ Options:
   --check             validate the policy directory, print the result, exit 0 (valid) or 1
   -h, --help          show this help
 
-HTTP API (every call but /healthz needs `Authorization: Bearer $S3GATE_POLICY_TOKEN`,
+HTTP API (every call but /healthz and /readyz needs `Authorization: Bearer $S3GATE_POLICY_TOKEN`,
 401 without it):
   GET /v1/entitlements/{sha256 of the API key, 64 lower-case hex}[?scope=yyyymmdd/region/s3]
                       200 entitlements JSON (with the SigV4 signing key for the scope, if
@@ -53,7 +54,10 @@ HTTP API (every call but /healthz needs `Authorization: Bearer $S3GATE_POLICY_TO
   POST /v1/verify-sigv2/{digest}  body: SigV2 string to sign (at most 16 KiB),
                       header x-s3gate-signature: the client's base64 signature
                       204 valid, 403 not, 404 unknown key, 400 malformed
-  GET /healthz        200 ok
+  GET /healthz        200 ok (liveness: the process answers)
+  GET /readyz         200 JSON: status \"serving\", or \"serving an older set\" while the
+                      latest change of the policy files is refused (it is logged why); the
+                      policy_version served, loaded_at, reloads, reload_failures
 
 Environment:
   S3GATE_POLICY_TOKEN    the token the gateway presents; required unless --no-caller-auth
@@ -64,17 +68,6 @@ Environment:
 
 Policy file reference: docs/policies.md
 ";
-
-/// Writes one line to stderr. Unlike `eprintln!`, a closed stderr never takes a worker down.
-macro_rules! log {
-    ($($arg:tt)*) => {
-        log_line(format_args!($($arg)*))
-    };
-}
-
-fn log_line(args: fmt::Arguments<'_>) {
-    let _ = writeln!(std::io::stderr().lock(), "s3gate-policy: {args}");
-}
 
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
@@ -175,19 +168,6 @@ fn check(dir: &Path) -> ExitCode {
     }
 }
 
-fn report_invalid(dir: &Path, e: &policy::PolicyError) {
-    log!("invalid policies in {}:", dir.display());
-    for problem in &e.problems {
-        log!("  {problem}");
-    }
-}
-
-fn report_warnings(policies: &Policies) {
-    for warning in policies.warnings() {
-        log!("warning: {warning}");
-    }
-}
-
 /// `S3GATE_TOKEN_SECRET`, or 32 random bytes: fine for one replica, but then every restart
 /// invalidates outstanding continuation tokens.
 fn token_secret() -> Result<Vec<u8>, String> {
@@ -236,9 +216,6 @@ fn caller_auth(no_caller_auth: bool) -> Result<caller::CallerAuth, String> {
     }
 }
 
-/// The policies every worker answers from; the reload thread swaps in a new `Arc`.
-type Current = Arc<RwLock<Arc<Policies>>>;
-
 fn serve(dir: &Path, listen: &str, no_caller_auth: bool) -> ExitCode {
     let auth = match caller_auth(no_caller_auth) {
         Ok(auth) => auth,
@@ -259,7 +236,7 @@ fn serve(dir: &Path, listen: &str, no_caller_auth: bool) -> ExitCode {
         token_secret: &token_secret,
     };
     // Taken before the first load, so an edit made while loading is picked up by the watcher.
-    let seen = files_state(dir);
+    let seen = reload::files_state(dir);
     let policies = match Policies::load_dir(dir, &env) {
         Ok(policies) => policies,
         Err(e) => {
@@ -286,7 +263,7 @@ fn serve(dir: &Path, listen: &str, no_caller_auth: bool) -> ExitCode {
         }
     }
 
-    let current: Current = Arc::new(RwLock::new(Arc::new(policies)));
+    let current: Current = reload::current(policies);
     {
         let current = Arc::clone(&current);
         let dir = dir.to_path_buf();
@@ -296,7 +273,7 @@ fn serve(dir: &Path, listen: &str, no_caller_auth: bool) -> ExitCode {
                 var: &process_var,
                 token_secret: &token_secret,
             };
-            watch(&dir, &current, seen, &env)
+            reload::watch(&dir, &current, seen, &env)
         }) {
             log!("cannot start the reload thread: {e}");
             return ExitCode::FAILURE;
@@ -310,14 +287,6 @@ fn serve(dir: &Path, listen: &str, no_caller_auth: bool) -> ExitCode {
     );
     log!("the HTTP server stopped: {e}");
     ExitCode::FAILURE
-}
-
-fn snapshot(current: &Current) -> Arc<Policies> {
-    // Nothing panics while holding the lock, but a poisoned lock still holds valid policies.
-    match current.read() {
-        Ok(guard) => Arc::clone(&guard),
-        Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-    }
 }
 
 /// Answers one request: the caller check, then the routes.
@@ -337,6 +306,7 @@ fn answer(
             body: br#"{"error":"caller not authenticated"}"#.to_vec(),
         };
     }
+    let (policies, reloads) = reload::snapshot(current);
     let reply = routes::route(
         &routes::Request {
             method: &request.method,
@@ -344,7 +314,8 @@ fn answer(
             signature: request.header(SIGV2_SIGNATURE_HEADER),
             body: &request.body,
         },
-        &snapshot(current),
+        &policies,
+        &reloads,
     );
     log!("{}", reply.log);
     // A 204 carries no Content-Type.
@@ -359,63 +330,6 @@ fn answer(
         status: reply.status,
         headers,
         body: reply.body.into_bytes(),
-    }
-}
-
-/// What the watcher compares: per policy file, its modification time, size and inode (a
-/// renamed-in file, as from an atomic save or a Kubernetes ConfigMap swap, has a new inode
-/// even when time and size match). `None` for a file that can't be read right now.
-type FilesState = Vec<Option<(SystemTime, u64, u64)>>;
-
-fn files_state(dir: &Path) -> FilesState {
-    POLICY_FILES
-        .iter()
-        .map(|file| {
-            let meta = std::fs::metadata(dir.join(file)).ok()?;
-            Some((meta.modified().ok()?, meta.len(), inode(&meta)))
-        })
-        .collect()
-}
-
-#[cfg(unix)]
-fn inode(meta: &std::fs::Metadata) -> u64 {
-    std::os::unix::fs::MetadataExt::ino(meta)
-}
-
-#[cfg(not(unix))]
-fn inode(_meta: &std::fs::Metadata) -> u64 {
-    0
-}
-
-/// Every `RELOAD_EVERY`, reloads when the files changed. A bad edit is logged once and the
-/// previous policies keep serving until the files change again.
-fn watch(dir: &Path, current: &Current, mut seen: FilesState, env: &Environment<'_>) {
-    loop {
-        thread::sleep(RELOAD_EVERY);
-        let now = files_state(dir);
-        if now == seen {
-            continue;
-        }
-        seen = now;
-        match Policies::load_dir(dir, env) {
-            Ok(policies) => {
-                let policies = Arc::new(policies);
-                match current.write() {
-                    Ok(mut guard) => *guard = Arc::clone(&policies),
-                    Err(poisoned) => *poisoned.into_inner() = Arc::clone(&policies),
-                }
-                // Only now: whoever reads this line gets answers from the new policies.
-                log!("reloaded {} from {}", policies.summary(), dir.display());
-                report_warnings(&policies);
-            }
-            Err(e) => {
-                log!(
-                    "reload of {} failed; still serving the previous policies",
-                    dir.display()
-                );
-                report_invalid(dir, &e);
-            }
-        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::crypto::Scope;
 use crate::policy::{LookupError, Policies, Sigv2Check};
+use crate::reload::ReloadStatus;
 
 const ENTITLEMENTS_PREFIX: &str = "/v1/entitlements/";
 const SIGV2_PREFIX: &str = "/v1/verify-sigv2/";
@@ -54,14 +55,16 @@ impl Reply {
     }
 }
 
-/// Answers one request.
-pub fn route(request: &Request<'_>, policies: &Policies) -> Reply {
+/// Answers one request from the policies served and the record of reloads (for `/readyz`).
+pub fn route(request: &Request<'_>, policies: &Policies, reloads: &ReloadStatus) -> Reply {
     let (path, query) = match request.url.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (request.url, None),
     };
     let (endpoint, method) = if path == "/healthz" {
         ("healthz", "GET")
+    } else if path == "/readyz" {
+        ("readyz", "GET")
     } else if path.starts_with(ENTITLEMENTS_PREFIX) {
         ("entitlements", "GET")
     } else if path.starts_with(SIGV2_PREFIX) {
@@ -89,6 +92,20 @@ pub fn route(request: &Request<'_>, policies: &Policies) -> Reply {
             allow: None,
             log: "healthz status=200".into(),
         },
+        // Ready whenever a valid set is served, which is always once the service listens (it
+        // does not start without one). A refused reload keeps it ready: every replica reads
+        // the same files, so failing readiness would take them all out of the gateway's
+        // cluster at once and fail every request closed, where the last good set still
+        // answers correctly. The body says which set is served.
+        "readyz" => {
+            let body = reloads.readiness(policies.version());
+            let state = if reloads.rejected.is_some() {
+                "older-set"
+            } else {
+                "serving"
+            };
+            Reply::json(200, body, format!("readyz status=200 {state}"))
+        }
         "entitlements" => entitlements(&path[ENTITLEMENTS_PREFIX.len()..], query, policies),
         _ => verify_sigv2(&path[SIGV2_PREFIX.len()..], request, policies),
     }
@@ -272,7 +289,11 @@ mod tests {
             signature: None,
             body: b"",
         };
-        route(&request, policies)
+        route(
+            &request,
+            policies,
+            &ReloadStatus::started(std::time::UNIX_EPOCH),
+        )
     }
 
     fn post(url: &str, signature: Option<&str>, body: &[u8], policies: &Policies) -> Reply {
@@ -282,7 +303,11 @@ mod tests {
             signature,
             body,
         };
-        route(&request, policies)
+        route(
+            &request,
+            policies,
+            &ReloadStatus::started(std::time::UNIX_EPOCH),
+        )
     }
 
     fn sigv2(digest: &str, signature: Option<&str>, body: &[u8], policies: &Policies) -> Reply {
@@ -460,6 +485,14 @@ mod tests {
         let p = policies();
         let health = get("/healthz", &p);
         assert_eq!((health.status, health.body.as_str()), (200, "ok"));
+        let ready = get("/readyz", &p);
+        assert_eq!(
+            (ready.status, ready.log.as_str()),
+            (200, "readyz status=200 serving")
+        );
+        let body: serde_json::Value = serde_json::from_str(&ready.body).unwrap();
+        assert_eq!(body["policy_version"], p.version());
+        assert_eq!(post("/readyz", None, b"", &p).status, 405);
         assert_eq!(get("/", &p).status, 404);
         assert_eq!(get("/v1/entitlements", &p).status, 404);
         assert_eq!(post("/nope", None, b"", &p).status, 404);
@@ -475,6 +508,7 @@ mod tests {
                 body: b"",
             },
             &p,
+            &ReloadStatus::started(std::time::UNIX_EPOCH),
         );
         assert_eq!(head.status, 405);
         let get_sigv2 = get(&format!("/v1/verify-sigv2/{ALICE}"), &p);

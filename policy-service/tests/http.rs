@@ -604,9 +604,75 @@ fn reloads_changed_policies_and_keeps_the_previous_ones_on_a_bad_edit() {
         get(&mut conn, &format!("/v1/entitlements/{BOB}")).status,
         404
     );
+    // Readiness tells that an older set is served, which version, and counts the refusal;
+    // it needs no token, like /healthz.
+    let mut probe = service.connect();
+    let ready = request_raw(&mut probe, "GET", "/readyz", &[], b"");
+    assert_eq!(ready.status, 200);
+    let ready: serde_json::Value = serde_json::from_str(&ready.body).unwrap();
+    assert_eq!(ready["status"], "serving an older set", "{ready}");
+    assert_eq!(ready["policy_version"], after.policy_version.as_str());
+    assert_eq!(
+        (ready["reloads"].as_u64(), ready["reload_failures"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(ready["rejected_problems"], 1);
+
+    // Fixed again: serving the files on disk.
+    replace(&principals);
+    service.wait_for_log("reloaded ");
+    let ready = request_raw(&mut probe, "GET", "/readyz", &[], b"");
+    let ready: serde_json::Value = serde_json::from_str(&ready.body).unwrap();
+    assert_eq!(ready["status"], "serving", "{ready}");
+    assert_eq!(ready["policy_version"], before.policy_version.as_str());
+    assert_eq!(
+        (ready["reloads"].as_u64(), ready["reload_failures"].as_u64()),
+        (Some(2), Some(1))
+    );
 
     drop(service);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn refuses_to_start_on_an_invalid_policy_folder_and_says_why() {
+    let dir = std::env::temp_dir().join(format!("s3gate-policy-invalid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["data_sources.yaml", "principals.yaml", "rules.yaml"] {
+        std::fs::copy(repo_policies().join(file), dir.join(file)).unwrap();
+    }
+    let principals = std::fs::read_to_string(dir.join("principals.yaml")).unwrap();
+    std::fs::write(
+        dir.join("principals.yaml"),
+        principals.replace("disabled: true", "disabled: maybe"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_s3gate-policy"))
+        .arg("--policies")
+        .arg(&dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("S3GATE_POLICY_TOKEN", TOKEN)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("listening on"), "{stderr}");
+    // One form for entries, with the name: never the parser's 0-based principals[3].
+    assert!(
+        stderr.contains("principals.yaml: principal #4 \"dave\": disabled: invalid type"),
+        "{stderr}"
+    );
+    // Every line starts with its UTC time.
+    for line in stderr.lines() {
+        let (stamp, rest) = line.split_once(' ').unwrap();
+        assert!(rest.starts_with("s3gate-policy: "), "{line}");
+        assert!(
+            stamp.len() == 24 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+            "{line}"
+        );
+    }
 }
 
 #[test]

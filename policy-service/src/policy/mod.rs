@@ -234,9 +234,14 @@ impl Policies {
     }
 
     /// The version every document carries: a digest of the policy files.
-    #[cfg(test)]
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// Enough of the version to tell versions apart in logs; the full digest is in every
+    /// document and in `/readyz`.
+    pub fn short_version(&self) -> &str {
+        self.version.get(..12).unwrap_or(&self.version)
     }
 
     /// What is loaded but deserves attention, e.g. principals that can't sign requests. Never
@@ -256,8 +261,7 @@ impl Policies {
             self.partition_rule_count,
             self.column_mask_count,
             self.row_filter_count,
-            // Enough to tell versions apart in logs; the full digest is in every document.
-            self.version.get(..12).unwrap_or(&self.version)
+            self.short_version()
         )
     }
 }

@@ -8,7 +8,7 @@ use s3gate_core::policy::entitlements::Format;
 use s3gate_core::tables::spec::{CsvDialect, Mask};
 use serde::{Deserialize, Deserializer};
 
-use super::problems::Problems;
+use super::problems::{entry_label, Problems};
 use super::secrets::SecretSource;
 use super::PolicyError;
 
@@ -65,15 +65,59 @@ fn parse_file<T: serde::de::DeserializeOwned>(
     match serde_norway::from_str(text) {
         Ok(value) => Some(value),
         Err(e) => {
-            let hint = if e.to_string().contains("scanning an alias") {
+            let message = e.to_string();
+            let hint = if message.contains("scanning an alias") {
                 " (write \"*\" in quotes: an unquoted * starts a YAML alias)"
             } else {
                 ""
             };
-            problems.add_file(file, format_args!("{e}{hint}"));
+            match entry_of_path(text, &message) {
+                Some((entry, rest)) => problems.add(file, &entry, format_args!("{rest}{hint}")),
+                None => problems.add_file(file, format_args!("{message}{hint}")),
+            }
             None
         }
     }
+}
+
+/// The lists of the policy files and what one entry of each is called in messages.
+const LISTS: [(&str, &str); 6] = [
+    ("data_sources", "data source"),
+    ("principals", "principal"),
+    ("object_rules", "object rule"),
+    ("partition_rules", "partition rule"),
+    ("column_masks", "column mask"),
+    ("row_filters", "row filter"),
+];
+
+/// The YAML parser names an entry by its path from 0 (`principals[3].disabled: invalid
+/// type ...`); validation names it `principal #4 "dave"`. Rewrites the parser's message into
+/// that one form: the entry, then the rest (`disabled: invalid type ...`). `None` when the
+/// message starts with no list entry's path.
+fn entry_of_path(text: &str, message: &str) -> Option<(String, String)> {
+    let (list, kind) = LISTS
+        .iter()
+        .find(|(list, _)| message.starts_with(&format!("{list}[")))?;
+    let after = &message[list.len() + 1..];
+    let close = after.find(']')?;
+    let index: usize = after[..close].parse().ok()?;
+    let rest = &after[close + 1..];
+    let rest = rest.strip_prefix('.').or_else(|| rest.strip_prefix(": "))?;
+    // The entry's name, if the file parses as plain YAML and the entry has one.
+    let name = serde_norway::from_str::<serde_norway::Value>(text)
+        .ok()
+        .and_then(|doc| {
+            doc.get(list)?
+                .get(index)?
+                .get("name")?
+                .as_str()
+                .map(str::to_owned)
+        });
+    let entry = match name {
+        Some(name) => entry_label(kind, index, &name),
+        None => format!("{kind} #{}", index + 1),
+    };
+    Some((entry, rest.to_owned()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -302,6 +346,23 @@ mod tests {
         assert_eq!(grant.prefix, "");
         assert_eq!(grant.format, Format::Binary);
         assert!(grant.hidden.is_empty());
+    }
+
+    #[test]
+    fn parser_errors_name_the_entry_as_validation_does() {
+        let p = principals().replace("disabled: true", "disabled: maybe");
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert!(
+            e.starts_with("principals.yaml: principal #4 \"dave\": disabled: invalid type"),
+            "{e}"
+        );
+        assert!(!e.contains("principals[3]"), "{e}");
+        let p = principals().replace("roles: [steward]", "roles: [steward]\n    bogus: 1");
+        let e = errors(DATA_SOURCES, &p, RULES);
+        assert!(
+            e.starts_with("principals.yaml: principal #3 \"carol\": unknown field `bogus`"),
+            "{e}"
+        );
     }
 
     #[test]

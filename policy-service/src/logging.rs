@@ -1,0 +1,53 @@
+//! The service's log lines: one a line on stderr, each starting with its UTC time (RFC 3339,
+//! milliseconds) and `s3gate-policy:`, so a line read out of a container runtime's or a
+//! terminal's log still says when it happened.
+
+use std::fmt;
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use s3gate_core::encoding::dates::civil_from_days;
+
+/// Writes one line to stderr. Unlike `eprintln!`, a closed stderr never takes a worker down.
+macro_rules! log {
+    ($($arg:tt)*) => {
+        $crate::logging::line(format_args!($($arg)*))
+    };
+}
+pub(crate) use log;
+
+pub fn line(args: fmt::Arguments<'_>) {
+    let stamp = timestamp(SystemTime::now());
+    let _ = writeln!(std::io::stderr().lock(), "{stamp} s3gate-policy: {args}");
+}
+
+/// `2026-12-03T12:41:06.123Z` (a time before 1970 reads as 1970-01-01T00:00:00.000Z).
+pub fn timestamp(at: SystemTime) -> String {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (secs, millis) = (since.as_secs(), since.subsec_millis());
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let day = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        day / 3600,
+        day / 60 % 60,
+        day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_milliseconds() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_796_302_866_123);
+        assert_eq!(timestamp(at), "2026-12-03T13:01:06.123Z");
+        assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000Z"
+        );
+    }
+}
