@@ -130,7 +130,7 @@ def set_upstream_signing(config, mode, listeners):
 
 def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_port=None,
            plugin_overrides=None, source=SOURCE, root_port=None, upstream_signing=None,
-           max_heap_bytes=None):
+           max_heap_bytes=None, policy_port_2=None):
     config = yaml.safe_load(Path(source).read_text())
     if max_heap_bytes is not None:
         # The overload manager's heap limit (fixed_heap monitor).
@@ -144,11 +144,13 @@ def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_por
             _set_port(listener["address"], listener_port)
     if admin_port is not None:
         _set_port(config["admin"]["address"], admin_port)
-    for cluster_name, cluster_port in (("policy", policy_port), ("s3_demo", upstream_port)):
+    for cluster_name, index, cluster_port in (("policy", 0, policy_port),
+                                              ("policy", 1, policy_port_2),
+                                              ("s3_demo", 0, upstream_port)):
         if cluster_port is not None:
             cluster = named(static["clusters"], cluster_name)
-            endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
-            _set_port(endpoint["address"], cluster_port)
+            endpoints = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]
+            _set_port(endpoints[index]["endpoint"]["address"], cluster_port)
 
     if upstream_signing:
         set_upstream_signing(config, upstream_signing, listeners)
@@ -261,7 +263,10 @@ def main():
                              "port (default 10010)")
     parser.add_argument("--admin-port", type=int, help="Envoy's admin port (default 9901)")
     parser.add_argument("--policy-port", type=int,
-                        help="port of the policy service, cluster policy (default 8181)")
+                        help="port of the policy service's first replica, cluster policy "
+                             "(default 8181)")
+    parser.add_argument("--policy-port-2", type=int,
+                        help="port of its second replica (default 8182)")
     parser.add_argument("--upstream-port", type=int,
                         help="port of the S3 store, cluster s3_demo (default 9000)")
     parser.add_argument("--plugin-json", type=json.loads, metavar="JSON",
@@ -286,7 +291,8 @@ def main():
     draft = out.with_name(f".draft-{out.name}") if args.validate else out
     render(draft, args.wasm, args.port, args.admin_port, args.policy_port,
            args.upstream_port, args.plugin_json, root_port=args.root_port,
-           upstream_signing=args.upstream_signing, max_heap_bytes=args.max_heap_bytes)
+           upstream_signing=args.upstream_signing, max_heap_bytes=args.max_heap_bytes,
+           policy_port_2=args.policy_port_2)
     if args.validate:
         try:
             validate(draft, args.envoy)

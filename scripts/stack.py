@@ -11,7 +11,9 @@ Upstream store: S3GATE_UPSTREAM_STORE (`rclone`, the default: `rclone serve s3`;
        crates.io s3s-fs server, built by `make s3s-fs` into S3S_FS_BIN, or S3GATE_S3S_FS_BIN). Both
        serve each top-level folder of the data as a bucket and check SigV4.
 Ports: S3GATE_PORT (10000, the gateway under /s3p), S3GATE_ROOT_PORT (10010, the same gateway
-       at the root of the port), S3GATE_ADMIN_PORT (9901), S3GATE_POLICY_PORT (8181),
+       at the root of the port), S3GATE_ADMIN_PORT (9901), S3GATE_POLICY_PORT (8181, the policy
+       service; its second replica on S3GATE_POLICY_PORT_2, 8182, its metrics on
+       S3GATE_POLICY_METRICS_PORT, 8191),
        S3GATE_UPSTREAM_PORT (9000). Upstream credentials: S3GATE_UPSTREAM_ACCESS_KEY_ID,
        S3GATE_UPSTREAM_SECRET_ACCESS_KEY. Binaries: S3GATE_WASM, S3GATE_POLICY_BIN.
 Mask secret (keys the hash and format_preserving masks): S3GATE_MASK_SECRET, default the
@@ -145,12 +147,19 @@ class Stack:
                  upstream_port=None, plugin_overrides=None, wasm=None, policy_bin=None,
                  credentials=None, policies=REPO / "policies", root_port=None,
                  upstream_signing=None, gateway_credentials=None, upstream_store=None,
-                 gateway_policy_token=None, regions=None, mask_secret=None):
-        picked = iter(free_ports(5))
+                 gateway_policy_token=None, regions=None, mask_secret=None,
+                 policy_port_2=None, policy_metrics_port=None):
+        picked = iter(free_ports(7))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
         self.admin_port = admin_port or next(picked)
         self.policy_port = policy_port or next(picked)
+        # The policy service's second replica, and where the first serves its metrics.
+        self.policy_port_2 = policy_port_2 or next(picked)
+        self.policy_metrics_port = policy_metrics_port or next(picked)
+        # Replicas share the secret of continuation-token keys (a token one minted opens at
+        # the other).
+        self.token_secret = secrets.token_urlsafe(32)
         self.upstream_port = upstream_port or next(picked)
         self.data_dir = Path(data_dir).resolve()
         self.run_dir = Path(run_dir).resolve()
@@ -232,17 +241,21 @@ class Stack:
             "--log-level", "INFO",
         ], self.run_dir / "rclone.log")
 
-    def _policy(self):
+    def _policy(self, replica=1):
         # The demo principals have no secret of their own: they share the seed's "immuta".
         env = dict(os.environ)
         env.setdefault("S3GATE_DEFAULT_SECRET", "immuta")
         env["S3GATE_POLICY_TOKEN"] = self.policy_token
+        env.setdefault("S3GATE_TOKEN_SECRET", self.token_secret)
         if self.regions is not None:
             env["S3GATE_REGIONS"] = ",".join(self.regions)
-        return Child("policy", [
-            str(self.policy_bin), "--policies", str(self.policies),
-            "--listen", f"127.0.0.1:{self.policy_port}",
-        ], self.run_dir / "policy.log", env=env)
+        argv = [str(self.policy_bin), "--policies", str(self.policies)]
+        if replica == 1:
+            argv += ["--listen", f"127.0.0.1:{self.policy_port}",
+                     "--metrics-listen", f"127.0.0.1:{self.policy_metrics_port}"]
+            return Child("policy", argv, self.run_dir / "policy.log", env=env)
+        argv += ["--listen", f"127.0.0.1:{self.policy_port_2}"]
+        return Child("policy2", argv, self.run_dir / "policy2.log", env=env)
 
     def _envoy(self):
         # Upstream requests are signed with credentials from Envoy's environment only (the
@@ -266,6 +279,8 @@ class Stack:
             return port_open(self.upstream_port)
         if name == "policy":
             return http_ok(f"http://127.0.0.1:{self.policy_port}/healthz")
+        if name == "policy2":
+            return http_ok(f"http://127.0.0.1:{self.policy_port_2}/healthz")
         return http_ok(f"{self.admin_url}/ready")
 
     def _start_child(self, child):
@@ -302,10 +317,12 @@ class Stack:
         gen_demo_data.ensure(self.data_dir)
         render_envoy.render(self.envoy_config, self.wasm, self.port, self.admin_port,
                             self.policy_port, self.upstream_port, self.plugin_overrides,
-                            root_port=self.root_port, upstream_signing=self.upstream_signing)
+                            root_port=self.root_port, upstream_signing=self.upstream_signing,
+                            policy_port_2=self.policy_port_2)
         try:
             self._start_child(self._upstream())
-            self._start_child(self._policy())
+            self._start_child(self._policy(1))
+            self._start_child(self._policy(2))
             self._start_child(self._envoy())
         except BaseException:
             self.stop()
@@ -313,10 +330,22 @@ class Stack:
         return self
 
     def stop_policy(self):
-        self._stop([self.children.pop("policy")])
+        """Stops both replicas of the policy service."""
+        self._stop([self.children.pop("policy"), self.children.pop("policy2")])
 
     def start_policy(self):
-        self._start_child(self._policy())
+        self._start_child(self._policy(1))
+        self._start_child(self._policy(2))
+
+    def stop_policy_replica(self, replica):
+        self._stop([self.children.pop("policy" if replica == 1 else "policy2")])
+
+    def start_policy_replica(self, replica):
+        self._start_child(self._policy(replica))
+
+    @property
+    def policy_metrics_url(self):
+        return f"http://127.0.0.1:{self.policy_metrics_port}/metrics"
 
     def stop_upstream(self):
         self._stop([self.children.pop("upstream")])
@@ -380,7 +409,9 @@ def main():
     stack = Stack(args.data, args.run_dir, port("S3GATE_PORT", 10000),
                   port("S3GATE_ADMIN_PORT", 9901), port("S3GATE_POLICY_PORT", 8181),
                   port("S3GATE_UPSTREAM_PORT", 9000), root_port=port("S3GATE_ROOT_PORT", 10010),
-                  upstream_store=args.upstream_store)
+                  upstream_store=args.upstream_store,
+                  policy_port_2=port("S3GATE_POLICY_PORT_2", 8182),
+                  policy_metrics_port=port("S3GATE_POLICY_METRICS_PORT", 8191))
     try:
         stack.start()
         print(f"s3gate is up: {stack.endpoint}   (Ctrl-C stops everything)\n"

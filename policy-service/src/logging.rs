@@ -21,6 +21,19 @@ pub fn line(args: fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr().lock(), "{stamp} s3gate-policy: {args}");
 }
 
+/// Writes `object` as one JSON line on stderr, with its UTC time as `"time"`: the decision log,
+/// for log pipelines that read JSON.
+pub fn json_line(object: &serde_json::Value) {
+    let mut object = object.clone();
+    if let Some(map) = object.as_object_mut() {
+        map.insert(
+            "time".into(),
+            serde_json::Value::String(timestamp(SystemTime::now())),
+        );
+    }
+    let _ = writeln!(std::io::stderr().lock(), "{object}");
+}
+
 /// `2026-12-03T12:41:06.123Z` (a time before 1970 reads as 1970-01-01T00:00:00.000Z).
 pub fn timestamp(at: SystemTime) -> String {
     let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();

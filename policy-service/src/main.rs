@@ -7,6 +7,7 @@
 mod caller;
 mod crypto;
 mod logging;
+mod metrics;
 mod policy;
 mod reload;
 mod routes;
@@ -33,7 +34,8 @@ const USAGE: &str = "\
 s3gate-policy: serves s3gate entitlements compiled from a policy directory
 
 Usage:
-  s3gate-policy [--policies DIR] [--listen HOST:PORT] [--no-caller-auth]
+  s3gate-policy [--policies DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT]
+                [--no-caller-auth]
   s3gate-policy --check [--policies DIR]
   s3gate-policy --help
 
@@ -41,6 +43,9 @@ Options:
   --policies DIR      directory with data_sources.yaml, principals.yaml, rules.yaml
                       (default: policies); re-read within 2 s of any change
   --listen HOST:PORT  address to serve HTTP on (default: 127.0.0.1:8181; port 0 picks one)
+  --metrics-listen HOST:PORT
+                      also serve Prometheus metrics at GET /metrics on this address (no
+                      token: the metrics name no principal or key); off by default
   --no-caller-auth    serve without checking S3GATE_POLICY_TOKEN (only where nothing but
                       the gateway can reach the service)
   --check             validate the policy directory, print the result, exit 0 (valid) or 1
@@ -78,6 +83,7 @@ enum Command {
     Serve {
         policies: PathBuf,
         listen: String,
+        metrics_listen: Option<String>,
         no_caller_auth: bool,
     },
 }
@@ -85,6 +91,7 @@ enum Command {
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut policies = PathBuf::from(DEFAULT_POLICIES);
     let mut listen = DEFAULT_LISTEN.to_owned();
+    let mut metrics_listen = None;
     let mut check = false;
     let mut no_caller_auth = false;
     let mut args = args.into_iter();
@@ -108,6 +115,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--no-caller-auth" if inline.is_none() => no_caller_auth = true,
             "--policies" => policies = PathBuf::from(value("--policies")?),
             "--listen" => listen = value("--listen")?,
+            "--metrics-listen" => metrics_listen = Some(value("--metrics-listen")?),
             _ => return Err(format!("unknown argument {flag:?}")),
         }
     }
@@ -117,6 +125,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         Command::Serve {
             policies,
             listen,
+            metrics_listen,
             no_caller_auth,
         }
     })
@@ -132,8 +141,14 @@ fn main() -> ExitCode {
         Ok(Command::Serve {
             policies,
             listen,
+            metrics_listen,
             no_caller_auth,
-        }) => serve(&policies, &listen, no_caller_auth),
+        }) => serve(
+            &policies,
+            &listen,
+            metrics_listen.as_deref(),
+            no_caller_auth,
+        ),
         Err(e) => {
             log!("{e} (see s3gate-policy --help)");
             ExitCode::from(2)
@@ -216,7 +231,7 @@ fn caller_auth(no_caller_auth: bool) -> Result<caller::CallerAuth, String> {
     }
 }
 
-fn serve(dir: &Path, listen: &str, no_caller_auth: bool) -> ExitCode {
+fn serve(dir: &Path, listen: &str, metrics_listen: Option<&str>, no_caller_auth: bool) -> ExitCode {
     let auth = match caller_auth(no_caller_auth) {
         Ok(auth) => auth,
         Err(e) => {
@@ -280,13 +295,66 @@ fn serve(dir: &Path, listen: &str, no_caller_auth: bool) -> ExitCode {
         }
     }
 
+    let metrics = Arc::new(metrics::Metrics::default());
+    if let Some(address) = metrics_listen {
+        if let Err(e) = serve_metrics(address, Arc::clone(&metrics), Arc::clone(&current)) {
+            log!("{e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let e = server::serve(
         listener,
-        move |request| answer(request, &auth, &current),
+        move |request| {
+            let started = std::time::Instant::now();
+            let response = answer(request, &auth, &current);
+            let endpoint = routes::endpoint_name(&request.url);
+            metrics.record(endpoint, response.status, started.elapsed());
+            response
+        },
         |line| log!("{line}"),
     );
     log!("the HTTP server stopped: {e}");
     ExitCode::FAILURE
+}
+
+/// Serves `GET /metrics` on `address`, in a thread of its own.
+fn serve_metrics(
+    address: &str,
+    metrics: Arc<metrics::Metrics>,
+    current: Current,
+) -> Result<(), String> {
+    let listener = std::net::TcpListener::bind(address)
+        .map_err(|e| format!("cannot listen on {address} for metrics: {e}"))?;
+    if let Ok(addr) = listener.local_addr() {
+        log!("metrics on http://{addr}/metrics");
+    }
+    thread::Builder::new()
+        .name("metrics".into())
+        .spawn(move || {
+            let e = server::serve(
+                listener,
+                move |request| {
+                    let path = request.url.split('?').next().unwrap_or_default();
+                    if request.method != "GET" || path != "/metrics" {
+                        return server::Response {
+                            status: 404,
+                            headers: vec![("Content-Type", "text/plain".into())],
+                            body: b"not found".to_vec(),
+                        };
+                    }
+                    let (policies, reloads) = reload::snapshot(&current);
+                    server::Response {
+                        status: 200,
+                        headers: vec![("Content-Type", "text/plain; version=0.0.4".into())],
+                        body: metrics.render(&reloads, policies.version()).into_bytes(),
+                    }
+                },
+                |line| log!("metrics: {line}"),
+            );
+            log!("the metrics server stopped: {e}");
+        })
+        .map(|_| ())
+        .map_err(|e| format!("cannot start the metrics thread: {e}"))
 }
 
 /// Answers one request: the caller check, then the routes.
@@ -318,6 +386,9 @@ fn answer(
         &reloads,
     );
     log!("{}", reply.log);
+    if let Some(decision) = &reply.decision {
+        logging::json_line(decision);
+    }
     // A 204 carries no Content-Type.
     let mut headers = Vec::new();
     if reply.status != 204 {
@@ -348,6 +419,7 @@ mod tests {
             Ok(Command::Serve {
                 policies: PathBuf::from("policies"),
                 listen: "127.0.0.1:8181".into(),
+                metrics_listen: None,
                 no_caller_auth: false
             })
         );
@@ -360,6 +432,7 @@ mod tests {
             Ok(Command::Serve {
                 policies: PathBuf::from("/etc/s3gate"),
                 listen: "0.0.0.0:9000".into(),
+                metrics_listen: None,
                 no_caller_auth: false
             })
         );
@@ -368,6 +441,7 @@ mod tests {
             Ok(Command::Serve {
                 policies: PathBuf::from("policies"),
                 listen: "127.0.0.1:8181".into(),
+                metrics_listen: None,
                 no_caller_auth: true
             })
         );

@@ -36,6 +36,9 @@ pub struct Reply {
     /// The request's log line. Names the principal; never a digest, a key, a signature or the
     /// raw path (which may carry a digest).
     pub log: String,
+    /// For an entitlements answer, the decision as a JSON object (principal, data sources,
+    /// the rules that shape them), logged as a line of its own.
+    pub decision: Option<serde_json::Value>,
 }
 
 impl Reply {
@@ -46,12 +49,29 @@ impl Reply {
             body,
             allow: None,
             log,
+            decision: None,
         }
     }
 
     fn error(status: u16, message: &str, log: String) -> Self {
         // `message` is always one of our fixed strings, so it needs no JSON escaping.
         Self::json(status, format!("{{\"error\":\"{message}\"}}"), log)
+    }
+}
+
+/// The endpoint a request target names, for metrics (a fixed name, never the path).
+pub fn endpoint_name(url: &str) -> &'static str {
+    let path = url.split('?').next().unwrap_or_default();
+    if path == "/healthz" {
+        "healthz"
+    } else if path == "/readyz" {
+        "readyz"
+    } else if path.starts_with(ENTITLEMENTS_PREFIX) {
+        "entitlements"
+    } else if path.starts_with(SIGV2_PREFIX) {
+        "verify-sigv2"
+    } else {
+        "other"
     }
 }
 
@@ -91,6 +111,7 @@ pub fn route(request: &Request<'_>, policies: &Policies, reloads: &ReloadStatus)
             body: "ok".into(),
             allow: None,
             log: "healthz status=200".into(),
+            decision: None,
         },
         // Ready whenever a valid set is served, which is always once the service listens (it
         // does not start without one). A refused reload keeps it ready: every replica reads
@@ -149,6 +170,27 @@ fn accepted_regions() -> &'static [String] {
     })
 }
 
+/// The decision an entitlements document carries, for the decision log.
+fn decision(doc: &s3gate_core::policy::entitlements::Entitlements) -> serde_json::Value {
+    let mut rules: Vec<&str> = Vec::new();
+    for grant in &doc.data_sources {
+        for rule in &grant.rules {
+            if !rules.contains(&rule.as_str()) {
+                rules.push(rule);
+            }
+        }
+    }
+    serde_json::json!({
+        "event": "decision",
+        "principal": doc.principal,
+        "enabled": doc.enabled,
+        "policy_version": doc.policy_version,
+        "data_sources": doc.data_sources.iter().map(|g| &g.name).collect::<Vec<_>>(),
+        "rules": rules,
+        "ttl_seconds": doc.ttl_seconds,
+    })
+}
+
 fn entitlements(digest: &str, query: Option<&str>, policies: &Policies) -> Reply {
     let scope = match scope_param(query) {
         Ok(scope) => scope,
@@ -171,11 +213,15 @@ fn entitlements(digest: &str, query: Option<&str>, policies: &Policies) -> Reply
                 ""
             };
             match serde_json::to_string(&*doc) {
-                Ok(body) => Reply::json(
-                    200,
-                    body,
-                    format!("entitlements principal={} status=200{note}", doc.principal),
-                ),
+                Ok(body) => {
+                    let mut reply = Reply::json(
+                        200,
+                        body,
+                        format!("entitlements principal={} status=200{note}", doc.principal),
+                    );
+                    reply.decision = Some(decision(&doc));
+                    reply
+                }
                 Err(e) => Reply::error(
                     500,
                     "internal error",
@@ -223,6 +269,7 @@ fn verify_sigv2(digest: &str, request: &Request<'_>, policies: &Policies) -> Rep
             body: String::new(),
             allow: None,
             log: format!("verify-sigv2 principal={principal} status=204"),
+            decision: None,
         },
         // One answer for every refusal; the log says which.
         Ok((principal, refused)) => Reply::error(

@@ -114,6 +114,8 @@ pub(crate) struct Exchange {
     pub(crate) audit: Audit,
     /// When its own policy call went out (milliseconds), for the call's latency.
     policy_sent_ms: Option<u64>,
+    /// How often its decision call failed and was sent again.
+    policy_retries: u8,
 }
 
 impl Exchange {
@@ -146,6 +148,7 @@ impl Exchange {
             table: None,
             audit: Audit::default(),
             policy_sent_ms: None,
+            policy_retries: 0,
         };
         let action = match exchange.authenticate(vm, host) {
             Outcome::Forward => Action::Continue,
@@ -473,6 +476,13 @@ impl Exchange {
         }
         match std::mem::replace(&mut self.waiting, Waiting::Nothing) {
             Waiting::PolicyAnswer { lookup, request } => {
+                if self.policy_retries < POLICY_RETRIES && policy_call_failed(status) {
+                    // Again: the load balancer sends it to another replica (the failed one
+                    // ejected by outlier detection), so one replica's death fails no request.
+                    self.policy_retries += 1;
+                    host.count(Counter::PolicyFailures, 1);
+                    return self.ask_policy(vm, host, lookup, request);
+                }
                 self.on_policy_answer(vm, host, &lookup, request, status, &answer.body)
             }
             Waiting::SigV2Check { lookup, request } => match status {
@@ -672,6 +682,17 @@ impl Exchange {
         host.log(Level::Error, message);
         self.respond_error(host, &S3Error::internal_error())
     }
+}
+
+/// How often a failed decision call is sent again: each worker's load balancer takes turns
+/// over the replicas, and the ejection of a dead one reaches it a moment later.
+pub(crate) const POLICY_RETRIES: u8 = 2;
+
+/// Whether a decision call's answer is a failure worth a retry: no answer (a reset, a
+/// timeout, a replica gone) or a 5xx. A 200 or 404 is an answer; other statuses fail alike
+/// on every replica.
+pub(crate) fn policy_call_failed(status: Option<u32>) -> bool {
+    status.is_none_or(|s| s >= 500)
 }
 
 /// The reason an allowed request's audit record gives.

@@ -73,6 +73,8 @@ enum CallFor {
         cache_id: String,
         lookup: Lookup,
         sent_ms: u64,
+        /// How many calls for this decision failed before it.
+        retries: u8,
     },
 }
 
@@ -283,12 +285,24 @@ impl Gateway {
                 }
             }
             Some(CallFor::Decision {
-                cache_id, sent_ms, ..
+                cache_id,
+                lookup,
+                sent_ms,
+                retries,
             }) => {
                 host.record(
                     Histogram::PolicyCallMs,
                     host.now_ms().saturating_sub(sent_ms),
                 );
+                if retries < exchange::POLICY_RETRIES && exchange::policy_call_failed(answer.status)
+                {
+                    // Once more (another replica); a call the host would not send ends the
+                    // fetch as failed.
+                    host.count(Counter::PolicyFailures, 1);
+                    self.send_decision_call(host, cache_id, lookup, retries + 1);
+                    self.run_woken(host);
+                    return;
+                }
                 let now = host.now();
                 let stored =
                     self.vm
@@ -322,32 +336,7 @@ impl Gateway {
                 let how = if ready { Wake::Ready } else { Wake::Failed };
                 self.vm.woken.extend(parked.into_iter().map(|s| (s, how)));
             } else if !self.fetching(&cache_id) && self.vm.claim(host, &cache_id, now) {
-                let call = self.vm.policy_call(&lookup, None);
-                match host.dispatch(&call) {
-                    Ok(token) => {
-                        host.count(Counter::PolicyCalls, 1);
-                        let sent_ms = host.now_ms();
-                        self.vm.calls.insert(
-                            token,
-                            CallFor::Decision {
-                                cache_id,
-                                lookup,
-                                sent_ms,
-                            },
-                        );
-                    }
-                    Err(HostRefused) => {
-                        host.count(Counter::PolicyFailures, 1);
-                        host.log(
-                            Level::Warn,
-                            &format!(
-                                "s3gate: policy service call could not be dispatched to cluster {:?}",
-                                self.vm.config.policy_cluster
-                            ),
-                        );
-                        self.vm.end_fetch(host, &cache_id, false);
-                    }
-                }
+                self.send_decision_call(host, cache_id, lookup, 0);
             }
         }
         for stream in std::mem::take(&mut self.vm.deferred) {
@@ -390,6 +379,46 @@ impl Gateway {
             self.vm.release_claim(host, &cache_id, false);
             if !self.vm.waiters.is_empty() {
                 host.set_tick_period_ms(WAIT_TICK_MS);
+            }
+        }
+    }
+
+    /// Sends the root context's call for a decision; false (the fetch ended, failed) if the
+    /// host would not send it.
+    fn send_decision_call(
+        &mut self,
+        host: &mut dyn Host,
+        cache_id: String,
+        lookup: Lookup,
+        retries: u8,
+    ) -> bool {
+        let call = self.vm.policy_call(&lookup, None);
+        match host.dispatch(&call) {
+            Ok(token) => {
+                host.count(Counter::PolicyCalls, 1);
+                let sent_ms = host.now_ms();
+                self.vm.calls.insert(
+                    token,
+                    CallFor::Decision {
+                        cache_id,
+                        lookup,
+                        sent_ms,
+                        retries,
+                    },
+                );
+                true
+            }
+            Err(HostRefused) => {
+                host.count(Counter::PolicyFailures, 1);
+                host.log(
+                    Level::Warn,
+                    &format!(
+                        "s3gate: policy service call could not be dispatched to cluster {:?}",
+                        self.vm.config.policy_cluster
+                    ),
+                );
+                self.vm.end_fetch(host, &cache_id, false);
+                false
             }
         }
     }

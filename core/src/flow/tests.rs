@@ -113,6 +113,26 @@ pub(super) fn answer_with_headers(status: u32, headers: &[(&str, &str)]) -> Call
     }
 }
 
+/// Answers policy call `token` with `failure`, then each retry the filter sends for it.
+pub(super) fn fail_every_attempt(
+    gateway: &mut Gateway,
+    host: &mut FakeHost,
+    caller: Caller,
+    token: u32,
+    failure: CallAnswer,
+) {
+    gateway.on_call_answer(host, caller, token, failure.clone());
+    let mut last = token;
+    for _ in 0..exchange::POLICY_RETRIES {
+        let (retry, call) = last_call(host);
+        assert_ne!(retry, last, "a failed decision call is sent again");
+        assert!(call_header(&call, ":path").is_some_and(|p| p.starts_with("/v1/entitlements/")));
+        gateway.on_call_answer(host, caller, retry, failure.clone());
+        last = retry;
+    }
+    assert_eq!(last_call(host).0, last, "and no more");
+}
+
 /// The header of `call` named `name`.
 pub(super) fn call_header<'c>(call: &'c Call, name: &str) -> Option<&'c str> {
     call.headers
@@ -348,7 +368,7 @@ fn a_policy_service_that_times_out_fails_the_request_and_its_parked_ones() {
     let (token, _) = last_call(&host);
     host.now += 2;
     let timed_out = CallAnswer::default(); // no status: Envoy's call timeout
-    gateway.on_call_answer(&mut host, Caller::Stream(1), token, timed_out);
+    fail_every_attempt(&mut gateway, &mut host, Caller::Stream(1), token, timed_out);
     assert_eq!(host.local_answer(1), Some(503));
     assert_eq!(
         host.local_answer(2),
@@ -378,7 +398,13 @@ fn parked_requests_of_another_worker_fail_when_the_fetch_fails() {
         status: Some(503),
         ..CallAnswer::default()
     };
-    worker_a.on_call_answer(&mut host_a, Caller::Stream(1), token, unavailable);
+    fail_every_attempt(
+        &mut worker_a,
+        &mut host_a,
+        Caller::Stream(1),
+        token,
+        unavailable,
+    );
     assert_eq!(host_a.local_answer(1), Some(503));
     worker_b.on_tick(&mut host_b);
     assert_eq!(host_b.local_answer(1), Some(503));
@@ -422,7 +448,7 @@ fn stale_if_error_serves_an_expired_decision_when_the_service_fails() {
         status: Some(500),
         ..CallAnswer::default()
     };
-    gateway.on_call_answer(&mut host, Caller::Stream(2), token, failed);
+    fail_every_attempt(&mut gateway, &mut host, Caller::Stream(2), token, failed);
     assert!(host.resumed(2), "served with the stale decision");
     assert_eq!(host.counter(Counter::StaleDecisionsServed), 1);
     assert_eq!(
@@ -437,7 +463,13 @@ fn without_a_grace_an_expired_decision_fails_closed() {
     host.now = NOW + u64::from(TTL) + 10;
     gateway.on_request_headers(&mut host, 2, get("/s3p/immuta/sales/a.csv", NOW));
     let (token, _) = last_call(&host);
-    gateway.on_call_answer(&mut host, Caller::Stream(2), token, CallAnswer::default());
+    fail_every_attempt(
+        &mut gateway,
+        &mut host,
+        Caller::Stream(2),
+        token,
+        CallAnswer::default(),
+    );
     assert_eq!(host.local_answer(2), Some(503));
     assert_eq!(host.counter(Counter::StaleDecisionsServed), 0);
 }
@@ -473,7 +505,13 @@ fn a_dead_policy_service_during_a_refresh_keeps_the_valid_decision() {
     host.now = NOW + u64::from(TTL) - 10;
     gateway.on_request_headers(&mut host, 2, get("/s3p/immuta/sales/a.csv", NOW));
     let (token, _) = last_call(&host);
-    gateway.on_call_answer(&mut host, Caller::Stream(2), token, CallAnswer::default());
+    fail_every_attempt(
+        &mut gateway,
+        &mut host,
+        Caller::Stream(2),
+        token,
+        CallAnswer::default(),
+    );
     assert!(
         host.resumed(2),
         "the decision still holds: nothing stale about it"
@@ -841,11 +879,43 @@ fn an_unknown_key_and_a_dead_policy_service_are_audited_as_denials() {
     let mut host = FakeHost::new(NOW);
     gateway.on_request_headers(&mut host, 1, get("/s3p/immuta/sales/a.csv", NOW));
     let (token, _) = last_call(&host);
-    gateway.on_call_answer(&mut host, Caller::Stream(1), token, CallAnswer::default());
+    fail_every_attempt(
+        &mut gateway,
+        &mut host,
+        Caller::Stream(1),
+        token,
+        CallAnswer::default(),
+    );
     assert_eq!(
         host.property(1, "s3gate_reason").as_deref(),
         Some("ServiceUnavailable")
     );
+    assert_eq!(
+        host.counter(Counter::PolicyFailures),
+        1 + u64::from(exchange::POLICY_RETRIES),
+        "the call and its retries"
+    );
+}
+
+#[test]
+fn a_failed_decision_call_is_retried_once_and_the_request_served() {
+    let mut gateway = gateway();
+    let mut host = FakeHost::new(NOW);
+    let path = "/s3p/immuta/sales/a.csv";
+    gateway.on_request_headers(&mut host, 1, get(path, NOW));
+    gateway.on_request_headers(&mut host, 2, get(path, NOW));
+    let (token, _) = last_call(&host);
+    // The replica that got the call died: no answer.
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, CallAnswer::default());
+    assert_eq!(host.local_answer(1), None, "not failed yet");
+    let (retry, _) = last_call(&host);
+    assert_ne!(retry, token);
+    gateway.on_call_answer(&mut host, Caller::Stream(1), retry, ok(alice_document(NOW)));
+    assert!(
+        host.resumed(1) && host.resumed(2),
+        "both served, the parked one too"
+    );
+    assert_eq!(host.counter(Counter::PolicyCalls), 2);
     assert_eq!(host.counter(Counter::PolicyFailures), 1);
 }
 

@@ -1,0 +1,98 @@
+"""High availability through real Envoy: the policy service runs as two replicas behind the
+`policy` cluster (active health checks, outlier detection, the filter's one retry), so losing
+one under load fails no request; a dead upstream gives prompt S3 errors and recovers; the
+policy service's own metrics and decision log. A stack of its own (replicas are killed)."""
+
+import json
+import threading
+import time
+import urllib.request
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from conftest import start_stack
+from gateway import KEYS, SECRET, fresh_region, http
+
+OBJECT = "sales/region=eu/part-00000.csv"
+
+
+@pytest.fixture(scope="module")
+def ha(demo_dir, tmp_path_factory):
+    s = start_stack(demo_dir, tmp_path_factory.mktemp("run-ha"))
+    yield s
+    s.stop()
+
+
+def _load(stack, stop, results):
+    """Bounded steady load: each request signs for a region not used before, so each needs a
+    decision from the policy service; with the seed header's cached decision in between."""
+    while not stop.is_set():
+        client = boto3.session.Session().client(
+            service_name="s3", aws_access_key_id=KEYS["bob"], aws_secret_access_key=SECRET,
+            endpoint_url=stack.endpoint, region_name=fresh_region(),
+            config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
+        try:
+            client.head_object(Bucket="immuta", Key=OBJECT)
+            results.append(200)
+        except Exception as err:  # noqa: BLE001 - every failure is what the test counts
+            results.append(repr(err))
+        results.append(http(stack.endpoint, "GET", f"/s3p/immuta/{OBJECT}",
+                            key=KEYS["bob"]).status)
+        time.sleep(0.02)
+
+
+def test_losing_a_policy_replica_under_load_fails_no_request(ha):
+    results, stop = [], threading.Event()
+    worker = threading.Thread(target=_load, args=(ha, stop, results))
+    worker.start()
+    try:
+        time.sleep(1.5)
+        ha.stop_policy_replica(1)
+        time.sleep(3)
+        ha.start_policy_replica(1)
+        time.sleep(3)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    failures = [r for r in results if r != 200]
+    assert len(results) > 40, "the load ran"
+    assert not failures, failures[:5]
+
+
+def test_a_dead_upstream_gives_prompt_s3_errors_and_recovers(ha):
+    ha.stop_upstream()
+    try:
+        started = time.monotonic()
+        resp = http(ha.endpoint, "GET", f"/s3p/immuta/{OBJECT}", key=KEYS["carol"])
+        assert time.monotonic() - started < 5, "an S3 error, promptly, not a hang"
+        assert resp.status in (502, 503), resp.status
+        assert b"<Error>" in resp.body
+    finally:
+        ha.start_upstream()
+    deadline = time.monotonic() + 10
+    while http(ha.endpoint, "GET", f"/s3p/immuta/{OBJECT}", key=KEYS["carol"]).status != 200:
+        assert time.monotonic() < deadline, "still failing after the upstream came back"
+        time.sleep(0.2)
+
+
+def test_the_policy_service_serves_metrics_and_logs_decisions_as_json(ha):
+    assert http(ha.endpoint, "GET", "/s3p", key=KEYS["alice"]).status == 200
+    with urllib.request.urlopen(ha.policy_metrics_url, timeout=5) as resp:
+        text = resp.read().decode()
+    assert 's3gate_policy_requests_total{endpoint="entitlements",status="200"}' in text
+    assert "s3gate_policy_request_seconds_bucket" in text
+    assert "s3gate_policy_reload_failures_total 0" in text
+    assert 's3gate_policy_info{policy_version="' in text
+    assert "alice" not in text and KEYS["alice"] not in text
+    decisions = []
+    for name in ("policy.log", "policy2.log"):
+        for line in (ha.run_dir / name).read_text().splitlines():
+            if line.startswith("{"):
+                decisions.append(json.loads(line))
+    alice = [d for d in decisions if d.get("principal") == "alice"]
+    assert alice, decisions[:3]
+    assert alice[-1]["event"] == "decision" and "time" in alice[-1]
+    assert "customers" in alice[-1]["data_sources"]
+    assert "emails-hashed" in alice[-1]["rules"]
