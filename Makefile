@@ -15,7 +15,7 @@ S3S_FS     := target/tools/s3s-fs-$(S3S_FS_VERSION)/bin/s3s-fs
 # What runs against s3s-fs too: the tests of what a hostile principal may reach.
 E2E_S3S_FS := tests/e2e/test_hostile.py tests/e2e/test_visibility.py tests/e2e/test_trailing_slash.py
 
-.PHONY: setup build run test lint unit e2e s3s-fs fuzz validate-envoy check-policies oci-image bench bench-build bench-instructions clean
+.PHONY: setup build run test lint unit e2e s3s-fs fuzz validate-envoy check-policies test-policies oci-image bench bench-build bench-instructions clean
 
 setup: $(VENV_STAMP)
 	@rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
@@ -57,7 +57,7 @@ e2e: build $(S3S_FS)
 	$(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS)
 	S3GATE_S3S_FS_BIN=$(S3S_FS) $(VENV)/bin/pytest --upstream-store s3s-fs $(E2E_S3S_FS) $(PYTEST_ARGS)
 
-test: lint unit e2e
+test: lint unit test-policies e2e
 
 # The property tests of core/tests/ (properties, tables, masks, jsonl) with FUZZ_CASES cases each (`make unit` runs a few
 # hundred to a few thousand), optimised; about 1.5 minutes on 2 cores. Failing inputs are kept
@@ -81,6 +81,12 @@ POLICIES ?= policies/
 check-policies: setup
 	cargo build --release --quiet -p s3gate-policy
 	S3GATE_DEFAULT_SECRET=$${S3GATE_DEFAULT_SECRET-immuta} $(POLICY_BIN) --check --policies $(POLICIES)
+
+# The demo's policy tests (policies/tests/): each case a principal, a path and what the
+# policies must decide; a failing case names itself.
+test-policies: setup
+	cargo build --release --quiet -p s3gate-policy
+	S3GATE_DEFAULT_SECRET=$${S3GATE_DEFAULT_SECRET-immuta} $(POLICY_BIN) test --policies $(POLICIES) policies/tests/*.yaml
 
 # The filter as an OCI image in the layout Istio (WasmPlugin / TrafficExtension) and Envoy
 # Gateway (EnvoyExtensionPolicy) pull: one layer holding plugin.wasm. Built with umoci (Debian

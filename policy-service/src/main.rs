@@ -12,6 +12,7 @@ mod policy;
 mod reload;
 mod routes;
 mod server;
+mod tooling;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -36,8 +37,20 @@ s3gate-policy: serves s3gate entitlements compiled from a policy directory
 Usage:
   s3gate-policy [--policies DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT]
                 [--no-caller-auth]
-  s3gate-policy --check [--policies DIR]
+  s3gate-policy --check [--policies DIR]      (or: s3gate-policy check DIR)
+  s3gate-policy key create --principal NAME
+  s3gate-policy explain [--policies DIR] --principal NAME PATH
+  s3gate-policy test [--policies DIR] FILE...
   s3gate-policy --help
+
+Commands for policy authors (no gateway needed):
+  key create          print a new random API key, once, and the key_sha256 line for
+                      principals.yaml; the key is stored nowhere
+  explain             what NAME would see at the virtual PATH (customers/customers.csv):
+                      visible or not, the rules, partitions, masks and row filters
+  test                check policy test files (YAML: cases: [{name, principal, path,
+                      expect: visible|denied, masks: {column: kind}, row_filters: [column]}])
+                      against the policy directory; exit 1 naming each failing case
 
 Options:
   --policies DIR      directory with data_sources.yaml, principals.yaml, rules.yaml
@@ -77,6 +90,18 @@ Policy file reference: docs/policies.md
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
     Help,
+    KeyCreate {
+        principal: String,
+    },
+    Explain {
+        policies: PathBuf,
+        principal: String,
+        path: String,
+    },
+    Test {
+        policies: PathBuf,
+        files: Vec<PathBuf>,
+    },
     Check {
         policies: PathBuf,
     },
@@ -88,7 +113,53 @@ enum Command {
     },
 }
 
+/// The authors' commands: `check DIR`, `key create`, `explain`, `test`.
+fn parse_subcommand(name: &str, rest: &[String]) -> Result<Command, String> {
+    let mut policies = PathBuf::from(DEFAULT_POLICIES);
+    let mut principal = None;
+    let mut positional = Vec::new();
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--policies" => {
+                policies = PathBuf::from(args.next().ok_or("--policies needs a value")?);
+            }
+            "--principal" => {
+                principal = Some(args.next().ok_or("--principal needs a value")?.clone())
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown argument {flag:?}")),
+            _ => positional.push(arg.clone()),
+        }
+    }
+    let principal = || principal.clone().ok_or("--principal NAME is needed");
+    match (name, positional.as_slice()) {
+        ("check", [dir]) => Ok(Command::Check {
+            policies: PathBuf::from(dir),
+        }),
+        ("check", []) => Ok(Command::Check { policies }),
+        ("key", [create]) if create == "create" => Ok(Command::KeyCreate {
+            principal: principal()?,
+        }),
+        ("explain", [path]) => Ok(Command::Explain {
+            policies,
+            principal: principal()?,
+            path: path.clone(),
+        }),
+        ("test", files) if !files.is_empty() => Ok(Command::Test {
+            policies,
+            files: files.iter().map(PathBuf::from).collect(),
+        }),
+        _ => Err(format!("{name}: unexpected arguments {positional:?}")),
+    }
+}
+
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let args: Vec<String> = args.into_iter().collect();
+    if let Some(first) = args.first() {
+        if matches!(first.as_str(), "check" | "key" | "explain" | "test") {
+            return parse_subcommand(first, args.get(1..).unwrap_or_default());
+        }
+    }
     let mut policies = PathBuf::from(DEFAULT_POLICIES);
     let mut listen = DEFAULT_LISTEN.to_owned();
     let mut metrics_listen = None;
@@ -138,6 +209,13 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Check { policies }) => check(&policies),
+        Ok(Command::KeyCreate { principal }) => key_create(&principal),
+        Ok(Command::Explain {
+            policies,
+            principal,
+            path,
+        }) => explain(&policies, &principal, &path),
+        Ok(Command::Test { policies, files }) => test_files(&policies, &files),
         Ok(Command::Serve {
             policies,
             listen,
@@ -180,6 +258,87 @@ fn check(dir: &Path) -> ExitCode {
             report_invalid(dir, &e);
             ExitCode::FAILURE
         }
+    }
+}
+
+fn key_create(principal: &str) -> ExitCode {
+    let mut random = [0u8; 32];
+    if let Err(e) = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut random))
+    {
+        log!("cannot read /dev/urandom: {e}");
+        return ExitCode::FAILURE;
+    }
+    let (key, line) = tooling::new_key(&random, principal);
+    println!("API key for {principal} (shown once; give it to the principal, store it nowhere):");
+    println!("  {key}");
+    println!("Add to the principal's entry in principals.yaml:");
+    println!("  {line}");
+    ExitCode::SUCCESS
+}
+
+/// The policies for the authors' commands: loaded as the service would, warnings kept quiet.
+fn load_for_tools(dir: &Path) -> Option<Policies> {
+    let env = Environment {
+        var: &process_var,
+        token_secret: &[],
+    };
+    match Policies::load_dir(dir, &env) {
+        Ok(policies) => Some(policies),
+        Err(e) => {
+            report_invalid(dir, &e);
+            None
+        }
+    }
+}
+
+fn explain(dir: &Path, principal: &str, path: &str) -> ExitCode {
+    let Some(policies) = load_for_tools(dir) else {
+        return ExitCode::FAILURE;
+    };
+    match tooling::explain(&policies, principal, path) {
+        Ok(explanation) => {
+            print!("{}", explanation.render(principal, path));
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            log!("{why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test_files(dir: &Path, files: &[PathBuf]) -> ExitCode {
+    let Some(policies) = load_for_tools(dir) else {
+        return ExitCode::FAILURE;
+    };
+    let (mut passed, mut failed) = (0, 0);
+    for file in files {
+        let cases = match std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|text| tooling::parse_cases(&text))
+        {
+            Ok(cases) => cases,
+            Err(why) => {
+                println!("{}: cannot read the cases: {why}", file.display());
+                failed += 1;
+                continue;
+            }
+        };
+        for case in &cases {
+            match tooling::check_case(&policies, case) {
+                None => passed += 1,
+                Some(why) => {
+                    failed += 1;
+                    println!("{}: FAILED {:?}: {why}", file.display(), case.name);
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -452,6 +611,33 @@ mod tests {
             })
         );
         assert_eq!(parse(&["--listen", "x", "-h"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn the_authors_commands() {
+        assert_eq!(
+            parse(&["check", "p"]),
+            Ok(Command::Check {
+                policies: PathBuf::from("p")
+            })
+        );
+        assert_eq!(
+            parse(&["key", "create", "--principal", "frank"]),
+            Ok(Command::KeyCreate {
+                principal: "frank".into()
+            })
+        );
+        assert_eq!(
+            parse(&["explain", "--principal", "alice", "customers/c.csv"]),
+            Ok(Command::Explain {
+                policies: PathBuf::from("policies"),
+                principal: "alice".into(),
+                path: "customers/c.csv".into()
+            })
+        );
+        assert!(parse(&["explain", "customers/c.csv"]).is_err());
+        assert!(parse(&["key", "create"]).is_err());
+        assert!(parse(&["test"]).is_err());
     }
 
     #[test]

@@ -11,7 +11,6 @@
 use super::host::{Command, Counter, Host, StreamId};
 use crate::policy::entitlements::DataSourceGrant;
 use crate::s3::request::{ListVersion, Operation};
-use crate::tables::spec::Mask;
 
 /// How many hex digits of the key's digest the record keeps: enough to tell keys apart in an
 /// investigation, too few to be a lookup key.
@@ -102,7 +101,7 @@ impl Audit {
             let masks: Vec<String> = table
                 .masks
                 .iter()
-                .map(|m| format!("{}:{}", m.column, mask_kind(&m.mask)))
+                .map(|m| format!("{}:{}", m.column, m.mask.kind()))
                 .collect();
             let filters: Vec<&str> = table
                 .row_filters
@@ -172,18 +171,5 @@ impl Audit {
                 host.command(stream, Command::SetProperty(name, value.as_bytes()));
             }
         }
-    }
-}
-
-/// A mask's kind as the policy files spell it.
-pub fn mask_kind(mask: &Mask) -> &'static str {
-    match mask {
-        Mask::Hash {} => "hash",
-        Mask::Null {} => "null",
-        Mask::Constant { .. } => "constant",
-        Mask::Partial { .. } => "partial",
-        Mask::Regex { .. } => "regex",
-        Mask::Round { .. } => "round",
-        Mask::FormatPreserving {} => "format_preserving",
     }
 }

@@ -136,6 +136,21 @@ pub enum Mask {
     FormatPreserving {},
 }
 
+impl Mask {
+    /// The mask's kind as the policy files spell it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Mask::Hash {} => "hash",
+            Mask::Null {} => "null",
+            Mask::Constant { .. } => "constant",
+            Mask::Partial { .. } => "partial",
+            Mask::Regex { .. } => "regex",
+            Mask::Round { .. } => "round",
+            Mask::FormatPreserving {} => "format_preserving",
+        }
+    }
+}
+
 fn default_fill() -> char {
     '*'
 }

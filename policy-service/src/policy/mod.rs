@@ -170,6 +170,14 @@ impl Policies {
         })
     }
 
+    /// The entitlements of the principal named `name` (for the author's tools).
+    pub fn by_principal(&self, name: &str) -> Option<&Entitlements> {
+        self.by_digest
+            .values()
+            .map(|c| &c.doc)
+            .find(|doc| doc.principal == name)
+    }
+
     fn principal(&self, key_sha256: &str) -> Result<&CompiledPrincipal, LookupError> {
         if !validate::is_key_digest(key_sha256) {
             return Err(LookupError::MalformedDigest);
