@@ -97,6 +97,11 @@ pub struct PluginConfig {
     /// would exceed it, after at least one object.
     #[serde(default = "default_listing_pass_bytes")]
     pub listing_pass_bytes: u64,
+    /// Off unless set: a response header of this name on every answer, naming the decision,
+    /// its reason and the rules of the data source (`allow granted; rules=a,b`). For rolling
+    /// out policy changes on a listener of your own: it tells a client what is hidden.
+    #[serde(default)]
+    pub decision_header: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -329,6 +334,17 @@ impl PluginConfig {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
             return Err("s3gate plugin configuration: upstream_cluster_header must be a lower-case header name".into());
+        }
+        if let Some(name) = &self.decision_header {
+            let token = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !token || name == &self.upstream_cluster_header {
+                return Err(format!(
+                    "s3gate plugin configuration: decision_header {name:?} must be a lower-case header name"
+                ));
+            }
         }
         if let Some(bad) = self.user_metadata.iter().find(|n| {
             n.is_empty()

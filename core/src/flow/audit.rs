@@ -141,6 +141,14 @@ impl Audit {
         }
     }
 
+    /// The decision for the opt-in decision header: `allow granted; rules=a,b`, or `None`
+    /// before one is made.
+    pub(crate) fn header_value(&self) -> Option<String> {
+        let (verdict, reason) = self.verdict?;
+        let rules = self.rules.as_deref().unwrap_or("");
+        Some(format!("{} {reason}; rules={rules}", verdict.as_str()))
+    }
+
     /// Writes the record's fields as stream properties, if anything changed.
     pub(crate) fn flush(&mut self, host: &mut dyn Host, stream: StreamId) {
         if !self.dirty {

@@ -116,6 +116,8 @@ pub(crate) struct Exchange {
     policy_sent_ms: Option<u64>,
     /// How often its decision call failed and was sent again.
     policy_retries: u8,
+    /// The configured `decision_header`, if any.
+    decision_header_name: Option<String>,
 }
 
 impl Exchange {
@@ -149,6 +151,7 @@ impl Exchange {
             audit: Audit::default(),
             policy_sent_ms: None,
             policy_retries: 0,
+            decision_header_name: vm.config.decision_header.clone(),
         };
         let action = match exchange.authenticate(vm, host) {
             Outcome::Forward => Action::Continue,
@@ -657,18 +660,29 @@ impl Exchange {
 
     pub(crate) fn respond_xml(&self, host: &mut dyn Host, status: u32, xml: &str) -> Outcome {
         let body = (!self.is_head).then_some(xml.as_bytes());
+        let decision = self.decision_header();
+        let mut headers = vec![
+            ("content-type", "application/xml"),
+            ("x-amz-request-id", self.request_id.as_str()),
+        ];
+        if let Some((name, value)) = &decision {
+            headers.push((name.as_str(), value.as_str()));
+        }
         host.command(
             self.stream,
             Command::Respond {
                 status,
-                headers: &[
-                    ("content-type", "application/xml"),
-                    ("x-amz-request-id", &self.request_id),
-                ],
+                headers: &headers,
                 body,
             },
         );
         Outcome::Responded
+    }
+
+    /// The opt-in decision header (`decision_header`), once the decision is made.
+    pub(crate) fn decision_header(&self) -> Option<(String, String)> {
+        let name = self.decision_header_name.as_ref()?;
+        Some((name.clone(), self.audit.header_value()?))
     }
 
     pub(crate) fn respond_error(&mut self, host: &mut dyn Host, error: &S3Error) -> Outcome {

@@ -240,6 +240,9 @@ impl Gateway {
         match self.exchanges.get_mut(&stream) {
             Some(exchange) => {
                 let action = exchange.on_response_headers(&self.vm, host, headers, end_of_stream);
+                if let Some((name, value)) = exchange.decision_header() {
+                    host.command(stream, Command::SetResponseHeader(&name, Some(&value)));
+                }
                 exchange.audit.flush(host, stream);
                 action
             }

@@ -935,3 +935,39 @@ fn an_upstream_failure_is_logged_with_its_upstream_status_and_data_source() {
     });
     assert!(logged, "{:?}", host.logs);
 }
+
+#[test]
+fn the_opt_in_decision_header_names_the_decision_and_its_rules() {
+    let mut gateway = gateway_with(r#""decision_header":"x-s3gate-decision","#);
+    let mut host = FakeHost::new(NOW);
+    gateway.on_request_headers(&mut host, 1, get("/s3p/immuta/sales/a.csv", NOW));
+    let (token, _) = last_call(&host);
+    gateway.on_call_answer(&mut host, Caller::Stream(1), token, ok(alice_document(NOW)));
+    let mut upstream = HeaderMap::from_pairs(&[(":status", "200")]);
+    gateway.on_response_headers(&mut host, 1, &mut || std::mem::take(&mut upstream), false);
+    let set = host.commands_for(1).into_iter().find_map(|c| match c {
+        Recorded::SetResponseHeader(n, v) if n == "x-s3gate-decision" => v,
+        _ => None,
+    });
+    assert_eq!(set.as_deref(), Some("allow granted; rules="));
+    gateway.on_request_headers(&mut host, 2, get("/s3p/immuta/sales/x.secret", NOW));
+    let local = host.commands_for(2).into_iter().find_map(|c| match c {
+        Recorded::Respond { headers, .. } => headers
+            .into_iter()
+            .find(|(n, _)| n == "x-s3gate-decision")
+            .map(|(_, v)| v),
+        _ => None,
+    });
+    assert_eq!(local.as_deref(), Some("deny NoSuchKey; rules="));
+    // Off by default.
+    let mut plain = super::tests::gateway();
+    let mut host = FakeHost::new(NOW);
+    plain.on_request_headers(&mut host, 1, get("/s3p/immuta/sales/a.csv", NOW));
+    assert!(!format!("{:?}", host.commands).contains("x-s3gate-decision"));
+    assert!(Gateway::configure(
+        br#"{"decision_header":"X Bad","upstreams":{"demo":{"cluster":"s3","authority":"a"}}}"#,
+        &env,
+        1
+    )
+    .is_err());
+}
