@@ -130,7 +130,7 @@ def set_upstream_signing(config, mode, listeners):
 
 def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_port=None,
            plugin_overrides=None, source=SOURCE, root_port=None, upstream_signing=None,
-           max_heap_bytes=None, policy_port_2=None):
+           max_heap_bytes=None, policy_port_2=None, policy_replicas=2):
     config = yaml.safe_load(Path(source).read_text())
     if max_heap_bytes is not None:
         # The overload manager's heap limit (fixed_heap monitor).
@@ -144,6 +144,11 @@ def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_por
             _set_port(listener["address"], listener_port)
     if admin_port is not None:
         _set_port(config["admin"]["address"], admin_port)
+    if policy_replicas == 1:
+        # One replica only (most test stacks): no endpoint that nothing serves.
+        cluster = named(static["clusters"], "policy")
+        del cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][1:]
+        policy_port_2 = None
     for cluster_name, index, cluster_port in (("policy", 0, policy_port),
                                               ("policy", 1, policy_port_2),
                                               ("s3_demo", 0, upstream_port)):

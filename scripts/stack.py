@@ -148,12 +148,15 @@ class Stack:
                  credentials=None, policies=REPO / "policies", root_port=None,
                  upstream_signing=None, gateway_credentials=None, upstream_store=None,
                  gateway_policy_token=None, regions=None, mask_secret=None,
-                 policy_port_2=None, policy_metrics_port=None):
+                 policy_port_2=None, policy_metrics_port=None, policy_replicas=1):
         picked = iter(free_ports(7))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
         self.admin_port = admin_port or next(picked)
         self.policy_port = policy_port or next(picked)
+        # How many replicas of the policy service run behind the `policy` cluster (envoy.yaml
+        # ships two; `make run` and the high-availability tests run both, other tests one).
+        self.policy_replicas = policy_replicas
         # The policy service's second replica, and where the first serves its metrics.
         self.policy_port_2 = policy_port_2 or next(picked)
         self.policy_metrics_port = policy_metrics_port or next(picked)
@@ -318,11 +321,13 @@ class Stack:
         render_envoy.render(self.envoy_config, self.wasm, self.port, self.admin_port,
                             self.policy_port, self.upstream_port, self.plugin_overrides,
                             root_port=self.root_port, upstream_signing=self.upstream_signing,
-                            policy_port_2=self.policy_port_2)
+                            policy_port_2=self.policy_port_2,
+                            policy_replicas=self.policy_replicas)
         try:
             self._start_child(self._upstream())
             self._start_child(self._policy(1))
-            self._start_child(self._policy(2))
+            if self.policy_replicas == 2:
+                self._start_child(self._policy(2))
             self._start_child(self._envoy())
         except BaseException:
             self.stop()
@@ -330,12 +335,13 @@ class Stack:
         return self
 
     def stop_policy(self):
-        """Stops both replicas of the policy service."""
-        self._stop([self.children.pop("policy"), self.children.pop("policy2")])
+        """Stops every replica of the policy service."""
+        self._stop([self.children.pop(n) for n in ("policy", "policy2") if n in self.children])
 
     def start_policy(self):
         self._start_child(self._policy(1))
-        self._start_child(self._policy(2))
+        if self.policy_replicas == 2:
+            self._start_child(self._policy(2))
 
     def stop_policy_replica(self, replica):
         self._stop([self.children.pop("policy" if replica == 1 else "policy2")])
@@ -411,7 +417,8 @@ def main():
                   port("S3GATE_UPSTREAM_PORT", 9000), root_port=port("S3GATE_ROOT_PORT", 10010),
                   upstream_store=args.upstream_store,
                   policy_port_2=port("S3GATE_POLICY_PORT_2", 8182),
-                  policy_metrics_port=port("S3GATE_POLICY_METRICS_PORT", 8191))
+                  policy_metrics_port=port("S3GATE_POLICY_METRICS_PORT", 8191),
+                  policy_replicas=2)
     try:
         stack.start()
         print(f"s3gate is up: {stack.endpoint}   (Ctrl-C stops everything)\n"

@@ -20,7 +20,7 @@ OBJECT = "sales/region=eu/part-00000.csv"
 
 @pytest.fixture(scope="module")
 def ha(demo_dir, tmp_path_factory):
-    s = start_stack(demo_dir, tmp_path_factory.mktemp("run-ha"))
+    s = start_stack(demo_dir, tmp_path_factory.mktemp("run-ha"), policy_replicas=2)
     yield s
     s.stop()
 

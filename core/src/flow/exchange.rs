@@ -469,17 +469,21 @@ impl Exchange {
         answer: CallAnswer,
     ) -> Outcome {
         let status = answer.status;
+        let mut took_ms = 0;
         if let Some(sent) = self.policy_sent_ms.take() {
             if matches!(
                 self.waiting,
                 Waiting::PolicyAnswer { .. } | Waiting::SigV2Check { .. }
             ) {
-                host.record(Histogram::PolicyCallMs, host.now_ms().saturating_sub(sent));
+                took_ms = host.now_ms().saturating_sub(sent);
+                host.record(Histogram::PolicyCallMs, took_ms);
             }
         }
         match std::mem::replace(&mut self.waiting, Waiting::Nothing) {
             Waiting::PolicyAnswer { lookup, request } => {
-                if self.policy_retries < POLICY_RETRIES && policy_call_failed(status) {
+                if self.policy_retries < POLICY_RETRIES
+                    && retry_worth_it(status, took_ms, vm.config.policy_timeout_ms)
+                {
                     // Again: the load balancer sends it to another replica (the failed one
                     // ejected by outlier detection), so one replica's death fails no request.
                     self.policy_retries += 1;
@@ -702,11 +706,12 @@ impl Exchange {
 /// over the replicas, and the ejection of a dead one reaches it a moment later.
 pub(crate) const POLICY_RETRIES: u8 = 2;
 
-/// Whether a decision call's answer is a failure worth a retry: no answer (a reset, a
-/// timeout, a replica gone) or a 5xx. A 200 or 404 is an answer; other statuses fail alike
-/// on every replica.
-pub(crate) fn policy_call_failed(status: Option<u32>) -> bool {
-    status.is_none_or(|s| s >= 500)
+/// Whether a decision call's answer is a failure worth a retry: no answer or a 5xx (a replica
+/// gone, reset, overloaded) that came back within half the call's timeout. A 200 or 404 is an
+/// answer; other statuses fail alike on every replica; a call that ran into its timeout is not
+/// sent again, so a hanging service costs a request one timeout, not several.
+pub(crate) fn retry_worth_it(status: Option<u32>, took_ms: u64, timeout_ms: u64) -> bool {
+    status.is_none_or(|s| s >= 500) && took_ms < timeout_ms / 2
 }
 
 /// The reason an allowed request's audit record gives.

@@ -293,11 +293,11 @@ impl Gateway {
                 sent_ms,
                 retries,
             }) => {
-                host.record(
-                    Histogram::PolicyCallMs,
-                    host.now_ms().saturating_sub(sent_ms),
-                );
-                if retries < exchange::POLICY_RETRIES && exchange::policy_call_failed(answer.status)
+                let took_ms = host.now_ms().saturating_sub(sent_ms);
+                host.record(Histogram::PolicyCallMs, took_ms);
+                let timeout_ms = self.vm.config.policy_timeout_ms;
+                if retries < exchange::POLICY_RETRIES
+                    && exchange::retry_worth_it(answer.status, took_ms, timeout_ms)
                 {
                     // Once more (another replica); a call the host would not send ends the
                     // fetch as failed.
