@@ -148,7 +148,8 @@ class Stack:
                  credentials=None, policies=REPO / "policies", root_port=None,
                  upstream_signing=None, gateway_credentials=None, upstream_store=None,
                  gateway_policy_token=None, regions=None, mask_secret=None,
-                 policy_port_2=None, policy_metrics_port=None, policy_replicas=1):
+                 policy_port_2=None, policy_metrics_port=None, policy_replicas=1,
+                 upstream_dir_cache="1s"):
         picked = iter(free_ports(7))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
@@ -196,6 +197,9 @@ class Stack:
         if self.upstream_store not in UPSTREAM_STORES:
             raise RuntimeError(f"unknown upstream store {self.upstream_store!r}; "
                                f"one of {', '.join(UPSTREAM_STORES)}")
+        # How long rclone may serve a folder's listing from its cache (rclone duration); a
+        # folder of tens of thousands of files wants minutes, so pages don't rescan it.
+        self.upstream_dir_cache = upstream_dir_cache
         self.envoy_config = self.run_dir / "envoy.yaml"
         self.children = {}
 
@@ -236,11 +240,13 @@ class Stack:
             # Serve names as given: no fixup to a Unicode-equivalent or other-case name, which
             # the gateway's model of store names (core/src/policy/store_names.rs) does not cover.
             "--no-unicode-normalization", "--vfs-case-insensitive=false",
-            # New files and folders show at once: rclone otherwise caches each directory
-            # listing for 5 minutes (its local backend cannot be polled for changes), so a
-            # folder added under the data stayed invisible, and unreadable, that long. Object
-            # bodies are read straight from disk (the VFS cache, off by default, stays off).
-            "--dir-cache-time", "0s", "--vfs-cache-mode", "off",
+            # New files and folders show within a second: rclone otherwise caches each
+            # directory listing for 5 minutes (its local backend cannot be polled for
+            # changes), so a folder added under the data stayed invisible, and unreadable, that
+            # long. Not 0: then every listing page rescans its whole folder, which a burst of
+            # listings of the 3,000-file day folder turns into upstream errors. Object bodies
+            # are read straight from disk (the VFS cache, off by default, stays off).
+            "--dir-cache-time", self.upstream_dir_cache, "--vfs-cache-mode", "off",
             "--log-level", "INFO",
         ], self.run_dir / "rclone.log")
 

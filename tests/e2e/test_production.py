@@ -88,8 +88,8 @@ def production(gateway, tmp_path_factory):
         assert envoy.running(), stack.log_tail(run / "envoy.log")
         assert time.monotonic() < deadline, stack.log_tail(run / "envoy.log")
         time.sleep(0.1)
-    yield {"port": port, "health_port": health_port, "ca": str(certs / "ca.crt"),
-           "settings": settings, "run": run}
+    yield {"port": port, "health_port": health_port, "admin_port": admin_port,
+           "ca": str(certs / "ca.crt"), "settings": settings, "run": run}
     stack.Stack._stop([envoy])
 
 
@@ -183,3 +183,48 @@ def test_the_health_listener_answers_probes(production):
         urllib.request.urlopen(f"http://127.0.0.1:{production['health_port']}/immuta",
                                timeout=5)
     assert refused.value.code == 404
+
+
+def test_the_policy_cluster_health_checks_the_services_readyz(production):
+    # The template health-checks /readyz, which needs no token: the replica shows healthy.
+    url = f"http://127.0.0.1:{production['admin_port']}/clusters?format=json"
+    deadline = time.monotonic() + 20  # a check every 5 s, even without traffic
+    while True:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            clusters = json.load(resp)["cluster_statuses"]
+        policy = next(c for c in clusters if c["name"] == "policy")
+        statuses = [h["health_status"] for h in policy["host_statuses"]]
+        if statuses and all(s.get("eds_health_status") == "HEALTHY" and
+                            not s.get("failed_active_health_check") for s in statuses):
+            break
+        assert time.monotonic() < deadline, statuses
+        time.sleep(0.5)
+
+
+def test_the_headers_envoy_signing_example_is_valid_config(gateway, tmp_path):
+    # The template's comment shows Envoy's signer with IRSA credentials: paste it as told (drop
+    # "sign", put the filter before upstream_codec) and Envoy must accept the result.
+    lines = SOURCE.read_text().splitlines()
+    start = lines.index("#   - name: envoy.filters.http.aws_request_signing")
+    end = lines.index("#", start)
+    example = yaml.safe_load("\n".join(line[4:] for line in lines[start:end]))
+    token = tmp_path / "token"
+    token.write_text("a service-account token")
+    provider = example[0]["typed_config"]["credential_provider"]
+    provider["assume_role_with_web_identity_provider"]["web_identity_token_data_source"] = {
+        "filename": str(token)}
+    certs = make_certificates(tmp_path / "tls")
+    path = render_envoy.localize(SOURCE, tmp_path / "envoy.yaml", gateway.wasm, certs)
+    config = yaml.safe_load(path.read_text())
+    cluster = _named(config["static_resources"]["clusters"], "s3_upstream")
+    options = cluster["typed_extension_protocol_options"][
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+    options["http_filters"] = example + options["http_filters"]
+    listener = _named(config["static_resources"]["listeners"], "s3gate")
+    plugin = render_envoy.plugin_config(listener)
+    settings = json.loads(plugin["configuration"]["value"])
+    for upstream in settings["upstreams"].values():
+        upstream.pop("sign")
+    plugin["configuration"]["value"] = json.dumps(settings)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    render_envoy.validate(path, ENVOY)
