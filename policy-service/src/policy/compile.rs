@@ -98,6 +98,7 @@ fn table_for(
     let format = match ds.format {
         Format::Csv => TableFormat::Csv(ds.csv.clone().unwrap_or_default()),
         Format::Jsonl => TableFormat::Jsonl {},
+        Format::Parquet => TableFormat::Parquet {},
         Format::Binary => return Ok((None, Vec::new())),
     };
     let mut applied = Vec::new();

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use s3gate_core::policy::entitlements::Format;
 use s3gate_core::policy::glob;
-use s3gate_core::tables::spec::{FilterOp, Mask, RoundTo, RowFilter};
+use s3gate_core::tables::spec::{
+    FilterOp, Mask, RoundTo, RowFilter, PARQUET_MASKS, PARQUET_ROW_FILTERS,
+};
 
 use super::problems::{entry_label, quoted_list, Problems};
 use super::schema::{
@@ -83,6 +85,7 @@ pub fn format_name(format: Format) -> &'static str {
     match format {
         Format::Csv => "csv",
         Format::Jsonl => "jsonl",
+        Format::Parquet => "parquet",
         Format::Binary => "binary",
     }
 }
@@ -227,7 +230,8 @@ fn check_table_options(ds: &DataSource, problems: &mut Problems, f: &str, at: &s
         problems.add(
             f,
             at,
-            "columns given but format is binary; only csv and jsonl data sources have columns",
+            "columns given but format is binary; only csv, jsonl and parquet data sources have \
+             columns",
         );
     }
     for (column, kind) in &ds.columns {
@@ -268,8 +272,8 @@ fn table_sources<'a>(
                 f,
                 at,
                 format_args!(
-                    "data source {:?} is binary; masks and row filters apply only to csv and \
-                     jsonl data sources (set its format)",
+                    "data source {:?} is binary; masks and row filters apply only to csv, \
+                     jsonl and parquet data sources (set its format)",
                     ds.name
                 ),
             );
@@ -424,6 +428,15 @@ fn validate_column_masks(
                     problems.add(f, &at, format_args!("mask: {e}"));
                 }
                 check_column(&rule.column, Some(mask), &tables, problems, f, &at);
+                if !mask.applies_to_parquet() {
+                    for ds in tables.iter().filter(|ds| ds.format == Format::Parquet) {
+                        problems.add(
+                            f,
+                            &at,
+                            format_args!("data source {:?} is parquet; {PARQUET_MASKS}", ds.name),
+                        );
+                    }
+                }
             }
         }
         check_unless_roles(&rule.unless_roles, roles, problems, f, &at);
@@ -450,6 +463,16 @@ fn validate_row_filters(
             problems,
         );
         check_column(&rule.column, None, &tables, problems, f, &at);
+        for ds in tables.iter().filter(|ds| ds.format == Format::Parquet) {
+            problems.add(
+                f,
+                &at,
+                format_args!(
+                    "data source {:?} is parquet; {PARQUET_ROW_FILTERS}",
+                    ds.name
+                ),
+            );
+        }
         let given = [
             rule.value.is_some(),
             rule.values.is_some(),
@@ -1190,8 +1213,8 @@ mod tests {
         assert_eq!(
             e,
             format!(
-                "{M}data source \"documents\" is binary; masks and row filters apply only to csv \
-                 and jsonl data sources (set its format)"
+                "{M}data source \"documents\" is binary; masks and row filters apply only to csv, \
+                 jsonl and parquet data sources (set its format)"
             )
         );
         let e = filter_errors(
@@ -1334,7 +1357,69 @@ mod tests {
         assert_eq!(
             e,
             "data_sources.yaml: data source #5 \"documents\": columns given but format is binary; \
-             only csv and jsonl data sources have columns"
+             only csv, jsonl and parquet data sources have columns"
+        );
+    }
+
+    #[test]
+    fn parquet_data_sources_take_only_null_and_constant_masks_and_no_row_filter() {
+        let parquet = DATA_SOURCES.replace(
+            "    prefix: curated/orders/\n    format: csv\n",
+            "    prefix: curated/orders/\n    format: parquet\n",
+        );
+        assert_ne!(parquet, DATA_SOURCES);
+        let rules = |entry: &str| RULES.replace("row_filters:", &format!("{entry}row_filters:"));
+        // null and constant masks load, and compile to a Parquet spec.
+        let ok = rules(
+            "  - {name: m, data_sources: [orders], column: amount, mask: {kind: constant, value: \"0\"}}\n",
+        );
+        // The demo's hash of orders' email is refused: drop it.
+        let ok = ok.replace(
+            "data_sources: [customers, orders]",
+            "data_sources: [customers]",
+        );
+        load(&parquet, &principals(), &ok).unwrap();
+        for mask in [
+            "{kind: hash}",
+            "{kind: partial, keep_first: 1, keep_last: 1}",
+            "{kind: regex, pattern: a, replacement: b}",
+            "{kind: round, to: 0}",
+            "{kind: format_preserving}",
+        ] {
+            let r = rules(&format!(
+                "  - {{name: m, data_sources: [orders], column: amount, mask: {mask}}}\n"
+            ))
+            .replace(
+                "data_sources: [customers, orders]",
+                "data_sources: [customers]",
+            );
+            let e = errors(&parquet, &principals(), &r);
+            assert_eq!(
+                e,
+                format!(
+                    "{M}data source \"orders\" is parquet; a Parquet data source takes only null \
+                     and constant masks"
+                ),
+                "{mask}"
+            );
+        }
+        // The demo's own hash mask on orders, as it stands: refused with its entry.
+        let e = errors(&parquet, &principals(), RULES);
+        assert_eq!(
+            e,
+            "rules.yaml: column mask #1 \"emails-hashed\": data source \"orders\" is parquet; a \
+             Parquet data source takes only null and constant masks"
+        );
+        let r = format!(
+            "{}  - {{name: f, data_sources: [orders], column: amount, op: in, values: [x]}}\n",
+            ok
+        );
+        let e = errors(&parquet, &principals(), &r);
+        assert_eq!(
+            e,
+            format!(
+                "{F}data source \"orders\" is parquet; a Parquet data source takes no row filters"
+            )
         );
     }
 
