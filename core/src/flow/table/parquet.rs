@@ -41,7 +41,8 @@ pub(crate) struct TailRead {
     again: bool,
 }
 
-/// What the client gets of a Parquet view's GET, decided before the request goes upstream.
+/// What the client gets of a Parquet view's GET or HEAD, decided before the request goes
+/// upstream.
 pub(crate) struct ParquetAnswer {
     overlay: Rc<Overlay>,
     etag: String,
@@ -315,9 +316,9 @@ impl Exchange {
         self.respond_error(host, &unreadable_error(why.public))
     }
 
-    /// The view is known: the client's conditions and range answered against it; a HEAD, and
-    /// a range the overlay covers whole (a reader's footer reads), answered here; any other
-    /// GET sent upstream for the range asked.
+    /// The view is known: the client's conditions and range answered against it; a range the
+    /// overlay covers whole (a reader's footer reads) answered here; any other GET sent
+    /// upstream for the range asked, a HEAD for the object's headers.
     fn answer_parquet(
         &mut self,
         host: &mut dyn Host,
@@ -344,18 +345,13 @@ impl Exchange {
         };
         let content_range =
             (status == 206).then(|| format!("bytes {first}-{}/{size}", first + length - 1));
-        let local = self.is_head || (length > 0 && overlay.covers(first, length));
+        // A local reply's length is its body's: a HEAD goes upstream (with If-Match), its
+        // headers replaced by the view's.
+        let local = !self.is_head && length > 0 && overlay.covers(first, length);
         if local {
-            let body = (!self.is_head).then(|| {
-                let zeros = vec![0; usize::try_from(length).unwrap_or(0)];
-                overlay.fill(first, &zeros)
-            });
-            let length_text = length.to_string();
+            let zeros = vec![0; usize::try_from(length).unwrap_or(0)];
+            let body = overlay.fill(first, &zeros);
             let mut headers = vec![("etag", etag.as_str()), ("accept-ranges", "bytes")];
-            if self.is_head {
-                // A local reply's length is its body's: a HEAD's is the view's.
-                headers.push(("content-length", length_text.as_str()));
-            }
             if !table.last_modified.is_empty() {
                 headers.push(("last-modified", table.last_modified.as_str()));
             }
@@ -366,20 +362,18 @@ impl Exchange {
                 headers.push(("content-range", content_range.as_str()));
             }
             headers.push(("x-amz-request-id", self.request_id.as_str()));
-            if let Some(body) = &body {
-                host.count(Counter::MaskedBytes, body.len() as u64);
-            }
+            host.count(Counter::MaskedBytes, body.len() as u64);
             host.command(
                 stream,
                 Command::Respond {
                     status,
                     headers: &headers,
-                    body: body.as_deref(),
+                    body: Some(&body),
                 },
             );
             return Outcome::Responded;
         }
-        if status == 206 {
+        if status == 206 && !self.is_head {
             let value = format!("bytes={first}-{}", first + length - 1);
             host.command(stream, Command::SetRequestHeader("range", Some(&value)));
         }
@@ -414,7 +408,7 @@ impl Exchange {
             return Action::Continue;
         };
         let status = upstream.get(":status");
-        let status_ok = if answer.status == 206 {
+        let status_ok = if answer.status == 206 && !self.is_head {
             // Some S3-compatible stores (rclone) answer a satisfied range with 200.
             starts_at(upstream.get("content-range"), answer.first)
                 && matches!(status, Some("200" | "206"))
