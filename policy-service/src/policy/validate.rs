@@ -1202,7 +1202,7 @@ mod tests {
         errors(DATA_SOURCES, &principals(), &format!("{RULES}{entry}"))
     }
 
-    const M: &str = "rules.yaml: column mask #5 \"m\": ";
+    const M: &str = "rules.yaml: column mask #7 \"m\": ";
     const F: &str = "rules.yaml: row filter #2 \"f\": ";
 
     #[test]
@@ -1311,17 +1311,17 @@ mod tests {
             )
         );
         let e = mask_errors(
-            "  - {name: m, data_sources: [orders], column: order_date, mask: {kind: round, to: 0}}\n",
+            "  - {name: m, data_sources: [purchases], column: order_date, mask: {kind: round, to: 0}}\n",
         );
         assert_eq!(
             e,
             format!(
                 "{M}a round mask to that precision cannot apply to column \"order_date\" of data \
-                 source \"orders\": its type is date, the mask needs number"
+                 source \"purchases\": its type is date, the mask needs number"
             )
         );
         let e = mask_errors(
-            "  - {name: m, data_sources: [orders], column: amount, mask: {kind: round, to: year}}\n",
+            "  - {name: m, data_sources: [purchases], column: amount, mask: {kind: round, to: year}}\n",
         );
         assert!(
             e.ends_with("its type is number, the mask needs date or timestamp"),
@@ -1330,15 +1330,15 @@ mod tests {
         // What fits its type is fine.
         let ok = RULES.replace(
             "row_filters:",
-            "  - {name: m, data_sources: [orders], column: amount, mask: {kind: round, to: 0}}\n  - {name: n, data_sources: [events], column: ts, mask: {kind: round, to: day}}\nrow_filters:",
+            "  - {name: m, data_sources: [purchases], column: amount, mask: {kind: round, to: 0}}\n  - {name: n, data_sources: [events], column: ts, mask: {kind: round, to: day}}\nrow_filters:",
         );
         assert!(load(DATA_SOURCES, &principals(), &ok).is_ok());
         let e = filter_errors(
-            "  - {name: f, data_sources: [orders], column: region, op: in, values: [eu]}\n",
+            "  - {name: f, data_sources: [purchases], column: region, op: in, values: [eu]}\n",
         );
         assert!(
             e.starts_with(&format!(
-                "{F}column \"region\" is not among data source \"orders\"'s columns"
+                "{F}column \"region\" is not among data source \"purchases\"'s columns"
             )),
             "{e}"
         );
@@ -1363,22 +1363,12 @@ mod tests {
 
     #[test]
     fn parquet_data_sources_take_only_null_and_constant_masks_and_no_row_filter() {
-        let parquet = DATA_SOURCES.replace(
-            "    prefix: curated/orders/\n    format: csv\n",
-            "    prefix: curated/orders/\n    format: parquet\n",
+        // The demo's orders are Parquet, with a null and a constant mask.
+        assert!(DATA_SOURCES.contains("    prefix: curated/orders/\n    format: parquet\n"));
+        let ok = mask_errors_or_ok(
+            "  - {name: m, data_sources: [orders], column: region, mask: {kind: constant, value: x}}\n",
         );
-        assert_ne!(parquet, DATA_SOURCES);
-        let rules = |entry: &str| RULES.replace("row_filters:", &format!("{entry}row_filters:"));
-        // null and constant masks load, and compile to a Parquet spec.
-        let ok = rules(
-            "  - {name: m, data_sources: [orders], column: amount, mask: {kind: constant, value: \"0\"}}\n",
-        );
-        // The demo's hash of orders' email is refused: drop it.
-        let ok = ok.replace(
-            "data_sources: [customers, orders]",
-            "data_sources: [customers]",
-        );
-        load(&parquet, &principals(), &ok).unwrap();
+        assert_eq!(ok, None);
         for mask in [
             "{kind: hash}",
             "{kind: partial, keep_first: 1, keep_last: 1}",
@@ -1386,14 +1376,9 @@ mod tests {
             "{kind: round, to: 0}",
             "{kind: format_preserving}",
         ] {
-            let r = rules(&format!(
+            let e = mask_errors(&format!(
                 "  - {{name: m, data_sources: [orders], column: amount, mask: {mask}}}\n"
-            ))
-            .replace(
-                "data_sources: [customers, orders]",
-                "data_sources: [customers]",
-            );
-            let e = errors(&parquet, &principals(), &r);
+            ));
             assert_eq!(
                 e,
                 format!(
@@ -1403,24 +1388,34 @@ mod tests {
                 "{mask}"
             );
         }
-        // The demo's own hash mask on orders, as it stands: refused with its entry.
-        let e = errors(&parquet, &principals(), RULES);
-        assert_eq!(
-            e,
-            "rules.yaml: column mask #1 \"emails-hashed\": data source \"orders\" is parquet; a \
-             Parquet data source takes only null and constant masks"
+        // "*" covers the Parquet data source too.
+        let e = mask_errors(
+            "  - {name: m, data_sources: [\"*\"], column: region, mask: {kind: hash}}\n",
         );
-        let r = format!(
-            "{}  - {{name: f, data_sources: [orders], column: amount, op: in, values: [x]}}\n",
-            ok
+        assert!(
+            e.ends_with(&format!(
+                "{M}data source \"orders\" is parquet; a Parquet data source takes only null and \
+                 constant masks"
+            )),
+            "{e}"
         );
-        let e = errors(&parquet, &principals(), &r);
+        let e = filter_errors(
+            "  - {name: f, data_sources: [orders], column: amount, op: in, values: [x]}\n",
+        );
         assert_eq!(
             e,
             format!(
                 "{F}data source \"orders\" is parquet; a Parquet data source takes no row filters"
             )
         );
+    }
+
+    /// `mask_errors`, or `None` when the policies load.
+    fn mask_errors_or_ok(entry: &str) -> Option<String> {
+        let r = RULES.replace("row_filters:", &format!("{entry}row_filters:"));
+        load(DATA_SOURCES, &principals(), &r)
+            .err()
+            .map(|e| e.to_string())
     }
 
     #[test]
@@ -1526,7 +1521,7 @@ mod tests {
         );
         assert_eq!(
             e,
-            "rules.yaml: column mask #5 \"ssn-hidden\": duplicate name; column mask names must be unique"
+            "rules.yaml: column mask #7 \"ssn-hidden\": duplicate name; column mask names must be unique"
         );
         let e = filter_errors("  - {name: regional-customers, data_sources: [sales], column: a, op: in, values: []}\n");
         assert_eq!(
