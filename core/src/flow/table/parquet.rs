@@ -29,8 +29,9 @@ use crate::tables::view::ViewId;
 /// cache starts over (shared data still has the small ones).
 const VM_OVERLAY_BYTES: usize = 64 << 20;
 
-/// A shared-data entry: this magic (its version: bump it with any change to the overlays the
-/// codec makes), the view's id, the overlay's encoding.
+/// A shared-data entry: this magic (its version: bump it with any change to the encoding), the
+/// view's id, the overlay's encoding. A change to the bytes the codec makes bumps
+/// `view::TRANSFORM_VERSION`: new view ids and ETags, so no old overlay or client cache is used.
 const SHARED_MAGIC: &[u8; 8] = b"s3gpqv1\0";
 
 /// A read of the object's tail: its last `len` bytes, for `view`; `again` once the first read
