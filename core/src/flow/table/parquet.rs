@@ -3,8 +3,10 @@
 //! alone. Its size is the upstream's, its ETag the view's (upstream version + spec digest, as
 //! for CSV views). The overlay is cached (this VM, and shared data when small enough) by view;
 //! without it the object's tail is read (one ranged read of the last 64 KiB,
-//! `parquet_tail_read_bytes`, and a second of exactly the footer's length when it is longer). A GET forwards the client's range and overlays each body chunk in place
-//! at its offset: nothing is read from byte 0, nothing is buffered beyond a chunk.
+//! `parquet_tail_read_bytes`, and a second of exactly the footer's length when it is longer).
+//! A GET forwards the client's range and overlays each body chunk in place at its offset:
+//! nothing is read from byte 0, nothing is buffered beyond a chunk. A HEAD goes upstream too
+//! (Envoy's local reply to a HEAD has no `Content-Length` of ours), its headers the view's.
 //!
 //! Fail closed: an object without a masked view (not Parquet, encrypted, a footer over
 //! `parquet_max_footer_bytes`, masks its schema does not take) is refused before any byte
