@@ -6,8 +6,12 @@ and a matching stamp means there is nothing to do. The tree is built in a tempor
 folder and renamed into place, so a reader never sees half a tree and concurrent runs are safe.
 
 Real bucket and prefix names are deliberately unlike the data source names (sales, customers,
-orders, events, documents), and no file content mentions them, so the end-to-end tests can grep every
-response for a leak.
+orders, purchases, events, documents), and no file content mentions them, so the end-to-end tests
+can grep every response for a leak.
+
+`orders` is Parquet, written with pyarrow (several files of several row groups, dictionary
+encoding, statistics, the page index and a bloom filter on `customer_email`): the same pyarrow
+version (requirements.txt) writes the same bytes. `purchases` is the CSV kind of orders.
 
 Usage: gen_demo_data.py DIR
 """
@@ -21,7 +25,7 @@ import zlib
 from pathlib import Path
 
 # Bump when the layout or contents change; an older tree is then regenerated.
-VERSION = "s3gate-demo-data 3"
+VERSION = "s3gate-demo-data 4"
 STAMP = ".s3gate-demo-stamp"
 SEED = 20261101
 
@@ -71,6 +75,43 @@ def customers_csv(rng):
         lines.append(f"{i},{first} {last},{first.lower()}.{last.lower()}{i}@example.com,"
                      f"{ssn},{rng.choice(['eu', 'us'])}")
     return ("\n".join(lines) + "\n").encode()
+
+
+ORDER_REGIONS = ["eu", "us", "apac"]
+ORDER_FILES = 3
+ORDER_ROWS = 1200  # per file, in row groups of ORDER_ROW_GROUP
+ORDER_ROW_GROUP = 300
+
+
+def orders_parquet(rng, emails, part):
+    """One Parquet file of orders by the customers (their emails)."""
+    import datetime
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    start = datetime.datetime(2026, 10, 1) + datetime.timedelta(days=20 * part)
+    rows = ORDER_ROWS
+    table = pa.table({
+        "order_id": pa.array([part * rows + i + 1 for i in range(rows)], pa.int64()),
+        "customer_email": pa.array([rng.choice(emails) for _ in range(rows)], pa.string()),
+        "amount": pa.array([rng.randint(100, 99999) / 100 for _ in range(rows)], pa.float64()),
+        "region": pa.array([rng.choice(ORDER_REGIONS) for _ in range(rows)], pa.string()),
+        "order_ts": pa.array([start + datetime.timedelta(minutes=17 * i) for i in range(rows)],
+                             pa.timestamp("us")),
+    }, schema=pa.schema([
+        pa.field("order_id", pa.int64(), nullable=False),
+        pa.field("customer_email", pa.string()),
+        pa.field("amount", pa.float64()),
+        pa.field("region", pa.string()),
+        pa.field("order_ts", pa.timestamp("us")),
+    ]))
+    out = io.BytesIO()
+    pq.write_table(table, out, row_group_size=ORDER_ROW_GROUP, compression="snappy",
+                   use_dictionary=True, write_statistics=True, write_page_index=True,
+                   bloom_filter_options={"customer_email": {"ndv": 200, "fpp": 0.05}})
+    return out.getvalue()
 
 
 def orders_csv(rng, emails, month, count):
@@ -149,8 +190,12 @@ def build(root):
     emails = [line.split(",")[2] for line in customers]
     orders_rng = random.Random(SEED + 3)
     for month, count in (("2026-10", 140), ("2026-11", 160)):
-        files[f"{WAREHOUSE}/curated/orders/{month}.csv"] = orders_csv(orders_rng, emails, month,
-                                                                      count)
+        files[f"{WAREHOUSE}/curated/purchases/{month}.csv"] = orders_csv(orders_rng, emails, month,
+                                                                         count)
+    parquet_rng = random.Random(SEED + 4)
+    for part in range(ORDER_FILES):
+        files[f"{WAREHOUSE}/curated/orders/part-{part:05d}.parquet"] = orders_parquet(
+            parquet_rng, emails, part)
 
     for rel, data in files.items():
         bad = [f for f in FORBIDDEN if f in data]

@@ -102,6 +102,18 @@ pub struct PluginConfig {
     /// out policy changes on a listener of your own: it tells a client what is hidden.
     #[serde(default)]
     pub decision_header: Option<String>,
+    /// Parquet: the longest footer (bytes) a masked object may have; a longer one is refused
+    /// (403 InvalidObjectState) before any byte of it is sent.
+    #[serde(default = "default_parquet_max_footer_bytes")]
+    pub parquet_max_footer_bytes: u64,
+    /// Parquet: the largest masked view's overlay (bytes, about its footer's size) kept in
+    /// shared data for every worker; larger ones are kept in the VM's own cache only.
+    #[serde(default = "default_parquet_shared_overlay_bytes")]
+    pub parquet_shared_overlay_bytes: u64,
+    /// Parquet: the first read of an object's tail (bytes from its end), which holds the footer
+    /// of most files; a longer footer costs one more read of exactly its length.
+    #[serde(default = "default_parquet_tail_read_bytes")]
+    pub parquet_tail_read_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -235,6 +247,15 @@ fn default_view_slots() -> u32 {
 }
 fn default_listing_pass_bytes() -> u64 {
     64 << 20
+}
+fn default_parquet_max_footer_bytes() -> u64 {
+    crate::tables::parquet::DEFAULT_MAX_FOOTER
+}
+fn default_parquet_shared_overlay_bytes() -> u64 {
+    256 << 10
+}
+fn default_parquet_tail_read_bytes() -> u64 {
+    64 << 10
 }
 fn default_policy_token_env() -> String {
     "S3GATE_POLICY_TOKEN".into()
@@ -373,6 +394,21 @@ impl PluginConfig {
             "index_read_bytes",
             self.index_read_bytes,
             64 << 10..=64 << 20,
+        )?;
+        bounded(
+            "parquet_max_footer_bytes",
+            self.parquet_max_footer_bytes,
+            1 << 10..=256 << 20,
+        )?;
+        bounded(
+            "parquet_shared_overlay_bytes",
+            self.parquet_shared_overlay_bytes,
+            0..=64 << 20,
+        )?;
+        bounded(
+            "parquet_tail_read_bytes",
+            self.parquet_tail_read_bytes,
+            1 << 10..=16 << 20,
         )?;
         bounded(
             "checkpoint_spacing",

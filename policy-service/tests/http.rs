@@ -257,13 +257,16 @@ fn answers_entitlements_health_and_errors_on_one_kept_alive_connection() {
     assert_eq!(doc.principal, "alice");
     assert!(doc.enabled);
     let names: Vec<&str> = doc.data_sources.iter().map(|d| d.name.as_str()).collect();
-    assert_eq!(names, ["customers", "events", "orders", "sales"]);
+    assert_eq!(
+        names,
+        ["customers", "events", "orders", "purchases", "sales"]
+    );
     assert_eq!(doc.data_sources[0].hidden, ["_SUCCESS", "*.crc"]);
     // The table policy travels in the document, parsed by the filter's own type.
     let customers = doc.data_sources[0].table.as_ref().unwrap();
     let masked: Vec<&str> = customers.masks.iter().map(|m| m.column.as_str()).collect();
     assert_eq!(masked, ["email", "ssn"]);
-    assert!(doc.data_sources[3].table.is_none(), "sales is not masked");
+    assert!(doc.data_sources[4].table.is_none(), "sales is not masked");
 
     let dave = get(&mut conn, &format!("/v1/entitlements/{DAVE}"));
     assert_eq!(dave.status, 200);

@@ -39,13 +39,14 @@ FORBIDDEN = ["acme-warehouse-prod", "acme-docs-archive", "curated/", "raw/events
 DAY = "events/2026-11-03/"  # 3,000 small parts and housekeeping for every 7th: > 2 pages
 BIG = "documents/big/archive 50MB.bin"
 ODD = "documents/odd names/"  # keys with space, '+', '%', '&', '<', '>', non-ASCII, emoji
-ALICE_SOURCES = ("customers", "events", "orders", "sales")
+ALICE_SOURCES = ("customers", "events", "orders", "purchases", "sales")
 
 # Where each data source really lives in the demo data (see policies/data_sources.yaml).
 DATA_SOURCES = {
     "sales": "acme-warehouse-prod/curated/sales",
     "customers": "acme-warehouse-prod/curated/customers",
     "orders": "acme-warehouse-prod/curated/orders",
+    "purchases": "acme-warehouse-prod/curated/purchases",
     "events": "acme-warehouse-prod/raw/events",
     "documents": "acme-docs-archive/archive/documents",
 }
@@ -197,12 +198,20 @@ def md5_hex(path):
 
 # What each principal's view of a table data source masks and keeps: column -> mask
 # ("hash", "null", or ("partial", keep_first, keep_last)), and the row filter (column, values
-# kept). A data source not listed for a principal is served as it is.
+# kept). A data source not listed for a principal is served as it is. The Parquet `orders`
+# (PARQUET_TABLES) are masked in place: tests/e2e/test_parquet.py.
 DEMO_TABLES = {
     ("alice", "customers"): ({"email": "hash", "ssn": ("partial", 0, 4)}, ("region", {"eu", "us"})),
     ("alice", "events"): ({"user_id": "hash"}, None),
-    ("alice", "orders"): ({"email": "hash"}, None),
+    ("alice", "purchases"): ({"email": "hash"}, None),
     ("erin", "customers"): ({"email": "hash", "ssn": "null"}, ("region", {"eu"})),
+}
+
+
+# The Parquet `orders`' masks: column -> "null" or ("constant", text); carol reads them clear.
+PARQUET_TABLES = {
+    "alice": {"customer_email": "null"},
+    "erin": {"customer_email": "null", "amount": ("constant", "0")},
 }
 
 
@@ -238,6 +247,8 @@ def table_view(principal, key, data, secret):
     under the demo's table policies: the object itself where none applies. Only for the demo's
     tables (simple CSV without quotes, JSON Lines as json.dumps(sort_keys=True) writes them)."""
     spec = DEMO_TABLES.get((principal, key.split("/", 1)[0]))
+    assert not (key.startswith("orders/") and principal in PARQUET_TABLES), \
+        "a masked Parquet view: see test_parquet.py"
     if spec is None:
         return data
     masks, row_filter = spec

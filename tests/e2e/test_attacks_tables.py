@@ -33,7 +33,7 @@ from gateway import KEYS, S3_NS, http, s3_error
 from test_vhost import HOST
 
 CUSTOMERS = "acme-warehouse-prod/curated/customers"
-ORDERS = "acme-warehouse-prod/curated/orders"
+ORDERS = "acme-warehouse-prod/curated/purchases"  # the CSV orders
 EVENTS = "acme-warehouse-prod/raw/events"
 
 # A clear value of a masked column looks like one of these; a masked one never does (a hash is
@@ -250,8 +250,8 @@ def test_tricky_json_lines_are_masked_or_refused(tables):
 
 
 @pytest.mark.parametrize("key,who,column", [
-    ("orders/t_index.csv", "alice", "email"),
-    ("orders/t_index2.csv", "alice", "email"),
+    ("purchases/t_index.csv", "alice", "email"),
+    ("purchases/t_index2.csv", "alice", "email"),
     ("customers/t_index.csv", "alice", "email"),
     ("customers/t_index.csv", "erin", "email"),
 ])
@@ -262,7 +262,7 @@ def test_pandas_never_reads_a_masked_column_in_clear(tables, key, who, column):
     header position, so pandas' `email` column is the field after the one the gateway hashed:
     the clear e-mail.
 
-        python -c "import pandas as pd; print(pd.read_csv('s3://immuta/orders/t_index.csv',
+        python -c "import pandas as pd; print(pd.read_csv('s3://immuta/purchases/t_index.csv',
             storage_options={'key': 'alice-demo-key', 'secret': 'immuta', 'client_kwargs':
             {'endpoint_url': 'http://127.0.0.1:10000/s3p'}})['email'])"
         -> pia.lund@example.com, sam.ito@example.com
@@ -427,7 +427,7 @@ def test_listing_head_and_get_agree_on_every_view(tables, who):
     """For every object of the masked data sources (the tricky ones too): listing Size and ETag =
     HEAD Content-Length and ETag = the GET's bytes and ETag; an object refused as a table is
     listed with Size 0 and its GET refused. No size is the store's when the view differs."""
-    prefixes = ["customers/"] if who == "erin" else ["customers/", "orders/", "events/t_"]
+    prefixes = ["customers/"] if who == "erin" else ["customers/", "purchases/", "events/t_"]
     for prefix in prefixes:
         listed = _listing(tables, who, prefix)
         assert listed, prefix
@@ -613,7 +613,7 @@ def test_a_stale_index_never_serves_a_misaligned_window(tight, data_dir):
     every record moved 10 bytes earlier (one order id), so each window starts at an e-mail,
     which lands in the `order_id` position and is served in clear (`product` is hashed):
 
-        GET orders/t_stale.csv (alice)          -> the index is built
+        GET purchases/t_stale.csv (alice)          -> the index is built
         (rewrite: same size, same mtime; the store's ETag does not change)
         GET Range: bytes=<a checkpoint>-        -> 206 `cust41.name@example.com,<hash>,66.50,...`
 
@@ -622,7 +622,7 @@ def test_a_stale_index_never_serves_a_misaligned_window(tight, data_dir):
     window streams, withholding at most one segment; or at least the byte before the window
     read and required to be a record terminator), and a mismatch resets the answer and drops
     the index; never bytes transformed from the middle of a record."""
-    key = "orders/t_stale.csv"
+    key = "purchases/t_stale.csv"
     path = data_dir / ORDERS / "t_stale.csv"
     view = get(tight, "alice", key)
     assert view.status == 200 and not clear_values(view.body)

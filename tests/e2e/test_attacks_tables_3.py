@@ -225,7 +225,7 @@ def test_duckdb_httpfs_never_reads_a_hidden_row(tables3):
 
 @pytest.mark.parametrize("who,key", [("alice", "customers/d_semicolon.csv"),
                                      ("erin", "customers/d_semicolon.csv"),
-                                     ("alice", "orders/d_semicolon.csv"),
+                                     ("alice", "purchases/d_semicolon.csv"),
                                      ("alice", "customers/d_pipe.csv"),
                                      ("erin", "customers/d_pipe.csv")])
 def test_duckdb_never_reads_a_masked_name_over_clear_values(tables3, tmp_path, who, key):
@@ -262,7 +262,7 @@ def test_duckdb_never_reads_a_masked_name_over_clear_values(tables3, tmp_path, w
     (who, key) for who in ["alice", "erin"]
     for key in ["customers/n_email_nul.csv", "customers/n_email_nul_tail.csv",
                 "customers/n_email_nul_quoted.csv", "customers/n_ssn_nul.csv"]
-] + [("alice", "orders/n_email_nul.csv")])
+] + [("alice", "purchases/n_email_nul.csv")])
 def test_duckdb_dataframe_never_names_a_clear_column_as_masked(tables3, tmp_path, who, key):
     """LEAK (open, high): names.rs folds `email\\x00` apart from `email` (NUL is neither white
     space nor default-ignorable), so the view serves that column in clear beside the masked
@@ -322,7 +322,7 @@ def test_duckdb_dataframe_never_names_a_clear_key_as_masked(tables3, tmp_path):
 
 @pytest.mark.parametrize("who,key", [("alice", "customers/k_e_mail.csv"),
                                      ("erin", "customers/k_e_mail.csv"),
-                                     ("alice", "orders/k_e_mail.csv")])
+                                     ("alice", "purchases/k_e_mail.csv")])
 def test_duckdb_normalized_names_never_name_a_clear_column_as_masked(tables3, tmp_path, who, key):
     """LEAK (open, medium; a documented DuckDB option, not its default): `read_csv(...,
     normalize_names=true)` drops punctuation from names and numbers repeats in order, so a

@@ -352,7 +352,8 @@ def visible_keys(demo_dir, principal):
     """Every key the principal may see, from the files on disk."""
     if principal == "bob":
         return [k for k in disk_keys(demo_dir, "sales") if k.startswith("sales/region=eu/")]
-    return [k for ds in ("customers", "events", "orders", "sales") for k in disk_keys(demo_dir, ds)]
+    return [k for ds in ("customers", "events", "orders", "purchases", "sales")
+            for k in disk_keys(demo_dir, ds)]
 
 
 def assert_only_visible(visible, keys, prefixes, what):
@@ -566,7 +567,7 @@ def test_policy_service_paths_are_not_served_by_any_trick(gateway):
 
 # --- differential: the same requests against a store without what the principal can't see ----
 
-HOLDS = {"alice": ("sales", "customers", "events", "orders"), "bob": ("sales",)}
+HOLDS = {"alice": ("sales", "customers", "events", "orders", "purchases"), "bob": ("sales",)}
 
 
 def _visible_to(principal, key):

@@ -46,7 +46,8 @@ def test_ls_buckets(aws):
 
 def test_ls_bucket_root(aws):
     assert _ls_lines(aws("s3", "ls", "s3://immuta")) == [
-        ["PRE", "customers/"], ["PRE", "events/"], ["PRE", "orders/"], ["PRE", "sales/"]]
+        ["PRE", "customers/"], ["PRE", "events/"], ["PRE", "orders/"], ["PRE", "purchases/"],
+        ["PRE", "sales/"]]
     assert _ls_lines(aws("s3", "ls", "s3://immuta", principal="bob")) == [["PRE", "sales/"]]
 
 

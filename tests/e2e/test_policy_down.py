@@ -42,4 +42,4 @@ def test_policy_service_down_then_back(lone_gateway):
     assert http(endpoint, "GET", LIST, key=KEYS["carol"]).status == 200
     resp = s3_client(endpoint, KEYS["carol"]).list_objects(Bucket="immuta", Delimiter="/")
     assert [p["Prefix"] for p in resp["CommonPrefixes"]] == [
-        "customers/", "documents/", "events/", "orders/", "sales/"]
+        "customers/", "documents/", "events/", "orders/", "purchases/", "sales/"]

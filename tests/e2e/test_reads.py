@@ -8,9 +8,9 @@ from gateway import KEYS, disk_file, disk_keys, http, md5_hex, s3_sorted, view_o
 def test_list_objects_v2_root_with_delimiter(clients):
     resp = clients["alice"].list_objects_v2(Bucket="immuta", Delimiter="/")
     assert [p["Prefix"] for p in resp["CommonPrefixes"]] == ["customers/", "events/", "orders/",
-                                                              "sales/"]
+                                                              "purchases/", "sales/"]
     assert "Contents" not in resp
-    assert resp["KeyCount"] == 4
+    assert resp["KeyCount"] == 5
 
 
 def test_list_objects_v2_with_delimiter(clients):
@@ -34,7 +34,8 @@ def test_list_objects_v2_without_delimiter(clients, demo_dir):
 def test_list_objects_v2_whole_bucket(clients, demo_dir):
     # More than 1,000 visible keys: the first page is full and says so.
     expected = s3_sorted(disk_keys(demo_dir, "customers") + disk_keys(demo_dir, "events")
-                         + disk_keys(demo_dir, "orders") + disk_keys(demo_dir, "sales"))
+                         + disk_keys(demo_dir, "orders") + disk_keys(demo_dir, "purchases")
+                         + disk_keys(demo_dir, "sales"))
     resp = clients["alice"].list_objects_v2(Bucket="immuta")
     assert [o["Key"] for o in resp["Contents"]] == expected[:1000]
     assert resp["KeyCount"] == 1000 and resp["IsTruncated"] is True

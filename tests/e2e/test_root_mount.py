@@ -20,7 +20,7 @@ def test_lists(root_clients, demo_dir):
     assert [b["Name"] for b in alice.list_buckets()["Buckets"]] == ["immuta"]
     resp = alice.list_objects_v2(Bucket="immuta", Delimiter="/")
     assert [p["Prefix"] for p in resp["CommonPrefixes"]] == ["customers/", "events/", "orders/",
-                                                              "sales/"]
+                                                              "purchases/", "sales/"]
     pages = alice.get_paginator("list_objects_v2").paginate(
         Bucket="immuta", Prefix=DAY, PaginationConfig={"PageSize": 1000})
     assert [o["Key"] for p in pages for o in p["Contents"]] == keys_under(demo_dir, DAY,

@@ -65,7 +65,7 @@ def test_find_as_bob(storage_options, demo_dir):
 
 def test_ls_info_and_exists(fs, demo_dir):
     assert fs.ls("immuta") == ["immuta/customers", "immuta/events", "immuta/orders",
-                               "immuta/sales"]
+                               "immuta/purchases", "immuta/sales"]
     assert fs.ls("immuta/sales") == ["immuta/sales/region=eu", "immuta/sales/region=us"]
     assert fs.isdir("immuta/events/2026-11-03")
     key = "sales/region=us/part-00001.csv"

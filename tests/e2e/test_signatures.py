@@ -136,7 +136,7 @@ def test_sigv4_presigned_get_and_listing(endpoint, demo_dir):
     resp = http(endpoint, "GET", path_of(url))
     assert resp.status == 200
     prefixes = [p.text for p in ET.fromstring(resp.body).iter(f"{S3_NS}Prefix") if p.text]
-    assert prefixes == ["customers/", "events/", "orders/", "sales/"]
+    assert prefixes == ["customers/", "events/", "orders/", "purchases/", "sales/"]
 
 
 def test_sigv4_presigned_url_expires(endpoint):

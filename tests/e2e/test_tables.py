@@ -3,7 +3,7 @@ compiling the demo's masks and filters, rclone as the store, and the readers dat
 boto3, pandas over s3fs, DuckDB's httpfs, pyarrow, the AWS CLI.
 
 What the demo promises (README, policies/): alice reads `customers` with `email` hashed and `ssn`
-partially masked (last four kept), `events` with `user_id` hashed and `orders` with `email`
+partially masked (last four kept), `events` with `user_id` hashed and `purchases` with `email`
 hashed; erin reads `customers` only, its `region = eu` rows only, `ssn` null, `email` hashed;
 carol reads everything in clear. Every expected view here is computed from carol's clear bytes
 by an oracle written from docs/tables.md (HMAC-SHA256 under a key derived from the stack's mask
@@ -66,10 +66,11 @@ HASH, NULL, LAST4 = "hash", "null", "last4"
 SPECS = {
     ("alice", "customers"): ("csv", {"email": HASH, "ssn": LAST4}, ("region", {"eu", "us"})),
     ("alice", "events"): ("jsonl", {"user_id": HASH}, None),
-    ("alice", "orders"): ("csv", {"email": HASH}, None),
+    ("alice", "purchases"): ("csv", {"email": HASH}, None),
     ("erin", "customers"): ("csv", {"email": HASH, "ssn": NULL}, ("region", {"eu"})),
 }
-VISIBLE = {"alice": {"sales", "customers", "events", "orders"}, "erin": {"customers"}}
+VISIBLE = {"alice": {"sales", "customers", "events", "orders", "purchases"},
+           "erin": {"customers", "orders"}}
 
 
 class Oracle:
@@ -416,19 +417,20 @@ def demo_objects(principal):
     """The demo's table objects each principal reads in these tests."""
     if principal == "erin":
         return [CUSTOMERS]
-    return [CUSTOMERS, *EVENTS] + (["orders"] if principal in ("alice", "carol") else [])
+    return [CUSTOMERS, *EVENTS] + (["purchases"] if principal in ("alice", "carol") else [])
 
 
 def orders_keys(tables):
-    keys = [k for k, _ in tables.keys("carol", "orders/")]
-    assert keys, "the demo has an `orders` data source with objects"
+    """The CSV orders (`purchases`; the Parquet `orders` are test_parquet.py's)."""
+    keys = [k for k, _ in tables.keys("carol", "purchases/")]
+    assert keys, "the demo has a `purchases` data source with objects"
     return keys
 
 
 def objects_of(tables, principal):
     out = []
     for key in demo_objects(principal):
-        out += orders_keys(tables) if key == "orders" else [key]
+        out += orders_keys(tables) if key == "purchases" else [key]
     return out
 
 
@@ -531,7 +533,7 @@ def test_pandas_over_s3fs_after_a_listing(tables, principal):
 
 
 def test_equal_values_hash_equally_across_files_and_principals(tables):
-    """The hash joins: customers' emails in alice's and erin's views and in alice's orders are
+    """The hash joins: customers' emails in alice's and erin's views and in alice's purchases are
     the same hashes for the same clear e-mail addresses."""
     alice = pd.read_csv(io.BytesIO(tables.read("alice", CUSTOMERS)[1]))
     erin = pd.read_csv(io.BytesIO(tables.read("erin", CUSTOMERS)[1]))
@@ -549,7 +551,8 @@ def test_equal_values_hash_equally_across_files_and_principals(tables):
 def test_erin_reads_customers_only(tables):
     erin = tables.clients["erin"]
     listed = erin.list_objects_v2(Bucket=BUCKET, Delimiter="/")
-    assert [p["Prefix"] for p in listed.get("CommonPrefixes", [])] == ["customers/"]
+    # (and the Parquet orders, test_parquet.py)
+    assert [p["Prefix"] for p in listed.get("CommonPrefixes", [])] == ["customers/", "orders/"]
     for key in (EVENTS[0], "sales/region=eu/part-00000.csv", orders_keys(tables)[0]):
         with pytest.raises(botocore.exceptions.ClientError) as exc:
             erin.get_object(Bucket=BUCKET, Key=key)
@@ -766,7 +769,7 @@ def _sizes(tables, principal, items):
 
 
 @pytest.mark.parametrize("principal, data_source", [
-    ("alice", "customers"), ("alice", "orders"), ("alice", "events"), ("erin", "customers")])
+    ("alice", "customers"), ("alice", "purchases"), ("alice", "events"), ("erin", "customers")])
 def test_listing_sizes_equal_downloaded_sizes(tables, principal, data_source):
     """Every object of a masked table: its listed size, HEAD's Content-Length and the bytes a
     GET delivers agree (for events: the day folder's 3,000 parts too)."""

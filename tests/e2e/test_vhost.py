@@ -42,7 +42,7 @@ def test_boto3_virtual_hosted_style(endpoint, root_endpoint, demo_dir, listener)
     s3, sent = vhost_client(gateway_url, "alice", path)
     resp = s3.list_objects_v2(Bucket="immuta", Delimiter="/")
     assert [p["Prefix"] for p in resp["CommonPrefixes"]] == ["customers/", "events/", "orders/",
-                                                              "sales/"]
+                                                              "purchases/", "sales/"]
     base = f"http://{HOST}:{_port(gateway_url)}{path}"  # really virtual-hosted
     assert sent[-1].split("?")[0] in (base, base + "/"), sent[-1]
     pages = s3.get_paginator("list_objects_v2").paginate(

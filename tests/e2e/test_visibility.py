@@ -8,9 +8,9 @@ from gateway import KEYS, client_error, disk_keys, http, keys_under, s3_error
 
 ROOTS = {
     "bob": ["sales/"],
-    "alice": ["customers/", "events/", "orders/", "sales/"],
-    "carol": ["customers/", "documents/", "events/", "orders/", "sales/"],
-    "erin": ["customers/"],
+    "alice": ["customers/", "events/", "orders/", "purchases/", "sales/"],
+    "carol": ["customers/", "documents/", "events/", "orders/", "purchases/", "sales/"],
+    "erin": ["customers/", "orders/"],
 }
 
 

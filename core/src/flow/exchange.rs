@@ -9,7 +9,7 @@ use super::decisions::Lookup;
 use super::host::{
     Action, Call, CallAnswer, Command, Counter, Histogram, Host, HostRefused, Level,
 };
-use super::table::{ParkedPass, Pass, TableRequest};
+use super::table::{ParkedPass, Pass, TableRequest, TailRead};
 use super::{Outcome, StreamId, Vm, Wake, WAIT_TICK_MS};
 use crate::headers::{HeaderMap, Headers};
 use crate::logging;
@@ -60,6 +60,8 @@ pub(crate) enum Waiting {
     TablePass(Box<Pass>),
     /// Parked: another request (of any worker) is measuring the view.
     ViewParked(Box<ParkedPass>),
+    /// A read of a masked Parquet object's tail, for its footer.
+    ParquetTail(Box<TailRead>),
     /// The HEAD of a listed masked object its listing gave no ETag for.
     ListedHead {
         job: Box<ListingJob>,
@@ -518,6 +520,7 @@ impl Exchange {
             Waiting::Validators { suffix } => self.on_validators(host, &answer, suffix),
             Waiting::TableHead => self.on_table_head(vm, host, &answer),
             Waiting::TablePass(pass) => self.on_table_read(vm, host, pass, &answer),
+            Waiting::ParquetTail(read) => self.on_parquet_tail(vm, host, *read, &answer),
             Waiting::ListedHead { job, measure } => {
                 self.on_listed_head(vm, host, job, *measure, &answer)
             }

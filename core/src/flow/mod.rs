@@ -16,6 +16,8 @@ mod exchange;
 pub mod fake;
 pub mod host;
 mod object;
+#[cfg(test)]
+mod parquet_tests;
 mod table;
 #[cfg(test)]
 mod table_tests;

@@ -6,8 +6,12 @@
 //! Fail closed: an object that does not parse is refused before any byte is sent (the pass read
 //! all of it); a failure once the response is under way resets it, never sends raw bytes.
 
+mod parquet;
+
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+
+pub(crate) use parquet::TailRead;
 
 use super::exchange::{Exchange, Waiting};
 use super::host::{Action, CallAnswer, Command, Counter, Host, Level, StreamId};
@@ -43,7 +47,11 @@ pub(crate) struct TableRequest {
     version: Option<ObjectVersion>,
     /// The object's `Last-Modified` as its HEAD sent it (conditions compare with it).
     last_modified: String,
+    /// The object's `Content-Type` as its HEAD sent it (a Parquet view's HEAD answers with it).
+    content_type: Option<String>,
     answer: Option<ViewAnswer>,
+    /// A Parquet view's GET: the overlay and the range it is applied to.
+    parquet: Option<parquet::ParquetAnswer>,
 }
 
 /// What the client gets of the view, decided before the request goes upstream.
@@ -126,6 +134,9 @@ pub(crate) struct ViewCache {
     unreadable: HashMap<ViewId, Unreadable>,
     /// The views this VM's passes are measuring.
     running: HashSet<ViewId>,
+    /// Parquet views' overlays this VM knows, and their encoded bytes in all.
+    overlays: HashMap<ViewId, Rc<crate::tables::parquet::Overlay>>,
+    overlay_bytes: usize,
     /// Requests parked until a pass (of any worker) has measured their view.
     pub(crate) waiters: HashMap<ViewId, Vec<StreamId>>,
 }
@@ -314,7 +325,9 @@ impl Exchange {
             if_range: owned("if-range"),
             version: None,
             last_modified: String::new(),
+            content_type: None,
             answer: None,
+            parquet: None,
         };
         if table.range.is_none() {
             table.if_range = None;
@@ -362,8 +375,12 @@ impl Exchange {
             return self.respond_error(host, &S3Error::bad_upstream_response());
         };
         table.last_modified = last_modified;
+        table.content_type = head.headers.get("content-type").map(str::to_string);
         let view = ViewId::of(&version, &table.digest);
         table.version = Some(version.clone());
+        if parquet::is_parquet(&table.spec) {
+            return self.parquet_view(vm, host, view);
+        }
         if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
             return self.answer_view(vm, host, entry);
         }
@@ -427,6 +444,15 @@ impl Exchange {
         };
         let digest = job.spec_digest(&measure.spec, || view::spec_digest(&measure.spec, keys));
         let view = ViewId::of(&measure.version, &digest);
+        if parquet::is_parquet(&measure.spec) {
+            // A Parquet view has its object's size: nothing to measure.
+            if vm.views.unreadable.contains_key(&view) {
+                job.unreadable(measure.index, &view.etag());
+            } else {
+                job.sized(measure.index, measure.version.size, &view.etag());
+            }
+            return Err(job);
+        }
         if let Some(entry) = vm.views.get(host, vm.config.view_slots, &view) {
             job.sized(measure.index, entry.index.view_size, &view.etag());
         } else if vm.views.unreadable.contains_key(&view) {
@@ -733,79 +759,25 @@ impl Exchange {
     /// request sent upstream for the bytes the answer needs.
     fn answer_view(&mut self, vm: &mut Vm, host: &mut dyn Host, entry: Rc<ViewEntry>) -> Outcome {
         let stream = self.stream;
+        let etag = entry.view.etag();
+        let size = entry.index.view_size;
+        let range = match self.view_conditions(host, &etag) {
+            Ok(range) => range,
+            Err(outcome) => return outcome,
+        };
         let Some(table) = self.table.as_mut() else {
             return self.respond_error(host, &S3Error::internal_error());
         };
         let Some(version) = table.version.as_ref() else {
             return self.respond_error(host, &S3Error::internal_error());
         };
-        let etag = entry.view.etag();
-        let last_modified = Some(table.last_modified.as_str()).filter(|v| !v.is_empty());
-        // A view changes with its policy while the object's Last-Modified stays: dates never
-        // validate a view (If-Modified-Since is ignored, a date in If-Range does not hold), and
-        // If-Unmodified-Since cannot be known to hold (412, unless If-Match decides).
-        let unmodified_since = table.conditions.if_match.is_none()
-            && table
-                .conditions
-                .if_unmodified_since
-                .as_deref()
-                .and_then(parse_http_date)
-                .is_some();
-        let verdict = match table.conditions.evaluate(Some(&etag), None) {
-            Verdict::Proceed if unmodified_since => Verdict::PreconditionFailed,
-            verdict => verdict,
-        };
-        match verdict {
-            Verdict::Proceed => {}
-            Verdict::NotModified => {
-                let mut headers = vec![("etag", etag.as_str())];
-                headers.extend(last_modified.map(|v| ("last-modified", v)));
-                headers.push(("x-amz-request-id", self.request_id.as_str()));
-                host.command(
-                    stream,
-                    Command::Respond {
-                        status: 304,
-                        headers: &headers,
-                        body: None,
-                    },
-                );
-                return Outcome::Responded;
-            }
-            Verdict::PreconditionFailed => {
-                return self.respond_error(host, &S3Error::precondition_failed());
-            }
-        }
-        let range = match &table.if_range {
-            Some(if_range) if !conditional::if_range_holds(if_range, Some(&etag), None) => None,
-            _ => table.range.as_deref(),
-        };
-        let size = entry.index.view_size;
-        let (status, first, window) = match range::resolve(range, size) {
+        let (status, first, window) = match range::resolve(range.as_deref(), size) {
             Resolved::Whole => (200, 0, None),
             Resolved::Part { first, last } => match entry.index.window(first, last) {
                 Some(window) => (206, first, Some(window)),
                 None => return self.respond_error(host, &S3Error::internal_error()),
             },
-            Resolved::Unsatisfiable => {
-                let error = S3Error::invalid_range();
-                let xml = error.to_xml(&self.resource, &self.request_id);
-                let content_range = format!("bytes */{size}");
-                let headers = [
-                    ("content-type", "application/xml"),
-                    ("content-range", content_range.as_str()),
-                    ("x-amz-request-id", self.request_id.as_str()),
-                ];
-                let body = (!self.is_head).then_some(xml.as_bytes());
-                host.command(
-                    stream,
-                    Command::Respond {
-                        status: error.status,
-                        headers: &headers,
-                        body,
-                    },
-                );
-                return Outcome::Responded;
-            }
+            Resolved::Unsatisfiable => return self.unsatisfiable(host, size),
         };
         // The upstream bytes of the window (all of the object when it covers all of it), of
         // the version the index was built from.
@@ -863,57 +835,108 @@ impl Exchange {
         Outcome::Forward
     }
 
-    /// The upstream's answer to a view's GET or HEAD: the view's headers instead of the
-    /// object's, if it is still the version the index describes.
-    pub(crate) fn on_view_headers(
+    /// The client's conditions answered against a view's `etag`: `Ok` with the range still
+    /// to serve (`None`: the whole view, also when If-Range does not hold), or the outcome of
+    /// the answer already sent (304, 412).
+    fn view_conditions(
         &mut self,
+        host: &mut dyn Host,
+        etag: &str,
+    ) -> Result<Option<String>, Outcome> {
+        let stream = self.stream;
+        let Some(table) = self.table.as_ref() else {
+            return Err(self.respond_error(host, &S3Error::internal_error()));
+        };
+        let last_modified = Some(table.last_modified.as_str()).filter(|v| !v.is_empty());
+        // A view changes with its policy while the object's Last-Modified stays: dates never
+        // validate a view (If-Modified-Since is ignored, a date in If-Range does not hold), and
+        // If-Unmodified-Since cannot be known to hold (412, unless If-Match decides).
+        let unmodified_since = table.conditions.if_match.is_none()
+            && table
+                .conditions
+                .if_unmodified_since
+                .as_deref()
+                .and_then(parse_http_date)
+                .is_some();
+        let verdict = match table.conditions.evaluate(Some(etag), None) {
+            Verdict::Proceed if unmodified_since => Verdict::PreconditionFailed,
+            verdict => verdict,
+        };
+        match verdict {
+            Verdict::Proceed => {}
+            Verdict::NotModified => {
+                let mut headers = vec![("etag", etag)];
+                headers.extend(last_modified.map(|v| ("last-modified", v)));
+                headers.push(("x-amz-request-id", self.request_id.as_str()));
+                host.command(
+                    stream,
+                    Command::Respond {
+                        status: 304,
+                        headers: &headers,
+                        body: None,
+                    },
+                );
+                return Err(Outcome::Responded);
+            }
+            Verdict::PreconditionFailed => {
+                return Err(self.respond_error(host, &S3Error::precondition_failed()));
+            }
+        }
+        Ok(match &table.if_range {
+            Some(if_range) if !conditional::if_range_holds(if_range, Some(etag), None) => None,
+            _ => table.range.clone(),
+        })
+    }
+
+    /// 416 for a range of a view of `size` bytes that is not satisfiable.
+    fn unsatisfiable(&mut self, host: &mut dyn Host, size: u64) -> Outcome {
+        let error = S3Error::invalid_range();
+        let xml = error.to_xml(&self.resource, &self.request_id);
+        let content_range = format!("bytes */{size}");
+        let headers = [
+            ("content-type", "application/xml"),
+            ("content-range", content_range.as_str()),
+            ("x-amz-request-id", self.request_id.as_str()),
+        ];
+        let body = (!self.is_head).then_some(xml.as_bytes());
+        host.command(
+            self.stream,
+            Command::Respond {
+                status: error.status,
+                headers: &headers,
+                body,
+            },
+        );
+        Outcome::Responded
+    }
+
+    /// The view's headers in place of the object's `upstream` ones: `status`, the view's
+    /// `length` and `etag`, its `content_range` for a part; the object's own digests, parts
+    /// and disallowed metadata removed.
+    fn set_view_headers(
+        &self,
         vm: &Vm,
         host: &mut dyn Host,
         upstream: &HeaderMap,
-    ) -> Action {
+        status: u32,
+        (length, etag): (u64, &str),
+        content_range: Option<&str>,
+    ) {
         let stream = self.stream;
-        let Some(table) = self.table.as_ref() else {
-            return Action::Continue;
-        };
-        let (Some(answer), Some(version)) = (&table.answer, &table.version) else {
-            // The gateway's own answer (an error, a 304): nothing of the object is in it.
-            return Action::Continue;
-        };
-        let status = upstream.get(":status");
-        let status_ok = match (&answer.window, self.is_head) {
-            (Some(w), false) if w.upstream_start > 0 || w.upstream_end < version.size => {
-                // Some S3-compatible stores (rclone) answer a satisfied range with 200.
-                let ranged = starts_at(upstream.get("content-range"), answer.upstream_first);
-                ranged && matches!(status, Some("200" | "206"))
-            }
-            _ => status == Some("200"),
-        };
-        let same = upstream.get("etag") == Some(version.etag.as_str())
-            && upstream.get("last-modified").unwrap_or_default() == table.last_modified;
-        if !status_ok || !same {
-            host.log(
-                Level::Warn,
-                &format!(
-                    "s3gate: table object {:?} changed or failed while served (status {status:?}); refused",
-                    table.key
-                ),
-            );
-            self.respond_error(host, &S3Error::service_unavailable());
-            return Action::Pause;
-        }
+        let key = self.table.as_ref().map_or("", |t| t.key.as_str());
         let plan = response::plan_object_response(
             upstream,
             false,
             &Conditions::default(),
-            &table.key,
+            key,
             &self.request_id,
         );
-        let status = answer.status.to_string();
+        let status = status.to_string();
         host.command(stream, Command::SetResponseHeader(":status", Some(&status)));
         let metadata = response::disallowed_metadata(upstream, &vm.config.user_metadata);
         // The object's own digests and parts describe other bytes than the view's. The view's
         // length (and range, when it has one) are set below: a set replaces, no removal first.
-        let partial = answer.window.is_some();
+        let partial = content_range.is_some();
         let describes_object = |name: &str| {
             name.starts_with("x-amz-checksum-")
                 || matches!(name, "content-md5" | "x-amz-mp-parts-count")
@@ -940,29 +963,81 @@ impl Exchange {
         for (name, value) in &plan.set {
             host.command(stream, Command::SetResponseHeader(name, Some(value)));
         }
-        let length = answer.length().to_string();
-        let etag = answer.entry.view.etag();
+        let length = length.to_string();
         host.command(
             stream,
             Command::SetResponseHeader("content-length", Some(&length)),
         );
-        host.command(stream, Command::SetResponseHeader("etag", Some(&etag)));
+        host.command(stream, Command::SetResponseHeader("etag", Some(etag)));
         host.command(
             stream,
             Command::SetResponseHeader("accept-ranges", Some("bytes")),
         );
-        if let Some(window) = answer.window {
-            let content_range = format!(
+        if let Some(content_range) = content_range {
+            host.command(
+                stream,
+                Command::SetResponseHeader("content-range", Some(content_range)),
+            );
+        }
+    }
+
+    /// The upstream's answer to a view's GET or HEAD: the view's headers instead of the
+    /// object's, if it is still the version the index describes.
+    pub(crate) fn on_view_headers(
+        &mut self,
+        vm: &Vm,
+        host: &mut dyn Host,
+        upstream: &HeaderMap,
+    ) -> Action {
+        let Some(table) = self.table.as_ref() else {
+            return Action::Continue;
+        };
+        if table.parquet.is_some() {
+            return self.on_parquet_headers(vm, host, upstream);
+        }
+        let (Some(answer), Some(version)) = (&table.answer, &table.version) else {
+            // The gateway's own answer (an error, a 304): nothing of the object is in it.
+            return Action::Continue;
+        };
+        let status = upstream.get(":status");
+        let status_ok = match (&answer.window, self.is_head) {
+            (Some(w), false) if w.upstream_start > 0 || w.upstream_end < version.size => {
+                // Some S3-compatible stores (rclone) answer a satisfied range with 200.
+                let ranged = starts_at(upstream.get("content-range"), answer.upstream_first);
+                ranged && matches!(status, Some("200" | "206"))
+            }
+            _ => status == Some("200"),
+        };
+        let same = upstream.get("etag") == Some(version.etag.as_str())
+            && upstream.get("last-modified").unwrap_or_default() == table.last_modified;
+        if !status_ok || !same {
+            host.log(
+                Level::Warn,
+                &format!(
+                    "s3gate: table object {:?} changed or failed while served (status {status:?}); refused",
+                    table.key
+                ),
+            );
+            self.respond_error(host, &S3Error::service_unavailable());
+            return Action::Pause;
+        }
+        let content_range = answer.window.map(|window| {
+            format!(
                 "bytes {}-{}/{}",
                 answer.first,
                 answer.first + window.take - 1,
                 answer.entry.index.view_size
-            );
-            host.command(
-                stream,
-                Command::SetResponseHeader("content-range", Some(&content_range)),
-            );
-        }
+            )
+        });
+        let etag = answer.entry.view.etag();
+        self.set_view_headers(
+            vm,
+            host,
+            upstream,
+            answer.status,
+            (answer.length(), &etag),
+            content_range.as_deref(),
+        );
         Action::Continue
     }
 
@@ -975,6 +1050,12 @@ impl Exchange {
         end_of_stream: bool,
     ) -> Action {
         let stream = self.stream;
+        let Some(table) = self.table.as_mut() else {
+            return Action::Continue;
+        };
+        if table.parquet.is_some() {
+            return self.on_parquet_body(host, size, end_of_stream);
+        }
         let Some(table) = self.table.as_mut() else {
             return Action::Continue;
         };

@@ -107,6 +107,8 @@ pub struct DataSourceGrant {
 pub enum Format {
     Csv,
     Jsonl,
+    /// Apache Parquet files, masked in place (`tables::parquet`).
+    Parquet,
     /// Any other kind of object; the default.
     #[default]
     Binary,
@@ -236,6 +238,7 @@ mod tests {
         for (format, written) in [
             (Format::Csv, "\"csv\""),
             (Format::Jsonl, "\"jsonl\""),
+            (Format::Parquet, "\"parquet\""),
             (Format::Binary, "\"binary\""),
         ] {
             assert_eq!(serde_json::to_string(&format).unwrap(), written);
@@ -245,7 +248,7 @@ mod tests {
         let parsed: DataSourceGrant = serde_json::from_str(without).unwrap();
         assert_eq!(parsed.format, Format::Binary);
         // A format this filter does not know fails the whole document: fail closed.
-        let unknown = without.replace('}', r#","format":"parquet"}"#);
+        let unknown = without.replace('}', r#","format":"avro"}"#);
         assert!(serde_json::from_str::<DataSourceGrant>(&unknown).is_err());
     }
 

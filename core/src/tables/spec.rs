@@ -24,12 +24,16 @@ pub struct TableSpec {
     pub row_filters: Vec<RowFilter>,
 }
 
-/// How the objects are read: `{"kind":"csv", ...dialect}` or `{"kind":"jsonl"}`.
+/// How the objects are read: `{"kind":"csv", ...dialect}`, `{"kind":"jsonl"}` or
+/// `{"kind":"parquet"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TableFormat {
     Csv(CsvDialect),
     Jsonl {},
+    /// Masked in place by an overlay on the object (`tables::parquet`): only `null` and
+    /// `constant` masks, no row filters.
+    Parquet {},
 }
 
 /// The CSV options of a data source, as written in JSON: each character a one-character string.
@@ -149,6 +153,11 @@ impl Mask {
             Mask::FormatPreserving {} => "format_preserving",
         }
     }
+
+    /// Whether a Parquet view can apply the mask: `null` and `constant` only.
+    pub fn applies_to_parquet(&self) -> bool {
+        matches!(self, Mask::Null {} | Mask::Constant { .. })
+    }
 }
 
 fn default_fill() -> char {
@@ -198,7 +207,17 @@ pub enum SpecError {
     Mask(usize, MaskError),
     /// The index of the filter in `row_filters`, and why.
     RowFilter(usize, &'static str),
+    /// The index of a mask in `masks` whose kind a Parquet view cannot apply.
+    ParquetMask(usize),
+    /// The index of a row filter on a Parquet data source (a view keeps every row).
+    ParquetRowFilter(usize),
 }
+
+/// Why a Parquet data source refuses a mask kind.
+pub const PARQUET_MASKS: &str = "a Parquet data source takes only null and constant masks";
+
+/// Why a Parquet data source refuses row filters.
+pub const PARQUET_ROW_FILTERS: &str = "a Parquet data source takes no row filters";
 
 impl std::fmt::Display for SpecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -206,6 +225,8 @@ impl std::fmt::Display for SpecError {
             SpecError::Dialect(why) => write!(f, "csv dialect: {why}"),
             SpecError::Mask(i, why) => write!(f, "mask {i}: {why}"),
             SpecError::RowFilter(i, why) => write!(f, "row filter {i}: {why}"),
+            SpecError::ParquetMask(i) => write!(f, "mask {i}: {PARQUET_MASKS}"),
+            SpecError::ParquetRowFilter(i) => write!(f, "row filter {i}: {PARQUET_ROW_FILTERS}"),
         }
     }
 }
@@ -214,14 +235,21 @@ impl std::error::Error for SpecError {}
 
 impl TableSpec {
     /// Everything parsing cannot check: the dialect, each mask (a regex compiles, a fill is
-    /// printable), each filter's arity. The service refuses a policy failing it; the filter
-    /// refuses such a decision.
+    /// printable), each filter's arity; for Parquet, only `null` and `constant` masks and no
+    /// row filter. The service refuses a policy failing it; the filter refuses such a decision.
     pub fn validate(&self) -> Result<(), SpecError> {
         if let TableFormat::Csv(dialect) = &self.format {
             dialect.dialect().map_err(SpecError::Dialect)?;
         }
+        let parquet = self.format == TableFormat::Parquet {};
         for (i, m) in self.masks.iter().enumerate() {
             m.mask.validate().map_err(|e| SpecError::Mask(i, e))?;
+            if parquet && !m.mask.applies_to_parquet() {
+                return Err(SpecError::ParquetMask(i));
+            }
+        }
+        if parquet && !self.row_filters.is_empty() {
+            return Err(SpecError::ParquetRowFilter(0));
         }
         for (i, f) in self.row_filters.iter().enumerate() {
             f.validate().map_err(|e| SpecError::RowFilter(i, e))?;
@@ -305,7 +333,7 @@ mod tests {
         assert_eq!(again, spec);
         let d = match &spec.format {
             TableFormat::Csv(d) => d.dialect().unwrap(),
-            TableFormat::Jsonl {} => unreachable!(),
+            _ => unreachable!(),
         };
         assert_eq!((d.delimiter, d.quote, d.escape), (b';', b'\'', Some(b'\\')));
         assert_eq!(d.terminator, Terminator::CrLf);
@@ -316,7 +344,7 @@ mod tests {
         let spec = parse(r#"{"format": {"kind": "csv"}}"#).unwrap();
         match spec.format {
             TableFormat::Csv(d) => assert_eq!(d.dialect().unwrap(), Dialect::default()),
-            TableFormat::Jsonl {} => unreachable!(),
+            _ => unreachable!(),
         }
         assert!(spec.masks.is_empty() && spec.row_filters.is_empty());
         let spec = parse(r#"{"format": {"kind": "jsonl"}, "masks": [{"column": "a.b", "mask": {"kind": "partial", "keep_first": 1, "keep_last": 1}}]}"#).unwrap();
@@ -353,7 +381,8 @@ mod tests {
             r#"{"format": {"kind": "jsonl"}, "row_filters": [{"column": "a", "op": "like", "values": ["x"]}]}"#,
             r#"{"format": {"kind": "jsonl"}, "row_filters": [{"column": "a", "op": "in", "values": ["x"], "case": "any"}]}"#,
             // formats: unknown, unknown option, a multi-character delimiter
-            r#"{"format": {"kind": "parquet"}}"#,
+            r#"{"format": {"kind": "parquet", "max_footer": 1}}"#,
+            r#"{"format": {"kind": "avro"}}"#,
             r#"{"format": {"kind": "jsonl", "strict": true}}"#,
             r##"{"format": {"kind": "csv", "comment": "#"}}"##,
             r#"{"format": {"kind": "csv", "delimiter": ";;"}}"#,
@@ -405,5 +434,47 @@ mod tests {
         }
         let rest = r#", "row_filters": [{"column": "a", "op": "in", "values": []}, {"column": "a", "op": "eq", "values": ["x"]}]"#;
         assert_eq!(with(r#"{"kind": "jsonl"}"#, rest), Ok(()));
+    }
+
+    #[test]
+    fn parquet_takes_null_and_constant_masks_and_no_row_filter() {
+        let with = |rest: &str| {
+            parse(&format!(r#"{{"format": {{"kind": "parquet"}}{rest}}}"#))
+                .unwrap()
+                .validate()
+        };
+        let spec = parse(r#"{"format": {"kind": "parquet"}}"#).unwrap();
+        assert_eq!(spec.format, TableFormat::Parquet {});
+        assert_eq!(
+            serde_json::to_string(&spec.format).unwrap(),
+            r#"{"kind":"parquet"}"#
+        );
+        let ok = r#", "masks": [{"column": "a", "mask": {"kind": "null"}}, {"column": "b", "mask": {"kind": "constant", "value": "0"}}]"#;
+        assert_eq!(with(ok), Ok(()));
+        for mask in [
+            r#"{"kind": "hash"}"#,
+            r#"{"kind": "partial", "keep_first": 1, "keep_last": 1}"#,
+            r#"{"kind": "regex", "pattern": "a", "replacement": "b"}"#,
+            r#"{"kind": "round", "to": 0}"#,
+            r#"{"kind": "format_preserving"}"#,
+        ] {
+            let rest = format!(
+                r#", "masks": [{{"column": "a", "mask": {{"kind": "null"}}}}, {{"column": "b", "mask": {mask}}}]"#
+            );
+            let refused = with(&rest);
+            assert_eq!(refused, Err(SpecError::ParquetMask(1)), "{mask}");
+            assert_eq!(
+                refused.unwrap_err().to_string(),
+                "mask 1: a Parquet data source takes only null and constant masks"
+            );
+        }
+        let rest = r#", "row_filters": [{"column": "a", "op": "in", "values": ["x"]}]"#;
+        assert_eq!(with(rest), Err(SpecError::ParquetRowFilter(0)));
+        // The same masks and filter on JSON Lines are fine.
+        let jsonl = parse(&format!(
+            r#"{{"format": {{"kind": "jsonl"}}, "masks": [{{"column": "a", "mask": {{"kind": "hash"}}}}]{rest}}}"#
+        ))
+        .unwrap();
+        assert_eq!(jsonl.validate(), Ok(()));
     }
 }

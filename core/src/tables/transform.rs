@@ -18,6 +18,7 @@ use super::index::{Index, IndexBuilder, IndexError, FINGERPRINT_BYTES};
 use super::jsonl::{self, JsonlError, Kind};
 use super::mask::{CompiledMask, MaskKeys, Masked, Value};
 use super::names;
+use super::parquet::Error as ParquetError;
 use super::spec::{RowFilter, SpecError, TableFormat, TableSpec};
 
 /// Why a table object cannot be transformed.
@@ -61,6 +62,10 @@ pub enum TableError {
     Index(IndexError),
     /// `feed` or `finish` after an error.
     Abandoned,
+    /// A Parquet object that has no masked view (`tables::parquet::mask`).
+    Parquet(ParquetError),
+    /// A transform of a Parquet data source: its views are overlays, never streamed.
+    NotStreamed,
 }
 
 impl fmt::Display for TableError {
@@ -109,6 +114,10 @@ impl fmt::Display for TableError {
             ),
             TableError::Index(e) => write!(f, "view index: {e:?}"),
             TableError::Abandoned => f.write_str("transform used after an error"),
+            TableError::Parquet(e) => e.fmt(f),
+            TableError::NotStreamed => {
+                f.write_str("a Parquet data source is masked by an overlay, not a transform")
+            }
         }
     }
 }
@@ -131,10 +140,46 @@ impl TableError {
             | TableError::AmbiguousHeader(_) => {
                 "its CSV header does not name the columns its policy applies to unambiguously"
             }
-            TableError::Spec(_) | TableError::Index(_) | TableError::Abandoned => {
-                "its policy cannot be applied to it"
-            }
+            TableError::Parquet(e) => parquet_reason(e),
+            TableError::Spec(_)
+            | TableError::Index(_)
+            | TableError::Abandoned
+            | TableError::NotStreamed => "its policy cannot be applied to it",
         }
+    }
+}
+
+/// What a client may be told of a Parquet object without a masked view: the kind of fault,
+/// never a column name, row group or offset.
+fn parquet_reason(e: &ParquetError) -> &'static str {
+    match e {
+        ParquetError::NotParquet(_) | ParquetError::Malformed { .. } => {
+            "it is not a valid Parquet file"
+        }
+        ParquetError::Encrypted(_) => "it is an encrypted Parquet file",
+        ParquetError::FooterTooLarge { .. } => "its Parquet footer is over the gateway's maximum",
+        ParquetError::UnknownColumn { .. }
+        | ParquetError::NestedColumn { .. }
+        | ParquetError::RepeatedColumn { .. }
+        | ParquetError::LookAlikeColumn { .. }
+        | ParquetError::NullOnRequired { .. }
+        | ParquetError::InvalidConstant { .. } => {
+            "its Parquet schema does not take the masks its policy applies"
+        }
+        ParquetError::ChunkTooSmall { .. }
+        | ParquetError::TooManyValues { .. }
+        | ParquetError::ExternalChunk { .. }
+        | ParquetError::UnsafeWriter(_)
+        | ParquetError::BloomFilterLength { .. }
+        | ParquetError::FooterGrew { .. }
+        | ParquetError::Overlap { .. } => "its Parquet layout cannot be masked in place",
+        ParquetError::NeedTail { .. } => "its policy cannot be applied to it",
+    }
+}
+
+impl From<ParquetError> for TableError {
+    fn from(e: ParquetError) -> Self {
+        TableError::Parquet(e)
     }
 }
 
@@ -341,6 +386,7 @@ impl Transform {
                 }
                 Reader::Csv(Box::new(csv::Reader::new(dialect, max_record)?))
             }
+            TableFormat::Parquet {} => return Err(TableError::NotStreamed),
             TableFormat::Jsonl {} => {
                 let paths: Vec<&str> = rules.columns.iter().map(|c| c.name.as_str()).collect();
                 Reader::Jsonl(jsonl::Reader::new(&paths, max_record)?)

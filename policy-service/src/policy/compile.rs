@@ -98,6 +98,7 @@ fn table_for(
     let format = match ds.format {
         Format::Csv => TableFormat::Csv(ds.csv.clone().unwrap_or_default()),
         Format::Jsonl => TableFormat::Jsonl {},
+        Format::Parquet => TableFormat::Parquet {},
         Format::Binary => return Ok((None, Vec::new())),
     };
     let mut applied = Vec::new();
@@ -258,19 +259,23 @@ mod tests {
     }
 
     #[test]
-    fn alice_sees_her_four_data_sources_with_housekeeping_hidden() {
+    fn alice_sees_her_five_data_sources_with_housekeeping_hidden() {
         let policies = demo();
         let alice = policies.lookup(ALICE).unwrap();
         assert_eq!(alice.principal, "alice");
         assert!(alice.enabled);
         assert_eq!(alice.ttl_seconds, 60);
-        assert_eq!(names(alice), ["customers", "events", "orders", "sales"]);
+        assert_eq!(
+            names(alice),
+            ["customers", "events", "orders", "purchases", "sales"]
+        );
         let sales = alice.data_source("sales").unwrap();
         assert_eq!(sales.upstream, "demo");
         assert_eq!(sales.bucket, "acme-warehouse-prod");
         assert_eq!(sales.prefix, "curated/sales/");
         assert_eq!(sales.format, Format::Csv);
         assert_eq!(alice.data_source("events").unwrap().format, Format::Jsonl);
+        assert_eq!(alice.data_source("orders").unwrap().format, Format::Parquet);
         for ds in &alice.data_sources {
             assert_eq!(ds.hidden, ["_SUCCESS", "*.crc"], "{}", ds.name);
         }
@@ -352,7 +357,14 @@ mod tests {
         assert!(carol.enabled);
         assert_eq!(
             names(carol),
-            ["customers", "documents", "events", "orders", "sales"]
+            [
+                "customers",
+                "documents",
+                "events",
+                "orders",
+                "purchases",
+                "sales"
+            ]
         );
         assert!(carol.data_sources.iter().all(|d| d.hidden.is_empty()));
         let docs = carol.data_source("documents").unwrap();
@@ -452,10 +464,14 @@ object_rules:
         assert_eq!(events.format, TableFormat::Jsonl {});
         assert_eq!(masks(events), [("user_id", &Mask::Hash {})]);
         assert!(events.row_filters.is_empty());
+        let purchases = table(&policies, ALICE, "purchases").unwrap();
+        assert_eq!(purchases.format, csv());
+        assert_eq!(masks(purchases), [("email", &Mask::Hash {})]);
+        assert!(purchases.row_filters.is_empty());
+        // Exempt from order-amounts-hidden (clearance: support): the emails only.
         let orders = table(&policies, ALICE, "orders").unwrap();
-        assert_eq!(orders.format, csv());
-        assert_eq!(masks(orders), [("email", &Mask::Hash {})]);
-        assert!(orders.row_filters.is_empty());
+        assert_eq!(orders.format, TableFormat::Parquet {});
+        assert_eq!(masks(orders), [("customer_email", &Mask::Null {})]);
         // No mask or filter on sales: served as is.
         assert_eq!(table(&policies, ALICE, "sales"), None);
     }
@@ -464,7 +480,14 @@ object_rules:
     fn erin_reads_eu_customers_only_with_ssn_null_and_email_hashed() {
         let policies = demo();
         let erin = policies.lookup(ERIN).unwrap();
-        assert_eq!(names(erin), ["customers"]);
+        assert_eq!(names(erin), ["customers", "orders"]);
+        let orders = table(&policies, ERIN, "orders").unwrap();
+        assert_eq!(orders.format, TableFormat::Parquet {});
+        let zero = Mask::Constant { value: "0".into() };
+        assert_eq!(
+            masks(orders),
+            [("customer_email", &Mask::Null {}), ("amount", &zero)]
+        );
         let customers = table(&policies, ERIN, "customers").unwrap();
         assert_eq!(
             masks(customers),
@@ -479,7 +502,14 @@ object_rules:
     #[test]
     fn carol_and_bob_get_no_table_policy() {
         let policies = demo();
-        for ds in ["customers", "documents", "events", "orders", "sales"] {
+        for ds in [
+            "customers",
+            "documents",
+            "events",
+            "orders",
+            "purchases",
+            "sales",
+        ] {
             assert_eq!(table(&policies, CAROL, ds), None, "{ds}");
         }
         assert_eq!(table(&policies, BOB, "sales"), None);

@@ -38,13 +38,13 @@ data_sources:
     upstream: demo
     bucket: acme-warehouse-prod
     prefix: curated/orders/
-    format: csv
+    format: parquet
     columns:
-      order_id: string
-      email: string
-      product: string
+      order_id: number
+      customer_email: string
       amount: number
-      order_date: date
+      region: string
+      order_ts: timestamp
   - name: events
     upstream: demo
     bucket: acme-warehouse-prod
@@ -62,6 +62,17 @@ data_sources:
     bucket: acme-docs-archive
     prefix: archive/documents/
     format: binary
+  - name: purchases
+    upstream: demo
+    bucket: acme-warehouse-prod
+    prefix: curated/purchases/
+    format: csv
+    columns:
+      order_id: string
+      email: string
+      product: string
+      amount: number
+      order_date: date
 "#;
 
 pub fn principals() -> String {
@@ -71,7 +82,7 @@ principals:
   - name: alice
     key_sha256: {ALICE}
     roles: [analyst]
-    data_sources: [sales, customers, events, orders]
+    data_sources: [sales, customers, events, orders, purchases]
     attributes: {{region: [eu, us], clearance: [support]}}
   - name: bob
     key_sha256: {BOB}
@@ -88,7 +99,7 @@ principals:
   - name: erin
     key_sha256: {ERIN}
     roles: [analyst]
-    data_sources: [customers]
+    data_sources: [customers, orders]
     attributes:
       region: [eu]
 "#
@@ -124,7 +135,7 @@ macro_rules! table_rules {
         r#"column_masks:
   - name: emails-hashed
     description: emails are keyed hashes, equal in every table, so analysts still join on them
-    data_sources: [customers, orders]
+    data_sources: [customers, purchases]
     column: email
     mask: {kind: hash}
     unless_roles: [steward]
@@ -147,6 +158,19 @@ macro_rules! table_rules {
     column: user_id
     mask: {kind: hash}
     unless_roles: [steward]
+  - name: order-emails-hidden
+    description: no customer email in the Parquet orders
+    data_sources: [orders]
+    column: customer_email
+    mask: {kind: null}
+    unless_roles: [steward]
+  - name: order-amounts-hidden
+    description: order amounts read as 0, unless cleared for support work
+    data_sources: [orders]
+    column: amount
+    mask: {kind: constant, value: "0"}
+    unless_roles: [steward]
+    unless_attributes: {clearance: [support]}
 row_filters:
   - name: regional-customers
     description: analysts see the customers of the regions they work for

@@ -369,7 +369,7 @@ mod tests {
         assert_eq!(
             policies.summary(),
             format!(
-                "5 data sources, 5 principals, 1 object rules, 1 partition rules, 4 column masks, \
+                "6 data sources, 5 principals, 1 object rules, 1 partition rules, 6 column masks, \
                  1 row filters, version {}",
                 &policies.version()[..12]
             )

@@ -412,10 +412,10 @@ mod tests {
 
     #[test]
     fn unknown_format_is_an_error() {
-        let bad = DATA_SOURCES.replace("format: jsonl", "format: parquet");
+        let bad = DATA_SOURCES.replace("format: jsonl", "format: avro");
         let e = errors(&bad, &principals(), RULES);
         assert!(
-            e.contains("data_sources.yaml: ") && e.contains("parquet"),
+            e.contains("data_sources.yaml: ") && e.contains("avro"),
             "{e}"
         );
     }

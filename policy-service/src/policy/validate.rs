@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use s3gate_core::policy::entitlements::Format;
 use s3gate_core::policy::glob;
-use s3gate_core::tables::spec::{FilterOp, Mask, RoundTo, RowFilter};
+use s3gate_core::tables::spec::{
+    FilterOp, Mask, RoundTo, RowFilter, PARQUET_MASKS, PARQUET_ROW_FILTERS,
+};
 
 use super::problems::{entry_label, quoted_list, Problems};
 use super::schema::{
@@ -83,6 +85,7 @@ pub fn format_name(format: Format) -> &'static str {
     match format {
         Format::Csv => "csv",
         Format::Jsonl => "jsonl",
+        Format::Parquet => "parquet",
         Format::Binary => "binary",
     }
 }
@@ -227,7 +230,8 @@ fn check_table_options(ds: &DataSource, problems: &mut Problems, f: &str, at: &s
         problems.add(
             f,
             at,
-            "columns given but format is binary; only csv and jsonl data sources have columns",
+            "columns given but format is binary; only csv, jsonl and parquet data sources have \
+             columns",
         );
     }
     for (column, kind) in &ds.columns {
@@ -268,8 +272,8 @@ fn table_sources<'a>(
                 f,
                 at,
                 format_args!(
-                    "data source {:?} is binary; masks and row filters apply only to csv and \
-                     jsonl data sources (set its format)",
+                    "data source {:?} is binary; masks and row filters apply only to csv, \
+                     jsonl and parquet data sources (set its format)",
                     ds.name
                 ),
             );
@@ -424,6 +428,15 @@ fn validate_column_masks(
                     problems.add(f, &at, format_args!("mask: {e}"));
                 }
                 check_column(&rule.column, Some(mask), &tables, problems, f, &at);
+                if !mask.applies_to_parquet() {
+                    for ds in tables.iter().filter(|ds| ds.format == Format::Parquet) {
+                        problems.add(
+                            f,
+                            &at,
+                            format_args!("data source {:?} is parquet; {PARQUET_MASKS}", ds.name),
+                        );
+                    }
+                }
             }
         }
         check_unless_roles(&rule.unless_roles, roles, problems, f, &at);
@@ -450,6 +463,16 @@ fn validate_row_filters(
             problems,
         );
         check_column(&rule.column, None, &tables, problems, f, &at);
+        for ds in tables.iter().filter(|ds| ds.format == Format::Parquet) {
+            problems.add(
+                f,
+                &at,
+                format_args!(
+                    "data source {:?} is parquet; {PARQUET_ROW_FILTERS}",
+                    ds.name
+                ),
+            );
+        }
         let given = [
             rule.value.is_some(),
             rule.values.is_some(),
@@ -1179,7 +1202,7 @@ mod tests {
         errors(DATA_SOURCES, &principals(), &format!("{RULES}{entry}"))
     }
 
-    const M: &str = "rules.yaml: column mask #5 \"m\": ";
+    const M: &str = "rules.yaml: column mask #7 \"m\": ";
     const F: &str = "rules.yaml: row filter #2 \"f\": ";
 
     #[test]
@@ -1190,8 +1213,8 @@ mod tests {
         assert_eq!(
             e,
             format!(
-                "{M}data source \"documents\" is binary; masks and row filters apply only to csv \
-                 and jsonl data sources (set its format)"
+                "{M}data source \"documents\" is binary; masks and row filters apply only to csv, \
+                 jsonl and parquet data sources (set its format)"
             )
         );
         let e = filter_errors(
@@ -1288,17 +1311,17 @@ mod tests {
             )
         );
         let e = mask_errors(
-            "  - {name: m, data_sources: [orders], column: order_date, mask: {kind: round, to: 0}}\n",
+            "  - {name: m, data_sources: [purchases], column: order_date, mask: {kind: round, to: 0}}\n",
         );
         assert_eq!(
             e,
             format!(
                 "{M}a round mask to that precision cannot apply to column \"order_date\" of data \
-                 source \"orders\": its type is date, the mask needs number"
+                 source \"purchases\": its type is date, the mask needs number"
             )
         );
         let e = mask_errors(
-            "  - {name: m, data_sources: [orders], column: amount, mask: {kind: round, to: year}}\n",
+            "  - {name: m, data_sources: [purchases], column: amount, mask: {kind: round, to: year}}\n",
         );
         assert!(
             e.ends_with("its type is number, the mask needs date or timestamp"),
@@ -1307,15 +1330,15 @@ mod tests {
         // What fits its type is fine.
         let ok = RULES.replace(
             "row_filters:",
-            "  - {name: m, data_sources: [orders], column: amount, mask: {kind: round, to: 0}}\n  - {name: n, data_sources: [events], column: ts, mask: {kind: round, to: day}}\nrow_filters:",
+            "  - {name: m, data_sources: [purchases], column: amount, mask: {kind: round, to: 0}}\n  - {name: n, data_sources: [events], column: ts, mask: {kind: round, to: day}}\nrow_filters:",
         );
         assert!(load(DATA_SOURCES, &principals(), &ok).is_ok());
         let e = filter_errors(
-            "  - {name: f, data_sources: [orders], column: region, op: in, values: [eu]}\n",
+            "  - {name: f, data_sources: [purchases], column: region, op: in, values: [eu]}\n",
         );
         assert!(
             e.starts_with(&format!(
-                "{F}column \"region\" is not among data source \"orders\"'s columns"
+                "{F}column \"region\" is not among data source \"purchases\"'s columns"
             )),
             "{e}"
         );
@@ -1334,8 +1357,65 @@ mod tests {
         assert_eq!(
             e,
             "data_sources.yaml: data source #5 \"documents\": columns given but format is binary; \
-             only csv and jsonl data sources have columns"
+             only csv, jsonl and parquet data sources have columns"
         );
+    }
+
+    #[test]
+    fn parquet_data_sources_take_only_null_and_constant_masks_and_no_row_filter() {
+        // The demo's orders are Parquet, with a null and a constant mask.
+        assert!(DATA_SOURCES.contains("    prefix: curated/orders/\n    format: parquet\n"));
+        let ok = mask_errors_or_ok(
+            "  - {name: m, data_sources: [orders], column: region, mask: {kind: constant, value: x}}\n",
+        );
+        assert_eq!(ok, None);
+        for mask in [
+            "{kind: hash}",
+            "{kind: partial, keep_first: 1, keep_last: 1}",
+            "{kind: regex, pattern: a, replacement: b}",
+            "{kind: round, to: 0}",
+            "{kind: format_preserving}",
+        ] {
+            let e = mask_errors(&format!(
+                "  - {{name: m, data_sources: [orders], column: amount, mask: {mask}}}\n"
+            ));
+            assert_eq!(
+                e,
+                format!(
+                    "{M}data source \"orders\" is parquet; a Parquet data source takes only null \
+                     and constant masks"
+                ),
+                "{mask}"
+            );
+        }
+        // "*" covers the Parquet data source too.
+        let e = mask_errors(
+            "  - {name: m, data_sources: [\"*\"], column: region, mask: {kind: hash}}\n",
+        );
+        assert!(
+            e.ends_with(&format!(
+                "{M}data source \"orders\" is parquet; a Parquet data source takes only null and \
+                 constant masks"
+            )),
+            "{e}"
+        );
+        let e = filter_errors(
+            "  - {name: f, data_sources: [orders], column: amount, op: in, values: [x]}\n",
+        );
+        assert_eq!(
+            e,
+            format!(
+                "{F}data source \"orders\" is parquet; a Parquet data source takes no row filters"
+            )
+        );
+    }
+
+    /// `mask_errors`, or `None` when the policies load.
+    fn mask_errors_or_ok(entry: &str) -> Option<String> {
+        let r = RULES.replace("row_filters:", &format!("{entry}row_filters:"));
+        load(DATA_SOURCES, &principals(), &r)
+            .err()
+            .map(|e| e.to_string())
     }
 
     #[test]
@@ -1441,7 +1521,7 @@ mod tests {
         );
         assert_eq!(
             e,
-            "rules.yaml: column mask #5 \"ssn-hidden\": duplicate name; column mask names must be unique"
+            "rules.yaml: column mask #7 \"ssn-hidden\": duplicate name; column mask names must be unique"
         );
         let e = filter_errors("  - {name: regional-customers, data_sources: [sales], column: a, op: in, values: []}\n");
         assert_eq!(
