@@ -101,7 +101,7 @@ def test_make_check_policies_prints_one_clean_line():
     printed = [line for line in (result.stdout + result.stderr).splitlines()
                if line.strip() and "Finished" not in line and "Compiling" not in line]
     assert len(printed) == 1, printed
-    assert re.fullmatch(r"policies/?: policies are valid \(5 data sources, 5 principals, .*\)",
+    assert re.fullmatch(r"policies/?: policies are valid \(6 data sources, 5 principals, .*\)",
                         printed[0]), printed
 
 
