@@ -46,6 +46,16 @@ def demo_dir(tmp_path_factory):
     return root
 
 
+def demo_data_with(tmp_path_factory, name, objects):
+    """A fresh demo data tree (folder `name`) with `objects` (path -> bytes) written into it,
+    for a stack of a module's own over crafted objects."""
+    root = tmp_path_factory.mktemp(name) / "data"
+    gen_demo_data.ensure(root)
+    for path, data in objects.items():
+        (root / path).write_bytes(data)
+    return root
+
+
 def start_stack(demo_dir, run_dir, **kwargs):
     kwargs.setdefault("regions", TEST_REGIONS)
     try:

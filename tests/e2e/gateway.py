@@ -143,6 +143,11 @@ def http(endpoint, method, path, headers=None, body=None, key=None):
     return result
 
 
+def refused_as_unreadable(resp):
+    """Whether `resp` is the refusal of an object its masks cannot be applied to."""
+    return resp.status == 403 and s3_error(resp)[0] == "InvalidObjectState"
+
+
 def s3_error(resp):
     """(Code, Message) of an S3 error response; asserts the S3 error shape."""
     assert "xml" in resp.headers.get("content-type", ""), resp.headers

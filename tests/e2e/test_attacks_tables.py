@@ -27,8 +27,7 @@ from urllib.parse import quote
 import pandas as pd
 import pytest
 
-import gen_demo_data
-from conftest import REPO, start_stack
+from conftest import REPO, demo_data_with, start_stack
 from gateway import KEYS, S3_NS, http, s3_error
 from test_vhost import HOST
 
@@ -146,11 +145,7 @@ TRICKY = {
 
 
 def _data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tables") / "data"
-    gen_demo_data.ensure(root)
-    for path, data in TRICKY.items():
-        (root / path).write_bytes(data)
-    return root
+    return demo_data_with(tmp_path_factory, "tables", TRICKY)
 
 
 @pytest.fixture(scope="module")

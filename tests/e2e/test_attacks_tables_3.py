@@ -31,9 +31,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-import gen_demo_data
-from conftest import start_stack
-from gateway import s3_error
+from conftest import demo_data_with, start_stack
+from gateway import refused_as_unreadable
 from test_attacks_tables import CUSTOMERS, EVENTS, EMAIL, ORDERS, SSN, clear_values, get
 
 def _quote_none_csv(hidden_region):
@@ -132,17 +131,10 @@ OBJECTS = {
 
 @pytest.fixture(scope="module")
 def tables3(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tables3") / "data"
-    gen_demo_data.ensure(root)
-    for path, data in OBJECTS.items():
-        (root / path).write_bytes(data)
+    root = demo_data_with(tmp_path_factory, "tables3", OBJECTS)
     s = start_stack(root, tmp_path_factory.mktemp("run"))
     yield s
     s.stop()
-
-
-def _refused(resp):
-    return resp.status == 403 and s3_error(resp)[0] == "InvalidObjectState"
 
 
 def _duckdb(body, tmp_path, fmt="csv"):
@@ -186,7 +178,7 @@ def test_duckdb_never_reads_a_hidden_row_or_clear_value(tables3, tmp_path, who, 
     masked table holding a line break, where a sniffing reader can choose another quote), or
     DuckDB reads only the regions the principal holds and no clear value under `email`/`ssn`."""
     resp = get(tables3, who, f"customers/{name}")
-    if _refused(resp):
+    if refused_as_unreadable(resp):
         return
     assert resp.status == 200, resp.body[:300]
     _, rel = _duckdb(resp.body, tmp_path)
@@ -248,7 +240,7 @@ def test_duckdb_never_reads_a_masked_name_over_clear_values(tables3, tmp_path, w
     Safe: refused (e.g. a header name of a masked table holding another delimiter a sniffer
     tries: `;`, `|`, tab), or no column DuckDB names `email` holds a clear e-mail."""
     resp = get(tables3, who, key)
-    if _refused(resp):
+    if refused_as_unreadable(resp):
         return
     assert resp.status == 200, resp.body[:300]
     _, rel = _duckdb(resp.body, tmp_path)
@@ -280,7 +272,7 @@ def test_duckdb_dataframe_never_names_a_clear_column_as_masked(tables3, tmp_path
     Safe: refused (a control character in a header name of a masked table), or no DataFrame
     column named `email`/`ssn` holds a clear value."""
     resp = get(tables3, who, key)
-    if _refused(resp):
+    if refused_as_unreadable(resp):
         return
     assert resp.status == 200, resp.body[:300]
     _, rel = _duckdb(resp.body, tmp_path)
@@ -311,7 +303,7 @@ def test_duckdb_dataframe_never_names_a_clear_key_as_masked(tables3, tmp_path):
     Safe: refused (a key with a control character where masks apply), or `.df()['user_id']`
     holds hashes only."""
     resp = get(tables3, "alice", "events/n_user_id_nul.jsonl")
-    if _refused(resp):
+    if refused_as_unreadable(resp):
         return
     assert resp.status == 200, resp.body[:300]
     _, rel = _duckdb(resp.body, tmp_path, fmt="jsonl")
@@ -339,7 +331,7 @@ def test_duckdb_normalized_names_never_name_a_clear_column_as_masked(tables3, tm
     Safe: refused (a name that is a masked one once punctuation is dropped), or DuckDB's
     normalised `email`/`ssn` hold no clear value."""
     resp = get(tables3, who, key)
-    if _refused(resp):
+    if refused_as_unreadable(resp):
         return
     assert resp.status == 200, resp.body[:300]
     path = tmp_path / "view.csv"
@@ -382,7 +374,7 @@ def test_python_name_cleaning_never_finds_a_clear_masked_column(tables3, who, na
 
     Safe: refused, or no column whose cleaned name is `email`/`ssn` holds a clear value."""
     resp = get(tables3, who, f"customers/{name}")
-    if _refused(resp):
+    if refused_as_unreadable(resp):
         return
     assert resp.status == 200, resp.body[:300]
     frame = pd.read_csv(io.BytesIO(resp.body), dtype=str, keep_default_na=False,
@@ -397,7 +389,7 @@ def test_python_name_cleaning_never_finds_a_clear_masked_column(tables3, who, na
 def test_python_name_cleaning_never_finds_a_clear_masked_key(tables3):
     """The JSON Lines counterpart: `"user_id\\u001f"` is `user_id` once stripped, served clear."""
     resp = get(tables3, "alice", "events/p_user_id_us.jsonl")
-    if _refused(resp):
+    if refused_as_unreadable(resp):
         return
     assert resp.status == 200, resp.body[:300]
     frame = pd.read_json(io.BytesIO(resp.body), lines=True, dtype=False)
@@ -425,7 +417,7 @@ def test_a_header_name_that_is_not_utf8_is_never_a_clear_masked_column(tables3, 
     Safe: refused (a header name of a masked table that is not UTF-8), or no reader decoding it
     leniently finds a clear value under `email`/`ssn`."""
     resp = get(tables3, who, f"customers/{name}")
-    if _refused(resp):
+    if refused_as_unreadable(resp):
         return
     assert resp.status == 200, resp.body[:300]
     for errors in ["ignore", "replace"]:
@@ -440,7 +432,7 @@ def test_a_sniffed_dialect_never_reads_a_masked_name_over_clear_values(tables3):
     """LEAK (open, high): Python's `csv.Sniffer` picks `;` for `d_semicolon.csv`'s view as
     DuckDB does, and `csv.DictReader` with that dialect gives `row['email']`, clear."""
     resp = get(tables3, "erin", "customers/d_semicolon.csv")
-    if _refused(resp):
+    if refused_as_unreadable(resp):
         return
     text = resp.body.decode()
     dialect = csv.Sniffer().sniff(text[:4096])
@@ -454,7 +446,7 @@ CONTROL_NAMES = ["c_del.csv", "c_bs.csv", "c_ansi.csv", "c_c1.csv", "c_cr.csv", 
 
 @pytest.mark.parametrize("who", ["alice", "erin"])
 @pytest.mark.parametrize("name", CONTROL_NAMES)
-def test_control_characters_in_header_names_are_refused(tables3, who, name):
+def test_control_characters_in_header_names_arerefused_as_unreadable(tables3, who, name):
     """LEAK (open, low; the judgement names.rs makes for bidirectional controls): a header name
     with a C0/C1 control or DEL is served, its column in clear, though it displays as `email`
     where controls render as nothing or move the cursor: DEL and C1 controls are invisible in
@@ -471,16 +463,16 @@ def test_control_characters_in_header_names_are_refused(tables3, who, name):
     Safe: refused (a control character in a header name of a masked table, as bidi controls
     are), or the column masked."""
     resp = get(tables3, who, f"customers/{name}")
-    assert _refused(resp) or not clear_values(resp.body), (name, who, resp.status, resp.body)
+    assert refused_as_unreadable(resp) or not clear_values(resp.body), (name, who, resp.status, resp.body)
 
 
 @pytest.mark.parametrize("name,value", [("c_user_id_del.jsonl", b"31415929"),
                                         ("c_user_id_bs.jsonl", b"31415930")])
-def test_control_characters_in_json_keys_are_refused(tables3, name, value):
+def test_control_characters_in_json_keys_arerefused_as_unreadable(tables3, name, value):
     """LEAK (open, low): the JSON Lines counterpart; `"user_id\u007f"` (DEL, invisible) and
     `"user_idx\b"` display as `user_id` once a reader has unescaped them, served clear."""
     resp = get(tables3, "alice", f"events/{name}")
-    assert _refused(resp) or value not in resp.body, (name, resp.status, resp.body)
+    assert refused_as_unreadable(resp) or value not in resp.body, (name, resp.status, resp.body)
 
 
 # --- what held ---------------------------------------------------------------------------------
@@ -527,7 +519,7 @@ def test_quoted_records_are_fields_to_readers_that_honour_quotes(tables3):
     chooses another quote). Kept as a baseline for the DuckDB probe: if this fails the object
     itself is read differently by the gateway and pandas."""
     resp = get(tables3, "erin", "customers/d_quote_none_us.csv")
-    if _refused(resp):
+    if refused_as_unreadable(resp):
         return
     frame = pd.read_csv(io.BytesIO(resp.body), dtype=str, keep_default_na=False)
     assert set(frame["region"]) == {"eu"}
