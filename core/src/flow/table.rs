@@ -999,27 +999,14 @@ impl Exchange {
             // The gateway's own answer (an error, a 304): nothing of the object is in it.
             return Action::Continue;
         };
-        let status = upstream.get(":status");
-        let status_ok = match (&answer.window, self.is_head) {
+        let ranged_from = match (&answer.window, self.is_head) {
             (Some(w), false) if w.upstream_start > 0 || w.upstream_end < version.size => {
-                // Some S3-compatible stores (rclone) answer a satisfied range with 200.
-                let ranged = starts_at(upstream.get("content-range"), answer.upstream_first);
-                ranged && matches!(status, Some("200" | "206"))
+                Some(answer.upstream_first)
             }
-            _ => status == Some("200"),
+            _ => None,
         };
-        let same = upstream.get("etag") == Some(version.etag.as_str())
-            && upstream.get("last-modified").unwrap_or_default() == table.last_modified;
-        if !status_ok || !same {
-            host.log(
-                Level::Warn,
-                &format!(
-                    "s3gate: table object {:?} changed or failed while served (status {status:?}); refused",
-                    table.key
-                ),
-            );
-            self.respond_error(host, &S3Error::service_unavailable());
-            return Action::Pause;
+        if !answer_holds(upstream, ranged_from, version, &table.last_modified) {
+            return self.refuse_changed(host, "table object", upstream.get(":status"));
         }
         let content_range = answer.window.map(|window| {
             format!(
@@ -1176,6 +1163,42 @@ fn head_version(
 }
 
 /// Whether a `Content-Range` answers a range starting at `first`.
+/// Whether the upstream's answer to a view's GET is the version the view was made from and,
+/// for a range read from `ranged_from`, that range.
+fn answer_holds(
+    upstream: &HeaderMap,
+    ranged_from: Option<u64>,
+    version: &ObjectVersion,
+    last_modified: &str,
+) -> bool {
+    let status = upstream.get(":status");
+    let status_ok = match ranged_from {
+        // Some S3-compatible stores (rclone) answer a satisfied range with 200.
+        Some(first) => {
+            starts_at(upstream.get("content-range"), first) && matches!(status, Some("200" | "206"))
+        }
+        None => status == Some("200"),
+    };
+    status_ok
+        && upstream.get("etag") == Some(version.etag.as_str())
+        && upstream.get("last-modified").unwrap_or_default() == last_modified
+}
+
+impl Exchange {
+    /// A view's object changed (or failed) between its HEAD and its GET: refused, logged.
+    fn refuse_changed(&mut self, host: &mut dyn Host, what: &str, status: Option<&str>) -> Action {
+        let key = self.table.as_ref().map_or("", |t| t.key.as_str());
+        host.log(
+            Level::Warn,
+            &format!(
+                "s3gate: {what} {key:?} changed or failed while served (status {status:?}); refused"
+            ),
+        );
+        self.respond_error(host, &S3Error::service_unavailable());
+        Action::Pause
+    }
+}
+
 fn starts_at(content_range: Option<&str>, first: u64) -> bool {
     content_range.is_some_and(|v| v.starts_with(&format!("bytes {first}-")))
 }

@@ -14,7 +14,7 @@
 
 use std::rc::Rc;
 
-use super::{starts_at, unreadable_error, Unreadable, ViewCache};
+use super::{answer_holds, starts_at, unreadable_error, Unreadable, ViewCache};
 use crate::flow::exchange::{Exchange, Waiting};
 use crate::flow::host::{Action, CallAnswer, Command, Counter, Host, Level};
 use crate::flow::object::{upstream_call, OwnRequest};
@@ -410,26 +410,9 @@ impl Exchange {
         let (Some(answer), Some(version)) = (&table.parquet, &table.version) else {
             return Action::Continue;
         };
-        let status = upstream.get(":status");
-        let status_ok = if answer.status == 206 && !self.is_head {
-            // Some S3-compatible stores (rclone) answer a satisfied range with 200.
-            starts_at(upstream.get("content-range"), answer.first)
-                && matches!(status, Some("200" | "206"))
-        } else {
-            status == Some("200")
-        };
-        let same = upstream.get("etag") == Some(version.etag.as_str())
-            && upstream.get("last-modified").unwrap_or_default() == table.last_modified;
-        if !status_ok || !same {
-            host.log(
-                Level::Warn,
-                &format!(
-                    "s3gate: Parquet object {:?} changed or failed while served (status {status:?}); refused",
-                    table.key
-                ),
-            );
-            self.respond_error(host, &S3Error::service_unavailable());
-            return Action::Pause;
+        let ranged_from = (answer.status == 206 && !self.is_head).then_some(answer.first);
+        if !answer_holds(upstream, ranged_from, version, &table.last_modified) {
+            return self.refuse_changed(host, "Parquet object", upstream.get(":status"));
         }
         let content_range = (answer.status == 206).then(|| {
             format!(
