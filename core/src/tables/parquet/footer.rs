@@ -62,6 +62,62 @@ pub fn locate(object_size: u64, tail: &[u8], max_footer: u64) -> Result<Location
 
 #[cfg(test)]
 mod tests {
+    use super::{ChunkPlan, Error, Rewrite};
+
+    fn rewrite(chunks: &[(u64, u64)], zeroed: &[(u64, u64)], kept: &[(u64, u64)]) -> Rewrite {
+        Rewrite {
+            chunks: chunks
+                .iter()
+                .map(|&(start, len)| ChunkPlan {
+                    start,
+                    len,
+                    bytes: vec![1],
+                })
+                .collect(),
+            zeroed: zeroed.to_vec(),
+            kept: kept.to_vec(),
+            ..Rewrite::default()
+        }
+    }
+
+    #[test]
+    fn masked_spans_widen_to_the_unmasked_spans_around_them() {
+        // Chunks a [4,100) masked [100,150) c [300,400); the masked chunk's real pages may run
+        // to 300 (a short total_compressed_size) or start at 100 before a declared later start.
+        let mut r = rewrite(&[(120, 30)], &[], &[(4, 96), (300, 100)]);
+        assert_eq!(r.masked_regions(1000).unwrap(), vec![(100, 300)]);
+        // Nothing after it but the footer; nothing before it but the magic.
+        let mut r = rewrite(&[(50, 10)], &[], &[]);
+        assert_eq!(r.masked_regions(1000).unwrap(), vec![(4, 1000)]);
+        // Two masked columns side by side, a masked page index: merged regions.
+        let mut r = rewrite(
+            &[(100, 50), (150, 50)],
+            &[(500, 10)],
+            &[(4, 96), (200, 100), (490, 10), (520, 10)],
+        );
+        assert_eq!(
+            r.masked_regions(1000).unwrap(),
+            vec![(100, 200), (500, 520)]
+        );
+        // A bloom filter of unknown length (an empty span) bounds a gap from above only.
+        let mut r = rewrite(&[(100, 50)], &[], &[(4, 96), (180, 0)]);
+        assert_eq!(r.masked_regions(1000).unwrap(), vec![(100, 180)]);
+    }
+
+    #[test]
+    fn a_masked_span_overlapping_an_unmasked_one_is_refused() {
+        for kept in [(140, 100), (4, 110), (110, 10), (120, 0)] {
+            let mut r = rewrite(&[(100, 50)], &[], &[kept]);
+            assert!(
+                matches!(r.masked_regions(1000), Err(Error::Malformed { .. })),
+                "{kept:?}"
+            );
+        }
+        // Touching is not overlapping.
+        let mut r = rewrite(&[(100, 50)], &[], &[(4, 96), (150, 10)]);
+        assert_eq!(r.masked_regions(1000).unwrap(), vec![(100, 150)]);
+    }
+
     #[test]
     fn old_parquet_mr_versions_are_named() {
         for (created_by, short) in [
@@ -338,6 +394,63 @@ pub struct Rewrite {
     pub chunks: Vec<ChunkPlan>,
     /// Page index and bloom filter spans of masked columns, zeroed in the view.
     pub zeroed: Vec<(u64, u64)>,
+    /// The spans the footer gives unmasked columns (pages, page indexes, bloom filters; a
+    /// bloom filter of unknown length as an empty span at its offset): they bound the gaps
+    /// around masked spans ([`Rewrite::masked_regions`]).
+    pub kept: Vec<(u64, u64)>,
+}
+
+impl Rewrite {
+    /// The regions of the data (`4..data_end`) the view writes over: each masked span (a chunk,
+    /// a page index, a bloom filter) widened to the gap between the unmasked spans around it,
+    /// merged. The footer's sizes and offsets are claims: a masked chunk's real dictionary page
+    /// before its declared start, or pages past a short `total_compressed_size`, lie in that
+    /// gap, where no unmasked column's reader looks. A masked span that overlaps an unmasked
+    /// one is refused: which of the two the bytes belong to cannot be told from the footer.
+    pub fn masked_regions(&mut self, data_end: u64) -> Result<Vec<(u64, u64)>, Error> {
+        let kept = &mut self.kept;
+        kept.sort_unstable();
+        // The largest end among kept[..=i], to find the nearest unmasked end before a span.
+        let mut max_end = Vec::with_capacity(kept.len());
+        let mut running = 0;
+        for &(start, len) in kept.iter() {
+            running = running.max(start.saturating_add(len));
+            max_end.push(running);
+        }
+        let masked = self
+            .chunks
+            .iter()
+            .map(|c| (c.start, c.len))
+            .chain(self.zeroed.iter().copied());
+        let mut regions: Vec<(u64, u64)> = Vec::new();
+        for (start, len) in masked {
+            let end = start.saturating_add(len);
+            // kept[..after] start before this span ends.
+            let after = kept.partition_point(|&(s, _)| s < end);
+            let before_end = after
+                .checked_sub(1)
+                .and_then(|i| max_end.get(i).copied())
+                .unwrap_or(0);
+            if before_end > start {
+                return Err(Error::Malformed {
+                    offset: start,
+                    what: "a masked column's span overlaps another column's",
+                });
+            }
+            let lo = before_end.max(MAGIC.len() as u64);
+            let hi = kept.get(after).map_or(data_end, |&(s, _)| s.min(data_end));
+            regions.push((lo, hi.max(end)));
+        }
+        regions.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(regions.len());
+        for (lo, hi) in regions {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        Ok(merged)
+    }
 }
 
 /// A masked leaf: its column and prepared mask, by leaf index.
@@ -529,6 +642,10 @@ fn row_group<'a>(
                 let mut meta = None;
                 let mut clast = 0;
                 let mut cseen = 0u64;
+                let target = targets.get(leaf).and_then(Option::as_ref);
+                // An unmasked chunk's spans bound the gaps around masked ones: read in this
+                // pass, as the chunk is walked anyway.
+                let mut kept = (any_target && target.is_none()).then(KeptSpans::default);
                 while let Some((cid, cty)) = reader.field_header(&mut clast).map_err(m)? {
                     once(&mut cseen, cid, base + reader.position() as u64)?;
                     // Every chunk is checked for encryption, masked or not.
@@ -536,14 +653,22 @@ fn row_group<'a>(
                         return Err(Error::Encrypted("a column chunk is encrypted"));
                     }
                     let value_start = reader.position();
-                    reader.skip(cty).map_err(m)?;
+                    match kept.as_mut() {
+                        Some(kept) => kept.read_chunk_field(reader, cid, cty).map_err(m)?,
+                        None => reader.skip(cty).map_err(m)?,
+                    }
                     if cid == 3 {
                         meta = Some(reader.field_since(cid, cty, value_start));
                     }
                 }
                 let chunk = reader.field_since(0, thrift::STRUCT, chunk_start);
-                match targets.get(leaf).and_then(Option::as_ref) {
-                    None => cw.out.extend_from_slice(chunk.raw),
+                match target {
+                    None => {
+                        cw.out.extend_from_slice(chunk.raw);
+                        if let Some(kept) = kept {
+                            kept.push_to(base, tail, &mut out.kept);
+                        }
+                    }
                     Some(target) => {
                         let meta = meta
                             .ok_or_else(|| bad(chunk.offset, "a column chunk without metadata"))?;
@@ -768,6 +893,84 @@ fn masked_chunk(
         new_len_i64 - uncompressed,
         rows,
     ))
+}
+
+/// What the footer says of an unmasked chunk's spans: its pages
+/// (`[min(dictionary, data page offset), + total_compressed_size)`), page index and bloom filter.
+#[derive(Default)]
+struct KeptSpans {
+    offset_index: (Option<i64>, Option<i64>),
+    column_index: (Option<i64>, Option<i64>),
+    compressed: Option<i64>,
+    data: Option<i64>,
+    dictionary: Option<i64>,
+    bloom: Option<i64>,
+    bloom_length: Option<i64>,
+}
+
+impl KeptSpans {
+    /// Reads (or skips) one `ColumnChunk` field's value at `reader`.
+    fn read_chunk_field(&mut self, reader: &mut Reader<'_>, id: i16, ty: u8) -> thrift::Result<()> {
+        match (id, ty) {
+            (3, thrift::STRUCT) => {
+                let mut last = 0;
+                while let Some((id, ty)) = reader.field_header(&mut last)? {
+                    match (id, ty) {
+                        (7, thrift::I64) => self.compressed = Some(reader.i64()?),
+                        (9, thrift::I64) => self.data = Some(reader.i64()?),
+                        (11, thrift::I64) => self.dictionary = Some(reader.i64()?),
+                        (14, thrift::I64) => self.bloom = Some(reader.i64()?),
+                        (15, thrift::I32) => self.bloom_length = Some(reader.i32()?.into()),
+                        _ => reader.skip(ty)?,
+                    }
+                }
+                Ok(())
+            }
+            (4, thrift::I64) => {
+                self.offset_index.0 = Some(reader.i64()?);
+                Ok(())
+            }
+            (5, thrift::I32) => {
+                self.offset_index.1 = Some(reader.i32()?.into());
+                Ok(())
+            }
+            (6, thrift::I64) => {
+                self.column_index.0 = Some(reader.i64()?);
+                Ok(())
+            }
+            (7, thrift::I32) => {
+                self.column_index.1 = Some(reader.i32()?.into());
+                Ok(())
+            }
+            _ => reader.skip(ty),
+        }
+    }
+
+    /// The spans, pushed to `kept`. What lies outside the data (`4..data_end`) is left out:
+    /// that only widens the gaps zeroed around masked spans, never what is served clear.
+    fn push_to(self, data_end: u64, tail: &Tail<'_>, kept: &mut Vec<(u64, u64)>) {
+        let mut push = |offset: Option<i64>, len: Option<i64>| {
+            if let (Some(offset), Some(len)) = (offset, len) {
+                if let Ok(span) = span_in_data(offset, len, data_end, 0) {
+                    kept.push(span);
+                }
+            }
+        };
+        push(self.offset_index.0, self.offset_index.1);
+        push(self.column_index.0, self.column_index.1);
+        // Some writers put 0 here for a chunk without a dictionary.
+        let dictionary = self.dictionary.filter(|&d| d >= MAGIC.len() as i64);
+        let start = match (dictionary, self.data) {
+            (Some(d), Some(p)) => Some(d.min(p)),
+            (d, p) => d.or(p),
+        };
+        push(start, self.compressed);
+        if let Some(offset) = self.bloom {
+            // Without a length, an empty span: a gap may reach its start, never pass it.
+            let len = self.bloom_length.or_else(|| bloom_len(offset, tail));
+            push(Some(offset), len.or(Some(0)));
+        }
+    }
 }
 
 /// Whether `created_by` names a writer whose `total_compressed_size` misses bytes of the chunk

@@ -256,7 +256,7 @@ pub fn mask(
         }
     }
     let tail_start = object_size - tail.len() as u64;
-    let rewrite = footer::rewrite(
+    let mut rewrite = footer::rewrite(
         footer_bytes,
         location,
         leaves,
@@ -266,22 +266,30 @@ pub fn mask(
             start: tail_start,
         },
     )?;
-    let mut spans = Vec::with_capacity(2 * rewrite.chunks.len() + rewrite.zeroed.len() + 2);
-    for chunk in rewrite.chunks {
-        let used = chunk.bytes.len() as u64;
+    let regions = rewrite.masked_regions(location.start)?;
+    rewrite.chunks.sort_unstable_by_key(|c| c.start);
+    let mut spans = Vec::with_capacity(2 * rewrite.chunks.len() + regions.len() + 2);
+    // Each region zeroed but for the regenerated chunks written at their starts.
+    let mut chunks = rewrite.chunks.into_iter().peekable();
+    for (lo, hi) in regions {
+        let mut at = lo;
+        while let Some(chunk) = chunks.next_if(|c| c.start < hi) {
+            if chunk.start < at {
+                return Err(Error::Overlap { at: chunk.start });
+            }
+            spans.push(Span {
+                start: at,
+                fill: Fill::Zeros(chunk.start - at),
+            });
+            at = chunk.start + chunk.bytes.len() as u64;
+            spans.push(Span {
+                start: chunk.start,
+                fill: Fill::Bytes(chunk.bytes),
+            });
+        }
         spans.push(Span {
-            start: chunk.start,
-            fill: Fill::Bytes(chunk.bytes),
-        });
-        spans.push(Span {
-            start: chunk.start + used,
-            fill: Fill::Zeros(chunk.len - used),
-        });
-    }
-    for (start, len) in rewrite.zeroed {
-        spans.push(Span {
-            start,
-            fill: Fill::Zeros(len),
+            start: at,
+            fill: Fill::Zeros(hi.saturating_sub(at)),
         });
     }
     if rewrite.footer != footer_bytes {
