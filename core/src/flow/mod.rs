@@ -23,6 +23,8 @@ mod table;
 mod table_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_test_support;
 
 use std::collections::HashMap;
 

@@ -3,15 +3,16 @@
 //! objects without a masked view refused before any byte.
 
 use super::fake::{FakeHost, Recorded};
-use super::tests::{answer_with_headers, call_header, document, last_call, ok, signed, NOW};
+use super::tests::{call_header, document, last_call, ok, signed, NOW};
+use super::view_test_support::{
+    element, env, header, respond, set_response_headers, Store, LAST_MODIFIED,
+};
 use super::*;
 use crate::headers::HeaderMap;
 use crate::policy::entitlements::DataSourceGrant;
 use crate::tables::parquet::{self as pq, DEFAULT_MAX_FOOTER};
 use crate::tables::spec::TableSpec;
 
-const MASK_SECRET: &str = "a mask secret of at least thirty-two bytes";
-const LAST_MODIFIED: &str = "Tue, 15 Sep 2026 10:00:00 GMT";
 const KEY: &str = "/s3p/immuta/orders/o.parquet";
 const UPSTREAM_PATH: &str = "/real/orders/o.parquet";
 
@@ -19,16 +20,6 @@ const DICT: &[u8] = include_bytes!("../../tests/fixtures/parquet/pyarrow_snappy_
 const ENCRYPTED: &[u8] = include_bytes!("../../tests/fixtures/parquet/encrypted_footer.parquet");
 const PLAINTEXT_ENCRYPTED: &[u8] =
     include_bytes!("../../tests/fixtures/parquet/encrypted_plaintext_footer.parquet");
-
-fn env(var: &str) -> Option<String> {
-    match var {
-        "AWS_ACCESS_KEY_ID" => Some("GATEWAYKEY".into()),
-        "AWS_SECRET_ACCESS_KEY" => Some("gateway-secret".into()),
-        "S3GATE_POLICY_TOKEN" => Some("policy-token".into()),
-        "S3GATE_MASK_SECRET" => Some(MASK_SECRET.into()),
-        _ => None,
-    }
-}
 
 fn gateway_with(extra: &str) -> Gateway {
     let config = format!(
@@ -68,58 +59,12 @@ fn expected_view(object: &[u8]) -> Vec<u8> {
     overlay.fill(0, object)
 }
 
-struct Store {
-    object: Vec<u8>,
-    etag: &'static str,
-}
-
-impl Store {
-    fn of(object: &[u8]) -> Store {
-        Store {
-            object: object.to_vec(),
-            etag: "\"pq1\"",
-        }
+/// The store holding `object` as its version `"pq1"`.
+fn store_of(object: &[u8]) -> Store {
+    Store {
+        content_type: Some("application/vnd.apache.parquet"),
+        ..Store::new(object.to_vec(), "\"pq1\"")
     }
-
-    fn head(&self) -> CallAnswer {
-        let size = self.object.len().to_string();
-        answer_with_headers(
-            200,
-            &[
-                (":status", "200"),
-                ("etag", self.etag),
-                ("content-length", &size),
-                ("content-type", "application/vnd.apache.parquet"),
-                ("last-modified", LAST_MODIFIED),
-            ],
-        )
-    }
-
-    /// The store's answer to a ranged read (`If-Match` checked).
-    fn read(&self, call: &Call) -> CallAnswer {
-        if call_header(call, "if-match") != Some(self.etag) {
-            return answer_with_headers(412, &[(":status", "412")]);
-        }
-        let (first, last) = parse_range(call_header(call, "range").unwrap_or_default());
-        let last = last.min(self.object.len() as u64 - 1);
-        let content_range = format!("bytes {first}-{last}/{}", self.object.len());
-        let mut answer = answer_with_headers(
-            206,
-            &[
-                (":status", "206"),
-                ("etag", self.etag),
-                ("content-range", &content_range),
-            ],
-        );
-        answer.body = self.object[first as usize..=last as usize].to_vec();
-        answer
-    }
-}
-
-fn parse_range(value: &str) -> (u64, u64) {
-    let spec = value.strip_prefix("bytes=").unwrap_or_default();
-    let (a, b) = spec.split_once('-').unwrap_or_default();
-    (a.parse().unwrap_or(0), b.parse().unwrap_or(u64::MAX))
 }
 
 /// A gateway (`extra` configuration) with erin's decision cached, and its host.
@@ -187,71 +132,6 @@ fn local(host: &FakeHost, stream: StreamId) -> Option<Local> {
     })
 }
 
-/// The upstream's answer to the forwarded GET, streamed in `chunk`-byte pieces; the bytes
-/// and response headers the client gets.
-fn respond(
-    gateway: &mut Gateway,
-    host: &mut FakeHost,
-    stream: StreamId,
-    store: &Store,
-    chunk: usize,
-) -> (Vec<u8>, Vec<(String, Option<String>)>) {
-    let range = host.request_header(stream, "range").flatten();
-    let size = store.object.len();
-    let (status, body, content_range) = match &range {
-        Some(r) => {
-            let (a, b) = parse_range(r);
-            let content_range = format!("bytes {a}-{b}/{size}");
-            (
-                "206",
-                store.object[a as usize..=b as usize].to_vec(),
-                Some(content_range),
-            )
-        }
-        None => ("200", store.object.clone(), None),
-    };
-    let length = body.len().to_string();
-    let mut pairs = vec![
-        (":status", status),
-        ("etag", store.etag),
-        ("last-modified", LAST_MODIFIED),
-        ("content-length", &length),
-        ("x-amz-checksum-crc32", "abc="),
-        ("content-md5", "xyz=="),
-    ];
-    if let Some(content_range) = &content_range {
-        pairs.push(("content-range", content_range));
-    }
-    let mut upstream = HeaderMap::from_pairs(&pairs);
-    let before = host.commands.len();
-    let action =
-        gateway.on_response_headers(host, stream, &mut || std::mem::take(&mut upstream), false);
-    let headers = host.commands[before..]
-        .iter()
-        .filter_map(|(s, c)| match c {
-            Recorded::SetResponseHeader(n, v) if *s == stream => Some((n.clone(), v.clone())),
-            _ => None,
-        })
-        .collect();
-    let mut out = Vec::new();
-    if action != Action::Continue {
-        return (out, headers);
-    }
-    let pieces: Vec<&[u8]> = body.chunks(chunk.max(1)).collect();
-    for (i, piece) in pieces.iter().enumerate() {
-        host.response_body = piece.to_vec();
-        let before = host.commands.len();
-        gateway.on_response_body(host, stream, piece.len(), i + 1 == pieces.len());
-        for (s, c) in &host.commands[before..] {
-            if let (true, Recorded::ReplaceResponseBody(bytes)) = (*s == stream, c) {
-                assert_eq!(bytes.len(), piece.len(), "in place, chunk by chunk");
-                out.extend_from_slice(bytes);
-            }
-        }
-    }
-    (out, headers)
-}
-
 /// The upstream's answer to a forwarded HEAD; the response headers the client gets.
 fn respond_head(
     gateway: &mut Gateway,
@@ -274,13 +154,7 @@ fn respond_head(
     let action =
         gateway.on_response_headers(host, stream, &mut || std::mem::take(&mut upstream), true);
     assert_eq!(action, Action::Continue);
-    host.commands[before..]
-        .iter()
-        .filter_map(|(s, c)| match c {
-            Recorded::SetResponseHeader(n, v) if *s == stream => Some((n.clone(), v.clone())),
-            _ => None,
-        })
-        .collect()
+    set_response_headers(host, stream, before)
 }
 
 /// The view's ETag, from a HEAD (stream `stream`).
@@ -296,14 +170,6 @@ fn head_etag(
     header(&headers, "etag").unwrap_or_default().to_string()
 }
 
-fn header<'h>(headers: &'h [(String, Option<String>)], name: &str) -> Option<&'h str> {
-    headers
-        .iter()
-        .rev()
-        .find(|(n, _)| n == name)
-        .and_then(|(_, v)| v.as_deref())
-}
-
 fn local_header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers
         .iter()
@@ -314,7 +180,7 @@ fn local_header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h s
 #[test]
 fn a_head_has_the_upstream_size_and_the_views_etag() {
     let (mut gateway, mut host) = warmed("");
-    let store = Store::of(DICT);
+    let store = store_of(DICT);
     let size = DICT.len();
     let reads = request(
         &mut gateway,
@@ -362,7 +228,7 @@ fn a_head_has_the_upstream_size_and_the_views_etag() {
 #[test]
 fn a_get_overlays_each_chunk_in_place_and_is_the_masked_view() {
     let (mut gateway, mut host) = warmed("");
-    let store = Store::of(DICT);
+    let store = store_of(DICT);
     let whole = expected_view(DICT);
     assert_ne!(whole, DICT, "the masks change the object");
     let reads = request(
@@ -379,7 +245,7 @@ fn a_get_overlays_each_chunk_in_place_and_is_the_masked_view() {
         host.request_header(2, "if-match"),
         Some(Some(store.etag.into()))
     );
-    let (view, headers) = respond(&mut gateway, &mut host, 2, &store, 1_000);
+    let (view, headers) = respond(&mut gateway, &mut host, 2, &store, 1_000, true);
     assert_eq!(view, whole);
     assert_eq!(header(&headers, ":status"), Some("200"));
     let size = DICT.len().to_string();
@@ -401,7 +267,7 @@ fn a_get_overlays_each_chunk_in_place_and_is_the_masked_view() {
 #[test]
 fn every_range_is_the_slice_of_the_whole_view_and_reads_only_itself() {
     let (mut gateway, mut host) = warmed("");
-    let store = Store::of(DICT);
+    let store = store_of(DICT);
     let whole = expected_view(DICT);
     let size = whole.len();
     request(
@@ -430,7 +296,7 @@ fn every_range_is_the_slice_of_the_whole_view_and_reads_only_itself() {
             host.request_header(stream, "range"),
             Some(Some(range.clone()))
         );
-        let (view, headers) = respond(&mut gateway, &mut host, stream, &store, 777);
+        let (view, headers) = respond(&mut gateway, &mut host, stream, &store, 777, true);
         assert_eq!(view, whole[first..=last], "{range}");
         assert_eq!(header(&headers, ":status"), Some("206"));
         let content_range = format!("bytes {first}-{last}/{size}");
@@ -473,7 +339,7 @@ fn every_range_is_the_slice_of_the_whole_view_and_reads_only_itself() {
 #[test]
 fn conditions_are_answered_against_the_views_etag() {
     let (mut gateway, mut host) = warmed("");
-    let store = Store::of(DICT);
+    let store = store_of(DICT);
     let etag = head_etag(&mut gateway, &mut host, 2, &store);
     let headers = signed("GET", KEY, NOW, &[("if-none-match", &etag)]);
     request(&mut gateway, &mut host, 3, headers, &store);
@@ -494,7 +360,7 @@ fn conditions_are_answered_against_the_views_etag() {
     );
     request(&mut gateway, &mut host, 5, headers, &store);
     assert_eq!(host.request_header(5, "range"), Some(None), "removed");
-    let (view, headers) = respond(&mut gateway, &mut host, 5, &store, 4_096);
+    let (view, headers) = respond(&mut gateway, &mut host, 5, &store, 4_096, true);
     assert_eq!(view, expected_view(DICT));
     assert_eq!(header(&headers, ":status"), Some("200"));
 }
@@ -502,7 +368,7 @@ fn conditions_are_answered_against_the_views_etag() {
 #[test]
 fn a_long_footer_costs_a_second_read_of_exactly_its_length() {
     let (mut gateway, mut host) = warmed(r#""parquet_tail_read_bytes":1024,"#);
-    let store = Store::of(DICT);
+    let store = store_of(DICT);
     let size = DICT.len();
     let reads = request(
         &mut gateway,
@@ -519,7 +385,7 @@ fn a_long_footer_costs_a_second_read_of_exactly_its_length() {
             format!("bytes={}-{}", size - footer, size - 1),
         ]
     );
-    let (view, _) = respond(&mut gateway, &mut host, 2, &store, 5_000);
+    let (view, _) = respond(&mut gateway, &mut host, 2, &store, 5_000, true);
     assert_eq!(view, expected_view(DICT));
 }
 
@@ -546,7 +412,7 @@ fn encrypted_and_corrupt_objects_are_refused_before_any_byte_and_not_read_again(
     ];
     for (object, says) in cases {
         let (mut gateway, mut host) = warmed("");
-        let store = Store::of(object);
+        let store = store_of(object);
         request(
             &mut gateway,
             &mut host,
@@ -576,7 +442,7 @@ fn encrypted_and_corrupt_objects_are_refused_before_any_byte_and_not_read_again(
 #[test]
 fn a_footer_over_the_maximum_is_refused() {
     let (mut gateway, mut host) = warmed(r#""parquet_max_footer_bytes":4096,"#);
-    let store = Store::of(DICT);
+    let store = store_of(DICT);
     request(
         &mut gateway,
         &mut host,
@@ -592,7 +458,7 @@ fn a_footer_over_the_maximum_is_refused() {
 #[test]
 fn an_object_that_changed_since_its_head_is_refused_not_mixed() {
     let (mut gateway, mut host) = warmed("");
-    let store = Store::of(DICT);
+    let store = store_of(DICT);
     request(
         &mut gateway,
         &mut host,
@@ -608,11 +474,8 @@ fn an_object_that_changed_since_its_head_is_refused_not_mixed() {
         signed("GET", KEY, NOW, &[]),
         &store,
     );
-    let changed = Store {
-        object: DICT.to_vec(),
-        etag: "\"pq2\"",
-    };
-    let (view, _) = respond(&mut gateway, &mut host, 3, &changed, 1_000);
+    let changed = Store::new(DICT.to_vec(), "\"pq2\"");
+    let (view, _) = respond(&mut gateway, &mut host, 3, &changed, 1_000, true);
     assert!(view.is_empty());
     assert_eq!(host.local_answer(3), Some(503));
     // And a tail read that finds another version (412) is no view either.
@@ -661,17 +524,10 @@ fn list_orders(
     (body, made)
 }
 
-fn element<'x>(xml: &'x str, name: &str) -> &'x str {
-    let open = format!("<{name}>");
-    let start = xml.find(&open).map_or(xml.len(), |i| i + open.len());
-    let end = xml[start..].find('<').map_or(xml.len(), |i| start + i);
-    &xml[start..end]
-}
-
 #[test]
 fn a_listing_gives_the_upstream_size_and_the_views_etag_without_reading() {
     let (mut gateway, mut host) = warmed("");
-    let store = Store::of(DICT);
+    let store = store_of(DICT);
     let (page, made) = list_orders(&mut gateway, &mut host, 2, &store, "&quot;pq1&quot;");
     assert!(made.is_empty(), "no read for a listing: {made:?}");
     assert_eq!(element(&page, "Size"), DICT.len().to_string());

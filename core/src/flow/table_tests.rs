@@ -2,27 +2,14 @@
 //! and conditions answered against the view, and failing closed.
 
 use super::fake::{FakeHost, Recorded};
-use super::tests::{
-    answer_with_headers, call_header, document, last_call, ok, signed, NOW, REGION,
-};
+use super::tests::{call_header, document, last_call, ok, signed, NOW, REGION};
+use super::view_test_support::{element, env, header, parse_range, respond, Store, LAST_MODIFIED};
 use super::*;
 use crate::headers::HeaderMap;
 use crate::policy::entitlements::DataSourceGrant;
 use crate::tables::spec::TableSpec;
 
-const MASK_SECRET: &str = "a mask secret of at least thirty-two bytes";
-const LAST_MODIFIED: &str = "Tue, 15 Sep 2026 10:00:00 GMT";
 const KEY: &str = "/s3p/immuta/customers/c.csv";
-
-fn env(var: &str) -> Option<String> {
-    match var {
-        "AWS_ACCESS_KEY_ID" => Some("GATEWAYKEY".into()),
-        "AWS_SECRET_ACCESS_KEY" => Some("gateway-secret".into()),
-        "S3GATE_POLICY_TOKEN" => Some("policy-token".into()),
-        "S3GATE_MASK_SECRET" => Some(MASK_SECRET.into()),
-        _ => None,
-    }
-}
 
 fn table_gateway(env: &dyn Fn(&str) -> Option<String>) -> Gateway {
     let config = format!(
@@ -82,65 +69,11 @@ fn assert_is_view_of(view: &[u8], rows: usize) {
     }
 }
 
-struct Store {
-    object: Vec<u8>,
-    etag: &'static str,
-    /// The status of a satisfied range: S3's 206, or rclone's 200.
-    ranged_status: &'static str,
-}
-
 /// The store holding `table(rows)` as its version `"up1"`.
 fn customers(rows: usize) -> Store {
-    Store {
-        object: table(rows),
-        etag: "\"up1\"",
-        ranged_status: "206",
-    }
+    Store::new(table(rows), "\"up1\"")
 }
 
-impl Store {
-    fn head(&self) -> CallAnswer {
-        let size = self.object.len().to_string();
-        answer_with_headers(
-            200,
-            &[
-                (":status", "200"),
-                ("etag", self.etag),
-                ("content-length", &size),
-                ("last-modified", LAST_MODIFIED),
-            ],
-        )
-    }
-
-    /// The store's answer to a ranged read (`If-Match` checked).
-    fn read(&self, call: &Call) -> CallAnswer {
-        if call_header(call, "if-match") != Some(self.etag) {
-            return answer_with_headers(412, &[(":status", "412")]);
-        }
-        let range = call_header(call, "range").unwrap_or_default();
-        let (first, last) = parse_range(range);
-        let last = last.min(self.object.len() as u64 - 1);
-        let content_range = format!("bytes {first}-{last}/{}", self.object.len());
-        let mut answer = answer_with_headers(
-            self.ranged_status.parse().unwrap_or(206),
-            &[
-                (":status", self.ranged_status),
-                ("etag", self.etag),
-                ("content-range", &content_range),
-            ],
-        );
-        answer.body = self.object[first as usize..=last as usize].to_vec();
-        answer
-    }
-}
-
-fn parse_range(value: &str) -> (u64, u64) {
-    let spec = value.strip_prefix("bytes=").unwrap_or_default();
-    let (a, b) = spec.split_once('-').unwrap_or_default();
-    (a.parse().unwrap_or(0), b.parse().unwrap_or(u64::MAX))
-}
-
-/// A gateway with erin's decision cached, and its host.
 fn warmed() -> (Gateway, FakeHost) {
     let mut gateway = table_gateway(&env);
     let mut host = FakeHost::new(NOW);
@@ -181,72 +114,6 @@ fn request_view(
     }
 }
 
-/// The upstream's answer to the forwarded request, streamed in `chunk`-byte pieces; the view
-/// bytes and response headers the client gets.
-fn respond(
-    gateway: &mut Gateway,
-    host: &mut FakeHost,
-    stream: StreamId,
-    store: &Store,
-    chunk: usize,
-) -> (Vec<u8>, Vec<(String, Option<String>)>) {
-    let range = host.request_header(stream, "range").flatten();
-    let (status, body, content_range) = match &range {
-        Some(r) => {
-            let (a, b) = parse_range(r);
-            let content_range = format!("bytes {a}-{b}/{}", store.object.len());
-            let body = store.object[a as usize..=b as usize].to_vec();
-            (store.ranged_status, body, Some(content_range))
-        }
-        None => ("200", store.object.clone(), None),
-    };
-    let length = body.len().to_string();
-    let mut pairs = vec![
-        (":status", status),
-        ("etag", store.etag),
-        ("last-modified", LAST_MODIFIED),
-        ("content-length", &length),
-        ("x-amz-checksum-sha256", "abc="),
-        ("content-md5", "xyz=="),
-    ];
-    if let Some(content_range) = &content_range {
-        pairs.push(("content-range", content_range));
-    }
-    let mut upstream = HeaderMap::from_pairs(&pairs);
-    let before = host.commands.len();
-    let action =
-        gateway.on_response_headers(host, stream, &mut || std::mem::take(&mut upstream), false);
-    assert_eq!(action, Action::Continue);
-    let headers = host.commands[before..]
-        .iter()
-        .filter_map(|(s, c)| match c {
-            Recorded::SetResponseHeader(n, v) if *s == stream => Some((n.clone(), v.clone())),
-            _ => None,
-        })
-        .collect();
-    let mut view = Vec::new();
-    let pieces: Vec<&[u8]> = body.chunks(chunk.max(1)).collect();
-    for (i, piece) in pieces.iter().enumerate() {
-        host.response_body = piece.to_vec();
-        let before = host.commands.len();
-        gateway.on_response_body(host, stream, piece.len(), i + 1 == pieces.len());
-        for (s, c) in &host.commands[before..] {
-            if let (true, Recorded::ReplaceResponseBody(bytes)) = (*s == stream, c) {
-                view.extend_from_slice(bytes);
-            }
-        }
-    }
-    (view, headers)
-}
-
-fn header<'h>(headers: &'h [(String, Option<String>)], name: &str) -> Option<&'h str> {
-    headers
-        .iter()
-        .rev()
-        .find(|(n, _)| n == name)
-        .and_then(|(_, v)| v.as_deref())
-}
-
 #[test]
 fn a_cold_get_measures_the_view_then_serves_it_with_its_own_size_and_etag() {
     let (mut gateway, mut host) = warmed();
@@ -266,7 +133,7 @@ fn a_cold_get_measures_the_view_then_serves_it_with_its_own_size_and_etag() {
         Some(Some("\"up1\"".into()))
     );
     assert_eq!(host.request_header(2, "range"), None, "the whole object");
-    let (view, headers) = respond(&mut gateway, &mut host, 2, &store, 10_000);
+    let (view, headers) = respond(&mut gateway, &mut host, 2, &store, 10_000, false);
     assert_is_view_of(&view, 6000);
     assert_eq!(
         header(&headers, "content-length"),
@@ -293,7 +160,7 @@ fn a_warm_range_reads_only_its_window_and_is_the_slice_of_the_whole_view() {
         signed("GET", KEY, NOW, &[]),
         &store,
     );
-    let (whole, _) = respond(&mut gateway, &mut host, 2, &store, 7_000);
+    let (whole, _) = respond(&mut gateway, &mut host, 2, &store, 7_000, false);
     gateway.on_stream_done(&mut host, 2);
     let size = whole.len();
     let mut stream = 3;
@@ -303,7 +170,7 @@ fn a_warm_range_reads_only_its_window_and_is_the_slice_of_the_whole_view() {
         let reads = request_view(&mut gateway, &mut host, stream, headers, &store);
         assert_eq!(reads, 0, "the index is cached");
         let asked = host.request_header(stream, "range").flatten();
-        let (view, headers) = respond(&mut gateway, &mut host, stream, &store, 3_000);
+        let (view, headers) = respond(&mut gateway, &mut host, stream, &store, 3_000, false);
         assert_eq!(view, whole[first..=last], "{range} (upstream {asked:?})");
         let content_range = format!("bytes {first}-{last}/{size}");
         assert_eq!(
@@ -324,7 +191,7 @@ fn a_warm_range_reads_only_its_window_and_is_the_slice_of_the_whole_view() {
     // A suffix range, and one past the end.
     let headers = signed("GET", KEY, NOW, &[("range", "bytes=-100")]);
     request_view(&mut gateway, &mut host, stream, headers, &store);
-    let (view, _) = respond(&mut gateway, &mut host, stream, &store, 3_000);
+    let (view, _) = respond(&mut gateway, &mut host, stream, &store, 3_000, false);
     assert_eq!(view, whole[size - 100..]);
     let past = format!("bytes={size}-");
     let headers = signed("GET", KEY, NOW, &[("range", &past)]);
@@ -343,7 +210,7 @@ fn conditions_are_answered_against_the_views_etag() {
         signed("HEAD", KEY, NOW, &[]),
         &store,
     );
-    let (_, headers) = respond(&mut gateway, &mut host, 2, &store, 100);
+    let (_, headers) = respond(&mut gateway, &mut host, 2, &store, 100, false);
     let etag = header(&headers, "etag").unwrap_or_default().to_string();
     let headers = signed("GET", KEY, NOW, &[("if-none-match", &etag)]);
     request_view(&mut gateway, &mut host, 3, headers, &store);
@@ -361,11 +228,10 @@ fn conditions_are_answered_against_the_views_etag() {
 #[test]
 fn an_object_that_does_not_parse_is_refused_before_any_byte() {
     let (mut gateway, mut host) = warmed();
-    let store = Store {
-        object: b"id,email,region\n1,\"unterminated@example.com,eu\n".to_vec(),
-        etag: "\"bad\"",
-        ranged_status: "206",
-    };
+    let store = Store::new(
+        b"id,email,region\n1,\"unterminated@example.com,eu\n".to_vec(),
+        "\"bad\"",
+    );
     request_view(
         &mut gateway,
         &mut host,
@@ -396,12 +262,11 @@ fn an_object_that_changes_under_the_view_resets_the_response() {
         &store,
     );
     // Same validators, other bytes (a store that lies): the transform finds them unparsable.
-    let changed = Store {
-        object: b"id,email,region\n1,\"x@example.com,eu\n".to_vec(),
-        etag: "\"up1\"",
-        ranged_status: "206",
-    };
-    let (view, _) = respond(&mut gateway, &mut host, 2, &changed, 10);
+    let changed = Store::new(
+        b"id,email,region\n1,\"x@example.com,eu\n".to_vec(),
+        "\"up1\"",
+    );
+    let (view, _) = respond(&mut gateway, &mut host, 2, &changed, 10, false);
     assert!(host.commands_for(2).contains(&Recorded::ResetResponse));
     assert!(!String::from_utf8_lossy(&view).contains("x@example.com"));
 }
@@ -472,13 +337,6 @@ fn list_customers(
     (body.unwrap_or_default(), reads)
 }
 
-fn element<'x>(xml: &'x str, name: &str) -> &'x str {
-    let open = format!("<{name}>");
-    let start = xml.find(&open).map_or(xml.len(), |i| i + open.len());
-    let end = xml[start..].find('<').map_or(xml.len(), |i| start + i);
-    &xml[start..end]
-}
-
 #[test]
 fn a_listing_gives_the_views_size_and_etag_and_its_pass_serves_the_head_after_it() {
     let (mut gateway, mut host) = warmed();
@@ -501,7 +359,7 @@ fn a_listing_gives_the_views_size_and_etag_and_its_pass_serves_the_head_after_it
         reads, 0,
         "the listing's pass measured the view the GET needs"
     );
-    let (view, headers) = respond(&mut gateway, &mut host, 3, &store, 9_000);
+    let (view, headers) = respond(&mut gateway, &mut host, 3, &store, 9_000, false);
     gateway.on_stream_done(&mut host, 3);
     assert_is_view_of(&view, 3000);
     assert_eq!(listed_size, view.len().to_string());
@@ -612,7 +470,7 @@ fn concurrent_cold_requests_of_one_view_make_one_pass() {
     assert_eq!(reads, store.object.len().div_ceil(65536));
     for stream in [2, 3, 4] {
         assert!(host.resumed(stream), "stream {stream} goes on");
-        let (view, _) = respond(&mut gateway, &mut host, stream, &store, 8_000);
+        let (view, _) = respond(&mut gateway, &mut host, stream, &store, 8_000, false);
         assert_is_view_of(&view, 6000);
     }
 }
@@ -632,7 +490,7 @@ fn a_pass_of_another_worker_is_waited_for_and_its_index_used() {
     finish_pass(&mut gateway, &mut host, 2, &store, first);
     other.on_tick(&mut other_host);
     assert!(other_host.resumed(7), "the index is in shared data");
-    let (view, _) = respond(&mut other, &mut other_host, 7, &store, 5_000);
+    let (view, _) = respond(&mut other, &mut other_host, 7, &store, 5_000, false);
     assert_is_view_of(&view, 6000);
     assert_eq!(
         other_host
@@ -660,7 +518,7 @@ fn a_pass_whose_client_went_away_lets_a_waiting_request_make_its_own() {
     drop(first);
     finish_pass(&mut gateway, &mut host, 3, &store, (token, call));
     assert!(host.resumed(3));
-    let (view, _) = respond(&mut gateway, &mut host, 3, &store, 5_000);
+    let (view, _) = respond(&mut gateway, &mut host, 3, &store, 5_000, false);
     assert_is_view_of(&view, 6000);
 }
 
@@ -683,7 +541,7 @@ fn a_store_answering_ranges_with_200_is_read_and_served_as_one_answering_206() {
         store.object.len().div_ceil(65536),
         "every read taken"
     );
-    let (whole, _) = respond(&mut gateway, &mut host, 2, &store, 9_000);
+    let (whole, _) = respond(&mut gateway, &mut host, 2, &store, 9_000, false);
     gateway.on_stream_done(&mut host, 2);
     assert_is_view_of(&whole, 6000);
     let headers = signed("GET", KEY, NOW, &[("range", "bytes=1000-30000")]);
@@ -692,7 +550,7 @@ fn a_store_answering_ranges_with_200_is_read_and_served_as_one_answering_206() {
         host.request_header(3, "range").flatten().is_some(),
         "a window upstream"
     );
-    let (part, headers) = respond(&mut gateway, &mut host, 3, &store, 4_000);
+    let (part, headers) = respond(&mut gateway, &mut host, 3, &store, 4_000, false);
     assert_eq!(header(&headers, ":status"), Some("206"));
     assert_eq!(part, whole[1000..=30000]);
 }
@@ -735,7 +593,7 @@ fn an_object_listed_without_an_etag_is_measured_after_its_head_as_a_get_finds_it
         &store,
     );
     assert_eq!(reads, 0, "the listing measured the view the GET names");
-    let (view, headers) = respond(&mut gateway, &mut host, 3, &store, 9_000);
+    let (view, headers) = respond(&mut gateway, &mut host, 3, &store, 9_000, false);
     assert_eq!(element(&page, "Size"), view.len().to_string());
     let etag = header(&headers, "etag")
         .unwrap_or_default()
@@ -754,7 +612,7 @@ fn dates_never_validate_a_view_whose_policy_may_have_changed() {
         signed("HEAD", KEY, NOW, &[]),
         &store,
     );
-    let (_, headers) = respond(&mut gateway, &mut host, 2, &store, 100);
+    let (_, headers) = respond(&mut gateway, &mut host, 2, &store, 100, false);
     let etag = header(&headers, "etag").unwrap_or_default().to_string();
     // The object's own Last-Modified: a view of another policy carries the same one.
     let since = [("if-modified-since", LAST_MODIFIED)];
@@ -813,7 +671,7 @@ fn dates_never_validate_a_view_whose_policy_may_have_changed() {
         signed("GET", KEY, NOW, &resume),
         &store,
     );
-    let (_, headers) = respond(&mut gateway, &mut host, 7, &store, 100);
+    let (_, headers) = respond(&mut gateway, &mut host, 7, &store, 100, false);
     assert_eq!(header(&headers, ":status"), Some("206"), "a part");
 }
 
@@ -828,7 +686,7 @@ fn a_rewrite_that_keeps_etag_and_size_is_caught_before_a_window_sends_a_byte() {
         signed("GET", KEY, NOW, &[]),
         &store,
     );
-    let (whole, _) = respond(&mut gateway, &mut host, 2, &store, 8_000);
+    let (whole, _) = respond(&mut gateway, &mut host, 2, &store, 8_000, false);
     gateway.on_stream_done(&mut host, 2);
     // A store that keeps the ETag (and Last-Modified) of a rewrite of equal size: the first
     // row moved to the end shifts every record after it.
@@ -845,7 +703,7 @@ fn a_rewrite_that_keeps_etag_and_size_is_caught_before_a_window_sends_a_byte() {
     let headers = signed("GET", KEY, NOW, &[("range", &range)]);
     let reads = request_view(&mut gateway, &mut host, 3, headers, &rewritten);
     assert_eq!(reads, 0, "the cached index");
-    let (sent, _) = respond(&mut gateway, &mut host, 3, &rewritten, 4_000);
+    let (sent, _) = respond(&mut gateway, &mut host, 3, &rewritten, 4_000, false);
     assert!(
         sent.is_empty(),
         "nothing of a misaligned window: {} bytes",
