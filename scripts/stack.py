@@ -151,7 +151,7 @@ class Stack:
                  upstream_signing=None, gateway_credentials=None, upstream_store=None,
                  gateway_policy_token=None, regions=None, mask_secret=None,
                  policy_port_2=None, policy_metrics_port=None, policy_replicas=1,
-                 upstream_dir_cache="1s", envoys=1):
+                 upstream_dir_cache="1s", envoys=1, envoy_edit=None):
         picked = iter(free_ports(10))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
@@ -208,6 +208,9 @@ class Stack:
         self.upstream_dir_cache = upstream_dir_cache
         self.envoy_config = self.run_dir / "envoy.yaml"
         self.envoy_config_2 = self.run_dir / "envoy2.yaml"
+        # Called with each rendered Envoy configuration's path before Envoy starts (a test
+        # splices in an access-log snippet of envoy/snippets/).
+        self.envoy_edit = envoy_edit
         self.children = {}
 
     @property
@@ -356,6 +359,9 @@ class Stack:
                                 upstream_signing=self.upstream_signing,
                                 policy_port_2=self.policy_port_2,
                                 policy_replicas=self.policy_replicas)
+        if self.envoy_edit is not None:
+            for config in [self.envoy_config, self.envoy_config_2][:self.envoys]:
+                self.envoy_edit(config)
         try:
             self._start_child(self._upstream())
             self._start_child(self._policy(1))
