@@ -5,6 +5,7 @@ these requests and the policy service can be stopped at the end."""
 
 import hashlib
 import re
+import shutil
 import urllib.request
 
 import boto3
@@ -12,8 +13,8 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
-from conftest import start_stack
-from gateway import KEYS, SECRET, fresh_region, http, s3_client
+from conftest import REPO, start_stack
+from gateway import KEYS, SECRET, disk_file, fresh_region, http, s3_client
 from test_logs_and_ids import access_log_lines
 
 AUDIT_FIELDS = ["principal", "key_digest", "signature", "operation", "bucket", "key",
@@ -21,9 +22,27 @@ AUDIT_FIELDS = ["principal", "key_digest", "signature", "operation", "bucket", "
                 "operator_upstream_target"]
 
 
+# A row filter on a JSON Lines data source besides the demo's CSV one, to see both audited.
+EVENTS_FILTER = """
+  - name: no-search-events
+    description: analysts do not see search events (audit test only)
+    data_sources: [events]
+    column: type
+    op: "!="
+    value: search
+    unless_roles: [steward]
+"""
+
+
 @pytest.fixture(scope="module")
 def audited(demo_dir, tmp_path_factory):
-    s = start_stack(demo_dir, tmp_path_factory.mktemp("run-audit"))
+    policies = tmp_path_factory.mktemp("policies-audit") / "policies"
+    shutil.copytree(REPO / "policies", policies)
+    rules = policies / "rules.yaml"
+    text = rules.read_text()
+    assert text.rstrip().endswith("unless_roles: [steward]"), "row_filters come last"
+    rules.write_text(text.rstrip() + "\n" + EVENTS_FILTER)
+    s = start_stack(demo_dir, tmp_path_factory.mktemp("run-audit"), policies=policies)
     yield s
     s.stop()
 
@@ -48,7 +67,7 @@ def _digest(key):
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def test_every_decision_is_an_audit_line(audited):
+def test_every_decision_is_an_audit_line(audited, demo_dir):
     ids = {}
     resp, ids["get"] = _request(audited, "GET",
                                 "/s3p/immuta/sales/region%3Deu/part-00000.csv", KEYS["bob"])
@@ -60,6 +79,11 @@ def test_every_decision_is_an_audit_line(audited):
                                    KEYS["erin"])
     assert resp.status == 200
     masked_view = resp.body
+    resp, ids["jsonl"] = _request(audited, "GET", "/s3p/immuta/events/2026-11-01.jsonl",
+                                  KEYS["alice"])
+    assert resp.status == 200
+    assert b'"type": "search"' in disk_file(demo_dir, "events/2026-11-01.jsonl").read_bytes()
+    assert resp.body and b'"search"' not in resp.body, "the JSON Lines row filter applied"
     resp, ids["hidden"] = _request(audited, "GET", "/s3p/immuta/sales/_SUCCESS", KEYS["bob"])
     assert resp.status == 404
     resp, ids["unknown"] = _request(audited, "GET", "/s3p/immuta/sales/x.csv",
@@ -101,6 +125,12 @@ def test_every_decision_is_an_audit_line(audited):
     assert masked["status"] == 200 and masked["bytes_sent"] == len(masked_view)
     assert {"emails-hashed", "ssn-hidden", "regional-customers"} <= set(
         masked["rules"].split(","))
+
+    jsonl = lines[ids["jsonl"]]
+    assert (jsonl["principal"], jsonl["data_source"], jsonl["decision"]) == (
+        "alice", "events", "allow")
+    assert jsonl["row_filters"] == "type:ne:search" and jsonl["masks"] == "user_id:hash"
+    assert "no-search-events" in jsonl["rules"].split(",")
 
     hidden = lines[ids["hidden"]]
     assert (hidden["decision"], hidden["reason"], hidden["status"]) == ("deny", "NoSuchKey",

@@ -185,8 +185,8 @@ impl Audit {
     }
 }
 
-/// A row filter as the record shows it: `column:op:value|value` (op as the policy files spell
-/// it: `in`, `not_in`, `eq`, `ne`); `region:in:` keeps no row. `%`, `,`, `:` and `|` in the
+/// A row filter as the record shows it: `column:op:value|value` (op as the table spec names
+/// it: `in`, `not_in`, `eq`, `ne`; the policy files' `=` is `eq`, `!=` is `ne`); `region:in:` keeps no row. `%`, `,`, `:` and `|` in the
 /// column or a value are percent-encoded, so the field splits back unambiguously.
 fn condition(filter: &RowFilter) -> String {
     let op = match filter.op {
