@@ -1,5 +1,5 @@
-"""The audit trail through Envoy's OpenTelemetry access logger (envoy/snippets/access-log-otel.yaml):
-its attributes are envoy.yaml's JSON access-log fields, it passes `envoy --mode validate`
+"""The audit trail through Envoy's OpenTelemetry access logger
+(envoy/snippets/access-log-otel.yaml): its attributes are envoy.yaml's JSON access-log fields, it passes `envoy --mode validate`
 spliced into every shipped configuration, and a running gateway sends one OTLP/HTTP log record
 per request, with the audit fields, to a collector (here a local HTTP server that decodes the
 protobuf itself). Every shipped configuration's own JSON access log (envoy/, deploy/ and its
