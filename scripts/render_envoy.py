@@ -171,6 +171,39 @@ def render(out, wasm, port=None, admin_port=None, policy_port=None, upstream_por
     return Path(out)
 
 
+OTEL_SNIPPET = REPO / "envoy" / "snippets" / "access-log-otel.yaml"
+
+
+def http_connection_manager(listener):
+    return listener["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def add_access_log(path, snippet=OTEL_SNIPPET, collector_port=None):
+    """Splices an access-log snippet (envoy/snippets/: an `access_log` list and the `clusters`
+    it sends to) into the configuration at `path`, beside each listener's access logs. With
+    `collector_port`, its clusters point at that loopback port (a local collector, for tests)."""
+    config = yaml.safe_load(Path(path).read_text())
+    extra = yaml.safe_load(Path(snippet).read_text())
+    for listener in config["static_resources"]["listeners"]:
+        manager = http_connection_manager(listener)
+        # A copy per listener: envoy.yaml's listeners share one list through a YAML anchor.
+        manager["access_log"] = [*manager.get("access_log", []), *extra["access_log"]]
+    clusters = extra["clusters"]
+    if collector_port is not None:
+        for cluster in clusters:
+            cluster["type"] = "STATIC"
+            for endpoint in cluster["load_assignment"]["endpoints"][0]["lb_endpoints"]:
+                endpoint["endpoint"]["address"]["socket_address"] = {
+                    "address": "127.0.0.1", "port_value": int(collector_port)}
+        for log in extra["access_log"]:
+            uri = log["typed_config"].get("http_service", {}).get("http_uri")
+            if uri:
+                uri["uri"] = f"http://127.0.0.1:{collector_port}/v1/logs"
+    config["static_resources"]["clusters"].extend(clusters)
+    Path(path).write_text(yaml.safe_dump(config, sort_keys=False))
+    return Path(path)
+
+
 def _is_bootstrap(path):
     try:
         doc = yaml.safe_load(path.read_text())

@@ -14,7 +14,9 @@ Ports: S3GATE_PORT (10000, the gateway under /s3p), S3GATE_ROOT_PORT (10010, the
        at the root of the port), S3GATE_ADMIN_PORT (9901), S3GATE_POLICY_PORT (8181, the policy
        service; its second replica on S3GATE_POLICY_PORT_2, 8182, its metrics on
        S3GATE_POLICY_METRICS_PORT, 8191),
-       S3GATE_UPSTREAM_PORT (9000). Upstream credentials: S3GATE_UPSTREAM_ACCESS_KEY_ID,
+       S3GATE_UPSTREAM_PORT (9000). A second Envoy, when asked for (Stack(envoys=2): the tests
+       of two gateways sharing the policy service and upstream), takes free ports of its own.
+       Upstream credentials: S3GATE_UPSTREAM_ACCESS_KEY_ID,
        S3GATE_UPSTREAM_SECRET_ACCESS_KEY. Binaries: S3GATE_WASM, S3GATE_POLICY_BIN.
 Mask secret (keys the hash and format_preserving masks): S3GATE_MASK_SECRET, default the
        public DEMO_MASK_SECRET below (demo only: anyone can recompute the demo's hashes).
@@ -149,8 +151,8 @@ class Stack:
                  upstream_signing=None, gateway_credentials=None, upstream_store=None,
                  gateway_policy_token=None, regions=None, mask_secret=None,
                  policy_port_2=None, policy_metrics_port=None, policy_replicas=1,
-                 upstream_dir_cache="1s"):
-        picked = iter(free_ports(7))
+                 upstream_dir_cache="1s", envoys=1, envoy_edit=None):
+        picked = iter(free_ports(10))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
         self.admin_port = admin_port or next(picked)
@@ -165,6 +167,10 @@ class Stack:
         # the other).
         self.token_secret = secrets.token_urlsafe(32)
         self.upstream_port = upstream_port or next(picked)
+        # 1, or 2: a second Envoy with the filter (as a second sidecar or gateway pod would be)
+        # in front of the same policy service and upstream, with its own VM and caches.
+        self.envoys = envoys
+        self.port_2, self.root_port_2, self.admin_port_2 = (next(picked) for _ in range(3))
         self.data_dir = Path(data_dir).resolve()
         self.run_dir = Path(run_dir).resolve()
         self.plugin_overrides = plugin_overrides
@@ -201,6 +207,10 @@ class Stack:
         # folder of tens of thousands of files wants minutes, so pages don't rescan it.
         self.upstream_dir_cache = upstream_dir_cache
         self.envoy_config = self.run_dir / "envoy.yaml"
+        self.envoy_config_2 = self.run_dir / "envoy2.yaml"
+        # Called with each rendered Envoy configuration's path before Envoy starts (a test
+        # splices in an access-log snippet of envoy/snippets/).
+        self.envoy_edit = envoy_edit
         self.children = {}
 
     @property
@@ -215,6 +225,15 @@ class Stack:
     @property
     def admin_url(self):
         return f"http://127.0.0.1:{self.admin_port}"
+
+    @property
+    def endpoint_2(self):
+        """The second Envoy's gateway under /s3p (Stack(envoys=2))."""
+        return f"http://127.0.0.1:{self.port_2}/s3p"
+
+    @property
+    def admin_url_2(self):
+        return f"http://127.0.0.1:{self.admin_port_2}"
 
     # --- the three parts -------------------------------------------------------------------
 
@@ -266,7 +285,7 @@ class Stack:
         argv += ["--listen", f"127.0.0.1:{self.policy_port_2}"]
         return Child("policy2", argv, self.run_dir / "policy2.log", env=env)
 
-    def _envoy(self):
+    def _envoy(self, n=1):
         # Upstream requests are signed with credentials from Envoy's environment only (the
         # filter gets them through vm_config, Envoy's signing filter reads them); drop any
         # AWS settings of the caller so nothing else is picked up.
@@ -276,12 +295,14 @@ class Stack:
         env.pop("S3GATE_MASK_SECRET", None)
         if self.mask_secret:
             env["S3GATE_MASK_SECRET"] = self.mask_secret
-        return Child("envoy", [
-            str(BIN / "envoy"), "-c", str(self.envoy_config),
+        name, config, base_id = (("envoy", self.envoy_config, self.port) if n == 1
+                                 else ("envoy2", self.envoy_config_2, self.port_2))
+        return Child(name, [
+            str(BIN / "envoy"), "-c", str(config),
             "--concurrency", "2",
-            "--base-id", str(self.port),  # unique per stack: hot-restart domains can't clash
-            "-l", "info", "--log-path", str(self.run_dir / "envoy.log"),
-        ], self.run_dir / "envoy-access.log", env=env)
+            "--base-id", str(base_id),  # unique per Envoy: hot-restart domains can't clash
+            "-l", "info", "--log-path", str(self.run_dir / f"{name}.log"),
+        ], self.run_dir / f"{name}-access.log", env=env)
 
     def _ready(self, name):
         if name == "upstream":
@@ -290,6 +311,8 @@ class Stack:
             return http_ok(f"http://127.0.0.1:{self.policy_port}/healthz")
         if name == "policy2":
             return http_ok(f"http://127.0.0.1:{self.policy_port_2}/healthz")
+        if name == "envoy2":
+            return http_ok(f"{self.admin_url_2}/ready")
         return http_ok(f"{self.admin_url}/ready")
 
     def _start_child(self, child):
@@ -308,8 +331,8 @@ class Stack:
     def logs(self, child):
         """The end of a child's logs (Envoy's own log is apart from its access log)."""
         tail = log_tail(child.log)
-        if child.name == "envoy":
-            tail += "\n" + log_tail(self.run_dir / "envoy.log")
+        if child.name in ("envoy", "envoy2"):
+            tail += "\n" + log_tail(self.run_dir / f"{child.name}.log")
         return tail
 
     def start(self):
@@ -329,12 +352,24 @@ class Stack:
                             root_port=self.root_port, upstream_signing=self.upstream_signing,
                             policy_port_2=self.policy_port_2,
                             policy_replicas=self.policy_replicas)
+        if self.envoys == 2:
+            render_envoy.render(self.envoy_config_2, self.wasm, self.port_2, self.admin_port_2,
+                                self.policy_port, self.upstream_port, self.plugin_overrides,
+                                root_port=self.root_port_2,
+                                upstream_signing=self.upstream_signing,
+                                policy_port_2=self.policy_port_2,
+                                policy_replicas=self.policy_replicas)
+        if self.envoy_edit is not None:
+            for config in [self.envoy_config, self.envoy_config_2][:self.envoys]:
+                self.envoy_edit(config)
         try:
             self._start_child(self._upstream())
             self._start_child(self._policy(1))
             if self.policy_replicas == 2:
                 self._start_child(self._policy(2))
             self._start_child(self._envoy())
+            if self.envoys == 2:
+                self._start_child(self._envoy(2))
         except BaseException:
             self.stop()
             raise
@@ -365,9 +400,11 @@ class Stack:
     def start_upstream(self):
         self._start_child(self._upstream())
 
-    def stat(self, name):
-        """One of Envoy's counters or gauges, from the admin interface."""
-        url = f"{self.admin_url}/stats?filter=^{re.escape(name)}$"
+    def stat(self, name, envoy=1):
+        """One of Envoy's counters or gauges, from the admin interface (of the second Envoy
+        with envoy=2)."""
+        admin = self.admin_url if envoy == 1 else self.admin_url_2
+        url = f"{admin}/stats?filter=^{re.escape(name)}$"
         with urllib.request.urlopen(url, timeout=5) as resp:
             match = re.search(rf"^{re.escape(name)}: (\d+)$", resp.read().decode(), re.M)
         if not match:

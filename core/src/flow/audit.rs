@@ -7,10 +7,17 @@
 //! Fields name virtual things only (bucket, key, data source), except `s3gate_upstream_target`,
 //! the operator's field. Never a key, a secret or a signature: the key appears as a prefix of
 //! its SHA-256 digest, which the policy files hold too (`key_sha256`).
+//!
+//! Rows filtered are recorded as the row filters' conditions (`region:in:eu`), which say which
+//! rows the principal was shown, rather than as a count of rows dropped: the record's decision
+//! is made before any row is read, a ranged read or a client that stops early sees only part
+//! of the object (a count would understate what the filter hides), and a HEAD or a listing
+//! reads no rows at all.
 
 use super::host::{Command, Counter, Host, StreamId};
 use crate::policy::entitlements::DataSourceGrant;
 use crate::s3::request::{ListVersion, Operation};
+use crate::tables::spec::{FilterOp, RowFilter};
 
 /// How many hex digits of the key's digest the record keeps: enough to tell keys apart in an
 /// investigation, too few to be a lookup key.
@@ -103,11 +110,7 @@ impl Audit {
                 .iter()
                 .map(|m| format!("{}:{}", m.column, m.mask.kind()))
                 .collect();
-            let filters: Vec<&str> = table
-                .row_filters
-                .iter()
-                .map(|f| f.column.as_str())
-                .collect();
+            let filters: Vec<String> = table.row_filters.iter().map(condition).collect();
             self.masks = (!masks.is_empty()).then(|| masks.join(","));
             self.row_filters = (!filters.is_empty()).then(|| filters.join(","));
         }
@@ -179,5 +182,65 @@ impl Audit {
                 host.command(stream, Command::SetProperty(name, value.as_bytes()));
             }
         }
+    }
+}
+
+/// A row filter as the record shows it: `column:op:value|value` (op as the table spec names
+/// it: `in`, `not_in`, `eq`, `ne`; the policy files' `=` is `eq`, `!=` is `ne`); `region:in:` keeps no row. `%`, `,`, `:` and `|` in the
+/// column or a value are percent-encoded, so the field splits back unambiguously.
+fn condition(filter: &RowFilter) -> String {
+    let op = match filter.op {
+        FilterOp::In => "in",
+        FilterOp::NotIn => "not_in",
+        FilterOp::Eq => "eq",
+        FilterOp::Ne => "ne",
+    };
+    let values: Vec<String> = filter.values.iter().map(|v| escaped(v)).collect();
+    format!("{}:{op}:{}", escaped(&filter.column), values.join("|"))
+}
+
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' | ',' | ':' | '|' => out.push_str(&format!("%{:02X}", c as u32)),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(column: &str, op: FilterOp, values: &[&str]) -> RowFilter {
+        RowFilter {
+            column: column.into(),
+            op,
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_row_filter_is_recorded_as_its_condition() {
+        assert_eq!(
+            condition(&filter("region", FilterOp::In, &["eu", "us"])),
+            "region:in:eu|us"
+        );
+        assert_eq!(
+            condition(&filter("tier", FilterOp::NotIn, &[])),
+            "tier:not_in:"
+        );
+        assert_eq!(condition(&filter("a", FilterOp::Eq, &["x"])), "a:eq:x");
+        assert_eq!(condition(&filter("a", FilterOp::Ne, &["x"])), "a:ne:x");
+    }
+
+    #[test]
+    fn separators_in_a_column_or_value_are_encoded() {
+        assert_eq!(
+            condition(&filter("a:b", FilterOp::In, &["x,y", "p|q", "50%"])),
+            "a%3Ab:in:x%2Cy|p%7Cq|50%25"
+        );
     }
 }

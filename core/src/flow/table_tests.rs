@@ -135,6 +135,15 @@ fn a_cold_get_measures_the_view_then_serves_it_with_its_own_size_and_etag() {
     assert_eq!(host.request_header(2, "range"), None, "the whole object");
     let (view, headers) = respond(&mut gateway, &mut host, 2, &store, 10_000, false);
     assert_is_view_of(&view, 6000);
+    // The audit record names the masks and the condition rows were kept by.
+    assert_eq!(
+        host.property(2, "s3gate_masks").as_deref(),
+        Some("email:hash")
+    );
+    assert_eq!(
+        host.property(2, "s3gate_row_filters").as_deref(),
+        Some("region:in:eu")
+    );
     assert_eq!(
         header(&headers, "content-length"),
         Some(view.len().to_string().as_str())
