@@ -71,8 +71,9 @@ fuzz: setup
 validate-envoy: build
 	@mkdir -p .demo
 	$(PY) scripts/render_envoy.py .demo/envoy.validate.yaml --wasm $(WASM) --validate
-	$(VENV)/bin/pytest tests/e2e/test_operations.py tests/e2e/test_deploy.py -q -p no:cacheprovider \
-		-k "every_shipped_envoy_config or shipped_configurations or configmap_passes_envoy_validate"
+	$(VENV)/bin/pytest tests/e2e/test_operations.py tests/e2e/test_deploy.py tests/e2e/test_otel_access_log.py \
+		-q -p no:cacheprovider -k "every_shipped_envoy_config or shipped_configurations \
+		or configmap_passes_envoy_validate or otel_example_passes_envoy_validate"
 
 # Checks a policy folder as the service does at start (POLICIES=DIR for another one). The demo's
 # principals have no secret of their own: like `make run`, it gives them the demo's shared
