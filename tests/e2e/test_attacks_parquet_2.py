@@ -404,6 +404,45 @@ def nested_copy(table):
     return table.append_column("contact", contact)
 
 
+def inline_column_metadata(data):
+    """The layout of parquet-cpp before Arrow 0.15-era writers stopped it ("write metadata at
+    end of column chunk"): each chunk's pages followed by a copy of its ColumnMetaData, with its
+    statistics (min and max email), `file_offset` pointing to it. Rebuilt from `data`'s pages
+    (page index and bloom filters left out)."""
+    fm = footer_of(data)
+    out = bytearray(b"PAR1")
+    for rg in row_groups(fm):
+        first = None
+        for _, cc, md in chunks(rg):
+            start, end = span(md)
+            shift = len(out) - start
+            first = len(out) if first is None else first
+            for fid in (9, 11):
+                if value(md, fid) is not None and value(md, fid) >= 4:
+                    put(md, fid, I64, value(md, fid) + shift)
+            drop(md, 14, 15)
+            drop(cc, 4, 5, 6, 7)
+            out += data[start:end]
+            put(cc, 2, I64, len(out))
+            out += write_struct(md)
+        put(rg, 5, I64, first)
+    f = write_struct(fm)
+    return bytes(out) + f + len(f).to_bytes(4, "little") + b"PAR1"
+
+
+def big_footer(table, bloom_length=True):
+    """Two rows a row group: a footer of ~370 KB, past the first 64 KiB tail read."""
+    data = pyarrow_bytes(table, row_group_size=2, write_page_index=True,
+                         bloom_filter_options={"customer_email": {"ndv": 4, "fpp": 0.05}})
+    if bloom_length:
+        return data
+
+    def fn(fm):
+        for rg in row_groups(fm):
+            drop(next(md for n, _, md in chunks(rg) if n == "customer_email"), 15)
+    return edit(data, fn)
+
+
 # --- crafted footers that leak today (open_leaks_parquet_2.py) -----------------------------
 
 def masked_column_index_unreferenced(data):
@@ -526,6 +565,9 @@ def crafted_objects(first):
         "footer-len-zero.parquet": footer_length(0)(first),
         "footer-len-short.parquet": footer_length(footer_length_of(first) - 1)(first),
         "tiny.parquet": tiny(table),
+        "inline-metadata.parquet": inline_column_metadata(first),
+        "big-footer.parquet": big_footer(table),
+        "big-footer-bloom-no-length.parquet": big_footer(table, bloom_length=False),
         "required-email.parquet": required_email(table),
         "nested-copy.parquet": pyarrow_bytes(nested_copy(table)),
         "look-alike-long-s.parquet": with_look_alike(table, "cu\u017ftomer_email"),
@@ -669,7 +711,8 @@ def test_fixed_length_emails_are_not_served_clear(atk2, principal):
 # --- crafted footers that are masked anyway or refused -------------------------------------
 
 MASKED_ANYWAY = ["reversed-row-groups.parquet", "masked-unknown-field.parquet",
-                 "bloom-length-dropped.parquet", "nested-copy.parquet"]
+                 "bloom-length-dropped.parquet", "nested-copy.parquet", "inline-metadata.parquet",
+                 "big-footer.parquet", "big-footer-bloom-no-length.parquet"]
 
 
 @pytest.mark.parametrize("principal", MASKED)
@@ -888,6 +931,42 @@ def test_concurrent_first_reads_agree(atk2):
             a, b = headers["content-range"].split()[1].split("/")[0].split("-")
             assert body == view[int(a):int(b) + 1]
     assert all(len(e) == 1 for e in etags.values()), etags
+
+
+def test_a_clear_read_first_does_not_serve_the_masked_principals_clear(atk2):
+    """carol (no masks) reads a fresh object first, then alice and erin, then all at once."""
+    key = f"{CRAFTED}/fresh-3.parquet"
+    status, _, clear = request(atk2, "carol", key)
+    assert status == 200 and clear == atk2.first
+    for principal in MASKED:
+        status, _, body = request(atk2, principal, key)
+        assert status == 200 and not clear_values(atk2, principal, body)
+        masked_read(atk2, principal, body)
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda p: (p, request(atk2, p, key, {"Range": "bytes=4-9119"})),
+                                ["carol", "alice", "erin"] * 2))
+    for principal, (status, _, body) in results:
+        assert status == 206
+        if principal == "carol":
+            assert body == atk2.first[4:9120]
+        else:
+            assert not clear_values(atk2, principal, body)
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_inline_column_metadata_statistics_are_zeroed(atk2, principal):
+    """The old parquet-cpp copy of a masked chunk's ColumnMetaData after its pages (outside its
+    span) is in the masked gap: zeroed."""
+    data = atk2.objects["inline-metadata.parquet"]
+    status, _, body = request(atk2, principal, f"{CRAFTED}/inline-metadata.parquet")
+    assert status == 200
+    fm = footer_of(data)
+    for rg in range(len(row_groups(fm))):
+        cc, md = chunk(fm, rg, "customer_email")
+        _, end = span(md)
+        at = value(cc, 2)
+        assert at == end and data[at:at + 20] != body[at:at + 20]
+        assert body[at:at + 20] == b"\0" * 20
 
 
 def test_presigned_urls_serve_the_view(atk2):
