@@ -12,7 +12,9 @@ docstring says how the objects are made).
    without length (an empty span), a one-byte column index, an external chunk's offsets (which
    are in another file) - so a masked chunk whose `total_compressed_size` is short keeps its
    real pages clear past the first such claim.
-3. Metadata copied verbatim: the file's key-value metadata (Apache Hudi writes
+3. A chunk's `path_in_schema` is checked for masked chunks only: an unmasked chunk whose
+   path names the masked column is what parquet-mr and Trino read as that column.
+4. Metadata copied verbatim: the file's key-value metadata (Apache Hudi writes
    `hoodie_min_record_key` / `hoodie_max_record_key` in every base file; a record key that is
    the masked column is then in clear), a field's metadata inside `ARROW:schema`, and fields
    the reader does not know at the FileMetaData, RowGroup or SchemaElement level.
@@ -92,6 +94,26 @@ def test_a_fields_metadata_in_arrow_schema_holds_no_clear_value(atk2, principal)
     field_meta = pq.ParquetFile(io.BytesIO(body)).schema_arrow.field("customer_email").metadata
     found = clear_values(atk2, principal, decoded + body)
     assert not found, f"{principal} read clear emails in the field's metadata: {field_meta}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_a_chunk_whose_path_names_the_masked_column_is_masked_or_refused(atk2, principal):
+    """Which chunk is `customer_email` is the reader's choice: by position (pyarrow, DuckDB,
+    polars) or by `path_in_schema` (parquet-mr, Trino). The gateway masks by position and checks
+    the masked chunk's path only, so an unmasked chunk naming the masked column is served."""
+    key = f"{CRAFTED}/path-names-masked.parquet"
+    status, _, body = request(atk2, principal, key)
+    if status >= 400:
+        return
+    md = pq.ParquetFile(io.BytesIO(body)).metadata
+    for rg in range(md.num_row_groups):
+        c = md.row_group(rg).column(5)
+        assert c.path_in_schema == "customer_email"
+        assert not c.is_stats_set, f"row group {rg}: the chunk named customer_email has stats"
+    t = pq.ParquetFile(io.BytesIO(body)).read()
+    assert t["notes"].null_count == t.num_rows, (
+        f"{principal}: the chunk whose path is customer_email is served clear: "
+        f"{clear_values(atk2, principal, body)}")
 
 
 @pytest.mark.parametrize("where", UNKNOWN)

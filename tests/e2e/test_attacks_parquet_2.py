@@ -541,6 +541,19 @@ def unknown_field_in(where):
     return craft
 
 
+def path_names_the_masked_column(table):
+    """A fifth column `notes` (the emails again) whose chunks' `path_in_schema` say
+    `customer_email`: pyarrow, DuckDB and polars match chunks to columns by position, parquet-mr
+    (Spark, Hive) and Trino by `path_in_schema`, and so read this chunk as customer_email."""
+    data = plain(table.append_column("notes", table["customer_email"]))
+
+    def fn(fm):
+        for rg in row_groups(fm):
+            md = next(md for n, _, md in chunks(rg) if n == "notes")
+            put(md, 3, LIST, (BINARY, [b"customer_email"]))
+    return edit(data, fn)
+
+
 PINS = {"bloom-filter": pin_bloom, "column-index": pin_column_index, "external": pin_external}
 UNKNOWN = ("file", "row-group", "schema")
 
@@ -580,6 +593,7 @@ def crafted_objects(first):
         "orphan-row-group.parquet": orphan_row_group(flat),
         "kv-record-keys.parquet": key_value_record_keys(table),
         "field-metadata.parquet": field_metadata_sample(table),
+        "path-names-masked.parquet": path_names_the_masked_column(table),
     })
     for name, pin in PINS.items():
         out[f"pin-{name}.parquet"] = pinned_gap(pin)(flat)
