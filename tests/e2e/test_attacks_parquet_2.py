@@ -578,6 +578,11 @@ def crafted_objects(first):
         "footer-len-zero.parquet": footer_length(0)(first),
         "footer-len-short.parquet": footer_length(footer_length_of(first) - 1)(first),
         "tiny.parquet": tiny(table),
+        "empty.parquet": b"",
+        "magic-only.parquet": b"PAR1PAR1",
+        "twelve-bytes.parquet": b"PAR1\0\0\0\0PAR1",
+        "no-leading-magic.parquet": b"XXXX" + first[4:],
+        "empty-table.parquet": pyarrow_bytes(table.slice(0, 0)),
         "inline-metadata.parquet": inline_column_metadata(first),
         "big-footer.parquet": big_footer(table),
         "big-footer-bloom-no-length.parquet": big_footer(table, bloom_length=False),
@@ -762,7 +767,8 @@ REFUSED = ["dict-offset-zero.parquet", "data-offset-in-magic.parquet", "span-int
            "duplicate-row-group.parquet", "footer-len-huge.parquet", "footer-len-whole.parquet",
            "footer-len-zero.parquet", "footer-len-short.parquet", "required-email.parquet",
            "look-alike-long-s.parquet", "look-alike-upper.parquet", "look-alike-zwsp.parquet",
-           "look-alike-fullwidth.parquet"]
+           "look-alike-fullwidth.parquet", "empty.parquet", "magic-only.parquet",
+           "twelve-bytes.parquet"]
 
 
 @pytest.mark.parametrize("name", REFUSED)
@@ -773,6 +779,9 @@ def test_unmaskable_layouts_are_an_error_before_any_byte(atk2, name):
             assert status >= 400, (principal, status)
             assert not clear_values(atk2, principal, body)
             assert not body.startswith(b"PAR1")
+            status, _, _ = request(atk2, principal, f"{CRAFTED}/{name}", method="HEAD",
+                                   root=root)
+            assert status >= 400, ("HEAD", principal, status)
         # A ranged read of the masked chunk's bytes too.
         status, _, body = request(atk2, principal, f"{CRAFTED}/{name}",
                                   {"Range": "bytes=1603-3173"})
@@ -1043,3 +1052,15 @@ def test_odd_request_headers_get_the_view_or_an_error(atk2, headers):
     want = whole[:100] if "Range" in headers else whole
     assert body == want
     assert not [k for k in rh if k.startswith("x-amz-checksum")]
+
+
+@pytest.mark.parametrize("name", ["no-leading-magic.parquet", "empty-table.parquet"])
+def test_odd_but_footer_valid_files_serve_no_clear_value(atk2, name):
+    """No leading magic (readers never look there): masked as any file. No row groups: the
+    footer and nothing to mask."""
+    for principal in MASKED:
+        status, _, body = request(atk2, principal, f"{CRAFTED}/{name}")
+        assert status in (200, 403), status
+        if status == 200:
+            assert len(body) == len(atk2.objects[name])
+            assert not clear_values(atk2, principal, body)
