@@ -14,13 +14,22 @@ docstring says how the objects are made).
    real pages clear past the first such claim.
 3. A chunk's `path_in_schema` is checked for masked chunks only: an unmasked chunk whose
    path names the masked column is what parquet-mr and Trino read as that column.
-4. Metadata copied verbatim: the file's key-value metadata (Apache Hudi writes
+4. Top-level names with a NUL or a bidirectional override beside the masked column are served
+   (docs say such names are refused wherever masks apply; Parquet does not): DuckDB's
+   `.df()` ends a name at the NUL, so `customer_email\x00x` (clear) becomes the DataFrame's
+   only `customer_email` column, replacing the masked one; `\u202elieme_remotsuc` shows as
+   `customer_email`.
+5. Metadata copied verbatim: the file's key-value metadata (Apache Hudi writes
    `hoodie_min_record_key` / `hoodie_max_record_key` in every base file; a record key that is
    the masked column is then in clear), a field's metadata inside `ARROW:schema`, and fields
    the reader does not know at the FileMetaData, RowGroup or SchemaElement level.
 """
 import base64
 import io
+import os
+import tempfile
+
+import duckdb
 
 import pyarrow.parquet as pq
 import pytest
@@ -123,3 +132,25 @@ def test_unknown_footer_fields_hold_no_clear_value(atk2, principal, where):
     assert status >= 400 or not clear_values(atk2, principal, body), (
         f"{principal} read clear emails in an unknown {where} field: "
         f"{clear_values(atk2, principal, body)}")
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_a_nul_in_a_column_name_is_refused(atk2, principal):
+    status, _, body = request(atk2, principal, f"{CRAFTED}/look-alike-nul.parquet")
+    if status >= 400:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "v.parquet")
+        with open(path, "wb") as f:
+            f.write(body)
+        df = duckdb.sql(f"SELECT * FROM '{path}'").df()
+    shown = df["customer_email"].dropna().head(3).tolist() if "customer_email" in df else []
+    assert False, (f"{principal} got a column named 'customer_email\\x00x' served; DuckDB's "
+                   f"DataFrame calls it customer_email: {shown}")
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_a_bidi_override_in_a_column_name_is_refused(atk2, principal):
+    status, _, body = request(atk2, principal, f"{CRAFTED}/look-alike-bidi.parquet")
+    assert status >= 400, (f"{principal} got a column displayed as customer_email in clear: "
+                           f"{clear_values(atk2, principal, body)}")

@@ -592,6 +592,9 @@ def crafted_objects(first):
         "look-alike-upper.parquet": with_look_alike(table, "CUSTOMER_EMAIL"),
         "look-alike-zwsp.parquet": with_look_alike(table, "customer\u200b_email"),
         "look-alike-fullwidth.parquet": with_look_alike(table, "\uff43ustomer_email"),
+        "look-alike-nul.parquet": with_look_alike(table, "customer_email\x00x"),
+        "look-alike-bidi.parquet": with_look_alike(table, "\u202elieme_remotsuc"),
+        "look-alike-cyrillic.parquet": with_look_alike(table, "customer_\u0435mail"),
         # Leaks today (open_leaks_parquet_2.py).
         "ci-unreferenced.parquet": masked_column_index_unreferenced(first),
         "bloom-unreferenced.parquet": masked_bloom_unreferenced(first),
@@ -767,7 +770,7 @@ REFUSED = ["dict-offset-zero.parquet", "data-offset-in-magic.parquet", "span-int
            "duplicate-row-group.parquet", "footer-len-huge.parquet", "footer-len-whole.parquet",
            "footer-len-zero.parquet", "footer-len-short.parquet", "required-email.parquet",
            "look-alike-long-s.parquet", "look-alike-upper.parquet", "look-alike-zwsp.parquet",
-           "look-alike-fullwidth.parquet", "empty.parquet", "magic-only.parquet",
+           "look-alike-fullwidth.parquet", "look-alike-cyrillic.parquet", "empty.parquet", "magic-only.parquet",
            "twelve-bytes.parquet"]
 
 
