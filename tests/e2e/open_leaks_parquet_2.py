@@ -13,7 +13,9 @@ docstring says how the objects are made).
    are in another file) - so a masked chunk whose `total_compressed_size` is short keeps its
    real pages clear past the first such claim.
 3. A chunk's `path_in_schema` is checked for masked chunks only: an unmasked chunk whose
-   path names the masked column is what parquet-mr and Trino read as that column.
+   path names the masked column is what a reader that finds chunks by path reads as that
+   column (parquet-mr's readNextRowGroup and Deephaven's RowGroupReader, as their code reads;
+   not run here: pyarrow, DuckDB and polars go by position).
 4. Top-level names with a NUL or a bidirectional override beside the masked column are served
    (docs say such names are refused wherever masks apply; Parquet does not): DuckDB's
    `.df()` ends a name at the NUL, so `customer_email\x00x` (clear) becomes the DataFrame's
@@ -108,7 +110,7 @@ def test_a_fields_metadata_in_arrow_schema_holds_no_clear_value(atk2, principal)
 @pytest.mark.parametrize("principal", MASKED)
 def test_a_chunk_whose_path_names_the_masked_column_is_masked_or_refused(atk2, principal):
     """Which chunk is `customer_email` is the reader's choice: by position (pyarrow, DuckDB,
-    polars) or by `path_in_schema` (parquet-mr, Trino). The gateway masks by position and checks
+    polars) or by `path_in_schema` (parquet-mr, Deephaven). The gateway masks by position and checks
     the masked chunk's path only, so an unmasked chunk naming the masked column is served."""
     key = f"{CRAFTED}/path-names-masked.parquet"
     status, _, body = request(atk2, principal, key)

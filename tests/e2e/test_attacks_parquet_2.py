@@ -405,8 +405,7 @@ def nested_copy(table):
 
 
 def inline_column_metadata(data):
-    """The layout of parquet-cpp before Arrow 0.15-era writers stopped it ("write metadata at
-    end of column chunk"): each chunk's pages followed by a copy of its ColumnMetaData, with its
+    """The layout of older parquet-cpp writers ("write metadata at end of column chunk"): each chunk's pages followed by a copy of its ColumnMetaData, with its
     statistics (min and max email), `file_offset` pointing to it. Rebuilt from `data`'s pages
     (page index and bloom filters left out)."""
     fm = footer_of(data)
@@ -544,7 +543,7 @@ def unknown_field_in(where):
 def path_names_the_masked_column(table):
     """A fifth column `notes` (the emails again) whose chunks' `path_in_schema` say
     `customer_email`: pyarrow, DuckDB and polars match chunks to columns by position, parquet-mr
-    (Spark, Hive) and Trino by `path_in_schema`, and so read this chunk as customer_email."""
+    as their code reads by `path_in_schema`, and so would read this chunk as customer_email."""
     data = plain(table.append_column("notes", table["customer_email"]))
 
     def fn(fm):
