@@ -541,9 +541,10 @@ def unknown_field_in(where):
 
 
 def path_names_the_masked_column(table):
-    """A fifth column `notes` (the emails again) whose chunks' `path_in_schema` say
-    `customer_email`: pyarrow, DuckDB and polars match chunks to columns by position, parquet-mr
-    as their code reads by `path_in_schema`, and so would read this chunk as customer_email."""
+    """A sixth column `notes` (the emails again) whose chunks' `path_in_schema` say
+    `customer_email`: pyarrow, DuckDB and polars match chunks to columns by position; parquet-mr
+    and Deephaven, as their code reads, by `path_in_schema`, so they would take this chunk for
+    customer_email."""
     data = plain(table.append_column("notes", table["customer_email"]))
 
     def fn(fm):
