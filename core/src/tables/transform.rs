@@ -162,6 +162,7 @@ fn parquet_reason(e: &ParquetError) -> &'static str {
         | ParquetError::NestedColumn { .. }
         | ParquetError::RepeatedColumn { .. }
         | ParquetError::LookAlikeColumn { .. }
+        | ParquetError::UnreadableColumnName { .. }
         | ParquetError::NullOnRequired { .. }
         | ParquetError::InvalidConstant { .. } => {
             "its Parquet schema does not take the masks its policy applies"

@@ -76,32 +76,48 @@ mod tests {
                 .collect(),
             zeroed: zeroed.to_vec(),
             kept: kept.to_vec(),
+            masking: true,
             ..Rewrite::default()
         }
     }
 
     #[test]
-    fn masked_spans_widen_to_the_unmasked_spans_around_them() {
-        // Chunks a [4,100) masked [100,150) c [300,400); the masked chunk's real pages may run
-        // to 300 (a short total_compressed_size) or start at 100 before a declared later start.
+    fn a_masked_view_overwrites_all_but_the_unmasked_spans() {
+        // Chunks a [4,100) masked [120,150) c [300,400): the masked chunk's real pages may
+        // start before its declared start or run past its declared size, and whatever lies
+        // between (an unreferenced column index, an orphan row group) is nobody's.
         let mut r = rewrite(&[(120, 30)], &[], &[(4, 96), (300, 100)]);
-        assert_eq!(r.masked_regions(1000).unwrap(), vec![(100, 300)]);
-        // Nothing after it but the footer; nothing before it but the magic.
+        assert_eq!(
+            r.overwritten_regions(1000).unwrap(),
+            vec![(100, 300), (400, 1000)]
+        );
+        // Nothing else: everything but the magic, to the footer.
         let mut r = rewrite(&[(50, 10)], &[], &[]);
-        assert_eq!(r.masked_regions(1000).unwrap(), vec![(4, 1000)]);
-        // Two masked columns side by side, a masked page index: merged regions.
+        assert_eq!(r.overwritten_regions(1000).unwrap(), vec![(4, 1000)]);
+        // Unmasked spans that overlap or touch each other; a masked page index.
         let mut r = rewrite(
             &[(100, 50), (150, 50)],
             &[(500, 10)],
-            &[(4, 96), (200, 100), (490, 10), (520, 10)],
+            &[
+                (4, 96),
+                (200, 100),
+                (250, 100),
+                (350, 10),
+                (490, 10),
+                (520, 10),
+            ],
         );
         assert_eq!(
-            r.masked_regions(1000).unwrap(),
-            vec![(100, 200), (500, 520)]
+            r.overwritten_regions(1000).unwrap(),
+            vec![(100, 200), (360, 490), (500, 520), (530, 1000)]
         );
-        // A bloom filter of unknown length (an empty span) bounds a gap from above only.
+        // A bloom filter of unknown length (an empty span) keeps nothing.
         let mut r = rewrite(&[(100, 50)], &[], &[(4, 96), (180, 0)]);
-        assert_eq!(r.masked_regions(1000).unwrap(), vec![(100, 180)]);
+        assert_eq!(r.overwritten_regions(1000).unwrap(), vec![(100, 1000)]);
+        // No masks: the object itself.
+        let mut r = rewrite(&[], &[], &[(4, 96)]);
+        r.masking = false;
+        assert_eq!(r.overwritten_regions(1000).unwrap(), vec![]);
     }
 
     #[test]
@@ -109,13 +125,16 @@ mod tests {
         for kept in [(140, 100), (4, 110), (110, 10), (120, 0)] {
             let mut r = rewrite(&[(100, 50)], &[], &[kept]);
             assert!(
-                matches!(r.masked_regions(1000), Err(Error::Malformed { .. })),
+                matches!(r.overwritten_regions(1000), Err(Error::Malformed { .. })),
                 "{kept:?}"
             );
         }
         // Touching is not overlapping.
         let mut r = rewrite(&[(100, 50)], &[], &[(4, 96), (150, 10)]);
-        assert_eq!(r.masked_regions(1000).unwrap(), vec![(100, 150)]);
+        assert_eq!(
+            r.overwritten_regions(1000).unwrap(),
+            vec![(100, 150), (160, 1000)]
+        );
     }
 
     #[test]
@@ -394,23 +413,31 @@ pub struct Rewrite {
     pub chunks: Vec<ChunkPlan>,
     /// Page index and bloom filter spans of masked columns, zeroed in the view.
     pub zeroed: Vec<(u64, u64)>,
-    /// The spans the footer gives unmasked columns (pages, page indexes, bloom filters; a
-    /// bloom filter of unknown length as an empty span at its offset): they bound the gaps
-    /// around masked spans ([`Rewrite::masked_regions`]).
+    /// The spans the footer gives unmasked columns in this file (pages, page indexes, bloom
+    /// filters; a bloom filter of unknown length as an empty span at its offset): the only
+    /// upstream bytes of the data a masked view serves ([`Rewrite::overwritten_regions`]).
     pub kept: Vec<(u64, u64)>,
+    /// Whether any column is masked: else the view is the object itself.
+    pub masking: bool,
 }
 
 impl Rewrite {
-    /// The regions of the data (`4..data_end`) the view writes over: each masked span (a chunk,
-    /// a page index, a bloom filter) widened to the gap between the unmasked spans around it,
-    /// merged. The footer's sizes and offsets are claims: a masked chunk's real dictionary page
-    /// before its declared start, or pages past a short `total_compressed_size`, lie in that
-    /// gap, where no unmasked column's reader looks. A masked span that overlaps an unmasked
-    /// one is refused: which of the two the bytes belong to cannot be told from the footer.
-    pub fn masked_regions(&mut self, data_end: u64) -> Result<Vec<(u64, u64)>, Error> {
+    /// The regions of the data (`4..data_end`) a masked view writes over (zeros, and the
+    /// regenerated chunks at their starts): all but the unmasked columns' spans. The footer's
+    /// offsets and sizes are claims, and what it leaves out is still in the file: a masked
+    /// chunk's dictionary page before its declared start, pages past a short
+    /// `total_compressed_size`, a column index, bloom filter or row group the footer does not
+    /// reference, an old writer's inline copy of a chunk's metadata. Serving only what the
+    /// footer gives unmasked columns covers them all. A masked span (a chunk, a page index, a
+    /// bloom filter) that overlaps an unmasked one is refused: the footer alone cannot say
+    /// whose the bytes are.
+    pub fn overwritten_regions(&mut self, data_end: u64) -> Result<Vec<(u64, u64)>, Error> {
+        if !self.masking {
+            return Ok(Vec::new());
+        }
         let kept = &mut self.kept;
         kept.sort_unstable();
-        // The largest end among kept[..=i], to find the nearest unmasked end before a span.
+        // The largest end among kept[..=i]: the nearest unmasked end before a span.
         let mut max_end = Vec::with_capacity(kept.len());
         let mut running = 0;
         for &(start, len) in kept.iter() {
@@ -422,7 +449,6 @@ impl Rewrite {
             .iter()
             .map(|c| (c.start, c.len))
             .chain(self.zeroed.iter().copied());
-        let mut regions: Vec<(u64, u64)> = Vec::new();
         for (start, len) in masked {
             let end = start.saturating_add(len);
             // kept[..after] start before this span ends.
@@ -437,19 +463,19 @@ impl Rewrite {
                     what: "a masked column's span overlaps another column's",
                 });
             }
-            let lo = before_end.max(MAGIC.len() as u64);
-            let hi = kept.get(after).map_or(data_end, |&(s, _)| s.min(data_end));
-            regions.push((lo, hi.max(end)));
         }
-        regions.sort_unstable();
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(regions.len());
-        for (lo, hi) in regions {
-            match merged.last_mut() {
-                Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
-                _ => merged.push((lo, hi)),
+        let mut regions = Vec::new();
+        let mut at = MAGIC.len() as u64;
+        for &(start, len) in kept.iter().filter(|&&(_, len)| len > 0) {
+            if start > at {
+                regions.push((at, start.min(data_end)));
             }
+            at = at.max(start.saturating_add(len));
         }
-        Ok(merged)
+        if at < data_end {
+            regions.push((at, data_end));
+        }
+        Ok(regions)
     }
 }
 
@@ -486,15 +512,22 @@ pub fn rewrite(
     let m = |e| malformed(base, e);
     let mut out = Rewrite {
         footer: Vec::with_capacity(footer.len()),
+        masking: targets.iter().any(Option::is_some),
         ..Rewrite::default()
     };
-    let mut copied = 0usize;
     let mut seen_row_groups = false;
+    // With masks, the FileMetaData is written again field by field: the new row groups, the
+    // schema without fields this reader does not know, none of the key-value metadata (a
+    // writer may put values there: Hudi's min and max record keys, an Arrow field's metadata)
+    // and no field this reader does not know. Without, the footer is the input itself.
+    let masking = out.masking;
+    let mut parts: Vec<(i16, u8, Vec<u8>)> = Vec::new();
     let mut reader = Reader::new(footer);
     let mut last = 0;
     let mut seen = 0u64;
     while let Some((id, ty)) = reader.field_header(&mut last).map_err(m)? {
         once(&mut seen, id, base + reader.position() as u64)?;
+        let start = reader.position();
         match id {
             8 => {
                 return Err(Error::Encrypted(
@@ -508,25 +541,40 @@ pub fn rewrite(
             }
             4 if ty == thrift::LIST && !seen_row_groups => {
                 seen_row_groups = true;
-                let value_start = reader.position();
-                out.footer
-                    .extend_from_slice(footer.get(copied..value_start).unwrap_or_default());
-                let mut w = Writer::new(std::mem::take(&mut out.footer));
+                let mut w = Writer::new(Vec::new());
                 row_groups(&mut reader, base, leaves, targets, tail, &mut w, &mut out)?;
-                out.footer = w.out;
-                copied = reader.position();
+                parts.push((id, ty, w.out));
+                continue;
+            }
+            2 if ty == thrift::LIST && masking => {
+                reader.skip(ty).map_err(m)?;
+                let schema = reader.field_since(id, ty, start);
+                parts.push((id, ty, known_schema_fields(&schema).map_err(m)?));
+                continue;
             }
             6 if ty == thrift::BINARY => {
-                let start = reader.position();
                 reader.skip(ty).map_err(m)?;
                 let created_by = reader.field_since(id, ty, start).binary().map_err(m)?;
-                if short_chunk_sizes(created_by) && targets.iter().any(Option::is_some) {
+                if short_chunk_sizes(created_by) && masking {
                     return Err(Error::UnsafeWriter(
                         "parquet-mr before 1.2.9 left the dictionary page header out of a chunk's total_compressed_size (PARQUET-816)",
                     ));
                 }
             }
             _ => reader.skip(ty).map_err(m)?,
+        }
+        if masking && id == 5 && ty == thrift::LIST {
+            let key_values = reader.field_since(id, ty, start);
+            if let Some(kept) = kept_key_values(&key_values).map_err(m)? {
+                parts.push((id, ty, kept));
+            }
+            continue;
+        }
+        // FileMetaData's fields: version, schema, num_rows, row_groups, created_by,
+        // column_orders (key_value_metadata is 5, above).
+        if !masking || matches!(id, 1..=4 | 6 | 7) {
+            let raw = reader.field_since(id, ty, start).raw;
+            parts.push((id, ty, raw.to_vec()));
         }
     }
     let end = reader.position();
@@ -542,8 +590,18 @@ pub fn rewrite(
             what: "a footer without row groups",
         });
     }
-    out.footer
-        .extend_from_slice(footer.get(copied..).unwrap_or_default());
+    if !masking {
+        out.footer = footer.to_vec();
+        return Ok(out);
+    }
+    let mut w = Writer::new(std::mem::take(&mut out.footer));
+    w.begin_struct(None);
+    for (id, ty, bytes) in &parts {
+        w.field_header(*id, *ty);
+        w.out.extend_from_slice(bytes);
+    }
+    w.end_struct();
+    out.footer = w.out;
     Ok(out)
 }
 
@@ -570,7 +628,14 @@ fn row_groups<'a>(
         .extend_from_slice(reader.field_since(0, thrift::LIST, start).raw);
     let any_target = targets.iter().any(Option::is_some);
     // Reused across row groups: the fields of one, its new columns list.
-    let mut scratch = Scratch::default();
+    let mut scratch = Scratch {
+        masked_names: targets
+            .iter()
+            .flatten()
+            .map(|t| crate::tables::names::folded(&t.column.name))
+            .collect(),
+        ..Scratch::default()
+    };
     for index in 0..count {
         row_group(
             reader,
@@ -592,6 +657,8 @@ fn row_groups<'a>(
 struct Scratch<'a> {
     fields: Vec<Field<'a>>,
     columns: Vec<u8>,
+    /// The masked columns' names, folded (`names::folded`).
+    masked_names: Vec<String>,
 }
 
 /// One row group, read in one pass at `reader` (every chunk checked for encryption), written
@@ -666,6 +733,15 @@ fn row_group<'a>(
                     None => {
                         cw.out.extend_from_slice(chunk.raw);
                         if let Some(kept) = kept {
+                            if kept
+                                .path
+                                .is_some_and(|path| names_a_target(path, &scratch.masked_names))
+                            {
+                                return Err(bad(
+                                    chunk.offset,
+                                    "an unmasked chunk's path_in_schema names a masked column",
+                                ));
+                            }
                             kept.push_to(base, tail, &mut out.kept);
                         }
                     }
@@ -729,7 +805,9 @@ fn row_group<'a>(
                 let total = f.i64().map_err(m)?.saturating_add(delta_compressed);
                 w.i64_field(6, total);
             }
-            _ => w.field(f),
+            // num_rows, sorting_columns, file_offset, ordinal; none this reader does not know.
+            3..=5 | 7 => w.field(f),
+            _ => {}
         }
     }
     w.end_struct();
@@ -895,10 +973,26 @@ fn masked_chunk(
     ))
 }
 
+/// Whether `path` (a chunk's first `path_in_schema` name) is, or folds to, a masked column's
+/// name: readers that find a column by path (parquet-mr, Trino) would read that chunk as it.
+/// `masked` holds the masked names folded.
+fn names_a_target(path: &[u8], masked: &[String]) -> bool {
+    let folded = match std::str::from_utf8(path) {
+        Ok(path) => crate::tables::names::folded(path),
+        // Not UTF-8: no reader takes it for a masked name.
+        Err(_) => return false,
+    };
+    masked.contains(&folded)
+}
+
 /// What the footer says of an unmasked chunk's spans: its pages
 /// (`[min(dictionary, data page offset), + total_compressed_size)`), page index and bloom filter.
 #[derive(Default)]
-struct KeptSpans {
+struct KeptSpans<'a> {
+    /// `file_path`: the chunk is in another file, and so are its offsets.
+    external: bool,
+    /// The first name of `path_in_schema`.
+    path: Option<&'a [u8]>,
     offset_index: (Option<i64>, Option<i64>),
     column_index: (Option<i64>, Option<i64>),
     compressed: Option<i64>,
@@ -908,14 +1002,27 @@ struct KeptSpans {
     bloom_length: Option<i64>,
 }
 
-impl KeptSpans {
+impl<'a> KeptSpans<'a> {
     /// Reads (or skips) one `ColumnChunk` field's value at `reader`.
-    fn read_chunk_field(&mut self, reader: &mut Reader<'_>, id: i16, ty: u8) -> thrift::Result<()> {
+    fn read_chunk_field(&mut self, reader: &mut Reader<'a>, id: i16, ty: u8) -> thrift::Result<()> {
         match (id, ty) {
+            (1, thrift::BINARY) => {
+                self.external = true;
+                reader.skip(ty)
+            }
             (3, thrift::STRUCT) => {
                 let mut last = 0;
                 while let Some((id, ty)) = reader.field_header(&mut last)? {
                     match (id, ty) {
+                        (3, thrift::LIST) => {
+                            let start = reader.position();
+                            reader.skip(ty)?;
+                            let (elem, len, mut names) =
+                                reader.field_since(id, ty, start).list()?;
+                            if elem == thrift::BINARY && len > 0 {
+                                self.path = Some(names.binary()?);
+                            }
+                        }
                         (7, thrift::I64) => self.compressed = Some(reader.i64()?),
                         (9, thrift::I64) => self.data = Some(reader.i64()?),
                         (11, thrift::I64) => self.dictionary = Some(reader.i64()?),
@@ -949,6 +1056,9 @@ impl KeptSpans {
     /// The spans, pushed to `kept`. What lies outside the data (`4..data_end`) is left out:
     /// that only widens the gaps zeroed around masked spans, never what is served clear.
     fn push_to(self, data_end: u64, tail: &Tail<'_>, kept: &mut Vec<(u64, u64)>) {
+        if self.external {
+            return;
+        }
         let mut push = |offset: Option<i64>, len: Option<i64>| {
             if let (Some(offset), Some(len)) = (offset, len) {
                 if let Ok(span) = span_in_data(offset, len, data_end, 0) {
@@ -971,6 +1081,65 @@ impl KeptSpans {
             push(Some(offset), len.or(Some(0)));
         }
     }
+}
+
+/// The key-value metadata (`FileMetaData` field 5) a masked view keeps: `ARROW:schema` when
+/// it has no custom metadata ([`super::arrow_schema::keepable`]), nothing else (a writer may
+/// put values there: Hudi's min and max record keys). `None` when nothing is kept.
+fn kept_key_values(list: &Field<'_>) -> thrift::Result<Option<Vec<u8>>> {
+    let (elem, count, mut reader) = list.list()?;
+    let mut kept = Vec::new();
+    for _ in 0..count {
+        let element = reader.struct_element()?;
+        let (mut key, mut value) = (None, None);
+        for f in element.fields()? {
+            let f = f?;
+            match (f.id, f.ty) {
+                (1, thrift::BINARY) => key = Some(f),
+                (2, thrift::BINARY) => value = Some(f),
+                _ => {}
+            }
+        }
+        if let (Some(key), Some(value)) = (key, value) {
+            if key.binary()? == b"ARROW:schema" && super::arrow_schema::keepable(value.binary()?) {
+                kept.push((key, value));
+            }
+        }
+    }
+    if kept.is_empty() || elem != thrift::STRUCT {
+        return Ok(None);
+    }
+    let mut w = Writer::default();
+    w.list_header(elem, kept.len());
+    for (key, value) in &kept {
+        w.begin_struct(None);
+        w.field(key);
+        w.field(value);
+        w.end_struct();
+    }
+    Ok(Some(w.out))
+}
+
+/// The schema list (`FileMetaData` field 2) again, each `SchemaElement` without the fields
+/// this reader does not know (what they hold is unknown, so a masked view keeps none).
+fn known_schema_fields(schema: &Field<'_>) -> thrift::Result<Vec<u8>> {
+    let (elem, count, mut reader) = schema.list()?;
+    let mut w = Writer::default();
+    w.list_header(elem, count);
+    for _ in 0..count {
+        let element = reader.struct_element()?;
+        w.begin_struct(None);
+        for f in element.fields()? {
+            let f = f?;
+            // type, type_length, repetition_type, name, num_children, converted_type, scale,
+            // precision, field_id, logicalType.
+            if (1..=10).contains(&f.id) {
+                w.field(&f);
+            }
+        }
+        w.end_struct();
+    }
+    Ok(w.out)
 }
 
 /// Whether `created_by` names a writer whose `total_compressed_size` misses bytes of the chunk

@@ -10,7 +10,9 @@
 //! - `pages`: the regenerated chunks.
 //! - `value`: a constant's text parsed against a column's type.
 //! - `overlay`: the view as spans over the upstream bytes.
+//! - `arrow_schema`: whether a masked view may keep the `ARROW:schema` entry.
 
+pub mod arrow_schema;
 pub mod footer;
 pub mod overlay;
 pub mod pages;
@@ -70,6 +72,9 @@ pub enum Error {
     /// A top-level field whose name a reader may take for a masked column's (another case,
     /// surrounding white space, invisible characters).
     LookAlikeColumn { column: String, found: String },
+    /// With masks, a top-level name a reader may show or cut otherwise than it is stored (a
+    /// control character, a NUL, which DuckDB's data frames cut at; a bidirectional control).
+    UnreadableColumnName { found: String, why: &'static str },
     /// `null` on a REQUIRED column.
     NullOnRequired { column: String },
     /// A constant that is not a value of the column's type.
@@ -116,6 +121,9 @@ impl std::fmt::Display for Error {
                 write!(f, "column {column:?} is nested: masks apply to top-level leaves")
             }
             Error::RepeatedColumn { column } => write!(f, "column {column:?} is repeated"),
+            Error::UnreadableColumnName { found, why } => {
+                write!(f, "column {found:?} has {why} in its name")
+            }
             Error::LookAlikeColumn { column, found } => {
                 write!(f, "column {found:?} looks like the masked column {column:?}")
             }
@@ -208,6 +216,16 @@ pub fn mask(
     let (footer_bytes, location) = footer_bytes(object_size, tail, max_footer)?;
     let schema = schema_field(footer_bytes, location)?;
     let (top, leaves) = footer::schema(&schema, location.start)?;
+    if !masks.is_empty() {
+        for field in &top {
+            if let Some(why) = crate::tables::names::unreadable(field.name()) {
+                return Err(Error::UnreadableColumnName {
+                    found: field.name().to_string(),
+                    why,
+                });
+            }
+        }
+    }
     // Each mask's column and prepared mask, by leaf.
     let mut prepared: Vec<(Column, Prepared)> = Vec::with_capacity(masks.len());
     for mask in masks {
@@ -266,7 +284,7 @@ pub fn mask(
             start: tail_start,
         },
     )?;
-    let regions = rewrite.masked_regions(location.start)?;
+    let regions = rewrite.overwritten_regions(location.start)?;
     rewrite.chunks.sort_unstable_by_key(|c| c.start);
     let mut spans = Vec::with_capacity(2 * rewrite.chunks.len() + regions.len() + 2);
     // Each region zeroed but for the regenerated chunks written at their starts.
