@@ -12,6 +12,7 @@ mod policy;
 mod reload;
 mod routes;
 mod server;
+mod shadow;
 mod tooling;
 
 use std::io::Read;
@@ -36,7 +37,7 @@ s3gate-policy: serves s3gate entitlements compiled from a policy directory
 
 Usage:
   s3gate-policy [--policies DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT]
-                [--no-caller-auth]
+                [--no-caller-auth] [--shadow-policies DIR]
   s3gate-policy --check [--policies DIR]      (or: s3gate-policy check DIR)
   s3gate-policy key create --principal NAME
   s3gate-policy explain [--policies DIR] --principal NAME PATH
@@ -61,6 +62,13 @@ Options:
                       token: the metrics name no principal or key); off by default
   --no-caller-auth    serve without checking S3GATE_POLICY_TOKEN (only where nothing but
                       the gateway can reach the service)
+  --shadow-policies DIR
+                      a candidate policy directory evaluated beside --policies on every
+                      decision: each difference (decision, grant, objects, partitions,
+                      masks, row filters, TTL) is logged as a JSON line and counted in the
+                      metrics; answers always come from --policies. Invalid at start: the
+                      service does not start; reloaded like --policies (a bad edit keeps
+                      the last good shadow set). Only this flag turns it on
   --check             validate the policy directory, print the result, exit 0 (valid) or 1
   -h, --help          show this help
 
@@ -110,6 +118,8 @@ enum Command {
         listen: String,
         metrics_listen: Option<String>,
         no_caller_auth: bool,
+        /// `--shadow-policies`: the candidate set compared with, never answered from.
+        shadow: Option<PathBuf>,
     },
 }
 
@@ -165,6 +175,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
     let mut metrics_listen = None;
     let mut check = false;
     let mut no_caller_auth = false;
+    let mut shadow = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Both `--flag value` and `--flag=value`.
@@ -187,8 +198,18 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--policies" => policies = PathBuf::from(value("--policies")?),
             "--listen" => listen = value("--listen")?,
             "--metrics-listen" => metrics_listen = Some(value("--metrics-listen")?),
+            "--shadow-policies" => {
+                let dir = value("--shadow-policies")?;
+                if dir.is_empty() {
+                    return Err("--shadow-policies needs a directory".into());
+                }
+                shadow = Some(PathBuf::from(dir));
+            }
             _ => return Err(format!("unknown argument {flag:?}")),
         }
+    }
+    if check && shadow.is_some() {
+        return Err("--shadow-policies is for serving; check that folder with `check DIR`".into());
     }
     Ok(if check {
         Command::Check { policies }
@@ -198,6 +219,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             listen,
             metrics_listen,
             no_caller_auth,
+            shadow,
         }
     })
 }
@@ -221,11 +243,13 @@ fn main() -> ExitCode {
             listen,
             metrics_listen,
             no_caller_auth,
+            shadow,
         }) => serve(
             &policies,
             &listen,
             metrics_listen.as_deref(),
             no_caller_auth,
+            shadow.as_deref(),
         ),
         Err(e) => {
             log!("{e} (see s3gate-policy --help)");
@@ -390,7 +414,13 @@ fn caller_auth(no_caller_auth: bool) -> Result<caller::CallerAuth, String> {
     }
 }
 
-fn serve(dir: &Path, listen: &str, metrics_listen: Option<&str>, no_caller_auth: bool) -> ExitCode {
+fn serve(
+    dir: &Path,
+    listen: &str,
+    metrics_listen: Option<&str>,
+    no_caller_auth: bool,
+    shadow_dir: Option<&Path>,
+) -> ExitCode {
     let auth = match caller_auth(no_caller_auth) {
         Ok(auth) => auth,
         Err(e) => {
@@ -420,6 +450,36 @@ fn serve(dir: &Path, listen: &str, metrics_listen: Option<&str>, no_caller_auth:
     };
     log!("loaded {} from {}", policies.summary(), dir.display());
     report_warnings(&policies);
+    // The shadow set is checked as strictly as the enforced one: a candidate that cannot load
+    // is a mistake to fix before the service runs with it, not something to compare with.
+    let shadow_seen = shadow_dir.map(reload::files_state);
+    let shadow = match shadow_dir {
+        None => None,
+        Some(shadow_dir) => match Policies::load_dir(shadow_dir, &env) {
+            Ok(shadow) => {
+                log!(
+                    "WARN: SHADOW POLICIES ON (--shadow-policies {}): every decision is also \
+                     evaluated against {}; each difference is logged (event \
+                     \"shadow_difference\") and counted, and clients are answered from the \
+                     enforced policies in {} only",
+                    shadow_dir.display(),
+                    shadow.summary(),
+                    dir.display()
+                );
+                reload::report_warnings_set(reload::Set::Shadow, &shadow);
+                Some(shadow)
+            }
+            Err(e) => {
+                reload::report_invalid_set(reload::Set::Shadow, shadow_dir, &e);
+                log!(
+                    "not starting: the shadow policies in {} are invalid (fix them, or drop \
+                     --shadow-policies)",
+                    shadow_dir.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+    };
 
     let listener = match std::net::TcpListener::bind(listen) {
         Ok(listener) => listener,
@@ -437,17 +497,20 @@ fn serve(dir: &Path, listen: &str, metrics_listen: Option<&str>, no_caller_auth:
         }
     }
 
-    let current: Current = reload::current(policies);
-    {
+    let current: Current = reload::current(policies, shadow);
+    let mut watched = vec![(reload::Set::Enforced, dir.to_path_buf(), seen)];
+    if let (Some(shadow_dir), Some(shadow_seen)) = (shadow_dir, shadow_seen) {
+        watched.push((reload::Set::Shadow, shadow_dir.to_path_buf(), shadow_seen));
+    }
+    for (set, dir, seen) in watched {
         let current = Arc::clone(&current);
-        let dir = dir.to_path_buf();
         let token_secret = Arc::clone(&token_secret);
         if let Err(e) = thread::Builder::new().name("reload".into()).spawn(move || {
             let env = Environment {
                 var: &process_var,
                 token_secret: &token_secret,
             };
-            reload::watch(&dir, &current, seen, &env)
+            reload::watch(set, &dir, &current, seen, &env)
         }) {
             log!("cannot start the reload thread: {e}");
             return ExitCode::FAILURE;
@@ -466,6 +529,10 @@ fn serve(dir: &Path, listen: &str, metrics_listen: Option<&str>, no_caller_auth:
         move |request| {
             let started = std::time::Instant::now();
             let response = answer(request, &auth, &current);
+            // After the answer is made: the shadow set can only add log lines and counts.
+            if response.status == 200 || response.status == 404 {
+                compare_with_shadow(request, &current, &metrics);
+            }
             let endpoint = routes::endpoint_name(&request.url);
             metrics.record(endpoint, response.status, started.elapsed());
             response
@@ -502,10 +569,13 @@ fn serve_metrics(
                         };
                     }
                     let (policies, reloads) = reload::snapshot(&current);
+                    let shadow = reload::shadow_snapshot(&current);
                     server::Response {
                         status: 200,
                         headers: vec![("Content-Type", "text/plain; version=0.0.4".into())],
-                        body: metrics.render(&reloads, policies.version()).into_bytes(),
+                        body: metrics
+                            .render(&reloads, policies.version(), shadow.as_ref())
+                            .into_bytes(),
                     }
                 },
                 |line| log!("metrics: {line}"),
@@ -514,6 +584,32 @@ fn serve_metrics(
         })
         .map(|_| ())
         .map_err(|e| format!("cannot start the metrics thread: {e}"))
+}
+
+/// With shadow policies on, an entitlements lookup's key is looked up in both sets; each
+/// difference is one JSON log line and is counted. Nothing here touches the answer.
+fn compare_with_shadow(request: &server::Request, current: &Current, metrics: &metrics::Metrics) {
+    let Some(shadow) = reload::shadow_snapshot(current) else {
+        return;
+    };
+    if request.method != "GET" {
+        return;
+    }
+    let Some(digest) = routes::entitlements_digest(&request.url) else {
+        return;
+    };
+    let (enforced, _) = reload::snapshot(current);
+    let (in_enforced, in_shadow) = (enforced.lookup(digest), shadow.policies.lookup(digest));
+    let differences = shadow::compare(&in_enforced, &in_shadow);
+    metrics.record_shadow(&differences);
+    let principal = shadow::principal_of(&in_enforced, &in_shadow).unwrap_or("-");
+    for difference in &differences {
+        logging::json_line(&difference.log_object(
+            principal,
+            enforced.short_version(),
+            shadow.policies.short_version(),
+        ));
+    }
 }
 
 /// Answers one request: the caller check, then the routes.
@@ -579,7 +675,8 @@ mod tests {
                 policies: PathBuf::from("policies"),
                 listen: "127.0.0.1:8181".into(),
                 metrics_listen: None,
-                no_caller_auth: false
+                no_caller_auth: false,
+                shadow: None
             })
         );
     }
@@ -592,7 +689,8 @@ mod tests {
                 policies: PathBuf::from("/etc/s3gate"),
                 listen: "0.0.0.0:9000".into(),
                 metrics_listen: None,
-                no_caller_auth: false
+                no_caller_auth: false,
+                shadow: None
             })
         );
         assert_eq!(
@@ -601,7 +699,8 @@ mod tests {
                 policies: PathBuf::from("policies"),
                 listen: "127.0.0.1:8181".into(),
                 metrics_listen: None,
-                no_caller_auth: true
+                no_caller_auth: true,
+                shadow: None
             })
         );
         assert_eq!(
@@ -647,5 +746,29 @@ mod tests {
         assert!(parse(&["policies"]).is_err());
         assert!(parse(&["--check=yes"]).is_err());
         assert!(parse(&["--no-caller-auth=yes"]).is_err());
+        assert!(parse(&["--shadow-policies"]).is_err());
+        assert!(parse(&["--shadow-policies="]).is_err());
+        assert!(parse(&["--check", "--shadow-policies", "c"]).is_err());
+    }
+
+    #[test]
+    fn shadow_policies_only_with_the_flag() {
+        assert_eq!(
+            parse(&["--shadow-policies", "candidate/"]),
+            Ok(Command::Serve {
+                policies: PathBuf::from("policies"),
+                listen: "127.0.0.1:8181".into(),
+                metrics_listen: None,
+                no_caller_auth: false,
+                shadow: Some(PathBuf::from("candidate/"))
+            })
+        );
+        assert!(matches!(
+            parse(&["--shadow-policies=c"]),
+            Ok(Command::Serve {
+                shadow: Some(_),
+                ..
+            })
+        ));
     }
 }

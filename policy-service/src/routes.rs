@@ -75,6 +75,12 @@ pub fn endpoint_name(url: &str) -> &'static str {
     }
 }
 
+/// The key digest of an entitlements lookup's target, as given (not checked).
+pub fn entitlements_digest(url: &str) -> Option<&str> {
+    let path = url.split('?').next().unwrap_or_default();
+    path.strip_prefix(ENTITLEMENTS_PREFIX)
+}
+
 /// Answers one request from the policies served and the record of reloads (for `/readyz`).
 pub fn route(request: &Request<'_>, policies: &Policies, reloads: &ReloadStatus) -> Reply {
     let (path, query) = match request.url.split_once('?') {

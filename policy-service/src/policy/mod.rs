@@ -187,9 +187,9 @@ impl Policies {
             .ok_or(LookupError::UnknownKey)
     }
 
-    /// The entitlements of the principal whose API key has this SHA-256 (lower-case hex).
-    /// The service answers through [`Policies::entitlements`]; tests read documents here.
-    #[cfg(test)]
+    /// The entitlements of the principal whose API key has this SHA-256 (lower-case hex),
+    /// without a signing key. The service answers through [`Policies::entitlements`]; the
+    /// shadow comparison and tests read documents here.
     pub fn lookup(&self, key_sha256: &str) -> Result<&Entitlements, LookupError> {
         self.principal(key_sha256).map(|c| &c.doc)
     }
