@@ -642,7 +642,7 @@ fn answer(
     );
     log!("{}", reply.log);
     if let Some(decision) = &reply.decision {
-        logging::json_line(decision);
+        logging::json_object_line(decision);
     }
     // A 204 carries no Content-Type.
     let mut headers = Vec::new();

@@ -75,6 +75,41 @@ struct CompiledPrincipal {
     doc: Entitlements,
     /// `None`: the principal can't sign requests (disabled, or no secret found at load).
     secret: Option<Secret>,
+    /// `doc` as JSON, and its decision-log object: rendered once per load, not per lookup
+    /// (serialising them was a tenth of a lookup's CPU; docs/benchmarks.md, "Policy service").
+    json: String,
+    decision: String,
+}
+
+/// An entitlements answer: the document, its JSON body (with the signing key when one was
+/// asked for and can be given) and the decision-log object.
+#[derive(Debug)]
+pub struct Answer<'a> {
+    pub doc: &'a Entitlements,
+    pub body: Cow<'a, str>,
+    pub signed: bool,
+    pub decision: &'a str,
+}
+
+/// The decision a document carries, for the decision log.
+fn decision_object(doc: &Entitlements) -> serde_json::Value {
+    let mut rules: Vec<&str> = Vec::new();
+    for grant in &doc.data_sources {
+        for rule in &grant.rules {
+            if !rules.contains(&rule.as_str()) {
+                rules.push(rule);
+            }
+        }
+    }
+    serde_json::json!({
+        "event": "decision",
+        "principal": doc.principal,
+        "enabled": doc.enabled,
+        "policy_version": doc.policy_version,
+        "data_sources": doc.data_sources.iter().map(|g| &g.name).collect::<Vec<_>>(),
+        "rules": rules,
+        "ttl_seconds": doc.ttl_seconds,
+    })
 }
 
 impl Policies {
@@ -155,7 +190,28 @@ impl Policies {
             doc.policy_version.clone_from(&version);
             doc.token_key = crypto::hex(&token_key);
             let secret = secrets::resolve(p, i, dir, default_secret.as_deref(), env, &mut warnings);
-            by_digest.insert(p.key_sha256.clone(), CompiledPrincipal { doc, secret });
+            let json = match serde_json::to_string(&doc) {
+                // The signing key is spliced in before the closing brace (`answer`).
+                Ok(json) if json.ends_with('}') && doc.signing_key.is_none() => json,
+                _ => {
+                    problems.add(
+                        PRINCIPALS_FILE,
+                        &entry_label("principal", i, &p.name),
+                        "internal error: cannot serialise the entitlements",
+                    );
+                    continue;
+                }
+            };
+            let decision = decision_object(&doc).to_string();
+            by_digest.insert(
+                p.key_sha256.clone(),
+                CompiledPrincipal {
+                    doc,
+                    secret,
+                    json,
+                    decision,
+                },
+            );
         }
         problems.into_result()?;
         Ok(Policies {
@@ -194,20 +250,50 @@ impl Policies {
         self.principal(key_sha256).map(|c| &c.doc)
     }
 
+    /// What the service answers for a key: the document as JSON, with the SigV4 signing key
+    /// for `scope` when one is asked for and the principal can sign (enabled, with a secret).
+    pub fn answer(
+        &self,
+        key_sha256: &str,
+        scope: Option<&Scope>,
+    ) -> Result<Answer<'_>, LookupError> {
+        let compiled = self.principal(key_sha256)?;
+        let body = match Self::signing_key(compiled, scope) {
+            // `json` is an object without `signing_key` ending in `}` (checked at load).
+            Some(key) => Cow::Owned(format!(
+                "{},\"signing_key\":\"{}\"}}",
+                compiled.json.get(..compiled.json.len() - 1).unwrap_or("{"),
+                crypto::hex(&key)
+            )),
+            None => Cow::Borrowed(compiled.json.as_str()),
+        };
+        Ok(Answer {
+            doc: &compiled.doc,
+            signed: matches!(body, Cow::Owned(_)),
+            body,
+            decision: &compiled.decision,
+        })
+    }
+
+    fn signing_key(compiled: &CompiledPrincipal, scope: Option<&Scope>) -> Option<[u8; 32]> {
+        match (scope, &compiled.secret) {
+            (Some(scope), Some(secret)) if compiled.doc.enabled => {
+                crypto::signing_key(secret, scope)
+            }
+            _ => None,
+        }
+    }
+
     /// Like [`Policies::lookup`], with the SigV4 signing key for `scope` when one is asked for
-    /// and the principal can sign (enabled, with a secret).
+    /// and the principal can sign: the document [`Policies::answer`]'s body holds.
+    #[cfg(test)]
     pub fn entitlements(
         &self,
         key_sha256: &str,
         scope: Option<&Scope>,
     ) -> Result<Cow<'_, Entitlements>, LookupError> {
         let compiled = self.principal(key_sha256)?;
-        let signing_key = match (scope, &compiled.secret) {
-            (Some(scope), Some(secret)) if compiled.doc.enabled => {
-                crypto::signing_key(secret, scope)
-            }
-            _ => None,
-        };
+        let signing_key = Self::signing_key(compiled, scope);
         Ok(match signing_key {
             Some(key) => {
                 let mut doc = compiled.doc.clone();
@@ -339,6 +425,38 @@ mod tests {
         // Secrets are not part of the version.
         let other = load_in(Path::new("/x"), &principals(), &|_| None).unwrap();
         assert_eq!(other.version(), a.version());
+    }
+
+    #[test]
+    fn the_prerendered_answer_is_the_document_with_or_without_a_signing_key() {
+        let policies = demo();
+        let scope = Scope::parse("20261126/us-east-1/s3").unwrap();
+        for digest in [ALICE, BOB, CAROL, DAVE, ERIN] {
+            for scope in [None, Some(&scope)] {
+                let answer = policies.answer(digest, scope).unwrap();
+                let parsed: Entitlements = serde_json::from_str(&answer.body).unwrap();
+                let expected = policies.entitlements(digest, scope).unwrap();
+                assert_eq!(parsed, *expected, "{digest} {scope:?}");
+                assert_eq!(answer.signed, expected.signing_key.is_some());
+                assert_eq!(*answer.doc, *policies.lookup(digest).unwrap());
+            }
+        }
+        // Dave is disabled: no signing key even when asked.
+        assert!(!policies.answer(DAVE, Some(&scope)).unwrap().signed);
+        assert!(policies.answer(ALICE, Some(&scope)).unwrap().signed);
+        let decision: serde_json::Value =
+            serde_json::from_str(policies.answer(BOB, None).unwrap().decision).unwrap();
+        assert_eq!(decision["event"], "decision");
+        assert_eq!(decision["principal"], "bob");
+        assert_eq!(decision["data_sources"], serde_json::json!(["sales"]));
+        assert_eq!(
+            decision["rules"],
+            serde_json::json!(["housekeeping", "regional-sales"])
+        );
+        assert_eq!(
+            policies.answer("nope", None).unwrap_err(),
+            LookupError::MalformedDigest
+        );
     }
 
     #[test]
