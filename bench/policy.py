@@ -12,7 +12,12 @@ bench-build`) runs on the other core, with N kept-alive connections sending the 
 derive a signing key), every request another key. Reports lookups/s, latency percentiles and
 the service's CPU per lookup (from /proc) per scenario.
 
-Usage: policy.py [--duration 10s] [--principals 5000] [--connections 8,32,64] [--rounds 1]
+Two kinds of load, each with and without a scope: closed (each connection sends its next
+lookup when answered: the most the service answers) and open (--rate lookups/s in all, default
+10,000, the target; latency counted from when each lookup was due).
+
+Usage: policy.py [--duration 10s] [--principals 5000] [--connections 8,32,64] [--rate 10000]
+                 [--rounds 1] [--compare NAME=PATH]   (another s3gate-policy build, interleaved)
 Results: a Markdown table on stdout and JSON in .bench/results/policy-burst-*.json.
 """
 
@@ -75,12 +80,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_service(policies, port, token, log):
+def start_service(binary, policies, port, token, log):
     env = {**os.environ, "S3GATE_POLICY_TOKEN": token, "S3GATE_DEFAULT_SECRET": "immuta",
            "S3GATE_TOKEN_SECRET": secrets.token_hex(32)}
     env.pop("S3GATE_REGIONS", None)  # us-east-1, the scope asked for below
     out = open(log, "wb")
-    proc = subprocess.Popen(["taskset", "-c", SERVICE_CPU, str(POLICY_BIN), "--policies",
+    proc = subprocess.Popen(["taskset", "-c", SERVICE_CPU, str(binary), "--policies",
                              str(policies), "--listen", f"127.0.0.1:{port}"],
                             stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
     deadline = time.monotonic() + 60
@@ -96,12 +101,14 @@ def start_service(policies, port, token, log):
     raise RuntimeError("the policy service did not start")
 
 
-def run_load(port, token, digests_file, connections, scope, duration, warmup):
+def run_load(port, token, digests_file, connections, scope, duration, warmup, rate):
     argv = ["taskset", "-c", LOAD_CPU, str(LOAD_BIN), "--addr", f"127.0.0.1:{port}",
             "--token", token, "--digests", str(digests_file), "--connections",
             str(connections), "--duration-secs", str(duration), "--warmup-secs", str(warmup)]
     if scope:
         argv += ["--scope", scope]
+    if rate:
+        argv += ["--rate", str(rate)]
     out = subprocess.run(argv, capture_output=True, text=True, check=True,
                          timeout=duration + warmup + 60)
     return json.loads(out.stdout)
@@ -114,8 +121,16 @@ def main():
     parser.add_argument("--principals", type=int, default=5000)
     parser.add_argument("--connections", default="8,32,64",
                         help="kept-alive connections, comma-separated (the service holds 64)")
+    parser.add_argument("--rate", type=int, default=TARGET_LOOKUPS,
+                        help="lookups/s of the open load (0: closed load only)")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--compare", action="append", default=[], metavar="NAME=PATH",
+                        help="also run this s3gate-policy build, interleaved (repeatable)")
     args = parser.parse_args()
+    builds = {"s3gate-policy": POLICY_BIN}
+    for spec in args.compare:
+        name, _, path = spec.partition("=")
+        builds[name] = Path(path)
     for path, what in ((POLICY_BIN, "make build"), (LOAD_BIN, "make bench-build")):
         if not path.exists():
             sys.exit(f"{path} is missing: run `{what}` first")
@@ -128,60 +143,75 @@ def main():
     digests_file = WORK / "digests.txt"
     digests_file.write_text("\n".join(digests) + "\n")
     token = secrets.token_urlsafe(32)
-    port = free_port()
-    log = WORK / "policy.log"
-    started = time.monotonic()
-    proc = start_service(WORK / "policies", port, token, log)
-    load_seconds = time.monotonic() - started
+    services, load_seconds = {}, {}
+    loadavg = os.getloadavg()
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
+    loads = [(None, c) for c in [int(c) for c in args.connections.split(",")]]
+    if args.rate:
+        loads += [(args.rate, c) for c in [int(c) for c in args.connections.split(",")]]
     rows = []
     try:
+        for name, binary in builds.items():
+            port, started = free_port(), time.monotonic()
+            proc = start_service(binary, WORK / "policies", port, token, WORK / f"{name}.log")
+            services[name] = (proc, port)
+            load_seconds[name] = round(time.monotonic() - started, 2)
         for _ in range(args.rounds):
             for scope in (None, f"{today}/us-east-1/s3"):
-                for connections in [int(c) for c in args.connections.split(",")]:
-                    cpu_before = cpu_seconds(proc.pid)
-                    result = run_load(port, token, digests_file, connections, scope,
-                                      duration, warmup)
-                    cpu = cpu_seconds(proc.pid) - cpu_before
-                    # The CPU of the warm-up and the measured window, over what both sent.
-                    result["service_cpu_us_per_lookup"] = round(
-                        cpu * 1e6 / max(1, result["total_sent"]), 1)
-                    result["kind"] = "sigv4 (scope)" if scope else "plain"
-                    rows.append(result)
-                    print(f"  {result['kind']:>13} c={connections:>3}: "
-                          f"{result['lookups_per_second']:>8.0f}/s  p99 "
-                          f"{result['p99_us'] / 1000:.2f} ms", file=sys.stderr, flush=True)
+                for rate, connections in loads:
+                    for name, (proc, port) in services.items():
+                        cpu_before = cpu_seconds(proc.pid)
+                        result = run_load(port, token, digests_file, connections, scope,
+                                          duration, warmup, rate)
+                        cpu = cpu_seconds(proc.pid) - cpu_before
+                        # The CPU of the warm-up and the measured window, over what both sent.
+                        result["service_cpu_us_per_lookup"] = round(
+                            cpu * 1e6 / max(1, result["total_sent"]), 1)
+                        result["kind"] = "sigv4 (scope)" if scope else "plain"
+                        result["load"] = f"open {rate}/s" if rate else "closed"
+                        result["build"] = name
+                        rows.append(result)
+                        print(f"  {name} {result['kind']:>13} {result['load']:>12} "
+                              f"c={connections:>3}: {result['lookups_per_second']:>8.0f}/s  "
+                              f"p99 {result['p99_us'] / 1000:.2f} ms", file=sys.stderr,
+                              flush=True)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        for proc, _ in services.values():
+            proc.terminate()
+            proc.wait(timeout=10)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=REPO).stdout.strip()
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {_cpu_model()}"
-    report = [f"Policy service cold-start burst, {stamp}, commit {commit}, {machine}",
-              f"{args.principals} principals (loaded in {load_seconds:.1f} s), service on CPU "
+    report = [f"Policy service cold-start burst, {stamp}, commit {commit}, {machine}, load "
+              f"average {loadavg[0]:.1f} at the start",
+              f"{args.principals} principals (loaded in {load_seconds} s), service on CPU "
               f"{SERVICE_CPU} (`taskset`), load on CPU {LOAD_CPU}, {duration:g} s per scenario",
               "",
-              "| call | connections | lookups/s | p50 ms | p99 ms | p99.9 ms | max ms | "
-              "service CPU µs/lookup | non-200 |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| build | call | load | connections | lookups/s | p50 ms | p99 ms | p99.9 ms | "
+              "max ms | service CPU µs/lookup | non-200 |",
+              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         bad = sum(n for s, n in r["statuses"].items() if s != "200") + r["errors"]
-        report.append(f"| {r['kind']} | {r['connections']} | {r['lookups_per_second']:.0f} | "
+        report.append(f"| {r['build']} | {r['kind']} | {r['load']} | {r['connections']} | "
+                      f"{r['lookups_per_second']:.0f} | "
                       f"{r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} | "
                       f"{r['p999_us'] / 1000:.2f} | {r['max_us'] / 1000:.2f} | "
                       f"{r['service_cpu_us_per_lookup']} | {bad} |")
-    met = [r for r in rows if r["lookups_per_second"] >= TARGET_LOOKUPS
-           and r["p99_us"] / 1000 < TARGET_P99_MS]
     report.append("")
-    report.append(f"Target (>= {TARGET_LOOKUPS} lookups/s with p99 < {TARGET_P99_MS:g} ms): "
-                  f"met in {len(met)} of {len(rows)} scenarios")
+    for name in builds:
+        mine = [r for r in rows if r["build"] == name]
+        met = [r for r in mine if r["lookups_per_second"] >= 0.99 * TARGET_LOOKUPS
+               and r["p99_us"] / 1000 < TARGET_P99_MS]
+        report.append(f"{name}: target (>= {TARGET_LOOKUPS} lookups/s with p99 < "
+                      f"{TARGET_P99_MS:g} ms) met in {len(met)} of {len(mine)} scenarios")
     text = "\n".join(report)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"policy-burst-{stamp}.json").write_text(json.dumps(
         {"stamp": stamp, "commit": commit, "machine": machine, "principals": args.principals,
-         "rows": rows}, indent=1))
+         "loadavg": loadavg, "builds": {k: str(v) for k, v in builds.items()}, "rows": rows},
+        indent=1))
     (RESULTS / f"policy-burst-{stamp}.md").write_text(text + "\n")
 
 

@@ -142,7 +142,7 @@ fn connection(
             i * index as u32 / options.connections as u32
         });
     while !stop.load(Ordering::Relaxed) {
-        if let Some(interval) = interval {
+        if interval.is_some() {
             let now = Instant::now();
             if due > now {
                 std::thread::sleep(due - now);
