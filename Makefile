@@ -74,13 +74,16 @@ validate-envoy: build
 	$(VENV)/bin/pytest tests/e2e/test_operations.py tests/e2e/test_deploy.py -q -p no:cacheprovider \
 		-k "every_shipped_envoy_config or shipped_configurations or configmap_passes_envoy_validate"
 
-# Checks a policy folder as the service does at start (POLICIES=DIR for another one). The demo's
-# principals have no secret of their own: like `make run`, it gives them the demo's shared
-# S3GATE_DEFAULT_SECRET unless the environment sets one, so the demo checks clean.
+# Checks a policy folder as the service does at start (POLICIES=DIR for another one), and
+# against the Envoy configuration its gateway runs (ENVOY=FILE; ENVOY= skips the cross-check):
+# data sources' upstreams, the plugin's clusters, buckets. The demo's principals have no secret
+# of their own: like `make run`, it gives them the demo's shared S3GATE_DEFAULT_SECRET unless
+# the environment sets one, so the demo checks clean.
 POLICIES ?= policies/
+ENVOY ?= envoy/envoy.yaml
 check-policies: setup
 	cargo build --release --quiet -p s3gate-policy
-	S3GATE_DEFAULT_SECRET=$${S3GATE_DEFAULT_SECRET-immuta} $(POLICY_BIN) --check --policies $(POLICIES)
+	S3GATE_DEFAULT_SECRET=$${S3GATE_DEFAULT_SECRET-immuta} $(POLICY_BIN) --check --policies $(POLICIES) $(if $(ENVOY),--envoy $(ENVOY))
 
 # The demo's policy tests (policies/tests/): each case a principal, a path and what the
 # policies must decide; a failing case names itself.

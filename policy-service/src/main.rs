@@ -6,6 +6,7 @@
 
 mod caller;
 mod crypto;
+mod envoy_check;
 mod logging;
 mod metrics;
 mod policy;
@@ -38,7 +39,8 @@ s3gate-policy: serves s3gate entitlements compiled from a policy directory
 Usage:
   s3gate-policy [--policies DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT]
                 [--no-caller-auth] [--shadow-policies DIR]
-  s3gate-policy --check [--policies DIR]      (or: s3gate-policy check DIR)
+  s3gate-policy --check [--policies DIR] [--envoy FILE]   (or: s3gate-policy check DIR
+                [--envoy FILE])
   s3gate-policy key create --principal NAME
   s3gate-policy explain [--policies DIR] --principal NAME PATH
   s3gate-policy test [--policies DIR] FILE...
@@ -70,6 +72,10 @@ Options:
                       service does not start; reloaded like --policies (a bad edit keeps
                       the last good shadow set). Only this flag turns it on
   --check             validate the policy directory, print the result, exit 0 (valid) or 1
+  --envoy FILE        with --check / check: also cross-check the policies against this
+                      envoy.yaml: every s3gate plugin's policy_cluster and upstream clusters
+                      are defined, every data source's upstream is among the plugin's
+                      upstreams, every bucket a name S3 accepts
   -h, --help          show this help
 
 HTTP API (every call but /healthz and /readyz needs `Authorization: Bearer $S3GATE_POLICY_TOKEN`,
@@ -112,6 +118,8 @@ enum Command {
     },
     Check {
         policies: PathBuf,
+        /// `--envoy FILE`: cross-check against this Envoy configuration.
+        envoy: Option<PathBuf>,
     },
     Serve {
         policies: PathBuf,
@@ -127,6 +135,7 @@ enum Command {
 fn parse_subcommand(name: &str, rest: &[String]) -> Result<Command, String> {
     let mut policies = PathBuf::from(DEFAULT_POLICIES);
     let mut principal = None;
+    let mut envoy = None;
     let mut positional = Vec::new();
     let mut args = rest.iter();
     while let Some(arg) = args.next() {
@@ -137,6 +146,9 @@ fn parse_subcommand(name: &str, rest: &[String]) -> Result<Command, String> {
             "--principal" => {
                 principal = Some(args.next().ok_or("--principal needs a value")?.clone())
             }
+            "--envoy" if name == "check" => {
+                envoy = Some(PathBuf::from(args.next().ok_or("--envoy needs a file")?));
+            }
             flag if flag.starts_with("--") => return Err(format!("unknown argument {flag:?}")),
             _ => positional.push(arg.clone()),
         }
@@ -145,8 +157,9 @@ fn parse_subcommand(name: &str, rest: &[String]) -> Result<Command, String> {
     match (name, positional.as_slice()) {
         ("check", [dir]) => Ok(Command::Check {
             policies: PathBuf::from(dir),
+            envoy,
         }),
-        ("check", []) => Ok(Command::Check { policies }),
+        ("check", []) => Ok(Command::Check { policies, envoy }),
         ("key", [create]) if create == "create" => Ok(Command::KeyCreate {
             principal: principal()?,
         }),
@@ -176,6 +189,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
     let mut check = false;
     let mut no_caller_auth = false;
     let mut shadow = None;
+    let mut envoy = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Both `--flag value` and `--flag=value`.
@@ -198,6 +212,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--policies" => policies = PathBuf::from(value("--policies")?),
             "--listen" => listen = value("--listen")?,
             "--metrics-listen" => metrics_listen = Some(value("--metrics-listen")?),
+            "--envoy" => envoy = Some(PathBuf::from(value("--envoy")?)),
             "--shadow-policies" => {
                 let dir = value("--shadow-policies")?;
                 if dir.is_empty() {
@@ -211,8 +226,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
     if check && shadow.is_some() {
         return Err("--shadow-policies is for serving; check that folder with `check DIR`".into());
     }
+    if envoy.is_some() && !check {
+        return Err("--envoy is for --check".into());
+    }
     Ok(if check {
-        Command::Check { policies }
+        Command::Check { policies, envoy }
     } else {
         Command::Serve {
             policies,
@@ -230,7 +248,7 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Ok(Command::Check { policies }) => check(&policies),
+        Ok(Command::Check { policies, envoy }) => check(&policies, envoy.as_deref()),
         Ok(Command::KeyCreate { principal }) => key_create(&principal),
         Ok(Command::Explain {
             policies,
@@ -262,7 +280,7 @@ fn process_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn check(dir: &Path) -> ExitCode {
+fn check(dir: &Path, envoy: Option<&Path>) -> ExitCode {
     // Nothing is served, so token keys don't matter; secrets are resolved for the warnings.
     let env = Environment {
         var: &process_var,
@@ -271,12 +289,38 @@ fn check(dir: &Path) -> ExitCode {
     match Policies::load_dir(dir, &env) {
         Ok(policies) => {
             report_warnings(&policies);
-            println!(
-                "{}: policies are valid ({})",
-                dir.display(),
-                policies.summary()
-            );
-            ExitCode::SUCCESS
+            let valid = |fits: &str| {
+                println!(
+                    "{}: policies are valid ({}{fits})",
+                    dir.display(),
+                    policies.summary()
+                );
+            };
+            let Some(envoy) = envoy else {
+                valid("");
+                return ExitCode::SUCCESS;
+            };
+            let text = match std::fs::read_to_string(envoy) {
+                Ok(text) => text,
+                Err(e) => {
+                    valid("");
+                    log!("cannot read {}: {e}", envoy.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            let file = envoy.display().to_string();
+            let problems = envoy_check::check(&text, &file, policies.data_source_targets());
+            // Still one line when all is well.
+            if problems.is_empty() {
+                valid(&format!("; they fit {file}"));
+                return ExitCode::SUCCESS;
+            }
+            valid("");
+            println!("{} does not fit {file}:", dir.display());
+            for problem in &problems {
+                println!("  {problem}");
+            }
+            ExitCode::FAILURE
         }
         Err(e) => {
             report_invalid(dir, &e);
@@ -706,9 +750,18 @@ mod tests {
         assert_eq!(
             parse(&["--check", "--policies=p"]),
             Ok(Command::Check {
-                policies: PathBuf::from("p")
+                policies: PathBuf::from("p"),
+                envoy: None
             })
         );
+        assert_eq!(
+            parse(&["--check", "--envoy", "e.yaml"]),
+            Ok(Command::Check {
+                policies: PathBuf::from("policies"),
+                envoy: Some(PathBuf::from("e.yaml"))
+            })
+        );
+        assert!(parse(&["--envoy", "e.yaml"]).is_err());
         assert_eq!(parse(&["--listen", "x", "-h"]), Ok(Command::Help));
     }
 
@@ -717,9 +770,18 @@ mod tests {
         assert_eq!(
             parse(&["check", "p"]),
             Ok(Command::Check {
-                policies: PathBuf::from("p")
+                policies: PathBuf::from("p"),
+                envoy: None
             })
         );
+        assert_eq!(
+            parse(&["check", "p", "--envoy", "envoy/envoy.yaml"]),
+            Ok(Command::Check {
+                policies: PathBuf::from("p"),
+                envoy: Some(PathBuf::from("envoy/envoy.yaml"))
+            })
+        );
+        assert!(parse(&["explain", "--envoy", "e", "--principal", "a", "x"]).is_err());
         assert_eq!(
             parse(&["key", "create", "--principal", "frank"]),
             Ok(Command::KeyCreate {

@@ -22,6 +22,7 @@ use std::path::Path;
 use s3gate_core::policy::entitlements::Entitlements;
 
 use crate::crypto::{self, Scope, Secret};
+use crate::envoy_check::DataSourceTarget;
 use problems::{entry_label, Problems};
 use schema::{PolicyFiles, PRINCIPALS_FILE};
 
@@ -60,6 +61,8 @@ pub enum Sigv2Check {
 #[derive(Debug)]
 pub struct Policies {
     by_digest: HashMap<String, CompiledPrincipal>,
+    /// Each data source's name, upstream and bucket, for the cross-check with envoy.yaml.
+    targets: Vec<DataSourceTarget>,
     data_source_count: usize,
     object_rule_count: usize,
     partition_rule_count: usize,
@@ -216,6 +219,16 @@ impl Policies {
         problems.into_result()?;
         Ok(Policies {
             by_digest,
+            targets: files
+                .data_sources
+                .data_sources
+                .iter()
+                .map(|ds| DataSourceTarget {
+                    name: ds.name.clone(),
+                    upstream: ds.upstream.clone(),
+                    bucket: ds.bucket.clone(),
+                })
+                .collect(),
             data_source_count: files.data_sources.data_sources.len(),
             object_rule_count: files.rules.object_rules.len(),
             partition_rule_count: files.rules.partition_rules.len(),
@@ -325,6 +338,11 @@ impl Policies {
             }
         };
         Ok((&compiled.doc.principal, outcome))
+    }
+
+    /// Each data source's name, upstream and bucket, in file order.
+    pub fn data_source_targets(&self) -> &[DataSourceTarget] {
+        &self.targets
     }
 
     /// The version every document carries: a digest of the policy files.
