@@ -66,7 +66,8 @@ def test_a_mask_difference_is_logged_and_counted_while_alice_stays_masked(shadow
     assert len(email) == 64 and "@" not in email, email
     diffs = [d for d in _differences(shadowed)
              if d["principal"] == "alice" and d["kind"] == "masks"]
-    assert [d["data_source"] for d in diffs] == ["customers"], diffs
+    # One line per lookup of alice's decision (the filter caches it, so one here).
+    assert diffs and {d["data_source"] for d in diffs} == {"customers"}, diffs
     enforced = {m["column"]: m["mask"]["kind"] for m in diffs[0]["enforced"]}
     shadow = {m["column"]: m["mask"]["kind"] for m in diffs[0]["shadow"]}
     assert enforced["email"] == "hash" and "email" not in shadow, diffs[0]
@@ -80,7 +81,8 @@ def test_a_wider_partition_in_the_shadow_set_does_not_open_it_to_bob(shadowed):
     prefixes = [p["Prefix"] for p in listed.get("CommonPrefixes", [])]
     assert prefixes == ["sales/region=eu/"], prefixes
     diffs = [d for d in _differences(shadowed) if d["principal"] == "bob"]
-    assert [(d["kind"], d["data_source"]) for d in diffs] == [("partitions", "sales")], diffs
+    assert diffs and {(d["kind"], d["data_source"]) for d in diffs} == {("partitions", "sales")}, \
+        diffs
     assert diffs[0]["enforced"] == ["region=eu/**"] and "region=us/**" in diffs[0]["shadow"]
     metrics = shadowed.policy_metrics_url
     assert _metric(metrics, 's3gate_policy_shadow_differences_total{kind="partitions"}') >= 1
