@@ -179,6 +179,9 @@ def main():
         for proc, _ in services.values():
             proc.terminate()
             proc.wait(timeout=10)
+        # Two lines a lookup make hundreds of MB a run: keep the start and the last 64 KiB.
+        for name in services:
+            keep_head_and_tail(WORK / f"{name}.log")
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=REPO).stdout.strip()
@@ -213,6 +216,17 @@ def main():
          "loadavg": loadavg, "builds": {k: str(v) for k, v in builds.items()}, "rows": rows},
         indent=1))
     (RESULTS / f"policy-burst-{stamp}.md").write_text(text + "\n")
+
+
+def keep_head_and_tail(path, size=64 * 1024):
+    with open(path, "rb") as f:
+        head = f.read(size)
+        f.seek(0, os.SEEK_END)
+        if f.tell() <= 2 * size:
+            return
+        f.seek(-size, os.SEEK_END)
+        tail = f.read()
+    path.write_bytes(head + b"\n[... cut by bench/policy.py ...]\n" + tail)
 
 
 def _cpu_model():
