@@ -15,7 +15,7 @@ S3S_FS     := target/tools/s3s-fs-$(S3S_FS_VERSION)/bin/s3s-fs
 # What runs against s3s-fs too: the tests of what a hostile principal may reach.
 E2E_S3S_FS := tests/e2e/test_hostile.py tests/e2e/test_visibility.py tests/e2e/test_trailing_slash.py
 
-.PHONY: setup build run test lint unit e2e s3s-fs fuzz validate-envoy check-policies test-policies oci-image bench bench-build bench-instructions clean
+.PHONY: setup build run test lint unit e2e s3s-fs fuzz validate-envoy check-policies test-policies oci-image bench bench-build bench-policy bench-instructions clean
 
 setup: $(VENV_STAMP)
 	@rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
@@ -75,13 +75,16 @@ validate-envoy: build
 		-q -p no:cacheprovider -k "every_shipped_envoy_config or shipped_configurations \
 		or configmap_passes_envoy_validate or otel_example_passes_envoy_validate"
 
-# Checks a policy folder as the service does at start (POLICIES=DIR for another one). The demo's
-# principals have no secret of their own: like `make run`, it gives them the demo's shared
-# S3GATE_DEFAULT_SECRET unless the environment sets one, so the demo checks clean.
+# Checks a policy folder as the service does at start (POLICIES=DIR for another one), and
+# against the Envoy configuration its gateway runs (ENVOY=FILE; ENVOY= skips the cross-check):
+# data sources' upstreams, the plugin's clusters, buckets. The demo's principals have no secret
+# of their own: like `make run`, it gives them the demo's shared S3GATE_DEFAULT_SECRET unless
+# the environment sets one, so the demo checks clean.
 POLICIES ?= policies/
+ENVOY ?= envoy/envoy.yaml
 check-policies: setup
 	cargo build --release --quiet -p s3gate-policy
-	S3GATE_DEFAULT_SECRET=$${S3GATE_DEFAULT_SECRET-immuta} $(POLICY_BIN) --check --policies $(POLICIES)
+	S3GATE_DEFAULT_SECRET=$${S3GATE_DEFAULT_SECRET-immuta} $(POLICY_BIN) --check --policies $(POLICIES) $(if $(ENVOY),--envoy $(ENVOY))
 
 # The demo's policy tests (policies/tests/): each case a principal, a path and what the
 # policies must decide; a failing case names itself.
@@ -114,9 +117,20 @@ bench-build: build
 	cd bench && CARGO_TARGET_DIR=../target/bench cargo bench -p s3gate-bench --no-run
 	@# The generated CSV of the transform benchmarks, written to files for bench/tables.py.
 	cd bench && CARGO_TARGET_DIR=../target/bench cargo build --release -p s3gate-bench --example table
+	@# The policy service's load generator (bench/policy.py).
+	cd bench && CARGO_TARGET_DIR=../target/bench cargo build --release -p s3gate-bench-policy-load
+
+# The policy service alone under a cold-start burst (distinct keys, one core): lookups/s and
+# p99, docs/benchmarks.md "Policy service". BENCH_POLICY_ARGS as for bench/policy.py.
+bench-policy: build
+	@command -v taskset >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux; }
+	cd bench && CARGO_TARGET_DIR=../target/bench cargo build --release -p s3gate-bench-policy-load
+	$(PY) bench/policy.py $(BENCH_POLICY_ARGS)
 
 bench: bench-build
 	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/policy.py $(BENCH_POLICY_ARGS)
 
 # Whole-Envoy instructions per cached GET under callgrind, per variant: repeatable where timed
 # runs are not (docs/benchmarks.md, "Instructions per request"). BENCH_ARGS as for

@@ -151,7 +151,7 @@ class Stack:
                  upstream_signing=None, gateway_credentials=None, upstream_store=None,
                  gateway_policy_token=None, regions=None, mask_secret=None,
                  policy_port_2=None, policy_metrics_port=None, policy_replicas=1,
-                 upstream_dir_cache="1s", envoys=1, envoy_edit=None):
+                 upstream_dir_cache="1s", envoys=1, envoy_edit=None, policy_args=()):
         picked = iter(free_ports(10))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
@@ -198,6 +198,8 @@ class Stack:
         self.mask_secret = (mask_secret if mask_secret is not None
                             else os.environ.get("S3GATE_MASK_SECRET") or DEMO_MASK_SECRET)
         self.policies = Path(policies)
+        # More arguments for every policy-service replica (e.g. `--shadow-policies DIR`).
+        self.policy_args = list(policy_args)
         self.upstream_store = (upstream_store or os.environ.get("S3GATE_UPSTREAM_STORE")
                                or "rclone")
         if self.upstream_store not in UPSTREAM_STORES:
@@ -277,7 +279,7 @@ class Stack:
         env.setdefault("S3GATE_TOKEN_SECRET", self.token_secret)
         if self.regions is not None:
             env["S3GATE_REGIONS"] = ",".join(self.regions)
-        argv = [str(self.policy_bin), "--policies", str(self.policies)]
+        argv = [str(self.policy_bin), "--policies", str(self.policies), *self.policy_args]
         if replica == 1:
             argv += ["--listen", f"127.0.0.1:{self.policy_port}",
                      "--metrics-listen", f"127.0.0.1:{self.policy_metrics_port}"]

@@ -6,12 +6,14 @@
 
 mod caller;
 mod crypto;
+mod envoy_check;
 mod logging;
 mod metrics;
 mod policy;
 mod reload;
 mod routes;
 mod server;
+mod shadow;
 mod tooling;
 
 use std::io::Read;
@@ -36,8 +38,9 @@ s3gate-policy: serves s3gate entitlements compiled from a policy directory
 
 Usage:
   s3gate-policy [--policies DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT]
-                [--no-caller-auth]
-  s3gate-policy --check [--policies DIR]      (or: s3gate-policy check DIR)
+                [--no-caller-auth] [--shadow-policies DIR]
+  s3gate-policy --check [--policies DIR] [--envoy FILE]   (or: s3gate-policy check DIR
+                [--envoy FILE])
   s3gate-policy key create --principal NAME
   s3gate-policy explain [--policies DIR] --principal NAME PATH
   s3gate-policy test [--policies DIR] FILE...
@@ -61,7 +64,18 @@ Options:
                       token: the metrics name no principal or key); off by default
   --no-caller-auth    serve without checking S3GATE_POLICY_TOKEN (only where nothing but
                       the gateway can reach the service)
+  --shadow-policies DIR
+                      a candidate policy directory evaluated beside --policies on every
+                      decision: each difference (decision, grant, objects, partitions,
+                      masks, row filters, TTL) is logged as a JSON line and counted in the
+                      metrics; answers always come from --policies. Invalid at start: the
+                      service does not start; reloaded like --policies (a bad edit keeps
+                      the last good shadow set). Only this flag turns it on
   --check             validate the policy directory, print the result, exit 0 (valid) or 1
+  --envoy FILE        with --check / check: also cross-check the policies against this
+                      envoy.yaml: every s3gate plugin's policy_cluster and upstream clusters
+                      are defined, every data source's upstream is among the plugin's
+                      upstreams, every bucket a name S3 accepts
   -h, --help          show this help
 
 HTTP API (every call but /healthz and /readyz needs `Authorization: Bearer $S3GATE_POLICY_TOKEN`,
@@ -104,12 +118,16 @@ enum Command {
     },
     Check {
         policies: PathBuf,
+        /// `--envoy FILE`: cross-check against this Envoy configuration.
+        envoy: Option<PathBuf>,
     },
     Serve {
         policies: PathBuf,
         listen: String,
         metrics_listen: Option<String>,
         no_caller_auth: bool,
+        /// `--shadow-policies`: the candidate set compared with, never answered from.
+        shadow: Option<PathBuf>,
     },
 }
 
@@ -117,6 +135,7 @@ enum Command {
 fn parse_subcommand(name: &str, rest: &[String]) -> Result<Command, String> {
     let mut policies = PathBuf::from(DEFAULT_POLICIES);
     let mut principal = None;
+    let mut envoy = None;
     let mut positional = Vec::new();
     let mut args = rest.iter();
     while let Some(arg) = args.next() {
@@ -127,6 +146,9 @@ fn parse_subcommand(name: &str, rest: &[String]) -> Result<Command, String> {
             "--principal" => {
                 principal = Some(args.next().ok_or("--principal needs a value")?.clone())
             }
+            "--envoy" if name == "check" => {
+                envoy = Some(PathBuf::from(args.next().ok_or("--envoy needs a file")?));
+            }
             flag if flag.starts_with("--") => return Err(format!("unknown argument {flag:?}")),
             _ => positional.push(arg.clone()),
         }
@@ -135,8 +157,9 @@ fn parse_subcommand(name: &str, rest: &[String]) -> Result<Command, String> {
     match (name, positional.as_slice()) {
         ("check", [dir]) => Ok(Command::Check {
             policies: PathBuf::from(dir),
+            envoy,
         }),
-        ("check", []) => Ok(Command::Check { policies }),
+        ("check", []) => Ok(Command::Check { policies, envoy }),
         ("key", [create]) if create == "create" => Ok(Command::KeyCreate {
             principal: principal()?,
         }),
@@ -165,6 +188,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
     let mut metrics_listen = None;
     let mut check = false;
     let mut no_caller_auth = false;
+    let mut shadow = None;
+    let mut envoy = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Both `--flag value` and `--flag=value`.
@@ -187,17 +212,32 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
             "--policies" => policies = PathBuf::from(value("--policies")?),
             "--listen" => listen = value("--listen")?,
             "--metrics-listen" => metrics_listen = Some(value("--metrics-listen")?),
+            "--envoy" => envoy = Some(PathBuf::from(value("--envoy")?)),
+            "--shadow-policies" => {
+                let dir = value("--shadow-policies")?;
+                if dir.is_empty() {
+                    return Err("--shadow-policies needs a directory".into());
+                }
+                shadow = Some(PathBuf::from(dir));
+            }
             _ => return Err(format!("unknown argument {flag:?}")),
         }
     }
+    if check && shadow.is_some() {
+        return Err("--shadow-policies is for serving; check that folder with `check DIR`".into());
+    }
+    if envoy.is_some() && !check {
+        return Err("--envoy is for --check".into());
+    }
     Ok(if check {
-        Command::Check { policies }
+        Command::Check { policies, envoy }
     } else {
         Command::Serve {
             policies,
             listen,
             metrics_listen,
             no_caller_auth,
+            shadow,
         }
     })
 }
@@ -208,7 +248,7 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Ok(Command::Check { policies }) => check(&policies),
+        Ok(Command::Check { policies, envoy }) => check(&policies, envoy.as_deref()),
         Ok(Command::KeyCreate { principal }) => key_create(&principal),
         Ok(Command::Explain {
             policies,
@@ -221,11 +261,13 @@ fn main() -> ExitCode {
             listen,
             metrics_listen,
             no_caller_auth,
+            shadow,
         }) => serve(
             &policies,
             &listen,
             metrics_listen.as_deref(),
             no_caller_auth,
+            shadow.as_deref(),
         ),
         Err(e) => {
             log!("{e} (see s3gate-policy --help)");
@@ -238,7 +280,7 @@ fn process_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn check(dir: &Path) -> ExitCode {
+fn check(dir: &Path, envoy: Option<&Path>) -> ExitCode {
     // Nothing is served, so token keys don't matter; secrets are resolved for the warnings.
     let env = Environment {
         var: &process_var,
@@ -247,12 +289,38 @@ fn check(dir: &Path) -> ExitCode {
     match Policies::load_dir(dir, &env) {
         Ok(policies) => {
             report_warnings(&policies);
-            println!(
-                "{}: policies are valid ({})",
-                dir.display(),
-                policies.summary()
-            );
-            ExitCode::SUCCESS
+            let valid = |fits: &str| {
+                println!(
+                    "{}: policies are valid ({}{fits})",
+                    dir.display(),
+                    policies.summary()
+                );
+            };
+            let Some(envoy) = envoy else {
+                valid("");
+                return ExitCode::SUCCESS;
+            };
+            let text = match std::fs::read_to_string(envoy) {
+                Ok(text) => text,
+                Err(e) => {
+                    valid("");
+                    log!("cannot read {}: {e}", envoy.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            let file = envoy.display().to_string();
+            let problems = envoy_check::check(&text, &file, policies.data_source_targets());
+            // Still one line when all is well.
+            if problems.is_empty() {
+                valid(&format!("; they fit {file}"));
+                return ExitCode::SUCCESS;
+            }
+            valid("");
+            println!("{} does not fit {file}:", dir.display());
+            for problem in &problems {
+                println!("  {problem}");
+            }
+            ExitCode::FAILURE
         }
         Err(e) => {
             report_invalid(dir, &e);
@@ -390,7 +458,13 @@ fn caller_auth(no_caller_auth: bool) -> Result<caller::CallerAuth, String> {
     }
 }
 
-fn serve(dir: &Path, listen: &str, metrics_listen: Option<&str>, no_caller_auth: bool) -> ExitCode {
+fn serve(
+    dir: &Path,
+    listen: &str,
+    metrics_listen: Option<&str>,
+    no_caller_auth: bool,
+    shadow_dir: Option<&Path>,
+) -> ExitCode {
     let auth = match caller_auth(no_caller_auth) {
         Ok(auth) => auth,
         Err(e) => {
@@ -420,6 +494,36 @@ fn serve(dir: &Path, listen: &str, metrics_listen: Option<&str>, no_caller_auth:
     };
     log!("loaded {} from {}", policies.summary(), dir.display());
     report_warnings(&policies);
+    // The shadow set is checked as strictly as the enforced one: a candidate that cannot load
+    // is a mistake to fix before the service runs with it, not something to compare with.
+    let shadow_seen = shadow_dir.map(reload::files_state);
+    let shadow = match shadow_dir {
+        None => None,
+        Some(shadow_dir) => match Policies::load_dir(shadow_dir, &env) {
+            Ok(shadow) => {
+                log!(
+                    "WARN: SHADOW POLICIES ON (--shadow-policies {}): every decision is also \
+                     evaluated against {}; each difference is logged (event \
+                     \"shadow_difference\") and counted, and clients are answered from the \
+                     enforced policies in {} only",
+                    shadow_dir.display(),
+                    shadow.summary(),
+                    dir.display()
+                );
+                reload::report_warnings_set(reload::Set::Shadow, &shadow);
+                Some(shadow)
+            }
+            Err(e) => {
+                reload::report_invalid_set(reload::Set::Shadow, shadow_dir, &e);
+                log!(
+                    "not starting: the shadow policies in {} are invalid (fix them, or drop \
+                     --shadow-policies)",
+                    shadow_dir.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+    };
 
     let listener = match std::net::TcpListener::bind(listen) {
         Ok(listener) => listener,
@@ -437,17 +541,20 @@ fn serve(dir: &Path, listen: &str, metrics_listen: Option<&str>, no_caller_auth:
         }
     }
 
-    let current: Current = reload::current(policies);
-    {
+    let current: Current = reload::current(policies, shadow);
+    let mut watched = vec![(reload::Set::Enforced, dir.to_path_buf(), seen)];
+    if let (Some(shadow_dir), Some(shadow_seen)) = (shadow_dir, shadow_seen) {
+        watched.push((reload::Set::Shadow, shadow_dir.to_path_buf(), shadow_seen));
+    }
+    for (set, dir, seen) in watched {
         let current = Arc::clone(&current);
-        let dir = dir.to_path_buf();
         let token_secret = Arc::clone(&token_secret);
         if let Err(e) = thread::Builder::new().name("reload".into()).spawn(move || {
             let env = Environment {
                 var: &process_var,
                 token_secret: &token_secret,
             };
-            reload::watch(&dir, &current, seen, &env)
+            reload::watch(set, &dir, &current, seen, &env)
         }) {
             log!("cannot start the reload thread: {e}");
             return ExitCode::FAILURE;
@@ -466,6 +573,10 @@ fn serve(dir: &Path, listen: &str, metrics_listen: Option<&str>, no_caller_auth:
         move |request| {
             let started = std::time::Instant::now();
             let response = answer(request, &auth, &current);
+            // After the answer is made: the shadow set can only add log lines and counts.
+            if response.status == 200 || response.status == 404 {
+                compare_with_shadow(request, &current, &metrics);
+            }
             let endpoint = routes::endpoint_name(&request.url);
             metrics.record(endpoint, response.status, started.elapsed());
             response
@@ -502,10 +613,13 @@ fn serve_metrics(
                         };
                     }
                     let (policies, reloads) = reload::snapshot(&current);
+                    let shadow = reload::shadow_snapshot(&current);
                     server::Response {
                         status: 200,
                         headers: vec![("Content-Type", "text/plain; version=0.0.4".into())],
-                        body: metrics.render(&reloads, policies.version()).into_bytes(),
+                        body: metrics
+                            .render(&reloads, policies.version(), shadow.as_ref())
+                            .into_bytes(),
                     }
                 },
                 |line| log!("metrics: {line}"),
@@ -514,6 +628,32 @@ fn serve_metrics(
         })
         .map(|_| ())
         .map_err(|e| format!("cannot start the metrics thread: {e}"))
+}
+
+/// With shadow policies on, an entitlements lookup's key is looked up in both sets; each
+/// difference is one JSON log line and is counted. Nothing here touches the answer.
+fn compare_with_shadow(request: &server::Request, current: &Current, metrics: &metrics::Metrics) {
+    let Some(shadow) = reload::shadow_snapshot(current) else {
+        return;
+    };
+    if request.method != "GET" {
+        return;
+    }
+    let Some(digest) = routes::entitlements_digest(&request.url) else {
+        return;
+    };
+    let (enforced, _) = reload::snapshot(current);
+    let (in_enforced, in_shadow) = (enforced.lookup(digest), shadow.policies.lookup(digest));
+    let differences = shadow::compare(&in_enforced, &in_shadow);
+    metrics.record_shadow(&differences);
+    let principal = shadow::principal_of(&in_enforced, &in_shadow).unwrap_or("-");
+    for difference in &differences {
+        logging::json_line(&difference.log_object(
+            principal,
+            enforced.short_version(),
+            shadow.policies.short_version(),
+        ));
+    }
 }
 
 /// Answers one request: the caller check, then the routes.
@@ -546,7 +686,7 @@ fn answer(
     );
     log!("{}", reply.log);
     if let Some(decision) = &reply.decision {
-        logging::json_line(decision);
+        logging::json_object_line(decision);
     }
     // A 204 carries no Content-Type.
     let mut headers = Vec::new();
@@ -579,7 +719,8 @@ mod tests {
                 policies: PathBuf::from("policies"),
                 listen: "127.0.0.1:8181".into(),
                 metrics_listen: None,
-                no_caller_auth: false
+                no_caller_auth: false,
+                shadow: None
             })
         );
     }
@@ -592,7 +733,8 @@ mod tests {
                 policies: PathBuf::from("/etc/s3gate"),
                 listen: "0.0.0.0:9000".into(),
                 metrics_listen: None,
-                no_caller_auth: false
+                no_caller_auth: false,
+                shadow: None
             })
         );
         assert_eq!(
@@ -601,15 +743,25 @@ mod tests {
                 policies: PathBuf::from("policies"),
                 listen: "127.0.0.1:8181".into(),
                 metrics_listen: None,
-                no_caller_auth: true
+                no_caller_auth: true,
+                shadow: None
             })
         );
         assert_eq!(
             parse(&["--check", "--policies=p"]),
             Ok(Command::Check {
-                policies: PathBuf::from("p")
+                policies: PathBuf::from("p"),
+                envoy: None
             })
         );
+        assert_eq!(
+            parse(&["--check", "--envoy", "e.yaml"]),
+            Ok(Command::Check {
+                policies: PathBuf::from("policies"),
+                envoy: Some(PathBuf::from("e.yaml"))
+            })
+        );
+        assert!(parse(&["--envoy", "e.yaml"]).is_err());
         assert_eq!(parse(&["--listen", "x", "-h"]), Ok(Command::Help));
     }
 
@@ -618,9 +770,18 @@ mod tests {
         assert_eq!(
             parse(&["check", "p"]),
             Ok(Command::Check {
-                policies: PathBuf::from("p")
+                policies: PathBuf::from("p"),
+                envoy: None
             })
         );
+        assert_eq!(
+            parse(&["check", "p", "--envoy", "envoy/envoy.yaml"]),
+            Ok(Command::Check {
+                policies: PathBuf::from("p"),
+                envoy: Some(PathBuf::from("envoy/envoy.yaml"))
+            })
+        );
+        assert!(parse(&["explain", "--envoy", "e", "--principal", "a", "x"]).is_err());
         assert_eq!(
             parse(&["key", "create", "--principal", "frank"]),
             Ok(Command::KeyCreate {
@@ -647,5 +808,29 @@ mod tests {
         assert!(parse(&["policies"]).is_err());
         assert!(parse(&["--check=yes"]).is_err());
         assert!(parse(&["--no-caller-auth=yes"]).is_err());
+        assert!(parse(&["--shadow-policies"]).is_err());
+        assert!(parse(&["--shadow-policies="]).is_err());
+        assert!(parse(&["--check", "--shadow-policies", "c"]).is_err());
+    }
+
+    #[test]
+    fn shadow_policies_only_with_the_flag() {
+        assert_eq!(
+            parse(&["--shadow-policies", "candidate/"]),
+            Ok(Command::Serve {
+                policies: PathBuf::from("policies"),
+                listen: "127.0.0.1:8181".into(),
+                metrics_listen: None,
+                no_caller_auth: false,
+                shadow: Some(PathBuf::from("candidate/"))
+            })
+        );
+        assert!(matches!(
+            parse(&["--shadow-policies=c"]),
+            Ok(Command::Serve {
+                shadow: Some(_),
+                ..
+            })
+        ));
     }
 }

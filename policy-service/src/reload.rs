@@ -77,28 +77,74 @@ impl ReloadStatus {
     }
 }
 
-/// The policies every worker answers from and the reload record, swapped together.
+/// The policies every worker answers from and the reload record, swapped together; and the
+/// shadow set (`--shadow-policies`), compared with on every decision but never answered from.
 pub struct Serving {
+    pub policies: Arc<Policies>,
+    pub status: ReloadStatus,
+    pub shadow: Option<ShadowSet>,
+}
+
+/// The shadow policies and their own reload record: they reload like the enforced set.
+#[derive(Clone)]
+pub struct ShadowSet {
     pub policies: Arc<Policies>,
     pub status: ReloadStatus,
 }
 
 pub type Current = Arc<RwLock<Serving>>;
 
-pub fn current(policies: Policies) -> Current {
+pub fn current(policies: Policies, shadow: Option<Policies>) -> Current {
+    let now = SystemTime::now();
     Arc::new(RwLock::new(Serving {
         policies: Arc::new(policies),
-        status: ReloadStatus::started(SystemTime::now()),
+        status: ReloadStatus::started(now),
+        shadow: shadow.map(|policies| ShadowSet {
+            policies: Arc::new(policies),
+            status: ReloadStatus::started(now),
+        }),
     }))
+}
+
+/// Which of the two sets a watcher reloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Set {
+    Enforced,
+    Shadow,
+}
+
+impl Set {
+    /// How its log lines name it.
+    fn label(self) -> &'static str {
+        match self {
+            Set::Enforced => "policies",
+            Set::Shadow => "shadow policies",
+        }
+    }
+
+    fn status(self, serving: &mut Serving) -> Option<&mut ReloadStatus> {
+        match self {
+            Set::Enforced => Some(&mut serving.status),
+            Set::Shadow => serving.shadow.as_mut().map(|s| &mut s.status),
+        }
+    }
 }
 
 /// The policies and reload record now (cheap: an `Arc` and a few numbers).
 pub fn snapshot(current: &Current) -> (Arc<Policies>, ReloadStatus) {
+    read(current, |s| (Arc::clone(&s.policies), s.status.clone()))
+}
+
+/// The shadow set now, when there is one.
+pub fn shadow_snapshot(current: &Current) -> Option<ShadowSet> {
+    read(current, |s| s.shadow.clone())
+}
+
+fn read<T>(current: &Current, get: impl FnOnce(&Serving) -> T) -> T {
     // Nothing panics while holding the lock, but a poisoned lock still holds valid policies.
-    let read = |s: &Serving| (Arc::clone(&s.policies), s.status.clone());
     match current.read() {
-        Ok(guard) => read(&guard),
-        Err(poisoned) => read(&poisoned.into_inner()),
+        Ok(guard) => get(&guard),
+        Err(poisoned) => get(&poisoned.into_inner()),
     }
 }
 
@@ -135,21 +181,43 @@ fn inode(_meta: &std::fs::Metadata) -> u64 {
 }
 
 pub fn report_invalid(dir: &Path, e: &PolicyError) {
-    log!("invalid policies in {}:", dir.display());
+    report_invalid_set(Set::Enforced, dir, e);
+}
+
+pub fn report_invalid_set(set: Set, dir: &Path, e: &PolicyError) {
+    log!("invalid {} in {}:", set.label(), dir.display());
     for problem in &e.problems {
         log!("  {problem}");
     }
 }
 
 pub fn report_warnings(policies: &Policies) {
+    report_warnings_set(Set::Enforced, policies);
+}
+
+pub fn report_warnings_set(set: Set, policies: &Policies) {
+    let prefix = if set == Set::Shadow {
+        "shadow policies: "
+    } else {
+        ""
+    };
     for warning in policies.warnings() {
-        log!("warning: {warning}");
+        log!("{prefix}warning: {warning}");
     }
 }
 
-/// Every `RELOAD_EVERY`, reloads when the files changed. A bad edit is logged once, counted,
-/// and the previous policies keep serving until the files change again.
-pub fn watch(dir: &Path, current: &Current, mut seen: FilesState, env: &Environment<'_>) {
+/// Every `RELOAD_EVERY`, reloads `set` from `dir` when the files changed. A bad edit is
+/// logged once, counted, and the previous policies keep serving (or shadowing) until the files
+/// change again.
+pub fn watch(set: Set, dir: &Path, current: &Current, mut seen: FilesState, env: &Environment<'_>) {
+    // The enforced set's lines read as they always have; the shadow set's say so first.
+    let (prefix, what) = match set {
+        Set::Enforced => ("", "still serving the previous policies"),
+        Set::Shadow => (
+            "shadow policies: ",
+            "still comparing with the previous shadow policies",
+        ),
+    };
     loop {
         thread::sleep(RELOAD_EVERY);
         let now = files_state(dir);
@@ -161,27 +229,49 @@ pub fn watch(dir: &Path, current: &Current, mut seen: FilesState, env: &Environm
             Ok(policies) => {
                 let policies = Arc::new(policies);
                 update(current, |serving| {
-                    serving.policies = Arc::clone(&policies);
-                    serving.status.loaded(SystemTime::now());
+                    match set {
+                        Set::Enforced => serving.policies = Arc::clone(&policies),
+                        Set::Shadow => {
+                            if let Some(shadow) = serving.shadow.as_mut() {
+                                shadow.policies = Arc::clone(&policies);
+                            }
+                        }
+                    }
+                    if let Some(status) = set.status(serving) {
+                        status.loaded(SystemTime::now());
+                    }
                 });
                 // Only now: whoever reads this line gets answers from the new policies.
-                log!("reloaded {} from {}", policies.summary(), dir.display());
-                report_warnings(&policies);
+                log!(
+                    "{prefix}reloaded {} from {}",
+                    policies.summary(),
+                    dir.display()
+                );
+                report_warnings_set(set, &policies);
             }
             Err(e) => {
                 let mut failures = 0;
+                let mut served = String::new();
                 update(current, |serving| {
-                    serving.status.refused(SystemTime::now(), e.problems.len());
-                    failures = serving.status.reload_failures;
+                    if let Some(status) = set.status(serving) {
+                        status.refused(SystemTime::now(), e.problems.len());
+                        failures = status.reload_failures;
+                    }
+                    served = match set {
+                        Set::Enforced => serving.policies.short_version().to_owned(),
+                        Set::Shadow => serving
+                            .shadow
+                            .as_ref()
+                            .map(|s| s.policies.short_version().to_owned())
+                            .unwrap_or_default(),
+                    };
                 });
-                let (served, _) = snapshot(current);
                 log!(
-                    "reload of {} failed (reload failure {failures} since the start); still \
-                     serving the previous policies, version {}",
+                    "{prefix}reload of {} failed (reload failure {failures} since the start); \
+                     {what}, version {served}",
                     dir.display(),
-                    served.short_version()
                 );
-                report_invalid(dir, &e);
+                report_invalid_set(set, dir, &e);
             }
         }
     }

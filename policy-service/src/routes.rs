@@ -36,9 +36,9 @@ pub struct Reply {
     /// The request's log line. Names the principal; never a digest, a key, a signature or the
     /// raw path (which may carry a digest).
     pub log: String,
-    /// For an entitlements answer, the decision as a JSON object (principal, data sources,
+    /// For an entitlements answer, the decision as a JSON object, rendered (principal, data sources,
     /// the rules that shape them), logged as a line of its own.
-    pub decision: Option<serde_json::Value>,
+    pub decision: Option<String>,
 }
 
 impl Reply {
@@ -73,6 +73,12 @@ pub fn endpoint_name(url: &str) -> &'static str {
     } else {
         "other"
     }
+}
+
+/// The key digest of an entitlements lookup's target, as given (not checked).
+pub fn entitlements_digest(url: &str) -> Option<&str> {
+    let path = url.split('?').next().unwrap_or_default();
+    path.strip_prefix(ENTITLEMENTS_PREFIX)
 }
 
 /// Answers one request from the policies served and the record of reloads (for `/readyz`).
@@ -170,27 +176,6 @@ fn accepted_regions() -> &'static [String] {
     })
 }
 
-/// The decision an entitlements document carries, for the decision log.
-fn decision(doc: &s3gate_core::policy::entitlements::Entitlements) -> serde_json::Value {
-    let mut rules: Vec<&str> = Vec::new();
-    for grant in &doc.data_sources {
-        for rule in &grant.rules {
-            if !rules.contains(&rule.as_str()) {
-                rules.push(rule);
-            }
-        }
-    }
-    serde_json::json!({
-        "event": "decision",
-        "principal": doc.principal,
-        "enabled": doc.enabled,
-        "policy_version": doc.policy_version,
-        "data_sources": doc.data_sources.iter().map(|g| &g.name).collect::<Vec<_>>(),
-        "rules": rules,
-        "ttl_seconds": doc.ttl_seconds,
-    })
-}
-
 fn entitlements(digest: &str, query: Option<&str>, policies: &Policies) -> Reply {
     let scope = match scope_param(query) {
         Ok(scope) => scope,
@@ -202,35 +187,26 @@ fn entitlements(digest: &str, query: Option<&str>, policies: &Policies) -> Reply
             )
         }
     };
-    match policies.entitlements(digest, scope.as_ref()) {
-        Ok(doc) => {
+    match policies.answer(digest, scope.as_ref()) {
+        Ok(answer) => {
             // A scope asked for and no key given: the principal's SigV4 requests will fail.
-            let note = if !doc.enabled {
+            let note = if !answer.doc.enabled {
                 " disabled"
-            } else if scope.is_some() && doc.signing_key.is_none() {
+            } else if scope.is_some() && !answer.signed {
                 " no-signing-key"
             } else {
                 ""
             };
-            match serde_json::to_string(&*doc) {
-                Ok(body) => {
-                    let mut reply = Reply::json(
-                        200,
-                        body,
-                        format!("entitlements principal={} status=200{note}", doc.principal),
-                    );
-                    reply.decision = Some(decision(&doc));
-                    reply
-                }
-                Err(e) => Reply::error(
-                    500,
-                    "internal error",
-                    format!(
-                        "entitlements principal={} status=500 serialize: {e}",
-                        doc.principal
-                    ),
+            let mut reply = Reply::json(
+                200,
+                answer.body.into_owned(),
+                format!(
+                    "entitlements principal={} status=200{note}",
+                    answer.doc.principal
                 ),
-            }
+            );
+            reply.decision = Some(answer.decision.to_owned());
+            reply
         }
         Err(LookupError::UnknownKey) => Reply::error(
             404,

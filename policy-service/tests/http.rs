@@ -48,10 +48,16 @@ impl Service {
     /// Starts the service with exactly these of the variables it reads set (and the callers'
     /// token).
     fn start_with(policies: &Path, env: &[(&str, &str)]) -> Service {
+        Service::start_args(policies, env, &[])
+    }
+
+    /// As `start_with`, with more arguments.
+    fn start_args(policies: &Path, env: &[(&str, &str)], args: &[&std::ffi::OsStr]) -> Service {
         let mut child = Command::new(env!("CARGO_BIN_EXE_s3gate-policy"))
             .arg("--policies")
             .arg(policies)
             .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .env_remove("S3GATE_DEFAULT_SECRET")
             .env_remove("S3GATE_TOKEN_SECRET")
             .env("S3GATE_POLICY_TOKEN", TOKEN)
@@ -635,6 +641,96 @@ fn reloads_changed_policies_and_keeps_the_previous_ones_on_a_bad_edit() {
 
     drop(service);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A copy of the repository's policies in a fresh temporary folder.
+fn policies_copy(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("s3gate-policy-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["data_sources.yaml", "principals.yaml", "rules.yaml"] {
+        std::fs::copy(repo_policies().join(file), dir.join(file)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn shadow_policies_log_differences_answer_from_the_enforced_set_and_keep_the_last_good() {
+    let shadow = policies_copy("shadow");
+    // The candidate revokes bob.
+    let principals = std::fs::read_to_string(shadow.join("principals.yaml")).unwrap();
+    let without_bob = principals.replace(BOB, &"0".repeat(64));
+    std::fs::write(shadow.join("principals.yaml"), &without_bob).unwrap();
+    let service = Service::start_args(
+        &repo_policies(),
+        DEMO_ENV,
+        &["--shadow-policies".as_ref(), shadow.as_os_str()],
+    );
+    assert!(
+        service.startup.contains("WARN: SHADOW POLICIES ON"),
+        "{}",
+        service.startup
+    );
+    let mut conn = service.connect();
+    // Bob is still served as the enforced set says.
+    let bob = get(&mut conn, &format!("/v1/entitlements/{BOB}"));
+    assert_eq!(bob.status, 200);
+    assert_eq!(document(&bob).principal, "bob");
+    let line = service.wait_for_log("\"shadow_difference\"");
+    let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(line["principal"], "bob");
+    assert_eq!(line["kind"], "decision");
+    assert_eq!(line["shadow"], "unknown key");
+    // Alice is the same in both: nothing logged for her.
+    assert_eq!(
+        get(&mut conn, &format!("/v1/entitlements/{ALICE}")).status,
+        200
+    );
+    let quiet = service.drain_log();
+    assert!(!quiet.contains("shadow_difference"), "{quiet}");
+
+    // A broken shadow edit is refused and the last good shadow set is still compared with.
+    let tmp = shadow.join("principals.yaml.tmp");
+    std::fs::write(
+        &tmp,
+        without_bob.replace("roles: [steward]", "roles: [stewart]"),
+    )
+    .unwrap();
+    std::fs::rename(&tmp, shadow.join("principals.yaml")).unwrap();
+    let refused = service.wait_for_log("shadow policies: reload of ");
+    assert!(
+        refused.contains("still comparing with the previous shadow policies"),
+        "{refused}"
+    );
+    assert_eq!(
+        get(&mut conn, &format!("/v1/entitlements/{BOB}")).status,
+        200
+    );
+    let again = service.wait_for_log("\"shadow_difference\"");
+    assert!(again.contains("\"principal\":\"bob\""), "{again}");
+    drop(service);
+
+    // An invalid shadow folder at start: the service does not start, and says which folder.
+    let out = Command::new(env!("CARGO_BIN_EXE_s3gate-policy"))
+        .arg("--policies")
+        .arg(repo_policies())
+        .arg("--shadow-policies")
+        .arg(&shadow)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("S3GATE_POLICY_TOKEN", TOKEN)
+        .env("S3GATE_DEFAULT_SECRET", "immuta")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&shadow);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("listening on"), "{stderr}");
+    assert!(stderr.contains("invalid shadow policies in "), "{stderr}");
+    assert!(stderr.contains("unknown role \"stewart\""), "{stderr}");
+    assert!(
+        stderr.contains("not starting: the shadow policies in "),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -57,3 +57,33 @@ def test_policy_tests_pass_on_the_demo_and_a_failing_case_names_itself(tmp_path)
 def test_check_takes_the_folder_as_an_argument():
     out = run("check", "policies")
     assert out.returncode == 0 and "policies are valid" in out.stdout, out.stdout + out.stderr
+
+
+def test_check_cross_checks_the_shipped_envoy_yaml():
+    out = run("check", "policies", "--envoy", "envoy/envoy.yaml")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.fullmatch(r"policies: policies are valid \(6 data sources, .*, version [0-9a-f]{12}; "
+                        r"they fit envoy/envoy\.yaml\)\n", out.stdout), out.stdout
+
+
+def test_check_names_each_cross_file_mistake_of_a_broken_envoy_yaml(tmp_path):
+    shipped = (REPO / "envoy/envoy.yaml").read_text()
+    broken = shipped.replace('"policy_cluster": "policy"', '"policy_cluster": "polcy"', 1)
+    broken = broken.replace('"demo": {"cluster": "s3_demo"', '"warehouse": {"cluster": "s3_dem"', 1)
+    assert broken.count("polcy") == 1 and broken.count("s3_dem\"") == 1
+    envoy = tmp_path / "envoy.yaml"
+    envoy.write_text(broken)
+    out = run("check", "policies", "--envoy", str(envoy))
+    assert out.returncode == 1, out.stdout + out.stderr
+    first = f'{envoy}: listener "s3gate", plugin "s3gate"'
+    assert f'{first}: policy_cluster: cluster "polcy" is not defined in {envoy}' in out.stdout
+    assert f'{first}: upstream "warehouse": cluster "s3_dem" is not defined' in out.stdout
+    # Every data source names upstream `demo`, which that listener's plugin no longer has; the
+    # second listener's plugin (unchanged) still fits.
+    for name in ("sales", "customers", "orders", "purchases", "events", "documents"):
+        assert (f'data source "{name}": upstream "demo" is not among the upstreams of '
+                f"{envoy}'s listener \"s3gate\", plugin \"s3gate\" (upstreams: warehouse)"
+                in out.stdout), out.stdout
+    assert 'listener "s3gate_root"' not in out.stdout
+    # The policies themselves are still valid; only the pair does not fit.
+    assert "policies are valid" in out.stdout and "does not fit" in out.stdout

@@ -22,6 +22,7 @@ use std::path::Path;
 use s3gate_core::policy::entitlements::Entitlements;
 
 use crate::crypto::{self, Scope, Secret};
+use crate::envoy_check::DataSourceTarget;
 use problems::{entry_label, Problems};
 use schema::{PolicyFiles, PRINCIPALS_FILE};
 
@@ -60,6 +61,8 @@ pub enum Sigv2Check {
 #[derive(Debug)]
 pub struct Policies {
     by_digest: HashMap<String, CompiledPrincipal>,
+    /// Each data source's name, upstream and bucket, for the cross-check with envoy.yaml.
+    targets: Vec<DataSourceTarget>,
     data_source_count: usize,
     object_rule_count: usize,
     partition_rule_count: usize,
@@ -75,6 +78,41 @@ struct CompiledPrincipal {
     doc: Entitlements,
     /// `None`: the principal can't sign requests (disabled, or no secret found at load).
     secret: Option<Secret>,
+    /// `doc` as JSON, and its decision-log object: rendered once per load, not per lookup
+    /// (serialising them was a tenth of a lookup's CPU; docs/benchmarks.md, "Policy service").
+    json: String,
+    decision: String,
+}
+
+/// An entitlements answer: the document, its JSON body (with the signing key when one was
+/// asked for and can be given) and the decision-log object.
+#[derive(Debug)]
+pub struct Answer<'a> {
+    pub doc: &'a Entitlements,
+    pub body: Cow<'a, str>,
+    pub signed: bool,
+    pub decision: &'a str,
+}
+
+/// The decision a document carries, for the decision log.
+fn decision_object(doc: &Entitlements) -> serde_json::Value {
+    let mut rules: Vec<&str> = Vec::new();
+    for grant in &doc.data_sources {
+        for rule in &grant.rules {
+            if !rules.contains(&rule.as_str()) {
+                rules.push(rule);
+            }
+        }
+    }
+    serde_json::json!({
+        "event": "decision",
+        "principal": doc.principal,
+        "enabled": doc.enabled,
+        "policy_version": doc.policy_version,
+        "data_sources": doc.data_sources.iter().map(|g| &g.name).collect::<Vec<_>>(),
+        "rules": rules,
+        "ttl_seconds": doc.ttl_seconds,
+    })
 }
 
 impl Policies {
@@ -155,11 +193,42 @@ impl Policies {
             doc.policy_version.clone_from(&version);
             doc.token_key = crypto::hex(&token_key);
             let secret = secrets::resolve(p, i, dir, default_secret.as_deref(), env, &mut warnings);
-            by_digest.insert(p.key_sha256.clone(), CompiledPrincipal { doc, secret });
+            let json = match serde_json::to_string(&doc) {
+                // The signing key is spliced in before the closing brace (`answer`).
+                Ok(json) if json.ends_with('}') && doc.signing_key.is_none() => json,
+                _ => {
+                    problems.add(
+                        PRINCIPALS_FILE,
+                        &entry_label("principal", i, &p.name),
+                        "internal error: cannot serialise the entitlements",
+                    );
+                    continue;
+                }
+            };
+            let decision = decision_object(&doc).to_string();
+            by_digest.insert(
+                p.key_sha256.clone(),
+                CompiledPrincipal {
+                    doc,
+                    secret,
+                    json,
+                    decision,
+                },
+            );
         }
         problems.into_result()?;
         Ok(Policies {
             by_digest,
+            targets: files
+                .data_sources
+                .data_sources
+                .iter()
+                .map(|ds| DataSourceTarget {
+                    name: ds.name.clone(),
+                    upstream: ds.upstream.clone(),
+                    bucket: ds.bucket.clone(),
+                })
+                .collect(),
             data_source_count: files.data_sources.data_sources.len(),
             object_rule_count: files.rules.object_rules.len(),
             partition_rule_count: files.rules.partition_rules.len(),
@@ -187,27 +256,57 @@ impl Policies {
             .ok_or(LookupError::UnknownKey)
     }
 
-    /// The entitlements of the principal whose API key has this SHA-256 (lower-case hex).
-    /// The service answers through [`Policies::entitlements`]; tests read documents here.
-    #[cfg(test)]
+    /// The entitlements of the principal whose API key has this SHA-256 (lower-case hex),
+    /// without a signing key. The service answers through [`Policies::entitlements`]; the
+    /// shadow comparison and tests read documents here.
     pub fn lookup(&self, key_sha256: &str) -> Result<&Entitlements, LookupError> {
         self.principal(key_sha256).map(|c| &c.doc)
     }
 
+    /// What the service answers for a key: the document as JSON, with the SigV4 signing key
+    /// for `scope` when one is asked for and the principal can sign (enabled, with a secret).
+    pub fn answer(
+        &self,
+        key_sha256: &str,
+        scope: Option<&Scope>,
+    ) -> Result<Answer<'_>, LookupError> {
+        let compiled = self.principal(key_sha256)?;
+        let body = match Self::signing_key(compiled, scope) {
+            // `json` is an object without `signing_key` ending in `}` (checked at load).
+            Some(key) => Cow::Owned(format!(
+                "{},\"signing_key\":\"{}\"}}",
+                compiled.json.get(..compiled.json.len() - 1).unwrap_or("{"),
+                crypto::hex(&key)
+            )),
+            None => Cow::Borrowed(compiled.json.as_str()),
+        };
+        Ok(Answer {
+            doc: &compiled.doc,
+            signed: matches!(body, Cow::Owned(_)),
+            body,
+            decision: &compiled.decision,
+        })
+    }
+
+    fn signing_key(compiled: &CompiledPrincipal, scope: Option<&Scope>) -> Option<[u8; 32]> {
+        match (scope, &compiled.secret) {
+            (Some(scope), Some(secret)) if compiled.doc.enabled => {
+                crypto::signing_key(secret, scope)
+            }
+            _ => None,
+        }
+    }
+
     /// Like [`Policies::lookup`], with the SigV4 signing key for `scope` when one is asked for
-    /// and the principal can sign (enabled, with a secret).
+    /// and the principal can sign: the document [`Policies::answer`]'s body holds.
+    #[cfg(test)]
     pub fn entitlements(
         &self,
         key_sha256: &str,
         scope: Option<&Scope>,
     ) -> Result<Cow<'_, Entitlements>, LookupError> {
         let compiled = self.principal(key_sha256)?;
-        let signing_key = match (scope, &compiled.secret) {
-            (Some(scope), Some(secret)) if compiled.doc.enabled => {
-                crypto::signing_key(secret, scope)
-            }
-            _ => None,
-        };
+        let signing_key = Self::signing_key(compiled, scope);
         Ok(match signing_key {
             Some(key) => {
                 let mut doc = compiled.doc.clone();
@@ -239,6 +338,11 @@ impl Policies {
             }
         };
         Ok((&compiled.doc.principal, outcome))
+    }
+
+    /// Each data source's name, upstream and bucket, in file order.
+    pub fn data_source_targets(&self) -> &[DataSourceTarget] {
+        &self.targets
     }
 
     /// The version every document carries: a digest of the policy files.
@@ -339,6 +443,38 @@ mod tests {
         // Secrets are not part of the version.
         let other = load_in(Path::new("/x"), &principals(), &|_| None).unwrap();
         assert_eq!(other.version(), a.version());
+    }
+
+    #[test]
+    fn the_prerendered_answer_is_the_document_with_or_without_a_signing_key() {
+        let policies = demo();
+        let scope = Scope::parse("20261126/us-east-1/s3").unwrap();
+        for digest in [ALICE, BOB, CAROL, DAVE, ERIN] {
+            for scope in [None, Some(&scope)] {
+                let answer = policies.answer(digest, scope).unwrap();
+                let parsed: Entitlements = serde_json::from_str(&answer.body).unwrap();
+                let expected = policies.entitlements(digest, scope).unwrap();
+                assert_eq!(parsed, *expected, "{digest} {scope:?}");
+                assert_eq!(answer.signed, expected.signing_key.is_some());
+                assert_eq!(*answer.doc, *policies.lookup(digest).unwrap());
+            }
+        }
+        // Dave is disabled: no signing key even when asked.
+        assert!(!policies.answer(DAVE, Some(&scope)).unwrap().signed);
+        assert!(policies.answer(ALICE, Some(&scope)).unwrap().signed);
+        let decision: serde_json::Value =
+            serde_json::from_str(policies.answer(BOB, None).unwrap().decision).unwrap();
+        assert_eq!(decision["event"], "decision");
+        assert_eq!(decision["principal"], "bob");
+        assert_eq!(decision["data_sources"], serde_json::json!(["sales"]));
+        assert_eq!(
+            decision["rules"],
+            serde_json::json!(["housekeeping", "regional-sales"])
+        );
+        assert_eq!(
+            policies.answer("nope", None).unwrap_err(),
+            LookupError::MalformedDigest
+        );
     }
 
     #[test]
