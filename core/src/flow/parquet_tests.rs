@@ -242,11 +242,17 @@ fn respond(
         host.response_body = piece.to_vec();
         let before = host.commands.len();
         gateway.on_response_body(host, stream, piece.len(), i + 1 == pieces.len());
+        let mut replaced = false;
         for (s, c) in &host.commands[before..] {
             if let (true, Recorded::ReplaceResponseBody(bytes)) = (*s == stream, c) {
                 assert_eq!(bytes.len(), piece.len(), "in place, chunk by chunk");
                 out.extend_from_slice(bytes);
+                replaced = true;
             }
+        }
+        // A chunk left alone goes on as the upstream sent it (as Envoy does).
+        if !replaced {
+            out.extend_from_slice(piece);
         }
     }
     (out, headers)
