@@ -22,7 +22,7 @@ use crate::flow::{Outcome, Vm};
 use crate::headers::{HeaderMap, Headers};
 use crate::s3::error::S3Error;
 use crate::s3::range::{self, Resolved};
-use crate::tables::parquet::{self as pq, Overlay};
+use crate::tables::parquet::{self as pq, Fill, Overlay};
 use crate::tables::spec::{Mask, SpecError, TableFormat, TableSpec};
 use crate::tables::transform::TableError;
 use crate::tables::view::ViewId;
@@ -465,6 +465,14 @@ impl Exchange {
             host.count(Counter::MaskedBytes, size as u64);
             return Action::Continue;
         }
+        // A chunk inside one zero span (most of a masked column's) needs no read either.
+        if !past && !short && within_zeros(&answer.overlay, answer.at, size as u64) {
+            answer.at += size as u64;
+            host.count(Counter::MaskedBytes, size as u64);
+            let zeros = vec![0; size];
+            host.command(stream, Command::ReplaceResponseBody { size, body: &zeros });
+            return Action::Continue;
+        }
         let mut chunk = host.response_body(size);
         if past || short || chunk.len() != size {
             answer.serving = false;
@@ -501,9 +509,18 @@ fn touches(overlay: &Overlay, start: u64, len: u64) -> bool {
         .is_some_and(|s| s.start < start.saturating_add(len))
 }
 
+/// Whether `start..start + len` lies inside one span of zeros of `overlay`.
+fn within_zeros(overlay: &Overlay, start: u64, len: u64) -> bool {
+    let spans = overlay.spans();
+    let first = spans.partition_point(|s| s.end() <= start);
+    spans.get(first).is_some_and(|s| {
+        matches!(s.fill, Fill::Zeros(_)) && s.start <= start && start.saturating_add(len) <= s.end()
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::touches;
+    use super::{touches, within_zeros};
     use crate::tables::parquet::overlay::{Fill, Overlay, Span};
 
     #[test]
@@ -535,5 +552,38 @@ mod tests {
         assert!(!touches(&overlay, 50, 50));
         assert!(!touches(&overlay, 3, 0));
         assert!(!touches(&Overlay::new(100, vec![]).unwrap(), 0, 100));
+    }
+
+    #[test]
+    fn only_a_chunk_inside_one_zero_span_is_all_zeros() {
+        let overlay = Overlay::new(
+            100,
+            vec![
+                Span {
+                    start: 10,
+                    fill: Fill::Zeros(5),
+                },
+                Span {
+                    start: 15,
+                    fill: Fill::Zeros(5),
+                },
+                Span {
+                    start: 40,
+                    fill: Fill::Bytes(vec![0; 10]),
+                },
+            ],
+        )
+        .unwrap();
+        assert!(within_zeros(&overlay, 10, 5));
+        assert!(within_zeros(&overlay, 11, 3));
+        assert!(within_zeros(&overlay, 15, 5));
+        // Two adjacent spans are not one: the chunk is read and overlaid the slow way.
+        assert!(!within_zeros(&overlay, 12, 5));
+        assert!(!within_zeros(&overlay, 9, 3));
+        assert!(!within_zeros(&overlay, 14, 7));
+        assert!(!within_zeros(&overlay, 20, 1));
+        // Bytes, even zero bytes, are not a zero span.
+        assert!(!within_zeros(&overlay, 41, 2));
+        assert!(!within_zeros(&overlay, 60, 10));
     }
 }
