@@ -856,7 +856,7 @@ def loadavg():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", default=os.environ.get("BENCH_DURATION", "15s"))
-    parser.add_argument("--only", help="comma-separated scenarios")
+    parser.add_argument("--only", help="comma-separated scenarios (and tables, parquet)")
     parser.add_argument("--skip-micro", action="store_true")
     parser.add_argument("--rounds", type=int, default=3,
                         help="split each run into this many rounds, interleaving the variants")

@@ -57,6 +57,9 @@ pub(crate) struct ParquetAnswer {
     /// (false once an error reset it).
     at: u64,
     serving: bool,
+    /// Zeros for chunks inside a zero span, kept for the stream (never written to): no
+    /// allocation and fill per chunk.
+    zeros: Vec<u8>,
 }
 
 /// Whether `spec` is of a Parquet data source.
@@ -392,6 +395,7 @@ impl Exchange {
             length,
             at: first,
             serving: true,
+            zeros: Vec::new(),
         });
         Outcome::Forward
     }
@@ -469,8 +473,11 @@ impl Exchange {
         if !past && !short && within_zeros(&answer.overlay, answer.at, size as u64) {
             answer.at += size as u64;
             host.count(Counter::MaskedBytes, size as u64);
-            let zeros = vec![0; size];
-            host.command(stream, Command::ReplaceResponseBody { size, body: &zeros });
+            if answer.zeros.len() < size {
+                answer.zeros.resize(size, 0);
+            }
+            let zeros = answer.zeros.get(..size).unwrap_or_default();
+            host.command(stream, Command::ReplaceResponseBody { size, body: zeros });
             return Action::Continue;
         }
         let mut chunk = host.response_body(size);
