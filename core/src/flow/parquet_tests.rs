@@ -265,6 +265,26 @@ fn a_get_overlays_each_chunk_in_place_and_is_the_masked_view() {
 }
 
 #[test]
+fn any_chunking_of_a_get_is_the_masked_view() {
+    // Small chunks fall inside zero spans, between spans and across span edges: each way of
+    // passing a chunk on (untouched, zeros unread, overlaid) must give the view's bytes.
+    let store = store_of(DICT);
+    let whole = expected_view(DICT);
+    for chunk in [1, 3, 17, 256, 4096] {
+        let (mut gateway, mut host) = warmed("");
+        request(
+            &mut gateway,
+            &mut host,
+            2,
+            signed("GET", KEY, NOW, &[]),
+            &store,
+        );
+        let (view, _) = respond(&mut gateway, &mut host, 2, &store, chunk, true);
+        assert!(view == whole, "chunks of {chunk} bytes");
+    }
+}
+
+#[test]
 fn every_range_is_the_slice_of_the_whole_view_and_reads_only_itself() {
     let (mut gateway, mut host) = warmed("");
     let store = store_of(DICT);

@@ -147,14 +147,21 @@ pub(super) fn respond(
     for (i, piece) in pieces.iter().enumerate() {
         host.response_body = piece.to_vec();
         let before = host.commands.len();
-        gateway.on_response_body(host, stream, piece.len(), i + 1 == pieces.len());
+        let action = gateway.on_response_body(host, stream, piece.len(), i + 1 == pieces.len());
+        let mut replaced = false;
         for (s, c) in &host.commands[before..] {
             if let (true, Recorded::ReplaceResponseBody(bytes)) = (*s == stream, c) {
                 if in_place {
                     assert_eq!(bytes.len(), piece.len(), "in place, chunk by chunk");
                 }
                 out.extend_from_slice(bytes);
+                replaced = true;
             }
+        }
+        // A chunk the filter lets go on unchanged reaches the client as the upstream sent it,
+        // as in Envoy.
+        if !replaced && action == Action::Continue {
+            out.extend_from_slice(piece);
         }
     }
     (out, headers)

@@ -22,7 +22,7 @@ use crate::flow::{Outcome, Vm};
 use crate::headers::{HeaderMap, Headers};
 use crate::s3::error::S3Error;
 use crate::s3::range::{self, Resolved};
-use crate::tables::parquet::{self as pq, Overlay};
+use crate::tables::parquet::{self as pq, Fill, Overlay};
 use crate::tables::spec::{Mask, SpecError, TableFormat, TableSpec};
 use crate::tables::transform::TableError;
 use crate::tables::view::ViewId;
@@ -57,6 +57,9 @@ pub(crate) struct ParquetAnswer {
     /// (false once an error reset it).
     at: u64,
     serving: bool,
+    /// Zeros for chunks inside a zero span, kept for the stream (never written to): no
+    /// allocation and fill per chunk.
+    zeros: Vec<u8>,
 }
 
 /// Whether `spec` is of a Parquet data source.
@@ -392,6 +395,7 @@ impl Exchange {
             length,
             at: first,
             serving: true,
+            zeros: Vec::new(),
         });
         Outcome::Forward
     }
@@ -455,10 +459,28 @@ impl Exchange {
             host.command(stream, Command::ReplaceResponseBody { size, body: &[] });
             return Action::Continue;
         }
-        let mut chunk = host.response_body(size);
         let end = answer.first + answer.length;
-        let past = answer.at + chunk.len() as u64 > end;
-        let short = end_of_stream && answer.at + chunk.len() as u64 != end;
+        let past = answer.at + size as u64 > end;
+        let short = end_of_stream && answer.at + size as u64 != end;
+        // A chunk no span touches is the upstream's bytes as they are: passed on without
+        // copying it into the VM and back (most of a masked object; docs/benchmarks.md).
+        if !past && !short && !touches(&answer.overlay, answer.at, size as u64) {
+            answer.at += size as u64;
+            host.count(Counter::MaskedBytes, size as u64);
+            return Action::Continue;
+        }
+        // A chunk inside one zero span (most of a masked column's) needs no read either.
+        if !past && !short && within_zeros(&answer.overlay, answer.at, size as u64) {
+            answer.at += size as u64;
+            host.count(Counter::MaskedBytes, size as u64);
+            if answer.zeros.len() < size {
+                answer.zeros.resize(size, 0);
+            }
+            let zeros = answer.zeros.get(..size).unwrap_or_default();
+            host.command(stream, Command::ReplaceResponseBody { size, body: zeros });
+            return Action::Continue;
+        }
+        let mut chunk = host.response_body(size);
         if past || short || chunk.len() != size {
             answer.serving = false;
             host.count(Counter::TransformErrors, 1);
@@ -482,5 +504,93 @@ impl Exchange {
         host.count(Counter::MaskedBytes, chunk.len() as u64);
         host.command(stream, Command::ReplaceResponseBody { size, body: &chunk });
         Action::Continue
+    }
+}
+
+/// Whether any span of `overlay` overlaps `start..start + len`.
+fn touches(overlay: &Overlay, start: u64, len: u64) -> bool {
+    let spans = overlay.spans();
+    let first = spans.partition_point(|s| s.end() <= start);
+    spans
+        .get(first)
+        .is_some_and(|s| s.start < start.saturating_add(len))
+}
+
+/// Whether `start..start + len` lies inside one span of zeros of `overlay`.
+fn within_zeros(overlay: &Overlay, start: u64, len: u64) -> bool {
+    let spans = overlay.spans();
+    let first = spans.partition_point(|s| s.end() <= start);
+    spans.get(first).is_some_and(|s| {
+        matches!(s.fill, Fill::Zeros(_)) && s.start <= start && start.saturating_add(len) <= s.end()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{touches, within_zeros};
+    use crate::tables::parquet::overlay::{Fill, Overlay, Span};
+
+    #[test]
+    fn a_chunk_is_touched_exactly_when_a_span_overlaps_it() {
+        let overlay = Overlay::new(
+            100,
+            vec![
+                Span {
+                    start: 10,
+                    fill: Fill::Zeros(5),
+                },
+                Span {
+                    start: 40,
+                    fill: Fill::Bytes(vec![1; 10]),
+                },
+            ],
+        )
+        .unwrap();
+        // Each byte alone: touched iff some span holds it.
+        for at in 0..100 {
+            let held = (10..15).contains(&at) || (40..50).contains(&at);
+            assert_eq!(touches(&overlay, at, 1), held, "byte {at}");
+        }
+        assert!(!touches(&overlay, 0, 10));
+        assert!(touches(&overlay, 0, 11));
+        assert!(!touches(&overlay, 15, 25));
+        assert!(touches(&overlay, 15, 26));
+        assert!(touches(&overlay, 12, 100));
+        assert!(!touches(&overlay, 50, 50));
+        assert!(!touches(&overlay, 3, 0));
+        assert!(!touches(&Overlay::new(100, vec![]).unwrap(), 0, 100));
+    }
+
+    #[test]
+    fn only_a_chunk_inside_one_zero_span_is_all_zeros() {
+        let overlay = Overlay::new(
+            100,
+            vec![
+                Span {
+                    start: 10,
+                    fill: Fill::Zeros(5),
+                },
+                Span {
+                    start: 15,
+                    fill: Fill::Zeros(5),
+                },
+                Span {
+                    start: 40,
+                    fill: Fill::Bytes(vec![0; 10]),
+                },
+            ],
+        )
+        .unwrap();
+        assert!(within_zeros(&overlay, 10, 5));
+        assert!(within_zeros(&overlay, 11, 3));
+        assert!(within_zeros(&overlay, 15, 5));
+        // Two adjacent spans are not one: the chunk is read and overlaid the slow way.
+        assert!(!within_zeros(&overlay, 12, 5));
+        assert!(!within_zeros(&overlay, 9, 3));
+        assert!(!within_zeros(&overlay, 14, 7));
+        assert!(!within_zeros(&overlay, 20, 1));
+        // Bytes, even zero bytes, are not a zero span.
+        assert!(!within_zeros(&overlay, 41, 2));
+        assert!(!within_zeros(&overlay, 60, 10));
     }
 }
