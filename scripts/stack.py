@@ -12,8 +12,8 @@ Upstream store: S3GATE_UPSTREAM_STORE (`rclone`, the default: `rclone serve s3`;
        serve each top-level folder of the data as a bucket and check SigV4.
 Ports: S3GATE_PORT (10000, the gateway under /s3p), S3GATE_ROOT_PORT (10010, the same gateway
        at the root of the port), S3GATE_ADMIN_PORT (9901), S3GATE_POLICY_PORT (8181, the policy
-       service; its second replica on S3GATE_POLICY_PORT_2, 8182, its metrics on
-       S3GATE_POLICY_METRICS_PORT, 8191),
+       service; its second replica on S3GATE_POLICY_PORT_2, 8182; their metrics on
+       S3GATE_POLICY_METRICS_PORT, 8191, and S3GATE_POLICY_METRICS_PORT_2, 8192),
        S3GATE_UPSTREAM_PORT (9000). A second Envoy, when asked for (Stack(envoys=2): the tests
        of two gateways sharing the policy service and upstream), takes free ports of its own.
        Upstream credentials: S3GATE_UPSTREAM_ACCESS_KEY_ID,
@@ -151,8 +151,9 @@ class Stack:
                  upstream_signing=None, gateway_credentials=None, upstream_store=None,
                  gateway_policy_token=None, regions=None, mask_secret=None,
                  policy_port_2=None, policy_metrics_port=None, policy_replicas=1,
+                 policy_metrics_port_2=None,
                  upstream_dir_cache="1s", envoys=1, envoy_edit=None, policy_args=()):
-        picked = iter(free_ports(10))
+        picked = iter(free_ports(11))
         self.port = port or next(picked)
         self.root_port = root_port or next(picked)
         self.admin_port = admin_port or next(picked)
@@ -163,6 +164,7 @@ class Stack:
         # The policy service's second replica, and where the first serves its metrics.
         self.policy_port_2 = policy_port_2 or next(picked)
         self.policy_metrics_port = policy_metrics_port or next(picked)
+        self.policy_metrics_port_2 = policy_metrics_port_2 or next(picked)
         # Replicas share the secret of continuation-token keys (a token one minted opens at
         # the other).
         self.token_secret = secrets.token_urlsafe(32)
@@ -284,7 +286,8 @@ class Stack:
             argv += ["--listen", f"127.0.0.1:{self.policy_port}",
                      "--metrics-listen", f"127.0.0.1:{self.policy_metrics_port}"]
             return Child("policy", argv, self.run_dir / "policy.log", env=env)
-        argv += ["--listen", f"127.0.0.1:{self.policy_port_2}"]
+        argv += ["--listen", f"127.0.0.1:{self.policy_port_2}",
+                 "--metrics-listen", f"127.0.0.1:{self.policy_metrics_port_2}"]
         return Child("policy2", argv, self.run_dir / "policy2.log", env=env)
 
     def _envoy(self, n=1):
@@ -396,6 +399,12 @@ class Stack:
     def policy_metrics_url(self):
         return f"http://127.0.0.1:{self.policy_metrics_port}/metrics"
 
+    @property
+    def policy_metrics_urls(self):
+        """Each running replica's metrics."""
+        ports = (self.policy_metrics_port, self.policy_metrics_port_2)[:self.policy_replicas]
+        return [f"http://127.0.0.1:{p}/metrics" for p in ports]
+
     def stop_upstream(self):
         self._stop([self.children.pop("upstream")])
 
@@ -463,6 +472,7 @@ def main():
                   upstream_store=args.upstream_store,
                   policy_port_2=port("S3GATE_POLICY_PORT_2", 8182),
                   policy_metrics_port=port("S3GATE_POLICY_METRICS_PORT", 8191),
+                  policy_metrics_port_2=port("S3GATE_POLICY_METRICS_PORT_2", 8192),
                   policy_replicas=2)
     try:
         stack.start()

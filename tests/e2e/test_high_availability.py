@@ -92,8 +92,11 @@ def test_a_dead_upstream_gives_prompt_s3_errors_and_recovers(ha):
 
 def test_the_policy_service_serves_metrics_and_logs_decisions_as_json(ha):
     assert http(ha.endpoint, "GET", "/s3p", key=KEYS["alice"]).status == 200
-    with urllib.request.urlopen(ha.policy_metrics_url, timeout=5) as resp:
-        text = resp.read().decode()
+    # Envoy picks either replica for a decision: what they serve together.
+    text = ""
+    for url in ha.policy_metrics_urls:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            text += resp.read().decode()
     assert 's3gate_policy_requests_total{endpoint="entitlements",status="200"}' in text
     assert "s3gate_policy_request_seconds_bucket" in text
     assert "s3gate_policy_reload_failures_total 0" in text
