@@ -177,6 +177,7 @@ def test_metrics_are_tagged_prometheus_series(audited):
     assert re.search(r'^s3gate_policy_call_ms_bucket\{', text, re.M)
     assert re.search(r'^s3gate_listed_objects_filtered\b', text, re.M)
     assert re.search(r'^s3gate_masked_bytes\{\} [1-9]', text, re.M)
+    assert re.search(r'^s3gate_streamed_bytes\{\} [1-9]', text, re.M)
     assert re.search(r'^s3gate_active_requests\b', text, re.M)
     for key in KEYS.values():
         assert key not in text and "alice" not in text

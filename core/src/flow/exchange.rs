@@ -270,6 +270,7 @@ impl Exchange {
                 // for it; the others go on with the cached one. If the refresh fails, the still
                 // valid decision serves (see `policy_failed`).
                 if cached.refresh_due && vm.claim(host, &cache_id, self.now) {
+                    host.count(Counter::DecisionCache { outcome: "refresh" }, 1);
                     return self.ask_policy(vm, host, lookup, request);
                 }
                 self.decide(vm, host, &cached.decision, request)

@@ -43,7 +43,8 @@ pub enum Counter {
     Denied {
         reason: &'static str,
     },
-    /// Decision lookups, by outcome: `hit` (cached in this VM or shared data), `miss`.
+    /// Decision lookups, by outcome: `hit` (cached in this VM or shared data), `miss`,
+    /// `refresh` (a hit near its expiry that fetches the next decision).
     DecisionCache {
         outcome: &'static str,
     },
@@ -60,6 +61,8 @@ pub enum Counter {
     ListedObjectsFiltered,
     /// Bytes of masked views sent to clients.
     MaskedBytes,
+    /// Bytes of objects sent as stored (each GET's `Content-Length`).
+    StreamedBytes,
     /// Masked objects refused because they cannot be transformed.
     TransformErrors,
 }
@@ -67,7 +70,7 @@ pub enum Counter {
 impl Counter {
     /// The counters without labels: defined when the filter starts, so they read 0 before
     /// their first event (a labelled one appears with its first event).
-    pub const UNLABELLED: [Counter; 8] = [
+    pub const UNLABELLED: [Counter; 9] = [
         Counter::PolicyCalls,
         Counter::PolicyFailures,
         Counter::StaleDecisionsServed,
@@ -75,6 +78,7 @@ impl Counter {
         Counter::ParkedResumedByTick,
         Counter::ListedObjectsFiltered,
         Counter::MaskedBytes,
+        Counter::StreamedBytes,
         Counter::TransformErrors,
     ];
 
@@ -96,6 +100,7 @@ impl Counter {
             Counter::ParkedResumedByTick => "s3gate_parked_resumed_by_tick".into(),
             Counter::ListedObjectsFiltered => "s3gate_listed_objects_filtered".into(),
             Counter::MaskedBytes => "s3gate_masked_bytes".into(),
+            Counter::StreamedBytes => "s3gate_streamed_bytes".into(),
             Counter::TransformErrors => "s3gate_transform_errors".into(),
         }
     }

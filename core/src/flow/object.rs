@@ -4,7 +4,7 @@
 
 use super::audit::Verdict;
 use super::exchange::{Exchange, Forwarded, Waiting, GRANTED};
-use super::host::{Action, Call, CallAnswer, Command, Host, Level};
+use super::host::{Action, Call, CallAnswer, Command, Counter, Host, Level};
 use super::{Outcome, Signers, Vm};
 use crate::config::PluginConfig;
 use crate::headers::{HeaderMap, Headers};
@@ -370,6 +370,14 @@ impl Exchange {
         }
         for (name, value) in &plan.set {
             host.command(self.stream, Command::SetResponseHeader(name, Some(value)));
+        }
+        if plan.body == BodyPlan::Pass && !end_of_stream {
+            if let Some(length) = upstream
+                .get("content-length")
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                host.count(Counter::StreamedBytes, length);
+            }
         }
         self.body_plan = plan.body;
         Action::Continue

@@ -502,6 +502,10 @@ fn refresh_ahead_sends_one_request_to_the_service_and_the_rest_on() {
     let (token, _) = last_call(&host);
     gateway.on_call_answer(&mut host, Caller::Stream(2), token, ok(alice_document(NOW)));
     assert!(host.resumed(2));
+    assert_eq!(
+        host.counter(Counter::DecisionCache { outcome: "refresh" }),
+        1
+    );
 }
 
 #[test]
@@ -948,8 +952,9 @@ fn the_opt_in_decision_header_names_the_decision_and_its_rules() {
     gateway.on_request_headers(&mut host, 1, get("/s3p/immuta/sales/a.csv", NOW));
     let (token, _) = last_call(&host);
     gateway.on_call_answer(&mut host, Caller::Stream(1), token, ok(alice_document(NOW)));
-    let mut upstream = HeaderMap::from_pairs(&[(":status", "200")]);
+    let mut upstream = HeaderMap::from_pairs(&[(":status", "200"), ("content-length", "1234")]);
     gateway.on_response_headers(&mut host, 1, &mut || std::mem::take(&mut upstream), false);
+    assert_eq!(host.counter(Counter::StreamedBytes), 1234);
     let set = host.commands_for(1).into_iter().find_map(|c| match c {
         Recorded::SetResponseHeader(n, v) if n == "x-s3gate-decision" => v,
         _ => None,
