@@ -43,21 +43,42 @@ def _load(stack, stop, results):
         time.sleep(0.02)
 
 
+def _until(check, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_losing_a_policy_replica_under_load_fails_no_request(ha):
     results, stop = [], threading.Event()
     worker = threading.Thread(target=_load, args=(ha, stop, results))
     worker.start()
     try:
         time.sleep(1.5)
+        assert ha.stat("cluster.policy.health_check.success") > 0
+        failed_checks = ha.stat("cluster.policy.health_check.failure")
+        before = len(results)
         ha.stop_policy_replica(1)
-        time.sleep(3)
+        # Outlier detection (a failed call) or the active health check (a TCP connect every
+        # 2 s) takes the dead replica out; requests go on meanwhile.
+        assert _until(lambda: ha.stat("cluster.policy.membership_healthy") == 1, 10)
+        assert _until(lambda: ha.stat("cluster.policy.health_check.failure") > failed_checks, 10)
+        time.sleep(1)
+        during = len(results)
         ha.start_policy_replica(1)
-        time.sleep(3)
+        # And takes it back after one success.
+        assert _until(lambda: ha.stat("cluster.policy.membership_healthy") == 2, 10)
+        time.sleep(2)
     finally:
         stop.set()
         worker.join(timeout=30)
     failures = [r for r in results if r != 200]
-    assert len(results) > 40, "the load ran"
+    assert before >= 4, "the load ran before the replica was lost"
+    assert during - before >= 8, "the load ran while it was lost"
+    assert len(results) - during >= 8, "and after it came back"
     assert not failures, failures[:5]
 
 
