@@ -634,6 +634,7 @@ fn row_groups<'a>(
             .flatten()
             .map(|t| crate::tables::names::folded(&t.column.name))
             .collect(),
+        checked_paths: vec![None; leaves],
         ..Scratch::default()
     };
     for index in 0..count {
@@ -659,6 +660,8 @@ struct Scratch<'a> {
     columns: Vec<u8>,
     /// The masked columns' names, folded (`names::folded`).
     masked_names: Vec<String>,
+    /// By leaf, the last `path_in_schema` name found not to name a masked column.
+    checked_paths: Vec<Option<&'a [u8]>>,
 }
 
 /// One row group, read in one pass at `reader` (every chunk checked for encryption), written
@@ -733,14 +736,20 @@ fn row_group<'a>(
                     None => {
                         cw.out.extend_from_slice(chunk.raw);
                         if let Some(kept) = kept {
-                            if kept
-                                .path
-                                .is_some_and(|path| names_a_target(path, &scratch.masked_names))
+                            // Each leaf's path is checked once, not once per row group.
+                            let checked = scratch.checked_paths.get(leaf).copied().flatten();
+                            let fresh = kept.path.filter(|&path| checked != Some(path));
+                            if fresh.is_some_and(|path| names_a_target(path, &scratch.masked_names))
                             {
                                 return Err(bad(
                                     chunk.offset,
                                     "an unmasked chunk's path_in_schema names a masked column",
                                 ));
+                            }
+                            if let (Some(path), Some(slot)) =
+                                (kept.path, scratch.checked_paths.get_mut(leaf))
+                            {
+                                *slot = Some(path);
                             }
                             kept.push_to(base, tail, &mut out.kept);
                         }
