@@ -124,9 +124,10 @@ impl ViewCache {
         view: ViewId,
         overlay: Overlay,
     ) -> Rc<Overlay> {
-        let encoded = overlay.encode();
-        let len = encoded.len();
+        // Encoded only for shared data, and only when it fits there.
+        let len = overlay.encoded_len();
         if len as u64 <= shared_max {
+            let encoded = overlay.encode();
             let mut entry = Vec::with_capacity(SHARED_MAGIC.len() + 32 + len);
             entry.extend_from_slice(SHARED_MAGIC);
             entry.extend_from_slice(view.bytes());

@@ -144,7 +144,8 @@ impl Overlay {
 
     /// The overlay as bytes for a cache: magic, size, then each span (start, kind 0 zeros /
     /// 1 bytes, length, bytes), big-endian.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The length of [`Overlay::encode`]'s bytes, without making them.
+    pub fn encoded_len(&self) -> usize {
         let bytes: usize = self
             .spans
             .iter()
@@ -153,7 +154,11 @@ impl Overlay {
                 Fill::Zeros(_) => 0,
             })
             .sum();
-        let mut out = Vec::with_capacity(MAGIC.len() + 16 + 17 * self.spans.len() + bytes);
+        MAGIC.len() + 16 + 17 * self.spans.len() + bytes
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.size.to_be_bytes());
         out.extend_from_slice(&(self.spans.len() as u64).to_be_bytes());
@@ -246,6 +251,7 @@ mod tests {
         assert_eq!(overlay.fill(11, &upstream[11..13]), b"bc");
         assert_eq!(overlay.fill(3, &upstream[3..12]), b"\0\0FGHIJab");
         assert_eq!(Overlay::decode(&overlay.encode()), Some(overlay.clone()));
+        assert_eq!(overlay.encode().len(), overlay.encoded_len());
         assert!(overlay.covers(10, 4) && overlay.covers(2, 3) && overlay.covers(11, 2));
         assert!(overlay.covers(7, 0));
         assert!(!overlay.covers(1, 3) && !overlay.covers(9, 2) && !overlay.covers(12, 3));
