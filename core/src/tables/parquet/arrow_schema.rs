@@ -10,6 +10,10 @@ use base64::Engine;
 /// Nesting deeper than this is refused (a hostile schema's children).
 const MAX_DEPTH: usize = 64;
 
+/// Fields visited at most: two offsets may point at one table, so a hostile schema of a few
+/// hundred bytes would otherwise make the walk exponential.
+const MAX_FIELDS: usize = 10_000;
+
 /// Whether `value` is an Arrow IPC schema message without custom metadata anywhere.
 pub fn keepable(value: &[u8]) -> bool {
     let Ok(message) = base64::engine::general_purpose::STANDARD.decode(value) else {
@@ -33,6 +37,14 @@ pub fn keepable(value: &[u8]) -> bool {
     else {
         return false;
     };
+    // Bytes after the flatbuffer would be kept unread.
+    if rest.len() != 4 + buf.len()
+        && rest
+            .get(4 + buf.len()..)
+            .is_some_and(|t| t.iter().any(|&b| b != 0))
+    {
+        return false;
+    }
     check_message(&Flatbuffer { buf }).is_some()
 }
 
@@ -108,20 +120,27 @@ fn check_message(fb: &Flatbuffer<'_>) -> Option<()> {
     if !fb.empty_vector(schema, 2)? {
         return None;
     }
-    check_fields(fb, fb.tables(schema, 1)?, 0)
+    let mut budget = MAX_FIELDS;
+    check_fields(fb, fb.tables(schema, 1)?, 0, &mut budget)
 }
 
 /// `Field`: name 0, nullable 1, type_type 2, type 3, dictionary 4, children 5,
 /// custom_metadata 6.
-fn check_fields(fb: &Flatbuffer<'_>, fields: Vec<usize>, depth: usize) -> Option<()> {
+fn check_fields(
+    fb: &Flatbuffer<'_>,
+    fields: Vec<usize>,
+    depth: usize,
+    budget: &mut usize,
+) -> Option<()> {
     if depth > MAX_DEPTH {
         return None;
     }
     for field in fields {
+        *budget = budget.checked_sub(1)?;
         if !fb.empty_vector(field, 6)? {
             return None;
         }
-        check_fields(fb, fb.tables(field, 5)?, depth + 1)?;
+        check_fields(fb, fb.tables(field, 5)?, depth + 1, budget)?;
     }
     Some(())
 }

@@ -212,6 +212,8 @@ pub struct Column {
     /// An integer logical type narrower than its physical type or unsigned: bit width and
     /// signedness (INT(8, true), UINT_16...).
     pub int: Option<(u8, bool)>,
+    /// `field_id` (Iceberg and others match columns by it).
+    pub field_id: Option<i32>,
 }
 
 /// A top-level field of the schema: a leaf column, or a group / repeated field (by name).
@@ -265,6 +267,7 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
         let mut logical_decimal = None;
         let mut logical_date = false;
         let mut logical_int = None;
+        let mut field_id = None;
         for f in element.fields().map_err(|e| malformed(base, e))? {
             let f = f.map_err(|e| malformed(base, e))?;
             let m = |e| malformed(base, e);
@@ -277,6 +280,7 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
                 6 => converted = Some(f.i32().map_err(m)?),
                 7 => scale = Some(f.i32().map_err(m)?),
                 8 => precision = Some(f.i32().map_err(m)?),
+                9 => field_id = Some(f.i32().map_err(m)?),
                 10 => {
                     for kind in f.fields().map_err(m)? {
                         let kind = kind.map_err(m)?;
@@ -373,6 +377,7 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
                             Some(16) => Some((16, true)),
                             _ => None,
                         }),
+                        field_id,
                     })
                 }
             };
@@ -734,7 +739,14 @@ fn row_group<'a>(
                 let chunk = reader.field_since(0, thrift::STRUCT, chunk_start);
                 match target {
                     None => {
-                        cw.out.extend_from_slice(chunk.raw);
+                        match kept.as_ref() {
+                            Some(k) if k.extra || k.bloom_unknown(tail) => {
+                                let drop_bloom = k.bloom_unknown(tail);
+                                let clean = copied_chunk(&chunk, drop_bloom).map_err(m)?;
+                                cw.out.extend_from_slice(&clean);
+                            }
+                            _ => cw.out.extend_from_slice(chunk.raw),
+                        }
                         if let Some(kept) = kept {
                             // Each leaf's path is checked once, not once per row group.
                             let checked = scratch.checked_paths.get(leaf).copied().flatten();
@@ -982,6 +994,36 @@ fn masked_chunk(
     ))
 }
 
+/// An unmasked `ColumnChunk` as a masked view's footer has it: without key-value metadata or
+/// fields this reader does not know, and without its bloom filter's reference when
+/// `drop_bloom` (its length unknown).
+fn copied_chunk(chunk: &Field<'_>, drop_bloom: bool) -> thrift::Result<Vec<u8>> {
+    let mut w = Writer::default();
+    w.begin_struct(None);
+    for f in chunk.fields()? {
+        let f = f?;
+        match (f.id, f.ty) {
+            (3, thrift::STRUCT) => {
+                w.begin_struct(Some(3));
+                for mf in f.fields()? {
+                    let mf = mf?;
+                    match mf.id {
+                        8 => {}
+                        14 | 15 if drop_bloom => {}
+                        1..=17 => w.field(&mf),
+                        _ => {}
+                    }
+                }
+                w.end_struct();
+            }
+            (1..=9, _) => w.field(&f),
+            _ => {}
+        }
+    }
+    w.end_struct();
+    Ok(w.out)
+}
+
 /// Whether `path` (a chunk's first `path_in_schema` name) is, or folds to, a masked column's
 /// name: readers that find a column by path (parquet-mr, Trino) would read that chunk as it.
 /// `masked` holds the masked names folded.
@@ -1000,6 +1042,9 @@ fn names_a_target(path: &[u8], masked: &[String]) -> bool {
 struct KeptSpans<'a> {
     /// `file_path`: the chunk is in another file, and so are its offsets.
     external: bool,
+    /// Fields a masked view does not copy: key-value metadata, fields this reader does not
+    /// know (what they hold is unknown).
+    extra: bool,
     /// The first name of `path_in_schema`.
     path: Option<&'a [u8]>,
     offset_index: (Option<i64>, Option<i64>),
@@ -1037,7 +1082,11 @@ impl<'a> KeptSpans<'a> {
                         (11, thrift::I64) => self.dictionary = Some(reader.i64()?),
                         (14, thrift::I64) => self.bloom = Some(reader.i64()?),
                         (15, thrift::I32) => self.bloom_length = Some(reader.i32()?.into()),
-                        _ => reader.skip(ty)?,
+                        (id, ty) => {
+                            // ColumnMetaData's fields are 1 to 17; 8 is key_value_metadata.
+                            self.extra |= id == 8 || !(1..=17).contains(&id);
+                            reader.skip(ty)?
+                        }
                     }
                 }
                 Ok(())
@@ -1058,12 +1107,23 @@ impl<'a> KeptSpans<'a> {
                 self.column_index.1 = Some(reader.i32()?.into());
                 Ok(())
             }
-            _ => reader.skip(ty),
+            (id, ty) => {
+                // ColumnChunk's fields are 1 to 9.
+                self.extra |= !(1..=9).contains(&id);
+                reader.skip(ty)
+            }
         }
     }
 
     /// The spans, pushed to `kept`. What lies outside the data (`4..data_end`) is left out:
     /// that only widens the gaps zeroed around masked spans, never what is served clear.
+    /// Whether the chunk has a bloom filter whose length neither the footer nor the tail read
+    /// gives: its span is unknown, so a masked view drops the reference to it.
+    fn bloom_unknown(&self, tail: &Tail<'_>) -> bool {
+        self.bloom
+            .is_some_and(|offset| self.bloom_length.is_none() && bloom_len(offset, tail).is_none())
+    }
+
     fn push_to(self, data_end: u64, tail: &Tail<'_>, kept: &mut Vec<(u64, u64)>) {
         if self.external {
             return;
@@ -1085,9 +1145,12 @@ impl<'a> KeptSpans<'a> {
         };
         push(start, self.compressed);
         if let Some(offset) = self.bloom {
-            // Without a length, an empty span: a gap may reach its start, never pass it.
-            let len = self.bloom_length.or_else(|| bloom_len(offset, tail));
-            push(Some(offset), len.or(Some(0)));
+            // Without a known length the reference is dropped (`bloom_unknown`) and the bytes
+            // are nobody's.
+            push(
+                Some(offset),
+                self.bloom_length.or_else(|| bloom_len(offset, tail)),
+            );
         }
     }
 }

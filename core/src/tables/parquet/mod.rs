@@ -264,6 +264,20 @@ pub fn mask(
             });
         }
     }
+    // A reader that matches columns by field id (Iceberg) takes another top-level leaf with a
+    // masked column's id for it.
+    for (column, _) in &prepared {
+        let Some(id) = column.field_id else { continue };
+        if let Some(other) = top.iter().find_map(|field| match field {
+            TopLevel::Leaf(c) if c.leaf != column.leaf && c.field_id == Some(id) => Some(c),
+            _ => None,
+        }) {
+            return Err(Error::LookAlikeColumn {
+                column: column.name.clone(),
+                found: other.name.clone(),
+            });
+        }
+    }
     let mut targets: Vec<Option<footer::Target<'_>>> = (0..leaves).map(|_| None).collect();
     for (column, mask) in &prepared {
         if let Some(slot) = targets.get_mut(column.leaf) {

@@ -142,6 +142,7 @@ mod tests {
             decimal: None,
             date: false,
             int: None,
+            field_id: None,
         }
     }
 

@@ -301,6 +301,7 @@ mod tests {
             decimal: None,
             date: false,
             int: None,
+            field_id: None,
         }
     }
 
