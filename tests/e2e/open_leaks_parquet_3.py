@@ -7,6 +7,7 @@ last on purpose, and the module's stack is stopped after it.
 import io
 import time
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -69,18 +70,39 @@ def test_a_pandas_files_unmasked_columns_read_as_upstream(atk3, principal):
     assert not diff, f"{principal}: unmasked columns (upstream type, view type): {shown}"
 
 
+@pytest.mark.parametrize("principal", MASKED)
+def test_an_unmasked_bloom_filter_without_length_still_reads(atk3, principal, tmp_path):
+    """A bloom filter of unknown length (parquet-mr 1.12) whose header is not in the tail read
+    is kept as an empty span, so the UNMASKED order_id's filters outside the tail are zeros:
+    DuckDB, which reads bloom filters for an equality filter, fails on the view (a usability
+    bug: Spark 3.2/3.3 files with bloom filters)."""
+    status, body = get(atk3, principal, "bloom-no-length.parquet")
+    assert status == 200, (status, body[:200])
+    counts = {}
+    for which, data in (("upstream", atk3.objects["bloom-no-length.parquet"]), ("view", body)):
+        path = tmp_path / f"{which}.parquet"
+        path.write_bytes(data)
+        try:
+            counts[which] = duckdb.sql(
+                f"SELECT count(*) FROM '{path}' WHERE order_id = 12345").fetchall()
+        except duckdb.Error as e:
+            counts[which] = f"{type(e).__name__}: {e}"[:120]
+    assert counts["view"] == counts["upstream"], counts
+
+
 def test_a_hostile_arrow_schema_does_not_stall_the_gateway(atk3):
     """ARROW:schema's walk follows every child: sixty Fields each with two children that are
-    the next Field (a DAG, 1.2 KiB) is 2^60 visits. The view or an error in seconds, and the
-    gateway still answers another request."""
-    t0 = time.monotonic()
-    answer = get(atk3, "alice", "arrow-schema-dag.parquet", timeout=20)
-    took = time.monotonic() - t0
-    # Another principal's request for another object, after it.
+    the next Field (a DAG, 1.2 KiB) is 2^60 visits. The view or an error in seconds; after a
+    few such requests (one an Envoy worker: the stack runs two), the gateway still answers
+    another principal's request for another object."""
+    answers = []
+    for _ in range(4):
+        t0 = time.monotonic()
+        answer = get(atk3, "alice", "arrow-schema-dag.parquet", timeout=8)
+        answers.append((answer and answer[0], round(time.monotonic() - t0, 1)))
     t1 = time.monotonic()
     other = get(atk3, "erin", "arrow-only-types.parquet", timeout=20)
     other_took = time.monotonic() - t1
-    assert answer is not None and took < 10, (
-        f"no answer for the DAG ARROW:schema in {took:.0f} s; another request then: "
-        f"{'none' if other is None else other[0]} in {other_took:.1f} s")
-    assert other is not None and other_took < 10, f"{other_took:.1f} s"
+    assert all(a is not None and took < 5 for a, took in answers) and other is not None, (
+        f"DAG ARROW:schema (status, s): {answers}; erin's GET then: "
+        f"{'no answer' if other is None else other[0]} in {other_took:.1f} s")

@@ -24,7 +24,7 @@ import pytest
 
 from conftest import start_stack
 from test_attacks_parquet_2 import (
-    BINARY, I32, LIST, STRUCT, TRUE, chunk, chunks, clear_values, edit, footer_of, plain,
+    BINARY, I32, LIST, STRUCT, TRUE, chunk, chunks, clear_values, drop, edit, footer_of, plain,
     put, pyarrow_bytes, refused, request, row_groups, value, write_struct,
 )
 
@@ -201,6 +201,23 @@ def many_row_groups(data, copies):
     return edit(data, fn)
 
 
+def bloom_without_length(table):
+    """Bloom filters on the UNMASKED order_id without `bloom_filter_length`, as parquet-mr 1.12
+    (Spark 3.2, 3.3) writes them: 48,000 rows in three row groups, each filter 32 KiB, the
+    first two further from the end than the 64 KiB tail read."""
+    big = pa.concat_tables([table] * 40)
+    big = big.set_column(0, "order_id", pa.array(range(big.num_rows), pa.int64()))
+    data = pyarrow_bytes(big, row_group_size=16000,
+                         bloom_filter_options={"order_id": {"ndv": 60000, "fpp": 0.01}})
+
+    def fn(fm):
+        for rg in row_groups(fm):
+            md = next(md for n, _, md in chunks(rg) if n == "order_id")
+            assert value(md, 14) is not None
+            drop(md, 15)
+    return edit(data, fn)
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     email = an_email(footer_of(first))
@@ -218,6 +235,7 @@ def crafted_objects(first):
         "pandas.parquet": pandas_file(table),
         "arrow-only-types.parquet": arrow_only_types(table),
         "many-row-groups.parquet": many_row_groups(first, 20_000),
+        "bloom-no-length.parquet": bloom_without_length(table),
         # Last: the walk of this one may never end (open_leaks_parquet_3.py).
         "arrow-schema-dag.parquet": arrow_schema_dag(first),
     }
