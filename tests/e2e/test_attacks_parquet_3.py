@@ -15,6 +15,7 @@ import io
 import os
 import shutil
 import struct
+import tempfile
 import time
 from http.client import HTTPConnection
 
@@ -218,10 +219,22 @@ def bloom_without_length(table):
     return edit(data, fn)
 
 
+def real_writers(table):
+    """The orders table as real writers write it by default (besides the demo's pyarrow)."""
+    import polars as pl
+    from test_attacks_parquet_2 import duckdb_bytes
+    buf = io.BytesIO()
+    pl.from_arrow(table).write_parquet(buf)
+    return {"writer-duckdb.parquet": duckdb_bytes(table, ", ROW_GROUP_SIZE 300"),
+            "writer-polars.parquet": buf.getvalue(),
+            "writer-pyarrow.parquet": pyarrow_bytes(table)}
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     email = an_email(footer_of(first))
-    out = {
+    out = real_writers(table)
+    out.update({
         "unmasked-chunk-kv.parquet": unmasked_chunk_key_value(first),
         "unmasked-unknown-chunk.parquet": unmasked_unknown("chunk")(first),
         "unmasked-unknown-meta.parquet": unmasked_unknown("meta")(first),
@@ -238,7 +251,7 @@ def crafted_objects(first):
         "bloom-no-length.parquet": bloom_without_length(table),
         # Last: the walk of this one may never end (open_leaks_parquet_3.py).
         "arrow-schema-dag.parquet": arrow_schema_dag(first),
-    }
+    })
     return out
 
 
@@ -318,6 +331,36 @@ def arrow_columns(data):
     return {f.name: (str(f.type), t[f.name].to_pylist()) for f in t.schema}
 
 
+def duckdb_columns(data):
+    import duckdb
+    con = duckdb.connect()
+    with tempfile.NamedTemporaryFile(suffix=".parquet") as f:
+        f.write(data)
+        f.flush()
+        t = con.execute(f"SELECT * FROM read_parquet('{f.name}')").arrow()
+    con.close()
+    if not isinstance(t, pa.Table):
+        t = t.read_all()  # a RecordBatchReader in newer DuckDB
+    return {f.name: (str(f.type), t[f.name].to_pylist()) for f in t.schema}
+
+
+def polars_columns(data):
+    import polars as pl
+    df = pl.read_parquet(io.BytesIO(data))
+    return {n: (str(df[n].dtype), df[n].to_list()) for n in df.columns}
+
+
+def pandas_columns(data):
+    import pandas as pd
+    df = pd.read_parquet(io.BytesIO(data))
+    return {n: (str(df[n].dtype), df[n].astype(object).where(df[n].notna(), None).tolist())
+            for n in df.columns}
+
+
+READERS = {"pyarrow": arrow_columns, "duckdb": duckdb_columns, "polars": polars_columns,
+           "pandas": pandas_columns}
+
+
 # --- what held -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("principal", MASKED)
@@ -326,6 +369,25 @@ def test_arrow_only_types_of_unmasked_columns_read_as_upstream(atk3, principal):
     and a zoned timestamp read back with their Arrow types and values."""
     diff = unmasked_columns_agree(atk3, principal, "arrow-only-types.parquet", arrow_columns)
     assert not diff, diff
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+@pytest.mark.parametrize("name", ["writer-duckdb.parquet", "writer-polars.parquet",
+                                  "writer-pyarrow.parquet"])
+@pytest.mark.parametrize("principal", MASKED)
+def test_real_writers_unmasked_columns_read_as_upstream(atk3, principal, name, reader):
+    """Every reader gets the unmasked columns of a real writer's file, types and values, as
+    upstream."""
+    diff = unmasked_columns_agree(atk3, principal, name, READERS[reader])
+    assert not diff, {c: (u[0], v and v[0]) for c, (u, v) in diff.items()}
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_a_pandas_files_unmasked_columns_read_as_upstream_in_duckdb(atk3, principal):
+    """DuckDB takes types from the Parquet schema alone, so the dropped ARROW:schema of a
+    pandas file changes nothing for it (pyarrow, pandas, polars: open_leaks_parquet_3.py)."""
+    diff = unmasked_columns_agree(atk3, principal, "pandas.parquet", duckdb_columns)
+    assert not diff, {c: (u[0], v and v[0]) for c, (u, v) in diff.items()}
 
 
 @pytest.mark.parametrize("principal", MASKED)
