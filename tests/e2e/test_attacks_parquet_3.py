@@ -315,12 +315,17 @@ def served_clear(stack, principal, name):
 
 
 def unmasked_columns_agree(stack, principal, name, reader):
-    """`reader(bytes)` -> {column: values} of the view and of upstream agree on the unmasked
-    columns (all but customer_email, and amount for erin)."""
+    """The unmasked columns (all but customer_email, and amount for erin) where
+    `reader(bytes)` -> {column: (type, values)} of the view and of upstream differ; the masked
+    ones checked to read as masked."""
     status, headers, body = request(stack, principal,
                                     f"{CRAFTED}/{name}")
     assert status == 200, (status, body[:300])
     view, upstream = reader(body), reader(stack.objects[name])
+    # The masked columns as this reader reads them: all null, erin's amount all 0.
+    assert set(view["customer_email"][1]) == {None}, view["customer_email"][1][:3]
+    if principal == "erin":
+        assert set(view["amount"][1]) == {0}, view["amount"][1][:3]
     masked = {"customer_email"} | ({"amount"} if principal == "erin" else set())
     return {c: (upstream[c], view.get(c)) for c in upstream
             if c not in masked and view.get(c) != upstream[c]}
@@ -377,7 +382,7 @@ def test_arrow_only_types_of_unmasked_columns_read_as_upstream(atk3, principal):
 @pytest.mark.parametrize("principal", MASKED)
 def test_real_writers_unmasked_columns_read_as_upstream(atk3, principal, name, reader):
     """Every reader gets the unmasked columns of a real writer's file, types and values, as
-    upstream."""
+    upstream, and the masked ones all null (erin's amount all 0)."""
     diff = unmasked_columns_agree(atk3, principal, name, READERS[reader])
     assert not diff, {c: (u[0], v and v[0]) for c, (u, v) in diff.items()}
 
