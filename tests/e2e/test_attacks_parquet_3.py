@@ -256,6 +256,10 @@ def crafted_objects(first):
         "one-row-groups.parquet": pyarrow_bytes(pa.concat_tables([table] * 16),
                                                 row_group_size=1, compression="none"),
         "bloom-no-length.parquet": bloom_without_length(table),
+        "bloom-page-index.parquet": pyarrow_bytes(
+            table, row_group_size=300, write_page_index=True, data_page_size=1024,
+            bloom_filter_options={c: {"ndv": 1200, "fpp": 0.01}
+                                  for c in ("order_id", "customer_email", "region")}),
         # Last: the walk of this one may never end (open_leaks_parquet_3.py).
         "arrow-schema-dag.parquet": arrow_schema_dag(first),
     })
@@ -460,3 +464,30 @@ def test_crafted_views_are_consistent(atk3, principal, name):
         status, rh, body = request(atk3, principal, key, {"Range": f"bytes={a}-{b}"})
         assert status == 206 and rh["etag"] == gh["etag"], (a, b, status)
         assert body == whole[a:b + 1], (a, b)
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_duckdb_filters_over_bloom_filters_and_page_indexes(atk3, principal, tmp_path):
+    """DuckDB's pushdown (statistics, bloom filters) over a view: the unmasked columns' filters
+    give upstream's rows, the masked column's give what all-null gives."""
+    import duckdb
+    name = "bloom-page-index.parquet"
+    status, body = get(atk3, principal, name)
+    assert status == 200
+    up, view = tmp_path / "up.parquet", tmp_path / "view.parquet"
+    up.write_bytes(atk3.objects[name])
+    view.write_bytes(body)
+    t = pq.read_table(up)
+    email = t["customer_email"].drop_null()[7].as_py()
+    oid = t["order_id"][611].as_py()
+    con = duckdb.connect()
+
+    def count(path, where):
+        return con.execute(f"SELECT count(*) FROM '{path}' WHERE {where}").fetchone()[0]
+    for where in (f"order_id = {oid}", "region = 'eu'", f"order_id BETWEEN {oid} AND {oid + 40}",
+                  "region IN ('eu', 'nowhere')"):
+        assert count(view, where) == count(up, where), where
+    assert count(up, f"customer_email = '{email}'") >= 1
+    assert count(view, f"customer_email = '{email}'") == 0
+    assert count(view, "customer_email IS NULL") == t.num_rows
+    con.close()
