@@ -233,6 +233,17 @@ def real_writers(table):
             "writer-pyarrow.parquet": pyarrow_bytes(table)}
 
 
+def arrow_schema_names_swapped(table):
+    """A sixth column `notes` (the emails again, unmasked) that ARROW:schema names
+    `customer_email`, and customer_email named `notes` there: a reader taking names from
+    ARROW:schema would show the clear emails as customer_email."""
+    t = table.append_column("notes", table["customer_email"])
+    names = [f.name for f in t.schema]
+    names[1], names[5] = "notes", "customer_email"
+    message = pa.schema([f.with_name(n) for f, n in zip(t.schema, names)]).serialize()
+    return arrow_schema_edit(plain(t), lambda _: message.to_pybytes())
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     email = an_email(footer_of(first))
@@ -248,6 +259,7 @@ def crafted_objects(first):
         "arrow-schema-inside.parquet": arrow_schema_edit(first, arrow_schema_inside(email)),
         "arrow-schema-timezone.parquet": arrow_schema_timezone(table),
         "duplicate-field-id.parquet": duplicate_field_id(table),
+        "arrow-schema-names-swapped.parquet": arrow_schema_names_swapped(table),
         "pandas.parquet": pandas_file(table),
         "arrow-only-types.parquet": arrow_only_types(table),
         "many-row-groups.parquet": many_row_groups(first, 27_000),
@@ -491,3 +503,15 @@ def test_duckdb_filters_over_bloom_filters_and_page_indexes(atk3, principal, tmp
     assert count(view, f"customer_email = '{email}'") == 0
     assert count(view, "customer_email IS NULL") == t.num_rows
     con.close()
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+@pytest.mark.parametrize("principal", MASKED)
+def test_readers_name_columns_by_the_parquet_schema(atk3, principal, reader):
+    """ARROW:schema (kept: no custom metadata) calls the clear `notes` customer_email: every
+    reader still names columns by the Parquet schema, so its customer_email is the masked one."""
+    status, body = get(atk3, principal, "arrow-schema-names-swapped.parquet")
+    assert status == 200
+    assert b"ARROW:schema" in body[-int.from_bytes(body[-8:-4], "little") - 8:]
+    columns = READERS[reader](body)
+    assert set(columns["customer_email"][1]) == {None}, columns["customer_email"][1][:3]
