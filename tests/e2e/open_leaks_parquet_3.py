@@ -34,13 +34,15 @@ def test_an_unmasked_chunks_metadata_holds_no_clear_value(atk3, principal, name)
                                   "logical-type-unknown.parquet",
                                   "arrow-schema-trailing.parquet",
                                   "arrow-schema-inside.parquet",
-                                  "arrow-schema-timezone.parquet"])
+                                  "arrow-schema-timezone.parquet",
+                                  "created-by.parquet"])
 def test_verbatim_footer_fields_hold_no_clear_value(atk3, principal, name):
     """Kept verbatim in a masked view's footer: `column_orders` and a row group's
     `sorting_columns` (unknown fields inside a ColumnOrder or SortingColumn), a SchemaElement's
     `logicalType` (unknown fields inside the union's struct), ARROW:schema's bytes outside what
     its walk reads (after the flatbuffer, or inside it where no offset points) and its free
-    text other than custom metadata (a Timestamp's time zone, which pyarrow writes as given)."""
+    text other than custom metadata (a Timestamp's time zone, which pyarrow writes as given),
+    and `created_by`, free text kept as it is."""
     found = served_clear(atk3, principal, name)
     assert not found, f"{principal} read clear emails in {name}: {found}"
 
