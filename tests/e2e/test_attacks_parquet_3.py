@@ -29,7 +29,7 @@ from conftest import start_stack
 from gateway import KEYS, SECRET, s3_client
 from test_attacks_parquet_2 import (
     BINARY, I32, LIST, STRUCT, TRUE, chunk, chunks, clear_values, drop, edit, footer_of, plain,
-    put, pyarrow_bytes, refused, request, row_groups, value, write_struct,
+    put, pyarrow_bytes, refused, request, row_groups, value,
 )
 
 CRAFTED = "orders/crafted3"
