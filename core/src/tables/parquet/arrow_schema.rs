@@ -3,7 +3,9 @@
 //! readers take types from it that Parquet's schema does not carry (large and dictionary
 //! types, a timezone's name, extension types). Its custom metadata (the message's, the
 //! schema's, any field's) is free text a writer may fill with values, so the entry is kept
-//! only when it has none anywhere.
+//! only when it has none anywhere but pandas' own schema entry (`pandas`: the columns' pandas
+//! types and the index, which `DataFrame.to_parquet` always writes) without user attributes
+//! (`DataFrame.attrs`).
 
 use base64::Engine;
 
@@ -98,6 +100,14 @@ impl Flatbuffer<'_> {
             .collect()
     }
 
+    /// The string that the offset at `at` points to.
+    fn string(&self, at: usize) -> Option<&[u8]> {
+        let start = self.follow(at)?;
+        let len = usize::try_from(self.u32(start)?).ok()?;
+        self.buf
+            .get(start.checked_add(4)?..start.checked_add(4)?.checked_add(len)?)
+    }
+
     /// Whether field `index` of `table` (a vector) is absent or empty.
     fn empty_vector(&self, table: usize, index: usize) -> Option<bool> {
         match self.field(table, index)? {
@@ -117,11 +127,28 @@ fn check_message(fb: &Flatbuffer<'_>) -> Option<()> {
     }
     let schema = fb.follow(fb.field(root, 2)??)?;
     // `Schema`: endianness 0, fields 1, custom_metadata 2, features 3.
-    if !fb.empty_vector(schema, 2)? {
-        return None;
+    for entry in fb.tables(schema, 2)? {
+        pandas_entry(fb, entry)?;
     }
     let mut budget = MAX_FIELDS;
     check_fields(fb, fb.tables(schema, 1)?, 0, &mut budget)
+}
+
+/// A `KeyValue` (key 0, value 1) of the schema's custom metadata that may be kept: pandas'
+/// entry without user attributes.
+fn pandas_entry(fb: &Flatbuffer<'_>, entry: usize) -> Option<()> {
+    let key = fb.string(fb.field(entry, 0)??)?;
+    let value = fb.string(fb.field(entry, 1)??)?;
+    if key != b"pandas" {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(value).ok()?;
+    let attributes = json.as_object()?.get("attributes");
+    match attributes {
+        None | Some(serde_json::Value::Null) => Some(()),
+        Some(serde_json::Value::Object(map)) if map.is_empty() => Some(()),
+        Some(_) => None,
+    }
 }
 
 /// `Field`: name 0, nullable 1, type_type 2, type 3, dictionary 4, children 5,

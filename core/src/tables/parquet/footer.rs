@@ -568,6 +568,11 @@ pub fn rewrite(
             }
             _ => reader.skip(ty).map_err(m)?,
         }
+        if masking && id == 7 && ty == thrift::LIST {
+            let orders = reader.field_since(id, ty, start);
+            parts.push((id, ty, known_column_orders(&orders).map_err(m)?));
+            continue;
+        }
         if masking && id == 5 && ty == thrift::LIST {
             let key_values = reader.field_since(id, ty, start);
             if let Some(kept) = kept_key_values(&key_values).map_err(m)? {
@@ -826,8 +831,13 @@ fn row_group<'a>(
                 let total = f.i64().map_err(m)?.saturating_add(delta_compressed);
                 w.i64_field(6, total);
             }
-            // num_rows, sorting_columns, file_offset, ordinal; none this reader does not know.
-            3..=5 | 7 => w.field(f),
+            4 if f.ty == thrift::LIST => {
+                w.field_header(4, thrift::LIST);
+                let sorting = known_fields(f, |id| (1..=3).contains(&id)).map_err(m)?;
+                w.out.extend_from_slice(&sorting);
+            }
+            // num_rows, file_offset, ordinal; none this reader does not know.
+            3 | 5 | 7 => w.field(f),
             _ => {}
         }
     }
@@ -1192,10 +1202,11 @@ fn kept_key_values(list: &Field<'_>) -> thrift::Result<Option<Vec<u8>>> {
     Ok(Some(w.out))
 }
 
-/// The schema list (`FileMetaData` field 2) again, each `SchemaElement` without the fields
-/// this reader does not know (what they hold is unknown, so a masked view keeps none).
-fn known_schema_fields(schema: &Field<'_>) -> thrift::Result<Vec<u8>> {
-    let (elem, count, mut reader) = schema.list()?;
+/// A list of structs again, each with only the fields `known` keeps (what the others hold is
+/// unknown, so a masked view keeps none): the schema (`SchemaElement` 1 to 10), a row group's
+/// `sorting_columns` (1 to 3).
+fn known_fields(list: &Field<'_>, known: fn(i16) -> bool) -> thrift::Result<Vec<u8>> {
+    let (elem, count, mut reader) = list.list()?;
     let mut w = Writer::default();
     w.list_header(elem, count);
     for _ in 0..count {
@@ -1203,11 +1214,36 @@ fn known_schema_fields(schema: &Field<'_>) -> thrift::Result<Vec<u8>> {
         w.begin_struct(None);
         for f in element.fields()? {
             let f = f?;
-            // type, type_length, repetition_type, name, num_children, converted_type, scale,
-            // precision, field_id, logicalType.
-            if (1..=10).contains(&f.id) {
+            if known(f.id) {
                 w.field(&f);
             }
+        }
+        w.end_struct();
+    }
+    Ok(w.out)
+}
+
+/// The schema list (`FileMetaData` field 2) again: type, type_length, repetition_type, name,
+/// num_children, converted_type, scale, precision, field_id, logicalType.
+fn known_schema_fields(schema: &Field<'_>) -> thrift::Result<Vec<u8>> {
+    known_fields(schema, |id| (1..=10).contains(&id))
+}
+
+/// `column_orders` (`FileMetaData` field 7) again: each entry the type-defined order (the
+/// union's one variant, an empty struct) if it was that, else an entry of no known order.
+fn known_column_orders(list: &Field<'_>) -> thrift::Result<Vec<u8>> {
+    let (elem, count, mut reader) = list.list()?;
+    let mut w = Writer::default();
+    w.list_header(elem, count);
+    for _ in 0..count {
+        let element = reader.struct_element()?;
+        let type_defined = element
+            .fields()?
+            .any(|f| f.is_ok_and(|f| f.id == 1 && f.ty == thrift::STRUCT));
+        w.begin_struct(None);
+        if type_defined {
+            w.begin_struct(Some(1));
+            w.end_struct();
         }
         w.end_struct();
     }
