@@ -120,6 +120,74 @@ mod tests {
         assert_eq!(r.overwritten_regions(1000).unwrap(), vec![]);
     }
 
+    /// The field ids of the struct `bytes` (a bare struct value).
+    fn ids(bytes: &[u8]) -> Vec<i16> {
+        let mut reader = super::Reader::new(bytes);
+        let element = reader.struct_element().unwrap();
+        element.fields().unwrap().map(|f| f.unwrap().id).collect()
+    }
+
+    #[test]
+    fn an_unmasked_chunk_is_copied_without_what_this_reader_does_not_know() {
+        use super::thrift::{self, Writer};
+        let mut w = Writer::default();
+        w.begin_struct(None);
+        w.i64_field(2, 4);
+        w.begin_struct(Some(3));
+        w.i32_field(1, 2);
+        w.field_header(8, thrift::LIST); // key_value_metadata
+        w.list_header(thrift::STRUCT, 0);
+        w.i64_field(14, 100); // bloom_filter_offset
+        w.i64_field(20, 7); // unknown
+        w.end_struct();
+        w.i64_field(12, 9); // unknown
+        w.end_struct();
+        let chunk = {
+            let mut reader = super::Reader::new(&w.out);
+            reader.struct_element().unwrap()
+        };
+        for (drop_bloom, meta_ids) in [(true, vec![1]), (false, vec![1, 14])] {
+            let copied = super::copied_chunk(&chunk, drop_bloom).unwrap();
+            assert_eq!(ids(&copied), vec![2, 3]);
+            let mut reader = super::Reader::new(&copied);
+            let element = reader.struct_element().unwrap();
+            let meta = element
+                .fields()
+                .unwrap()
+                .map(|f| f.unwrap())
+                .find(|f| f.id == 3)
+                .unwrap();
+            let got: Vec<i16> = meta.fields().unwrap().map(|f| f.unwrap().id).collect();
+            assert_eq!(got, meta_ids, "drop_bloom {drop_bloom}");
+        }
+    }
+
+    #[test]
+    fn column_orders_keep_only_the_type_defined_order() {
+        use super::thrift::{self, Writer};
+        let mut w = Writer::default();
+        w.list_header(thrift::STRUCT, 2);
+        w.begin_struct(None);
+        w.begin_struct(Some(1));
+        w.i32_field(5, 1); // unknown, inside TypeDefinedOrder
+        w.end_struct();
+        w.end_struct();
+        w.begin_struct(None);
+        w.i32_field(2, 1); // an order this reader does not know
+        w.end_struct();
+        let mut whole = Writer::default();
+        whole.begin_struct(None);
+        whole.field_header(7, thrift::LIST);
+        whole.out.extend_from_slice(&w.out);
+        whole.end_struct();
+        let mut reader = super::Reader::new(&whole.out);
+        let file = reader.struct_element().unwrap();
+        let orders = file.fields().unwrap().next().unwrap().unwrap();
+        let out = super::known_column_orders(&orders).unwrap();
+        // Two entries: {1: {}} and {}.
+        assert_eq!(out, vec![0x2c, 0x1c, 0x00, 0x00, 0x00]);
+    }
+
     #[test]
     fn a_masked_span_overlapping_an_unmasked_one_is_refused() {
         for kept in [(140, 100), (4, 110), (110, 10), (120, 0)] {
