@@ -9,7 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from test_attacks_parquet_2 import clear_values, refused
-from test_attacks_parquet_4 import MASKED, UNMASKED_EDITS, atk4, fetch, served_clear  # noqa: F401
+from test_attacks_parquet_4 import (  # noqa: F401 (atk4: the fixture)
+    MASKED, OTHER_EDITS, UNMASKED_EDITS, atk4, fetch, served_clear,
+)
 
 
 @pytest.mark.parametrize("principal", MASKED)
@@ -23,7 +25,7 @@ def test_pandas_schema_entry_holds_no_clear_value(atk4, principal, name):
 
 
 @pytest.mark.parametrize("principal", MASKED)
-@pytest.mark.parametrize("name", sorted(UNMASKED_EDITS))
+@pytest.mark.parametrize("name", sorted(UNMASKED_EDITS) + sorted(OTHER_EDITS))
 def test_known_ids_of_other_types_and_nested_unknown_fields_hold_no_clear_value(
         atk4, principal, name):
     """Fields a masked view copies by id (whatever their type) or as a whole struct (with
