@@ -58,3 +58,18 @@ def test_a_wide_files_unmasked_columns_read_as_upstream(atk4, principal):
     diff = {n: (str(up.field(n).type), str(view.field(n).type))
             for n in ("wait", "order_ts") if up.field(n).type != view.field(n).type}
     assert not diff, f"{principal}: upstream vs view types {diff}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_an_unknown_column_order_variant_still_reads_in_polars(atk4, principal):
+    """`known_column_orders` writes an entry that was not TypeDefinedOrder as an empty
+    ColumnOrder union: polars refuses the view ("ColumnOrder union has no variant set") where
+    it reads upstream (the unknown variant skipped)."""
+    import polars as pl
+    name = "column-order-unknown-variant.parquet"
+    upstream = pl.read_parquet(io.BytesIO(atk4.objects[name]))
+    status, headers, body = fetch(atk4, principal, name)
+    assert status == 200, (status, body[:300])
+    view = pl.read_parquet(io.BytesIO(body))
+    masked = {"customer_email"} | ({"amount"} if principal == "erin" else set())
+    assert view.drop(masked).equals(upstream.drop(masked))

@@ -239,6 +239,17 @@ UNMASKED_EDITS = {
 }
 
 
+def column_order_unknown_variant(data):
+    """Every `ColumnOrder` another variant than TypeDefinedOrder (id 2, an empty struct: a
+    newer format's order): readers take it as no known order; the view writes an entry of no
+    variant, an empty union."""
+    def fn(fm):
+        orders = value(fm, 7)[1]
+        for i in range(len(orders)):
+            orders[i] = [[2, STRUCT, []]]
+    return edit(data, fn)
+
+
 # Footer fields of other types outside the unmasked chunks.
 OTHER_EDITS = {
     "masked-file-offset-binary.parquet": masked_chunk_edit(masked_file_offset_binary),
@@ -261,6 +272,7 @@ def crafted_objects(first):
         "nested-field-id-list.parquet": nested_field_id(table, "list"),
         "group-field-id.parquet": nested_field_id(table, "group"),
         "masked-path-extra.parquet": masked_chunk_edit(masked_path_extra)(first),
+        "column-order-unknown-variant.parquet": column_order_unknown_variant(first),
         "path-changes.parquet": path_changes_between_row_groups(first),
         "path-returns.parquet": path_returns(first),
         "wide-arrow-only-types.parquet": wide_arrow_only_types(table),
