@@ -2,6 +2,22 @@
 asserts the SAFE outcome and FAILED when this pass was made (not collected: run it by path,
 `.venv/bin/pytest tests/e2e/open_leaks_parquet_4.py -q -p no:cacheprovider`). The objects and
 the stack are `test_attacks_parquet_4.py`'s.
+
+- pandas' entry in ARROW:schema is kept whenever `attributes` is absent, null or empty: an
+  email in another key, in a column's `metadata`, or in a first `attributes` that a second
+  (null) one overrides for serde_json, is served (and decoded by pyarrow).
+- Footer fields copied by id whatever their Thrift type, or as whole structs: a known id of
+  another type (ColumnChunk.file_offset, ColumnMetaData.index_page_offset, RowGroup.file_offset
+  and ordinal, SortingColumn.descending, FileMetaData.column_orders not a list, a masked
+  chunk's file_offset) or an unknown field inside Statistics or PageEncodingStats of an
+  unmasked chunk holds an email in the view. Readers skip such fields; where the field is
+  required (file_offset, descending) pyarrow and DuckDB refuse the file, the bytes still leak.
+- The field-id refusal sees top-level leaves only: a struct's child, a list's element or a
+  group carrying customer_email's field id 2 is served with the emails (an Iceberg reader
+  projects by id; not run here: pyiceberg is not installed).
+- Over MAX_FIELDS (10,000) fields ARROW:schema is dropped: a 10,001-column file's duration and
+  time zone read otherwise than upstream.
+- An unknown ColumnOrder variant becomes an empty union: polars refuses the view.
 """
 import io
 
