@@ -5,8 +5,9 @@ refusal; arrow_schema.rs's `pandas_entry`, its field budget and trailing-bytes c
 
 Goal of every probe: alice (customer_email null) or erin (customer_email null, amount 0) gets a
 clear value of a masked column, or an unmasked column that reads otherwise than upstream. Each
-test asserts the SAFE outcome. What held is here; what did not is `open_leaks_parquet_4.py`
-(not collected), over the same objects, made here: real pyarrow files or one footer edit of
+test asserts the SAFE outcome. What held is here, and at the end what leaked when the pass was
+made and holds since; what still does not is `open_leaks_parquet_4.py` (not collected), over
+the same objects, made here: real pyarrow files or one footer edit of
 the demo's pyarrow file with the Thrift compact codec of `test_attacks_parquet_2.py`.
 """
 import io
@@ -349,3 +350,45 @@ def test_a_masked_chunks_path_holds_no_clear_value(atk4, principal):
     """The masked chunk's path_in_schema is copied as it is: a second name (an email) in it."""
     found = served_clear(atk4, principal, "masked-path-extra.parquet")
     assert not found, f"{principal} read clear emails: {found}"
+
+
+# --- found open by this pass, fixed since --------------------------------------------------
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["nested-field-id-struct.parquet",
+                                  "nested-field-id-list.parquet", "group-field-id.parquet"])
+def test_another_field_with_the_masked_field_id_is_refused(atk4, principal, name):
+    """The refusal of another top-level leaf with customer_email's field id 2 (Iceberg
+    projects by id) at any depth: a nested leaf, a list's element, a group."""
+    status, headers, body = fetch(atk4, principal, name)
+    assert refused(status, headers, body), (
+        f"{principal}: {name} served ({status}); clear: {clear_values(atk4, principal, body)}")
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_a_wide_files_unmasked_columns_read_as_upstream(atk4, principal):
+    """10,001 columns (over MAX_FIELDS): the unmasked duration and time zone read as upstream
+    in pyarrow (else ARROW:schema was dropped)."""
+    name = "wide-arrow-only-types.parquet"
+    status, headers, body = fetch(atk4, principal, name)
+    assert status == 200, (status, body[:300])
+    view = pq.read_schema(io.BytesIO(body))
+    up = pq.read_schema(io.BytesIO(atk4.objects[name]))
+    diff = {n: (str(up.field(n).type), str(view.field(n).type))
+            for n in ("wait", "order_ts") if up.field(n).type != view.field(n).type}
+    assert not diff, f"{principal}: upstream vs view types {diff}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_an_unknown_column_order_variant_still_reads_in_polars(atk4, principal):
+    """`known_column_orders` writes an entry that was not TypeDefinedOrder as an empty
+    ColumnOrder union: polars refuses the view ("ColumnOrder union has no variant set") where
+    it reads upstream (the unknown variant skipped)."""
+    import polars as pl
+    name = "column-order-unknown-variant.parquet"
+    upstream = pl.read_parquet(io.BytesIO(atk4.objects[name]))
+    status, headers, body = fetch(atk4, principal, name)
+    assert status == 200, (status, body[:300])
+    view = pl.read_parquet(io.BytesIO(body))
+    masked = {"customer_email"} | ({"amount"} if principal == "erin" else set())
+    assert view.drop(masked).equals(upstream.drop(masked))

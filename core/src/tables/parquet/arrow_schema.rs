@@ -14,7 +14,7 @@ const MAX_DEPTH: usize = 64;
 
 /// Fields visited at most: two offsets may point at one table, so a hostile schema of a few
 /// hundred bytes would otherwise make the walk exponential.
-const MAX_FIELDS: usize = 10_000;
+const MAX_FIELDS: usize = 100_000;
 
 /// Whether `value` is an Arrow IPC schema message without custom metadata anywhere.
 pub fn keepable(value: &[u8]) -> bool {

@@ -163,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn column_orders_keep_only_the_type_defined_order() {
+    fn column_orders_are_the_type_defined_order_or_none() {
         use super::thrift::{self, Writer};
         let mut w = Writer::default();
         w.list_header(thrift::STRUCT, 2);
@@ -183,9 +183,28 @@ mod tests {
         let mut reader = super::Reader::new(&whole.out);
         let file = reader.struct_element().unwrap();
         let orders = file.fields().unwrap().next().unwrap().unwrap();
-        let out = super::known_column_orders(&orders).unwrap();
-        // Two entries: {1: {}} and {}.
-        assert_eq!(out, vec![0x2c, 0x1c, 0x00, 0x00, 0x00]);
+        // An order this reader does not know: no column_orders at all.
+        assert_eq!(super::known_column_orders(&orders).unwrap(), None);
+        let mut w = Writer::default();
+        w.list_header(thrift::STRUCT, 1);
+        w.begin_struct(None);
+        w.begin_struct(Some(1));
+        w.i32_field(5, 1); // unknown, inside TypeDefinedOrder
+        w.end_struct();
+        w.end_struct();
+        let mut whole = Writer::default();
+        whole.begin_struct(None);
+        whole.field_header(7, thrift::LIST);
+        whole.out.extend_from_slice(&w.out);
+        whole.end_struct();
+        let mut reader = super::Reader::new(&whole.out);
+        let file = reader.struct_element().unwrap();
+        let orders = file.fields().unwrap().next().unwrap().unwrap();
+        // The type-defined order, without what was inside it.
+        assert_eq!(
+            super::known_column_orders(&orders).unwrap(),
+            Some(vec![0x1c, 0x1c, 0x00, 0x00])
+        );
     }
 
     #[test]
@@ -638,7 +657,9 @@ pub fn rewrite(
         }
         if masking && id == 7 && ty == thrift::LIST {
             let orders = reader.field_since(id, ty, start);
-            parts.push((id, ty, known_column_orders(&orders).map_err(m)?));
+            if let Some(orders) = known_column_orders(&orders).map_err(m)? {
+                parts.push((id, ty, orders));
+            }
             continue;
         }
         if masking && id == 5 && ty == thrift::LIST {
@@ -1298,24 +1319,44 @@ fn known_schema_fields(schema: &Field<'_>) -> thrift::Result<Vec<u8>> {
 }
 
 /// `column_orders` (`FileMetaData` field 7) again: each entry the type-defined order (the
-/// union's one variant, an empty struct) if it was that, else an entry of no known order.
-fn known_column_orders(list: &Field<'_>) -> thrift::Result<Vec<u8>> {
+/// union's one variant, an empty struct). `None` when an entry is not that: the field is then
+/// left out (readers take no order from it, and an empty union is refused by some, polars).
+fn known_column_orders(list: &Field<'_>) -> thrift::Result<Option<Vec<u8>>> {
     let (elem, count, mut reader) = list.list()?;
+    for _ in 0..count {
+        let element = reader.struct_element()?;
+        let mut fields = element.fields()?;
+        let type_defined = matches!(fields.next(), Some(Ok(f)) if f.id == 1 && f.ty == thrift::STRUCT)
+            && fields.next().is_none();
+        if !type_defined {
+            return Ok(None);
+        }
+    }
     let mut w = Writer::default();
     w.list_header(elem, count);
     for _ in 0..count {
-        let element = reader.struct_element()?;
-        let type_defined = element
-            .fields()?
-            .any(|f| f.is_ok_and(|f| f.id == 1 && f.ty == thrift::STRUCT));
         w.begin_struct(None);
-        if type_defined {
-            w.begin_struct(Some(1));
-            w.end_struct();
-        }
+        w.begin_struct(Some(1));
+        w.end_struct();
         w.end_struct();
     }
-    Ok(w.out)
+    Ok(Some(w.out))
+}
+
+/// Every schema element's `field_id` (`FileMetaData` field 2), in order.
+pub fn field_ids(schema: &Field<'_>) -> thrift::Result<Vec<i32>> {
+    let (_, count, mut reader) = schema.list()?;
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        let element = reader.struct_element()?;
+        for f in element.fields()? {
+            let f = f?;
+            if f.id == 9 && f.ty == thrift::I32 {
+                ids.push(f.i32()?);
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// Whether `created_by` names a writer whose `total_compressed_size` misses bytes of the chunk

@@ -264,18 +264,19 @@ pub fn mask(
             });
         }
     }
-    // A reader that matches columns by field id (Iceberg) takes another top-level leaf with a
-    // masked column's id for it.
-    for (column, _) in &prepared {
-        let Some(id) = column.field_id else { continue };
-        if let Some(other) = top.iter().find_map(|field| match field {
-            TopLevel::Leaf(c) if c.leaf != column.leaf && c.field_id == Some(id) => Some(c),
-            _ => None,
-        }) {
-            return Err(Error::LookAlikeColumn {
-                column: column.name.clone(),
-                found: other.name.clone(),
-            });
+    // A reader that matches columns by field id (Iceberg) takes another field with a masked
+    // column's id, at any depth, for it: a masked column's id must be its alone.
+    if prepared.iter().any(|(c, _)| c.field_id.is_some()) {
+        let ids = footer::field_ids(&schema).map_err(|e| footer::malformed(location.start, e))?;
+        for (column, _) in &prepared {
+            if let Some(id) = column.field_id {
+                if ids.iter().filter(|&&other| other == id).count() > 1 {
+                    return Err(Error::LookAlikeColumn {
+                        column: column.name.clone(),
+                        found: format!("another field with field_id {id}"),
+                    });
+                }
+            }
         }
     }
     let mut targets: Vec<Option<footer::Target<'_>>> = (0..leaves).map(|_| None).collect();
