@@ -833,13 +833,12 @@ fn row_group<'a>(
                 let chunk = reader.field_since(0, thrift::STRUCT, chunk_start);
                 match target {
                     None => {
-                        match kept.as_ref() {
-                            Some(k) if k.extra || k.bloom_unknown(tail) => {
-                                let drop_bloom = k.bloom_unknown(tail);
-                                let clean = copied_chunk(&chunk, drop_bloom).map_err(m)?;
-                                cw.out.extend_from_slice(&clean);
-                            }
-                            _ => cw.out.extend_from_slice(chunk.raw),
+                        let drop_bloom = kept.as_ref().is_some_and(|k| k.bloom_unknown(tail));
+                        if drop_bloom || kept.as_ref().is_some_and(|k| k.extra) {
+                            let clean = copied_chunk(&chunk, drop_bloom).map_err(m)?;
+                            cw.out.extend_from_slice(&clean);
+                        } else {
+                            cw.out.extend_from_slice(chunk.raw);
                         }
                         if let Some(kept) = kept {
                             // Each leaf's path is checked once, not once per row group.
