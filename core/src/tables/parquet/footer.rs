@@ -4,6 +4,7 @@
 //! Field ids are those of parquet-format's `parquet.thrift`.
 
 use super::pages::{self, Chunk};
+use super::shape;
 use super::thrift::{self, Field, Reader, ThriftError, Writer};
 use super::{Error, Prepared};
 
@@ -528,7 +529,8 @@ impl Rewrite {
             return Ok(Vec::new());
         }
         let kept = &mut self.kept;
-        kept.sort_unstable();
+        // A stable sort: it merges the runs `kept` is pushed in (`KeptRuns`) in linear time.
+        kept.sort();
         // The largest end among kept[..=i]: the nearest unmasked end before a span.
         let mut max_end = Vec::with_capacity(kept.len());
         let mut running = 0;
@@ -638,12 +640,6 @@ pub fn rewrite(
                 parts.push((id, ty, w.out));
                 continue;
             }
-            2 if ty == thrift::LIST && masking => {
-                reader.skip(ty).map_err(m)?;
-                let schema = reader.field_since(id, ty, start);
-                parts.push((id, ty, known_schema_fields(&schema).map_err(m)?));
-                continue;
-            }
             6 if ty == thrift::BINARY => {
                 reader.skip(ty).map_err(m)?;
                 let created_by = reader.field_since(id, ty, start).binary().map_err(m)?;
@@ -655,25 +651,22 @@ pub fn rewrite(
             }
             _ => reader.skip(ty).map_err(m)?,
         }
-        if masking && id == 7 && ty == thrift::LIST {
-            let orders = reader.field_since(id, ty, start);
-            if let Some(orders) = known_column_orders(&orders).map_err(m)? {
-                parts.push((id, ty, orders));
-            }
+        let field = reader.field_since(id, ty, start);
+        if !masking {
+            parts.push((id, ty, field.raw.to_vec()));
             continue;
         }
-        if masking && id == 5 && ty == thrift::LIST {
-            let key_values = reader.field_since(id, ty, start);
-            if let Some(kept) = kept_key_values(&key_values).map_err(m)? {
-                parts.push((id, ty, kept));
-            }
-            continue;
-        }
-        // FileMetaData's fields: version, schema, num_rows, row_groups, created_by,
-        // column_orders (key_value_metadata is 5, above).
-        if !masking || matches!(id, 1..=4 | 6 | 7) {
-            let raw = reader.field_since(id, ty, start).raw;
-            parts.push((id, ty, raw.to_vec()));
+        // Only what conforms to the shapes: a known id of another type is free text.
+        let kept = match (id, ty) {
+            (5, thrift::LIST) => kept_key_values(&field).map_err(m)?,
+            (7, thrift::LIST) => known_column_orders(&field).map_err(m)?,
+            (2, thrift::LIST) => known_list(&field, &shape::SCHEMA_ELEMENT).map_err(m)?,
+            _ => shape::slot(&shape::FILE_META_DATA, id)
+                .filter(|slot| slot.kind.matches(ty))
+                .map(|_| field.raw.to_vec()),
+        };
+        if let Some(kept) = kept {
+            parts.push((id, ty, kept));
         }
     }
     let end = reader.position();
@@ -750,6 +743,9 @@ fn row_groups<'a>(
             &mut scratch,
         )?;
     }
+    for run in &scratch.kept_runs {
+        out.kept.extend_from_slice(run);
+    }
     Ok(())
 }
 
@@ -761,7 +757,12 @@ struct Scratch<'a> {
     masked_names: Vec<String>,
     /// By leaf, the last `path_in_schema` name found not to name a masked column.
     checked_paths: Vec<Option<&'a [u8]>>,
+    kept_runs: KeptRuns,
 }
+
+/// The unmasked spans by kind: pages, offset indexes, column indexes, bloom filters. Writers
+/// put each kind in chunk order, so each is (nearly) sorted and their concatenation sorts fast.
+type KeptRuns = [Vec<(u64, u64)>; 4];
 
 /// One row group, read in one pass at `reader` (every chunk checked for encryption), written
 /// to `w`: verbatim when it has no masked chunk.
@@ -856,7 +857,7 @@ fn row_group<'a>(
                             {
                                 *slot = Some(path);
                             }
-                            kept.push_to(base, tail, &mut out.kept);
+                            kept.push_to(base, tail, &mut scratch.kept_runs);
                         }
                     }
                     Some(target) => {
@@ -920,12 +921,17 @@ fn row_group<'a>(
                 w.i64_field(6, total);
             }
             4 if f.ty == thrift::LIST => {
-                w.field_header(4, thrift::LIST);
-                let sorting = known_fields(f, |id| (1..=3).contains(&id)).map_err(m)?;
-                w.out.extend_from_slice(&sorting);
+                if let Some(sorting) = known_list(f, &shape::SORTING_COLUMN).map_err(m)? {
+                    w.field_header(4, thrift::LIST);
+                    w.out.extend_from_slice(&sorting);
+                }
             }
-            // num_rows, file_offset, ordinal; none this reader does not know.
-            3 | 5 | 7 => w.field(f),
+            // num_rows, file_offset, ordinal, of their types; none this reader does not know.
+            3 | 5 | 7
+                if shape::slot(&shape::ROW_GROUP, f.id).is_some_and(|s| s.kind.matches(f.ty)) =>
+            {
+                w.field(f)
+            }
             _ => {}
         }
     }
@@ -1050,13 +1056,20 @@ fn masked_chunk(
     let mut w = Writer::default();
     w.begin_struct(None);
     for f in &chunk_fields {
-        match f.id {
-            2 => w.field(f),
-            3 => {
+        match (f.id, f.ty) {
+            (2, thrift::I64) => w.field(f),
+            (3, _) => {
                 w.begin_struct(Some(3));
                 for mf in &meta_fields {
                     match mf.id {
-                        1 | 3 | 5 => w.field(mf),
+                        1 => w.i32_field(1, physical),
+                        3 => {
+                            w.field_header(3, thrift::LIST);
+                            w.list_header(thrift::BINARY, 1);
+                            w.varint(column.name.len() as u64);
+                            w.out.extend_from_slice(column.name.as_bytes());
+                        }
+                        5 => w.i64_field(5, rows),
                         2 => w.i32_list_field(2, &regenerated.encodings),
                         4 => w.i32_field(4, 0),
                         6 | 7 => w.i64_field(mf.id, new_len_i64),
@@ -1098,25 +1111,26 @@ fn masked_chunk(
 fn copied_chunk(chunk: &Field<'_>, drop_bloom: bool) -> thrift::Result<Vec<u8>> {
     let mut w = Writer::default();
     w.begin_struct(None);
-    for f in chunk.fields()? {
-        let f = f?;
-        match (f.id, f.ty) {
-            (3, thrift::STRUCT) => {
-                w.begin_struct(Some(3));
-                for mf in f.fields()? {
-                    let mf = mf?;
-                    match mf.id {
-                        8 => {}
-                        14 | 15 if drop_bloom => {}
-                        1..=17 => w.field(&mf),
-                        _ => {}
-                    }
-                }
-                w.end_struct();
+    let mut reader = chunk.reader();
+    let mut last = 0;
+    while let Some((id, ty)) = reader.field_header(&mut last)? {
+        if (id, ty) != (3, thrift::STRUCT) {
+            match shape::slot(&shape::COLUMN_CHUNK, id) {
+                Some(slot) => shape::copy_conforming(&mut reader, id, ty, &slot.kind, &mut w)?,
+                None => reader.skip(ty)?,
             }
-            (1..=9, _) => w.field(&f),
-            _ => {}
+            continue;
         }
+        w.begin_struct(Some(3));
+        let mut meta_last = 0;
+        while let Some((id, ty)) = reader.field_header(&mut meta_last)? {
+            match shape::slot(&shape::COLUMN_META_DATA, id) {
+                Some(_) if drop_bloom && (id == 14 || id == 15) => reader.skip(ty)?,
+                Some(slot) => shape::copy_conforming(&mut reader, id, ty, &slot.kind, &mut w)?,
+                None => reader.skip(ty)?,
+            }
+        }
+        w.end_struct();
     }
     w.end_struct();
     Ok(w.out)
@@ -1164,14 +1178,23 @@ impl<'a> KeptSpans<'a> {
             }
             (3, thrift::STRUCT) => {
                 let mut last = 0;
+                let mut seen = 0u64;
                 while let Some((id, ty)) = reader.field_header(&mut last)? {
+                    if once(&mut seen, id, 0).is_err() {
+                        return Err(ThriftError {
+                            offset: reader.offset(),
+                            what: "a repeated field",
+                        });
+                    }
                     match (id, ty) {
                         (3, thrift::LIST) => {
                             let start = reader.position();
                             reader.skip(ty)?;
                             let (elem, len, mut names) =
                                 reader.field_since(id, ty, start).list()?;
-                            if elem == thrift::BINARY && len > 0 {
+                            if elem != thrift::BINARY {
+                                self.extra = true;
+                            } else if len > 0 {
                                 self.path = Some(names.binary()?);
                             }
                         }
@@ -1180,11 +1203,16 @@ impl<'a> KeptSpans<'a> {
                         (11, thrift::I64) => self.dictionary = Some(reader.i64()?),
                         (14, thrift::I64) => self.bloom = Some(reader.i64()?),
                         (15, thrift::I32) => self.bloom_length = Some(reader.i32()?.into()),
-                        (id, ty) => {
-                            // ColumnMetaData's fields are 1 to 17; 8 is key_value_metadata.
-                            self.extra |= id == 8 || !(1..=17).contains(&id);
-                            reader.skip(ty)?
-                        }
+                        // What does not conform (key_value_metadata among it) is not copied.
+                        (id, ty) => match shape::slot(&shape::COLUMN_META_DATA, id) {
+                            Some(slot) => {
+                                self.extra |= !shape::skip_conforming(reader, ty, &slot.kind)?
+                            }
+                            None => {
+                                self.extra = true;
+                                reader.skip(ty)?
+                            }
+                        },
                     }
                 }
                 Ok(())
@@ -1206,9 +1234,14 @@ impl<'a> KeptSpans<'a> {
                 Ok(())
             }
             (id, ty) => {
-                // ColumnChunk's fields are 1 to 9.
-                self.extra |= !(1..=9).contains(&id);
-                reader.skip(ty)
+                match shape::slot(&shape::COLUMN_CHUNK, id) {
+                    Some(slot) => self.extra |= !shape::skip_conforming(reader, ty, &slot.kind)?,
+                    None => {
+                        self.extra = true;
+                        reader.skip(ty)?
+                    }
+                }
+                Ok(())
             }
         }
     }
@@ -1222,30 +1255,32 @@ impl<'a> KeptSpans<'a> {
             .is_some_and(|offset| self.bloom_length.is_none() && bloom_len(offset, tail).is_none())
     }
 
-    fn push_to(self, data_end: u64, tail: &Tail<'_>, kept: &mut Vec<(u64, u64)>) {
+    fn push_to(self, data_end: u64, tail: &Tail<'_>, kept: &mut KeptRuns) {
         if self.external {
             return;
         }
-        let mut push = |offset: Option<i64>, len: Option<i64>| {
+        let push = |run: &mut Vec<(u64, u64)>, offset: Option<i64>, len: Option<i64>| {
             if let (Some(offset), Some(len)) = (offset, len) {
                 if let Ok(span) = span_in_data(offset, len, data_end, 0) {
-                    kept.push(span);
+                    run.push(span);
                 }
             }
         };
-        push(self.offset_index.0, self.offset_index.1);
-        push(self.column_index.0, self.column_index.1);
+        let [pages, offset_indexes, column_indexes, blooms] = kept;
+        push(offset_indexes, self.offset_index.0, self.offset_index.1);
+        push(column_indexes, self.column_index.0, self.column_index.1);
         // Some writers put 0 here for a chunk without a dictionary.
         let dictionary = self.dictionary.filter(|&d| d >= MAGIC.len() as i64);
         let start = match (dictionary, self.data) {
             (Some(d), Some(p)) => Some(d.min(p)),
             (d, p) => d.or(p),
         };
-        push(start, self.compressed);
+        push(pages, start, self.compressed);
         if let Some(offset) = self.bloom {
             // Without a known length the reference is dropped (`bloom_unknown`) and the bytes
             // are nobody's.
             push(
+                blooms,
                 Some(offset),
                 self.bloom_length.or_else(|| bloom_len(offset, tail)),
             );
@@ -1290,31 +1325,22 @@ fn kept_key_values(list: &Field<'_>) -> thrift::Result<Option<Vec<u8>>> {
     Ok(Some(w.out))
 }
 
-/// A list of structs again, each with only the fields `known` keeps (what the others hold is
-/// unknown, so a masked view keeps none): the schema (`SchemaElement` 1 to 10), a row group's
-/// `sorting_columns` (1 to 3).
-fn known_fields(list: &Field<'_>, known: fn(i16) -> bool) -> thrift::Result<Vec<u8>> {
+/// A list of structs again (list header and elements), each with only the fields of `slots`
+/// that conform ([`shape::copy_struct`]): the schema, a row group's `sorting_columns`. `None`
+/// when the elements are not structs.
+fn known_list(list: &Field<'_>, slots: &'static [shape::Slot]) -> thrift::Result<Option<Vec<u8>>> {
     let (elem, count, mut reader) = list.list()?;
+    if elem != thrift::STRUCT || list.ty != thrift::LIST {
+        return Ok(None);
+    }
     let mut w = Writer::default();
     w.list_header(elem, count);
     for _ in 0..count {
-        let element = reader.struct_element()?;
         w.begin_struct(None);
-        for f in element.fields()? {
-            let f = f?;
-            if known(f.id) {
-                w.field(&f);
-            }
-        }
+        shape::copy_struct(&mut reader, slots, &mut w)?;
         w.end_struct();
     }
-    Ok(w.out)
-}
-
-/// The schema list (`FileMetaData` field 2) again: type, type_length, repetition_type, name,
-/// num_children, converted_type, scale, precision, field_id, logicalType.
-fn known_schema_fields(schema: &Field<'_>) -> thrift::Result<Vec<u8>> {
-    known_fields(schema, |id| (1..=10).contains(&id))
+    Ok(Some(w.out))
 }
 
 /// `column_orders` (`FileMetaData` field 7) again: each entry the type-defined order (the

@@ -10,12 +10,14 @@
 //! - `pages`: the regenerated chunks.
 //! - `value`: a constant's text parsed against a column's type.
 //! - `overlay`: the view as spans over the upstream bytes.
+//! - `shape`: the footer's structs as typed shapes; what conforms to them, copied.
 //! - `arrow_schema`: whether a masked view may keep the `ARROW:schema` entry.
 
 pub mod arrow_schema;
 pub mod footer;
 pub mod overlay;
 pub mod pages;
+pub mod shape;
 pub mod thrift;
 pub mod value;
 

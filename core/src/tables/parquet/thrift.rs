@@ -271,6 +271,22 @@ impl<'a> Reader<'a> {
         self.skip_value(ty, 0, false)
     }
 
+    /// Skips one field's scalar value of type `ty` (not a container).
+    #[inline]
+    pub fn skip_field_scalar(&mut self, ty: u8) -> Result<()> {
+        self.skip_scalar(ty, false)
+    }
+
+    /// Skips one list element of type `ty` (a bool element is a byte of its own).
+    pub fn skip_element(&mut self, ty: u8) -> Result<()> {
+        self.skip_value(ty, 0, true)
+    }
+
+    /// The position in the whole input (as error offsets give it).
+    pub fn offset(&self) -> usize {
+        self.base + self.pos
+    }
+
     /// Skips one value: iteratively, with an explicit stack of open containers (field ids do
     /// not matter when skipping, so a struct's frame has no state). The hot loop of a footer
     /// walk.
@@ -281,6 +297,7 @@ impl<'a> Reader<'a> {
         self.skip_container(ty, depth, element)
     }
 
+    #[inline]
     fn skip_scalar(&mut self, ty: u8, element: bool) -> Result<()> {
         match ty {
             TRUE | FALSE => {
