@@ -594,12 +594,13 @@ def test_an_unmasked_chunks_metadata_holds_no_clear_value(atk3, principal, name)
 @pytest.mark.parametrize("name", ["column-orders-unknown.parquet",
                                   "sorting-columns-unknown.parquet",
                                   "arrow-schema-trailing.parquet",
-                                  "logical-type-unknown.parquet"])
+                                  "logical-type-unknown.parquet",
+                                  "created-by.parquet"])
 def test_verbatim_footer_fields_hold_no_clear_value(atk3, principal, name):
     """Once kept verbatim in a masked view's footer: `column_orders` and a row group's
     `sorting_columns` (unknown fields inside a ColumnOrder or SortingColumn), bytes after
-    ARROW:schema's flatbuffer, an unknown field inside a `logicalType` (known_limits_parquet_3.py
-    has what still is)."""
+    ARROW:schema's flatbuffer, an unknown field inside a `logicalType`, an email in `created_by`
+    (known_limits_parquet_3.py has what still is)."""
     found = served_clear(atk3, principal, name)
     assert not found, f"{principal} read clear emails in {name}: {found}"
 

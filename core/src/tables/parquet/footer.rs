@@ -245,6 +245,27 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn created_by_is_kept_when_it_reads_as_a_writer() {
+        for (created_by, kept) in [
+            (&b"parquet-cpp-arrow version 26.0.1"[..], true),
+            (b"DuckDB version v1.5.5 (build d8cdaa33fd)", true),
+            (
+                b"Polars (python) version 2.1.0 (build 7f902bd3ffd27ff82d14278a09a295ff2f7aed92)",
+                true,
+            ),
+            (b"parquet-cpp-arrow version 21.0.0 bob@example.com", false),
+            (b"writer\nversion", false),
+            (&[b'a'; 129][..], false),
+        ] {
+            assert_eq!(
+                super::reads_as_a_writer(created_by),
+                kept,
+                "{created_by:?}"
+            );
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -661,6 +682,8 @@ pub fn rewrite(
             (5, thrift::LIST) => kept_key_values(&field).map_err(m)?,
             (7, thrift::LIST) => known_column_orders(&field).map_err(m)?,
             (2, thrift::LIST) => known_list(&field, &shape::SCHEMA_ELEMENT).map_err(m)?,
+            (6, thrift::BINARY) => reads_as_a_writer(field.binary().map_err(m)?)
+                .then(|| field.raw.to_vec()),
             _ => shape::slot(&shape::FILE_META_DATA, id)
                 .filter(|slot| slot.kind.matches(ty))
                 .map(|_| field.raw.to_vec()),
@@ -1382,6 +1405,17 @@ pub fn field_ids(schema: &Field<'_>) -> thrift::Result<Vec<i32>> {
         }
     }
     Ok(ids)
+}
+
+/// Whether `created_by` reads as a writer's name, version and build (`parquet-cpp-arrow version
+/// 21.0.0`, `DuckDB version v1.1.3 (build 19864453f7)`): what readers need of it to decide which
+/// statistics to trust. Other text is not kept in a masked view (an `@` or a long text could be
+/// a masked value; readers take a file without `created_by` for an unknown writer's).
+fn reads_as_a_writer(created_by: &[u8]) -> bool {
+    created_by.len() <= 128
+        && created_by
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b" ._+-()".contains(&b))
 }
 
 /// Whether `created_by` names a writer whose `total_compressed_size` misses bytes of the chunk
