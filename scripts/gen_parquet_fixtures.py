@@ -6,7 +6,8 @@ but for the two encrypted files (their data keys are random; the tests only need
 Several row groups each; dictionary and plain encodings; snappy, zstd, gzip and no compression;
 statistics, the page index and bloom filters where the writer offers them; optional and required
 columns; nested columns (a struct, a list) that a mask must refuse; DuckDB's writer too; an
-encrypted file (Parquet modular encryption, plaintext footer and encrypted footer).
+encrypted file (Parquet modular encryption, plaintext footer and encrypted footer); two
+ARROW:schema values (`*.b64`).
 
 Usage: .venv/bin/python scripts/gen_parquet_fixtures.py [OUT_DIR]
 """
@@ -133,11 +134,28 @@ def write_encrypted():
         pq.write_table(t, f"{OUT}/{name}.parquet", encryption_properties=props, row_group_size=20)
 
 
+def write_arrow_schemas():
+    """ARROW:schema values (base64 IPC schema messages, as pyarrow stores them) of many types,
+    for `arrow_schema.rs`'s tests: one with a time zone's name, one with an email as the zone."""
+    def schema(tz):
+        return pa.schema([
+            pa.field("id", pa.int64(), nullable=False), pa.field("s", pa.large_string()),
+            pa.field("ts", pa.timestamp("us", tz=tz)),
+            pa.field("d", pa.dictionary(pa.int16(), pa.string())),
+            pa.field("l", pa.list_(pa.int32())), pa.field("st", pa.struct([("x", pa.float32())])),
+            pa.field("dec", pa.decimal128(10, 2)), pa.field("dur", pa.duration("ms")),
+            pa.field("m", pa.map_(pa.string(), pa.int8())), pa.field("fx", pa.binary(4))])
+    for name, tz in [("arrow_schema_types", "Europe/Paris"), ("arrow_schema_zone_email", email(7))]:
+        with open(f"{OUT}/{name}.b64", "wb") as out:
+            out.write(base64.b64encode(schema(tz).serialize().to_pybytes()))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     write_pyarrow()
     write_duckdb()
     write_encrypted()
+    write_arrow_schemas()
     total = 0
     for name in sorted(os.listdir(OUT)):
         size = os.path.getsize(os.path.join(OUT, name))

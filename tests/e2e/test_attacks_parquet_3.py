@@ -5,8 +5,7 @@ of a masked view keeps only what this reader knows" (docs/tables.md, "Parquet").
 Goal of every probe: alice (customer_email null) or erin (customer_email null, amount 0) gets a
 clear value of a masked column, an inconsistent masked object, or an unmasked column that reads
 otherwise than upstream. Each test asserts the SAFE outcome; the probes at the end (after "found
-open by this pass") leaked when this pass was made and hold since; what a writer's free text
-can still carry is `known_limits_parquet_3.py` (not collected), over the same objects. Crafted objects live under `orders/crafted3/`; each is a real writer's file (pyarrow,
+open by this pass") leaked when this pass was made and hold since. Crafted objects live under `orders/crafted3/`; each is a real writer's file (pyarrow,
 pandas, polars, DuckDB) or one precise footer edit of the demo's pyarrow file, made with the
 Thrift compact codec of `test_attacks_parquet_2.py`.
 """
@@ -595,12 +594,14 @@ def test_an_unmasked_chunks_metadata_holds_no_clear_value(atk3, principal, name)
                                   "sorting-columns-unknown.parquet",
                                   "arrow-schema-trailing.parquet",
                                   "logical-type-unknown.parquet",
-                                  "created-by.parquet"])
+                                  "created-by.parquet",
+                                  "arrow-schema-inside.parquet",
+                                  "arrow-schema-timezone.parquet"])
 def test_verbatim_footer_fields_hold_no_clear_value(atk3, principal, name):
     """Once kept verbatim in a masked view's footer: `column_orders` and a row group's
     `sorting_columns` (unknown fields inside a ColumnOrder or SortingColumn), bytes after
-    ARROW:schema's flatbuffer, an unknown field inside a `logicalType`, an email in `created_by`
-    (known_limits_parquet_3.py has what still is)."""
+    ARROW:schema's flatbuffer, an unknown field inside a `logicalType`, an email in `created_by`,
+    bytes inside ARROW:schema's flatbuffer no offset reaches, an email as a time zone's name."""
     found = served_clear(atk3, principal, name)
     assert not found, f"{principal} read clear emails in {name}: {found}"
 

@@ -182,7 +182,7 @@ def path_returns(data):
 
 def wide_arrow_only_types(table, width=10_001):
     """A real pyarrow file of `width` narrow columns and a duration and a time zone (types only
-    ARROW:schema gives): over MAX_FIELDS fields, ARROW:schema is dropped."""
+    ARROW:schema gives): over MAX_TABLES tables, ARROW:schema is dropped."""
     t = table.append_column("wait", pa.array(
         [i % 97 for i in table["order_id"].to_pylist()], pa.duration("s")))
     t = t.set_column(4, "order_ts", t["order_ts"].cast(pa.timestamp("us", tz="Europe/Paris")))
@@ -367,7 +367,7 @@ def test_another_field_with_the_masked_field_id_is_refused(atk4, principal, name
 
 @pytest.mark.parametrize("principal", MASKED)
 def test_a_wide_files_unmasked_columns_read_as_upstream(atk4, principal):
-    """10,001 columns (over MAX_FIELDS): the unmasked duration and time zone read as upstream
+    """10,001 columns (once over the walk's bound): the unmasked duration and time zone read as upstream
     in pyarrow (else ARROW:schema was dropped)."""
     name = "wide-arrow-only-types.parquet"
     status, headers, body = fetch(atk4, principal, name)

@@ -259,11 +259,7 @@ mod tests {
             (b"writer\nversion", false),
             (&[b'a'; 129][..], false),
         ] {
-            assert_eq!(
-                super::reads_as_a_writer(created_by),
-                kept,
-                "{created_by:?}"
-            );
+            assert_eq!(super::reads_as_a_writer(created_by), kept, "{created_by:?}");
         }
     }
 }
@@ -682,8 +678,9 @@ pub fn rewrite(
             (5, thrift::LIST) => kept_key_values(&field).map_err(m)?,
             (7, thrift::LIST) => known_column_orders(&field).map_err(m)?,
             (2, thrift::LIST) => known_list(&field, &shape::SCHEMA_ELEMENT).map_err(m)?,
-            (6, thrift::BINARY) => reads_as_a_writer(field.binary().map_err(m)?)
-                .then(|| field.raw.to_vec()),
+            (6, thrift::BINARY) => {
+                reads_as_a_writer(field.binary().map_err(m)?).then(|| field.raw.to_vec())
+            }
             _ => shape::slot(&shape::FILE_META_DATA, id)
                 .filter(|slot| slot.kind.matches(ty))
                 .map(|_| field.raw.to_vec()),
