@@ -139,7 +139,7 @@ PANDAS_EDITS = {
 def pandas_real_dtypes(table):
     """What `DataFrame.to_parquet` writes for a frame of the dtypes only pandas' entry (or
     ARROW:schema) restores: a categorical, a zoned timestamp, a timedelta, a decimal, a
-    nullable Int64, the `string` dtype, a named two-level index."""
+    nullable Int64, the `string` dtype, `ArrowDtype`s, a named two-level index."""
     import decimal
 
     import pandas as pd
@@ -150,6 +150,8 @@ def pandas_real_dtypes(table):
     df["cents"] = [decimal.Decimal(i % 1000) / 100 for i in df["order_id"]]
     df["qty"] = pd.array([None if i % 7 == 0 else i % 5 for i in df["order_id"]], "Int64")
     df["note"] = pd.array([None if i % 3 else f"n{i}" for i in df["order_id"]], "string")
+    df["ticks"] = pd.array(list(df["order_id"]), pd.ArrowDtype(pa.int64()))
+    df["seen"] = df["order_ts"].astype(pd.ArrowDtype(pa.timestamp("ms", tz="UTC")))
     df["shard"] = df["order_id"] % 4
     df = df.set_index(["shard", "order_id"])
     buf = io.BytesIO()
