@@ -6,7 +6,7 @@ refusal; arrow_schema.rs's `pandas_entry`, its field budget and trailing-bytes c
 Goal of every probe: alice (customer_email null) or erin (customer_email null, amount 0) gets a
 clear value of a masked column, or an unmasked column that reads otherwise than upstream. Each
 test asserts the SAFE outcome. What held is here, and at the end what leaked when the pass was
-made and holds since; what still does not is `open_leaks_parquet_4.py` (not collected), over
+made and holds since, over
 the same objects, made here: real pyarrow files or one footer edit of
 the demo's pyarrow file with the Thrift compact codec of `test_attacks_parquet_2.py`.
 """
@@ -82,6 +82,81 @@ def pandas_escaped_attributes(table, email):
     text = pandas_json(email).replace(b'"attributes": null',
                                       b'"attr\\u0069butes": {"owner": "' + email + b'"}')
     return with_pandas_json(table, text)
+
+
+def pandas_edit(mutate):
+    """A pandas JSON (`pandas_json`) after `mutate(doc, email)`: the email in one more place
+    pyarrow writes a string."""
+    def craft(table, email):
+        doc = json.loads(pandas_json(email))
+        mutate(doc, email.decode())
+        return with_pandas_json(table, json.dumps(doc).encode())
+    return craft
+
+
+def range_index_name(doc, email):
+    """A RangeIndex (no field) named by the email."""
+    doc["index_columns"] = [{"kind": "range", "name": email, "start": 0, "stop": 1, "step": 1}]
+
+
+def index_column_string(doc, email):
+    """An index level naming a field that does not exist: the email."""
+    doc["index_columns"] = [email]
+
+
+def numpy_type_zone(doc, email):
+    """The email as the time zone of an `ArrowDtype` in `numpy_type`."""
+    doc["columns"][0]["numpy_type"] = f"timestamp[ms, tz={email}][pyarrow]"
+
+
+def creator_version(doc, email):
+    """The email as a local version label of pyarrow."""
+    doc["creator"]["version"] = f"{pa.__version__}+{email}"
+
+
+def column_index_name(doc, email):
+    """The email as the name of the columns axis (`df.columns.name`)."""
+    doc["column_indexes"] = [{"name": email, "field_name": email, "pandas_type": "unicode",
+                              "numpy_type": "str", "metadata": {"encoding": "UTF-8"}}]
+
+
+def column_index_zone(doc, email):
+    """The email as the time zone in a column index's `metadata`."""
+    doc["column_indexes"] = [{"name": None, "field_name": None, "pandas_type": "datetimetz",
+                              "numpy_type": "datetime64[ns]", "metadata": {"timezone": email}}]
+
+
+PANDAS_EDITS = {
+    "pandas-range-index-name.parquet": range_index_name,
+    "pandas-index-column-string.parquet": index_column_string,
+    "pandas-numpy-type-zone.parquet": numpy_type_zone,
+    "pandas-creator-version.parquet": creator_version,
+    "pandas-column-index-name.parquet": column_index_name,
+    "pandas-column-index-zone.parquet": column_index_zone,
+}
+
+
+def pandas_real_dtypes(table):
+    """What `DataFrame.to_parquet` writes for a frame of the dtypes only pandas' entry (or
+    ARROW:schema) restores: a categorical, a zoned timestamp, a timedelta, a decimal, a
+    nullable Int64, the `string` dtype, `ArrowDtype`s, a named two-level index."""
+    import decimal
+
+    import pandas as pd
+    df = table.to_pandas()
+    df["wait"] = pd.to_timedelta(df["order_id"] % 97, unit="s")
+    df["order_ts"] = df["order_ts"].dt.tz_localize("Europe/Paris")
+    df["region"] = df["region"].astype("category")
+    df["cents"] = [decimal.Decimal(i % 1000) / 100 for i in df["order_id"]]
+    df["qty"] = pd.array([None if i % 7 == 0 else i % 5 for i in df["order_id"]], "Int64")
+    df["note"] = pd.array([None if i % 3 else f"n{i}" for i in df["order_id"]], "string")
+    df["ticks"] = pd.array(list(df["order_id"]), pd.ArrowDtype(pa.int64()))
+    df["seen"] = df["order_ts"].astype(pd.ArrowDtype(pa.timestamp("ms", tz="UTC")))
+    df["shard"] = df["order_id"] % 4
+    df = df.set_index(["shard", "order_id"])
+    buf = io.BytesIO()
+    df.to_parquet(buf, engine="pyarrow", compression="none")
+    return buf.getvalue()
 
 
 def nested_field_id(table, kind):
@@ -269,6 +344,8 @@ def crafted_objects(first):
         "pandas-duplicate-attributes.parquet": pandas_duplicate_attributes(table, email),
         "pandas-escaped-attributes.parquet": pandas_escaped_attributes(table, email),
         "pandas-not-utf8.parquet": pandas_not_utf8(table, email),
+        **{name: pandas_edit(fn)(table, email) for name, fn in PANDAS_EDITS.items()},
+        "pandas-real-dtypes.parquet": pandas_real_dtypes(table),
         "nested-field-id-struct.parquet": nested_field_id(table, "struct"),
         "nested-field-id-list.parquet": nested_field_id(table, "list"),
         "group-field-id.parquet": nested_field_id(table, "group"),
@@ -353,6 +430,46 @@ def test_a_masked_chunks_path_holds_no_clear_value(atk4, principal):
 
 
 # --- found open by this pass, fixed since --------------------------------------------------
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["pandas-other-key.parquet", "pandas-column-metadata.parquet",
+                                  "pandas-duplicate-attributes.parquet"])
+def test_pandas_schema_entry_holds_no_clear_value(atk4, principal, name):
+    """pandas' entry inside ARROW:schema was kept when its `attributes` was absent, null or
+    empty: an email in another key, in a column's `metadata`, or in a first `attributes` that
+    a second (null) one overrode was served. It is kept now only as a strictly typed pandas
+    document (arrow_schema.rs `pandas_doc_ok`), else ARROW:schema is dropped."""
+    found = served_clear(atk4, principal, name)
+    assert not found, f"{principal} read clear emails in {name}: {found}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", sorted(PANDAS_EDITS))
+def test_no_string_of_pandas_entry_holds_a_clear_value(atk4, principal, name):
+    """Every other string pyarrow writes in pandas' entry (an index's name, a level naming a
+    field, a numpy type's zone, the creator's version, the columns axis' name and zone): a
+    name the Arrow schema holds or an enumerated value, else ARROW:schema is dropped."""
+    found = served_clear(atk4, principal, name)
+    assert not found, f"{principal} read clear emails in {name}: {found}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_a_real_pandas_frames_dtypes_and_index_survive_the_view(atk4, principal):
+    """The strict check keeps what pandas really writes: the unmasked columns and the named
+    two-level index read back in pandas with their dtypes and values as upstream (a dropped
+    pandas entry loses the index, the categorical, the zone, Int64 and `string`)."""
+    import pandas as pd
+    name = "pandas-real-dtypes.parquet"
+    status, headers, body = fetch(atk4, principal, name)
+    assert status == 200, (status, body[:300])
+    view = pd.read_parquet(io.BytesIO(body))
+    up = pd.read_parquet(io.BytesIO(atk4.objects[name]))
+    assert view["customer_email"].isna().all()
+    masked = ["customer_email"] + (["amount"] if principal == "erin" else [])
+    assert list(view.index.names) == list(up.index.names) == ["shard", "order_id"]
+    kept, upstream = view.drop(columns=masked), up.drop(columns=masked)
+    assert kept.dtypes.to_dict() == upstream.dtypes.to_dict()
+    pd.testing.assert_frame_equal(kept, upstream)
 
 @pytest.mark.parametrize("principal", MASKED)
 @pytest.mark.parametrize("name", ["nested-field-id-struct.parquet",
