@@ -3,9 +3,13 @@ asserts the SAFE outcome and FAILED when this pass was made (not collected: run 
 `.venv/bin/pytest tests/e2e/open_leaks_parquet_5.py -q -p no:cacheprovider`). The objects and
 the stack are `test_attacks_parquet_5.py`'s.
 """
+import io
+
+import pyarrow.parquet as pq
 import pytest
 
-from test_attacks_parquet_4 import served_clear
+from test_attacks_parquet_2 import refused
+from test_attacks_parquet_4 import fetch, served_clear
 from test_attacks_parquet_5 import (  # noqa: F401 (atk5: the fixture)
     MASKED, atk5, duckdb_types, view_of,
 )
@@ -13,7 +17,8 @@ from test_attacks_parquet_5 import (  # noqa: F401 (atk5: the fixture)
 LEAKS = ["encodings-literal.parquet", "size-histogram-literal.parquet",
          "geospatial-types-literal.parquet", "unmasked-path-extra.parquet",
          "unmasked-file-path.parquet", "root-name.parquet", "root-geometry-crs.parquet",
-         "masked-second-variant.parquet", "unmasked-second-variant.parquet"]
+         "masked-second-variant.parquet", "unmasked-second-variant.parquet",
+         "typeless-leaf.parquet"]
 
 
 @pytest.mark.parametrize("principal", MASKED)
@@ -33,3 +38,18 @@ def test_a_geoparquet_v1_column_stays_geometry_in_duckdb(atk5, principal):  # no
     view = duckdb_types(view_of(atk5, principal, name))
     assert up["loc"].startswith("GEOMETRY"), up
     assert view["loc"] == up["loc"], (up["loc"], view["loc"])
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_pyarrow_reads_no_clear_email_through_a_typeless_leaf(atk5, principal):  # noqa: F811
+    """`typeless_leaf`: footer.rs counts a child without a type or children as a leaf,
+    parquet-cpp as an empty group, so the leaves shift by one between them: the chunk the
+    gateway keeps as the unmasked `z` is what pyarrow reads as customer_email."""
+    name = "typeless-leaf.parquet"
+    status, headers, body = fetch(atk5, principal, name)
+    if refused(status, headers, body):
+        return
+    assert status == 200, (status, body[:300])
+    emails = pq.ParquetFile(io.BytesIO(body)).read(columns=["customer_email"])["customer_email"]
+    clear = [e for e in emails.to_pylist() if e is not None]
+    assert not clear, f"{principal}: pyarrow reads customer_email {clear[:3]}"

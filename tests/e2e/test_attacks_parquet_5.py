@@ -22,7 +22,7 @@ import pytest
 
 from conftest import start_stack
 from test_attacks_parquet_2 import (
-    BINARY, I32, I64, LIST, SET, STRUCT, chunks, edit, footer_of, plain, put, refused,
+    BINARY, I32, I64, LIST, SET, STRUCT, chunks, drop, edit, footer_of, plain, put, refused,
     row_groups, value,
 )
 from test_attacks_parquet_3 import READERS, an_email
@@ -180,6 +180,27 @@ SCHEMA_EDITS = {
 }
 
 
+def typeless_leaf(table):
+    """A schema the gateway and parquet-cpp read as two trees: a group `g` whose one child `z`
+    has no type and no children. footer.rs takes `z` for a leaf (`num_children` not > 0);
+    parquet-cpp for an empty group (a leaf needs a type), and it does not check a row group's
+    chunk count. The file's second chunk (`e`, unmasked to the gateway) holds the emails: it is
+    the gateway's leaf 1 (`z`) and pyarrow's leaf 1, customer_email; the chunk the gateway masks
+    as customer_email (leaf 2, holding regions) is pyarrow's `amount`. column_orders are left
+    out (parquet-cpp counts them against its leaves)."""
+    data = plain(pa.table({"order_id": table["order_id"], "e": table["customer_email"],
+                           "customer_email": table["region"], "amount": table["amount"],
+                           "region": table["region"]}), store_schema=False)
+
+    def fn(fm):
+        schema = value(fm, 2)[1]
+        i = next(i for i, e in enumerate(schema) if value(e, 4) == b"e")
+        schema[i] = [[3, I32, 1], [4, BINARY, b"g"], [5, I32, 1]]
+        schema.insert(i + 1, [[3, I32, 1], [4, BINARY, b"z"]])
+        drop(fm, 7)
+    return edit(data, fn)
+
+
 def duckdb_file(table, options):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "t.parquet")
@@ -223,6 +244,7 @@ def crafted_objects(first):
     out = {name: unmasked_fields(fn)(first) for name, fn in UNMASKED_EDITS.items()}
     out.update({name: schema_edit(fn)(first) for name, fn in SCHEMA_EDITS.items()})
     out.update(real_writers(table))
+    out["typeless-leaf.parquet"] = typeless_leaf(table)
     return out
 
 
