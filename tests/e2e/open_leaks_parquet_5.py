@@ -18,7 +18,7 @@ LEAKS = ["encodings-literal.parquet", "size-histogram-literal.parquet",
          "geospatial-types-literal.parquet", "unmasked-path-extra.parquet",
          "unmasked-file-path.parquet", "root-name.parquet", "root-geometry-crs.parquet",
          "masked-second-variant.parquet", "unmasked-second-variant.parquet",
-         "typeless-leaf.parquet"]
+         "typeless-leaf.parquet", "i16-typed-leaf.parquet"]
 
 
 @pytest.mark.parametrize("principal", MASKED)
@@ -41,11 +41,12 @@ def test_a_geoparquet_v1_column_stays_geometry_in_duckdb(atk5, principal):  # no
 
 
 @pytest.mark.parametrize("principal", MASKED)
-def test_pyarrow_reads_no_clear_email_through_a_typeless_leaf(atk5, principal):  # noqa: F811
+@pytest.mark.parametrize("name", ["typeless-leaf.parquet", "i16-typed-leaf.parquet"])
+def test_pyarrow_reads_no_clear_email_through_a_typeless_leaf(atk5, principal, name):  # noqa: F811
     """`typeless_leaf`: footer.rs counts a child without a type or children as a leaf,
     parquet-cpp as an empty group, so the leaves shift by one between them: the chunk the
-    gateway keeps as the unmasked `z` is what pyarrow reads as customer_email."""
-    name = "typeless-leaf.parquet"
+    gateway keeps as the unmasked `z` is what pyarrow reads as customer_email. With `z`'s type
+    an i16, the gateway reads a type the view drops: the same shift."""
     status, headers, body = fetch(atk5, principal, name)
     if refused(status, headers, body):
         return

@@ -22,7 +22,7 @@ import pytest
 
 from conftest import start_stack
 from test_attacks_parquet_2 import (
-    BINARY, I32, I64, LIST, SET, STRUCT, chunks, drop, edit, footer_of, plain, put, refused,
+    BINARY, I16, I32, I64, LIST, SET, STRUCT, chunks, drop, edit, footer_of, plain, put, refused,
     row_groups, value,
 )
 from test_attacks_parquet_3 import READERS, an_email
@@ -180,14 +180,16 @@ SCHEMA_EDITS = {
 }
 
 
-def typeless_leaf(table):
+def typeless_leaf(table, z=(), nest=True):
     """A schema the gateway and parquet-cpp read as two trees: a group `g` whose one child `z`
     has no type and no children. footer.rs takes `z` for a leaf (`num_children` not > 0);
     parquet-cpp for an empty group (a leaf needs a type), and it does not check a row group's
     chunk count. The file's second chunk (`e`, unmasked to the gateway) holds the emails: it is
     the gateway's leaf 1 (`z`) and pyarrow's leaf 1, customer_email; the chunk the gateway masks
     as customer_email (leaf 2, holding regions) is pyarrow's `amount`. column_orders are left
-    out (parquet-cpp counts them against its leaves)."""
+    out (parquet-cpp counts them against its leaves). `z`: fields `z` has besides its
+    repetition and name (its type as an i16: footer.rs's `i32()` takes it, the view's typed
+    shape drops it, readers skip it). Not `nest`: `z` (typeless) is top-level itself."""
     data = plain(pa.table({"order_id": table["order_id"], "e": table["customer_email"],
                            "customer_email": table["region"], "amount": table["amount"],
                            "region": table["region"]}), store_schema=False)
@@ -195,8 +197,12 @@ def typeless_leaf(table):
     def fn(fm):
         schema = value(fm, 2)[1]
         i = next(i for i, e in enumerate(schema) if value(e, 4) == b"e")
-        schema[i] = [[3, I32, 1], [4, BINARY, b"g"], [5, I32, 1]]
-        schema.insert(i + 1, [[3, I32, 1], [4, BINARY, b"z"]])
+        z_element = sorted([[3, I32, 1], [4, BINARY, b"z"], *z])
+        if nest:
+            schema[i] = [[3, I32, 1], [4, BINARY, b"g"], [5, I32, 1]]
+            schema.insert(i + 1, z_element)
+        else:
+            schema[i] = z_element
         drop(fm, 7)
     return edit(data, fn)
 
@@ -245,6 +251,8 @@ def crafted_objects(first):
     out.update({name: schema_edit(fn)(first) for name, fn in SCHEMA_EDITS.items()})
     out.update(real_writers(table))
     out["typeless-leaf.parquet"] = typeless_leaf(table)
+    out["i16-typed-leaf.parquet"] = typeless_leaf(table, z=[[1, I16, 6]])
+    out["typeless-top-level.parquet"] = typeless_leaf(table, nest=False)
     return out
 
 
@@ -337,7 +345,8 @@ def test_ids_sharing_a_bit_are_not_taken_for_a_repeat(atk5, principal):
 
 
 @pytest.mark.parametrize("principal", MASKED)
-@pytest.mark.parametrize("name", ["repeated-in-list-element.parquet", "deep-unknown-20.parquet"])
+@pytest.mark.parametrize("name", ["repeated-in-list-element.parquet", "deep-unknown-20.parquet",
+                                  "typeless-top-level.parquet"])
 def test_a_repeat_in_a_list_element_or_nesting_past_the_bound_is_refused(atk5, principal, name):
     status, headers, body = fetch(atk5, principal, name)
     assert refused(status, headers, body), (status, body[:300])
