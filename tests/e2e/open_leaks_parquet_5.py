@@ -9,9 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from test_attacks_parquet_2 import refused
+from test_attacks_parquet_3 import READERS
 from test_attacks_parquet_4 import fetch, served_clear
 from test_attacks_parquet_5 import (  # noqa: F401 (atk5: the fixture)
-    MASKED, atk5, duckdb_types, view_of,
+    MASKED, atk5, duckdb_types, unmasked_differences, view_of,
 )
 
 LEAKS = ["encodings-literal.parquet", "size-histogram-literal.parquet",
@@ -54,3 +55,15 @@ def test_pyarrow_reads_no_clear_email_through_a_typeless_leaf(atk5, principal, n
     emails = pq.ParquetFile(io.BytesIO(body)).read(columns=["customer_email"])["customer_email"]
     clear = [e for e in emails.to_pylist() if e is not None]
     assert not clear, f"{principal}: pyarrow reads customer_email {clear[:3]}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["writer-pyarrow-types.parquet",
+                                  "writer-pyarrow-types-v1.parquet"])
+def test_extension_and_null_columns_read_as_upstream_in_polars(atk5, principal, name):  # noqa: F811
+    """USABILITY (a documented consequence, not a leak): pyarrow's ARROW:schema of a json
+    (extension) column carries `ARROW:extension:name`, custom metadata, so the view drops
+    ARROW:schema whole: polars reads the unmasked `js` as Binary (upstream arrow.json) and the
+    all-null `nul` as Int32 (upstream Null). pyarrow and DuckDB read them as upstream."""
+    diff = unmasked_differences(atk5, principal, name, READERS["polars"])
+    assert not diff, f"{principal}: {diff}"

@@ -245,12 +245,50 @@ def real_writers(table):
     return out
 
 
+def many_types(table):
+    """The orders table and a column of each logical type pyarrow writes (INTEGER widths and
+    signs, FLOAT16, TIME and TIMESTAMP units, DATE, DECIMAL, UUID, JSON, UNKNOWN) and nested
+    ones (struct, list, map): every shape of a SchemaElement's logicalType."""
+    import datetime  # noqa: F401 (pyarrow's temporal arrays from ints)
+    import decimal
+    import uuid
+    ids = table["order_id"].to_pylist()
+    cols = {
+        "i8": pa.array([i % 100 for i in ids], pa.int8()),
+        "u16": pa.array([i % 60000 for i in ids], pa.uint16()),
+        "u64": pa.array(ids, pa.uint64()),
+        "f16": pa.array([float(i % 50) for i in ids], pa.float16()),
+        "t_ms": pa.array([i % 86400000 for i in ids], pa.time32("ms")),
+        "t_ns": pa.array([i * 1000000 for i in ids], pa.time64("ns")),
+        "ts_ns": pa.array([i * 1000000 for i in ids], pa.timestamp("ns")),
+        "ts_utc": pa.array(ids, pa.timestamp("us", tz="UTC")),
+        "d": pa.array([i % 10000 for i in ids], pa.date32()),
+        "dec": pa.array([decimal.Decimal(i) / 100 for i in ids], pa.decimal128(20, 2)),
+        "uid": pa.array([uuid.UUID(int=i).bytes for i in ids], pa.uuid()),
+        "js": pa.array([f'{{"k": {i}}}' for i in ids], pa.json_()),
+        "st": pa.array([{"a": i, "b": str(i)} for i in ids]),
+        "li": pa.array([[i, i + 1] for i in ids]),
+        "mp": pa.array([[("k", i)] for i in ids], pa.map_(pa.string(), pa.int64())),
+        "bl": pa.array([i % 2 == 0 for i in ids]),
+        "fx": pa.array([i.to_bytes(4, "little") for i in ids], pa.binary(4)),
+        "nul": pa.nulls(len(ids)),
+    }
+    for name, col in cols.items():
+        table = table.append_column(name, col)
+    return table
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     out = {name: unmasked_fields(fn)(first) for name, fn in UNMASKED_EDITS.items()}
     out.update({name: schema_edit(fn)(first) for name, fn in SCHEMA_EDITS.items()})
     out.update(real_writers(table))
     out["typeless-leaf.parquet"] = typeless_leaf(table)
+    wide = many_types(table)
+    out["writer-pyarrow-types.parquet"] = plain(wide)
+    out["writer-pyarrow-types-v1.parquet"] = plain(wide, version="1.0", coerce_timestamps="ms",
+                                                   allow_truncated_timestamps=True)
+    out["writer-pyarrow-types-no-arrow-schema.parquet"] = plain(wide, store_schema=False)
     out["i16-typed-leaf.parquet"] = typeless_leaf(table, z=[[1, I16, 6]])
     out["typeless-top-level.parquet"] = typeless_leaf(table, nest=False)
     return out
@@ -363,7 +401,9 @@ def test_a_re_emitted_unmasked_chunk_reads_as_upstream(atk5, principal, name, re
     assert not diff, f"{principal}/{reader}: {diff}"
 
 
-WRITERS = ["writer-pyarrow-full.parquet", "writer-duckdb-geo-v2.parquet",
+TYPES = ["writer-pyarrow-types.parquet", "writer-pyarrow-types-v1.parquet",
+         "writer-pyarrow-types-no-arrow-schema.parquet"]
+WRITERS = TYPES + ["writer-pyarrow-full.parquet", "writer-duckdb-geo-v2.parquet",
            "writer-duckdb-geo-v1.parquet",
            "writer-duckdb-bloom.parquet", "writer-polars-full.parquet"]
 
@@ -378,9 +418,12 @@ def test_real_writers_footers_keep_every_unmasked_field(atk5, principal, name):
 
 
 # polars 2.1 refuses a GEOMETRY logical type upstream too ("LogicalType union has no variant
-# set"): it reads the other files only.
+# set"); it takes the JSON extension and the null type from ARROW:schema only, which the view
+# drops when it holds extension names (custom metadata): open_leaks_parquet_5.py.
+POLARS_APART = ("writer-duckdb-geo-v2.parquet", "writer-pyarrow-types.parquet",
+                "writer-pyarrow-types-v1.parquet")
 WRITER_READS = [(name, reader) for name in WRITERS for reader in ("duckdb", "polars", "pyarrow")
-                if not (reader == "polars" and "geo-v2" in name)]
+                if not (reader == "polars" and name in POLARS_APART)]
 
 
 @pytest.mark.parametrize("principal", MASKED)
