@@ -67,3 +67,13 @@ def test_extension_and_null_columns_read_as_upstream_in_polars(atk5, principal, 
     all-null `nul` as Int32 (upstream Null). pyarrow and DuckDB read them as upstream."""
     diff = unmasked_differences(atk5, principal, name, READERS["polars"])
     assert not diff, f"{principal}: {diff}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["field-id-i16.parquet", "field-id-absent.parquet"])
+def test_another_column_with_the_masked_field_id_is_refused(atk5, principal, name):  # noqa: F811
+    """`masked_field_id`: the unmasked `contact` (the emails) has field id 2; customer_email's
+    own id 2 is an i16 (the gateway reads it, its duplicate check does not count it, the view
+    drops it) or absent. An Iceberg reader projecting id 2 reads clear emails."""
+    status, headers, body = fetch(atk5, principal, name)
+    assert refused(status, headers, body), (status, body[:200])

@@ -25,7 +25,7 @@ from test_attacks_parquet_2 import (
     BINARY, I16, I32, I64, LIST, SET, STRUCT, chunks, drop, edit, footer_of, plain, put, refused,
     row_groups, value,
 )
-from test_attacks_parquet_3 import READERS, an_email
+from test_attacks_parquet_3 import READERS, an_email, duplicate_field_id
 from test_attacks_parquet_4 import fetch, served_clear, unmasked_fields
 
 MASKED = ("alice", "erin")
@@ -278,12 +278,30 @@ def many_types(table):
     return table
 
 
+def masked_field_id(kind):
+    """`duplicate_field_id` (test_attacks_parquet_3.py: the unmasked `contact`, the emails
+    again, carries customer_email's field id 2, refused) with customer_email's own field_id an
+    i16 (`i16`: footer.rs's `i32()` reads it, `field_ids` counts i32 ids only, the view's shape
+    drops it) or left out (`absent`): Iceberg readers project id 2, `contact`."""
+    def craft(table):
+        def fn(fm):
+            email = element(value(fm, 2)[1], b"customer_email")
+            if kind == "i16":
+                put(email, 9, I16, 2)
+            else:
+                drop(email, 9)
+        return edit(duplicate_field_id(table), fn)
+    return craft
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     out = {name: unmasked_fields(fn)(first) for name, fn in UNMASKED_EDITS.items()}
     out.update({name: schema_edit(fn)(first) for name, fn in SCHEMA_EDITS.items()})
     out.update(real_writers(table))
     out["typeless-leaf.parquet"] = typeless_leaf(table)
+    out["field-id-i16.parquet"] = masked_field_id("i16")(table)
+    out["field-id-absent.parquet"] = masked_field_id("absent")(table)
     wide = many_types(table)
     out["writer-pyarrow-types.parquet"] = plain(wide)
     out["writer-pyarrow-types-v1.parquet"] = plain(wide, version="1.0", coerce_timestamps="ms",
