@@ -2,6 +2,26 @@
 asserts the SAFE outcome and FAILED when this pass was made (not collected: run it by path,
 `.venv/bin/pytest tests/e2e/open_leaks_parquet_5.py -q -p no:cacheprovider`). The objects and
 the stack are `test_attacks_parquet_5.py`'s.
+
+- HIGH, a schema two parsers read as two trees (`typeless-leaf`, `i16-typed-leaf`): footer.rs
+  takes a child without a type and without children for a leaf; parquet-cpp for an empty group
+  (a leaf needs a type) and does not check a row group's chunk count. Leaves shift by one: the
+  chunk the gateway keeps as the unmasked `z` is pyarrow's customer_email (clear emails, read
+  by pyarrow and pandas as the masked column; DuckDB and polars refuse the file). The same with
+  `z`'s type an i16: footer.rs's `Field::i32` takes I16 and BYTE, the view's shape drops it.
+- MEDIUM, typed fields that still carry free text, copied into every masked view: lists of
+  integers whose one-byte varints spell an email verbatim (an unmasked chunk's `encodings`,
+  SizeStatistics histograms, GeospatialStatistics `geospatial_types`); an unmasked chunk's
+  `path_in_schema` with a second name and its `file_path`; the schema root's name; a GEOMETRY
+  or GEOGRAPHY `crs` (on the root, or as a second variant of a LogicalType union after STRING,
+  on the masked column itself: readers take the first variant and never show the second).
+- MEDIUM, the field-id refusal bypassed: customer_email's field_id as an i16 (the gateway reads
+  it, `field_ids` counts only i32 ids, the view drops it) or absent, while the unmasked
+  `contact` holding the emails has id 2: an Iceberg reader projecting id 2 reads them.
+- USABILITY: DuckDB's default GeoParquet file (GEOPARQUET_VERSION V1: the geometry type in the
+  `geo` key-value metadata only) reads its unmasked geometry column as BLOB in the view;
+  polars reads pyarrow's json (extension) column as Binary and a null column as Int32 (the view
+  drops ARROW:schema when it holds extension names, as documented).
 """
 import io
 

@@ -9,6 +9,15 @@ real writer's footer field lost. Each test asserts the SAFE outcome. What held i
 did not is `open_leaks_parquet_5.py` (not collected), over the same objects, made here: one
 footer edit of the demo's pyarrow file with `test_attacks_parquet_2.py`'s Thrift codec, or
 real writers' files.
+
+Held: a SET where a LIST is typed, a list of bools for a list<i32>, unknown ids sharing a
+`first_time` bit with known ones (65, 69: served, not taken for a repeat), ids 0 and -3, an id
+that wraps (refused), unknown structs 12 deep (dropped) and 20 deep (refused), a repeat inside
+a list's struct (refused), a typeless top-level element (refused); a re-emitted unmasked chunk
+reads as upstream in pyarrow, DuckDB, polars and pandas; real writers' footers (pyarrow with
+page index, bloom filters, sorting columns and size statistics, every logical type pyarrow
+writes, version 1.0 too; DuckDB with native GEOMETRY and geospatial statistics, with bloom
+filters; polars) keep every unmasked field, read as upstream and hold no clear value.
 """
 import io
 import os
@@ -22,8 +31,8 @@ import pytest
 
 from conftest import start_stack
 from test_attacks_parquet_2 import (
-    BINARY, I16, I32, I64, LIST, SET, STRUCT, chunks, drop, edit, footer_of, plain, put, refused,
-    row_groups, value,
+    BINARY, I16, I32, I64, LIST, SET, STRUCT, TRUE, chunks, drop, edit, footer_of, plain, put,
+    refused, row_groups, value,
 )
 from test_attacks_parquet_3 import READERS, an_email, duplicate_field_id
 from test_attacks_parquet_4 import fetch, served_clear, unmasked_fields
@@ -120,7 +129,23 @@ def unknown_in_unmasked(rg, cc, md, email):
     md.append([40, BINARY, email])
 
 
+def id_wraps(rg, cc, md, email):
+    """An unknown field of id 32767 (long form), then one of delta 1 (short form): the id
+    wraps to -32768 for C++ Thrift, is an overflow to footer.rs. Both hold an email."""
+    md.append([32767, BINARY, email])
+    md.append([32768, BINARY, email])
+
+
+def bool_elements(rg, cc, md, email):
+    """The unmasked region's `encodings` (list<i32>) as a list of bools, and an email in an
+    unknown field after it."""
+    put(md, 2, LIST, (TRUE, [True, False, True]))
+    md.append([40, BINARY, email])
+
+
 UNMASKED_EDITS = {
+    "id-wraps.parquet": id_wraps,
+    "bool-elements.parquet": bool_elements,
     "encodings-literal.parquet": encodings_literal,
     "size-histogram-literal.parquet": size_histogram_literal,
     "geospatial-types-literal.parquet": geospatial_types_literal,
@@ -381,6 +406,7 @@ def footer_differences(stack, principal, name):
 
 @pytest.mark.parametrize("principal", MASKED)
 @pytest.mark.parametrize("name", ["path-as-set.parquet", "id-collisions.parquet",
+                                  "id-wraps.parquet", "bool-elements.parquet",
                                   "odd-ids.parquet", "deep-unknown-12.parquet",
                                   "deep-unknown-20.parquet", "repeated-in-list-element.parquet",
                                   "unknown-in-unmasked.parquet"])
@@ -402,7 +428,7 @@ def test_ids_sharing_a_bit_are_not_taken_for_a_repeat(atk5, principal):
 
 @pytest.mark.parametrize("principal", MASKED)
 @pytest.mark.parametrize("name", ["repeated-in-list-element.parquet", "deep-unknown-20.parquet",
-                                  "typeless-top-level.parquet"])
+                                  "typeless-top-level.parquet", "id-wraps.parquet"])
 def test_a_repeat_in_a_list_element_or_nesting_past_the_bound_is_refused(atk5, principal, name):
     status, headers, body = fetch(atk5, principal, name)
     assert refused(status, headers, body), (status, body[:300])
