@@ -3,7 +3,8 @@
 //! readers take types from it that Parquet's schema does not carry (large and dictionary
 //! types, a timezone's name, extension types). Its custom metadata (the message's, the
 //! schema's, any field's) is free text a writer may fill with values, so the entry is kept
-//! only when it has none anywhere but pandas' own schema entry (`pandas`: the columns' pandas
+//! only when it has none anywhere but a field's canonical extension type without parameters
+//! (`arrow.json`, `arrow.uuid`, `arrow.bool8`) and pandas' own schema entry (`pandas`: the columns' pandas
 //! types and the index, which `DataFrame.to_parquet` always writes), and that entry only when
 //! it is a strictly typed pandas document holding no free text (`pandas_doc_ok`).
 //! Every non-zero byte of the flatbuffer must be one the walk reads as a known field, offset,
@@ -23,7 +24,8 @@ const MAX_DEPTH: usize = 64;
 /// make the walk exponential.
 const MAX_TABLES: usize = 300_000;
 
-/// Whether `value` is an Arrow IPC schema message without custom metadata anywhere.
+/// Whether `value` is an Arrow IPC schema message without custom metadata anywhere but pandas'
+/// entry and canonical extension names, whose every byte the walk reads.
 pub fn keepable(value: &[u8]) -> bool {
     let Ok(message) = base64::engine::general_purpose::STANDARD.decode(value) else {
         return false;
@@ -232,8 +234,11 @@ fn check_fields<'b>(
                 known.names.insert(name);
             }
         }
-        if !fb.vector(field.at(6), 4)?.is_empty() {
-            return None;
+        for entry in fb.tables(field.at(6))? {
+            let entry = fb.table(entry, &[4, 4])?;
+            let key = fb.string(entry.at(0)?)?;
+            let value = fb.string(entry.at(1)?)?;
+            canonical_extension(key, value)?;
         }
         if let Some(type_type) = field.at(2) {
             let type_type = fb.u8(type_type)?;
@@ -259,6 +264,18 @@ fn check_fields<'b>(
         check_fields(fb, children, depth + 1, known)?;
     }
     Some(())
+}
+
+/// A field's custom metadata entry that may be kept: a canonical extension type without
+/// parameters (`arrow.json`, `arrow.uuid`, `arrow.bool8`, whose metadata is empty), which
+/// readers need to read the column as upstream (polars reads a JSON column as binary without).
+fn canonical_extension(key: &[u8], value: &[u8]) -> Option<()> {
+    let kept = match key {
+        b"ARROW:extension:name" => matches!(value, b"arrow.json" | b"arrow.uuid" | b"arrow.bool8"),
+        b"ARROW:extension:metadata" => value.is_empty(),
+        _ => false,
+    };
+    kept.then_some(())
 }
 
 /// A field's type table, by the `Type` union's tag: its fields' sizes, and a `Timestamp`'s

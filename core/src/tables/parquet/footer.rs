@@ -148,7 +148,7 @@ mod tests {
             reader.struct_element().unwrap()
         };
         for (drop_bloom, meta_ids) in [(true, vec![1]), (false, vec![1, 14])] {
-            let copied = super::copied_chunk(&chunk, drop_bloom).unwrap();
+            let copied = super::copied_chunk(&chunk, drop_bloom, false).unwrap();
             assert_eq!(ids(&copied), vec![2, 3]);
             let mut reader = super::Reader::new(&copied);
             let element = reader.struct_element().unwrap();
@@ -345,8 +345,9 @@ pub(crate) fn malformed(base: u64, error: ThriftError) -> Error {
     }
 }
 
-/// The schema's top-level fields and its number of leaves.
-pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Error> {
+/// The schema's top-level fields and each leaf's `path_in_schema`, as the Thrift list a chunk
+/// of it must carry (its names from the top-level field down).
+pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, Vec<Vec<u8>>), Error> {
     let bad = |what| Error::Malformed {
         offset: base + field.offset as u64,
         what,
@@ -356,9 +357,11 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
         return Err(bad("the schema is not a list of elements"));
     }
     let mut top = Vec::new();
-    let mut leaves = 0usize;
-    // Children still to read at each open group; the root's first.
+    let mut leaf_paths: Vec<Vec<u8>> = Vec::new();
+    // Children still to read at each open group; the root's first. `path` has the names of
+    // the open groups below the root.
     let mut open: Vec<usize> = Vec::new();
+    let mut path: Vec<&[u8]> = Vec::new();
     for index in 0..count {
         let element = reader.struct_element().map_err(|e| malformed(base, e))?;
         let mut name: Option<&[u8]> = None;
@@ -376,6 +379,10 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
         for f in element.fields().map_err(|e| malformed(base, e))? {
             let f = f.map_err(|e| malformed(base, e))?;
             let m = |e| malformed(base, e);
+            // Of the type its shape has, or the view (which drops it) and this reading differ.
+            if shape::slot(&shape::SCHEMA_ELEMENT, f.id).is_some_and(|s| !s.kind.matches(f.ty)) {
+                return Err(bad("a schema element's field of another type"));
+            }
             match f.id {
                 1 => physical = Some(f.i32().map_err(m)?),
                 2 => type_length = Some(f.i32().map_err(m)?),
@@ -429,9 +436,18 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
                 _ => {}
             }
         }
-        let name = name.ok_or_else(|| bad("a schema element without a name"))?;
-        let name = String::from_utf8_lossy(name).into_owned();
+        let raw_name = name.ok_or_else(|| bad("a schema element without a name"))?;
+        let name = String::from_utf8_lossy(raw_name).into_owned();
         let group = children.is_some_and(|c| c > 0);
+        // Readers tell leaves from groups by different fields (parquet-cpp by `type`, others by
+        // `num_children`): an element must say the same to both.
+        if index > 0 && group == physical.is_some() {
+            return Err(bad(if group {
+                "a group with a type"
+            } else {
+                "an element without a type or children"
+            }));
+        }
         let children = usize::try_from(children.unwrap_or(0).max(0)).unwrap_or(0);
         if index == 0 {
             if !group {
@@ -467,7 +483,7 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
                     });
                     TopLevel::Leaf(Column {
                         name,
-                        leaf: leaves,
+                        leaf: leaf_paths.len(),
                         physical,
                         type_length,
                         repetition,
@@ -493,17 +509,25 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, usize), Er
                 return Err(bad("the schema is nested too deep"));
             }
             open.push(children);
+            path.push(raw_name);
         } else {
-            leaves += 1;
+            let mut w = Writer::default();
+            w.list_header(thrift::BINARY, path.len() + 1);
+            for part in path.iter().copied().chain([raw_name]) {
+                w.varint(part.len() as u64);
+                w.out.extend_from_slice(part);
+            }
+            leaf_paths.push(w.out);
         }
         while open.len() > 1 && open.last() == Some(&0) {
             open.pop();
+            path.pop();
         }
     }
     if open.iter().any(|&left| left != 0) {
         return Err(bad("the schema's tree does not match its child counts"));
     }
-    Ok((top, leaves))
+    Ok((top, leaf_paths))
 }
 
 /// A masked column chunk's planned bytes in the view.
@@ -615,7 +639,7 @@ impl Tail<'_> {
 pub fn rewrite(
     footer: &[u8],
     location: Location,
-    leaves: usize,
+    leaf_paths: &[Vec<u8>],
     targets: &[Option<Target<'_>>],
     tail: &Tail<'_>,
 ) -> Result<Rewrite, Error> {
@@ -653,7 +677,15 @@ pub fn rewrite(
             4 if ty == thrift::LIST && !seen_row_groups => {
                 seen_row_groups = true;
                 let mut w = Writer::new(Vec::new());
-                row_groups(&mut reader, base, leaves, targets, tail, &mut w, &mut out)?;
+                row_groups(
+                    &mut reader,
+                    base,
+                    leaf_paths,
+                    targets,
+                    tail,
+                    &mut w,
+                    &mut out,
+                )?;
                 parts.push((id, ty, w.out));
                 continue;
             }
@@ -677,7 +709,7 @@ pub fn rewrite(
         let kept = match (id, ty) {
             (5, thrift::LIST) => kept_key_values(&field).map_err(m)?,
             (7, thrift::LIST) => known_column_orders(&field).map_err(m)?,
-            (2, thrift::LIST) => known_list(&field, &shape::SCHEMA_ELEMENT).map_err(m)?,
+            (2, thrift::LIST) => Some(known_schema(&field).map_err(m)?),
             (6, thrift::BINARY) => {
                 reads_as_a_writer(field.binary().map_err(m)?).then(|| field.raw.to_vec())
             }
@@ -720,7 +752,7 @@ pub fn rewrite(
 fn row_groups<'a>(
     reader: &mut Reader<'a>,
     base: u64,
-    leaves: usize,
+    leaf_paths: &[Vec<u8>],
     targets: &[Option<Target<'_>>],
     tail: &Tail<'_>,
     w: &mut Writer,
@@ -740,21 +772,13 @@ fn row_groups<'a>(
         .extend_from_slice(reader.field_since(0, thrift::LIST, start).raw);
     let any_target = targets.iter().any(Option::is_some);
     // Reused across row groups: the fields of one, its new columns list.
-    let mut scratch = Scratch {
-        masked_names: targets
-            .iter()
-            .flatten()
-            .map(|t| crate::tables::names::folded(&t.column.name))
-            .collect(),
-        checked_paths: vec![None; leaves],
-        ..Scratch::default()
-    };
+    let mut scratch = Scratch::default();
     for index in 0..count {
         row_group(
             reader,
             index,
             base,
-            leaves,
+            leaf_paths,
             targets,
             any_target,
             tail,
@@ -773,10 +797,6 @@ fn row_groups<'a>(
 struct Scratch<'a> {
     fields: Vec<Field<'a>>,
     columns: Vec<u8>,
-    /// The masked columns' names, folded (`names::folded`).
-    masked_names: Vec<String>,
-    /// By leaf, the last `path_in_schema` name found not to name a masked column.
-    checked_paths: Vec<Option<&'a [u8]>>,
     kept_runs: KeptRuns,
 }
 
@@ -791,7 +811,7 @@ fn row_group<'a>(
     reader: &mut Reader<'a>,
     index: usize,
     base: u64,
-    leaves: usize,
+    leaf_paths: &[Vec<u8>],
     targets: &[Option<Target<'_>>],
     any_target: bool,
     tail: &Tail<'_>,
@@ -819,7 +839,7 @@ fn row_group<'a>(
         if id == 1 && ty == thrift::LIST && !seen_columns {
             seen_columns = true;
             let (elem, count) = reader.list_header().map_err(m)?;
-            if elem != thrift::STRUCT || count != leaves {
+            if elem != thrift::STRUCT || count != leaf_paths.len() {
                 return Err(bad(
                     start,
                     "a row group's columns do not match the schema's leaves",
@@ -855,27 +875,26 @@ fn row_group<'a>(
                 match target {
                     None => {
                         let drop_bloom = kept.as_ref().is_some_and(|k| k.bloom_unknown(tail));
-                        if drop_bloom || kept.as_ref().is_some_and(|k| k.extra) {
-                            let clean = copied_chunk(&chunk, drop_bloom).map_err(m)?;
+                        let drop_sizes = kept.as_ref().is_some_and(KeptSpans::sizes_uncounted);
+                        if drop_bloom || drop_sizes || kept.as_ref().is_some_and(|k| k.extra) {
+                            let clean = copied_chunk(&chunk, drop_bloom, drop_sizes).map_err(m)?;
                             cw.out.extend_from_slice(&clean);
                         } else {
                             cw.out.extend_from_slice(chunk.raw);
                         }
                         if let Some(kept) = kept {
-                            // Each leaf's path is checked once, not once per row group.
-                            let checked = scratch.checked_paths.get(leaf).copied().flatten();
-                            let fresh = kept.path.filter(|&path| checked != Some(path));
-                            if fresh.is_some_and(|path| names_a_target(path, &scratch.masked_names))
-                            {
+                            // Its leaf's path exactly: readers that find chunks by path
+                            // (parquet-mr, Trino) would take another (a masked column's) for
+                            // it, and more names are free text.
+                            if kept.path != leaf_paths.get(leaf).map(Vec::as_slice) {
                                 return Err(bad(
                                     chunk.offset,
-                                    "an unmasked chunk's path_in_schema names a masked column",
+                                    "an unmasked chunk's path_in_schema is not its column's",
                                 ));
                             }
-                            if let (Some(path), Some(slot)) =
-                                (kept.path, scratch.checked_paths.get_mut(leaf))
-                            {
-                                *slot = Some(path);
+                            // A chunk in another file: its path there is free text.
+                            if kept.external {
+                                return Err(bad(chunk.offset, "a column chunk in another file"));
                             }
                             kept.push_to(base, tail, &mut scratch.kept_runs);
                         }
@@ -1128,7 +1147,7 @@ fn masked_chunk(
 /// An unmasked `ColumnChunk` as a masked view's footer has it: without key-value metadata or
 /// fields this reader does not know, and without its bloom filter's reference when
 /// `drop_bloom` (its length unknown).
-fn copied_chunk(chunk: &Field<'_>, drop_bloom: bool) -> thrift::Result<Vec<u8>> {
+fn copied_chunk(chunk: &Field<'_>, drop_bloom: bool, drop_sizes: bool) -> thrift::Result<Vec<u8>> {
     let mut w = Writer::default();
     w.begin_struct(None);
     let mut reader = chunk.reader();
@@ -1146,6 +1165,7 @@ fn copied_chunk(chunk: &Field<'_>, drop_bloom: bool) -> thrift::Result<Vec<u8>> 
         while let Some((id, ty)) = reader.field_header(&mut meta_last)? {
             match shape::slot(&shape::COLUMN_META_DATA, id) {
                 Some(_) if drop_bloom && (id == 14 || id == 15) => reader.skip(ty)?,
+                Some(_) if drop_sizes && id == 16 => reader.skip(ty)?,
                 Some(slot) => shape::copy_conforming(&mut reader, id, ty, &slot.kind, &mut w)?,
                 None => reader.skip(ty)?,
             }
@@ -1154,18 +1174,6 @@ fn copied_chunk(chunk: &Field<'_>, drop_bloom: bool) -> thrift::Result<Vec<u8>> 
     }
     w.end_struct();
     Ok(w.out)
-}
-
-/// Whether `path` (a chunk's first `path_in_schema` name) is, or folds to, a masked column's
-/// name: readers that find a column by path (parquet-mr, Trino) would read that chunk as it.
-/// `masked` holds the masked names folded.
-fn names_a_target(path: &[u8], masked: &[String]) -> bool {
-    let folded = match std::str::from_utf8(path) {
-        Ok(path) => crate::tables::names::folded(path),
-        // Not UTF-8: no reader takes it for a masked name.
-        Err(_) => return false,
-    };
-    masked.contains(&folded)
 }
 
 /// What the footer says of an unmasked chunk's spans: its pages
@@ -1177,7 +1185,7 @@ struct KeptSpans<'a> {
     /// Fields a masked view does not copy: key-value metadata, fields this reader does not
     /// know (what they hold is unknown).
     extra: bool,
-    /// The first name of `path_in_schema`.
+    /// `path_in_schema`, its Thrift list's bytes.
     path: Option<&'a [u8]>,
     offset_index: (Option<i64>, Option<i64>),
     column_index: (Option<i64>, Option<i64>),
@@ -1186,6 +1194,9 @@ struct KeptSpans<'a> {
     dictionary: Option<i64>,
     bloom: Option<i64>,
     bloom_length: Option<i64>,
+    num_values: Option<i64>,
+    /// The sums of `size_statistics`' repetition and definition level histograms.
+    histogram_sums: [Option<i64>; 2],
 }
 
 impl<'a> KeptSpans<'a> {
@@ -1210,19 +1221,21 @@ impl<'a> KeptSpans<'a> {
                         (3, thrift::LIST) => {
                             let start = reader.position();
                             reader.skip(ty)?;
-                            let (elem, len, mut names) =
-                                reader.field_since(id, ty, start).list()?;
-                            if elem != thrift::BINARY {
-                                self.extra = true;
-                            } else if len > 0 {
-                                self.path = Some(names.binary()?);
-                            }
+                            self.path = Some(reader.field_since(id, ty, start).raw);
                         }
                         (7, thrift::I64) => self.compressed = Some(reader.i64()?),
                         (9, thrift::I64) => self.data = Some(reader.i64()?),
                         (11, thrift::I64) => self.dictionary = Some(reader.i64()?),
                         (14, thrift::I64) => self.bloom = Some(reader.i64()?),
                         (15, thrift::I32) => self.bloom_length = Some(reader.i32()?.into()),
+                        (5, thrift::I64) => self.num_values = Some(reader.i64()?),
+                        (16, thrift::STRUCT) => {
+                            let start = reader.position();
+                            let kind = &shape::COLUMN_META_DATA_SIZE_STATISTICS;
+                            self.extra |= !shape::skip_conforming(reader, ty, kind)?;
+                            let sizes = reader.field_since(id, ty, start);
+                            self.histogram_sums = histogram_sums(&sizes)?;
+                        }
                         // What does not conform (key_value_metadata among it) is not copied.
                         (id, ty) => match shape::slot(&shape::COLUMN_META_DATA, id) {
                             Some(slot) => {
@@ -1270,6 +1283,16 @@ impl<'a> KeptSpans<'a> {
     /// that only widens the gaps zeroed around masked spans, never what is served clear.
     /// Whether the chunk has a bloom filter whose length neither the footer nor the tail read
     /// gives: its span is unknown, so a masked view drops the reference to it.
+    /// Whether a level histogram does not count the chunk's values (each value has one level
+    /// of each kind): its entries are then numbers that say nothing a reader needs, and a masked
+    /// view drops the chunk's `size_statistics`.
+    fn sizes_uncounted(&self) -> bool {
+        self.histogram_sums
+            .iter()
+            .flatten()
+            .any(|&sum| Some(sum) != self.num_values)
+    }
+
     fn bloom_unknown(&self, tail: &Tail<'_>) -> bool {
         self.bloom
             .is_some_and(|offset| self.bloom_length.is_none() && bloom_len(offset, tail).is_none())
@@ -1361,6 +1384,44 @@ fn known_list(list: &Field<'_>, slots: &'static [shape::Slot]) -> thrift::Result
         w.end_struct();
     }
     Ok(Some(w.out))
+}
+
+/// The schema list again: the root with its repetition, number of children and name alone
+/// (readers take nothing else from it, and nothing from its name: a name that does not read as
+/// an identifier, `spark_schema` or `duckdb_schema`, is written as `schema`), every other element
+/// through its shape.
+fn known_schema(schema: &Field<'_>) -> thrift::Result<Vec<u8>> {
+    let (elem, count, mut reader) = schema.list()?;
+    let mut w = Writer::default();
+    w.list_header(elem, count);
+    for index in 0..count {
+        if index > 0 {
+            w.begin_struct(None);
+            shape::copy_struct(&mut reader, &shape::SCHEMA_ELEMENT, &mut w)?;
+            w.end_struct();
+            continue;
+        }
+        let root = reader.struct_element()?;
+        w.begin_struct(None);
+        for f in root.fields()? {
+            let f = f?;
+            match (f.id, f.ty) {
+                (3 | 5, thrift::I32) => w.field(&f),
+                (4, thrift::BINARY) => {
+                    let name = f.binary()?;
+                    let identifier = name.len() <= 64
+                        && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+                    let name: &[u8] = if identifier { name } else { b"schema" };
+                    w.field_header(4, thrift::BINARY);
+                    w.varint(name.len() as u64);
+                    w.out.extend_from_slice(name);
+                }
+                _ => {}
+            }
+        }
+        w.end_struct();
+    }
+    Ok(w.out)
 }
 
 /// `column_orders` (`FileMetaData` field 7) again: each entry the type-defined order (the
@@ -1485,6 +1546,33 @@ fn span_in_data(offset: i64, len: i64, data_end: u64, at: usize) -> Result<(u64,
         return Err(bad("a page index or bloom filter span is outside the data"));
     }
     Ok((offset, len))
+}
+
+/// The sums of a `SizeStatistics`' repetition (2) and definition (3) level histograms, where
+/// present as non-empty lists of i64.
+fn histogram_sums(sizes: &Field<'_>) -> thrift::Result<[Option<i64>; 2]> {
+    let mut sums = [None, None];
+    for f in sizes.fields()? {
+        let f = f?;
+        let slot = usize::try_from(f.id)
+            .ok()
+            .and_then(|id| id.checked_sub(2))
+            .and_then(|index| sums.get_mut(index));
+        let (Some(slot), thrift::LIST) = (slot, f.ty) else {
+            continue;
+        };
+        let (elem, len, mut reader) = f.list()?;
+        // An empty histogram (a level that is always 0, as writers write it) counts nothing.
+        if elem != thrift::I64 || len == 0 {
+            continue;
+        }
+        let mut sum = 0i64;
+        for _ in 0..len {
+            sum = sum.saturating_add(reader.i64()?);
+        }
+        *slot = Some(sum);
+    }
+    Ok(sums)
 }
 
 /// The length of a bloom filter (its Thrift header and bitset) at `offset`, when the tail holds

@@ -217,7 +217,8 @@ pub fn mask(
 ) -> Result<Overlay, Error> {
     let (footer_bytes, location) = footer_bytes(object_size, tail, max_footer)?;
     let schema = schema_field(footer_bytes, location)?;
-    let (top, leaves) = footer::schema(&schema, location.start)?;
+    let (top, leaf_paths) = footer::schema(&schema, location.start)?;
+    let leaves = leaf_paths.len();
     if !masks.is_empty() {
         for field in &top {
             if let Some(why) = crate::tables::names::unreadable(field.name()) {
@@ -267,17 +268,26 @@ pub fn mask(
         }
     }
     // A reader that matches columns by field id (Iceberg) takes another field with a masked
-    // column's id, at any depth, for it: a masked column's id must be its alone.
-    if prepared.iter().any(|(c, _)| c.field_id.is_some()) {
+    // column's id, at any depth, for it: a masked column's id must be its alone. Where other
+    // fields have ids and a masked column has none, such a reader finds that column by an id
+    // its table gives, which another field here may carry: refused too.
+    if !prepared.is_empty() {
         let ids = footer::field_ids(&schema).map_err(|e| footer::malformed(location.start, e))?;
         for (column, _) in &prepared {
-            if let Some(id) = column.field_id {
-                if ids.iter().filter(|&&other| other == id).count() > 1 {
+            match column.field_id {
+                Some(id) if ids.iter().filter(|&&other| other == id).count() > 1 => {
                     return Err(Error::LookAlikeColumn {
                         column: column.name.clone(),
                         found: format!("another field with field_id {id}"),
                     });
                 }
+                None if !ids.is_empty() => {
+                    return Err(Error::LookAlikeColumn {
+                        column: column.name.clone(),
+                        found: "other fields with a field_id, and none on it".to_string(),
+                    });
+                }
+                _ => {}
             }
         }
     }
@@ -294,7 +304,7 @@ pub fn mask(
     let mut rewrite = footer::rewrite(
         footer_bytes,
         location,
-        leaves,
+        &leaf_paths,
         &targets,
         &footer::Tail {
             bytes: tail,

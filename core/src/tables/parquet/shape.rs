@@ -19,7 +19,11 @@ pub enum Kind {
     I64,
     Double,
     Binary,
+    /// An i32 of an enumeration: `valid` says which values it has.
+    Enum(fn(i64) -> bool),
     Struct(&'static [Slot]),
+    /// A union: a struct with exactly one of its fields.
+    Union(&'static [Slot]),
     List(&'static Kind),
 }
 
@@ -42,7 +46,8 @@ impl Kind {
             Kind::I64 => ty == thrift::I64,
             Kind::Double => ty == thrift::DOUBLE,
             Kind::Binary => ty == thrift::BINARY,
-            Kind::Struct(_) => ty == thrift::STRUCT,
+            Kind::Enum(_) => ty == thrift::I32,
+            Kind::Struct(_) | Kind::Union(_) => ty == thrift::STRUCT,
             Kind::List(_) => ty == thrift::LIST,
         }
     }
@@ -81,9 +86,9 @@ pub static STATISTICS: [Slot; 8] = [
 ];
 
 pub static PAGE_ENCODING_STATS: [Slot; 3] = [
-    s(1, Kind::I32), // page_type
-    s(2, Kind::I32), // encoding
-    s(3, Kind::I32), // count
+    s(1, Kind::I32),            // page_type
+    s(2, Kind::Enum(encoding)), // encoding
+    s(3, Kind::I32),            // count
 ];
 
 pub static SIZE_STATISTICS: [Slot; 3] = [
@@ -91,6 +96,16 @@ pub static SIZE_STATISTICS: [Slot; 3] = [
     s(2, Kind::List(&Kind::I64)), // repetition_level_histogram
     s(3, Kind::List(&Kind::I64)), // definition_level_histogram
 ];
+
+/// parquet.thrift's `Encoding` values (PLAIN to BYTE_STREAM_SPLIT).
+fn encoding(value: i64) -> bool {
+    (0..=9).contains(&value)
+}
+
+/// ISO WKB geometry type codes: 1 to 7, plus 1000 (Z), 2000 (M) or 3000 (ZM).
+fn geometry_type(value: i64) -> bool {
+    (1..=7).contains(&(value % 1000)) && (0..=3).contains(&(value / 1000))
+}
 
 pub static BOUNDING_BOX: [Slot; 8] = [
     s(1, Kind::Double), // xmin
@@ -104,14 +119,17 @@ pub static BOUNDING_BOX: [Slot; 8] = [
 ];
 
 pub static GEOSPATIAL_STATISTICS: [Slot; 2] = [
-    s(1, Kind::Struct(&BOUNDING_BOX)), // bbox
-    s(2, Kind::List(&Kind::I32)),      // geospatial_types
+    s(1, Kind::Struct(&BOUNDING_BOX)),            // bbox
+    s(2, Kind::List(&Kind::Enum(geometry_type))), // geospatial_types
 ];
+
+/// The kind of `ColumnMetaData.size_statistics`.
+pub static COLUMN_META_DATA_SIZE_STATISTICS: Kind = Kind::Struct(&SIZE_STATISTICS);
 
 /// `ColumnMetaData`, without `key_value_metadata` (8): a writer's free text.
 pub static COLUMN_META_DATA: [Slot; 16] = [
     s(1, Kind::I32),                                        // type
-    s(2, Kind::List(&Kind::I32)),                           // encodings
+    s(2, Kind::List(&Kind::Enum(encoding))),                // encodings
     s(3, Kind::List(&Kind::Binary)),                        // path_in_schema
     s(4, Kind::I32),                                        // codec
     s(5, Kind::I64),                                        // num_values
@@ -162,7 +180,7 @@ static TIME_UNIT: [Slot; 3] = [
     s(3, Kind::Struct(EMPTY)), // NANOS
 ];
 /// `TimeType` and `TimestampType`: isAdjustedToUTC, unit.
-static TIME: [Slot; 2] = [s(1, Kind::Bool), s(2, Kind::Struct(&TIME_UNIT))];
+static TIME: [Slot; 2] = [s(1, Kind::Bool), s(2, Kind::Union(&TIME_UNIT))];
 static INTEGER: [Slot; 2] = [s(1, Kind::Byte), s(2, Kind::Bool)]; // bitWidth, isSigned
 static VARIANT: [Slot; 1] = [s(1, Kind::Byte)]; // specification_version
 static GEOMETRY: [Slot; 1] = [s(1, Kind::Binary)]; // crs
@@ -190,16 +208,16 @@ pub static LOGICAL_TYPE: [Slot; 17] = [
 ];
 
 pub static SCHEMA_ELEMENT: [Slot; 10] = [
-    s(1, Kind::I32),                    // type
-    s(2, Kind::I32),                    // type_length
-    s(3, Kind::I32),                    // repetition_type
-    s(4, Kind::Binary),                 // name
-    s(5, Kind::I32),                    // num_children
-    s(6, Kind::I32),                    // converted_type
-    s(7, Kind::I32),                    // scale
-    s(8, Kind::I32),                    // precision
-    s(9, Kind::I32),                    // field_id
-    s(10, Kind::Struct(&LOGICAL_TYPE)), // logicalType
+    s(1, Kind::I32),                   // type
+    s(2, Kind::I32),                   // type_length
+    s(3, Kind::I32),                   // repetition_type
+    s(4, Kind::Binary),                // name
+    s(5, Kind::I32),                   // num_children
+    s(6, Kind::I32),                   // converted_type
+    s(7, Kind::I32),                   // scale
+    s(8, Kind::I32),                   // precision
+    s(9, Kind::I32),                   // field_id
+    s(10, Kind::Union(&LOGICAL_TYPE)), // logicalType
 ];
 
 /// `FileMetaData`'s fields a masked view copies through the shapes (row groups, key-value
@@ -234,12 +252,16 @@ pub fn skip_conforming(reader: &mut Reader<'_>, ty: u8, kind: &Kind) -> thrift::
     }
     match kind {
         Kind::Struct(slots) => struct_conforms(reader, slots),
+        Kind::Union(slots) => union_conforms(reader, slots),
+        Kind::Enum(valid) => Ok(valid(reader.i64()?)),
         Kind::List(elem) => {
             let (elem_ty, len) = reader.list_header()?;
             let mut conforms = elem.matches_element(elem_ty);
             for _ in 0..len {
                 match elem {
                     Kind::Struct(slots) if conforms => conforms = struct_conforms(reader, slots)?,
+                    Kind::Union(slots) if conforms => conforms = union_conforms(reader, slots)?,
+                    Kind::Enum(valid) if conforms => conforms = valid(reader.i64()?),
                     _ => reader.skip_element(elem_ty)?,
                 }
             }
@@ -255,10 +277,20 @@ pub fn skip_conforming(reader: &mut Reader<'_>, ty: u8, kind: &Kind) -> thrift::
 /// Skips the struct at `reader` (after its opening: its fields and stop); whether every field
 /// is one of `slots`, of its kind, once.
 pub fn struct_conforms(reader: &mut Reader<'_>, slots: &'static [Slot]) -> thrift::Result<bool> {
+    struct_conforms_counting(reader, slots, &mut 0)
+}
+
+/// [`struct_conforms`], counting the fields in `fields`.
+fn struct_conforms_counting(
+    reader: &mut Reader<'_>,
+    slots: &'static [Slot],
+    fields: &mut usize,
+) -> thrift::Result<bool> {
     let mut conforms = true;
     let mut last = 0;
     let mut seen = 0u64;
     while let Some((id, ty)) = reader.field_header(&mut last)? {
+        *fields += 1;
         match slot(slots, id) {
             Some(slot) => {
                 first_time(&mut seen, id, reader)?;
@@ -271,6 +303,13 @@ pub fn struct_conforms(reader: &mut Reader<'_>, slots: &'static [Slot]) -> thrif
         }
     }
     Ok(conforms)
+}
+
+/// Skips the union at `reader`; whether it has exactly one field, one of `slots`, conforming.
+fn union_conforms(reader: &mut Reader<'_>, slots: &'static [Slot]) -> thrift::Result<bool> {
+    let mut fields = 0;
+    let conforms = struct_conforms_counting(reader, slots, &mut fields)?;
+    Ok(conforms && fields == 1)
 }
 
 /// Copies the field `id` of type `ty` at `reader` to `w` as far as it conforms to `kind`:
@@ -291,6 +330,32 @@ pub fn copy_conforming(
             w.begin_struct(Some(id));
             copy_struct(reader, slots, w)?;
             w.end_struct();
+            Ok(())
+        }
+        Kind::Union(slots) => {
+            // The first known variant that conforms, alone: a second one is for no reader.
+            let mut variant = Writer::default();
+            variant.begin_struct(None);
+            let mut last = 0;
+            let mut seen = 0u64;
+            while let Some((vid, vty)) = reader.field_header(&mut last)? {
+                match slot(slots, vid) {
+                    Some(s) if variant.out.is_empty() => {
+                        first_time(&mut seen, vid, reader)?;
+                        copy_conforming(reader, vid, vty, &s.kind, &mut variant)?;
+                    }
+                    Some(_) => {
+                        first_time(&mut seen, vid, reader)?;
+                        reader.skip(vty)?;
+                    }
+                    None => reader.skip(vty)?,
+                }
+            }
+            if !variant.out.is_empty() {
+                w.begin_struct(Some(id));
+                w.out.extend_from_slice(&variant.out);
+                w.end_struct();
+            }
             Ok(())
         }
         Kind::List(Kind::Struct(slots)) => {
@@ -497,5 +562,52 @@ mod tests {
         expected.end_struct();
         expected.end_struct();
         assert_eq!(copy.out, expected.out);
+    }
+
+    #[test]
+    fn a_union_keeps_its_first_variant_alone() {
+        // logicalType STRING, then a second variant GEOMETRY whose crs holds an email.
+        let mut w = Writer::default();
+        w.begin_struct(None);
+        binary(&mut w, 4, b"region");
+        w.begin_struct(Some(10));
+        w.begin_struct(Some(1));
+        w.end_struct();
+        w.begin_struct(Some(17));
+        binary(&mut w, 1, b"bob@example.com");
+        w.end_struct();
+        w.end_struct();
+        w.end_struct();
+        assert!(!struct_conforms(&mut Reader::new(&w.out), &SCHEMA_ELEMENT).unwrap());
+        let mut copy = Writer::default();
+        copy.begin_struct(None);
+        copy_struct(&mut Reader::new(&w.out), &SCHEMA_ELEMENT, &mut copy).unwrap();
+        copy.end_struct();
+        let mut expected = Writer::default();
+        expected.begin_struct(None);
+        binary(&mut expected, 4, b"region");
+        expected.begin_struct(Some(10));
+        expected.begin_struct(Some(1));
+        expected.end_struct();
+        expected.end_struct();
+        expected.end_struct();
+        assert_eq!(copy.out, expected.out);
+    }
+
+    #[test]
+    fn an_enumerations_list_holds_its_values_only() {
+        // `encodings` whose one-byte varints spell text: not encodings, dropped.
+        let spelled = meta(|w| {
+            w.field_header(2, thrift::LIST);
+            w.list_header(thrift::I32, 3);
+            for b in b"bob" {
+                w.out.push(*b);
+            }
+        });
+        let (conforms, copy) = walk(&spelled);
+        assert!(!conforms);
+        assert!(!copy.windows(3).any(|w| w == b"bob"));
+        let real = meta(|w| w.i32_list_field(2, &[0, 8, 3]));
+        assert_eq!(walk(&real), (true, real.clone()));
     }
 }
