@@ -37,6 +37,7 @@ pub struct Slot {
 impl Kind {
     /// Whether a value of compact type `ty` is of this kind (a field's type: a bool's carries
     /// its value).
+    #[inline]
     pub fn matches(&self, ty: u8) -> bool {
         match self {
             Kind::Bool => ty == thrift::TRUE || ty == thrift::FALSE,
@@ -50,6 +51,15 @@ impl Kind {
             Kind::Struct(_) | Kind::Union(_) => ty == thrift::STRUCT,
             Kind::List(_) => ty == thrift::LIST,
         }
+    }
+
+    /// Whether values of this kind are checked by their type alone.
+    #[inline]
+    fn is_scalar(&self) -> bool {
+        !matches!(
+            self,
+            Kind::Enum(_) | Kind::Struct(_) | Kind::Union(_) | Kind::List(_)
+        )
     }
 
     /// Whether a list's element type `elem` is of this kind (no shape has a list of bools).
@@ -292,6 +302,11 @@ fn struct_conforms_counting(
     while let Some((id, ty)) = reader.field_header(&mut last)? {
         *fields += 1;
         match slot(slots, id) {
+            // A scalar of its type, skipped here: the common case, kept out of the recursion.
+            Some(slot) if slot.kind.is_scalar() && slot.kind.matches(ty) => {
+                first_time(&mut seen, id, reader)?;
+                reader.skip_field_scalar(ty)?;
+            }
             Some(slot) => {
                 first_time(&mut seen, id, reader)?;
                 conforms &= skip_conforming(reader, ty, &slot.kind)?;
