@@ -22,6 +22,16 @@ def test_a_unions_type_ids_hold_no_clear_value(atk6, principal):
 
 
 @pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["histogram-balanced-def.parquet",
+                                  "histogram-balanced-rep.parquet"])
+def test_a_level_histogram_that_sums_to_the_count_holds_no_clear_value(atk6, principal, name):
+    """`histogram_sums` keeps a histogram whose entries SUM to num_values; entries may be
+    negative, so an email as one-byte varints and one balancing entry pass."""
+    found = clear_in_view(atk6, principal, name)
+    assert not found, f"{principal} read clear emails in {name}: {found}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
 def test_an_empty_logical_type_reads_as_upstream_in_pyarrow(atk6, principal):
     """Usability (crafted file): region's LogicalType is an empty union. Upstream pyarrow reads
     region as binary; the view drops the empty union (no variant to copy) and pyarrow falls

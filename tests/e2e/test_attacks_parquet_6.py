@@ -11,7 +11,8 @@ stores (large lists, strings and binaries, views, list views, fixed-size lists, 
 decimal32/64/256, bool8, date64, float16, dictionaries of every index type, zoned and offset
 timestamps, nested maps and lists of structs) keeps ARROW:schema and reads as upstream; field
 ids on every column, nested ones too, are served (read as upstream without ARROW:schema).
-Open: `union-type-ids.parquet` (a clear email in ARROW:schema), `union-empty.parquet` (pyarrow
+Open: `union-type-ids.parquet` (a clear email in ARROW:schema), `histogram-balanced-*` (an
+email in a level histogram whose sum is the count), `union-empty.parquet` (pyarrow
 reads region otherwise), `writer-field-ids-everywhere.parquet` (ARROW:schema dropped).
 """
 import base64
@@ -25,10 +26,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import start_stack
-from test_attacks_parquet_2 import BINARY, STRUCT, edit, footer_of, plain, put, refused, value
+from test_attacks_parquet_2 import (
+    BINARY, I64, LIST, STRUCT, edit, footer_of, plain, put, refused, value,
+)
 from test_attacks_parquet_3 import READERS, an_email
-from test_attacks_parquet_4 import fetch, served_clear
-from test_attacks_parquet_5 import element, schema_edit, unmasked_differences, view_of
+from test_attacks_parquet_4 import fetch, served_clear, unmasked_fields
+from test_attacks_parquet_5 import (
+    element, literal_ints, schema_edit, unmasked_differences, view_of,
+)
 
 MASKED = ("alice", "erin")
 
@@ -79,6 +84,17 @@ def union_type_ids(data):
             if value(kv, 1) == b"ARROW:schema":
                 put(kv, 2, BINARY, base64.b64encode(message))
     return edit(data, fn)
+
+
+def balanced_histogram(field):
+    """The UNMASKED region chunk's SizeStatistics level histogram (`field` 2: repetition, 3:
+    definition) spelling an email (one-byte varints), then one entry that brings the sum to
+    the chunk's num_values: `histogram_sums` only compares the sum (entries may be negative)."""
+    def mutate(rg, cc, md, email):
+        entries = literal_ints(email)
+        entries.append(value(md, 5) - sum(entries))
+        put(value(md, 16), field, LIST, (I64, entries))
+    return mutate
 
 
 def every_arrow_type(table):
@@ -166,6 +182,8 @@ def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     out = {name: schema_edit(fn)(first) for name, fn in SCHEMA_EDITS.items()}
     out["union-type-ids.parquet"] = union_type_ids(first)
+    out["histogram-balanced-def.parquet"] = unmasked_fields(balanced_histogram(3))(first)
+    out["histogram-balanced-rep.parquet"] = unmasked_fields(balanced_histogram(2))(first)
     out["writer-every-arrow-type.parquet"] = plain(every_arrow_type(table))
     out["writer-extensions-with-parameters.parquet"] = plain(parameterised_extensions(table))
     out["writer-field-ids-everywhere.parquet"] = plain(field_ids_everywhere(table))
