@@ -22,6 +22,15 @@ def test_a_unions_type_ids_hold_no_clear_value(atk6, principal):
 
 
 @pytest.mark.parametrize("principal", MASKED)
+def test_schema_features_hold_no_clear_value(atk6, principal):
+    """LEAK: `check_message` sizes `Schema.features` (a vector of i64, `fb.vector(.., 8)`) and
+    never reads the values: an email there is kept verbatim in the view's ARROW:schema, which
+    pyarrow still reads as the file's schema."""
+    found = clear_in_view(atk6, principal, "schema-features.parquet")
+    assert not found, f"{principal} read clear emails in ARROW:schema: {found}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
 @pytest.mark.parametrize("name", ["histogram-balanced-def.parquet",
                                   "histogram-balanced-rep.parquet"])
 def test_a_level_histogram_that_sums_to_the_count_holds_no_clear_value(atk6, principal, name):

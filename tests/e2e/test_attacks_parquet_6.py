@@ -11,7 +11,7 @@ stores (large lists, strings and binaries, views, list views, fixed-size lists, 
 decimal32/64/256, bool8, date64, float16, dictionaries of every index type, zoned and offset
 timestamps, nested maps and lists of structs) keeps ARROW:schema and reads as upstream; field
 ids on every column, nested ones too, are served (read as upstream without ARROW:schema).
-Open: `union-type-ids.parquet` (a clear email in ARROW:schema), `histogram-balanced-*` (an
+Open: `union-type-ids.parquet`, `schema-features.parquet` (a clear email in ARROW:schema), `histogram-balanced-*` (an
 email in a level histogram whose sum is the count), `union-empty.parquet` (pyarrow
 reads region otherwise), `writer-field-ids-everywhere.parquet` (ARROW:schema dropped).
 """
@@ -19,6 +19,7 @@ import base64
 import io
 import os
 import shutil
+import struct
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +30,7 @@ from conftest import start_stack
 from test_attacks_parquet_2 import (
     BINARY, I64, LIST, STRUCT, edit, footer_of, plain, put, refused, value,
 )
-from test_attacks_parquet_3 import READERS, an_email
+from test_attacks_parquet_3 import READERS, an_email, arrow_schema_edit
 from test_attacks_parquet_4 import fetch, served_clear, unmasked_fields
 from test_attacks_parquet_5 import (
     element, literal_ints, schema_edit, unmasked_differences, view_of,
@@ -95,6 +96,53 @@ def balanced_histogram(field):
         entries.append(value(md, 5) - sum(entries))
         put(value(md, 16), field, LIST, (I64, entries))
     return mutate
+
+
+def with_features(message, payload):
+    """The IPC schema `message` with `Schema.features` (field 3, a vector of i64 the walk sizes
+    and never reads) holding `payload`: a new vtable and the vector appended to the flatbuffer
+    (pyarrow reads the schema as before)."""
+    assert message[:4] == b"\xff" * 4
+    n = int.from_bytes(message[4:8], "little")
+    fb = bytearray(message[8:8 + n])
+    u32 = lambda at: struct.unpack_from("<I", fb, at)[0]
+    def vt(t):
+        v = t - struct.unpack_from("<i", fb, t)[0]
+        ln, inline = struct.unpack_from("<HH", fb, v)
+        return v, [struct.unpack_from("<H", fb, v + 4 + 2 * i)[0] for i in range((ln - 4) // 2)], inline
+    msg = u32(0)
+    _, mf, _ = vt(msg)
+    at = msg + mf[2]
+    schema = at + u32(at)
+    old, sf, inline = vt(schema)
+    # The old vtable, now unreached, zeroed: the walk refuses non-zero bytes it does not read.
+    fb[old:old + 4 + 2 * len(sf)] = bytes(4 + 2 * len(sf))
+    sf = (sf + [0, 0, 0, 0])[:3]
+    while len(fb) % 8:
+        fb.append(0)
+    # the features field's uoffset, then the vector (its elements 8-aligned)
+    field_at = len(fb)
+    fb += b"\0" * 4
+    vec = len(fb)
+    if (vec + 4) % 8:
+        fb += b"\0" * 4
+        vec += 4
+    k = -(-len(payload) // 8)
+    fb += struct.pack("<I", k) + payload.ljust(8 * k, b"\0")
+    struct.pack_into("<I", fb, field_at, vec - field_at)
+    while len(fb) % 4:
+        fb.append(0)
+    vtable = len(fb)
+    fb += struct.pack("<HH", 12, inline) + struct.pack("<HHHH", *sf, field_at - schema)
+    struct.pack_into("<i", fb, schema, schema - vtable)
+    while len(fb) % 8:
+        fb.append(0)
+    return message[:4] + len(fb).to_bytes(4, "little") + bytes(fb) + message[8 + n:]
+
+
+def schema_features(data):
+    email = an_email(footer_of(data))
+    return arrow_schema_edit(data, lambda message: with_features(message, email))
 
 
 def every_arrow_type(table):
@@ -182,6 +230,7 @@ def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     out = {name: schema_edit(fn)(first) for name, fn in SCHEMA_EDITS.items()}
     out["union-type-ids.parquet"] = union_type_ids(first)
+    out["schema-features.parquet"] = schema_features(first)
     out["histogram-balanced-def.parquet"] = unmasked_fields(balanced_histogram(3))(first)
     out["histogram-balanced-rep.parquet"] = unmasked_fields(balanced_histogram(2))(first)
     out["writer-every-arrow-type.parquet"] = plain(every_arrow_type(table))
