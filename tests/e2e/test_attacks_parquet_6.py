@@ -10,7 +10,8 @@ STRING alone; an empty union reads as upstream; a pyarrow file of every Arrow ty
 stores (large lists, strings and binaries, views, list views, fixed-size lists, durations,
 decimal32/64/256, bool8, date64, float16, dictionaries of every index type, zoned and offset
 timestamps, nested maps and lists of structs) keeps ARROW:schema and reads as upstream; field
-ids on every column, nested ones too, are served (read as upstream without ARROW:schema).
+ids on every column, nested ones too, are served (read as upstream without ARROW:schema);
+a masked chunk's file_path or balanced level histogram (an email) never reaches the view.
 Open: `union-type-ids.parquet`, `schema-features.parquet` (a clear email in ARROW:schema), `histogram-balanced-*` (an
 email in a level histogram whose sum is the count), `union-empty.parquet` (pyarrow
 reads region otherwise), `writer-field-ids-everywhere.parquet` (ARROW:schema dropped).
@@ -31,7 +32,7 @@ from test_attacks_parquet_2 import (
     BINARY, I64, LIST, STRUCT, edit, footer_of, plain, put, refused, value,
 )
 from test_attacks_parquet_3 import READERS, an_email, arrow_schema_edit
-from test_attacks_parquet_4 import fetch, served_clear, unmasked_fields
+from test_attacks_parquet_4 import fetch, masked_chunk_edit, served_clear, unmasked_fields
 from test_attacks_parquet_5 import (
     element, literal_ints, schema_edit, unmasked_differences, view_of,
 )
@@ -145,6 +146,25 @@ def schema_features(data):
     return arrow_schema_edit(data, lambda message: with_features(message, email))
 
 
+def masked_file_path(cc, md, email):
+    """The MASKED chunk's `file_path` (ColumnChunk 1: the chunk in another file) an email."""
+    put(cc, 1, BINARY, email)
+
+
+def masked_histogram(cc, md, email):
+    """The MASKED chunk's definition level histogram: `balanced_histogram` (the email, then
+    the entry bringing its sum to num_values)."""
+    entries = literal_ints(email)
+    entries.append(value(md, 5) - sum(entries))
+    put(md, 16, STRUCT, [[3, LIST, (I64, entries)]])
+
+
+MASKED_EDITS = {
+    "masked-file-path.parquet": masked_file_path,
+    "masked-histogram-balanced.parquet": masked_histogram,
+}
+
+
 def every_arrow_type(table):
     """The orders table and a column of each Arrow type pyarrow 26 writes to Parquet that
     today's `check_type` must know (run-end encoded and month-day-nano intervals it does not
@@ -230,6 +250,7 @@ def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     out = {name: schema_edit(fn)(first) for name, fn in SCHEMA_EDITS.items()}
     out["union-type-ids.parquet"] = union_type_ids(first)
+    out.update({name: masked_chunk_edit(fn)(first) for name, fn in MASKED_EDITS.items()})
     out["schema-features.parquet"] = schema_features(first)
     out["histogram-balanced-def.parquet"] = unmasked_fields(balanced_histogram(3))(first)
     out["histogram-balanced-rep.parquet"] = unmasked_fields(balanced_histogram(2))(first)
@@ -360,6 +381,15 @@ def test_field_ids_on_every_column_are_served(atk6, principal, name, reader):
     id on every field, nested ones too."""
     diff = unmasked_differences(atk6, principal, name, READERS[reader])
     assert not diff, f"{principal}/{reader}: {diff}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", sorted(MASKED_EDITS))
+def test_the_masked_chunks_file_path_and_histogram_hold_no_clear_value(atk6, principal, name):
+    """A masked chunk in another file (refused), or with a level histogram that sums to its
+    count: its footer entry is rewritten, so neither reaches the view."""
+    found = clear_in_view(atk6, principal, name)
+    assert not found, f"{principal} read clear emails in {name}: {found}"
 
 
 def test_the_stack_still_answers_others(atk6):
