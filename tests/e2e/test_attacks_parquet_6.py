@@ -6,15 +6,17 @@ Each test asserts the SAFE or usable outcome and passed when written. What did n
 `open_leaks_parquet_6.py` (not collected), over the same objects made here.
 
 Held: a LogicalType union whose first variant is unknown (an email) and second STRING keeps
-STRING alone; an empty union reads as upstream; a pyarrow file of every Arrow type Parquet
-stores (large lists, strings and binaries, views, list views, fixed-size lists, durations,
-decimal32/64/256, bool8, date64, float16, dictionaries of every index type, zoned and offset
-timestamps, nested maps and lists of structs) keeps ARROW:schema and reads as upstream; field
-ids on every column, nested ones too, are served (read as upstream without ARROW:schema);
-a masked chunk's file_path or balanced level histogram (an email) never reaches the view.
-Open: `union-type-ids.parquet`, `schema-features.parquet` (a clear email in ARROW:schema), `histogram-balanced-*` (an
-email in a level histogram whose sum is the count), `union-empty.parquet` (pyarrow
-reads region otherwise), `writer-field-ids-everywhere.parquet` (ARROW:schema dropped).
+STRING alone; an empty union holds no clear value (DuckDB reads it as upstream); a pyarrow file
+of every Arrow type Parquet stores (large lists, strings and binaries, views, list views,
+fixed-size lists, durations, decimal32/64/256, bool8, date64, float16, dictionaries of every
+index type, zoned and offset timestamps, nested maps and lists of structs) keeps ARROW:schema
+and reads as upstream; field ids on every column, nested ones too, are served (read as
+upstream without ARROW:schema); a masked chunk's file_path or balanced level histogram (an
+email) never reaches the view.
+Open: `union-type-ids.parquet`, `schema-features.parquet` (a clear email in ARROW:schema),
+`histogram-balanced-*` (an email in a level histogram whose sum is the count),
+`union-empty.parquet` (pyarrow reads region otherwise), `writer-field-ids-everywhere.parquet`
+(ARROW:schema dropped).
 """
 import base64
 import io
