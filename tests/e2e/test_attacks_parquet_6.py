@@ -398,3 +398,48 @@ def test_the_stack_still_answers_others(atk6):
     name = "union-type-ids.parquet"
     status, _, body = fetch(atk6, "carol", name)
     assert status == 200 and body == atk6.objects[name]
+
+
+# --- found open by this pass, fixed since: a union's type ids and Schema.features (numbers a
+# writer picks, kept unread: Union types are not kept, features are 0 to 2), histogram counts
+# none negative, pyarrow's PARQUET:field_id metadata kept ------------------------------------
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_a_unions_type_ids_hold_no_clear_value(atk6, principal):
+    """LEAK: `check_type` (arrow_schema.rs, tag 14) sizes a Union's `typeIds` vector (i32s) and
+    marks its bytes covered without reading them; the vector's length is the writer's, so its
+    bytes are free text of any length. An email written there (zero-padded to 4 bytes) is
+    kept verbatim in the view's ARROW:schema (base64: decoded by any reader of the footer).
+    The union field is one more than the file's columns; the gateway does not compare."""
+    found = clear_in_view(atk6, principal, "union-type-ids.parquet")
+    assert not found, f"{principal} read clear emails in ARROW:schema: {found}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_schema_features_hold_no_clear_value(atk6, principal):
+    """LEAK: `check_message` sizes `Schema.features` (a vector of i64, `fb.vector(.., 8)`) and
+    never reads the values: an email there is kept verbatim in the view's ARROW:schema, which
+    pyarrow still reads as the file's schema."""
+    found = clear_in_view(atk6, principal, "schema-features.parquet")
+    assert not found, f"{principal} read clear emails in ARROW:schema: {found}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["histogram-balanced-def.parquet",
+                                  "histogram-balanced-rep.parquet"])
+def test_a_level_histogram_that_sums_to_the_count_holds_no_clear_value(atk6, principal, name):
+    """`histogram_sums` keeps a histogram whose entries SUM to num_values; entries may be
+    negative, so an email as one-byte varints and one balancing entry pass."""
+    found = clear_in_view(atk6, principal, name)
+    assert not found, f"{principal} read clear emails in {name}: {found}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_field_ids_keep_arrow_schema(atk6, principal):
+    """Usability: pyarrow writes a field id as the Arrow field's custom metadata
+    `PARQUET:field_id` in ARROW:schema (pyiceberg-style files carry one on every field), and
+    `canonical_extension` refuses any custom metadata but extension names: ARROW:schema is
+    dropped whole, so an unmasked zoned timestamp reads as UTC and a large string as string
+    (pyarrow; polars likewise)."""
+    diff = arrow_type_differences(atk6, principal, "writer-field-ids-everywhere.parquet")
+    assert not diff, f"{principal}: {diff}"

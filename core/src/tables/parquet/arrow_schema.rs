@@ -190,7 +190,13 @@ fn check_message(fb: &mut Flatbuffer<'_>) -> Option<()> {
     let schema = fb.follow(message.at(2)?)?;
     // `Schema`: endianness 0, fields 1, custom_metadata 2, features 3.
     let schema = fb.table(schema, &[2, 4, 4, 4])?;
-    fb.vector(schema.at(3), 8)?;
+    // `Feature`s: 0 to 2 (UNUSED, DICTIONARY_REPLACEMENT, COMPRESSED_BODY).
+    for at in fb.vector(schema.at(3), 8)? {
+        let feature = u64::from_le_bytes(fb.bytes(at, 8)?.try_into().ok()?);
+        if feature > 2 {
+            return None;
+        }
+    }
     let fields = fb.tables(schema.at(1))?;
     let mut known = Known::default();
     check_fields(fb, fields, 0, &mut known)?;
@@ -268,17 +274,23 @@ fn check_fields<'b>(
 
 /// A field's custom metadata entry that may be kept: a canonical extension type without
 /// parameters (`arrow.json`, `arrow.uuid`, `arrow.bool8`, whose metadata is empty), which
-/// readers need to read the column as upstream (polars reads a JSON column as binary without).
+/// readers need to read the column as upstream (polars reads a JSON column as binary without),
+/// and a field id.
 fn canonical_extension(key: &[u8], value: &[u8]) -> Option<()> {
     let kept = match key {
         b"ARROW:extension:name" => matches!(value, b"arrow.json" | b"arrow.uuid" | b"arrow.bool8"),
         b"ARROW:extension:metadata" => value.is_empty(),
+        // pyarrow's field id (Iceberg's files have one on every field): a number.
+        b"PARQUET:field_id" => {
+            !value.is_empty() && value.len() <= 10 && value.iter().all(u8::is_ascii_digit)
+        }
         _ => false,
     };
     kept.then_some(())
 }
 
-/// A field's type table, by the `Type` union's tag: its fields' sizes, and a `Timestamp`'s
+/// A field's type table, by the `Type` union's tag (a `Union`, which Parquet cannot store and
+/// whose type ids are numbers a writer picks, is not kept): its fields' sizes, and a `Timestamp`'s
 /// time zone (returned) held to the characters zone names and offsets use (an `@` is not one).
 fn check_type<'b>(fb: &mut Flatbuffer<'b>, tag: u8, table: usize) -> Option<Option<&'b [u8]>> {
     let sizes: &[usize] = match tag {
@@ -290,7 +302,6 @@ fn check_type<'b>(fb: &mut Flatbuffer<'b>, tag: u8, table: usize) -> Option<Opti
         10 => &[2, 4],                        // Timestamp: unit, timezone
         15 | 16 => &[4],                      // FixedSizeBinary: byteWidth; FixedSizeList: listSize
         17 => &[1],                           // Map: keysSorted
-        14 => &[2, 4],                        // Union: mode, typeIds
         1 | 4..=6 | 12 | 13 | 19..=26 => &[], // no fields
         _ => return None,
     };
@@ -306,10 +317,6 @@ fn check_type<'b>(fb: &mut Flatbuffer<'b>, tag: u8, table: usize) -> Option<Opti
                     .iter()
                     .all(|&b| b.is_ascii_alphanumeric() || b"_+-/:".contains(&b));
             zone_like.then_some(Some(zone))
-        }
-        14 => {
-            fb.vector(table.at(1), 4)?;
-            Some(None)
         }
         _ => Some(None),
     }

@@ -1566,9 +1566,18 @@ fn histogram_sums(sizes: &Field<'_>) -> thrift::Result<[Option<i64>; 2]> {
         if elem != thrift::I64 || len == 0 {
             continue;
         }
+        // Counts: none negative (a negative one could balance others that spell a text).
         let mut sum = 0i64;
         for _ in 0..len {
-            sum = sum.saturating_add(reader.i64()?);
+            let count = reader.i64()?;
+            sum = if count < 0 {
+                i64::MIN
+            } else {
+                sum.saturating_add(count)
+            };
+            if sum < 0 {
+                break;
+            }
         }
         *slot = Some(sum);
     }
