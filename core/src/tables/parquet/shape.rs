@@ -19,67 +19,126 @@ pub enum Kind {
     I64,
     Double,
     Binary,
-    /// An i32 of an enumeration: `valid` says which values it has.
-    Enum(fn(i64) -> bool),
+    /// An i32 of an enumeration.
+    Enum(Values),
     Struct(&'static [Slot]),
     /// A union: a struct with exactly one of its fields.
     Union(&'static [Slot]),
     List(&'static Kind),
 }
 
-/// A struct's field: its id and kind.
+/// The enumerations a shape types.
+#[derive(Debug, Clone, Copy)]
+pub enum Values {
+    /// parquet.thrift's `Encoding` values (PLAIN to BYTE_STREAM_SPLIT).
+    Encoding,
+    /// ISO WKB geometry type codes: 1 to 7, plus 1000 (Z), 2000 (M) or 3000 (ZM).
+    GeometryType,
+}
+
+impl Values {
+    #[inline]
+    fn holds(self, value: i64) -> bool {
+        match self {
+            Values::Encoding => (0..=9).contains(&value),
+            Values::GeometryType => {
+                (1..=7).contains(&(value % 1000)) && (0..=3).contains(&(value / 1000))
+            }
+        }
+    }
+}
+
+/// A struct's field: its id and kind, and the compact type its kind has (a bool's as `TRUE`)
+/// and whether its type alone checks it, read once when the shapes are built: the walk's hot
+/// loop compares bytes instead of branching on kinds.
 #[derive(Debug)]
 pub struct Slot {
     pub id: i16,
     pub kind: Kind,
+    ty: u8,
+    scalar: bool,
+}
+
+impl Slot {
+    /// Whether a field of compact type `ty` is of this slot's kind.
+    #[inline]
+    pub fn holds(&self, ty: u8) -> bool {
+        self.ty == as_field_type(ty)
+    }
+}
+
+/// A field's compact type with a bool's value taken out of it.
+#[inline]
+fn as_field_type(ty: u8) -> u8 {
+    if ty == thrift::FALSE {
+        thrift::TRUE
+    } else {
+        ty
+    }
 }
 
 impl Kind {
-    /// Whether a value of compact type `ty` is of this kind (a field's type: a bool's carries
-    /// its value).
-    #[inline]
-    pub fn matches(&self, ty: u8) -> bool {
+    /// The compact type of a field of this kind (bools as `TRUE`).
+    const fn compact_type(&self) -> u8 {
         match self {
-            Kind::Bool => ty == thrift::TRUE || ty == thrift::FALSE,
-            Kind::Byte => ty == thrift::BYTE,
-            Kind::I16 => ty == thrift::I16,
-            Kind::I32 => ty == thrift::I32,
-            Kind::I64 => ty == thrift::I64,
-            Kind::Double => ty == thrift::DOUBLE,
-            Kind::Binary => ty == thrift::BINARY,
-            Kind::Enum(_) => ty == thrift::I32,
-            Kind::Struct(_) | Kind::Union(_) => ty == thrift::STRUCT,
-            Kind::List(_) => ty == thrift::LIST,
+            Kind::Bool => thrift::TRUE,
+            Kind::Byte => thrift::BYTE,
+            Kind::I16 => thrift::I16,
+            Kind::I32 | Kind::Enum(_) => thrift::I32,
+            Kind::I64 => thrift::I64,
+            Kind::Double => thrift::DOUBLE,
+            Kind::Binary => thrift::BINARY,
+            Kind::Struct(_) | Kind::Union(_) => thrift::STRUCT,
+            Kind::List(_) => thrift::LIST,
         }
     }
 
     /// Whether values of this kind are checked by their type alone.
-    #[inline]
-    fn is_scalar(&self) -> bool {
+    const fn is_scalar(&self) -> bool {
         !matches!(
             self,
             Kind::Enum(_) | Kind::Struct(_) | Kind::Union(_) | Kind::List(_)
         )
     }
 
+    /// Whether a value of compact type `ty` is of this kind (a field's type: a bool's carries
+    /// its value).
+    #[inline]
+    pub fn matches(&self, ty: u8) -> bool {
+        self.compact_type() == as_field_type(ty)
+    }
+
     /// Whether a list's element type `elem` is of this kind (no shape has a list of bools).
+    #[inline]
     fn matches_element(&self, elem: u8) -> bool {
-        !matches!(self, Kind::Bool) && self.matches(elem)
+        elem != thrift::TRUE && elem != thrift::FALSE && self.compact_type() == elem
     }
 }
 
-/// The slot of field `id` in `slots` (most shapes number their fields from 1 without gaps:
-/// the `id - 1`th slot first).
+/// The slot of field `id` in `slots`, which are sorted by id (most shapes number their fields
+/// from 1 without gaps: the `id - 1`th slot first).
 pub fn slot(slots: &'static [Slot], id: i16) -> Option<&'static Slot> {
     let direct = usize::try_from(id)
         .ok()
         .and_then(|id| slots.get(id.checked_sub(1)?))
         .filter(|s| s.id == id);
-    direct.or_else(|| slots.iter().find(|s| s.id == id))
+    direct.or_else(|| {
+        slots
+            .binary_search_by_key(&id, |s| s.id)
+            .ok()
+            .and_then(|i| slots.get(i))
+    })
 }
 
 const fn s(id: i16, kind: Kind) -> Slot {
-    Slot { id, kind }
+    let ty = kind.compact_type();
+    let scalar = kind.is_scalar();
+    Slot {
+        id,
+        kind,
+        ty,
+        scalar,
+    }
 }
 
 const EMPTY: &[Slot] = &[];
@@ -96,9 +155,9 @@ pub static STATISTICS: [Slot; 8] = [
 ];
 
 pub static PAGE_ENCODING_STATS: [Slot; 3] = [
-    s(1, Kind::I32),            // page_type
-    s(2, Kind::Enum(encoding)), // encoding
-    s(3, Kind::I32),            // count
+    s(1, Kind::I32),                    // page_type
+    s(2, Kind::Enum(Values::Encoding)), // encoding
+    s(3, Kind::I32),                    // count
 ];
 
 pub static SIZE_STATISTICS: [Slot; 3] = [
@@ -106,16 +165,6 @@ pub static SIZE_STATISTICS: [Slot; 3] = [
     s(2, Kind::List(&Kind::I64)), // repetition_level_histogram
     s(3, Kind::List(&Kind::I64)), // definition_level_histogram
 ];
-
-/// parquet.thrift's `Encoding` values (PLAIN to BYTE_STREAM_SPLIT).
-fn encoding(value: i64) -> bool {
-    (0..=9).contains(&value)
-}
-
-/// ISO WKB geometry type codes: 1 to 7, plus 1000 (Z), 2000 (M) or 3000 (ZM).
-fn geometry_type(value: i64) -> bool {
-    (1..=7).contains(&(value % 1000)) && (0..=3).contains(&(value / 1000))
-}
 
 pub static BOUNDING_BOX: [Slot; 8] = [
     s(1, Kind::Double), // xmin
@@ -129,8 +178,8 @@ pub static BOUNDING_BOX: [Slot; 8] = [
 ];
 
 pub static GEOSPATIAL_STATISTICS: [Slot; 2] = [
-    s(1, Kind::Struct(&BOUNDING_BOX)),            // bbox
-    s(2, Kind::List(&Kind::Enum(geometry_type))), // geospatial_types
+    s(1, Kind::Struct(&BOUNDING_BOX)),                   // bbox
+    s(2, Kind::List(&Kind::Enum(Values::GeometryType))), // geospatial_types
 ];
 
 /// The kind of `ColumnMetaData.size_statistics`.
@@ -139,7 +188,7 @@ pub static COLUMN_META_DATA_SIZE_STATISTICS: Kind = Kind::Struct(&SIZE_STATISTIC
 /// `ColumnMetaData`, without `key_value_metadata` (8): a writer's free text.
 pub static COLUMN_META_DATA: [Slot; 16] = [
     s(1, Kind::I32),                                        // type
-    s(2, Kind::List(&Kind::Enum(encoding))),                // encodings
+    s(2, Kind::List(&Kind::Enum(Values::Encoding))),        // encodings
     s(3, Kind::List(&Kind::Binary)),                        // path_in_schema
     s(4, Kind::I32),                                        // codec
     s(5, Kind::I64),                                        // num_values
@@ -260,27 +309,45 @@ pub fn skip_conforming(reader: &mut Reader<'_>, ty: u8, kind: &Kind) -> thrift::
         reader.skip(ty)?;
         return Ok(false);
     }
+    if kind.is_scalar() {
+        reader.skip_field_scalar(ty)?;
+        return Ok(true);
+    }
+    container_conforms(reader, kind)
+}
+
+/// Skips the value of `kind` (an enumeration or a container, its type checked) at `reader`;
+/// whether it conforms.
+fn container_conforms(reader: &mut Reader<'_>, kind: &Kind) -> thrift::Result<bool> {
     match kind {
         Kind::Struct(slots) => struct_conforms(reader, slots),
         Kind::Union(slots) => union_conforms(reader, slots),
-        Kind::Enum(valid) => Ok(valid(reader.i64()?)),
+        Kind::Enum(values) => Ok(values.holds(reader.i64()?)),
         Kind::List(elem) => {
             let (elem_ty, len) = reader.list_header()?;
-            let mut conforms = elem.matches_element(elem_ty);
+            if !elem.matches_element(elem_ty) {
+                for _ in 0..len {
+                    reader.skip_element(elem_ty)?;
+                }
+                return Ok(false);
+            }
+            if elem.is_scalar() {
+                for _ in 0..len {
+                    reader.skip_element(elem_ty)?;
+                }
+                return Ok(true);
+            }
+            let mut conforms = true;
             for _ in 0..len {
-                match elem {
-                    Kind::Struct(slots) if conforms => conforms = struct_conforms(reader, slots)?,
-                    Kind::Union(slots) if conforms => conforms = union_conforms(reader, slots)?,
-                    Kind::Enum(valid) if conforms => conforms = valid(reader.i64()?),
-                    _ => reader.skip_element(elem_ty)?,
+                if conforms {
+                    conforms = container_conforms(reader, elem)?;
+                } else {
+                    reader.skip_element(elem_ty)?;
                 }
             }
             Ok(conforms)
         }
-        _ => {
-            reader.skip_field_scalar(ty)?;
-            Ok(true)
-        }
+        _ => Ok(true),
     }
 }
 
@@ -302,14 +369,19 @@ fn struct_conforms_counting(
     while let Some((id, ty)) = reader.field_header(&mut last)? {
         *fields += 1;
         match slot(slots, id) {
-            // A scalar of its type, skipped here: the common case, kept out of the recursion.
-            Some(slot) if slot.kind.is_scalar() && slot.kind.matches(ty) => {
+            Some(slot) if slot.holds(ty) => {
                 first_time(&mut seen, id, reader)?;
-                reader.skip_field_scalar(ty)?;
+                // A scalar of its type, skipped here: the common case, kept out of the recursion.
+                if slot.scalar {
+                    reader.skip_field_scalar(ty)?;
+                } else {
+                    conforms &= container_conforms(reader, &slot.kind)?;
+                }
             }
-            Some(slot) => {
+            Some(_) => {
                 first_time(&mut seen, id, reader)?;
-                conforms &= skip_conforming(reader, ty, &slot.kind)?;
+                conforms = false;
+                reader.skip(ty)?;
             }
             None => {
                 conforms = false;
@@ -463,6 +535,41 @@ mod tests {
         w.field_header(id, thrift::BINARY);
         w.varint(value.len() as u64);
         w.out.extend_from_slice(value);
+    }
+
+    #[test]
+    fn every_shape_is_sorted_by_id_and_found() {
+        use super::*;
+        let shapes: [&[Slot]; 18] = [
+            &STATISTICS,
+            &PAGE_ENCODING_STATS,
+            &SIZE_STATISTICS,
+            &BOUNDING_BOX,
+            &GEOSPATIAL_STATISTICS,
+            &COLUMN_META_DATA,
+            &COLUMN_CHUNK,
+            &SORTING_COLUMN,
+            &ROW_GROUP,
+            &DECIMAL,
+            &TIME_UNIT,
+            &TIME,
+            &INTEGER,
+            &VARIANT,
+            &GEOMETRY,
+            &GEOGRAPHY,
+            &LOGICAL_TYPE,
+            &SCHEMA_ELEMENT,
+        ];
+        for slots in shapes.into_iter().chain([&FILE_META_DATA[..]]) {
+            assert!(slots.windows(2).all(|w| w[0].id < w[1].id), "{slots:?}");
+            let slots: &'static [Slot] = slots;
+            for s in slots {
+                assert!(std::ptr::eq(slot(slots, s.id).unwrap(), s));
+                assert!(s.holds(s.kind.compact_type()));
+            }
+            assert!(slot(slots, 0).is_none() && slot(slots, 99).is_none());
+        }
+        assert!(COLUMN_META_DATA.iter().all(|s| s.id != 8) && slot(&COLUMN_META_DATA, 8).is_none());
     }
 
     #[test]
