@@ -2,8 +2,8 @@
 fixes (footer.rs `schema()` by type and children, exact unmasked paths, `known_schema`'s root,
 the field-id rule, shape.rs' unions, arrow_schema.rs' coverage walk and `check_type`).
 
-Each test asserts the SAFE or usable outcome and passed when written. What did not is
-`open_leaks_parquet_6.py` (not collected), over the same objects made here.
+Each test asserts the SAFE or usable outcome and passed when written, or once what it found
+was fixed.
 
 Held: a LogicalType union whose first variant is unknown (an email) and second STRING keeps
 STRING alone; an empty union holds no clear value (DuckDB reads it as upstream); a pyarrow file
@@ -13,10 +13,10 @@ index type, zoned and offset timestamps, nested maps and lists of structs) keeps
 and reads as upstream; field ids on every column, nested ones too, are served (read as
 upstream without ARROW:schema); a masked chunk's file_path or balanced level histogram (an
 email) never reaches the view.
-Open: `union-type-ids.parquet`, `schema-features.parquet` (a clear email in ARROW:schema),
-`histogram-balanced-*` (an email in a level histogram whose sum is the count),
-`union-empty.parquet` (pyarrow reads region otherwise), `writer-field-ids-everywhere.parquet`
-(ARROW:schema dropped).
+Found and since fixed: `union-type-ids.parquet`, `schema-features.parquet` (a clear email in
+ARROW:schema), `histogram-balanced-*` (an email in a level histogram whose sum is the count),
+`union-empty.parquet` (pyarrow read region as string: the empty union was dropped),
+`writer-field-ids-everywhere.parquet` (ARROW:schema dropped).
 """
 import base64
 import io
@@ -332,10 +332,9 @@ def test_a_union_keeps_its_first_known_conforming_variant(atk6, principal, name)
     assert not found, f"{principal} read clear emails in {name}: {found}"
 
 
-# polars 2.1 refuses an empty LogicalType upstream ("union has no variant set"); pyarrow reads
-# it otherwise in the view (open_leaks_parquet_6.py).
+# polars 2.1 refuses an empty LogicalType upstream ("union has no variant set").
 UNION_READS = [("union-unknown-first.parquet", r) for r in ("pyarrow", "duckdb", "polars")] + [
-    ("union-empty.parquet", "duckdb")]
+    ("union-empty.parquet", r) for r in ("pyarrow", "duckdb")]
 
 
 @pytest.mark.parametrize("principal", MASKED)
@@ -371,9 +370,8 @@ def test_real_writers_views_hold_no_clear_value(atk6, principal, name):
     assert not found, f"{principal} read clear emails in {name}: {found}"
 
 
-# With ARROW:schema, polars and pyarrow read ts_zone and lstr otherwise (open_leaks_parquet_6.py).
-FIELD_ID_READS = [("writer-field-ids-everywhere.parquet", "duckdb")] + [
-    ("writer-field-ids-no-arrow-schema.parquet", r) for r in ("pyarrow", "duckdb", "polars")]
+FIELD_ID_READS = [(name, r) for r in ("pyarrow", "duckdb", "polars") for name in (
+    "writer-field-ids-everywhere.parquet", "writer-field-ids-no-arrow-schema.parquet")]
 
 
 @pytest.mark.parametrize("principal", MASKED)

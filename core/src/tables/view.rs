@@ -40,7 +40,7 @@ impl ObjectVersion {
 /// The version of what the transform makes of its input: bump it with any change to the view
 /// bytes of any object (parsing, masking, writing), so that indexes other builds left in shared
 /// data (a plugin reload keeps it) are never used for views this build makes otherwise.
-pub const TRANSFORM_VERSION: u32 = 4;
+pub const TRANSFORM_VERSION: u32 = 5;
 
 /// The digest of what a view applies: the spec (dialect, masks, filters), the mask key's id and
 /// the transform's version.

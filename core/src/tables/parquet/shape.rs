@@ -425,7 +425,9 @@ pub fn copy_conforming(
             variant.begin_struct(None);
             let mut last = 0;
             let mut seen = 0u64;
+            let mut any_field = false;
             while let Some((vid, vty)) = reader.field_header(&mut last)? {
+                any_field = true;
                 match slot(slots, vid) {
                     Some(s) if variant.out.is_empty() => {
                         first_time(&mut seen, vid, reader)?;
@@ -438,7 +440,10 @@ pub fn copy_conforming(
                     None => reader.skip(vty)?,
                 }
             }
-            if !variant.out.is_empty() {
+            // An empty union stays one (readers that take it for a logical type they do not
+            // know would otherwise fall back to the converted type); one whose variants are
+            // all unknown is dropped (some readers refuse an empty union).
+            if !variant.out.is_empty() || !any_field {
                 w.begin_struct(Some(id));
                 w.out.extend_from_slice(&variant.out);
                 w.end_struct();
@@ -714,6 +719,39 @@ mod tests {
         expected.end_struct();
         expected.end_struct();
         assert_eq!(copy.out, expected.out);
+    }
+
+    #[test]
+    fn an_empty_union_is_copied_empty_and_one_of_unknown_variants_dropped() {
+        // logicalType with none, and with an unknown variant (an email inside).
+        let element = |variant: Option<&[u8]>| {
+            let mut w = Writer::default();
+            w.begin_struct(None);
+            binary(&mut w, 4, b"region");
+            w.begin_struct(Some(10));
+            if let Some(secret) = variant {
+                w.begin_struct(Some(30));
+                binary(&mut w, 1, secret);
+                w.end_struct();
+            }
+            w.end_struct();
+            w.end_struct();
+            w.out
+        };
+        let copy = |bytes: &[u8]| {
+            let mut copy = Writer::default();
+            copy.begin_struct(None);
+            copy_struct(&mut Reader::new(bytes), &SCHEMA_ELEMENT, &mut copy).unwrap();
+            copy.end_struct();
+            copy.out
+        };
+        let empty = element(None);
+        assert_eq!(copy(&empty), empty);
+        let mut untyped = Writer::default();
+        untyped.begin_struct(None);
+        binary(&mut untyped, 4, b"region");
+        untyped.end_struct();
+        assert_eq!(copy(&element(Some(b"bob@example.com"))), untyped.out);
     }
 
     #[test]
