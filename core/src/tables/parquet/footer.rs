@@ -226,6 +226,66 @@ mod tests {
     }
 
     #[test]
+    fn size_statistics_conform_as_their_shape_says_and_sum_their_histograms() {
+        use super::size_statistics;
+        use crate::tables::parquet::shape::{struct_conforms, SIZE_STATISTICS};
+        use crate::tables::parquet::thrift::{self, Reader, Writer};
+        let sizes = |fill: &dyn Fn(&mut Writer)| {
+            let mut w = Writer::default();
+            w.begin_struct(None);
+            fill(&mut w);
+            w.end_struct();
+            w.out
+        };
+        let counts = |w: &mut Writer, id: i16, values: &[i64]| {
+            w.field_header(id, thrift::LIST);
+            w.list_header(thrift::I64, values.len());
+            for &value in values {
+                w.zigzag(value);
+            }
+        };
+        let cases: [(Vec<u8>, bool, [Option<i64>; 2]); 6] = [
+            (
+                sizes(&|w| {
+                    w.i64_field(1, 40);
+                    counts(w, 3, &[2, 8]);
+                }),
+                true,
+                [None, Some(10)],
+            ),
+            (sizes(&|w| counts(w, 2, &[])), true, [None, None]),
+            (
+                sizes(&|w| counts(w, 2, &[5, -3, 8])),
+                true,
+                [Some(i64::MIN), None],
+            ),
+            (
+                sizes(&|w| {
+                    w.field_header(3, thrift::LIST);
+                    w.list_header(thrift::BINARY, 1);
+                    w.varint(1);
+                    w.out.push(b'x');
+                }),
+                false,
+                [None, None],
+            ),
+            (sizes(&|w| w.i32_field(1, 40)), false, [None, None]),
+            (sizes(&|w| w.i64_field(9, 40)), false, [None, None]),
+        ];
+        for (bytes, conforms, sums) in cases {
+            let walked = size_statistics(&mut Reader::new(&bytes)).unwrap();
+            assert_eq!(walked, (conforms, sums), "{bytes:?}");
+            let shaped = struct_conforms(&mut Reader::new(&bytes), &SIZE_STATISTICS).unwrap();
+            assert_eq!(shaped, conforms, "{bytes:?}");
+        }
+        let repeated = sizes(&|w| {
+            w.i64_field(1, 1);
+            w.i64_field(1, 2);
+        });
+        assert!(size_statistics(&mut Reader::new(&repeated)).is_err());
+    }
+
+    #[test]
     fn old_parquet_mr_versions_are_named() {
         for (created_by, short) in [
             (&b"parquet-mr version 1.2.8 (build abc)"[..], true),
@@ -1230,22 +1290,15 @@ impl<'a> KeptSpans<'a> {
                         (15, thrift::I32) => self.bloom_length = Some(reader.i32()?.into()),
                         (5, thrift::I64) => self.num_values = Some(reader.i64()?),
                         (16, thrift::STRUCT) => {
-                            let start = reader.position();
-                            let kind = &shape::COLUMN_META_DATA_SIZE_STATISTICS;
-                            self.extra |= !shape::skip_conforming(reader, ty, kind)?;
-                            let sizes = reader.field_since(id, ty, start);
-                            self.histogram_sums = histogram_sums(&sizes)?;
+                            let (conforms, sums) = size_statistics(reader)?;
+                            self.extra |= !conforms;
+                            self.histogram_sums = sums;
                         }
                         // What does not conform (key_value_metadata among it) is not copied.
-                        (id, ty) => match shape::slot(&shape::COLUMN_META_DATA, id) {
-                            Some(slot) => {
-                                self.extra |= !shape::skip_conforming(reader, ty, &slot.kind)?
-                            }
-                            None => {
-                                self.extra = true;
-                                reader.skip(ty)?
-                            }
-                        },
+                        (id, ty) => {
+                            let slots = &shape::COLUMN_META_DATA;
+                            self.extra |= !shape::skip_field_conforming(reader, slots, id, ty)?
+                        }
                     }
                 }
                 Ok(())
@@ -1267,13 +1320,7 @@ impl<'a> KeptSpans<'a> {
                 Ok(())
             }
             (id, ty) => {
-                match shape::slot(&shape::COLUMN_CHUNK, id) {
-                    Some(slot) => self.extra |= !shape::skip_conforming(reader, ty, &slot.kind)?,
-                    None => {
-                        self.extra = true;
-                        reader.skip(ty)?
-                    }
-                }
+                self.extra |= !shape::skip_field_conforming(reader, &shape::COLUMN_CHUNK, id, ty)?;
                 Ok(())
             }
         }
@@ -1548,40 +1595,58 @@ fn span_in_data(offset: i64, len: i64, data_end: u64, at: usize) -> Result<(u64,
     Ok((offset, len))
 }
 
-/// The sums of a `SizeStatistics`' repetition (2) and definition (3) level histograms, where
-/// present as non-empty lists of i64.
-fn histogram_sums(sizes: &Field<'_>) -> thrift::Result<[Option<i64>; 2]> {
+/// Walks the `SizeStatistics` at `reader` (after its opening) in one pass: whether it conforms
+/// to `shape::SIZE_STATISTICS`, and the sums of its repetition (2) and definition (3) level
+/// histograms where present as non-empty lists of i64. Counts must be none negative (a
+/// negative one could balance others that spell a text): a negative one makes the sum
+/// `i64::MIN`. An empty histogram (a level that is always 0, as writers write it) counts
+/// nothing.
+fn size_statistics(reader: &mut Reader<'_>) -> thrift::Result<(bool, [Option<i64>; 2])> {
+    let mut conforms = true;
     let mut sums = [None, None];
-    for f in sizes.fields()? {
-        let f = f?;
-        let slot = usize::try_from(f.id)
-            .ok()
-            .and_then(|id| id.checked_sub(2))
-            .and_then(|index| sums.get_mut(index));
-        let (Some(slot), thrift::LIST) = (slot, f.ty) else {
-            continue;
-        };
-        let (elem, len, mut reader) = f.list()?;
-        // An empty histogram (a level that is always 0, as writers write it) counts nothing.
-        if elem != thrift::I64 || len == 0 {
-            continue;
+    let mut last = 0;
+    let mut seen = 0u64;
+    while let Some((id, ty)) = reader.field_header(&mut last)? {
+        if once(&mut seen, id, 0).is_err() {
+            return Err(ThriftError {
+                offset: reader.offset(),
+                what: "a repeated field",
+            });
         }
-        // Counts: none negative (a negative one could balance others that spell a text).
-        let mut sum = 0i64;
-        for _ in 0..len {
-            let count = reader.i64()?;
-            sum = if count < 0 {
-                i64::MIN
-            } else {
-                sum.saturating_add(count)
-            };
-            if sum < 0 {
-                break;
+        match (id, ty) {
+            (1, thrift::I64) => {
+                reader.i64()?;
+            }
+            (2 | 3, thrift::LIST) => {
+                let (elem, len) = reader.list_header()?;
+                if elem != thrift::I64 {
+                    conforms = false;
+                    for _ in 0..len {
+                        reader.skip_element(elem)?;
+                    }
+                    continue;
+                }
+                let mut sum = 0i64;
+                for _ in 0..len {
+                    let count = reader.i64()?;
+                    sum = if count < 0 || sum < 0 {
+                        i64::MIN
+                    } else {
+                        sum.saturating_add(count)
+                    };
+                }
+                let [repetition, definition] = &mut sums;
+                if len > 0 {
+                    *(if id == 2 { repetition } else { definition }) = Some(sum);
+                }
+            }
+            _ => {
+                conforms = false;
+                reader.skip(ty)?;
             }
         }
-        *slot = Some(sum);
     }
-    Ok(sums)
+    Ok((conforms, sums))
 }
 
 /// The length of a bloom filter (its Thrift header and bitset) at `offset`, when the tail holds

@@ -182,9 +182,6 @@ pub static GEOSPATIAL_STATISTICS: [Slot; 2] = [
     s(2, Kind::List(&Kind::Enum(Values::GeometryType))), // geospatial_types
 ];
 
-/// The kind of `ColumnMetaData.size_statistics`.
-pub static COLUMN_META_DATA_SIZE_STATISTICS: Kind = Kind::Struct(&SIZE_STATISTICS);
-
 /// `ColumnMetaData`, without `key_value_metadata` (8): a writer's free text.
 pub static COLUMN_META_DATA: [Slot; 16] = [
     s(1, Kind::I32),                                        // type
@@ -314,6 +311,31 @@ pub fn skip_conforming(reader: &mut Reader<'_>, ty: u8, kind: &Kind) -> thrift::
         return Ok(true);
     }
     container_conforms(reader, kind)
+}
+
+/// Skips the value of field `id`, of type `ty`, of a struct of `slots` at `reader`; whether it
+/// conforms (an unknown field does not).
+#[inline]
+pub fn skip_field_conforming(
+    reader: &mut Reader<'_>,
+    slots: &'static [Slot],
+    id: i16,
+    ty: u8,
+) -> thrift::Result<bool> {
+    match slot(slots, id) {
+        Some(slot) if slot.holds(ty) => {
+            if slot.scalar {
+                reader.skip_field_scalar(ty)?;
+                Ok(true)
+            } else {
+                container_conforms(reader, &slot.kind)
+            }
+        }
+        _ => {
+            reader.skip(ty)?;
+            Ok(false)
+        }
+    }
 }
 
 /// Skips the value of `kind` (an enumeration or a container, its type checked) at `reader`;
