@@ -15,6 +15,7 @@
 
 pub mod arrow_schema;
 pub mod footer;
+pub mod geo;
 pub mod overlay;
 pub mod pages;
 pub mod shape;
