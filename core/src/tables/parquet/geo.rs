@@ -32,7 +32,11 @@ pub fn canonical(value: &[u8], top: &[&[u8]], masked: &[&[u8]]) -> Option<Vec<u8
             return None;
         }
         if let Some(covering) = &column.covering {
-            if !covering.bbox.paths().all(|(path, key)| named(&path[0]) && path[1] == key) {
+            if !covering
+                .bbox
+                .paths()
+                .all(|(path, key)| named(&path[0]) && path[1] == key)
+            {
                 return None;
             }
         }
@@ -96,9 +100,10 @@ struct GeoColumn {
 impl GeoColumn {
     /// The numbers, read though not kept: a bbox of 4 or 6 finite numbers, a finite epoch.
     fn numbers_ok(&self) -> bool {
-        let bbox_ok = self.bbox.as_ref().is_none_or(|b| {
-            matches!(b.len(), 4 | 6) && b.iter().all(|n| n.is_finite())
-        });
+        let bbox_ok = self
+            .bbox
+            .as_ref()
+            .is_none_or(|b| matches!(b.len(), 4 | 6) && b.iter().all(|n| n.is_finite()));
         bbox_ok && self.epoch.is_none_or(f64::is_finite)
     }
 }
@@ -264,7 +269,9 @@ mod tests {
     fn duckdbs_entry_is_kept_without_its_bbox() {
         assert_eq!(
             kept(DUCKDB).as_deref(),
-            Some(r#"{"version":"1.0.0","primary_column":"loc","columns":{"loc":{"encoding":"WKB","geometry_types":["Point"]}}}"#)
+            Some(
+                r#"{"version":"1.0.0","primary_column":"loc","columns":{"loc":{"encoding":"WKB","geometry_types":["Point"]}}}"#
+            )
         );
     }
 
@@ -340,7 +347,10 @@ mod tests {
         );
         let doc = doc.replace(r#""bbox""#, r#""epoch":20241.0625,"bbox""#);
         let out = kept(&doc).unwrap();
-        assert!(!out.contains("e+175") && !out.contains("epoch") && !out.contains("bbox"), "{out}");
+        assert!(
+            !out.contains("e+175") && !out.contains("epoch") && !out.contains("bbox"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -348,11 +358,15 @@ mod tests {
         for name in ["customer_email", "nowhere"] {
             let doc = DUCKDB.replace(r#""loc":{"#, &format!(r#""{name}":{{"#));
             assert_eq!(kept(&doc), None, "{name}");
-            let doc = DUCKDB.replace(r#"}}}"#, &format!(
-                r#"}},"{name}":{{"encoding":"WKB","geometry_types":[]}}}}}}"#
-            ));
+            let doc = DUCKDB.replace(
+                r#"}}}"#,
+                &format!(r#"}},"{name}":{{"encoding":"WKB","geometry_types":[]}}}}}}"#),
+            );
             assert_eq!(kept(&doc), None, "{name} as a second column");
-            let doc = DUCKDB.replace(r#""primary_column":"loc""#, &format!(r#""primary_column":"{name}""#));
+            let doc = DUCKDB.replace(
+                r#""primary_column":"loc""#,
+                &format!(r#""primary_column":"{name}""#),
+            );
             assert_eq!(kept(&doc), None, "{name} as the primary column");
         }
         // The primary column must be one of the columns.

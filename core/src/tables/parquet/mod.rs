@@ -19,6 +19,7 @@ pub mod geo;
 pub mod overlay;
 pub mod pages;
 pub mod shape;
+pub mod tensor;
 pub mod thrift;
 pub mod value;
 
