@@ -1364,9 +1364,13 @@ fn kept_key_values(
                 geo = if geo_seen {
                     None
                 } else {
-                    top_level_names(leaf_paths, targets).and_then(|(top, masked)| {
-                        super::geo::canonical(value.binary().ok()?, &top, &masked)
-                    })
+                    let masked: Vec<&[u8]> = targets
+                        .iter()
+                        .flatten()
+                        .map(|t| t.column.name.as_bytes())
+                        .collect();
+                    top_level_names(leaf_paths)
+                        .and_then(|top| super::geo::canonical(value.binary().ok()?, &top, &masked))
                 };
                 geo_seen = true;
             }
@@ -1397,12 +1401,9 @@ fn kept_key_values(
     Ok(Some(w.out))
 }
 
-/// The schema's top-level names (each leaf path's first part, in order, once) and the masked
-/// ones among them; `None` when a path does not read.
-fn top_level_names<'p>(
-    leaf_paths: &'p [Vec<u8>],
-    targets: &'p [Option<Target<'_>>],
-) -> Option<(Vec<&'p [u8]>, Vec<&'p [u8]>)> {
+/// The schema's top-level names: each leaf path's first part, in order, once. `None` when a
+/// path does not read.
+fn top_level_names(leaf_paths: &[Vec<u8>]) -> Option<Vec<&[u8]>> {
     let mut top: Vec<&[u8]> = Vec::new();
     for path in leaf_paths {
         let mut reader = Reader::new(path);
@@ -1412,12 +1413,7 @@ fn top_level_names<'p>(
             top.push(first);
         }
     }
-    let masked = targets
-        .iter()
-        .flatten()
-        .map(|t| t.column.name.as_bytes())
-        .collect();
-    Some((top, masked))
+    Some(top)
 }
 
 /// A list of structs again (list header and elements), each with only the fields of `slots`
