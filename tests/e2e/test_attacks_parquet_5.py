@@ -6,10 +6,10 @@ FileMetaData, a row group's fields, `KeptSpans`' conformance checks, `copied_chu
 Goal of every probe: alice (customer_email null) or erin (customer_email null, amount 0) gets a
 clear value of a masked column, an unmasked column that reads otherwise than upstream, or a
 real writer's footer field lost. Each test asserts the SAFE outcome. What held is here, and at
-the end what did not when the pass was made and holds since; the one usability limit left is
-`known_limits_parquet_5.py` (not collected), over the same objects, made here: one
-footer edit of the demo's pyarrow file with `test_attacks_parquet_2.py`'s Thrift codec, or
-real writers' files.
+the end what did not when the pass was made and holds since (the usability limit this pass
+found, DuckDB's GeoParquet V1 geometry read as BLOB in a view, is `test_parquet_geo.py`'s
+now). The objects: one footer edit of the demo's pyarrow file with
+`test_attacks_parquet_2.py`'s Thrift codec, or real writers' files.
 
 Held: a SET where a LIST is typed, a list of bools for a list<i32>, unknown ids sharing a
 `first_time` bit with known ones (65, 69: served, not taken for a repeat), ids 0 and -3, an id

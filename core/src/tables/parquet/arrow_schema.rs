@@ -240,16 +240,21 @@ fn check_fields<'b>(
                 known.names.insert(name);
             }
         }
+        let mut extension = Extension::default();
         for entry in fb.tables(field.at(6))? {
             let entry = fb.table(entry, &[4, 4])?;
             let key = fb.string(entry.at(0)?)?;
             let value = fb.string(entry.at(1)?)?;
-            canonical_extension(key, value)?;
+            extension.entry(key, value)?;
         }
+        let mut list_size = None;
         if let Some(type_type) = field.at(2) {
             let type_type = fb.u8(type_type)?;
             if let Some(at) = field.at(3) {
                 let table = fb.follow(at)?;
+                if type_type == 16 {
+                    list_size = Some(fixed_list_size(fb, table)?);
+                }
                 if let Some(zone) = check_type(fb, type_type, table)? {
                     if depth == 0 {
                         known.timezones.insert(zone);
@@ -266,20 +271,63 @@ fn check_fields<'b>(
                 check_type(fb, 2, table)?;
             }
         }
+        extension.check(list_size)?;
         let children = fb.tables(field.at(5))?;
         check_fields(fb, children, depth + 1, known)?;
     }
     Some(())
 }
 
+/// A `FixedSizeList`'s `listSize`.
+fn fixed_list_size(fb: &mut Flatbuffer<'_>, table: usize) -> Option<i32> {
+    let at = fb.table(table, &[4])?.at(0)?;
+    Some(i32::from_le_bytes(fb.bytes(at, 4)?.try_into().ok()?))
+}
+
+/// A field's extension name and metadata, each given once at most.
+#[derive(Default)]
+struct Extension<'b> {
+    name: Option<&'b [u8]>,
+    metadata: Option<&'b [u8]>,
+}
+
+impl<'b> Extension<'b> {
+    fn entry(&mut self, key: &'b [u8], value: &'b [u8]) -> Option<()> {
+        let slot = match key {
+            b"ARROW:extension:name" => &mut self.name,
+            b"ARROW:extension:metadata" => &mut self.metadata,
+            _ => return canonical_extension(key, value),
+        };
+        // Twice: readers differ on which one they take.
+        if slot.replace(value).is_some() {
+            return None;
+        }
+        Some(())
+    }
+
+    /// The extension as a whole: a canonical type without parameters and empty (or no)
+    /// metadata, or a fixed-shape tensor over a fixed-size list with metadata that qualifies
+    /// ([`super::tensor::metadata_ok`]).
+    fn check(&self, list_size: Option<i32>) -> Option<()> {
+        let metadata = self.metadata.unwrap_or_default();
+        let ok = match self.name {
+            Some(b"arrow.fixed_shape_tensor") => super::tensor::metadata_ok(metadata, list_size),
+            Some(name) => {
+                canonical_extension(b"ARROW:extension:name", name).is_some() && metadata.is_empty()
+            }
+            None => metadata.is_empty(),
+        };
+        ok.then_some(())
+    }
+}
+
 /// A field's custom metadata entry that may be kept: a canonical extension type without
 /// parameters (`arrow.json`, `arrow.uuid`, `arrow.bool8`, whose metadata is empty), which
 /// readers need to read the column as upstream (polars reads a JSON column as binary without),
-/// and a field id.
+/// and a field id. `arrow.fixed_shape_tensor` and the metadata are [`Extension`]'s.
 fn canonical_extension(key: &[u8], value: &[u8]) -> Option<()> {
     let kept = match key {
         b"ARROW:extension:name" => matches!(value, b"arrow.json" | b"arrow.uuid" | b"arrow.bool8"),
-        b"ARROW:extension:metadata" => value.is_empty(),
         // pyarrow's field id (Iceberg's files have one on every field): a number.
         b"PARQUET:field_id" => {
             !value.is_empty() && value.len() <= 10 && value.iter().all(u8::is_ascii_digit)
@@ -801,6 +849,67 @@ mod tests {
         "BgAIAAgAAAAAAAIABAAAAAwAAABFdXJvcGUvUGFyaXMAAAAAEAAUAAgABgAHAAwAAAAQABAAAAAAAAECEAAAABwA",
         "AAAEAAAAAAAAAAIAAABpZAAACAAMAAgABwAIAAAAAAAAAUAAAAA=",
     ];
+
+    /// `ARROW:schema` of pyarrow 26.0.1's `pq.write_table` for a table of one column `x` of
+    /// `pa.fixed_shape_tensor(pa.int32(), [2, 3])`: its metadata is `{"shape":[2,3]}`.
+    const TENSOR_SCHEMA: &[&str] = &[
+        "/////2ABAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAEAAAAYAAAAAAASABgA",
+        "CAAGAAcADAAAABAAFAASAAAAAAABEBgAAAC8AAAACAAAABQAAAABAAAAxAAAAAEAAAB4AAAAAgAAAFgAAAAEAAAA",
+        "uP///ygAAAAEAAAAGAAAAGFycm93LmZpeGVkX3NoYXBlX3RlbnNvcgAAAAAUAAAAQVJST1c6ZXh0ZW5zaW9uOm5h",
+        "bWUAAAAACAAMAAQACAAIAAAAHAAAAAQAAAAPAAAAeyJzaGFwZSI6WzIsM119ABgAAABBUlJPVzpleHRlbnNpb246",
+        "bWV0YWRhdGEAAAYACAAEAAYAAAAGAAAAEAAUAAgABgAHAAwAAAAQABAAAAAAAAECEAAAACAAAAAEAAAAAAAAAAQA",
+        "AABpdGVtAAAAAAgADAAIAAcACAAAAAAAAAEgAAAA",
+    ];
+
+    /// The same with `dim_names=["a", "b"]`.
+    const TENSOR_NAMES_SCHEMA: &[&str] = &[
+        "/////3gBAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAEAAAAYAAAAAAASABgA",
+        "CAAGAAcADAAAABAAFAASAAAAAAABEBgAAADUAAAACAAAABQAAAABAAAA3AAAAAEAAAB4AAAAAgAAAFgAAAAEAAAA",
+        "uP///ygAAAAEAAAAGAAAAGFycm93LmZpeGVkX3NoYXBlX3RlbnNvcgAAAAAUAAAAQVJST1c6ZXh0ZW5zaW9uOm5h",
+        "bWUAAAAACAAMAAQACAAIAAAANAAAAAQAAAAlAAAAeyJzaGFwZSI6WzIsM10sImRpbV9uYW1lcyI6WyJhIiwiYiJd",
+        "fQAAABgAAABBUlJPVzpleHRlbnNpb246bWV0YWRhdGEAAAYACAAEAAYAAAAGAAAAEAAUAAgABgAHAAwAAAAQABAA",
+        "AAAAAAECEAAAACAAAAAEAAAAAAAAAAQAAABpdGVtAAAAAAgADAAIAAcACAAAAAAAAAEgAAAA",
+    ];
+
+    /// `schema` with the same-length text `from` replaced by `to` in its flatbuffer.
+    fn edited(schema: &str, from: &[u8], to: &[u8]) -> String {
+        let engine = base64::engine::general_purpose::STANDARD;
+        let mut raw = engine.decode(schema).unwrap();
+        let at = raw.windows(from.len()).position(|w| w == from).unwrap();
+        raw[at..at + from.len()].copy_from_slice(to);
+        engine.encode(raw)
+    }
+
+    #[test]
+    fn a_fixed_shape_tensor_is_kept_with_its_shape_alone() {
+        let tensor = TENSOR_SCHEMA.concat();
+        assert!(keepable(tensor.as_bytes()));
+        // Dimension names are free text.
+        assert!(!keepable(TENSOR_NAMES_SCHEMA.concat().as_bytes()));
+        // Another factoring of the list size is a shape; other numbers are not.
+        assert!(keepable(edited(&tensor, b"[2,3]", b"[3,2]").as_bytes()));
+        assert!(!keepable(edited(&tensor, b"[2,3]", b"[9,7]").as_bytes()));
+        assert!(!keepable(edited(&tensor, b"[2,3]", b"[2 3]").as_bytes()));
+        // A name without parameters (its length too): kept with empty metadata alone.
+        let uuid = edited(
+            &tensor,
+            b"\x18\0\0\0arrow.fixed_shape_tensor",
+            b"\x0a\0\0\0arrow.uuid\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+        );
+        assert!(!keepable(uuid.as_bytes()));
+        let empty = edited(&uuid, b"\x0f\0\0\0{\"shape\":[2,3]}", &[0; 19]);
+        assert!(keepable(empty.as_bytes()));
+        assert!(!keepable(
+            edited(&tensor, b"fixed_shape", b"fixed_shapz").as_bytes()
+        ));
+        // A second name key (the metadata's key renamed to it).
+        let twice = edited(
+            &tensor,
+            b"\x18\0\0\0ARROW:extension:metadata",
+            b"\x14\0\0\0ARROW:extension:name\0\0\0\0",
+        );
+        assert!(!keepable(twice.as_bytes()));
+    }
 
     #[test]
     fn a_real_pandas_schema_is_kept_and_one_with_another_key_is_not() {

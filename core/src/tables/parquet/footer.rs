@@ -767,7 +767,7 @@ pub fn rewrite(
         }
         // Only what conforms to the shapes: a known id of another type is free text.
         let kept = match (id, ty) {
-            (5, thrift::LIST) => kept_key_values(&field).map_err(m)?,
+            (5, thrift::LIST) => kept_key_values(&field, leaf_paths, targets).map_err(m)?,
             (7, thrift::LIST) => known_column_orders(&field).map_err(m)?,
             (2, thrift::LIST) => Some(known_schema(&field).map_err(m)?),
             (6, thrift::BINARY) => {
@@ -1379,11 +1379,19 @@ impl<'a> KeptSpans<'a> {
 }
 
 /// The key-value metadata (`FileMetaData` field 5) a masked view keeps: `ARROW:schema` when
-/// it has no custom metadata ([`super::arrow_schema::keepable`]), nothing else (a writer may
-/// put values there: Hudi's min and max record keys). `None` when nothing is kept.
-fn kept_key_values(list: &Field<'_>) -> thrift::Result<Option<Vec<u8>>> {
+/// it has no custom metadata ([`super::arrow_schema::keepable`]), GeoParquet's `geo` written
+/// again when it reads strictly and names no masked column ([`super::geo::canonical`]),
+/// nothing else (a writer may put values there: Hudi's min and max record keys). `None` when
+/// nothing is kept.
+fn kept_key_values(
+    list: &Field<'_>,
+    leaf_paths: &[Vec<u8>],
+    targets: &[Option<Target<'_>>],
+) -> thrift::Result<Option<Vec<u8>>> {
     let (elem, count, mut reader) = list.list()?;
     let mut kept = Vec::new();
+    let mut geo: Option<Vec<u8>> = None;
+    let mut geo_seen = false;
     for _ in 0..count {
         let element = reader.struct_element()?;
         let (mut key, mut value) = (None, None);
@@ -1398,21 +1406,61 @@ fn kept_key_values(list: &Field<'_>) -> thrift::Result<Option<Vec<u8>>> {
         if let (Some(key), Some(value)) = (key, value) {
             if key.binary()? == b"ARROW:schema" && super::arrow_schema::keepable(value.binary()?) {
                 kept.push((key, value));
+            } else if key.binary()? == b"geo" {
+                // Two entries: which one a reader takes is its own choice, so neither is kept.
+                geo = if geo_seen {
+                    None
+                } else {
+                    let masked: Vec<&[u8]> = targets
+                        .iter()
+                        .flatten()
+                        .map(|t| t.column.name.as_bytes())
+                        .collect();
+                    top_level_names(leaf_paths)
+                        .and_then(|top| super::geo::canonical(value.binary().ok()?, &top, &masked))
+                };
+                geo_seen = true;
             }
         }
     }
-    if kept.is_empty() || elem != thrift::STRUCT {
+    let len = kept.len() + usize::from(geo.is_some());
+    if len == 0 || elem != thrift::STRUCT {
         return Ok(None);
     }
     let mut w = Writer::default();
-    w.list_header(elem, kept.len());
+    w.list_header(elem, len);
     for (key, value) in &kept {
         w.begin_struct(None);
         w.field(key);
         w.field(value);
         w.end_struct();
     }
+    if let Some(geo) = &geo {
+        w.begin_struct(None);
+        w.field_header(1, thrift::BINARY);
+        w.varint(3);
+        w.out.extend_from_slice(b"geo");
+        w.field_header(2, thrift::BINARY);
+        w.varint(geo.len() as u64);
+        w.out.extend_from_slice(geo);
+        w.end_struct();
+    }
     Ok(Some(w.out))
+}
+
+/// The schema's top-level names: each leaf path's first part, in order, once. `None` when a
+/// path does not read.
+fn top_level_names(leaf_paths: &[Vec<u8>]) -> Option<Vec<&[u8]>> {
+    let mut top: Vec<&[u8]> = Vec::new();
+    for path in leaf_paths {
+        let mut reader = Reader::new(path);
+        reader.list_header().ok()?;
+        let first = reader.binary().ok()?;
+        if top.last() != Some(&first) {
+            top.push(first);
+        }
+    }
+    Some(top)
 }
 
 /// A list of structs again (list header and elements), each with only the fields of `slots`

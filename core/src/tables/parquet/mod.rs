@@ -15,9 +15,11 @@
 
 pub mod arrow_schema;
 pub mod footer;
+pub mod geo;
 pub mod overlay;
 pub mod pages;
 pub mod shape;
+pub mod tensor;
 pub mod thrift;
 pub mod value;
 
