@@ -182,8 +182,20 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
+    /// One byte for small values, the common case, inline; longer ones in [`Self::long_varint`].
     #[inline]
     pub fn varint(&mut self) -> Result<u64> {
+        if let Some(&byte) = self.input.get(self.pos) {
+            if byte < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(byte));
+            }
+        }
+        self.long_varint()
+    }
+
+    #[inline(never)]
+    fn long_varint(&mut self) -> Result<u64> {
         let mut value = 0u64;
         let mut shift = 0u32;
         loop {
