@@ -12,8 +12,8 @@ fails today.
   Decimal tables 4 bytes apart over one vtable lay their precision/scale/bitWidth i32s end to
   end, an email verbatim (likewise a dictionary's i64 id, a Message's bodyLength, bools, a
   vtable's table size). `arrow_schema.rs` `check_type` / `Flatbuffer::table`.
-- HIGH for readers that match columns by field id (pyiceberg reads them from pyarrow): with no
-  field ids in the Parquet schema, pyarrow reports ARROW:schema's `PARQUET:field_id` (kept
+- HIGH for readers that match columns by field id (pyiceberg reads them from pyarrow): for a
+  field without an id in the Parquet schema (none has one, or only that one), pyarrow reports ARROW:schema's `PARQUET:field_id` (kept
   since the sixth pass), so the unmasked `contact` (the writer's clear copy) carries the
   masked column's id 2. The field-id rule (footer.rs `field_ids` and its check) reads the
   Parquet schema alone.
@@ -29,11 +29,17 @@ fails today.
 - LOW: `sorting_columns` is copied through its shape with any column_idx, any number of
   entries: one per email byte, pyarrow shows `SortingColumn(column_index=116)` and so on
   (footer.rs `known_list` with shape.rs `SORTING_COLUMN`). Numbers, as other typed counts.
+- LOW (usability, a real writer): polars writes a Categorical column's ARROW:schema field with
+  custom metadata `_PL_CATEGORICAL2` (`0;0;u32;`), an Enum's with `_PL_ENUM_VALUES2` (its
+  categories: free text). `canonical_extension` refuses both, so ARROW:schema is dropped whole:
+  in polars the Categorical reads as String, a zoned Datetime as UTC, a Duration as Int64; in
+  pyarrow every string as `string` not `large_string`, lists as `list` not `large_list`.
 """
 import pytest
 
 from test_attacks_parquet_2 import row_groups, footer_of, value
-from test_attacks_parquet_5 import view_of
+from test_attacks_parquet_3 import READERS
+from test_attacks_parquet_5 import unmasked_differences, view_of
 from test_attacks_parquet_7 import (  # noqa: F401
     MASKED, atk7, clear_in, clear_in_view, pyarrow_field_ids, region_md, view_or_none,
 )
@@ -57,10 +63,14 @@ def test_arrow_schema_scalars_hold_no_clear_value(atk7, principal):
 
 
 @pytest.mark.parametrize("principal", MASKED)
-def test_arrow_schema_field_ids_give_no_column_the_masked_id(atk7, principal):
-    """HIGH (id-matching readers): no Parquet field ids, ARROW:schema's give `contact` (clear)
-    id 2, customer_email's in the writer's table: pyarrow reports them so."""
-    body = view_or_none(atk7, principal, "contact-ids-arrow-only.parquet")
+@pytest.mark.parametrize("name", ["contact-ids-arrow-only.parquet",
+                                  "contact-id-arrow-only.parquet"])
+def test_arrow_schema_field_ids_give_no_column_the_masked_id(atk7, principal, name):
+    """HIGH (id-matching readers): ARROW:schema gives `contact` (clear) id 2, customer_email's
+    in the writer's table, where the Parquet schema has no ids at all, or none on contact
+    alone (customer_email 2 there too): pyarrow reports ARROW:schema's id for a field the
+    Parquet schema gives none, field by field."""
+    body = view_or_none(atk7, principal, name)
     if body is None:
         return
     ids = pyarrow_field_ids(body)
@@ -105,3 +115,11 @@ def test_sorting_columns_name_the_files_leaves(atk7, principal):
     assert all(0 <= i < leaves for i in idx), \
         f"{principal}: column_idx {bytes(i for i in idx if 0 <= i < 256)!r}"
 
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("reader", ["polars", "pyarrow"])
+def test_a_polars_categorical_reads_as_upstream(atk7, principal, reader):
+    """LOW (usability): a polars file with a Categorical column loses ARROW:schema whole."""
+    diff = unmasked_differences(atk7, principal, "polars-categorical.parquet", READERS[reader])
+    assert not diff, f"{principal}/{reader}: {diff}"

@@ -21,6 +21,7 @@ import os
 import shutil
 import struct
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -159,6 +160,15 @@ def no_parquet_field_ids(data):
     return edit(data, fn)
 
 
+def without_field_id(data, name):
+    """The Parquet schema's element `name` without its field id."""
+    def fn(fm):
+        for e in value(fm, 2)[1]:
+            if value(e, 4) == name:
+                drop(e, 9)
+    return edit(data, fn)
+
+
 def with_contact(table):
     """The orders table and `contact`, an UNMASKED copy of the emails (the writer's), each
     field with an Iceberg-style id 1.. in the Parquet schema and in ARROW:schema."""
@@ -235,6 +245,17 @@ def sorting_columns(data):
     return edit(data, fn)
 
 
+def polars_categorical(table):
+    """What polars writes for a Categorical column (`_PL_CATEGORICAL2` custom metadata on its
+    ARROW:schema field) beside a zoned timestamp and its strings (large_string in Arrow)."""
+    df = pl.from_arrow(table).with_columns(
+        pl.col("region").cast(pl.Categorical).alias("cat"),
+        pl.col("order_ts").dt.replace_time_zone("Europe/Paris").alias("ts_zone"))
+    buf = io.BytesIO()
+    df.write_parquet(buf)
+    return buf.getvalue()
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     email = an_email(footer_of(first))
@@ -255,6 +276,11 @@ def crafted_objects(first):
             contact, with_field_ids({"customer_email": b"6", "contact": b"2"})),
         "contact-ids-arrow-only.parquet": no_parquet_field_ids(arrow_schema_edit(
             contact, with_field_ids({"customer_email": b"6", "contact": b"2"}))),
+        # ids on every column but contact in the Parquet schema; ARROW:schema gives contact 2.
+        "contact-id-arrow-only.parquet": without_field_id(arrow_schema_edit(
+            contact, with_field_ids({n: str(i + 1).encode() for i, n in enumerate(
+                ["order_id", "customer_email", "amount", "region", "order_ts"])}
+                | {"contact": b"2"})), b"contact"),
         "wide-statistic-order-id.parquet": wide_statistic("order_id")(first),
         "unmasked-geo-stats.parquet": unmasked_fields(unmasked_geo_stats)(first),
         "masked-geo-stats.parquet": masked_chunk_edit(masked_geo_stats)(first),
@@ -263,6 +289,7 @@ def crafted_objects(first):
                                                        row_group_size=3600)),
         "histogram-even-literal.parquet": unmasked_fields(even_histogram)(first),
         "sorting-columns-bytes.parquet": sorting_columns(first),
+        "polars-categorical.parquet": polars_categorical(table),
     }
     return out
 
