@@ -256,6 +256,20 @@ def polars_categorical(table):
     return buf.getvalue()
 
 
+def pandas_period_interval(table):
+    """What `DataFrame.to_parquet` writes for a period and an interval column: pyarrow's
+    extension types `pandas.period` and `pandas.interval`, whose ARROW:schema fields carry
+    `ARROW:extension:name` and a non-empty `ARROW:extension:metadata` (`{"freq": "M"}`)."""
+    import pandas as pd
+    df = table.to_pandas()
+    n = len(df)
+    df["period"] = pd.period_range("2020-01", periods=n, freq="M")
+    df["interval"] = pd.arrays.IntervalArray.from_breaks(range(n + 1))
+    buf = io.BytesIO()
+    df.to_parquet(buf)
+    return buf.getvalue()
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     email = an_email(footer_of(first))
@@ -290,6 +304,7 @@ def crafted_objects(first):
         "histogram-even-literal.parquet": unmasked_fields(even_histogram)(first),
         "sorting-columns-bytes.parquet": sorting_columns(first),
         "polars-categorical.parquet": polars_categorical(table),
+        "pandas-period-interval.parquet": pandas_period_interval(table),
     }
     return out
 
