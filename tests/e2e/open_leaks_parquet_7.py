@@ -13,9 +13,9 @@ fails today.
   end, an email verbatim (likewise a dictionary's i64 id, a Message's bodyLength, bools, a
   vtable's table size). `arrow_schema.rs` `check_type` / `Flatbuffer::table`.
 - HIGH for readers that match columns by field id (pyiceberg reads them from pyarrow): for a
-  field without an id in the Parquet schema (none has one, or only that one), pyarrow reports ARROW:schema's `PARQUET:field_id` (kept
-  since the sixth pass), so the unmasked `contact` (the writer's clear copy) carries the
-  masked column's id 2. The field-id rule (footer.rs `field_ids` and its check) reads the
+  field without an id in the Parquet schema (none has one, or only that one), pyarrow reports
+  ARROW:schema's `PARQUET:field_id` (kept since the sixth pass), so the unmasked `contact`
+  (the writer's clear copy) carries the masked column's id 2. The field-id rule (footer.rs `field_ids` and its check) reads the
   Parquet schema alone.
 - HIGH: an UNMASKED INT64 column's `max_value` statistic holding a 23-byte email: readers
   decode the first 8 bytes and never show the rest, yet all of it is served (shape.rs
