@@ -15,8 +15,8 @@ fails today.
 - HIGH for readers that match columns by field id (pyiceberg reads them from pyarrow): for a
   field without an id in the Parquet schema (none has one, or only that one), pyarrow reports
   ARROW:schema's `PARQUET:field_id` (kept since the sixth pass), so the unmasked `contact`
-  (the writer's clear copy) carries the masked column's id 2. The field-id rule (footer.rs `field_ids` and its check) reads the
-  Parquet schema alone.
+  (the writer's clear copy) carries the masked column's id 2. The field-id rule (footer.rs
+  `field_ids` and its check) reads the Parquet schema alone.
 - HIGH: an UNMASKED INT64 column's `max_value` statistic holding a 23-byte email: readers
   decode the first 8 bytes and never show the rest, yet all of it is served (shape.rs
   `STATISTICS` is typed Binary for every physical type).
