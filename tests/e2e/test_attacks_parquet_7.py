@@ -30,8 +30,8 @@ import pytest
 from conftest import start_stack
 from gateway import KEYS, s3_client
 from test_attacks_parquet_2 import (
-    BINARY, DOUBLE, FALSE, I32, I64, LIST, STRUCT, chunks, drop, edit, footer_of, plain, put,
-    refused, request, row_groups, value,
+    BINARY, DOUBLE, FALSE, I32, I64, LIST, STRUCT, chunks, drop, edit, field, footer_of, plain,
+    put, refused, request, row_groups, value,
 )
 from test_attacks_parquet_3 import READERS, an_email, arrow_schema_edit
 from test_attacks_parquet_4 import CRAFTED, fetch, masked_chunk_edit, unmasked_fields
@@ -272,6 +272,25 @@ def pandas_period_interval(table):
     return buf.getvalue()
 
 
+def region_reads_masked_bytes(data):
+    """Row group 1's UNMASKED region chunk given row group 0's customer_email chunk's offsets,
+    sizes, encodings and statistics (both BYTE_ARRAY): upstream, region's rows 300.. read the
+    emails. An overlap across row groups, where test_attacks_parquet_2's shared span is within
+    one."""
+    def fn(fm):
+        rgs = row_groups(fm)
+        _, _, masked = next(c for c in chunks(rgs[0]) if c[0] == "customer_email")
+        _, cc, md = next(c for c in chunks(rgs[1]) if c[0] == "region")
+        for fid in (2, 4, 6, 7, 9, 11, 12, 13, 14, 15, 16):
+            f = field(masked, fid)
+            if f is None:
+                drop(md, fid)
+            else:
+                put(md, fid, f[1], f[2])
+        drop(cc, 4, 5, 6, 7)
+    return edit(data, fn)
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     email = an_email(footer_of(first))
@@ -306,6 +325,7 @@ def crafted_objects(first):
         "histogram-even-literal.parquet": unmasked_fields(even_histogram)(first),
         "sorting-columns-bytes.parquet": sorting_columns(first),
         "polars-categorical.parquet": polars_categorical(table),
+        "region-reads-masked-bytes.parquet": region_reads_masked_bytes(first),
         "pandas-period-interval.parquet": pandas_period_interval(table),
     }
     return out
@@ -455,6 +475,15 @@ def test_new_writers_views_are_consistent(atk7, principal, name):
         status, rh, body = request(atk7, principal, key, {"Range": f"bytes={a}-{b}"})
         assert status == 206 and rh["etag"] == gh["etag"], (a, b, status)
         assert body == whole[a:b + 1], (a, b)
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_an_unmasked_chunk_over_another_row_groups_masked_bytes_is_refused(atk7, principal):
+    name = "region-reads-masked-bytes.parquet"
+    assert pq.read_table(io.BytesIO(atk7.objects[name]))["region"][300].as_py().encode() \
+        in atk7.emails
+    status, headers, body = fetch(atk7, principal, name)
+    assert refused(status, headers, body), (status, clear_in(atk7, body))
 
 
 def test_the_stack_still_answers_others(atk7):
