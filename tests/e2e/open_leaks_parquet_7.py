@@ -8,10 +8,12 @@ fails today.
   columns by: an email as `region`'s Arrow name, or a struct child's, is kept verbatim in the
   view (base64 in the footer's key-value metadata). `arrow_schema.rs` `check_fields`.
 - HIGH: ARROW:schema's scalars are free bytes. `Flatbuffer::table` marks a known field's
-  bytes covered whatever they hold, and a vtable's field offsets may reach past the table:
-  Decimal tables 4 bytes apart over one vtable lay their precision/scale/bitWidth i32s end to
-  end, an email verbatim (likewise a dictionary's i64 id, a Message's bodyLength, bools, a
-  vtable's table size). `arrow_schema.rs` `check_type` / `Flatbuffer::table`.
+  bytes covered whatever they hold (`check_type` bounds no value), and a vtable's field offsets
+  may reach past its table: Decimal tables 4 bytes apart over one vtable lay their
+  precision/scale/bitWidth i32s end to end, the email verbatim. In a file readers read as
+  before: a real pyarrow file's dictionary ids (i64s) rewritten to the email 8 bytes at a
+  time, read by pyarrow, polars and pandas as upstream (likewise a Message's bodyLength,
+  bools, a vtable's table size). `arrow_schema.rs` `check_type`, `check_fields`.
 - HIGH for readers that match columns by field id (pyiceberg reads them from pyarrow): for a
   field without an id in the Parquet schema (none has one, or only that one), pyarrow reports
   ARROW:schema's `PARQUET:field_id` (kept since the sixth pass), so the unmasked `contact`
@@ -44,10 +46,11 @@ fails today.
 import pytest
 
 from test_attacks_parquet_2 import row_groups, footer_of, value
-from test_attacks_parquet_3 import READERS
+from test_attacks_parquet_3 import READERS, an_email
 from test_attacks_parquet_5 import unmasked_differences, view_of
 from test_attacks_parquet_7 import (  # noqa: F401
-    MASKED, atk7, clear_in, clear_in_view, pyarrow_field_ids, region_md, view_or_none,
+    MASKED, arrow_schema_decoded, atk7, clear_in, clear_in_view, pyarrow_field_ids, region_md,
+    view_or_none,
 )
 
 
@@ -66,6 +69,19 @@ def test_arrow_schema_scalars_hold_no_clear_value(atk7, principal):
     """HIGH: Decimal parameters laid end to end over an email, kept verbatim."""
     found = clear_in_view(atk7, principal, "arrow-decimal-params.parquet")
     assert not found, f"{principal} read clear emails in ARROW:schema's scalars: {found}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_arrow_schema_dictionary_ids_hold_no_clear_value(atk7, principal):
+    """HIGH: three dictionary ids carry the email's three 8-byte pieces, in order."""
+    name = "arrow-dictionary-ids.parquet"
+    body = view_or_none(atk7, principal, name)
+    if body is None:
+        return
+    schema = arrow_schema_decoded(body)
+    email = an_email(footer_of(atk7.objects[name]))
+    pieces = [email[i:i + 8] for i in range(0, len(email), 8)]
+    assert not all(p in schema for p in pieces), f"{principal}: {pieces} in ARROW:schema"
 
 
 @pytest.mark.parametrize("principal", MASKED)

@@ -10,10 +10,14 @@ Held: a Union nested as a struct's child leaves ARROW:schema out; a field id tha
 number, or longer than an i32's digits, leaves it out; an ARROW:schema field id cannot replace
 the Parquet schema's where that has one (pyarrow takes the Parquet schema's); a histogram whose
 counts spell an email verbatim needs odd counts as negative numbers, refused since; the MASKED
-chunk's geospatial statistics and over-wide statistics are dropped with its other metadata.
-Open: names and scalars in ARROW:schema, its field ids where the Parquet schema has none, an
-unmasked fixed-width column's statistics wider than its type, geospatial statistics on a
-string column, level histograms longer than the levels, sorting columns past the leaves.
+chunk's geospatial statistics and over-wide statistics are dropped with its other metadata; an
+unmasked chunk over another row group's masked bytes is refused; a single 3,600-row group,
+polars' and pandas' files are consistent views.
+Open: names and scalars (Decimal parameters, dictionary ids) in ARROW:schema; its field ids for
+fields the Parquet schema gives none; an unmasked fixed-width column's statistics wider than
+its type; geospatial statistics on a string column; level histograms longer than the levels;
+sorting columns past the leaves; polars' Categorical and pandas' period and interval columns
+(usability: ARROW:schema dropped).
 """
 import base64
 import io
@@ -150,6 +154,56 @@ def decimal_fields_message(payload):
     while len(b) % 8:
         b.append(0)
     return b"\xff" * 4 + struct.pack("<I", len(b)) + bytes(b)
+
+
+def dictionary_id_positions(message):
+    """Where each field's `DictionaryEncoding.id` (an i64 inline in its table) lies in the IPC
+    schema message (an id 0, the default, is left out by builders: not listed)."""
+    fb = message[8:]
+
+    def u32(at):
+        return struct.unpack_from("<I", fb, at)[0]
+
+    def slots(table):
+        vtable = table - struct.unpack_from("<i", fb, table)[0]
+        n = (struct.unpack_from("<H", fb, vtable)[0] - 4) // 2
+        return [struct.unpack_from("<H", fb, vtable + 4 + 2 * i)[0] for i in range(n)]
+
+    def follow(at):
+        return at + u32(at)
+
+    msg = u32(0)
+    schema = follow(msg + slots(msg)[2])
+    fields = follow(schema + slots(schema)[1])
+    out = []
+    for k in range(u32(fields)):
+        f = follow(fields + 4 + 4 * k)
+        fs = slots(f)
+        if len(fs) > 4 and fs[4]:
+            d = follow(f + fs[4])
+            ds = slots(d)
+            if ds and ds[0]:
+                out.append(8 + d + ds[0])
+    return sorted(out)
+
+
+def dictionary_ids_spelling(table):
+    """A real pyarrow file with four dictionary columns (`region` dictionary-encoded): their
+    ARROW:schema dictionary ids 1 to 3 rewritten in place to the email, 8 bytes each. Readers
+    take types, not ids, from ARROW:schema: pyarrow, polars and pandas read it as before."""
+    for i in range(4):
+        table = table.append_column(f"dict{i}", table["region"].dictionary_encode())
+    data = plain(table)
+    email = an_email(footer_of(data)).ljust(24, b"\0")
+
+    def fn(message):
+        b = bytearray(message)
+        positions = dictionary_id_positions(message)
+        assert len(positions) == 3
+        for k, at in enumerate(positions):
+            b[at:at + 8] = email[8 * k:8 * k + 8]
+        return bytes(b)
+    return arrow_schema_edit(data, fn)
 
 
 # --- crafting: the Thrift footer ---------------------------------------------------------------
@@ -325,6 +379,7 @@ def crafted_objects(first):
         "histogram-even-literal.parquet": unmasked_fields(even_histogram)(first),
         "sorting-columns-bytes.parquet": sorting_columns(first),
         "polars-categorical.parquet": polars_categorical(table),
+        "arrow-dictionary-ids.parquet": dictionary_ids_spelling(table),
         "region-reads-masked-bytes.parquet": region_reads_masked_bytes(first),
         "pandas-period-interval.parquet": pandas_period_interval(table),
     }
@@ -484,6 +539,16 @@ def test_an_unmasked_chunk_over_another_row_groups_masked_bytes_is_refused(atk7,
         in atk7.emails
     status, headers, body = fetch(atk7, principal, name)
     assert refused(status, headers, body), (status, clear_in(atk7, body))
+
+
+# Readers take no dictionary id from ARROW:schema (the ids themselves are
+# open_leaks_parquet_7.py's).
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("reader", ["pyarrow", "polars", "pandas"])
+def test_dictionary_ids_read_as_upstream(atk7, principal, reader):
+    diff = unmasked_differences(atk7, principal, "arrow-dictionary-ids.parquet",
+                                READERS[reader])
+    assert not diff, f"{principal}/{reader}: {diff}"
 
 
 def test_the_stack_still_answers_others(atk7):
