@@ -19,6 +19,11 @@ fails today.
   ARROW:schema's `PARQUET:field_id` (kept since the sixth pass), so the unmasked `contact`
   (the writer's clear copy) carries the masked column's id 2. The field-id rule (footer.rs
   `field_ids` and its check) reads the Parquet schema alone.
+- HIGH (pandas): pandas labels a DataFrame's columns by the pandas entry's `name`, and
+  `pandas_doc_ok` lets a column's `name` be ANY top-level field name, not its own
+  `field_name`'s: with `customer_email` and `contact` (the writer's unmasked copy) swapped,
+  `pd.read_parquet(view)["customer_email"]` is the clear emails (and `contact` the nulls).
+  `arrow_schema.rs` `pandas_doc_ok` (a column's name must be its field_name, or null).
 - HIGH: an UNMASKED INT64 column's `max_value` statistic holding a 23-byte email: readers
   decode the first 8 bytes and never show the rest, yet all of it is served (shape.rs
   `STATISTICS` is typed Binary for every physical type).
@@ -43,6 +48,8 @@ fails today.
   (and pandas' entry with it) is dropped: pandas reads the period as int64 and the interval as
   object. The pandas entry's own check passes; the field metadata is what refuses.
 """
+import io
+
 import pytest
 
 from test_attacks_parquet_2 import row_groups, footer_of, value
@@ -97,6 +104,18 @@ def test_arrow_schema_field_ids_give_no_column_the_masked_id(atk7, principal, na
         return
     ids = pyarrow_field_ids(body)
     assert ids.get("contact") != b"2", f"{principal}: pyarrow reports {ids}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_pandas_labels_no_clear_column_customer_email(atk7, principal):
+    """HIGH: pandas' `customer_email` of the view is the masked column, all null."""
+    import pandas as pd
+    body = view_or_none(atk7, principal, "pandas-names-swapped.parquet")
+    if body is None:
+        return
+    col = pd.read_parquet(io.BytesIO(body))["customer_email"]
+    clear = sorted({e for e in col.dropna() if e.encode() in atk7.emails})[:3]
+    assert col.isna().all(), f"{principal}: pandas' customer_email reads {clear}"
 
 
 @pytest.mark.parametrize("principal", MASKED)

@@ -13,7 +13,8 @@ counts spell an email verbatim needs odd counts as negative numbers, refused sin
 chunk's geospatial statistics and over-wide statistics are dropped with its other metadata; an
 unmasked chunk over another row group's masked bytes is refused; a single 3,600-row group,
 polars' and pandas' files are consistent views.
-Open: names and scalars (Decimal parameters, dictionary ids) in ARROW:schema; its field ids for
+Open: names and scalars (Decimal parameters, dictionary ids) in ARROW:schema; pandas' names
+of two columns swapped; its field ids for
 fields the Parquet schema gives none; an unmasked fixed-width column's statistics wider than
 its type; geospatial statistics on a string column; level histograms longer than the levels;
 sorting columns past the leaves; polars' Categorical and pandas' period and interval columns
@@ -21,6 +22,7 @@ sorting columns past the leaves; polars' Categorical and pandas' period and inte
 """
 import base64
 import io
+import json
 import os
 import random
 import shutil
@@ -90,6 +92,25 @@ def with_field_ids(ids):
         return pa.schema([f.with_metadata({b"PARQUET:field_id": ids[f.name]})
                           if f.name in ids else f for f in s]).serialize().to_pybytes()
     return fn
+
+
+def pandas_names_swapped(table):
+    """`DataFrame.to_parquet` of the orders and `contact`, an UNMASKED copy of the emails; then
+    pandas' entry in ARROW:schema with the two columns' `name`s swapped (each `field_name` its
+    own): pandas labels a DataFrame's columns by `name`, the gateway masks by the field."""
+    df = table.to_pandas()
+    df["contact"] = df["customer_email"]
+    buf = io.BytesIO()
+    df.to_parquet(buf)
+
+    def fn(message):
+        s = arrow_schema(message)
+        doc = json.loads(s.metadata[b"pandas"])
+        swap = {"customer_email": "contact", "contact": "customer_email"}
+        for c in doc["columns"]:
+            c["name"] = swap.get(c["name"], c["name"])
+        return s.with_metadata({b"pandas": json.dumps(doc).encode()}).serialize().to_pybytes()
+    return arrow_schema_edit(buf.getvalue(), fn)
 
 
 def decimal_fields_message(payload):
@@ -380,6 +401,7 @@ def crafted_objects(first):
         "sorting-columns-bytes.parquet": sorting_columns(first),
         "polars-categorical.parquet": polars_categorical(table),
         "arrow-dictionary-ids.parquet": dictionary_ids_spelling(table),
+        "pandas-names-swapped.parquet": pandas_names_swapped(table),
         "region-reads-masked-bytes.parquet": region_reads_masked_bytes(first),
         "pandas-period-interval.parquet": pandas_period_interval(table),
     }
