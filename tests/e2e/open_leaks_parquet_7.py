@@ -119,46 +119,6 @@ def test_pandas_labels_no_clear_column_customer_email(atk7, principal):
 
 
 @pytest.mark.parametrize("principal", MASKED)
-def test_an_unmasked_fixed_width_statistic_holds_no_clear_value(atk7, principal):
-    """HIGH: order_id's max_value a 23-byte email; readers show an INT64 of its first 8."""
-    found = clear_in_view(atk7, principal, "wide-statistic-order-id.parquet")
-    assert not found, f"{principal} read clear emails in order_id's statistics: {found}"
-
-
-@pytest.mark.parametrize("principal", MASKED)
-def test_geospatial_statistics_of_a_string_column_hold_no_clear_value(atk7, principal):
-    """MEDIUM: region (STRING) with a BoundingBox whose doubles are the email's bytes."""
-    body = view_of(atk7, principal, "unmasked-geo-stats.parquet")
-    geo = value(region_md(body), 17) or []
-    box = value(geo, 1) or []
-    joined = b"".join(v for _, _, v in sorted(box))
-    assert not clear_in(atk7, joined), f"{principal}: the bbox spells {joined.rstrip(bytes(1))}"
-
-
-@pytest.mark.parametrize("principal", MASKED)
-def test_a_level_histogram_has_one_count_per_level(atk7, principal):
-    """MEDIUM: region's definition histogram has 24 counts (levels 0 and 1 only), the email's
-    bytes and one balancing count."""
-    body = view_of(atk7, principal, "histogram-long.parquet")
-    hist = value(value(region_md(body), 16) or [], 3)
-    counts = hist[1] if hist else []
-    assert len(counts) <= 2, f"{principal}: {len(counts)} counts kept, " \
-        f"{bytes(c for c in counts if c < 256)!r}"
-
-
-@pytest.mark.parametrize("principal", MASKED)
-def test_sorting_columns_name_the_files_leaves(atk7, principal):
-    """LOW: sorting_columns of column_idx 116, 97, 108, ... in a file of 5 leaves."""
-    body = view_of(atk7, principal, "sorting-columns-bytes.parquet")
-    leaves = len(value(footer_of(body), 2)[1]) - 1
-    sc = value(row_groups(footer_of(body))[0], 4)
-    idx = [value(s, 1) for s in sc[1]] if sc else []
-    assert all(0 <= i < leaves for i in idx), \
-        f"{principal}: column_idx {bytes(i for i in idx if 0 <= i < 256)!r}"
-
-
-
-@pytest.mark.parametrize("principal", MASKED)
 @pytest.mark.parametrize("reader", ["polars", "pyarrow"])
 def test_a_polars_categorical_reads_as_upstream(atk7, principal, reader):
     """LOW (usability): a polars file with a Categorical column loses ARROW:schema whole."""

@@ -148,7 +148,11 @@ mod tests {
             reader.struct_element().unwrap()
         };
         for (drop_bloom, meta_ids) in [(true, vec![1]), (false, vec![1, 14])] {
-            let copied = super::copied_chunk(&chunk, drop_bloom, false).unwrap();
+            let drops = super::Drops {
+                bloom: drop_bloom,
+                ..Default::default()
+            };
+            let copied = super::copied_chunk(&chunk, drops).unwrap();
             assert_eq!(ids(&copied), vec![2, 3]);
             let mut reader = super::Reader::new(&copied);
             let element = reader.struct_element().unwrap();
@@ -272,9 +276,15 @@ mod tests {
             (sizes(&|w| w.i32_field(1, 40)), false, [None, None]),
             (sizes(&|w| w.i64_field(9, 40)), false, [None, None]),
         ];
-        for (bytes, conforms, sums) in cases {
+        let lens = [[0, 2], [0, 0], [3, 0], [0, 0], [0, 0], [0, 0]];
+        for ((bytes, conforms, sums), lens) in cases.into_iter().zip(lens) {
             let walked = size_statistics(&mut Reader::new(&bytes)).unwrap();
-            assert_eq!(walked, (conforms, sums), "{bytes:?}");
+            let expected = super::Histograms {
+                conforms,
+                sums,
+                lens,
+            };
+            assert_eq!(walked, expected, "{bytes:?}");
             let shaped = struct_conforms(&mut Reader::new(&bytes), &SIZE_STATISTICS).unwrap();
             assert_eq!(shaped, conforms, "{bytes:?}");
         }
@@ -283,6 +293,103 @@ mod tests {
             w.i64_field(1, 2);
         });
         assert!(size_statistics(&mut Reader::new(&repeated)).is_err());
+    }
+
+    #[test]
+    fn each_leaf_knows_its_levels_statistics_width_and_geometry() {
+        use super::thrift::{self, Reader, Writer};
+        // root { required int64 id; optional group tags (LIST) { repeated group list {
+        // optional binary element } }; optional fixed_len_byte_array(16) uuid;
+        // optional binary geom (GEOMETRY) }
+        let mut w = Writer::default();
+        let elements: [(&[u8], Option<i32>, Option<i32>, Option<i32>, bool); 7] = [
+            (b"schema", None, None, Some(4), false),
+            (b"id", Some(0), Some(2), None, false),
+            (b"tags", Some(1), None, Some(1), false),
+            (b"list", Some(2), None, Some(1), false),
+            (b"element", Some(1), Some(6), None, false),
+            (b"uuid", Some(1), Some(7), None, false),
+            (b"geom", Some(1), Some(6), None, true),
+        ];
+        w.list_header(thrift::STRUCT, elements.len());
+        for (name, repetition, physical, children, geometry) in elements {
+            w.begin_struct(None);
+            if let Some(physical) = physical {
+                w.i32_field(1, physical);
+            }
+            if physical == Some(7) {
+                w.i32_field(2, 16);
+            }
+            if let Some(repetition) = repetition {
+                w.i32_field(3, repetition);
+            }
+            w.field_header(4, thrift::BINARY);
+            w.varint(name.len() as u64);
+            w.out.extend_from_slice(name);
+            if let Some(children) = children {
+                w.i32_field(5, children);
+            }
+            if geometry {
+                w.begin_struct(Some(10));
+                w.begin_struct(Some(17));
+                w.end_struct();
+                w.end_struct();
+            }
+            w.end_struct();
+        }
+        let mut bytes = vec![(2 << 4) | thrift::LIST];
+        bytes.extend_from_slice(&w.out);
+        let mut reader = Reader::new(&bytes);
+        let field = reader.fields().next().unwrap().unwrap();
+        let (_, leaves) = super::schema(&field, 0).unwrap();
+        let facts: Vec<_> = leaves
+            .iter()
+            .map(|l| (l.max_levels, l.stat_width, l.geospatial))
+            .collect();
+        assert_eq!(
+            facts,
+            vec![
+                ([0, 0], Some(8), false),
+                ([1, 3], None, false),
+                ([0, 1], Some(16), false),
+                ([0, 1], None, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn sorting_columns_name_each_leaf_once() {
+        use super::thrift::{self, Reader, Writer};
+        let sorting = |columns: &[i32]| {
+            let mut w = Writer::default();
+            w.field_header(4, thrift::LIST);
+            w.list_header(thrift::STRUCT, columns.len());
+            for &c in columns {
+                w.begin_struct(None);
+                w.i32_field(1, c);
+                w.bool_field(2, false);
+                w.end_struct();
+            }
+            w.out.push(thrift::STOP);
+            w.out
+        };
+        for (columns, ok) in [
+            (&[2, 0][..], true),
+            (&[], true),
+            (&[5], false),
+            (&[1, 1], false),
+            (&[-1], false),
+            (&[0, 1, 2, 3], false),
+        ] {
+            let bytes = sorting(columns);
+            let mut reader = Reader::new(&bytes);
+            let field = reader.fields().next().unwrap().unwrap();
+            assert_eq!(
+                super::sorts_by_leaves(&field, 3).unwrap(),
+                ok,
+                "{columns:?}"
+            );
+        }
     }
 
     #[test]
@@ -405,9 +512,24 @@ pub(crate) fn malformed(base: u64, error: ThriftError) -> Error {
     }
 }
 
-/// The schema's top-level fields and each leaf's `path_in_schema`, as the Thrift list a chunk
-/// of it must carry (its names from the top-level field down).
-pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, Vec<Vec<u8>>), Error> {
+/// A leaf of the schema: what its chunks' metadata must agree with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leaf {
+    /// Its `path_in_schema`, as the Thrift list a chunk of it must carry (its names from the
+    /// top-level field down).
+    pub path: Vec<u8>,
+    /// The length of its values' statistics when its type has a fixed width (an INT64's 8, a
+    /// FIXED_LEN_BYTE_ARRAY's `type_length`): readers decode that many bytes, never more.
+    pub stat_width: Option<usize>,
+    /// Its maximum repetition and definition levels: a level histogram has one count more.
+    pub max_levels: [usize; 2],
+    /// Whether it is of logical type GEOMETRY or GEOGRAPHY, the columns geospatial statistics
+    /// describe.
+    pub geospatial: bool,
+}
+
+/// The schema's top-level fields and its leaves.
+pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, Vec<Leaf>), Error> {
     let bad = |what| Error::Malformed {
         offset: base + field.offset as u64,
         what,
@@ -417,11 +539,12 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, Vec<Vec<u8
         return Err(bad("the schema is not a list of elements"));
     }
     let mut top = Vec::new();
-    let mut leaf_paths: Vec<Vec<u8>> = Vec::new();
+    let mut leaves: Vec<Leaf> = Vec::new();
     // Children still to read at each open group; the root's first. `path` has the names of
-    // the open groups below the root.
+    // the open groups below the root, `levels` their maximum repetition and definition levels.
     let mut open: Vec<usize> = Vec::new();
     let mut path: Vec<&[u8]> = Vec::new();
+    let mut levels: Vec<[usize; 2]> = Vec::new();
     for index in 0..count {
         let element = reader.struct_element().map_err(|e| malformed(base, e))?;
         let mut name: Option<&[u8]> = None;
@@ -435,6 +558,7 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, Vec<Vec<u8
         let mut logical_decimal = None;
         let mut logical_date = false;
         let mut logical_int = None;
+        let mut logical_geospatial = false;
         let mut field_id = None;
         for f in element.fields().map_err(|e| malformed(base, e))? {
             let f = f.map_err(|e| malformed(base, e))?;
@@ -473,6 +597,7 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, Vec<Vec<u8
                                 }
                             }
                             6 => logical_date = true,
+                            17 | 18 => logical_geospatial = true,
                             10 => {
                                 let mut bits = None;
                                 let mut signed = None;
@@ -543,7 +668,7 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, Vec<Vec<u8
                     });
                     TopLevel::Leaf(Column {
                         name,
-                        leaf: leaf_paths.len(),
+                        leaf: leaves.len(),
                         physical,
                         type_length,
                         repetition,
@@ -564,12 +689,22 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, Vec<Vec<u8
             };
             top.push(entry);
         }
+        // REQUIRED adds no level, REPEATED one of each, anything else (OPTIONAL) a definition
+        // level: a guess for an unknown repetition only drops histograms that disagree.
+        let [above_rep, above_def] = levels.last().copied().unwrap_or([0, 0]);
+        let own = match repetition {
+            Some(0) => [0, 0],
+            Some(2) => [1, 1],
+            _ => [0, 1],
+        };
+        let max_levels = [above_rep + own[0], above_def + own[1]];
         if group {
             if open.len() >= thrift::MAX_DEPTH {
                 return Err(bad("the schema is nested too deep"));
             }
             open.push(children);
             path.push(raw_name);
+            levels.push(max_levels);
         } else {
             let mut w = Writer::default();
             w.list_header(thrift::BINARY, path.len() + 1);
@@ -577,17 +712,35 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, Vec<Vec<u8
                 w.varint(part.len() as u64);
                 w.out.extend_from_slice(part);
             }
-            leaf_paths.push(w.out);
+            let stat_width = match physical.and_then(Physical::from_thrift) {
+                Some(Physical::Boolean) => Some(1),
+                Some(Physical::Int32 | Physical::Float) => Some(4),
+                Some(Physical::Int64 | Physical::Double) => Some(8),
+                Some(Physical::Int96) => Some(12),
+                Some(Physical::FixedLenByteArray) => Some(
+                    type_length
+                        .and_then(|l| usize::try_from(l).ok())
+                        .unwrap_or(0),
+                ),
+                Some(Physical::ByteArray) | None => None,
+            };
+            leaves.push(Leaf {
+                path: w.out,
+                stat_width,
+                max_levels,
+                geospatial: logical_geospatial,
+            });
         }
         while open.len() > 1 && open.last() == Some(&0) {
             open.pop();
             path.pop();
+            levels.pop();
         }
     }
     if open.iter().any(|&left| left != 0) {
         return Err(bad("the schema's tree does not match its child counts"));
     }
-    Ok((top, leaf_paths))
+    Ok((top, leaves))
 }
 
 /// A masked column chunk's planned bytes in the view.
@@ -699,7 +852,7 @@ impl Tail<'_> {
 pub fn rewrite(
     footer: &[u8],
     location: Location,
-    leaf_paths: &[Vec<u8>],
+    leaves: &[Leaf],
     targets: &[Option<Target<'_>>],
     tail: &Tail<'_>,
 ) -> Result<Rewrite, Error> {
@@ -737,15 +890,7 @@ pub fn rewrite(
             4 if ty == thrift::LIST && !seen_row_groups => {
                 seen_row_groups = true;
                 let mut w = Writer::new(Vec::new());
-                row_groups(
-                    &mut reader,
-                    base,
-                    leaf_paths,
-                    targets,
-                    tail,
-                    &mut w,
-                    &mut out,
-                )?;
+                row_groups(&mut reader, base, leaves, targets, tail, &mut w, &mut out)?;
                 parts.push((id, ty, w.out));
                 continue;
             }
@@ -767,7 +912,7 @@ pub fn rewrite(
         }
         // Only what conforms to the shapes: a known id of another type is free text.
         let kept = match (id, ty) {
-            (5, thrift::LIST) => kept_key_values(&field, leaf_paths, targets).map_err(m)?,
+            (5, thrift::LIST) => kept_key_values(&field, leaves, targets).map_err(m)?,
             (7, thrift::LIST) => known_column_orders(&field).map_err(m)?,
             (2, thrift::LIST) => Some(known_schema(&field).map_err(m)?),
             (6, thrift::BINARY) => {
@@ -812,7 +957,7 @@ pub fn rewrite(
 fn row_groups<'a>(
     reader: &mut Reader<'a>,
     base: u64,
-    leaf_paths: &[Vec<u8>],
+    leaves: &[Leaf],
     targets: &[Option<Target<'_>>],
     tail: &Tail<'_>,
     w: &mut Writer,
@@ -838,7 +983,7 @@ fn row_groups<'a>(
             reader,
             index,
             base,
-            leaf_paths,
+            leaves,
             targets,
             any_target,
             tail,
@@ -871,7 +1016,7 @@ fn row_group<'a>(
     reader: &mut Reader<'a>,
     index: usize,
     base: u64,
-    leaf_paths: &[Vec<u8>],
+    leaves: &[Leaf],
     targets: &[Option<Target<'_>>],
     any_target: bool,
     tail: &Tail<'_>,
@@ -899,7 +1044,7 @@ fn row_group<'a>(
         if id == 1 && ty == thrift::LIST && !seen_columns {
             seen_columns = true;
             let (elem, count) = reader.list_header().map_err(m)?;
-            if elem != thrift::STRUCT || count != leaf_paths.len() {
+            if elem != thrift::STRUCT || count != leaves.len() {
                 return Err(bad(
                     start,
                     "a row group's columns do not match the schema's leaves",
@@ -934,10 +1079,12 @@ fn row_group<'a>(
                 let chunk = reader.field_since(0, thrift::STRUCT, chunk_start);
                 match target {
                     None => {
-                        let drop_bloom = kept.as_ref().is_some_and(|k| k.bloom_unknown(tail));
-                        let drop_sizes = kept.as_ref().is_some_and(KeptSpans::sizes_uncounted);
-                        if drop_bloom || drop_sizes || kept.as_ref().is_some_and(|k| k.extra) {
-                            let clean = copied_chunk(&chunk, drop_bloom, drop_sizes).map_err(m)?;
+                        let drops = match (kept.as_ref(), leaves.get(leaf)) {
+                            (Some(kept), Some(l)) => kept.drops(l, tail),
+                            _ => Drops::default(),
+                        };
+                        if drops.any() || kept.as_ref().is_some_and(|k| k.extra) {
+                            let clean = copied_chunk(&chunk, drops).map_err(m)?;
                             cw.out.extend_from_slice(&clean);
                         } else {
                             cw.out.extend_from_slice(chunk.raw);
@@ -946,7 +1093,7 @@ fn row_group<'a>(
                             // Its leaf's path exactly: readers that find chunks by path
                             // (parquet-mr, Trino) would take another (a masked column's) for
                             // it, and more names are free text.
-                            if kept.path != leaf_paths.get(leaf).map(Vec::as_slice) {
+                            if kept.path != leaves.get(leaf).map(|l| l.path.as_slice()) {
                                 return Err(bad(
                                     chunk.offset,
                                     "an unmasked chunk's path_in_schema is not its column's",
@@ -1019,7 +1166,7 @@ fn row_group<'a>(
                 let total = f.i64().map_err(m)?.saturating_add(delta_compressed);
                 w.i64_field(6, total);
             }
-            4 if f.ty == thrift::LIST => {
+            4 if f.ty == thrift::LIST && sorts_by_leaves(f, leaves.len()).map_err(m)? => {
                 if let Some(sorting) = known_list(f, &shape::SORTING_COLUMN).map_err(m)? {
                     w.field_header(4, thrift::LIST);
                     w.out.extend_from_slice(&sorting);
@@ -1207,7 +1354,7 @@ fn masked_chunk(
 /// An unmasked `ColumnChunk` as a masked view's footer has it: without key-value metadata or
 /// fields this reader does not know, and without its bloom filter's reference when
 /// `drop_bloom` (its length unknown).
-fn copied_chunk(chunk: &Field<'_>, drop_bloom: bool, drop_sizes: bool) -> thrift::Result<Vec<u8>> {
+fn copied_chunk(chunk: &Field<'_>, drops: Drops) -> thrift::Result<Vec<u8>> {
     let mut w = Writer::default();
     w.begin_struct(None);
     let mut reader = chunk.reader();
@@ -1224,8 +1371,10 @@ fn copied_chunk(chunk: &Field<'_>, drop_bloom: bool, drop_sizes: bool) -> thrift
         let mut meta_last = 0;
         while let Some((id, ty)) = reader.field_header(&mut meta_last)? {
             match shape::slot(&shape::COLUMN_META_DATA, id) {
-                Some(_) if drop_bloom && (id == 14 || id == 15) => reader.skip(ty)?,
-                Some(_) if drop_sizes && id == 16 => reader.skip(ty)?,
+                Some(_) if drops.bloom && (id == 14 || id == 15) => reader.skip(ty)?,
+                Some(_) if drops.sizes && id == 16 => reader.skip(ty)?,
+                Some(_) if drops.statistics && id == 12 => reader.skip(ty)?,
+                Some(_) if drops.geospatial && id == 17 => reader.skip(ty)?,
                 Some(slot) => shape::copy_conforming(&mut reader, id, ty, &slot.kind, &mut w)?,
                 None => reader.skip(ty)?,
             }
@@ -1255,8 +1404,32 @@ struct KeptSpans<'a> {
     bloom: Option<i64>,
     bloom_length: Option<i64>,
     num_values: Option<i64>,
-    /// The sums of `size_statistics`' repetition and definition level histograms.
-    histogram_sums: [Option<i64>; 2],
+    /// `size_statistics`' repetition and definition level histograms.
+    histograms: Histograms,
+    /// The longest of the statistics' min and max values.
+    widest_statistic: usize,
+    /// Whether it has geospatial statistics.
+    geospatial: bool,
+}
+
+/// What a masked view leaves out of an unmasked chunk's metadata, that a reader would not take
+/// as the writer meant it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Drops {
+    /// A bloom filter of unknown length.
+    bloom: bool,
+    /// Size statistics whose histograms do not count the chunk's values, one count per level.
+    sizes: bool,
+    /// Statistics longer than the column's fixed-width values.
+    statistics: bool,
+    /// Geospatial statistics of a column that holds no geometries.
+    geospatial: bool,
+}
+
+impl Drops {
+    fn any(self) -> bool {
+        self != Drops::default()
+    }
 }
 
 impl<'a> KeptSpans<'a> {
@@ -1289,10 +1462,19 @@ impl<'a> KeptSpans<'a> {
                         (14, thrift::I64) => self.bloom = Some(reader.i64()?),
                         (15, thrift::I32) => self.bloom_length = Some(reader.i32()?.into()),
                         (5, thrift::I64) => self.num_values = Some(reader.i64()?),
-                        (16, thrift::STRUCT) => {
-                            let (conforms, sums) = size_statistics(reader)?;
+                        (12, thrift::STRUCT) => {
+                            let (conforms, widest) = statistics(reader)?;
                             self.extra |= !conforms;
-                            self.histogram_sums = sums;
+                            self.widest_statistic = widest;
+                        }
+                        (16, thrift::STRUCT) => {
+                            self.histograms = size_statistics(reader)?;
+                            self.extra |= !self.histograms.conforms;
+                        }
+                        (17, ty) => {
+                            self.geospatial = true;
+                            let slots = &shape::COLUMN_META_DATA;
+                            self.extra |= !shape::skip_field_conforming(reader, slots, 17, ty)?
                         }
                         // What does not conform (key_value_metadata among it) is not copied.
                         (id, ty) => {
@@ -1333,11 +1515,28 @@ impl<'a> KeptSpans<'a> {
     /// Whether a level histogram does not count the chunk's values (each value has one level
     /// of each kind): its entries are then numbers that say nothing a reader needs, and a masked
     /// view drops the chunk's `size_statistics`.
-    fn sizes_uncounted(&self) -> bool {
-        self.histogram_sums
-            .iter()
+    /// So too when a histogram has other than one count per level (0 to the leaf's maximum).
+    fn sizes_uncounted(&self, leaf: &Leaf) -> bool {
+        let Histograms { sums, lens, .. } = &self.histograms;
+        sums.iter()
             .flatten()
             .any(|&sum| Some(sum) != self.num_values)
+            || lens
+                .iter()
+                .zip(leaf.max_levels)
+                .any(|(&len, max)| len != 0 && len != max + 1)
+    }
+
+    /// What the view leaves out of this chunk of `leaf`.
+    fn drops(&self, leaf: &Leaf, tail: &Tail<'_>) -> Drops {
+        Drops {
+            bloom: self.bloom_unknown(tail),
+            sizes: self.sizes_uncounted(leaf),
+            statistics: leaf
+                .stat_width
+                .is_some_and(|width| self.widest_statistic > width),
+            geospatial: self.geospatial && !leaf.geospatial,
+        }
     }
 
     fn bloom_unknown(&self, tail: &Tail<'_>) -> bool {
@@ -1385,7 +1584,7 @@ impl<'a> KeptSpans<'a> {
 /// nothing is kept.
 fn kept_key_values(
     list: &Field<'_>,
-    leaf_paths: &[Vec<u8>],
+    leaves: &[Leaf],
     targets: &[Option<Target<'_>>],
 ) -> thrift::Result<Option<Vec<u8>>> {
     let (elem, count, mut reader) = list.list()?;
@@ -1416,7 +1615,7 @@ fn kept_key_values(
                         .flatten()
                         .map(|t| t.column.name.as_bytes())
                         .collect();
-                    top_level_names(leaf_paths)
+                    top_level_names(leaves)
                         .and_then(|top| super::geo::canonical(value.binary().ok()?, &top, &masked))
                 };
                 geo_seen = true;
@@ -1450,10 +1649,10 @@ fn kept_key_values(
 
 /// The schema's top-level names: each leaf path's first part, in order, once. `None` when a
 /// path does not read.
-fn top_level_names(leaf_paths: &[Vec<u8>]) -> Option<Vec<&[u8]>> {
+fn top_level_names(leaves: &[Leaf]) -> Option<Vec<&[u8]>> {
     let mut top: Vec<&[u8]> = Vec::new();
-    for path in leaf_paths {
-        let mut reader = Reader::new(path);
+    for leaf in leaves {
+        let mut reader = Reader::new(&leaf.path);
         reader.list_header().ok()?;
         let first = reader.binary().ok()?;
         if top.last() != Some(&first) {
@@ -1479,6 +1678,30 @@ fn known_list(list: &Field<'_>, slots: &'static [shape::Slot]) -> thrift::Result
         w.end_struct();
     }
     Ok(Some(w.out))
+}
+
+/// Whether `sorting_columns` names leaves of the schema (of `leaves`), each once: else its
+/// column indexes are numbers no reader can use, and the view drops them.
+fn sorts_by_leaves(list: &Field<'_>, leaves: usize) -> thrift::Result<bool> {
+    let (elem, count, mut reader) = list.list()?;
+    if elem != thrift::STRUCT || count > leaves {
+        return Ok(false);
+    }
+    let mut named = vec![false; leaves];
+    for _ in 0..count {
+        let mut column = None;
+        for f in reader.struct_element()?.fields()? {
+            let f = f?;
+            if (f.id, f.ty) == (1, thrift::I32) {
+                column = usize::try_from(f.i32()?).ok();
+            }
+        }
+        match column.and_then(|c| named.get_mut(c)) {
+            Some(seen) if !*seen => *seen = true,
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
 }
 
 /// The schema list again: the root with its repetition, number of children and name alone
@@ -1643,15 +1866,25 @@ fn span_in_data(offset: i64, len: i64, data_end: u64, at: usize) -> Result<(u64,
     Ok((offset, len))
 }
 
-/// Walks the `SizeStatistics` at `reader` (after its opening) in one pass: whether it conforms
-/// to `shape::SIZE_STATISTICS`, and the sums of its repetition (2) and definition (3) level
-/// histograms where present as non-empty lists of i64. Counts must be none negative (a
-/// negative one could balance others that spell a text): a negative one makes the sum
-/// `i64::MIN`. An empty histogram (a level that is always 0, as writers write it) counts
+/// A `SizeStatistics`' level histograms, repetition (2) then definition (3).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Histograms {
+    /// Whether the struct conforms to `shape::SIZE_STATISTICS`.
+    conforms: bool,
+    /// Each histogram's sum, where present as a non-empty list of i64.
+    sums: [Option<i64>; 2],
+    /// Each histogram's length (0 where absent).
+    lens: [usize; 2],
+}
+
+/// Walks the `SizeStatistics` at `reader` (after its opening) in one pass. Counts must be none
+/// negative (a negative one could balance others that spell a text): a negative one makes the
+/// sum `i64::MIN`. An empty histogram (a level that is always 0, as writers write it) counts
 /// nothing.
-fn size_statistics(reader: &mut Reader<'_>) -> thrift::Result<(bool, [Option<i64>; 2])> {
+fn size_statistics(reader: &mut Reader<'_>) -> thrift::Result<Histograms> {
     let mut conforms = true;
     let mut sums = [None, None];
+    let mut lens = [0, 0];
     let mut last = 0;
     let mut seen = 0u64;
     while let Some((id, ty)) = reader.field_header(&mut last)? {
@@ -1683,9 +1916,15 @@ fn size_statistics(reader: &mut Reader<'_>) -> thrift::Result<(bool, [Option<i64
                         sum.saturating_add(count)
                     };
                 }
-                let [repetition, definition] = &mut sums;
+                let ([rep_sum, def_sum], [rep_len, def_len]) = (&mut sums, &mut lens);
+                let (sum_slot, len_slot) = if id == 2 {
+                    (rep_sum, rep_len)
+                } else {
+                    (def_sum, def_len)
+                };
+                *len_slot = len;
                 if len > 0 {
-                    *(if id == 2 { repetition } else { definition }) = Some(sum);
+                    *sum_slot = Some(sum);
                 }
             }
             _ => {
@@ -1694,7 +1933,34 @@ fn size_statistics(reader: &mut Reader<'_>) -> thrift::Result<(bool, [Option<i64
             }
         }
     }
-    Ok((conforms, sums))
+    Ok(Histograms {
+        conforms,
+        sums,
+        lens,
+    })
+}
+
+/// Walks the `Statistics` at `reader` (after its opening): whether it conforms to
+/// `shape::STATISTICS`, and the length of its longest min or max value.
+fn statistics(reader: &mut Reader<'_>) -> thrift::Result<(bool, usize)> {
+    let mut conforms = true;
+    let mut widest = 0;
+    let mut last = 0;
+    let mut seen = 0u64;
+    while let Some((id, ty)) = reader.field_header(&mut last)? {
+        if once(&mut seen, id, 0).is_err() {
+            return Err(ThriftError {
+                offset: reader.offset(),
+                what: "a repeated field",
+            });
+        }
+        if matches!(id, 1 | 2 | 5 | 6) && ty == thrift::BINARY {
+            widest = widest.max(reader.binary()?.len());
+        } else {
+            conforms &= shape::skip_field_conforming(reader, &shape::STATISTICS, id, ty)?;
+        }
+    }
+    Ok((conforms, widest))
 }
 
 /// The length of a bloom filter (its Thrift header and bitset) at `offset`, when the tail holds

@@ -219,8 +219,7 @@ pub fn mask(
 ) -> Result<Overlay, Error> {
     let (footer_bytes, location) = footer_bytes(object_size, tail, max_footer)?;
     let schema = schema_field(footer_bytes, location)?;
-    let (top, leaf_paths) = footer::schema(&schema, location.start)?;
-    let leaves = leaf_paths.len();
+    let (top, leaves) = footer::schema(&schema, location.start)?;
     if !masks.is_empty() {
         for field in &top {
             if let Some(why) = crate::tables::names::unreadable(field.name()) {
@@ -293,7 +292,7 @@ pub fn mask(
             }
         }
     }
-    let mut targets: Vec<Option<footer::Target<'_>>> = (0..leaves).map(|_| None).collect();
+    let mut targets: Vec<Option<footer::Target<'_>>> = (0..leaves.len()).map(|_| None).collect();
     for (column, mask) in &prepared {
         if let Some(slot) = targets.get_mut(column.leaf) {
             // Two masks on one column: the first wins (the policy service refuses that).
@@ -306,7 +305,7 @@ pub fn mask(
     let mut rewrite = footer::rewrite(
         footer_bytes,
         location,
-        &leaf_paths,
+        &leaves,
         &targets,
         &footer::Tail {
             bytes: tail,
