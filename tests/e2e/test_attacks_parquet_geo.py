@@ -146,6 +146,16 @@ def crafted_objects(first):
     out["geo-and-email-kv.parquet"] = with_entries(v1, [kv(b"geo", good), kv(email, email)])
     # Not a list of structs.
     out["kv-binary-list.parquet"] = edit(v1, lambda fm: put(fm, 5, LIST, (BINARY, [b"geo", good])))
+    # GeoPandas' entry for a frame without a CRS, less its `creator` (open_leaks_parquet_geo.py):
+    # `"crs": null` and its key order read.
+    out["geopandas-less-creator.parquet"] = with_geo(v1, json.dumps({
+        "primary_column": "loc", "columns": {"loc": {
+            "encoding": "WKB", "crs": None, "geometry_types": ["Point"],
+            "bbox": [1.0, 1.5, 3.0, 3.5]}}, "version": "1.0.0"}).encode())
+    # Megabytes around a good entry (white space: kept, written short) or in one string.
+    out["huge-whitespace.parquet"] = with_geo(v1, b" " * (8 << 20) + good + b" " * 1000)
+    out["huge-string.parquet"] = with_geo(
+        v1, json.dumps(geo_doc(edges=e + "x" * (8 << 20))).encode())
     # DuckDB's two geometry columns: both read as GEOMETRY in the view too.
     out["duckdb-two-geometries.parquet"] = two_geometries(table)
     # Tensors spelled otherwise than pyarrow writes them, or with a custom key beside.
@@ -288,6 +298,27 @@ def test_two_duckdb_geometry_columns_both_stay_geometry(atkgeo, principal):
     masked = {"customer_email"} | ({"amount"} if principal == "erin" else set())
     diff = {c: (up[c], view.get(c)) for c in up if c not in masked and view.get(c) != up[c]}
     assert not diff, diff
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_geopandas_entry_less_its_creator_is_kept(atkgeo, principal):
+    """The control of open_leaks_parquet_geo.py: with `creator` left out, GeoPandas' entry
+    (`"crs": null`) is kept, `crs` still null, and DuckDB reads GEOMETRY as upstream."""
+    name = "geopandas-less-creator.parquet"
+    body = served(atkgeo, principal, name)
+    assert geo_of(body) == {"version": "1.0.0", "primary_column": "loc", "columns": {
+        "loc": {"encoding": "WKB", "geometry_types": ["Point"], "crs": None}}}
+    assert duckdb_types(body)["loc"] == duckdb_types(atkgeo.objects[name])["loc"]
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_megabytes_of_geo_are_read_and_written_short_or_dropped(atkgeo, principal):
+    """8 MiB of white space around a good entry: kept, written canonically (a few hundred
+    bytes); 8 MiB in one string after the email: dropped. Neither fails the view open."""
+    body = served(atkgeo, principal, "huge-whitespace.parquet")
+    assert metadata_of(body)[b"geo"] == json.dumps(KEPT_GEO, separators=(",", ":")).encode()
+    body = served(atkgeo, principal, "huge-string.parquet")
+    assert body is None or geo_of(body) is None
 
 
 # --- tensors ---------------------------------------------------------------------------------
