@@ -21,10 +21,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import start_stack
-from test_attacks_parquet_2 import BINARY, I32, LIST, STRUCT, edit, footer_of, plain, put, refused
+from test_attacks_parquet_2 import (
+    BINARY, I32, LIST, SET, STRUCT, edit, footer_of, plain, put, refused, value,
+)
 from test_attacks_parquet_3 import an_email
 from test_attacks_parquet_4 import fetch, served_clear
-from test_attacks_parquet_5 import MASKED, duckdb_file, duckdb_types, view_of
+from test_attacks_parquet_5 import MASKED, duckdb_file, duckdb_types
 from test_parquet_geo import KEPT_GEO, V1, as_doubles, geo_doc, geo_of, spelled, with_geo
 
 LOC = {"encoding": "WKB", "geometry_types": ["Point"]}
@@ -64,6 +66,11 @@ def hostile_escapes(email):
             f'"loc":{loc},"l\\u006fc":{{"encoding":"WKB","geometry_types":["Polygon"]}}'),
         "escaped-version-twice": good.replace(b'"version": "1.0.0"',
                                               b'"version": "1.0.0", "versi\\u006fn": "1.1.0"'),
+        # Look-alikes a case-folding or normalizing reader may take for the masked column.
+        "case-masked-column": raw_doc(f'"loc":{loc},"Customer_Email":{masked}'),
+        "space-masked-column": raw_doc(f'"loc":{loc},"customer_email ":{masked}'),
+        "zwsp-masked-column": raw_doc(f'"loc":{loc},"customer\u200b_email":{masked}'),
+        "fullwidth-masked-column": raw_doc(f'"loc":{loc},"\uff43ustomer_email":{masked}'),
         # A NUL cuts a name in C readers: `customer_email` to them.
         "masked-nul-suffix": raw_doc(f'"loc":{loc},"customer_email\\u0000":{masked}'),
         "loc-nul-suffix": raw_doc(f'"loc\\u0000":{loc}', primary="loc\\u0000"),
@@ -144,6 +151,22 @@ def crafted_objects(first):
         v1, [[[1, BINARY, b"other"], [2, BINARY, masked_doc], [1, BINARY, b"geo"]]])
     # ARROW:schema beside geo, both with a masked name.
     out["geo-and-email-kv.parquet"] = with_entries(v1, [kv(b"geo", good), kv(email, email)])
+    # A field beside key and value (id 3) holding the email, in `geo` and in ARROW:schema's
+    # entry (pyarrow's for the orders' columns, over DuckDB's file: no reader reads it here):
+    # entries are written again from key and value alone.
+    arrow_kv = next(kv_ for kv_ in value(footer_of(plain(table)), 5)[1]
+                    if value(kv_, 1) == b"ARROW:schema")
+    out["extra-field.parquet"] = with_entries(
+        v1, [kv(b"geo", good) + [[3, BINARY, email]], arrow_kv + [[3, BINARY, email]]])
+    # The key-value list as a set, and twice (the second the email's): neither is copied.
+    out["kv-set.parquet"] = edit(v1, lambda fm: put(fm, 5, SET, (STRUCT, [kv(b"geo", good),
+                                                                        kv(email, email)])))
+
+    def twice(fm):
+        put(fm, 5, LIST, (STRUCT, [kv(b"geo", good)]))
+        fm.insert(next(i for i, f in enumerate(fm) if f[0] == 5) + 1,
+                  [5, LIST, (STRUCT, [kv(b"geo", masked_doc), kv(email, email)])])
+    out["kv-twice.parquet"] = edit(v1, twice)
     # Not a list of structs.
     out["kv-binary-list.parquet"] = edit(v1, lambda fm: put(fm, 5, LIST, (BINARY, [b"geo", good])))
     # GeoPandas' entry for a frame without a CRS, less its `creator` (open_leaks_parquet_geo.py):
@@ -267,17 +290,23 @@ def test_a_geo_key_spelled_otherwise_is_dropped_whole(atkgeo, principal, i):
 @pytest.mark.parametrize("name", ["first-value-i32.parquet", "second-value-i32.parquet",
                                   "second-no-value.parquet", "value-twice.parquet",
                                   "key-twice.parquet", "key-twice-geo-last.parquet",
-                                  "geo-and-email-kv.parquet", "kv-binary-list.parquet"])
+                                  "geo-and-email-kv.parquet", "kv-binary-list.parquet",
+                                  "extra-field.parquet", "kv-set.parquet", "kv-twice.parquet"])
 def test_entries_with_a_field_missing_twice_or_of_another_type(atkgeo, principal, name):
     """An entry whose value is no binary, or missing, is skipped (the other written again); a
     value twice reads the last (here naming the masked column: dropped); a key twice the last;
-    a list of binaries is no metadata. In every case the view holds one canonical `geo` at
+    a list of binaries or a set is no metadata, a third field of an entry is not kept, the
+    list twice is each time written again. In every case the view holds one canonical `geo` at
     most, never one naming the masked column, and no other key."""
     body = served(atkgeo, principal, name)
     if body is None:
         return
     meta = metadata_of(body)
-    assert set(meta) <= {b"geo"}, meta
+    assert set(meta) <= {b"geo", b"ARROW:schema"}, meta
+    if name == "extra-field.parquet":
+        assert b"ARROW:schema" in meta and geo_of(body) == KEPT_GEO, meta.keys()
+    else:
+        assert b"ARROW:schema" not in meta, meta
     doc = geo_of(body)
     assert doc in (None, KEPT_GEO), (name, doc)
     if doc is not None:
