@@ -14,6 +14,10 @@ through `geo` or tensor metadata (`test_attacks_parquet_geo.py` holds what held)
   readers need neither. core/src/tables/parquet/geo.rs `GeoDoc`. GeoPandas is not installed
   here, so its entry is reproduced byte for byte as its `json.dumps` writes it, over DuckDB's
   V1 file.
+- LOW (availability, not a leak): geo.rs reads a `bbox` of any length into a `Vec<f64>`
+  before checking it has 4 or 6 numbers: a 13 MB bbox inside the 16 MiB footer bound grows
+  Envoy's wasm memory by ~115-135 MiB a worker VM (a same-size footer of white space: ~30), and
+  it does not shrink. geo.rs `GeoColumn::bbox` (a bounded seq visitor).
 """
 import io
 import json
@@ -26,12 +30,17 @@ import pytest
 
 from conftest import start_stack
 from test_attacks_parquet_2 import footer_of
-from test_attacks_parquet_3 import an_email
+from test_attacks_parquet_3 import an_email, envoy_rss_mib
+from test_attacks_parquet_4 import fetch
 from test_attacks_parquet_5 import MASKED, duckdb_file, duckdb_types
 from test_attacks_parquet_geo import served
-from test_parquet_geo import geo_of, spelled, with_geo
+from test_parquet_geo import geo_doc, geo_of, spelled, with_geo
 
 GEOPANDAS = "geopandas-no-crs.parquet"
+def huge_bbox(v1):
+    """A `geo` whose bbox is 6.5 million numbers (13 MB, inside the 16 MiB footer bound)."""
+    return with_geo(v1, json.dumps(geo_doc()).encode().replace(
+        b"[1.0, 1.5, 3.0, 3.5]", b"[" + b"0," * 6_500_000 + b"0]"))
 
 
 def geopandas_doc():
@@ -53,7 +62,10 @@ def openg(demo_dir, tmp_path_factory):
     assert an_email(footer_of(first))
     table = pq.read_table(io.BytesIO(first))
     v1 = duckdb_file(table, ", ROW_GROUP_SIZE 300, GEOPARQUET_VERSION 'V1'")
-    objects = {GEOPANDAS: with_geo(v1, json.dumps(geopandas_doc()).encode())}
+    objects = {GEOPANDAS: with_geo(v1, json.dumps(geopandas_doc()).encode()),
+               "huge-bbox.parquet": huge_bbox(v1),
+               "huge-space.parquet": with_geo(
+                   v1, b" " * 13_000_000 + json.dumps(geo_doc()).encode())}
     for name, data in objects.items():
         (crafted / name).write_bytes(data)
     s = start_stack(root, tmp_path_factory.mktemp("run-parquet-open-geo"))
@@ -79,3 +91,27 @@ def test_a_geopandas_geo_entry_is_kept_without_its_creator(openg, principal):
     up = duckdb_types(openg.objects[GEOPANDAS])
     assert up["loc"].startswith("GEOMETRY"), up
     assert duckdb_types(body)["loc"] == up["loc"], duckdb_types(body)["loc"]
+
+
+
+def test_a_huge_bbox_costs_no_more_memory_than_its_footer(openg):
+    """LOW (availability, not a leak): geo.rs reads `bbox` into a `Vec<f64>` (8 bytes a
+    number from 2 bytes of text, capacity doubling) and checks its length (4 or 6) only
+    afterwards. A 13 MB footer of white space around a good `geo` grows Envoy by ~25-45 MiB; the
+    same size as one bbox of 6.5 million numbers, by ~220-270 MiB more (wasm memory never
+    shrinks; the requests of a worker share its VM, so eight at once peaked about as high:
+    still inside the 512 MiB test_attacks_parquet_3.py bounds big footers by). Asserted: the
+    bbox costs at most twice the white space, plus 64 MiB. Fix: a bounded seq visitor for
+    `bbox` that refuses a 7th element (geo.rs `GeoColumn::bbox`); `geometry_types` (14 at
+    most) and tensor.rs `Metadata::shape` (MAX_DIMS) alike, though a tensor's shape measured
+    ~40 MiB over a same-size refused ARROW:schema, the base64 and walk costing the rest."""
+    before = envoy_rss_mib(openg)
+    status, _, body = fetch(openg, "alice", "huge-space.parquet")
+    assert status == 200 and geo_of(body) is not None
+    mid = envoy_rss_mib(openg)
+    status, _, body = fetch(openg, "alice", "huge-bbox.parquet")
+    assert status in (200, 403)
+    after = envoy_rss_mib(openg)
+    print(f"Envoy RSS {before:.0f} MiB, {mid:.0f} after the white space, "
+          f"{after:.0f} after the bbox")
+    assert after - mid <= (mid - before) + 32, (before, mid, after)

@@ -179,6 +179,12 @@ def crafted_objects(first):
     out["huge-whitespace.parquet"] = with_geo(v1, b" " * (8 << 20) + good + b" " * 1000)
     out["huge-string.parquet"] = with_geo(
         v1, json.dumps(geo_doc(edges=e + "x" * (8 << 20))).encode())
+    # A bbox of 6.5 million numbers (13 MB, inside the 16 MiB footer bound): read into a
+    # Vec<f64> of 52 MB before its length is checked.
+    out["huge-bbox.parquet"] = with_geo(v1, json.dumps(geo_doc()).encode().replace(
+        b"[1.0, 1.5, 3.0, 3.5]", b"[" + b"0," * 6_500_000 + b"0]"))
+    # The same size in white space: what the footer alone costs.
+    out["huge-space.parquet"] = with_geo(v1, b" " * 13_000_000 + good)
     # DuckDB's two geometry columns: both read as GEOMETRY in the view too.
     out["duckdb-two-geometries.parquet"] = two_geometries(table)
     # Tensors spelled otherwise than pyarrow writes them, or with a custom key beside.
@@ -348,6 +354,21 @@ def test_megabytes_of_geo_are_read_and_written_short_or_dropped(atkgeo, principa
     assert metadata_of(body)[b"geo"] == json.dumps(KEPT_GEO, separators=(",", ":")).encode()
     body = served(atkgeo, principal, "huge-string.parquet")
     assert body is None or geo_of(body) is None
+
+
+@pytest.mark.parametrize("name", ["huge-bbox.parquet", "huge-space.parquet"])
+def test_a_huge_bbox_is_refused_and_the_gateway_keeps_serving(atkgeo, name):
+    """13 MB of bbox numbers: the entry dropped (or the view refused), Envoy's memory bounded,
+    the next request answered."""
+    from test_attacks_parquet_3 import envoy_rss_mib
+    before = envoy_rss_mib(atkgeo)
+    for principal in MASKED:
+        body = served(atkgeo, principal, name)
+        assert body is None or geo_of(body) in (None, KEPT_GEO)
+    assert geo_of(served(atkgeo, "alice", V1)) == KEPT_GEO
+    grew = envoy_rss_mib(atkgeo) - before
+    print(f"envoy grew {grew:.0f} MiB")
+    assert grew < 512, grew
 
 
 # --- tensors ---------------------------------------------------------------------------------
