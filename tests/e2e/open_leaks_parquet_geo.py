@@ -9,15 +9,16 @@ through `geo` or tensor metadata (`test_attacks_parquet_geo.py` holds what held)
   `geo` entry (geopandas/io/arrow.py `_create_metadata`), and `"crs": null` for a frame without
   a CRS. `GeoDoc` is `deny_unknown_fields` and has no `creator`, so the whole entry is dropped:
   DuckDB reads the geometry as BLOB in the view (GEOMETRY upstream) and
-  `geopandas.read_parquet` raises "Missing geo metadata". Fix: read `creator` (as
+  `geopandas.read_parquet` refuses the file (its reader requires `geo`: "Missing geo
+  metadata", per its source). Fix: read `creator` (as
   `serde::de::IgnoredAny`, or typed: `library` and `version` strings) and never write it again;
   readers need neither. core/src/tables/parquet/geo.rs `GeoDoc`. GeoPandas is not installed
   here, so its entry is reproduced byte for byte as its `json.dumps` writes it, over DuckDB's
   V1 file.
 - LOW (availability, not a leak): geo.rs reads a `bbox` of any length into a `Vec<f64>`
   before checking it has 4 or 6 numbers: a 13 MB bbox inside the 16 MiB footer bound grows
-  Envoy's wasm memory by ~115-135 MiB a worker VM (a same-size footer of white space: ~30), and
-  it does not shrink. geo.rs `GeoColumn::bbox` (a bounded seq visitor).
+  Envoy's wasm memory by ~115-135 MiB a worker VM (a same-size footer of white space:
+  ~30), and it does not shrink. geo.rs `GeoColumn::bbox` (a bounded seq visitor).
 """
 import io
 import json
@@ -97,14 +98,15 @@ def test_a_geopandas_geo_entry_is_kept_without_its_creator(openg, principal):
 def test_a_huge_bbox_costs_no_more_memory_than_its_footer(openg):
     """LOW (availability, not a leak): geo.rs reads `bbox` into a `Vec<f64>` (8 bytes a
     number from 2 bytes of text, capacity doubling) and checks its length (4 or 6) only
-    afterwards. A 13 MB footer of white space around a good `geo` grows Envoy by ~25-45 MiB; the
-    same size as one bbox of 6.5 million numbers, by ~220-270 MiB more (wasm memory never
-    shrinks; the requests of a worker share its VM, so eight at once peaked about as high:
-    still inside the 512 MiB test_attacks_parquet_3.py bounds big footers by). Asserted: the
-    bbox costs at most twice the white space, plus 64 MiB. Fix: a bounded seq visitor for
-    `bbox` that refuses a 7th element (geo.rs `GeoColumn::bbox`); `geometry_types` (14 at
-    most) and tensor.rs `Metadata::shape` (MAX_DIMS) alike, though a tensor's shape measured
-    ~40 MiB over a same-size refused ARROW:schema, the base64 and walk costing the rest."""
+    afterwards. A 13 MB footer of white space around a good `geo` grows Envoy by ~30 MiB; one
+    bbox of 6.5 million numbers in the same size, read after it, by ~115-135 MiB more (wasm
+    memory never shrinks and each worker has its VM: both principals' reads grew it by ~270
+    MiB; eight reads at once peaked about as high, inside the 512 MiB that
+    test_attacks_parquet_3.py bounds big footers by). Asserted: the bbox costs at most the
+    white space's growth plus 32 MiB. Fix: a bounded seq visitor for `bbox` that refuses a
+    7th element (geo.rs `GeoColumn::bbox`); `geometry_types` (14 at most) and tensor.rs
+    `Metadata::shape` (MAX_DIMS) alike, though a 4-million-dimension shape measured only ~40
+    MiB over a same-size ARROW:schema refused at its first key."""
     before = envoy_rss_mib(openg)
     status, _, body = fetch(openg, "alice", "huge-space.parquet")
     assert status == 200 and geo_of(body) is not None

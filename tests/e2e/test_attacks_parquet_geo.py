@@ -12,6 +12,7 @@ with a custom key beside it. What still reads as upstream: DuckDB's two geometry
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -22,10 +23,10 @@ import pytest
 
 from conftest import start_stack
 from test_attacks_parquet_2 import (
-    BINARY, I32, LIST, SET, STRUCT, edit, footer_of, plain, put, refused, value,
+    BINARY, I32, LIST, SET, STRUCT, clear_values, edit, footer_of, plain, put, refused, value,
 )
-from test_attacks_parquet_3 import an_email
-from test_attacks_parquet_4 import fetch, served_clear
+from test_attacks_parquet_3 import an_email, arrow_schema_of
+from test_attacks_parquet_4 import fetch
 from test_attacks_parquet_5 import MASKED, duckdb_file, duckdb_types
 from test_parquet_geo import KEPT_GEO, V1, as_doubles, geo_doc, geo_of, spelled, with_geo
 
@@ -183,8 +184,6 @@ def crafted_objects(first):
     # Vec<f64> of 52 MB before its length is checked.
     out["huge-bbox.parquet"] = with_geo(v1, json.dumps(geo_doc()).encode().replace(
         b"[1.0, 1.5, 3.0, 3.5]", b"[" + b"0," * 6_500_000 + b"0]"))
-    # The same size in white space: what the footer alone costs.
-    out["huge-space.parquet"] = with_geo(v1, b" " * 13_000_000 + good)
     # DuckDB's two geometry columns: both read as GEOMETRY in the view too.
     out["duckdb-two-geometries.parquet"] = two_geometries(table)
     # Tensors spelled otherwise than pyarrow writes them, or with a custom key beside.
@@ -233,13 +232,19 @@ def atkgeo(demo_dir, tmp_path_factory):
 
 
 def served(stack, principal, name):
-    """The view's body, None if refused; a clear value in it fails."""
-    found = served_clear(stack, principal, name)
-    assert not found, f"{principal} read clear values in {name}: {found}"
+    """The view's body, None if refused; a clear value in it (its bytes or its decoded
+    ARROW:schema) fails. Runs of zeros are shortened before the search (every 8-byte window
+    and every email survives it): the megabyte views are mostly zeros."""
     status, headers, body = fetch(stack, principal, name)
     if refused(status, headers, body):
         return None
     assert status == 200, (status, body[:300])
+    try:
+        schema = arrow_schema_of(body)
+    except OSError:  # a view readers refuse: its bytes alone
+        schema = b""
+    found = clear_values(stack, principal, re.sub(rb"\0{64,}", b"\0" * 16, body) + schema)
+    assert not found, f"{principal} read clear values in {name}: {found}"
     return body
 
 
@@ -356,15 +361,15 @@ def test_megabytes_of_geo_are_read_and_written_short_or_dropped(atkgeo, principa
     assert body is None or geo_of(body) is None
 
 
-@pytest.mark.parametrize("name", ["huge-bbox.parquet", "huge-space.parquet"])
-def test_a_huge_bbox_is_refused_and_the_gateway_keeps_serving(atkgeo, name):
-    """13 MB of bbox numbers: the entry dropped (or the view refused), Envoy's memory bounded,
-    the next request answered."""
+def test_a_huge_bbox_is_refused_and_the_gateway_keeps_serving(atkgeo):
+    """13 MB of bbox numbers: the entry dropped (or the view refused), Envoy's memory within
+    the 512 MiB big footers are bounded by, the next request answered (what it costs over a
+    footer of white space is open_leaks_parquet_geo.py's)."""
     from test_attacks_parquet_3 import envoy_rss_mib
     before = envoy_rss_mib(atkgeo)
     for principal in MASKED:
-        body = served(atkgeo, principal, name)
-        assert body is None or geo_of(body) in (None, KEPT_GEO)
+        body = served(atkgeo, principal, "huge-bbox.parquet")
+        assert body is None or geo_of(body) is None
     assert geo_of(served(atkgeo, "alice", V1)) == KEPT_GEO
     grew = envoy_rss_mib(atkgeo) - before
     print(f"envoy grew {grew:.0f} MiB")
