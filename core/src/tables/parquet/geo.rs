@@ -13,6 +13,8 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::json::AtMost;
+
 /// The entry written again, or `None` when it does not qualify. `top` holds the schema's
 /// top-level column names, `masked` the masked ones among them.
 pub fn canonical(value: &[u8], top: &[&[u8]], masked: &[&[u8]]) -> Option<Vec<u8>> {
@@ -43,7 +45,7 @@ pub fn canonical(value: &[u8], top: &[&[u8]], masked: &[&[u8]]) -> Option<Vec<u8
                 return None;
             }
         }
-        let mut types = column.geometry_types;
+        let mut types = column.geometry_types.0;
         types.sort_unstable();
         let count = types.len();
         types.dedup();
@@ -78,13 +80,18 @@ struct GeoDoc {
     version: String,
     primary_column: String,
     columns: Columns,
+    /// The writing library's name and version (GeoPandas writes it): read, never kept.
+    #[serde(default)]
+    #[allow(dead_code)]
+    creator: Option<de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GeoColumn {
     encoding: Encoding,
-    geometry_types: Vec<GeometryType>,
+    /// No more than there are types (a repeat is refused).
+    geometry_types: AtMost<GeometryType, 14>,
     /// Absent (OGC:CRS84) is `None`, `null` (an unknown CRS) `Some(())`; PROJJSON is refused.
     #[serde(default, deserialize_with = "null_only")]
     crs: Option<()>,
@@ -93,7 +100,7 @@ struct GeoColumn {
     #[serde(default)]
     orientation: Option<Orientation>,
     #[serde(default)]
-    bbox: Option<Vec<f64>>,
+    bbox: Option<AtMost<f64, 6>>,
     #[serde(default)]
     epoch: Option<f64>,
     #[serde(default)]
@@ -278,6 +285,27 @@ mod tests {
                 r#"{"version":"1.0.0","primary_column":"loc","columns":{"loc":{"encoding":"WKB","geometry_types":["Point"]}}}"#
             )
         );
+    }
+
+    #[test]
+    fn geopandas_creator_is_read_and_left_out() {
+        let doc = DUCKDB.replacen(
+            r#""version""#,
+            r#""creator":{"library":"geopandas","version":"bob@example.com"},"version""#,
+            1,
+        );
+        let out = kept(&doc).unwrap();
+        assert_eq!(Some(out.as_str()), kept(DUCKDB).as_deref());
+        assert!(!out.contains("creator") && !out.contains("bob"));
+    }
+
+    #[test]
+    fn a_bbox_or_type_list_past_its_bound_is_refused_as_it_is_read() {
+        let long_bbox = DUCKDB.replace("[1.0,1.5,3.0,3.5]", "[1,2,3,4,5,6,7]");
+        assert_eq!(kept(&long_bbox), None);
+        let types: Vec<String> = std::iter::repeat_n(r#""Point""#.to_string(), 15).collect();
+        let long_types = DUCKDB.replace(r#"["Point"]"#, &format!("[{}]", types.join(",")));
+        assert_eq!(kept(&long_types), None);
     }
 
     #[test]

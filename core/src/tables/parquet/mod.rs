@@ -16,6 +16,7 @@
 pub mod arrow_schema;
 pub mod footer;
 pub mod geo;
+pub mod json;
 pub mod overlay;
 pub mod pages;
 pub mod shape;

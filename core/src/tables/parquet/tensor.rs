@@ -8,15 +8,17 @@
 
 use serde::Deserialize;
 
+use super::json::AtMost;
+
 /// More dimensions than any tensor a reader builds needs: each one more is a writer's choice.
 const MAX_DIMS: usize = 8;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Metadata {
-    shape: Vec<u64>,
+    shape: AtMost<u64, MAX_DIMS>,
     #[serde(default)]
-    permutation: Option<Vec<u64>>,
+    permutation: Option<AtMost<u64, MAX_DIMS>>,
 }
 
 /// Whether `value` is a fixed-shape tensor's metadata, without dimension names, for storage
@@ -34,7 +36,7 @@ pub fn metadata_ok(value: &[u8], list_size: Option<i32>) -> bool {
         return false;
     }
     if let Some(permutation) = &meta.permutation {
-        let mut sorted = permutation.clone();
+        let mut sorted = permutation.to_vec();
         sorted.sort_unstable();
         if !sorted.iter().copied().eq(0..dims as u64) {
             return false;
