@@ -16,6 +16,11 @@ fails today.
   an unknown type are refused ("a leaf without a known physical type"), nested and REPEATED
   top-level ones are not (footer.rs `schema`). pyarrow refuses such a file ("Invalid physical
   column type"), so no reader shows it; the bytes are in the view for anyone who reads them.
+- LOW: `PageEncodingStats.page_type` is an enumeration of four values (DATA_PAGE to
+  DATA_PAGE_V2) typed a plain I32 (shape.rs `PAGE_ENCODING_STATS` slot 1), and the list has
+  any length: one entry per 4 email bytes, each a page_type no reader takes as written
+  (parquet-cpp reads it as an enum), is kept. Numbers, not verbatim bytes, as the seventh
+  pass's sorting columns; unlike a count, no reader shows them.
 """
 import pytest
 
@@ -49,3 +54,15 @@ def test_statistics_of_an_unknown_physical_type_hold_no_clear_value(atk8, princi
     """LOW: tags.list.element of physical type 99, its max_value the email."""
     found = clear_in_view(atk8, principal, "tags-unknown-physical.parquet")
     assert not found, f"{principal}: {found}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_page_encoding_stats_hold_page_types_only(atk8, principal):
+    """LOW: region's encoding_stats, one entry per 4 email bytes as its page_type."""
+    body = view_or_none(atk8, principal, "page-types-spelling.parquet")
+    if body is None:
+        return
+    stats = value(md_of(row_groups(footer_of(body))[0], "region"), 13)
+    types = [value(s, 1) for s in stats[1]] if stats else []
+    spelled = b"".join(t.to_bytes(4, "little", signed=True) for t in types if t not in range(4))
+    assert not spelled, f"{principal}: page_type values spell {spelled.rstrip(bytes(1))}"

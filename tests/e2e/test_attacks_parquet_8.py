@@ -8,10 +8,14 @@ Each test here asserts the SAFE or usable outcome and passed when written. What 
 
 Held: deprecated `min`/`max` and `min_value` wider than INT64/DOUBLE dropped (amount is
 unmasked for alice); a FIXED_LEN_BYTE_ARRAY leaf without a type_length or with a negative one
-keeps no statistics; real pyarrow nested columns (lists, maps, lists of structs of lists of
-bools) keep their size and plain statistics as upstream and read as upstream; a list column's
-histogram one count longer than its levels dropped; sorting columns naming a leaf twice
-dropped; a bool in a size statistics' list, an encodings list of a struct dropped.
+keeps no statistics; a statistic of another type dropped, one repeated refused; real pyarrow,
+DuckDB and polars nested columns (lists, maps, lists of structs of lists of bools) and columns
+of every fixed width keep their size and plain statistics as upstream and read as upstream; a
+list column's histogram one count longer than its levels dropped; sorting columns naming a
+leaf twice dropped; a histogram of bools dropped.
+Open: geospatial statistics kept on a STRING leaf whose LogicalType union has a GEOMETRY
+field anywhere; statistics of a nested leaf of an unknown physical type; page_type values out
+of their enumeration.
 """
 import io
 import os
@@ -23,8 +27,8 @@ import pytest
 
 from conftest import start_stack
 from test_attacks_parquet_2 import (
-    BINARY, FALSE, I32, I64, LIST, STRUCT, TRUE, chunks, edit, footer_of, plain, put,
-    refused, row_groups, value,
+    BINARY, FALSE, I32, I64, LIST, STRUCT, TRUE, chunks, duckdb_bytes, edit, footer_of, plain,
+    polars_bytes, put, refused, row_groups, value,
 )
 from test_attacks_parquet_3 import READERS, an_email
 from test_attacks_parquet_4 import fetch
@@ -109,6 +113,25 @@ def with_nested(table):
             .append_column("deep", deep))
 
 
+def with_widths(table):
+    """The orders and a column of each fixed width but INT32's: BOOLEAN, UUID (FLBA 16),
+    FLOAT16 (FLBA 2), a DECIMAL(20, 2) (FLBA 9 in pyarrow, 16 in DuckDB), a timestamp (INT96
+    from pyarrow with `use_deprecated_int96_timestamps`)."""
+    import decimal
+    import uuid
+
+    import numpy as np
+    n = table.num_rows
+    return (table
+            .append_column("flag", pa.array([i % 3 == 0 if i % 5 else None for i in range(n)]))
+            .append_column("u", pa.array([uuid.UUID(int=i * 7919).bytes for i in range(n)],
+                                         pa.uuid()))
+            .append_column("h", pa.array(np.arange(n, dtype=np.float16)))
+            .append_column("dec", pa.array([decimal.Decimal(i) / 100 for i in range(n)],
+                                           pa.decimal128(20, 2)))
+            .append_column("ts96", table["order_ts"]))
+
+
 def tags_histogram_longer(data):
     """tags' definition histogram (levels 0 to 3: four counts) one count longer, 0 added: the
     sum stays num_values."""
@@ -137,10 +160,48 @@ def region_histogram_of_bools(data):
     return edit(data, fn)
 
 
+def statistics_fields(extra):
+    """order_id's statistics (every row group) with `extra(email)` fields appended as they
+    are (a field may come twice, or under another type)."""
+    def craft(data):
+        def fn(fm):
+            email = an_email(fm)
+            for rg in row_groups(fm):
+                value(md_of(rg, "order_id"), 12).extend(extra(email))
+        return edit(data, fn)
+    return craft
+
+
+def statistics_twice(data):
+    """order_id's ColumnMetaData with a second statistics struct after the first, the first's
+    max_value the email (readers keep the last)."""
+    def fn(fm):
+        email = an_email(fm)
+        for rg in row_groups(fm):
+            md = md_of(rg, "order_id")
+            at = next(i for i, f in enumerate(md) if f[0] == 12)
+            md.insert(at, [12, STRUCT, [[5, BINARY, email]]])
+    return edit(data, fn)
+
+
+def page_types_spelling(data):
+    """region's encoding_stats one PageEncodingStats per 4 email bytes, its page_type (an enum
+    of 4 values, typed I32 in the shape) the bytes as a little-endian i32, count 1."""
+    def fn(fm):
+        email = an_email(fm)
+        words = [int.from_bytes(email[i:i + 4].ljust(4, b"\0"), "little", signed=True)
+                 for i in range(0, len(email), 4)]
+        for rg in row_groups(fm):
+            put(md_of(rg, "region"), 13, LIST,
+                (STRUCT, [[[1, I32, w], [2, I32, 0], [3, I32, 1]] for w in words]))
+    return edit(data, fn)
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     tags = plain(with_tags(table))
     nested = plain(with_nested(table))
+    widths = with_widths(table)
     return {
         "geo-second-variant.parquet": region_logical_geo(
             [[1, STRUCT, []], [17, STRUCT, []]])(first),
@@ -154,9 +215,22 @@ def crafted_objects(first):
         "wide-max-order-id.parquet": wide_statistic("order_id", 1)(first),
         "wide-min-value-amount.parquet": wide_statistic("amount", 6)(first),
         "nested.parquet": nested,
+        "nested-duckdb.parquet": duckdb_bytes(with_nested(table), ""),
+        "nested-polars.parquet": polars_bytes(with_nested(table)),
+        "widths.parquet": plain(widths, use_deprecated_int96_timestamps=True),
+        # DuckDB takes neither arrow.uuid nor float16 from Arrow.
+        "widths-duckdb.parquet": duckdb_bytes(widths.drop_columns(["u", "h"]), ""),
         "tags-histogram-longer.parquet": tags_histogram_longer(tags),
         "sorting-twice.parquet": sorting_twice(first),
         "histogram-of-bools.parquet": region_histogram_of_bools(first),
+        "statistics-max-value-i64.parquet": statistics_fields(
+            lambda email: [[5, I64, int.from_bytes(email[:8], "little")]])(first),
+        "statistics-exact-binary.parquet": statistics_fields(
+            lambda email: [[7, BINARY, email]])(first),
+        "statistics-max-value-twice.parquet": statistics_fields(
+            lambda email: [[5, BINARY, email]])(first),
+        "statistics-twice.parquet": statistics_twice(first),
+        "page-types-spelling.parquet": page_types_spelling(first),
     }
 
 
@@ -225,11 +299,33 @@ def test_statistics_wider_than_the_leaf_are_dropped(atk8, principal, name):
 
 
 @pytest.mark.parametrize("principal", MASKED)
-def test_real_nested_columns_keep_their_statistics(atk8, principal):
-    """A real pyarrow file's list, map, list of structs of lists of bools and struct in a
-    struct: every unmasked chunk's statistics (12) and size statistics (16) as upstream, so
-    the Leaf levels and widths agree with the writer's for these shapes."""
-    name = "nested.parquet"
+@pytest.mark.parametrize("name", ["statistics-max-value-i64.parquet",
+                                  "statistics-exact-binary.parquet",
+                                  "statistics-max-value-twice.parquet",
+                                  "statistics-twice.parquet"])
+def test_statistics_of_another_type_or_repeated_hold_no_clear_value(atk8, principal, name):
+    """A max_value as an i64, is_max_value_exact as a binary (dropped); max_value twice in one
+    statistics, statistics twice in one chunk (refused: readers keep the last)."""
+    body = view_or_none(atk8, principal, name)
+    if body is None:
+        return
+    assert not clear_in(atk8, body), principal
+    for (_, path), md in unmasked_mds(body, principal).items():
+        if path == (b"order_id",):
+            stats = value(md, 12) or []
+            assert all(t == BINARY for fid, t, _ in stats if fid in (1, 2, 5, 6)), stats
+            assert all(t in (TRUE, FALSE) for fid, t, _ in stats if fid in (7, 8)), stats
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["nested.parquet", "nested-duckdb.parquet",
+                                  "nested-polars.parquet", "widths.parquet",
+                                  "widths-duckdb.parquet"])
+def test_real_writers_columns_keep_their_statistics(atk8, principal, name):
+    """Real pyarrow, DuckDB and polars files of a list, a map, a list of structs of lists of
+    bools and a struct in a struct, and of each fixed width: every unmasked chunk's statistics
+    (12) and size statistics (16) as upstream, so the Leaf levels and widths agree with the
+    writers' for these shapes and types."""
     view = unmasked_mds(view_of(atk8, principal, name), principal)
     upstream = unmasked_mds(atk8.objects[name], principal)
     assert view.keys() == upstream.keys()
@@ -237,13 +333,15 @@ def test_real_nested_columns_keep_their_statistics(atk8, principal):
             for k, md in view.items()}
     lost = {k: v for k, v in lost.items() if v}
     assert not lost, f"{principal}: statistics changed in {lost}"
-    assert all(value(md, 16) for (_, path), md in upstream.items() if len(path) > 1)
+    if name == "nested.parquet":  # pyarrow writes size statistics, the others none
+        assert all(value(md, 16) for (_, path), md in upstream.items() if len(path) > 1)
 
 
 @pytest.mark.parametrize("principal", MASKED)
 @pytest.mark.parametrize("reader", ["pyarrow", "duckdb", "polars"])
-def test_real_nested_columns_read_as_upstream(atk8, principal, reader):
-    diff = unmasked_differences(atk8, principal, "nested.parquet", READERS[reader])
+@pytest.mark.parametrize("name", ["nested.parquet", "widths.parquet"])
+def test_real_nested_and_fixed_width_columns_read_as_upstream(atk8, principal, reader, name):
+    diff = unmasked_differences(atk8, principal, name, READERS[reader])
     assert not diff, f"{principal}/{reader}: {diff}"
 
 
