@@ -21,10 +21,18 @@ fails today.
   any length: one entry per 4 email bytes, each a page_type no reader takes as written
   (parquet-cpp reads it as an enum), is kept. Numbers, not verbatim bytes, as the seventh
   pass's sorting columns; unlike a count, no reader shows them.
+- LOW (usability): a LogicalType union whose only field is an unknown variant, or a known one
+  of another type, is dropped from the view (shape.rs `copy_conforming`, Union: kept empty only
+  when it has no field at all). Upstream every Thrift reader skips that field and sees the
+  empty union the seventh pass keeps: pyarrow reads region as `binary` upstream, `string` (the
+  converted type) in the view; polars refuses upstream ("LogicalType union has no variant
+  set") and reads the view.
 """
 import pytest
 
 from test_attacks_parquet_2 import footer_of, row_groups, value
+from test_attacks_parquet_3 import READERS
+from test_attacks_parquet_5 import unmasked_differences
 from test_attacks_parquet_8 import (  # noqa: F401
     MASKED, atk8, clear_in, clear_in_view, md_of, view_or_none,
 )
@@ -66,3 +74,12 @@ def test_page_encoding_stats_hold_page_types_only(atk8, principal):
     types = [value(s, 1) for s in stats[1]] if stats else []
     spelled = b"".join(t.to_bytes(4, "little", signed=True) for t in types if t not in range(4))
     assert not spelled, f"{principal}: page_type values spell {spelled.rstrip(bytes(1))}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["logical-unknown-variant.parquet",
+                                  "logical-mistyped-variant.parquet"])
+def test_a_union_of_no_known_variant_reads_as_upstream(atk8, principal, name):
+    """LOW (usability): pyarrow's region is binary upstream, string in the view."""
+    diff = unmasked_differences(atk8, principal, name, READERS["pyarrow"])
+    assert not diff, f"{principal}: {diff and {k: (v[0], v[1][:40]) for k, v in diff.items()}}"

@@ -61,6 +61,13 @@ def region_logical_geo(variants):
     return craft
 
 
+def region_logical(variants):
+    """region's LogicalType union `variants`, nothing else changed."""
+    def craft(data):
+        return edit(data, lambda fm: put(schema_element(fm, b"region"), 10, STRUCT, variants))
+    return craft
+
+
 def with_tags(table):
     """The orders and `tags`, an UNMASKED list<int64> (a nested leaf tags.list.element)."""
     n = table.num_rows
@@ -208,6 +215,8 @@ def crafted_objects(first):
         "geo-variant-not-a-struct.parquet": region_logical_geo([[17, I32, 5]])(first),
         "geo-string-then-i32.parquet": region_logical_geo(
             [[1, STRUCT, []], [17, I32, 5]])(first),
+        "logical-unknown-variant.parquet": region_logical([[30, STRUCT, []]])(first),
+        "logical-mistyped-variant.parquet": region_logical([[1, I32, 0]])(first),
         "tags-unknown-physical.parquet": tags_leaf_typed(99)(tags),
         "tags-flba-no-length.parquet": tags_leaf_typed(7)(tags),
         "tags-flba-negative-length.parquet": tags_leaf_typed(7, -8)(tags),
