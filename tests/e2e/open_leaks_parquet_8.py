@@ -21,6 +21,11 @@ fails today.
   any length: one entry per 4 email bytes, each a page_type no reader takes as written
   (parquet-cpp reads it as an enum), is kept. Numbers, not verbatim bytes, as the seventh
   pass's sorting columns; unlike a count, no reader shows them.
+- LOW: a schema element's `type_length`, `scale` and `precision` are kept on every leaf
+  (footer.rs `known_schema` through shape.rs `SCHEMA_ELEMENT`), though readers take the first
+  only for a FIXED_LEN_BYTE_ARRAY and the others only for a DECIMAL: three free i32s a
+  column, no reader shows them. The email's six words on order_id, region and order_ts, read
+  by pyarrow, DuckDB and polars as upstream. Numbers, not verbatim bytes.
 - LOW (usability): a LogicalType union whose only field is an unknown variant, or a known one
   of another type, is dropped from the view (shape.rs `copy_conforming`, Union: kept empty only
   when it has no field at all). Upstream every Thrift reader skips that field and sees the
@@ -34,7 +39,8 @@ from test_attacks_parquet_2 import footer_of, row_groups, value
 from test_attacks_parquet_3 import READERS
 from test_attacks_parquet_5 import unmasked_differences
 from test_attacks_parquet_8 import (  # noqa: F401
-    MASKED, atk8, clear_in, clear_in_view, md_of, view_or_none,
+    MASKED, SPELLING_ELEMENTS, atk8, clear_in, clear_in_view, md_of, schema_element,
+    view_or_none,
 )
 
 
@@ -83,3 +89,15 @@ def test_a_union_of_no_known_variant_reads_as_upstream(atk8, principal, name):
     """LOW (usability): pyarrow's region is binary upstream, string in the view."""
     diff = unmasked_differences(atk8, principal, name, READERS["pyarrow"])
     assert not diff, f"{principal}: {diff and {k: (v[0], v[1][:40]) for k, v in diff.items()}}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_schema_ints_readers_ignore_are_not_kept(atk8, principal):
+    """LOW: type_length, scale and precision on INT64, STRING and TIMESTAMP leaves."""
+    body = view_or_none(atk8, principal, "schema-ints-spelling.parquet")
+    if body is None:
+        return
+    fm = footer_of(body)
+    words = [value(schema_element(fm, n), fid) for n in SPELLING_ELEMENTS for fid in (2, 7, 8)]
+    spelled = b"".join(w.to_bytes(4, "little", signed=True) for w in words if w is not None)
+    assert not clear_in(atk8, spelled), f"{principal}: the words spell {spelled.rstrip(bytes(1))}"
