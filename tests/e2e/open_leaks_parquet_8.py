@@ -26,6 +26,13 @@ fails today.
   only for a FIXED_LEN_BYTE_ARRAY and the others only for a DECIMAL: three free i32s a
   column, no reader shows them. The email's six words on order_id, region and order_ts, read
   by pyarrow, DuckDB and polars as upstream. Numbers, not verbatim bytes.
+- LOW (the seventh pass's MEDIUM, bounded not closed): a level histogram is held to its
+  leaf's max level + 1 counts, but a writer chooses the levels: two int64 leaves under 15
+  optional structs (the deepest schema taken, thrift `MAX_DEPTH`) have 17 definition counts
+  each, 16 of them an email byte and one the balance to num_values; both are kept, and
+  `bytes(counts)` over the two is the email. footer.rs `sizes_uncounted` checks length and
+  sum, never that the split matches the pages (it cannot without reading them); the docs'
+  "a histogram's split of the row count over the levels" names this, at one byte a count.
 - LOW (usability): a LogicalType union whose only field is an unknown variant, or a known one
   of another type, is dropped from the view (shape.rs `copy_conforming`, Union: kept empty only
   when it has no field at all). Upstream every Thrift reader skips that field and sees the
@@ -35,11 +42,11 @@ fails today.
 """
 import pytest
 
-from test_attacks_parquet_2 import footer_of, row_groups, value
+from test_attacks_parquet_2 import chunks, footer_of, row_groups, value
 from test_attacks_parquet_3 import READERS
 from test_attacks_parquet_5 import unmasked_differences
 from test_attacks_parquet_8 import (  # noqa: F401
-    MASKED, SPELLING_ELEMENTS, atk8, clear_in, clear_in_view, md_of, schema_element,
+    DEEP, MASKED, SPELLING_ELEMENTS, atk8, clear_in, clear_in_view, md_of, schema_element,
     view_or_none,
 )
 
@@ -101,3 +108,18 @@ def test_schema_ints_readers_ignore_are_not_kept(atk8, principal):
     words = [value(schema_element(fm, n), fid) for n in SPELLING_ELEMENTS for fid in (2, 7, 8)]
     spelled = b"".join(w.to_bytes(4, "little", signed=True) for w in words if w is not None)
     assert not clear_in(atk8, spelled), f"{principal}: the words spell {spelled.rstrip(bytes(1))}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_deep_leaves_histograms_spell_no_clear_value(atk8, principal):
+    """LOW: d1's and d2's definition histograms, 16 email bytes each and a balance."""
+    body = view_or_none(atk8, principal, "deep-histograms.parquet")
+    if body is None:
+        return
+    spelled = b""
+    for rg in row_groups(footer_of(body)):
+        for name in DEEP:
+            md = next(md for _, _, md in chunks(rg) if value(md, 3)[1][0] == name.encode())
+            hist = value(value(md, 16) or [], 3)
+            spelled += bytes(c for c in (hist[1][:-1] if hist else []) if 0 <= c < 256)
+    assert not clear_in(atk8, spelled), f"{principal}: {spelled.rstrip(bytes(1))}"

@@ -225,6 +225,37 @@ def schema_ints_spelling(data):
     return edit(data, fn)
 
 
+DEEP = ("d1", "d2")
+
+
+def deep_histograms(table):
+    """The orders three times over (3,600 rows, one row group) and two columns `d1`, `d2`, an
+    int64 under 15 optional structs (the deepest schema the gateway takes): 17 definition
+    levels, 17 counts. Each leaf's definition histogram is 16 email bytes as counts, then one
+    count bringing the sum to num_values: a histogram of the leaf's own length, every count
+    non-negative, the sum right."""
+    t = pa.concat_tables([table] * 3)
+    n = t.num_rows
+    ty, v = pa.int64(), 5
+    for _ in range(15):
+        ty, v = pa.struct([("s", ty)]), {"s": v}
+    for name in DEEP:
+        t = t.append_column(name, pa.array([v] * n, ty))
+    data = plain(t, row_group_size=n)
+
+    def fn(fm):
+        email = an_email(fm).ljust(32, b"\0")
+        for rg in row_groups(fm):
+            for k, name in enumerate(DEEP):
+                md = next(md for _, _, md in chunks(rg) if value(md, 3)[1][0] == name.encode())
+                sizes = value(md, 16)
+                et, counts = value(sizes, 3)
+                assert len(counts) == 17, counts
+                entries = list(email[16 * k:16 * k + 16])
+                put(sizes, 3, LIST, (et, entries + [value(md, 5) - sum(entries)]))
+    return edit(data, fn)
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     tags = plain(with_tags(table))
@@ -262,6 +293,7 @@ def crafted_objects(first):
         "statistics-twice.parquet": statistics_twice(first),
         "page-types-spelling.parquet": page_types_spelling(first),
         "schema-ints-spelling.parquet": schema_ints_spelling(first),
+        "deep-histograms.parquet": deep_histograms(table),
     }
 
 
