@@ -11,11 +11,13 @@ unmasked for alice); a FIXED_LEN_BYTE_ARRAY leaf without a type_length or with a
 keeps no statistics; a statistic of another type dropped, one repeated refused; real pyarrow,
 DuckDB and polars nested columns (lists, maps, lists of structs of lists of bools) and columns
 of every fixed width keep their size and plain statistics as upstream and read as upstream; a
-list column's histogram one count longer than its levels dropped; sorting columns naming a
-leaf twice dropped; a histogram of bools dropped.
+list column's histogram one count longer than its levels dropped, one given twice refused;
+sorting columns naming a leaf twice dropped; a histogram of bools dropped; schema ints readers
+ignore read as upstream.
 Open: geospatial statistics kept on a STRING leaf whose LogicalType union has a GEOMETRY
 field anywhere; statistics of a nested leaf of an unknown physical type; page_type values out
-of their enumeration.
+of their enumeration; type_length, scale and precision on leaves that ignore them; histograms
+of deep leaves spelling an email within their levels; a union of no known variant dropped.
 """
 import io
 import os
@@ -256,6 +258,18 @@ def deep_histograms(table):
     return edit(data, fn)
 
 
+def histogram_twice(data):
+    """region's size statistics with its definition histogram twice: first the email's bytes
+    as counts, then the real one (readers keep the last)."""
+    def fn(fm):
+        email = an_email(fm)
+        for rg in row_groups(fm):
+            sizes = value(md_of(rg, "region"), 16)
+            at = next(i for i, f in enumerate(sizes) if f[0] == 3)
+            sizes.insert(at, [3, LIST, (I64, list(email))])
+    return edit(data, fn)
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     tags = plain(with_tags(table))
@@ -294,6 +308,7 @@ def crafted_objects(first):
         "page-types-spelling.parquet": page_types_spelling(first),
         "schema-ints-spelling.parquet": schema_ints_spelling(first),
         "deep-histograms.parquet": deep_histograms(table),
+        "histogram-twice.parquet": histogram_twice(first),
     }
 
 
@@ -420,6 +435,13 @@ def test_a_list_columns_histogram_one_count_too_long_is_dropped(atk8, principal)
 def test_sorting_columns_naming_a_leaf_twice_are_dropped(atk8, principal):
     body = view_of(atk8, principal, "sorting-twice.parquet")
     assert all(value(rg, 4) is None for rg in row_groups(footer_of(body)))
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_a_histogram_given_twice_is_refused(atk8, principal):
+    """The first of two definition histograms is invisible to readers: the view is refused."""
+    status, headers, body = fetch(atk8, principal, "histogram-twice.parquet")
+    assert refused(status, headers, body), (status, clear_in(atk8, body))
 
 
 @pytest.mark.parametrize("principal", MASKED)
