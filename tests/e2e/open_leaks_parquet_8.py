@@ -9,7 +9,10 @@ fails today.
   `copy_conforming`, Union). region (STRING) with the union {STRING, GEOMETRY}, {GEOMETRY as
   an i32} or {STRING, GEOMETRY as an i32} is STRING, or untyped, in the view, yet its chunks'
   geospatial statistics are kept: the BoundingBox's 8 doubles are the email verbatim, 8 bytes
-  each (`Drops::geospatial` trusts `Leaf::geospatial`). The seventh pass's MEDIUM reopened.
+  each between one-byte field headers, and pyarrow shows them as the String column's
+  `geo_statistics` (`Drops::geospatial` trusts `Leaf::geospatial`). The seventh pass's
+  MEDIUM reopened. A fix: take the flag from the variant the view keeps (the first known,
+  conforming one), or drop geospatial statistics unless that variant is GEOMETRY/GEOGRAPHY.
 - LOW: a leaf of a physical type this reader does not know (a nested leaf's `type` 99) has no
   width (`stat_width` None, as BYTE_ARRAY), so its statistics are kept whatever their length:
   the email verbatim in `max_value` of an INT64 list's element retyped 99. Top-level leaves of
