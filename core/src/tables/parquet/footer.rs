@@ -578,8 +578,19 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, Vec<Leaf>)
                 8 => precision = Some(f.i32().map_err(m)?),
                 9 => field_id = Some(f.i32().map_err(m)?),
                 10 => {
+                    // The variant a masked view keeps (the first known one that is a struct)
+                    // alone: the column is of that type to its readers.
+                    let mut kept = None;
                     for kind in f.fields().map_err(m)? {
                         let kind = kind.map_err(m)?;
+                        if kind.ty == thrift::STRUCT
+                            && shape::slot(&shape::LOGICAL_TYPE, kind.id).is_some()
+                        {
+                            kept = Some(kind);
+                            break;
+                        }
+                    }
+                    if let Some(kind) = kept {
                         match kind.id {
                             5 => {
                                 let mut s = None;
@@ -712,17 +723,21 @@ pub fn schema(field: &Field<'_>, base: u64) -> Result<(Vec<TopLevel>, Vec<Leaf>)
                 w.varint(part.len() as u64);
                 w.out.extend_from_slice(part);
             }
-            let stat_width = match physical.and_then(Physical::from_thrift) {
-                Some(Physical::Boolean) => Some(1),
-                Some(Physical::Int32 | Physical::Float) => Some(4),
-                Some(Physical::Int64 | Physical::Double) => Some(8),
-                Some(Physical::Int96) => Some(12),
-                Some(Physical::FixedLenByteArray) => Some(
+            // At any depth: what a chunk of an unknown type holds is unknown.
+            let physical = physical
+                .and_then(Physical::from_thrift)
+                .ok_or_else(|| bad("a leaf without a known physical type"))?;
+            let stat_width = match physical {
+                Physical::Boolean => Some(1),
+                Physical::Int32 | Physical::Float => Some(4),
+                Physical::Int64 | Physical::Double => Some(8),
+                Physical::Int96 => Some(12),
+                Physical::FixedLenByteArray => Some(
                     type_length
                         .and_then(|l| usize::try_from(l).ok())
                         .unwrap_or(0),
                 ),
-                Some(Physical::ByteArray) | None => None,
+                Physical::ByteArray => None,
             };
             leaves.push(Leaf {
                 path: w.out,
@@ -1708,14 +1723,31 @@ fn sorts_by_leaves(list: &Field<'_>, leaves: usize) -> thrift::Result<bool> {
 /// (readers take nothing else from it, and nothing from its name: a name that does not read as
 /// an identifier, `spark_schema` or `duckdb_schema`, is written as `schema`), every other element
 /// through its shape.
+/// parquet.thrift's `ConvertedType` DECIMAL.
+const CONVERTED_DECIMAL: i32 = 5;
+
 fn known_schema(schema: &Field<'_>) -> thrift::Result<Vec<u8>> {
     let (elem, count, mut reader) = schema.list()?;
     let mut w = Writer::default();
     w.list_header(elem, count);
     for index in 0..count {
         if index > 0 {
+            // `type_length` of other types than FIXED_LEN_BYTE_ARRAY, `scale` and `precision`
+            // without the converted type DECIMAL are numbers no reader takes: left out.
+            let element = reader.struct_element()?;
+            let (mut fixed, mut decimal) = (false, false);
+            for f in element.fields()? {
+                let f = f?;
+                match (f.id, f.ty) {
+                    (1, thrift::I32) => fixed = f.i32()? == Physical::FixedLenByteArray.thrift(),
+                    (6, thrift::I32) => decimal = f.i32()? == CONVERTED_DECIMAL,
+                    _ => {}
+                }
+            }
+            let left_out = |id| (id == 2 && !fixed) || (matches!(id, 7 | 8) && !decimal);
             w.begin_struct(None);
-            shape::copy_struct(&mut reader, &shape::SCHEMA_ELEMENT, &mut w)?;
+            let mut fields = element.reader();
+            shape::copy_struct_except(&mut fields, &shape::SCHEMA_ELEMENT, &mut w, left_out)?;
             w.end_struct();
             continue;
         }
