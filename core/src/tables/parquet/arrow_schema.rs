@@ -118,30 +118,20 @@ fn names_ok(known: &Known<'_>, context: &Context<'_>) -> bool {
 }
 
 /// pyarrow reports an Arrow field id for a field the Parquet schema gives none, so readers that
-/// match columns by id (pyiceberg) would take a field carrying a masked column's id for it:
-/// refused unless that id (the Parquet schema's, else the column's Arrow field's) is the masked
-/// column's alone, and when the masked column has none while any Arrow field has one.
+/// match columns by id (pyiceberg) take a field carrying a masked column's id in their table
+/// for it. Where the masked column has a Parquet id, no other field may carry it (and its own
+/// Arrow field no other id, for readers that take Arrow's); where it has none, its id in the
+/// reader's table is unknown here, so no Arrow field may carry one.
 fn ids_ok(known: &Known<'_>, context: &Context<'_>) -> bool {
     context.masked.iter().all(|&(name, parquet)| {
-        let own_arrow = known.ids.iter().filter(|(top, _)| *top == Some(name));
-        let own: Vec<i32> = parquet
-            .into_iter()
-            .chain(own_arrow.map(|&(_, id)| id))
-            .collect();
-        if own.is_empty() {
+        let Some(own) = parquet else {
             return known.ids.is_empty();
-        }
-        let other_arrow = known
+        };
+        let arrow_ok = known
             .ids
             .iter()
-            .filter(|(top, _)| *top != Some(name))
-            .any(|(_, id)| own.contains(id));
-        // The Parquet ids but the column's own (one occurrence of it).
-        let mut others = context.ids.clone();
-        if let Some(at) = parquet.and_then(|p| others.iter().position(|&id| id == p)) {
-            others.swap_remove(at);
-        }
-        !other_arrow && !others.iter().any(|id| own.contains(id))
+            .all(|&(top, id)| (top == Some(name)) == (id == own));
+        arrow_ok && context.ids.iter().filter(|&&id| id == own).count() <= 1
     })
 }
 
@@ -1750,6 +1740,185 @@ mod tests {
         base64::engine::general_purpose::STANDARD
             .encode(message)
             .into_bytes()
+    }
+
+    /// polars 1.x's `write_parquet` of `i` Int64, `s` String, `l` List(Int64), `st` a struct
+    /// of `x`, `ts` Datetime, `d` Date, `dur` Duration, `dec` Decimal(10, 2), `tz` a zoned
+    /// Datetime (its flatbuffer builder, planus, lays tables out otherwise than pyarrow's).
+    const POLARS: &str = "/////14CAAAEAAAA8v///xQAAAAEAAEAAAAKAAsACAAKAAQA+P///wwAAAAIAAgAAAAEAAkAAADsAQAAwAEAAGQBAAAMAQAA4AAAALQAAACIAAAAUAAAAAQAAAAk/v//PAAAABAAAAAIAAAAAQoAAAAAAAD0////EAAAAAIAAAAIAAoACAAEAAwAAABFdXJvcGUvUGFyaXMAAAAAAgAAAHR6AABs/v//KAAAABAAAAAIAAAAAQcAAAAAAAD0////CgAAAAIAAAAIAAwABAAIAAMAAABkZWMAoP7//xwAAAAQAAAACAAAAAESAAAAAAAAZv///wIAAAADAAAAZHVyAMj+//8cAAAAEAAAAAgAAAABCAAAAAAAAI7///8AAAAAAQAAAGQAAADw/v//HAAAABAAAAAIAAAAAQoAAAAAAAC2////AgAAAAIAAAB0cwAAGP///0gAAABAAAAACAAAAAENAAABAAAABAAAADT///8gAAAAEAAAAAgAAAABAwAAAAAAAPr///8CAAYABgAEAAEAAAB4AAAAgP///wIAAABzdAAAbP///0wAAABEAAAACAAAAAEVAAABAAAABAAAAIj///8gAAAAEAAAAAgAAAABAgAAAAAAAID///9AAAAAAQAAAAQAAABpdGVtAAAAANj///8BAAAAbAAAAMT///8cAAAAEAAAAAgAAAABFAAAAAAAAPz///8EAAQAAQAAAHMAAADs////OAAAACAAAAAYAAAAAQIAABAAEgAEABAAEQAIAAAADAAAAAAA9P///0AAAAABAAAACAAJAAQACAABAAAAaQA=";
+    const POLARS_TOP: &[&str] = &["i", "s", "l", "st", "ts", "d", "dur", "dec", "tz"];
+
+    #[test]
+    fn a_polars_schema_is_kept() {
+        assert!(kept(POLARS.as_bytes(), POLARS_TOP, &["list", "element", "x"]));
+    }
+
+    /// Each 4-byte window of a real schema overwritten with text: no window spells text the
+    /// walk keeps, whether it lands on a name, a scalar, an offset, a vtable or padding.
+    #[test]
+    fn text_written_anywhere_in_a_real_schema_is_refused() {
+        let fixtures: [(String, &[&str], &[&str]); 4] = [
+            (TYPES.trim().to_string(), TYPES_TOP, TYPES_NESTED),
+            (POLARS.to_string(), POLARS_TOP, &["list", "element", "x"]),
+            (REAL_SCHEMA.concat(), REAL_TOP, &[]),
+            (TENSOR_SCHEMA.concat(), TENSOR_TOP, &[]),
+        ];
+        for (b64, top, nested) in fixtures {
+            assert!(kept(b64.as_bytes(), top, nested));
+            let message = decoded(&b64);
+            for at in 8..message.len() - 4 {
+                let mut changed = message.clone();
+                changed[at..at + 4].copy_from_slice(b"a@b.");
+                assert!(
+                    !kept(&encoded(&changed), top, nested),
+                    "text at {at} of {top:?} kept"
+                );
+            }
+        }
+    }
+
+    /// The seventh pass's Decimal fields over one vtable whose field offsets reach past their
+    /// tables, laid 4 bytes apart, so their parameters spell `bob.secret@example.org`.
+    const DECIMAL_OVERLAP: &str = "/////7AAAAAsAAAACgAMAAoACAAEAAgACAAAAAQADAAMAAAAAAAIAAQACgAEABAAFAAYACgAAAAIAAAAAQAEACoAAAAEAAAABAAAABAAAAAYAAAAIAAAACgAAAA+AAAALAAAAAcAAABKAAAAJAAAAAcAAABWAAAAHAAAAAcAAABiAAAAFAAAAAcAAABiAAAAZgAAAGoAAABuAAAAYm9iLnNlY3JldEBleGFtcGxlLm9yZwAAAAAAAA==";
+
+    #[test]
+    fn tables_laid_over_each_other_are_refused() {
+        assert!(!kept(DECIMAL_OVERLAP.as_bytes(), &["", "", "", ""], &[]));
+    }
+
+    #[test]
+    fn names_must_be_the_parquet_schemas() {
+        let types = TYPES.trim().as_bytes();
+        // A top-level name not the Parquet column's, or in another order.
+        let renamed = edited(TYPES.trim(), b"\x03\0\0\0dec", b"\x03\0\0\0dex");
+        assert!(!kept(renamed.as_bytes(), TYPES_TOP, TYPES_NESTED));
+        let mut swapped = TYPES_TOP.to_vec();
+        swapped.swap(0, 1);
+        assert!(!kept(types, &swapped, TYPES_NESTED));
+        assert!(!kept(types, &TYPES_TOP[..9], TYPES_NESTED));
+        // A child's name the Parquet schema does not hold (`x`, the struct's child).
+        assert!(!kept(types, TYPES_TOP, &[]));
+        // The structural names of lists and maps need not be in it.
+        assert!(kept(types, TYPES_TOP, &["x"]));
+    }
+
+    /// pyarrow's schema of four `dictionary<int32, string>` fields `d0`..`d3`: their ids
+    /// 3, 2 and 1 at these positions of the message (id 0 is left out).
+    const DICTS: &str = "/////4ABAAAUAAAAAAAAAAAACgAMAAYABQAIAAoAAAAAAQQABAAAAMz+//8EAAAABAAAAAQBAACkAAAAUAAAAAQAAAAc////AAABBRQAAAA4AAAAFAAAAAQAAAAAAAAAAgAAAGQzAAC4////EAAAAAMAAAAAAAAAAAAAABD///8AAAABIAAAAAj///9k////AAABBRQAAABAAAAAHAAAAAQAAAAAAAAAAgAAAGQyAAAIABQACAAEAAgAAAAQAAAAAgAAAAAAAAAAAAAAYP///wAAAAEgAAAAWP///7T///8AAAEFFAAAADwAAAAcAAAABAAAAAAAAAACAAAAZDEAAAgAEAAIAAQACAAAAAwAAAABAAAAAAAAAKz///8AAAABIAAAAKT///8QABgACAAGAAcADAAQABQAEAAAAAAAAQUUAAAAQAAAABwAAAAEAAAAAAAAAAIAAABkMAAACAAIAAAABAAIAAAADAAAAAgADAAIAAcACAAAAAAAAAEgAAAABAAEAAQAAAA=";
+    const DICT_IDS: [usize; 3] = [112, 192, 272];
+    const DICTS_TOP: &[&str] = &["d0", "d1", "d2", "d3"];
+
+    fn with_dictionary_ids(ids: [i64; 3]) -> Vec<u8> {
+        let mut message = decoded(DICTS);
+        for (at, id) in DICT_IDS.iter().zip(ids) {
+            message[*at..at + 8].copy_from_slice(&id.to_le_bytes());
+        }
+        encoded(&message)
+    }
+
+    #[test]
+    fn dictionary_ids_are_small_and_distinct() {
+        assert!(kept(&with_dictionary_ids([3, 2, 1]), DICTS_TOP, &[]));
+        assert!(kept(&with_dictionary_ids([1, 2, 3]), DICTS_TOP, &[]));
+        // All 0: what arrow-rs wrote before it numbered them.
+        assert!(kept(&with_dictionary_ids([0, 0, 0]), DICTS_TOP, &[]));
+        assert!(!kept(&with_dictionary_ids([1, 1, 2]), DICTS_TOP, &[]));
+        assert!(!kept(&with_dictionary_ids([4, 2, 1]), DICTS_TOP, &[]));
+        let text = i64::from_le_bytes(*b"bob@exam");
+        assert!(!kept(&with_dictionary_ids([text, 2, 1]), DICTS_TOP, &[]));
+        assert!(!kept(&with_dictionary_ids([-1, 2, 1]), DICTS_TOP, &[]));
+    }
+
+    #[test]
+    fn scalars_are_held_to_their_values() {
+        let message = decoded(DICTS);
+        let flags = |at: usize, byte: u8| {
+            let mut changed = message.clone();
+            changed[at] = byte;
+            kept(&encoded(&changed), DICTS_TOP, &[])
+        };
+        // d3's dictionary id, a byte of it over 3: past the fields.
+        assert!(flags(DICT_IDS[0], 3));
+        assert!(!flags(DICT_IDS[0], 7));
+        // The Int index type's is_signed (1) and bitWidth (32) of d3, side by side.
+        let signed = message
+            .windows(5)
+            .position(|w| w == [1, 0x20, 0, 0, 0])
+            .unwrap();
+        assert!(flags(signed + 1, 16));
+        assert!(!flags(signed + 1, 24));
+        assert!(flags(signed, 0));
+        assert!(!flags(signed, 2));
+    }
+
+    /// pyarrow schemas of `customer_email` and `contact` (strings) with `PARQUET:field_id`s
+    /// 2 and 6, the same swapped, with `02` for 2, and without ids.
+    const IDS: &str = "/////ygBAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAIAAACAAAAABAAAAJr///8AAAEFFAAAAFQAAAAIAAAAFAAAAAAAAAAHAAAAY29udGFjdAABAAAABAAAAID///8QAAAABAAAAAEAAAA2AAAAEAAAAFBBUlFVRVQ6ZmllbGRfaWQAAAAABAAGAAQAAAAAABIAGAAIAAYABwAMAAAAEAAUABIAAAAAAAEFFAAAAGQAAAAIAAAAHAAAAAAAAAAOAAAAY3VzdG9tZXJfZW1haWwAAAEAAAAMAAAACAAMAAQACAAIAAAAEAAAAAQAAAABAAAAMgAAABAAAABQQVJRVUVUOmZpZWxkX2lkAAAAAAQABAAEAAAAAAAAAA==";
+    const IDS_SWAPPED: &str = "/////ygBAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAIAAACAAAAABAAAAJr///8AAAEFFAAAAFQAAAAIAAAAFAAAAAAAAAAHAAAAY29udGFjdAABAAAABAAAAID///8QAAAABAAAAAEAAAAyAAAAEAAAAFBBUlFVRVQ6ZmllbGRfaWQAAAAABAAGAAQAAAAAABIAGAAIAAYABwAMAAAAEAAUABIAAAAAAAEFFAAAAGQAAAAIAAAAHAAAAAAAAAAOAAAAY3VzdG9tZXJfZW1haWwAAAEAAAAMAAAACAAMAAQACAAIAAAAEAAAAAQAAAABAAAANgAAABAAAABQQVJRVUVUOmZpZWxkX2lkAAAAAAQABAAEAAAAAAAAAA==";
+    const IDS_LEADING_ZERO: &str = "/////ygBAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAIAAACAAAAABAAAAJr///8AAAEFFAAAAFQAAAAIAAAAFAAAAAAAAAAHAAAAY29udGFjdAABAAAABAAAAID///8QAAAABAAAAAEAAAA2AAAAEAAAAFBBUlFVRVQ6ZmllbGRfaWQAAAAABAAGAAQAAAAAABIAGAAIAAYABwAMAAAAEAAUABIAAAAAAAEFFAAAAGQAAAAIAAAAHAAAAAAAAAAOAAAAY3VzdG9tZXJfZW1haWwAAAEAAAAMAAAACAAMAAQACAAIAAAAEAAAAAQAAAACAAAAMDIAABAAAABQQVJRVUVUOmZpZWxkX2lkAAAAAAQABAAEAAAAAAAAAA==";
+    const NO_IDS: &str = "/////6gAAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAIAAABAAAAABAAAANj///8AAAEFEAAAABgAAAAEAAAAAAAAAAcAAABjb250YWN0AMD///8QABQACAAGAAcADAAAABAAEAAAAAAAAQUQAAAAJAAAAAQAAAAAAAAADgAAAGN1c3RvbWVyX2VtYWlsAAAEAAQABAAAAAAAAAA=";
+
+    /// `customer_email` masked, with `parquet` its Parquet id, `ids` the schema's.
+    fn masked_ids(value: &str, parquet: Option<i32>, ids: &[i32]) -> bool {
+        let mut context = context(&["customer_email", "contact"], &[]);
+        context.ids = ids.to_vec();
+        context.masked = vec![(b"customer_email", parquet)];
+        keepable(value.as_bytes(), &context)
+    }
+
+    #[test]
+    fn field_ids_give_no_other_field_the_masked_columns() {
+        // The Parquet schema's ids, repeated: kept.
+        assert!(masked_ids(IDS, Some(2), &[2, 6]));
+        // contact (clear) with the masked id 2 where the Parquet schema gives it none or
+        // another, or the masked column's Arrow field with another id.
+        assert!(!masked_ids(IDS_SWAPPED, Some(2), &[2]));
+        assert!(!masked_ids(IDS_SWAPPED, Some(2), &[2, 6]));
+        assert!(!masked_ids(IDS, Some(6), &[6]));
+        // The masked column without a Parquet id: its id in the reader's table is unknown.
+        assert!(!masked_ids(IDS, None, &[]));
+        assert!(!masked_ids(IDS_SWAPPED, None, &[]));
+        assert!(masked_ids(NO_IDS, None, &[]));
+        assert!(masked_ids(NO_IDS, Some(2), &[2, 6]));
+        // Another Parquet element with the masked id (the walk refuses it upstream too).
+        assert!(!masked_ids(NO_IDS, Some(2), &[2, 2]));
+        // `02` is not how a writer spells 2.
+        assert!(!masked_ids(IDS_LEADING_ZERO, Some(2), &[2, 6]));
+        assert!(!masked_ids(IDS_LEADING_ZERO, None, &[]));
+    }
+
+    /// A pandas document of `customer_email` and `contact` as pyarrow writes it, with the
+    /// columns' `name`s `a` and `b`.
+    fn labelled(a: &str, b: &str, index: &str) -> String {
+        format!(
+            r#"{{"index_columns": [{index}], "column_indexes": [], "columns": [{{"name": {a}, "field_name": "customer_email", "pandas_type": "unicode", "numpy_type": "object", "metadata": null}}, {{"name": {b}, "field_name": "contact", "pandas_type": "unicode", "numpy_type": "object", "metadata": null}}], "creator": {{"library": "pyarrow", "version": "26.0.1"}}, "pandas_version": "3.1.1"}}"#
+        )
+    }
+
+    #[test]
+    fn pandas_labels_each_column_by_its_own_field() {
+        let known = known(&["customer_email", "contact", "__index_level_0__"], &[]);
+        let mut context = Context::default();
+        context.masked = vec![(b"customer_email", None)];
+        let ok = |json: String| pandas_doc_ok(json.as_bytes(), &known, &context);
+        let range = r#"{"kind": "range", "name": null, "start": 0, "stop": 3, "step": 1}"#;
+        assert!(ok(labelled(r#""customer_email""#, r#""contact""#, range)));
+        assert!(ok(labelled("null", "null", range)));
+        // Swapped: pandas' `customer_email` would be the clear copy.
+        assert!(!ok(labelled(r#""contact""#, r#""customer_email""#, range)));
+        assert!(!ok(labelled(r#""customer_email""#, r#""customer_email""#, range)));
+        // An index level named as a column (pyarrow's `__index_level_0__` field then): a
+        // clear column's name, not the masked one's.
+        let level = |name: &str| {
+            labelled(r#""customer_email""#, r#""contact""#, r#""__index_level_0__""#).replace(
+                r#"], "creator""#,
+                &format!(r#", {{"name": {name}, "field_name": "__index_level_0__", "pandas_type": "int64", "numpy_type": "int64", "metadata": null}}], "creator""#),
+            )
+        };
+        assert!(ok(level("null")));
+        assert!(ok(level(r#""contact""#)));
+        assert!(!ok(level(r#""customer_email""#)));
+        assert!(!ok(level(r#""other""#)));
     }
 
     #[test]
