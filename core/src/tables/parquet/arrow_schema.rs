@@ -1750,7 +1750,11 @@ mod tests {
 
     #[test]
     fn a_polars_schema_is_kept() {
-        assert!(kept(POLARS.as_bytes(), POLARS_TOP, &["list", "element", "x"]));
+        assert!(kept(
+            POLARS.as_bytes(),
+            POLARS_TOP,
+            &["list", "element", "x"]
+        ));
     }
 
     /// Each 4-byte window of a real schema overwritten with text: no window spells text the
@@ -1906,7 +1910,11 @@ mod tests {
         assert!(ok(labelled("null", "null", range)));
         // Swapped: pandas' `customer_email` would be the clear copy.
         assert!(!ok(labelled(r#""contact""#, r#""customer_email""#, range)));
-        assert!(!ok(labelled(r#""customer_email""#, r#""customer_email""#, range)));
+        assert!(!ok(labelled(
+            r#""customer_email""#,
+            r#""customer_email""#,
+            range
+        )));
         // An index level named as a column (pyarrow's `__index_level_0__` field then): a
         // clear column's name, not the masked one's.
         let level = |name: &str| {
