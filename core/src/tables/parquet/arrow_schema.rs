@@ -97,7 +97,7 @@ pub fn keepable(value: &[u8], context: &Context<'_>) -> bool {
         return false;
     };
     // Bytes after the flatbuffer would be kept unread; zeros pad it to 8 bytes.
-    let tail = &rest[4 + buf.len()..];
+    let tail = rest.get(4 + buf.len()..).unwrap_or_default();
     if tail.len() >= 8 || tail.iter().any(|&b| b != 0) {
         return false;
     }
@@ -287,7 +287,7 @@ impl<'b> Flatbuffer<'b> {
         let bytes = self.claim(table, table_len)?;
         let unheld = (4..table_len)
             .filter(|&i| !spans.iter().any(|&(a, b)| (a..b).contains(&i)))
-            .any(|i| bytes[i] != 0);
+            .any(|i| bytes.get(i) != Some(&0));
         if unheld {
             return None;
         }
