@@ -1902,8 +1902,10 @@ mod tests {
     #[test]
     fn pandas_labels_each_column_by_its_own_field() {
         let known = known(&["customer_email", "contact", "__index_level_0__"], &[]);
-        let mut context = Context::default();
-        context.masked = vec![(b"customer_email", None)];
+        let context = Context {
+            masked: vec![(b"customer_email", None)],
+            ..Context::default()
+        };
         let ok = |json: String| pandas_doc_ok(json.as_bytes(), &known, &context);
         let range = r#"{"kind": "range", "name": null, "start": 0, "stop": 3, "step": 1}"#;
         assert!(ok(labelled(r#""customer_email""#, r#""contact""#, range)));
