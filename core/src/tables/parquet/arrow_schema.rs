@@ -478,12 +478,14 @@ fn fixed_list_size(fb: &mut Flatbuffer<'_>, table: usize) -> Option<i32> {
     (0..=MAX_WIDTH).contains(&size).then_some(size)
 }
 
-/// A field's extension name and metadata, and its field id, each given once at most.
+/// A field's extension name and metadata, its field id and polars' categorical marker, each
+/// given once at most.
 #[derive(Default)]
 struct Extension<'b> {
     name: Option<&'b [u8]>,
     metadata: Option<&'b [u8]>,
     field_id: Option<i32>,
+    polars: Option<&'b [u8]>,
 }
 
 impl<'b> Extension<'b> {
@@ -491,6 +493,12 @@ impl<'b> Extension<'b> {
         let slot = match key {
             b"ARROW:extension:name" => &mut self.name,
             b"ARROW:extension:metadata" => &mut self.metadata,
+            // polars' Categorical (read back as one, not as a string): its categories' name and
+            // namespace (lengths 0, none) and physical type. A named one is user text; an Enum's
+            // `_PL_ENUM_VALUES2` holds its categories, data: neither is kept.
+            b"_PL_CATEGORICAL2" if matches!(value, b"0;0;u8;" | b"0;0;u16;" | b"0;0;u32;") => {
+                &mut self.polars
+            }
             // pyarrow's field id (Iceberg's files have one on every field): a number as
             // written, no sign and no leading zero, that fits an i32.
             b"PARQUET:field_id" => {
@@ -512,13 +520,17 @@ impl<'b> Extension<'b> {
 
     /// The extension as a whole: a canonical type without parameters (`arrow.json`,
     /// `arrow.uuid`, `arrow.bool8`, which readers need to read the column as upstream: polars
-    /// reads a JSON column as binary without) and empty (or no) metadata, or a fixed-shape
+    /// reads a JSON column as binary without) and empty (or no) metadata, a fixed-shape
     /// tensor over a fixed-size list with metadata that qualifies
-    /// ([`super::tensor::metadata_ok`]).
+    /// ([`super::tensor::metadata_ok`]), or pandas' period and interval types with the
+    /// metadata pandas writes for them ([`pandas_extension_ok`]).
     fn check(&self, list_size: Option<i32>) -> Option<()> {
         let metadata = self.metadata.unwrap_or_default();
         let ok = match self.name {
             Some(b"arrow.fixed_shape_tensor") => super::tensor::metadata_ok(metadata, list_size),
+            Some(name @ (b"pandas.period" | b"pandas.interval")) => {
+                pandas_extension_ok(name, metadata)
+            }
             Some(name) => {
                 matches!(name, b"arrow.json" | b"arrow.uuid" | b"arrow.bool8")
                     && metadata.is_empty()
@@ -527,6 +539,38 @@ impl<'b> Extension<'b> {
         };
         ok.then_some(())
     }
+}
+
+/// pandas' `ArrowPeriodType` and `ArrowIntervalType` metadata as `json.dumps` spells it:
+/// `{"freq": "M"}` of a frequency ([`frequency_ok`]); `{"subtype": "int64", "closed": "right"}`
+/// of a flat Arrow type ([`arrow_type_ok`], a time zone held as a `Timestamp`'s) and a side.
+fn pandas_extension_ok(name: &[u8], metadata: &[u8]) -> bool {
+    let Ok(metadata) = std::str::from_utf8(metadata) else {
+        return false;
+    };
+    if name == b"pandas.period" {
+        return metadata
+            .strip_prefix(r#"{"freq": ""#)
+            .and_then(|m| m.strip_suffix(r#""}"#))
+            .is_some_and(frequency_ok);
+    }
+    let Some((subtype, closed)) = metadata
+        .strip_prefix(r#"{"subtype": ""#)
+        .and_then(|m| m.strip_suffix(r#""}"#))
+        .and_then(|m| m.split_once(r#"", "closed": ""#))
+    else {
+        return false;
+    };
+    ["right", "left", "both", "neither"].contains(&closed) && arrow_type_ok(subtype, &zone_like)
+}
+
+/// Whether `zone` has the characters and length time zone names and offsets have (an `@` is
+/// not one of them).
+fn zone_like(zone: &str) -> bool {
+    zone.len() <= 64
+        && zone
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+-/:".contains(&b))
 }
 
 /// A field's type table, by the `Type` union's tag (a `Union`, which Parquet cannot store and
@@ -576,11 +620,9 @@ fn check_type<'b>(fb: &mut Flatbuffer<'b>, tag: u8, table: usize) -> Option<Opti
         return Some(None);
     };
     let zone = fb.string(at)?;
-    let zone_like = zone.len() <= 64
-        && zone
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"_+-/:".contains(&b));
-    zone_like.then_some(Some(zone))
+    std::str::from_utf8(zone)
+        .is_ok_and(zone_like)
+        .then_some(Some(zone))
 }
 
 // --- pandas' entry ---------------------------------------------------------------------------
@@ -1761,11 +1803,17 @@ mod tests {
     /// walk keeps, whether it lands on a name, a scalar, an offset, a vtable or padding.
     #[test]
     fn text_written_anywhere_in_a_real_schema_is_refused() {
-        let fixtures: [(String, &[&str], &[&str]); 4] = [
+        let fixtures: [(String, &[&str], &[&str]); 6] = [
             (TYPES.trim().to_string(), TYPES_TOP, TYPES_NESTED),
             (POLARS.to_string(), POLARS_TOP, &["list", "element", "x"]),
             (REAL_SCHEMA.concat(), REAL_TOP, &[]),
             (TENSOR_SCHEMA.concat(), TENSOR_TOP, &[]),
+            (POLARS_CATEGORICAL.to_string(), &["r"], &[]),
+            (
+                PANDAS_EXTENSIONS.to_string(),
+                &["p", "iv"],
+                &["left", "right"],
+            ),
         ];
         for (b64, top, nested) in fixtures {
             assert!(kept(b64.as_bytes(), top, nested));
@@ -1929,6 +1977,60 @@ mod tests {
         assert!(ok(level(r#""contact""#)));
         assert!(!ok(level(r#""customer_email""#)));
         assert!(!ok(level(r#""other""#)));
+    }
+
+    /// polars 2.1's `write_parquet` of `r`, a Categorical: its field's `_PL_CATEGORICAL2`.
+    const POLARS_CATEGORICAL: &str = "/////84AAAAEAAAA8v///xQAAAAEAAEAAAAKAAsACAAKAAQAdP///wQAAAABAAAABAAAAOb///+YAAAAjAAAAGgAAABgAAAAGAAAAAEUEgAaAAQAGAAZAAgADAAQABQAAQAAAAQAAAD0////IAAAAAwAAAAIAAwABAAIAAgAAAAwOzA7dTMyOwAAAAAQAAAAX1BMX0NBVEVHT1JJQ0FMMgAAAAAAAAAA+P///wwAAAAIAAgAAAAEAPb///8gAAAAAAAGAAgABAD8////BAAEAAEAAAByAA==";
+
+    #[test]
+    fn a_polars_categorical_is_kept_without_a_name() {
+        assert!(kept(POLARS_CATEGORICAL.as_bytes(), &["r"], &[]));
+        let u8s = edited(
+            POLARS_CATEGORICAL,
+            b"\x08\0\0\x000;0;u32;",
+            b"\x07\0\0\x000;0;u8;\0",
+        );
+        assert!(kept(u8s.as_bytes(), &["r"], &[]));
+        // Categories named (user text), or the marker's key another polars one (an Enum's
+        // values are its data).
+        let named = edited(POLARS_CATEGORICAL, b"0;0;u32;", b"1;a0;u32");
+        assert!(!kept(named.as_bytes(), &["r"], &[]));
+        let other = edited(POLARS_CATEGORICAL, b"_PL_CATEGORICAL2", b"_PL_ENUM_VALUES2");
+        assert!(!kept(other.as_bytes(), &["r"], &[]));
+    }
+
+    /// pandas 3.1.1's `to_parquet` of `p`, a monthly period, and `iv`, an int64 interval.
+    const PANDAS_EXTENSIONS: &str = "/////8AEAAAQAAAAAAAKAA4ABgAFAAgACgAAAAABBAAQAAAAAAAKAAwAAAAEAAgACgAAAGACAAAEAAAAAQAAAAQAAADY+///QAIAAAQAAAAxAgAAeyJpbmRleF9jb2x1bW5zIjogW3sia2luZCI6ICJyYW5nZSIsICJuYW1lIjogbnVsbCwgInN0YXJ0IjogMCwgInN0b3AiOiAzLCAic3RlcCI6IDF9XSwgImNvbHVtbl9pbmRleGVzIjogW3sibmFtZSI6IG51bGwsICJmaWVsZF9uYW1lIjogbnVsbCwgInBhbmRhc190eXBlIjogInVuaWNvZGUiLCAibnVtcHlfdHlwZSI6ICJzdHIiLCAibWV0YWRhdGEiOiB7ImVuY29kaW5nIjogIlVURi04In19XSwgImNvbHVtbnMiOiBbeyJuYW1lIjogInAiLCAiZmllbGRfbmFtZSI6ICJwIiwgInBhbmRhc190eXBlIjogIm9iamVjdCIsICJudW1weV90eXBlIjogInBlcmlvZFtNXSIsICJtZXRhZGF0YSI6IG51bGx9LCB7Im5hbWUiOiAiaXYiLCAiZmllbGRfbmFtZSI6ICJpdiIsICJwYW5kYXNfdHlwZSI6ICJvYmplY3QiLCAibnVtcHlfdHlwZSI6ICJpbnRlcnZhbFtpbnQ2NCwgcmlnaHRdIiwgIm1ldGFkYXRhIjogbnVsbH1dLCAiYXR0cmlidXRlcyI6IHt9LCAiY3JlYXRvciI6IHsibGlicmFyeSI6ICJweWFycm93IiwgInZlcnNpb24iOiAiMjYuMC4xIn0sICJwYW5kYXNfdmVyc2lvbiI6ICIzLjEuMSJ9AAAABgAAAHBhbmRhcwAAAgAAAGgBAAAEAAAAsv7//wAAAQ0cAAAAxAAAAAgAAAAYAAAAAgAAAPgAAAC0AAAAAgAAAGl2AAACAAAARAAAAAQAAABs/v//HAAAAAQAAAAPAAAAcGFuZGFzLmludGVydmFsABQAAABBUlJPVzpleHRlbnNpb246bmFtZQAAAACo/v//NAAAAAQAAAAnAAAAeyJzdWJ0eXBlIjogImludDY0IiwgImNsb3NlZCI6ICJyaWdodCJ9ABgAAABBUlJPVzpleHRlbnNpb246bWV0YWRhdGEAAAAABAAEAAQAAADQ////AAABAhAAAAAYAAAABAAAAAAAAAAFAAAAcmlnaHQAAADk/v//AAAAAUAAAAAQABQACAAGAAcADAAAABAAEAAAAAAAAQIQAAAAIAAAAAQAAAAAAAAABAAAAGxlZnQAAAAACAAOAAgABwAIAAAAAAAAAUAAAAAAABIAGAAIAAYABwAMAAAAEAAUABIAAAAAAAECFAAAALAAAAAIAAAAEAAAAAAAAAABAAAAcAAAAAIAAABMAAAABAAAAMT///8cAAAABAAAAA0AAABwYW5kYXMucGVyaW9kAAAAFAAAAEFSUk9XOmV4dGVuc2lvbjpuYW1lAAAAAAgADAAEAAgACAAAABwAAAAEAAAADQAAAHsiZnJlcSI6ICJNIn0AAAAYAAAAQVJST1c6ZXh0ZW5zaW9uOm1ldGFkYXRhAAAAAAgADAAIAAcACAAAAAAAAAFAAAAA";
+
+    #[test]
+    fn pandas_periods_and_intervals_are_kept_with_their_metadata_alone() {
+        let nested = &["left", "right"];
+        let ext = |from: &[u8], to: &[u8]| {
+            kept(
+                edited(PANDAS_EXTENSIONS, from, to).as_bytes(),
+                &["p", "iv"],
+                nested,
+            )
+        };
+        assert!(kept(PANDAS_EXTENSIONS.as_bytes(), &["p", "iv"], nested));
+        assert!(ext(b"\"M\"", b"\"D\""));
+        assert!(ext(
+            b"\x27\0\0\0{\"subtype\": \"int64\", \"closed\": \"right\"}",
+            b"\x26\0\0\0{\"subtype\": \"int64\", \"closed\": \"left\"}\0"
+        ));
+        assert!(ext(b"\"int64\"", b"\"int32\""));
+        // Text as the frequency, the side or the subtype; other keys or spacing.
+        assert!(!ext(b"\"M\"", b"\"@\""));
+        assert!(!ext(b"\"right\"}", b"\"a@b.c\"}"));
+        assert!(!ext(b"\"int64\"", b"\"a@b.c\""));
+        assert!(!ext(b"{\"freq\": ", b"{\"frea\": "));
+        assert!(!ext(b"{\"freq\": ", b"{\"freq\":\n"));
+        // The interval's metadata under the period's name and the other way round.
+        assert!(!ext(b"pandas.period", b"pandas.perioe"));
+        assert!(!ext(
+            b"\x0f\0\0\0pandas.interval",
+            b"\x0f\0\0\0pandas.periodxx"
+        ));
     }
 
     #[test]
