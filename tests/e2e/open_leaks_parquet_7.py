@@ -15,25 +15,12 @@ fails today.
 - LOW: `sorting_columns` is copied through its shape with any column_idx, any number of
   entries: one per email byte, pyarrow shows `SortingColumn(column_index=116)` and so on
   (footer.rs `known_list` with shape.rs `SORTING_COLUMN`). Numbers, as other typed counts.
-- LOW (usability, a real writer): polars writes a Categorical column's ARROW:schema field with
-  custom metadata `_PL_CATEGORICAL2` (`0;0;u32;`), an Enum's with `_PL_ENUM_VALUES2` (its
-  categories: free text). arrow_schema.rs `Extension::entry` refuses both, so ARROW:schema
-  is dropped whole:
-  in polars the Categorical reads as String, a zoned Datetime as UTC, a Duration as Int64; in
-  pyarrow every string as `string` not `large_string`, lists as `list` not `large_list`.
-- LOW (usability, a real writer; docs/tables.md says periods and intervals qualify): pandas'
-  period and interval columns are pyarrow extension types `pandas.period` / `pandas.interval`
-  with `ARROW:extension:metadata` `{"freq": "M"}` / `{"subtype": "int64", "closed": "right"}`;
-  `Extension::check` keeps only arrow.json/uuid/bool8 with empty metadata, so ARROW:schema
-  (and pandas' entry with it) is dropped: pandas reads the period as int64 and the interval as
-  object. The pandas entry's own check passes; the field metadata is what refuses.
 """
 
 import pytest
 
 from test_attacks_parquet_2 import row_groups, footer_of, value
-from test_attacks_parquet_3 import READERS
-from test_attacks_parquet_5 import unmasked_differences, view_of
+from test_attacks_parquet_5 import view_of
 from test_attacks_parquet_7 import (  # noqa: F401
     MASKED, atk7, clear_in, clear_in_view, region_md,
 )
@@ -76,20 +63,3 @@ def test_sorting_columns_name_the_files_leaves(atk7, principal):
     idx = [value(s, 1) for s in sc[1]] if sc else []
     assert all(0 <= i < leaves for i in idx), \
         f"{principal}: column_idx {bytes(i for i in idx if 0 <= i < 256)!r}"
-
-
-@pytest.mark.parametrize("principal", MASKED)
-@pytest.mark.parametrize("reader", ["polars", "pyarrow"])
-def test_a_polars_categorical_reads_as_upstream(atk7, principal, reader):
-    """LOW (usability): a polars file with a Categorical column loses ARROW:schema whole."""
-    diff = unmasked_differences(atk7, principal, "polars-categorical.parquet", READERS[reader])
-    assert not diff, f"{principal}/{reader}: {diff}"
-
-
-@pytest.mark.parametrize("principal", MASKED)
-@pytest.mark.parametrize("reader", ["pandas", "pyarrow"])
-def test_a_pandas_period_and_interval_read_as_upstream(atk7, principal, reader):
-    """LOW (usability): `DataFrame.to_parquet` of a period and an interval column."""
-    diff = unmasked_differences(atk7, principal, "pandas-period-interval.parquet",
-                                READERS[reader])
-    assert not diff, f"{principal}/{reader}: {diff}"

@@ -15,10 +15,10 @@ unmasked chunk over another row group's masked bytes is refused; a single 3,600-
 polars' and pandas' files are consistent views.
 Fixed since (arrow_schema.rs): names and scalars (Decimal parameters laid over each other,
 dictionary ids) in ARROW:schema; pandas' names of two columns swapped; its field ids for fields
-the Parquet schema gives none. Open: an unmasked fixed-width column's statistics wider than
+the Parquet schema gives none; polars' Categorical and pandas' period and interval columns
+(usability: ARROW:schema kept). Open: an unmasked fixed-width column's statistics wider than
 its type; geospatial statistics on a string column; level histograms longer than the levels;
-sorting columns past the leaves; polars' Categorical and pandas' period and interval columns
-(usability: ARROW:schema dropped).
+sorting columns past the leaves.
 """
 import base64
 import io
@@ -649,6 +649,23 @@ def test_pandas_labels_no_clear_column_customer_email(atk7, principal):
     col = pd.read_parquet(io.BytesIO(body))["customer_email"]
     clear = sorted({e for e in col.dropna() if e.encode() in atk7.emails})[:3]
     assert col.isna().all(), f"{principal}: pandas' customer_email reads {clear}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("reader", ["polars", "pyarrow"])
+def test_a_polars_categorical_reads_as_upstream(atk7, principal, reader):
+    """A polars file with a Categorical column (unnamed categories) keeps ARROW:schema."""
+    diff = unmasked_differences(atk7, principal, "polars-categorical.parquet", READERS[reader])
+    assert not diff, f"{principal}/{reader}: {diff}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("reader", ["pandas", "pyarrow"])
+def test_a_pandas_period_and_interval_read_as_upstream(atk7, principal, reader):
+    """`DataFrame.to_parquet` of a period and an interval column keeps ARROW:schema."""
+    diff = unmasked_differences(atk7, principal, "pandas-period-interval.parquet",
+                                READERS[reader])
+    assert not diff, f"{principal}/{reader}: {diff}"
 
 
 def test_the_stack_still_answers_others(atk7):
