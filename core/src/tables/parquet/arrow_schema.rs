@@ -37,8 +37,8 @@ const MAX_WIDTH: i32 = 1 << 20;
 
 /// The names Arrow writers give a list's, a map's or a run-end encoding's children: pyarrow
 /// and polars `item`, arrow-rs `item` or `element`, a map's `entries` (arrow-rs `key_value`)
-/// of `key` and `value`, Parquet's `list`/`element` where a writer kept them. Names the
-/// Parquet schema holds are kept as well.
+/// of `key` and `value` (arrow-rs' `MapBuilder`: `keys` and `values`), Parquet's
+/// `list`/`element` where a writer kept them. Names the Parquet schema holds are kept as well.
 const STRUCTURAL: &[&[u8]] = &[
     b"item",
     b"element",
@@ -50,6 +50,7 @@ const STRUCTURAL: &[&[u8]] = &[
     b"map",
     b"key",
     b"value",
+    b"keys",
     b"run_ends",
     b"values",
     b"",
