@@ -13,12 +13,12 @@ counts spell an email verbatim needs odd counts as negative numbers, refused sin
 chunk's geospatial statistics and over-wide statistics are dropped with its other metadata; an
 unmasked chunk over another row group's masked bytes is refused; a single 3,600-row group,
 polars' and pandas' files are consistent views.
-Open: names and scalars (Decimal parameters, dictionary ids) in ARROW:schema; pandas' names
-of two columns swapped; its field ids for
-fields the Parquet schema gives none; an unmasked fixed-width column's statistics wider than
+Fixed since (arrow_schema.rs): names and scalars (Decimal parameters laid over each other,
+dictionary ids) in ARROW:schema; pandas' names of two columns swapped; its field ids for fields
+the Parquet schema gives none; polars' Categorical and pandas' period and interval columns
+(usability: ARROW:schema kept). Open: an unmasked fixed-width column's statistics wider than
 its type; geospatial statistics on a string column; level histograms longer than the levels;
-sorting columns past the leaves; polars' Categorical and pandas' period and interval columns
-(usability: ARROW:schema dropped).
+sorting columns past the leaves.
 """
 import base64
 import io
@@ -208,13 +208,19 @@ def dictionary_id_positions(message):
     return sorted(out)
 
 
+def dictionaries(table):
+    """A real pyarrow file with four dictionary columns (`region` dictionary-encoded), its
+    ARROW:schema as written (dictionary ids 0 to 3)."""
+    for i in range(4):
+        table = table.append_column(f"dict{i}", table["region"].dictionary_encode())
+    return plain(table)
+
+
 def dictionary_ids_spelling(table):
     """A real pyarrow file with four dictionary columns (`region` dictionary-encoded): their
     ARROW:schema dictionary ids 1 to 3 rewritten in place to the email, 8 bytes each. Readers
     take types, not ids, from ARROW:schema: pyarrow, polars and pandas read it as before."""
-    for i in range(4):
-        table = table.append_column(f"dict{i}", table["region"].dictionary_encode())
-    data = plain(table)
+    data = dictionaries(table)
     email = an_email(footer_of(data)).ljust(24, b"\0")
 
     def fn(message):
@@ -401,6 +407,8 @@ def crafted_objects(first):
         "sorting-columns-bytes.parquet": sorting_columns(first),
         "polars-categorical.parquet": polars_categorical(table),
         "arrow-dictionary-ids.parquet": dictionary_ids_spelling(table),
+        "arrow-dictionaries.parquet": dictionaries(table),
+        "contact-ids.parquet": contact,
         "pandas-names-swapped.parquet": pandas_names_swapped(table),
         "region-reads-masked-bytes.parquet": region_reads_masked_bytes(first),
         "pandas-period-interval.parquet": pandas_period_interval(table),
@@ -563,12 +571,99 @@ def test_an_unmasked_chunk_over_another_row_groups_masked_bytes_is_refused(atk7,
     assert refused(status, headers, body), (status, clear_in(atk7, body))
 
 
-# Readers take no dictionary id from ARROW:schema (the ids themselves are
-# open_leaks_parquet_7.py's).
+# ARROW:schema of a real file with dictionaries is kept (pyarrow numbers them 0, 1, ...), so
+# readers read them as upstream; the hostile ids above drop it.
 @pytest.mark.parametrize("principal", MASKED)
 @pytest.mark.parametrize("reader", ["pyarrow", "polars", "pandas"])
-def test_dictionary_ids_read_as_upstream(atk7, principal, reader):
-    diff = unmasked_differences(atk7, principal, "arrow-dictionary-ids.parquet",
+def test_dictionaries_read_as_upstream(atk7, principal, reader):
+    name = "arrow-dictionaries.parquet"
+    assert arrow_schema_decoded(view_of(atk7, principal, name)), principal
+    diff = unmasked_differences(atk7, principal, name, READERS[reader])
+    assert not diff, f"{principal}/{reader}: {diff}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_field_ids_that_agree_keep_arrow_schema(atk7, principal):
+    """The Parquet schema's ids 1 to 6 repeated in ARROW:schema: kept, each field its own."""
+    body = view_of(atk7, principal, "contact-ids.parquet")
+    assert arrow_schema_decoded(body), principal
+    ids = pyarrow_field_ids(body)
+    assert ids["customer_email"] == b"2" and ids["contact"] == b"6", ids
+
+
+# Fixed since the seventh pass (arrow_schema.rs): field names not the Parquet schema's,
+# scalars out of Arrow's values or laid over each other, dictionary ids past the fields, field
+# ids giving a clear field the masked id, pandas labels swapped: ARROW:schema is dropped.
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["arrow-region-renamed.parquet",
+                                  "arrow-nested-child-named.parquet"])
+def test_arrow_schema_field_names_hold_no_clear_value(atk7, principal, name):
+    """HIGH: an ARROW:schema field name (top level or a child) that is no Parquet column's is
+    an email, kept verbatim."""
+    found = clear_in_view(atk7, principal, name)
+    assert not found, f"{principal} read clear emails in ARROW:schema's names: {found}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_arrow_schema_scalars_hold_no_clear_value(atk7, principal):
+    """HIGH: Decimal parameters laid end to end over an email, kept verbatim."""
+    found = clear_in_view(atk7, principal, "arrow-decimal-params.parquet")
+    assert not found, f"{principal} read clear emails in ARROW:schema's scalars: {found}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_arrow_schema_dictionary_ids_hold_no_clear_value(atk7, principal):
+    """HIGH: three dictionary ids carry the email's three 8-byte pieces, in order."""
+    name = "arrow-dictionary-ids.parquet"
+    body = view_or_none(atk7, principal, name)
+    if body is None:
+        return
+    schema = arrow_schema_decoded(body)
+    email = an_email(footer_of(atk7.objects[name]))
+    pieces = [email[i:i + 8] for i in range(0, len(email), 8)]
+    assert not all(p in schema for p in pieces), f"{principal}: {pieces} in ARROW:schema"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["contact-ids-arrow-only.parquet",
+                                  "contact-id-arrow-only.parquet"])
+def test_arrow_schema_field_ids_give_no_column_the_masked_id(atk7, principal, name):
+    """HIGH (id-matching readers): ARROW:schema gives `contact` (clear) id 2, customer_email's
+    in the writer's table, where the Parquet schema has no ids at all, or none on contact
+    alone (customer_email 2 there too): pyarrow reports ARROW:schema's id for a field the
+    Parquet schema gives none, field by field."""
+    body = view_or_none(atk7, principal, name)
+    if body is None:
+        return
+    ids = pyarrow_field_ids(body)
+    assert ids.get("contact") != b"2", f"{principal}: pyarrow reports {ids}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_pandas_labels_no_clear_column_customer_email(atk7, principal):
+    """HIGH: pandas' `customer_email` of the view is the masked column, all null."""
+    import pandas as pd
+    body = view_or_none(atk7, principal, "pandas-names-swapped.parquet")
+    if body is None:
+        return
+    col = pd.read_parquet(io.BytesIO(body))["customer_email"]
+    clear = sorted({e for e in col.dropna() if e.encode() in atk7.emails})[:3]
+    assert col.isna().all(), f"{principal}: pandas' customer_email reads {clear}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("reader", ["polars", "pyarrow"])
+def test_a_polars_categorical_reads_as_upstream(atk7, principal, reader):
+    """A polars file with a Categorical column (unnamed categories) keeps ARROW:schema."""
+    diff = unmasked_differences(atk7, principal, "polars-categorical.parquet", READERS[reader])
+    assert not diff, f"{principal}/{reader}: {diff}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("reader", ["pandas", "pyarrow"])
+def test_a_pandas_period_and_interval_read_as_upstream(atk7, principal, reader):
+    """`DataFrame.to_parquet` of a period and an interval column keeps ARROW:schema."""
+    diff = unmasked_differences(atk7, principal, "pandas-period-interval.parquet",
                                 READERS[reader])
     assert not diff, f"{principal}/{reader}: {diff}"
 

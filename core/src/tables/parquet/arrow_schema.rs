@@ -4,12 +4,18 @@
 //! types, a timezone's name, extension types). Its custom metadata (the message's, the
 //! schema's, any field's) is free text a writer may fill with values, so the entry is kept
 //! only when it has none anywhere but a field's canonical extension type without parameters
-//! (`arrow.json`, `arrow.uuid`, `arrow.bool8`) and pandas' own schema entry (`pandas`: the columns' pandas
-//! types and the index, which `DataFrame.to_parquet` always writes), and that entry only when
-//! it is a strictly typed pandas document holding no free text (`pandas_doc_ok`).
-//! Every non-zero byte of the flatbuffer must be one the walk reads as a known field, offset,
-//! vtable, string or vector (a writer could hide text where no offset points), and a time
-//! zone's name must read as one.
+//! (`arrow.json`, `arrow.uuid`, `arrow.bool8`), a field id, and pandas' own schema entry
+//! (`pandas`: the columns' pandas types and the index, which `DataFrame.to_parquet` always
+//! writes), and that entry only when it is a strictly typed pandas document holding no free
+//! text (`pandas_doc_ok`).
+//!
+//! Nothing else in it may carry text either: every byte of the flatbuffer is read once, as a
+//! known field, offset, vtable, string or vector (a writer could hide text where no offset
+//! points, or in two tables laid over each other), and what is not read must be zero; every
+//! scalar is held to the values Arrow gives it (widths, units, enums, flags, dictionary ids);
+//! every field's name is one the Parquet schema holds (the top level exactly its columns, in
+//! order) or a list's or map's structural name; a time zone's name reads as one; and field ids
+//! give no field but a masked column that column's id ([`Context`]).
 
 use std::collections::HashSet;
 
@@ -19,14 +25,56 @@ use serde::Deserialize;
 /// Nesting deeper than this is refused (a hostile schema's children).
 const MAX_DEPTH: usize = 64;
 
-/// Tables visited at most (a field is two or three: itself, its type, a dictionary's): two
-/// offsets may point at one table, so a hostile schema of a few hundred bytes would otherwise
-/// make the walk exponential.
-const MAX_TABLES: usize = 300_000;
+/// A flatbuffer longer than this is refused: a real schema of thousands of columns is far
+/// smaller, and with it every offset and length has its two high bytes below 0x10, so no
+/// four of their bytes in a row are text.
+const MAX_FLATBUFFER: usize = 1 << 20;
+
+/// `FixedSizeBinary.byteWidth` and `FixedSizeList.listSize` at most (2^20: a 1 MiB value per
+/// row, far past what Parquet pages carry well), so their i32s have one high byte below 0x10
+/// and one zero.
+const MAX_WIDTH: i32 = 1 << 20;
+
+/// The names Arrow writers give a list's, a map's or a run-end encoding's children: pyarrow
+/// and polars `item`, arrow-rs `item` or `element`, a map's `entries` (arrow-rs `key_value`)
+/// of `key` and `value` (arrow-rs' `MapBuilder`: `keys` and `values`), Parquet's
+/// `list`/`element` where a writer kept them. Names the Parquet schema holds are kept as well.
+const STRUCTURAL: &[&[u8]] = &[
+    b"item",
+    b"element",
+    b"list",
+    b"array",
+    b"bag",
+    b"entries",
+    b"key_value",
+    b"map",
+    b"key",
+    b"value",
+    b"keys",
+    b"run_ends",
+    b"values",
+    b"",
+];
+
+/// What the Parquet schema says (public in the view anyway) and which columns are masked: an
+/// Arrow schema kept in the view may repeat its names, and nothing else, and must give no other
+/// field a masked column's id.
+#[derive(Default)]
+pub struct Context<'a> {
+    /// The top-level columns' names, in order.
+    pub top: Vec<&'a [u8]>,
+    /// Every schema element's name, at any depth.
+    pub names: HashSet<&'a [u8]>,
+    /// Every schema element's `field_id`.
+    pub ids: Vec<i32>,
+    /// The masked columns: their names and Parquet field ids.
+    pub masked: Vec<(&'a [u8], Option<i32>)>,
+}
 
 /// Whether `value` is an Arrow IPC schema message without custom metadata anywhere but pandas'
-/// entry and canonical extension names, whose every byte the walk reads.
-pub fn keepable(value: &[u8]) -> bool {
+/// entry, canonical extension names and field ids, whose every byte the walk reads, and whose
+/// names and ids agree with `context`.
+pub fn keepable(value: &[u8], context: &Context<'_>) -> bool {
     let Ok(message) = base64::engine::general_purpose::STANDARD.decode(value) else {
         return false;
     };
@@ -44,29 +92,58 @@ pub fn keepable(value: &[u8]) -> bool {
     };
     let Some(buf) = usize::try_from(len)
         .ok()
+        .filter(|&len| len <= MAX_FLATBUFFER)
         .and_then(|len| rest.get(4..4usize.checked_add(len)?))
     else {
         return false;
     };
-    // Bytes after the flatbuffer would be kept unread.
-    if rest.len() != 4 + buf.len()
-        && rest
-            .get(4 + buf.len()..)
-            .is_some_and(|t| t.iter().any(|&b| b != 0))
-    {
+    // Bytes after the flatbuffer would be kept unread; zeros pad it to 8 bytes.
+    let tail = rest.get(4 + buf.len()..).unwrap_or_default();
+    if tail.len() >= 8 || tail.iter().any(|&b| b != 0) {
         return false;
     }
-    check_message(&mut Flatbuffer::new(buf)).is_some()
+    let mut known = Known::default();
+    check_message(&mut Flatbuffer::new(buf), &mut known, context).is_some()
+        && names_ok(&known, context)
+        && ids_ok(&known, context)
 }
 
-/// A flatbuffer walked table by table, each byte a known field, offset, vtable, string or
-/// vector reaches marked as covered: what no walk reaches must be zero (builders pad with
-/// zeros), else it is free text kept unread.
+/// The top-level fields are the Parquet columns, in order; every other name is one of the
+/// Parquet schema's or a structural one.
+fn names_ok(known: &Known<'_>, context: &Context<'_>) -> bool {
+    known.top == context.top
+        && known
+            .nested
+            .iter()
+            .all(|name| context.names.contains(name) || STRUCTURAL.contains(name))
+}
+
+/// pyarrow reports an Arrow field id for a field the Parquet schema gives none, so readers that
+/// match columns by id (pyiceberg) take a field carrying a masked column's id in their table
+/// for it. Where the masked column has a Parquet id, no other field may carry it (and its own
+/// Arrow field no other id, for readers that take Arrow's); where it has none, its id in the
+/// reader's table is unknown here, so no Arrow field may carry one.
+fn ids_ok(known: &Known<'_>, context: &Context<'_>) -> bool {
+    context.masked.iter().all(|&(name, parquet)| {
+        let Some(own) = parquet else {
+            return known.ids.is_empty();
+        };
+        let arrow_ok = known
+            .ids
+            .iter()
+            .all(|&(top, id)| (top == Some(name)) == (id == own));
+        arrow_ok && context.ids.iter().filter(|&&id| id == own).count() <= 1
+    })
+}
+
+/// A flatbuffer walked table by table, each byte read at most once as a known field, offset,
+/// vtable, string or vector (vtables alone may be shared, as builders share equal ones): what
+/// no walk reaches must be zero (builders pad with zeros), else it is free text kept unread.
 struct Flatbuffer<'b> {
     buf: &'b [u8],
     covered: Vec<bool>,
-    /// Tables visited at most (see `MAX_TABLES`).
-    budget: usize,
+    /// The vtables read so far, by position.
+    vtables: HashSet<usize>,
 }
 
 /// A table's present fields' positions, by index.
@@ -85,55 +162,135 @@ impl<'b> Flatbuffer<'b> {
         Flatbuffer {
             buf,
             covered: vec![false; buf.len()],
-            budget: MAX_TABLES,
+            vtables: HashSet::new(),
         }
     }
 
-    fn bytes(&mut self, at: usize, len: usize) -> Option<&'b [u8]> {
+    /// The `len` bytes at `at`, not read before, marked read.
+    fn claim(&mut self, at: usize, len: usize) -> Option<&'b [u8]> {
         let end = at.checked_add(len)?;
         let bytes = self.buf.get(at..end)?;
-        self.covered.get_mut(at..end)?.fill(true);
+        let covered = self.covered.get_mut(at..end)?;
+        if covered.iter().any(|&c| c) {
+            return None;
+        }
+        covered.fill(true);
         Some(bytes)
     }
 
-    fn u8(&mut self, at: usize) -> Option<u8> {
-        self.bytes(at, 1)?.first().copied()
+    /// The `len` bytes at `at` (inside a table already claimed).
+    fn peek(&self, at: usize, len: usize) -> Option<&'b [u8]> {
+        self.buf.get(at..at.checked_add(len)?)
     }
 
-    fn u16(&mut self, at: usize) -> Option<u16> {
-        Some(u16::from_le_bytes(self.bytes(at, 2)?.try_into().ok()?))
+    fn u8(&self, at: usize) -> Option<u8> {
+        self.peek(at, 1)?.first().copied()
     }
 
-    fn u32(&mut self, at: usize) -> Option<u32> {
-        Some(u32::from_le_bytes(self.bytes(at, 4)?.try_into().ok()?))
+    fn u16(&self, at: usize) -> Option<u16> {
+        Some(u16::from_le_bytes(self.peek(at, 2)?.try_into().ok()?))
     }
 
-    /// What the offset at `at` points to.
-    fn follow(&mut self, at: usize) -> Option<usize> {
-        at.checked_add(usize::try_from(self.u32(at)?).ok()?)
+    fn i32(&self, at: usize) -> Option<i32> {
+        Some(i32::from_le_bytes(self.peek(at, 4)?.try_into().ok()?))
+    }
+
+    fn i64(&self, at: usize) -> Option<i64> {
+        Some(i64::from_le_bytes(self.peek(at, 8)?.try_into().ok()?))
+    }
+
+    /// A bool field: 0 or 1, false when absent.
+    fn bool(&self, at: Option<usize>) -> Option<bool> {
+        match at {
+            None => Some(false),
+            Some(at) => match self.u8(at)? {
+                0 => Some(false),
+                1 => Some(true),
+                _ => None,
+            },
+        }
+    }
+
+    /// A short (enum) field, at most `max`; 0 when absent.
+    fn enum16(&self, at: Option<usize>, max: u16) -> Option<u16> {
+        let v = match at {
+            Some(at) => self.u16(at)?,
+            None => 0,
+        };
+        (v <= max).then_some(v)
+    }
+
+    /// An int field, `default` when absent.
+    fn i32_or(&self, at: Option<usize>, default: i32) -> Option<i32> {
+        match at {
+            Some(at) => self.i32(at),
+            None => Some(default),
+        }
+    }
+
+    /// A long field, `default` when absent.
+    fn i64_or(&self, at: Option<usize>, default: i64) -> Option<i64> {
+        match at {
+            Some(at) => self.i64(at),
+            None => Some(default),
+        }
+    }
+
+    /// What the offset at `at` (already read) points to.
+    fn follow(&self, at: usize) -> Option<usize> {
+        at.checked_add(
+            usize::try_from(u32::from_le_bytes(self.peek(at, 4)?.try_into().ok()?)).ok()?,
+        )
     }
 
     /// The table at `table`, whose fields (by index) have the inline `sizes` (an offset is 4
-    /// bytes): a field the vtable has beyond them, or one outside the buffer, is refused.
+    /// bytes): a field the vtable has beyond them, one outside the table or over another, or a
+    /// table larger than its fields laid out with their padding, is refused. The table's bytes
+    /// are read here, once: what no field holds must be zero.
     fn table(&mut self, table: usize, sizes: &[usize]) -> Option<Table> {
-        self.budget = self.budget.checked_sub(1)?;
-        let back = i64::from(self.u32(table)? as i32);
+        let back = i64::from(self.i32(table)?);
         let vtable = usize::try_from(i64::try_from(table).ok()?.checked_sub(back)?).ok()?;
         let vtable_len = usize::from(self.u16(vtable)?);
-        self.u16(vtable + 2)?;
         if vtable_len < 4 || vtable_len % 2 != 0 {
             return None;
         }
+        if self.vtables.insert(vtable) {
+            self.claim(vtable, vtable_len)?;
+        } else {
+            self.peek(vtable, vtable_len)?;
+        }
+        let table_len = usize::from(self.u16(vtable + 2)?);
+        // The soffset, each field with as much alignment padding as its size, and 4 more for
+        // the table's own alignment: far below 128, so no byte of the vtable is a letter next
+        // to another.
+        let mut bound = 8;
         let mut fields = [None; 8];
+        let mut spans: Vec<(usize, usize)> = Vec::new();
         for index in 0..(vtable_len - 4) / 2 {
-            let offset = self.u16(vtable + 4 + 2 * index)?;
+            let offset = usize::from(self.u16(vtable + 4 + 2 * index)?);
             if offset == 0 {
                 continue;
             }
             let size = *sizes.get(index)?;
-            let at = table.checked_add(usize::from(offset))?;
-            self.bytes(at, size)?;
-            *fields.get_mut(index)? = Some(at);
+            bound += 2 * size;
+            if offset < 4 || offset + size > table_len {
+                return None;
+            }
+            if spans.iter().any(|&(a, b)| offset < b && a < offset + size) {
+                return None;
+            }
+            spans.push((offset, offset + size));
+            *fields.get_mut(index)? = Some(table + offset);
+        }
+        if table_len < 4 || table_len > bound {
+            return None;
+        }
+        let bytes = self.claim(table, table_len)?;
+        let unheld = (4..table_len)
+            .filter(|&i| !spans.iter().any(|&(a, b)| (a..b).contains(&i)))
+            .any(|i| bytes.get(i) != Some(&0));
+        if unheld {
+            return None;
         }
         Some(Table { fields })
     }
@@ -141,8 +298,10 @@ impl<'b> Flatbuffer<'b> {
     /// The string the offset at `at` points to.
     fn string(&mut self, at: usize) -> Option<&'b [u8]> {
         let start = self.follow(at)?;
-        let len = usize::try_from(self.u32(start)?).ok()?;
-        self.bytes(start.checked_add(4)?, len)
+        let len =
+            usize::try_from(u32::from_le_bytes(self.peek(start, 4)?.try_into().ok()?)).ok()?;
+        let bytes = self.claim(start, len.checked_add(4)?)?;
+        bytes.get(4..)
     }
 
     /// The positions of the elements (of `size` bytes) of the vector the offset at `at`
@@ -152,12 +311,13 @@ impl<'b> Flatbuffer<'b> {
             return Some(Vec::new());
         };
         let vector = self.follow(at)?;
-        let len = usize::try_from(self.u32(vector)?).ok()?;
+        let len =
+            usize::try_from(u32::from_le_bytes(self.peek(vector, 4)?.try_into().ok()?)).ok()?;
         if len > self.buf.len() / size.max(1) {
             return None;
         }
-        let first = vector.checked_add(4)?;
-        self.bytes(first, len.checked_mul(size)?)?;
+        self.claim(vector, len.checked_mul(size)?.checked_add(4)?)?;
+        let first = vector + 4;
         Some((0..len).map(|i| first + size * i).collect())
     }
 
@@ -179,46 +339,68 @@ impl<'b> Flatbuffer<'b> {
 }
 
 /// `Message`: version 0, header_type 1, header 2, bodyLength 3, custom_metadata 4.
-fn check_message(fb: &mut Flatbuffer<'_>) -> Option<()> {
-    let root = usize::try_from(fb.u32(0)?).ok()?;
+fn check_message<'b>(
+    fb: &mut Flatbuffer<'b>,
+    known: &mut Known<'b>,
+    context: &Context<'_>,
+) -> Option<()> {
+    fb.claim(0, 4)?;
+    let root = fb.follow(0)?;
     let message = fb.table(root, &[2, 1, 4, 8, 4])?;
-    // MessageHeader 1 is Schema.
+    // MetadataVersion V1 to V5; MessageHeader 1 is Schema, which has no body.
+    fb.enum16(message.at(0), 4)?;
     let header_type = fb.u8(message.at(1)?)?;
-    if header_type != 1 || !fb.vector(message.at(4), 4)?.is_empty() {
+    let body = fb.i64_or(message.at(3), 0)?;
+    if header_type != 1 || body != 0 || !fb.vector(message.at(4), 4)?.is_empty() {
         return None;
     }
     let schema = fb.follow(message.at(2)?)?;
-    // `Schema`: endianness 0, fields 1, custom_metadata 2, features 3.
+    // `Schema`: endianness 0 (Little, Big), fields 1, custom_metadata 2, features 3.
     let schema = fb.table(schema, &[2, 4, 4, 4])?;
+    fb.enum16(schema.at(0), 1)?;
     // `Feature`s: 0 to 2 (UNUSED, DICTIONARY_REPLACEMENT, COMPRESSED_BODY).
     for at in fb.vector(schema.at(3), 8)? {
-        let feature = u64::from_le_bytes(fb.bytes(at, 8)?.try_into().ok()?);
-        if feature > 2 {
+        if !(0..=2).contains(&fb.i64(at)?) {
             return None;
         }
     }
     let fields = fb.tables(schema.at(1))?;
-    let mut known = Known::default();
-    check_fields(fb, fields, 0, &mut known)?;
+    check_fields(fb, fields, 0, known)?;
+    // pyarrow numbers dictionaries 0, 1, ... in field order; arrow-rs before 54 gave them all
+    // 0: small numbers either way, each below the number of fields.
+    let ids = &known.dictionaries;
+    let distinct = ids.iter().collect::<HashSet<_>>().len() == ids.len();
+    let small = ids
+        .iter()
+        .all(|&id| usize::try_from(id).is_ok_and(|id| id < known.fields));
+    if !small || !(distinct || ids.iter().all(|&id| id == 0)) {
+        return None;
+    }
     for entry in fb.tables(schema.at(2))? {
         let entry = fb.table(entry, &[4, 4])?;
         let key = fb.string(entry.at(0)?)?;
         let value = fb.string(entry.at(1)?)?;
         // The schema's one custom metadata entry a masked view may keep: pandas', a strictly
         // typed document.
-        if key != b"pandas" || !pandas_doc_ok(value, &known) {
+        if key != b"pandas" || !pandas_doc_ok(value, known, context) {
             return None;
         }
     }
     fb.rest_is_zero().then_some(())
 }
 
-/// What the Arrow schema itself names (public schema, kept anyway): the top-level field
-/// names and their timestamps' time zones. pandas' JSON may repeat these, and nothing else.
+/// What the Arrow schema itself names: the top-level field names (pandas' JSON may repeat
+/// these, and nothing else), the other names, its timestamps' time zones, its field ids (with
+/// the top-level field's name when the field is one) and dictionary ids.
 #[derive(Default)]
 struct Known<'b> {
-    names: HashSet<&'b [u8]>,
+    top: Vec<&'b [u8]>,
+    nested: Vec<&'b [u8]>,
     timezones: HashSet<&'b [u8]>,
+    ids: Vec<(Option<&'b [u8]>, i32)>,
+    dictionaries: Vec<i64>,
+    /// Fields at any depth.
+    fields: usize,
 }
 
 /// `Field`: name 0, nullable 1, type_type 2, type 3, dictionary 4, children 5,
@@ -234,12 +416,17 @@ fn check_fields<'b>(
     }
     for field in fields {
         let field = fb.table(field, &[4, 1, 1, 4, 4, 4, 4])?;
-        if let Some(name) = field.at(0) {
-            let name = fb.string(name)?;
-            if depth == 0 {
-                known.names.insert(name);
-            }
+        known.fields += 1;
+        let name = match field.at(0) {
+            Some(at) => fb.string(at)?,
+            None => b"",
+        };
+        if depth == 0 {
+            known.top.push(name);
+        } else {
+            known.nested.push(name);
         }
+        fb.bool(field.at(1))?;
         let mut extension = Extension::default();
         for entry in fb.tables(field.at(6))? {
             let entry = fb.table(entry, &[4, 4])?;
@@ -247,25 +434,32 @@ fn check_fields<'b>(
             let value = fb.string(entry.at(1)?)?;
             extension.entry(key, value)?;
         }
-        let mut list_size = None;
-        if let Some(type_type) = field.at(2) {
-            let type_type = fb.u8(type_type)?;
-            if let Some(at) = field.at(3) {
-                let table = fb.follow(at)?;
-                if type_type == 16 {
-                    list_size = Some(fixed_list_size(fb, table)?);
-                }
-                if let Some(zone) = check_type(fb, type_type, table)? {
-                    if depth == 0 {
-                        known.timezones.insert(zone);
-                    }
+        if let Some(id) = extension.field_id {
+            known.ids.push(((depth == 0).then_some(name), id));
+        }
+        // A type is always written: a field without one reads as none.
+        let type_type = fb.u8(field.at(2)?)?;
+        let table = fb.follow(field.at(3)?)?;
+        let list_size = if type_type == 16 {
+            Some(fixed_list_size(fb, table)?)
+        } else {
+            None
+        };
+        if list_size.is_none() {
+            if let Some(zone) = check_type(fb, type_type, table)? {
+                if depth == 0 {
+                    known.timezones.insert(zone);
                 }
             }
         }
         if let Some(at) = field.at(4) {
-            // `DictionaryEncoding`: id 0, indexType 1 (an `Int`), isOrdered 2, dictionaryKind 3.
+            // `DictionaryEncoding`: id 0, indexType 1 (an `Int`), isOrdered 2, dictionaryKind 3
+            // (DenseArray, 0, alone).
             let table = fb.follow(at)?;
             let dictionary = fb.table(table, &[8, 4, 1, 2])?;
+            known.dictionaries.push(fb.i64_or(dictionary.at(0), 0)?);
+            fb.bool(dictionary.at(2))?;
+            fb.enum16(dictionary.at(3), 0)?;
             if let Some(at) = dictionary.at(1) {
                 let table = fb.follow(at)?;
                 check_type(fb, 2, table)?;
@@ -278,17 +472,21 @@ fn check_fields<'b>(
     Some(())
 }
 
-/// A `FixedSizeList`'s `listSize`.
+/// A `FixedSizeList`'s `listSize`: 0 to [`MAX_WIDTH`].
 fn fixed_list_size(fb: &mut Flatbuffer<'_>, table: usize) -> Option<i32> {
-    let at = fb.table(table, &[4])?.at(0)?;
-    Some(i32::from_le_bytes(fb.bytes(at, 4)?.try_into().ok()?))
+    let at = fb.table(table, &[4])?.at(0);
+    let size = fb.i32_or(at, 0)?;
+    (0..=MAX_WIDTH).contains(&size).then_some(size)
 }
 
-/// A field's extension name and metadata, each given once at most.
+/// A field's extension name and metadata, its field id and polars' categorical marker, each
+/// given once at most.
 #[derive(Default)]
 struct Extension<'b> {
     name: Option<&'b [u8]>,
     metadata: Option<&'b [u8]>,
+    field_id: Option<i32>,
+    polars: Option<&'b [u8]>,
 }
 
 impl<'b> Extension<'b> {
@@ -296,24 +494,47 @@ impl<'b> Extension<'b> {
         let slot = match key {
             b"ARROW:extension:name" => &mut self.name,
             b"ARROW:extension:metadata" => &mut self.metadata,
-            _ => return canonical_extension(key, value),
+            // polars' Categorical (read back as one, not as a string): its categories' name and
+            // namespace (lengths 0, none) and physical type. A named one is user text; an Enum's
+            // `_PL_ENUM_VALUES2` holds its categories, data: neither is kept.
+            b"_PL_CATEGORICAL2" if matches!(value, b"0;0;u8;" | b"0;0;u16;" | b"0;0;u32;") => {
+                &mut self.polars
+            }
+            // pyarrow's field id (Iceberg's files have one on every field): a number as
+            // written, no sign and no leading zero, that fits an i32.
+            b"PARQUET:field_id" => {
+                let canonical = value.first().is_some_and(|&b| b != b'0') || value == b"0";
+                let id = std::str::from_utf8(value)
+                    .ok()
+                    .filter(|v| canonical && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<i32>().ok())?;
+                // Twice: readers differ on which one they take.
+                return self.field_id.replace(id).is_none().then_some(());
+            }
+            _ => return None,
         };
-        // Twice: readers differ on which one they take.
         if slot.replace(value).is_some() {
             return None;
         }
         Some(())
     }
 
-    /// The extension as a whole: a canonical type without parameters and empty (or no)
-    /// metadata, or a fixed-shape tensor over a fixed-size list with metadata that qualifies
-    /// ([`super::tensor::metadata_ok`]).
+    /// The extension as a whole: a canonical type without parameters (`arrow.json`,
+    /// `arrow.uuid`, `arrow.bool8`, which readers need to read the column as upstream: polars
+    /// reads a JSON column as binary without) and empty (or no) metadata, a fixed-shape
+    /// tensor over a fixed-size list with metadata that qualifies
+    /// ([`super::tensor::metadata_ok`]), or pandas' period and interval types with the
+    /// metadata pandas writes for them ([`pandas_extension_ok`]).
     fn check(&self, list_size: Option<i32>) -> Option<()> {
         let metadata = self.metadata.unwrap_or_default();
         let ok = match self.name {
             Some(b"arrow.fixed_shape_tensor") => super::tensor::metadata_ok(metadata, list_size),
+            Some(name @ (b"pandas.period" | b"pandas.interval")) => {
+                pandas_extension_ok(name, metadata)
+            }
             Some(name) => {
-                canonical_extension(b"ARROW:extension:name", name).is_some() && metadata.is_empty()
+                matches!(name, b"arrow.json" | b"arrow.uuid" | b"arrow.bool8")
+                    && metadata.is_empty()
             }
             None => metadata.is_empty(),
         };
@@ -321,25 +542,42 @@ impl<'b> Extension<'b> {
     }
 }
 
-/// A field's custom metadata entry that may be kept: a canonical extension type without
-/// parameters (`arrow.json`, `arrow.uuid`, `arrow.bool8`, whose metadata is empty), which
-/// readers need to read the column as upstream (polars reads a JSON column as binary without),
-/// and a field id. `arrow.fixed_shape_tensor` and the metadata are [`Extension`]'s.
-fn canonical_extension(key: &[u8], value: &[u8]) -> Option<()> {
-    let kept = match key {
-        b"ARROW:extension:name" => matches!(value, b"arrow.json" | b"arrow.uuid" | b"arrow.bool8"),
-        // pyarrow's field id (Iceberg's files have one on every field): a number.
-        b"PARQUET:field_id" => {
-            !value.is_empty() && value.len() <= 10 && value.iter().all(u8::is_ascii_digit)
-        }
-        _ => false,
+/// pandas' `ArrowPeriodType` and `ArrowIntervalType` metadata as `json.dumps` spells it:
+/// `{"freq": "M"}` of a frequency ([`frequency_ok`]); `{"subtype": "int64", "closed": "right"}`
+/// of a flat Arrow type ([`arrow_type_ok`], a time zone held as a `Timestamp`'s) and a side.
+fn pandas_extension_ok(name: &[u8], metadata: &[u8]) -> bool {
+    let Ok(metadata) = std::str::from_utf8(metadata) else {
+        return false;
     };
-    kept.then_some(())
+    if name == b"pandas.period" {
+        return metadata
+            .strip_prefix(r#"{"freq": ""#)
+            .and_then(|m| m.strip_suffix(r#""}"#))
+            .is_some_and(frequency_ok);
+    }
+    let Some((subtype, closed)) = metadata
+        .strip_prefix(r#"{"subtype": ""#)
+        .and_then(|m| m.strip_suffix(r#""}"#))
+        .and_then(|m| m.split_once(r#"", "closed": ""#))
+    else {
+        return false;
+    };
+    ["right", "left", "both", "neither"].contains(&closed) && arrow_type_ok(subtype, &zone_like)
+}
+
+/// Whether `zone` has the characters and length time zone names and offsets have (an `@` is
+/// not one of them).
+fn zone_like(zone: &str) -> bool {
+    zone.len() <= 64
+        && zone
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+-/:".contains(&b))
 }
 
 /// A field's type table, by the `Type` union's tag (a `Union`, which Parquet cannot store and
-/// whose type ids are numbers a writer picks, is not kept): its fields' sizes, and a `Timestamp`'s
-/// time zone (returned) held to the characters zone names and offsets use (an `@` is not one).
+/// whose type ids are numbers a writer picks, is not kept), every parameter held to the values
+/// Arrow gives it; a `Timestamp`'s time zone (returned) held to the characters zone names and
+/// offsets use (an `@` is not one).
 fn check_type<'b>(fb: &mut Flatbuffer<'b>, tag: u8, table: usize) -> Option<Option<&'b [u8]>> {
     let sizes: &[usize] = match tag {
         2 => &[4, 1],                         // Int: bitWidth, is_signed
@@ -348,26 +586,44 @@ fn check_type<'b>(fb: &mut Flatbuffer<'b>, tag: u8, table: usize) -> Option<Opti
         8 | 11 | 18 => &[2],                  // Date, Interval, Duration: unit
         9 => &[2, 4],                         // Time: unit, bitWidth
         10 => &[2, 4],                        // Timestamp: unit, timezone
-        15 | 16 => &[4],                      // FixedSizeBinary: byteWidth; FixedSizeList: listSize
+        15 => &[4],                           // FixedSizeBinary: byteWidth
         17 => &[1],                           // Map: keysSorted
         1 | 4..=6 | 12 | 13 | 19..=26 => &[], // no fields
         _ => return None,
     };
-    let table = fb.table(table, sizes)?;
-    match tag {
-        10 => {
-            let Some(at) = table.at(1) else {
-                return Some(None);
-            };
-            let zone = fb.string(at)?;
-            let zone_like = zone.len() <= 64
-                && zone
-                    .iter()
-                    .all(|&b| b.is_ascii_alphanumeric() || b"_+-/:".contains(&b));
-            zone_like.then_some(Some(zone))
+    let t = fb.table(table, sizes)?;
+    // An i32 parameter, `default` when absent.
+    let int = |index: usize, default: i32| fb.i32_or(t.at(index), default);
+    let ok = match tag {
+        2 => [8, 16, 32, 64].contains(&int(0, 0)?) && fb.bool(t.at(1)).is_some(),
+        3 => fb.enum16(t.at(0), 2).is_some(), // HALF, SINGLE, DOUBLE
+        7 => {
+            let (precision, scale) = (int(0, 0)?, int(1, 0)?);
+            (1..=76).contains(&precision)
+                && scale.unsigned_abs() <= precision.unsigned_abs()
+                && [32, 64, 128, 256].contains(&int(2, 128)?)
         }
-        _ => Some(None),
+        8 => fb.enum16(t.at(0), 1).is_some(), // DAY, MILLISECOND
+        11 => fb.enum16(t.at(0), 2).is_some(), // YEAR_MONTH, DAY_TIME, MONTH_DAY_NANO
+        18 | 10 => fb.enum16(t.at(0), 3).is_some(), // SECOND to NANOSECOND
+        9 => fb.enum16(t.at(0), 3).is_some() && [32, 64].contains(&int(1, 32)?),
+        15 => (0..=MAX_WIDTH).contains(&int(0, 0)?),
+        17 => fb.bool(t.at(0)).is_some(),
+        _ => true,
+    };
+    if !ok {
+        return None;
     }
+    if tag != 10 {
+        return Some(None);
+    }
+    let Some(at) = t.at(1) else {
+        return Some(None);
+    };
+    let zone = fb.string(at)?;
+    std::str::from_utf8(zone)
+        .is_ok_and(zone_like)
+        .then_some(Some(zone))
 }
 
 // --- pandas' entry ---------------------------------------------------------------------------
@@ -470,7 +726,7 @@ enum Library {
 /// holds (or pyarrow's `__index_level_N__`), time zones it holds, enumerated pandas and numpy
 /// types, version numbers; spelled as Python's `json.dumps` spells it (ASCII, one space after
 /// `,` and `:`, no needless escape), so neither spacing nor escapes carry anything either.
-fn pandas_doc_ok(value: &[u8], known: &Known<'_>) -> bool {
+fn pandas_doc_ok(value: &[u8], known: &Known<'_>, context: &Context<'_>) -> bool {
     if !canonical_spelling(value) {
         return false;
     }
@@ -479,12 +735,35 @@ fn pandas_doc_ok(value: &[u8], known: &Known<'_>) -> bool {
     };
     let name_ok = |name: Option<&str>| match name {
         None => true,
-        Some(n) => known.names.contains(n.as_bytes()) || index_level(n),
+        Some(n) => known.top.contains(&n.as_bytes()) || index_level(n),
+    };
+    let masked = |n: &str| context.masked.iter().any(|&(m, _)| m == n.as_bytes());
+    let indexes: Vec<&str> = doc
+        .index_columns
+        .iter()
+        .filter_map(|i| match i {
+            IndexColumn::Field(name) => Some(name.as_str()),
+            IndexColumn::Range(_) => None,
+        })
+        .collect();
+    // pandas labels a column by its `name`: that of the field it reads (`field_name`), or
+    // none. pyarrow names an index level's field `__index_level_N__` when the level's name is
+    // a column's too; such a level may carry another column's name, but not a masked one's.
+    let labels_ok = |c: &PandasColumn| match (c.name.as_deref(), c.field_name.as_deref()) {
+        (None, _) | (_, None) => true,
+        (Some(name), Some(field)) if name == field => true,
+        (Some(name), Some(field)) => {
+            index_level(field)
+                && indexes.contains(&field)
+                && known.top.contains(&name.as_bytes())
+                && !masked(name)
+        }
     };
     let tz_ok = |tz: &str| known.timezones.contains(tz.as_bytes());
     let column_ok = |c: &PandasColumn| {
         name_ok(c.name.as_deref())
             && name_ok(c.field_name.as_deref())
+            && labels_ok(c)
             && pandas_type_ok(&c.pandas_type, 0)
             && c.numpy_type
                 .as_deref()
@@ -788,8 +1067,32 @@ fn canonical_spelling(text: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{keepable, pandas_doc_ok, Known};
+    use super::{keepable, pandas_doc_ok, Context, Known};
     use base64::Engine;
+
+    /// The Parquet columns of a fixture (top level, in order) and its other names.
+    fn context(top: &[&'static str], nested: &[&'static str]) -> Context<'static> {
+        Context {
+            top: top.iter().map(|n| n.as_bytes()).collect(),
+            names: top.iter().chain(nested).map(|n| n.as_bytes()).collect(),
+            ..Context::default()
+        }
+    }
+
+    /// `keepable` for a file of the columns `top` (children `nested`).
+    fn kept(value: &[u8], top: &[&'static str], nested: &[&'static str]) -> bool {
+        keepable(value, &context(top, nested))
+    }
+
+    /// `pandas_doc_ok` with no masked column.
+    fn doc_ok(value: &[u8], known: &Known<'_>) -> bool {
+        pandas_doc_ok(value, known, &Context::default())
+    }
+
+    const TENSOR_TOP: &[&str] = &["x"];
+    const REAL_TOP: &[&str] = &["id", "ts", "r", "k"];
+    const TYPES_TOP: &[&str] = &["id", "s", "ts", "d", "l", "st", "dec", "dur", "m", "fx"];
+    const TYPES_NESTED: &[&str] = &["x"];
 
     #[test]
     fn what_is_not_a_schema_message_is_not_kept() {
@@ -800,7 +1103,7 @@ mod tests {
             b"/////xAAAAAAAAAA", // a length past the bytes
             b"AAAAAA==",
         ] {
-            assert!(!keepable(value), "{value:?}");
+            assert!(!kept(value, &[], &[]), "{value:?}");
         }
     }
 
@@ -883,24 +1186,42 @@ mod tests {
     #[test]
     fn a_fixed_shape_tensor_is_kept_with_its_shape_alone() {
         let tensor = TENSOR_SCHEMA.concat();
-        assert!(keepable(tensor.as_bytes()));
+        assert!(kept(tensor.as_bytes(), TENSOR_TOP, &[]));
         // Dimension names are free text.
-        assert!(!keepable(TENSOR_NAMES_SCHEMA.concat().as_bytes()));
+        assert!(!kept(
+            TENSOR_NAMES_SCHEMA.concat().as_bytes(),
+            TENSOR_TOP,
+            &[]
+        ));
         // Another factoring of the list size is a shape; other numbers are not.
-        assert!(keepable(edited(&tensor, b"[2,3]", b"[3,2]").as_bytes()));
-        assert!(!keepable(edited(&tensor, b"[2,3]", b"[9,7]").as_bytes()));
-        assert!(!keepable(edited(&tensor, b"[2,3]", b"[2 3]").as_bytes()));
+        assert!(kept(
+            edited(&tensor, b"[2,3]", b"[3,2]").as_bytes(),
+            TENSOR_TOP,
+            &[]
+        ));
+        assert!(!kept(
+            edited(&tensor, b"[2,3]", b"[9,7]").as_bytes(),
+            TENSOR_TOP,
+            &[]
+        ));
+        assert!(!kept(
+            edited(&tensor, b"[2,3]", b"[2 3]").as_bytes(),
+            TENSOR_TOP,
+            &[]
+        ));
         // A name without parameters (its length too): kept with empty metadata alone.
         let uuid = edited(
             &tensor,
             b"\x18\0\0\0arrow.fixed_shape_tensor",
             b"\x0a\0\0\0arrow.uuid\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
         );
-        assert!(!keepable(uuid.as_bytes()));
+        assert!(!kept(uuid.as_bytes(), TENSOR_TOP, &[]));
         let empty = edited(&uuid, b"\x0f\0\0\0{\"shape\":[2,3]}", &[0; 19]);
-        assert!(keepable(empty.as_bytes()));
-        assert!(!keepable(
-            edited(&tensor, b"fixed_shape", b"fixed_shapz").as_bytes()
+        assert!(kept(empty.as_bytes(), TENSOR_TOP, &[]));
+        assert!(!kept(
+            edited(&tensor, b"fixed_shape", b"fixed_shapz").as_bytes(),
+            TENSOR_TOP,
+            &[]
         ));
         // A second name key (the metadata's key renamed to it).
         let twice = edited(
@@ -908,13 +1229,13 @@ mod tests {
             b"\x18\0\0\0ARROW:extension:metadata",
             b"\x14\0\0\0ARROW:extension:name\0\0\0\0",
         );
-        assert!(!keepable(twice.as_bytes()));
+        assert!(!kept(twice.as_bytes(), TENSOR_TOP, &[]));
     }
 
     #[test]
     fn a_real_pandas_schema_is_kept_and_one_with_another_key_is_not() {
-        assert!(keepable(REAL_SCHEMA.concat().as_bytes()));
-        assert!(!keepable(NOTE_SCHEMA.concat().as_bytes()));
+        assert!(kept(REAL_SCHEMA.concat().as_bytes(), REAL_TOP, &[]));
+        assert!(!kept(NOTE_SCHEMA.concat().as_bytes(), REAL_TOP, &[]));
     }
 
     /// `pa.Table.from_pandas(df, preserve_index=...).schema.metadata[b"pandas"]` with pyarrow
@@ -1203,18 +1524,16 @@ mod tests {
 
     fn known<'a>(names: &[&'a str], timezones: &[&'a str]) -> Known<'a> {
         Known {
-            names: names.iter().map(|n| n.as_bytes()).collect(),
+            top: names.iter().map(|n| n.as_bytes()).collect(),
             timezones: timezones.iter().map(|t| t.as_bytes()).collect(),
+            ..Known::default()
         }
     }
 
     #[test]
     fn what_pyarrow_writes_for_every_dtype_is_accepted() {
         for (what, json, names, timezones) in REAL.iter().chain(OLDER) {
-            assert!(
-                pandas_doc_ok(json.as_bytes(), &known(names, timezones)),
-                "{what}"
-            );
+            assert!(doc_ok(json.as_bytes(), &known(names, timezones)), "{what}");
         }
     }
 
@@ -1228,21 +1547,18 @@ mod tests {
             r#"{"index_columns": [{"kind": "range", "name": null, "start": 0, "stop": 5, "step": 1}], "column_indexes": [], "columns": [{"name": "a", "field_name": "a", "pandas_type": "object", "numpy_type": "interval[int64]", "metadata": null}], "creator": {"library": "pyarrow", "version": "1.0.0.dev123"}, "pandas_version": "1.1.0rc0"}"#,
         ];
         for json in old {
-            assert!(
-                pandas_doc_ok(json.as_bytes(), &known(&["a"], &["UTC"])),
-                "{json}"
-            );
+            assert!(doc_ok(json.as_bytes(), &known(&["a"], &["UTC"])), "{json}");
         }
     }
 
     /// A real document (the `tz` fixture) with `from` replaced by `to`: refused.
     fn refused_edit(from: &str, to: &str) {
         let (_, json, names, timezones) = REAL.iter().find(|f| f.0 == "tz").unwrap();
-        assert!(pandas_doc_ok(json.as_bytes(), &known(names, timezones)));
+        assert!(doc_ok(json.as_bytes(), &known(names, timezones)));
         assert!(json.contains(from), "{from}");
         let edited = json.replacen(from, to, 1);
         assert!(
-            !pandas_doc_ok(edited.as_bytes(), &known(names, timezones)),
+            !doc_ok(edited.as_bytes(), &known(names, timezones)),
             "{from} -> {to}"
         );
     }
@@ -1321,13 +1637,13 @@ mod tests {
             r#""kind": "range", "name": "__index_level_3__""#,
             1,
         );
-        assert!(pandas_doc_ok(level.as_bytes(), &known(names, tzs)));
+        assert!(doc_ok(level.as_bytes(), &known(names, tzs)));
         let long = json.replacen(
             r#""kind": "range", "name": null"#,
             r#""kind": "range", "name": "__index_level_1234567__""#,
             1,
         );
-        assert!(!pandas_doc_ok(long.as_bytes(), &known(names, tzs)));
+        assert!(!doc_ok(long.as_bytes(), &known(names, tzs)));
     }
 
     #[test]
@@ -1335,8 +1651,8 @@ mod tests {
         // What pyarrow writes for `RangeIndex(name="rid")` and `df.columns.name = "cols"`:
         // user text, not a field of the table, so the entry is dropped.
         let range = r#"{"index_columns": [{"kind": "range", "name": "rid", "start": 0, "stop": 3, "step": 1}], "column_indexes": [], "columns": [{"name": "a", "field_name": "a", "pandas_type": "int64", "numpy_type": "int64", "metadata": null}], "attributes": {}, "creator": {"library": "pyarrow", "version": "26.0.1"}, "pandas_version": "3.1.1"}"#;
-        assert!(!pandas_doc_ok(range.as_bytes(), &known(&["a"], &[])));
-        assert!(pandas_doc_ok(range.as_bytes(), &known(&["a", "rid"], &[])));
+        assert!(!doc_ok(range.as_bytes(), &known(&["a"], &[])));
+        assert!(doc_ok(range.as_bytes(), &known(&["a", "rid"], &[])));
     }
 
     #[test]
@@ -1427,12 +1743,12 @@ mod tests {
         // The escapes Python writes are read as the name they spell.
         let (_, json, names, tzs) = REAL.iter().find(|f| f.0 == "strange_names").unwrap();
         assert!(json.contains(r#"\u00e9\"q\\"#), "{json}");
-        assert!(pandas_doc_ok(json.as_bytes(), &known(names, tzs)));
-        assert!(!pandas_doc_ok(
+        assert!(doc_ok(json.as_bytes(), &known(names, tzs)));
+        assert!(!doc_ok(
             json.replace(r#"\u00e9"#, r#"\u00E9"#).as_bytes(),
             &known(names, tzs)
         ));
-        assert!(!pandas_doc_ok(
+        assert!(!doc_ok(
             json.replace(r#"\u00e9"#, "é").as_bytes(),
             &known(names, tzs)
         ));
@@ -1446,9 +1762,9 @@ mod tests {
             format!("{json}x"),
             json[..json.len() - 1].to_string(),
         ] {
-            assert!(!pandas_doc_ok(bad.as_bytes(), &known(names, tzs)));
+            assert!(!doc_ok(bad.as_bytes(), &known(names, tzs)));
         }
-        assert!(!pandas_doc_ok(b"{\"note\": \"\xff\"}", &known(names, tzs)));
+        assert!(!doc_ok(b"{\"note\": \"\xff\"}", &known(names, tzs)));
     }
 
     /// pyarrow's ARROW:schema of ten types (scripts/gen_parquet_fixtures.py).
@@ -1469,14 +1785,263 @@ mod tests {
             .into_bytes()
     }
 
+    /// polars 1.x's `write_parquet` of `i` Int64, `s` String, `l` List(Int64), `st` a struct
+    /// of `x`, `ts` Datetime, `d` Date, `dur` Duration, `dec` Decimal(10, 2), `tz` a zoned
+    /// Datetime (its flatbuffer builder, planus, lays tables out otherwise than pyarrow's).
+    const POLARS: &str = "/////14CAAAEAAAA8v///xQAAAAEAAEAAAAKAAsACAAKAAQA+P///wwAAAAIAAgAAAAEAAkAAADsAQAAwAEAAGQBAAAMAQAA4AAAALQAAACIAAAAUAAAAAQAAAAk/v//PAAAABAAAAAIAAAAAQoAAAAAAAD0////EAAAAAIAAAAIAAoACAAEAAwAAABFdXJvcGUvUGFyaXMAAAAAAgAAAHR6AABs/v//KAAAABAAAAAIAAAAAQcAAAAAAAD0////CgAAAAIAAAAIAAwABAAIAAMAAABkZWMAoP7//xwAAAAQAAAACAAAAAESAAAAAAAAZv///wIAAAADAAAAZHVyAMj+//8cAAAAEAAAAAgAAAABCAAAAAAAAI7///8AAAAAAQAAAGQAAADw/v//HAAAABAAAAAIAAAAAQoAAAAAAAC2////AgAAAAIAAAB0cwAAGP///0gAAABAAAAACAAAAAENAAABAAAABAAAADT///8gAAAAEAAAAAgAAAABAwAAAAAAAPr///8CAAYABgAEAAEAAAB4AAAAgP///wIAAABzdAAAbP///0wAAABEAAAACAAAAAEVAAABAAAABAAAAIj///8gAAAAEAAAAAgAAAABAgAAAAAAAID///9AAAAAAQAAAAQAAABpdGVtAAAAANj///8BAAAAbAAAAMT///8cAAAAEAAAAAgAAAABFAAAAAAAAPz///8EAAQAAQAAAHMAAADs////OAAAACAAAAAYAAAAAQIAABAAEgAEABAAEQAIAAAADAAAAAAA9P///0AAAAABAAAACAAJAAQACAABAAAAaQA=";
+    const POLARS_TOP: &[&str] = &["i", "s", "l", "st", "ts", "d", "dur", "dec", "tz"];
+
+    #[test]
+    fn a_polars_schema_is_kept() {
+        assert!(kept(
+            POLARS.as_bytes(),
+            POLARS_TOP,
+            &["list", "element", "x"]
+        ));
+    }
+
+    /// Each 4-byte window of a real schema overwritten with text: no window spells text the
+    /// walk keeps, whether it lands on a name, a scalar, an offset, a vtable or padding.
+    #[test]
+    fn text_written_anywhere_in_a_real_schema_is_refused() {
+        let fixtures: [(String, &[&str], &[&str]); 6] = [
+            (TYPES.trim().to_string(), TYPES_TOP, TYPES_NESTED),
+            (POLARS.to_string(), POLARS_TOP, &["list", "element", "x"]),
+            (REAL_SCHEMA.concat(), REAL_TOP, &[]),
+            (TENSOR_SCHEMA.concat(), TENSOR_TOP, &[]),
+            (POLARS_CATEGORICAL.to_string(), &["r"], &[]),
+            (
+                PANDAS_EXTENSIONS.to_string(),
+                &["p", "iv"],
+                &["left", "right"],
+            ),
+        ];
+        for (b64, top, nested) in fixtures {
+            assert!(kept(b64.as_bytes(), top, nested));
+            let message = decoded(&b64);
+            for at in 8..message.len() - 4 {
+                let mut changed = message.clone();
+                changed[at..at + 4].copy_from_slice(b"a@b.");
+                assert!(
+                    !kept(&encoded(&changed), top, nested),
+                    "text at {at} of {top:?} kept"
+                );
+            }
+        }
+    }
+
+    /// The seventh pass's Decimal fields over one vtable whose field offsets reach past their
+    /// tables, laid 4 bytes apart, so their parameters spell `bob.secret@example.org`.
+    const DECIMAL_OVERLAP: &str = "/////7AAAAAsAAAACgAMAAoACAAEAAgACAAAAAQADAAMAAAAAAAIAAQACgAEABAAFAAYACgAAAAIAAAAAQAEACoAAAAEAAAABAAAABAAAAAYAAAAIAAAACgAAAA+AAAALAAAAAcAAABKAAAAJAAAAAcAAABWAAAAHAAAAAcAAABiAAAAFAAAAAcAAABiAAAAZgAAAGoAAABuAAAAYm9iLnNlY3JldEBleGFtcGxlLm9yZwAAAAAAAA==";
+
+    #[test]
+    fn tables_laid_over_each_other_are_refused() {
+        assert!(!kept(DECIMAL_OVERLAP.as_bytes(), &["", "", "", ""], &[]));
+    }
+
+    #[test]
+    fn names_must_be_the_parquet_schemas() {
+        let types = TYPES.trim().as_bytes();
+        // A top-level name not the Parquet column's, or in another order.
+        let renamed = edited(TYPES.trim(), b"\x03\0\0\0dec", b"\x03\0\0\0dex");
+        assert!(!kept(renamed.as_bytes(), TYPES_TOP, TYPES_NESTED));
+        let mut swapped = TYPES_TOP.to_vec();
+        swapped.swap(0, 1);
+        assert!(!kept(types, &swapped, TYPES_NESTED));
+        assert!(!kept(types, &TYPES_TOP[..9], TYPES_NESTED));
+        // A child's name the Parquet schema does not hold (`x`, the struct's child).
+        assert!(!kept(types, TYPES_TOP, &[]));
+        // The structural names of lists and maps need not be in it.
+        assert!(kept(types, TYPES_TOP, &["x"]));
+    }
+
+    /// pyarrow's schema of four `dictionary<int32, string>` fields `d0`..`d3`: their ids
+    /// 3, 2 and 1 at these positions of the message (id 0 is left out).
+    const DICTS: &str = "/////4ABAAAUAAAAAAAAAAAACgAMAAYABQAIAAoAAAAAAQQABAAAAMz+//8EAAAABAAAAAQBAACkAAAAUAAAAAQAAAAc////AAABBRQAAAA4AAAAFAAAAAQAAAAAAAAAAgAAAGQzAAC4////EAAAAAMAAAAAAAAAAAAAABD///8AAAABIAAAAAj///9k////AAABBRQAAABAAAAAHAAAAAQAAAAAAAAAAgAAAGQyAAAIABQACAAEAAgAAAAQAAAAAgAAAAAAAAAAAAAAYP///wAAAAEgAAAAWP///7T///8AAAEFFAAAADwAAAAcAAAABAAAAAAAAAACAAAAZDEAAAgAEAAIAAQACAAAAAwAAAABAAAAAAAAAKz///8AAAABIAAAAKT///8QABgACAAGAAcADAAQABQAEAAAAAAAAQUUAAAAQAAAABwAAAAEAAAAAAAAAAIAAABkMAAACAAIAAAABAAIAAAADAAAAAgADAAIAAcACAAAAAAAAAEgAAAABAAEAAQAAAA=";
+    const DICT_IDS: [usize; 3] = [112, 192, 272];
+    const DICTS_TOP: &[&str] = &["d0", "d1", "d2", "d3"];
+
+    fn with_dictionary_ids(ids: [i64; 3]) -> Vec<u8> {
+        let mut message = decoded(DICTS);
+        for (at, id) in DICT_IDS.iter().zip(ids) {
+            message[*at..at + 8].copy_from_slice(&id.to_le_bytes());
+        }
+        encoded(&message)
+    }
+
+    #[test]
+    fn dictionary_ids_are_small_and_distinct() {
+        assert!(kept(&with_dictionary_ids([3, 2, 1]), DICTS_TOP, &[]));
+        assert!(kept(&with_dictionary_ids([1, 2, 3]), DICTS_TOP, &[]));
+        // All 0: what arrow-rs wrote before it numbered them.
+        assert!(kept(&with_dictionary_ids([0, 0, 0]), DICTS_TOP, &[]));
+        assert!(!kept(&with_dictionary_ids([1, 1, 2]), DICTS_TOP, &[]));
+        assert!(!kept(&with_dictionary_ids([4, 2, 1]), DICTS_TOP, &[]));
+        let text = i64::from_le_bytes(*b"bob@exam");
+        assert!(!kept(&with_dictionary_ids([text, 2, 1]), DICTS_TOP, &[]));
+        assert!(!kept(&with_dictionary_ids([-1, 2, 1]), DICTS_TOP, &[]));
+    }
+
+    #[test]
+    fn scalars_are_held_to_their_values() {
+        let message = decoded(DICTS);
+        let flags = |at: usize, byte: u8| {
+            let mut changed = message.clone();
+            changed[at] = byte;
+            kept(&encoded(&changed), DICTS_TOP, &[])
+        };
+        // d3's dictionary id, a byte of it over 3: past the fields.
+        assert!(flags(DICT_IDS[0], 3));
+        assert!(!flags(DICT_IDS[0], 7));
+        // The Int index type's is_signed (1) and bitWidth (32) of d3, side by side.
+        let signed = message
+            .windows(5)
+            .position(|w| w == [1, 0x20, 0, 0, 0])
+            .unwrap();
+        assert!(flags(signed + 1, 16));
+        assert!(!flags(signed + 1, 24));
+        assert!(flags(signed, 0));
+        assert!(!flags(signed, 2));
+    }
+
+    /// pyarrow schemas of `customer_email` and `contact` (strings) with `PARQUET:field_id`s
+    /// 2 and 6, the same swapped, with `02` for 2, and without ids.
+    const IDS: &str = "/////ygBAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAIAAACAAAAABAAAAJr///8AAAEFFAAAAFQAAAAIAAAAFAAAAAAAAAAHAAAAY29udGFjdAABAAAABAAAAID///8QAAAABAAAAAEAAAA2AAAAEAAAAFBBUlFVRVQ6ZmllbGRfaWQAAAAABAAGAAQAAAAAABIAGAAIAAYABwAMAAAAEAAUABIAAAAAAAEFFAAAAGQAAAAIAAAAHAAAAAAAAAAOAAAAY3VzdG9tZXJfZW1haWwAAAEAAAAMAAAACAAMAAQACAAIAAAAEAAAAAQAAAABAAAAMgAAABAAAABQQVJRVUVUOmZpZWxkX2lkAAAAAAQABAAEAAAAAAAAAA==";
+    const IDS_SWAPPED: &str = "/////ygBAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAIAAACAAAAABAAAAJr///8AAAEFFAAAAFQAAAAIAAAAFAAAAAAAAAAHAAAAY29udGFjdAABAAAABAAAAID///8QAAAABAAAAAEAAAAyAAAAEAAAAFBBUlFVRVQ6ZmllbGRfaWQAAAAABAAGAAQAAAAAABIAGAAIAAYABwAMAAAAEAAUABIAAAAAAAEFFAAAAGQAAAAIAAAAHAAAAAAAAAAOAAAAY3VzdG9tZXJfZW1haWwAAAEAAAAMAAAACAAMAAQACAAIAAAAEAAAAAQAAAABAAAANgAAABAAAABQQVJRVUVUOmZpZWxkX2lkAAAAAAQABAAEAAAAAAAAAA==";
+    const IDS_LEADING_ZERO: &str = "/////ygBAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAIAAACAAAAABAAAAJr///8AAAEFFAAAAFQAAAAIAAAAFAAAAAAAAAAHAAAAY29udGFjdAABAAAABAAAAID///8QAAAABAAAAAEAAAA2AAAAEAAAAFBBUlFVRVQ6ZmllbGRfaWQAAAAABAAGAAQAAAAAABIAGAAIAAYABwAMAAAAEAAUABIAAAAAAAEFFAAAAGQAAAAIAAAAHAAAAAAAAAAOAAAAY3VzdG9tZXJfZW1haWwAAAEAAAAMAAAACAAMAAQACAAIAAAAEAAAAAQAAAACAAAAMDIAABAAAABQQVJRVUVUOmZpZWxkX2lkAAAAAAQABAAEAAAAAAAAAA==";
+    const NO_IDS: &str = "/////6gAAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAIAAABAAAAABAAAANj///8AAAEFEAAAABgAAAAEAAAAAAAAAAcAAABjb250YWN0AMD///8QABQACAAGAAcADAAAABAAEAAAAAAAAQUQAAAAJAAAAAQAAAAAAAAADgAAAGN1c3RvbWVyX2VtYWlsAAAEAAQABAAAAAAAAAA=";
+
+    /// `customer_email` masked, with `parquet` its Parquet id, `ids` the schema's.
+    fn masked_ids(value: &str, parquet: Option<i32>, ids: &[i32]) -> bool {
+        let mut context = context(&["customer_email", "contact"], &[]);
+        context.ids = ids.to_vec();
+        context.masked = vec![(b"customer_email", parquet)];
+        keepable(value.as_bytes(), &context)
+    }
+
+    #[test]
+    fn field_ids_give_no_other_field_the_masked_columns() {
+        // The Parquet schema's ids, repeated: kept.
+        assert!(masked_ids(IDS, Some(2), &[2, 6]));
+        // contact (clear) with the masked id 2 where the Parquet schema gives it none or
+        // another, or the masked column's Arrow field with another id.
+        assert!(!masked_ids(IDS_SWAPPED, Some(2), &[2]));
+        assert!(!masked_ids(IDS_SWAPPED, Some(2), &[2, 6]));
+        assert!(!masked_ids(IDS, Some(6), &[6]));
+        // The masked column without a Parquet id: its id in the reader's table is unknown.
+        assert!(!masked_ids(IDS, None, &[]));
+        assert!(!masked_ids(IDS_SWAPPED, None, &[]));
+        assert!(masked_ids(NO_IDS, None, &[]));
+        assert!(masked_ids(NO_IDS, Some(2), &[2, 6]));
+        // Another Parquet element with the masked id (the walk refuses it upstream too).
+        assert!(!masked_ids(NO_IDS, Some(2), &[2, 2]));
+        // `02` is not how a writer spells 2.
+        assert!(!masked_ids(IDS_LEADING_ZERO, Some(2), &[2, 6]));
+        assert!(!masked_ids(IDS_LEADING_ZERO, None, &[]));
+    }
+
+    /// A pandas document of `customer_email` and `contact` as pyarrow writes it, with the
+    /// columns' `name`s `a` and `b`.
+    fn labelled(a: &str, b: &str, index: &str) -> String {
+        format!(
+            r#"{{"index_columns": [{index}], "column_indexes": [], "columns": [{{"name": {a}, "field_name": "customer_email", "pandas_type": "unicode", "numpy_type": "object", "metadata": null}}, {{"name": {b}, "field_name": "contact", "pandas_type": "unicode", "numpy_type": "object", "metadata": null}}], "creator": {{"library": "pyarrow", "version": "26.0.1"}}, "pandas_version": "3.1.1"}}"#
+        )
+    }
+
+    #[test]
+    fn pandas_labels_each_column_by_its_own_field() {
+        let known = known(&["customer_email", "contact", "__index_level_0__"], &[]);
+        let context = Context {
+            masked: vec![(b"customer_email", None)],
+            ..Context::default()
+        };
+        let ok = |json: String| pandas_doc_ok(json.as_bytes(), &known, &context);
+        let range = r#"{"kind": "range", "name": null, "start": 0, "stop": 3, "step": 1}"#;
+        assert!(ok(labelled(r#""customer_email""#, r#""contact""#, range)));
+        assert!(ok(labelled("null", "null", range)));
+        // Swapped: pandas' `customer_email` would be the clear copy.
+        assert!(!ok(labelled(r#""contact""#, r#""customer_email""#, range)));
+        assert!(!ok(labelled(
+            r#""customer_email""#,
+            r#""customer_email""#,
+            range
+        )));
+        // An index level named as a column (pyarrow's `__index_level_0__` field then): a
+        // clear column's name, not the masked one's.
+        let level = |name: &str| {
+            labelled(r#""customer_email""#, r#""contact""#, r#""__index_level_0__""#).replace(
+                r#"], "creator""#,
+                &format!(r#", {{"name": {name}, "field_name": "__index_level_0__", "pandas_type": "int64", "numpy_type": "int64", "metadata": null}}], "creator""#),
+            )
+        };
+        assert!(ok(level("null")));
+        assert!(ok(level(r#""contact""#)));
+        assert!(!ok(level(r#""customer_email""#)));
+        assert!(!ok(level(r#""other""#)));
+    }
+
+    /// polars 2.1's `write_parquet` of `r`, a Categorical: its field's `_PL_CATEGORICAL2`.
+    const POLARS_CATEGORICAL: &str = "/////84AAAAEAAAA8v///xQAAAAEAAEAAAAKAAsACAAKAAQAdP///wQAAAABAAAABAAAAOb///+YAAAAjAAAAGgAAABgAAAAGAAAAAEUEgAaAAQAGAAZAAgADAAQABQAAQAAAAQAAAD0////IAAAAAwAAAAIAAwABAAIAAgAAAAwOzA7dTMyOwAAAAAQAAAAX1BMX0NBVEVHT1JJQ0FMMgAAAAAAAAAA+P///wwAAAAIAAgAAAAEAPb///8gAAAAAAAGAAgABAD8////BAAEAAEAAAByAA==";
+
+    #[test]
+    fn a_polars_categorical_is_kept_without_a_name() {
+        assert!(kept(POLARS_CATEGORICAL.as_bytes(), &["r"], &[]));
+        let u8s = edited(
+            POLARS_CATEGORICAL,
+            b"\x08\0\0\x000;0;u32;",
+            b"\x07\0\0\x000;0;u8;\0",
+        );
+        assert!(kept(u8s.as_bytes(), &["r"], &[]));
+        // Categories named (user text), or the marker's key another polars one (an Enum's
+        // values are its data).
+        let named = edited(POLARS_CATEGORICAL, b"0;0;u32;", b"1;a0;u32");
+        assert!(!kept(named.as_bytes(), &["r"], &[]));
+        let other = edited(POLARS_CATEGORICAL, b"_PL_CATEGORICAL2", b"_PL_ENUM_VALUES2");
+        assert!(!kept(other.as_bytes(), &["r"], &[]));
+    }
+
+    /// pandas 3.1.1's `to_parquet` of `p`, a monthly period, and `iv`, an int64 interval.
+    const PANDAS_EXTENSIONS: &str = "/////8AEAAAQAAAAAAAKAA4ABgAFAAgACgAAAAABBAAQAAAAAAAKAAwAAAAEAAgACgAAAGACAAAEAAAAAQAAAAQAAADY+///QAIAAAQAAAAxAgAAeyJpbmRleF9jb2x1bW5zIjogW3sia2luZCI6ICJyYW5nZSIsICJuYW1lIjogbnVsbCwgInN0YXJ0IjogMCwgInN0b3AiOiAzLCAic3RlcCI6IDF9XSwgImNvbHVtbl9pbmRleGVzIjogW3sibmFtZSI6IG51bGwsICJmaWVsZF9uYW1lIjogbnVsbCwgInBhbmRhc190eXBlIjogInVuaWNvZGUiLCAibnVtcHlfdHlwZSI6ICJzdHIiLCAibWV0YWRhdGEiOiB7ImVuY29kaW5nIjogIlVURi04In19XSwgImNvbHVtbnMiOiBbeyJuYW1lIjogInAiLCAiZmllbGRfbmFtZSI6ICJwIiwgInBhbmRhc190eXBlIjogIm9iamVjdCIsICJudW1weV90eXBlIjogInBlcmlvZFtNXSIsICJtZXRhZGF0YSI6IG51bGx9LCB7Im5hbWUiOiAiaXYiLCAiZmllbGRfbmFtZSI6ICJpdiIsICJwYW5kYXNfdHlwZSI6ICJvYmplY3QiLCAibnVtcHlfdHlwZSI6ICJpbnRlcnZhbFtpbnQ2NCwgcmlnaHRdIiwgIm1ldGFkYXRhIjogbnVsbH1dLCAiYXR0cmlidXRlcyI6IHt9LCAiY3JlYXRvciI6IHsibGlicmFyeSI6ICJweWFycm93IiwgInZlcnNpb24iOiAiMjYuMC4xIn0sICJwYW5kYXNfdmVyc2lvbiI6ICIzLjEuMSJ9AAAABgAAAHBhbmRhcwAAAgAAAGgBAAAEAAAAsv7//wAAAQ0cAAAAxAAAAAgAAAAYAAAAAgAAAPgAAAC0AAAAAgAAAGl2AAACAAAARAAAAAQAAABs/v//HAAAAAQAAAAPAAAAcGFuZGFzLmludGVydmFsABQAAABBUlJPVzpleHRlbnNpb246bmFtZQAAAACo/v//NAAAAAQAAAAnAAAAeyJzdWJ0eXBlIjogImludDY0IiwgImNsb3NlZCI6ICJyaWdodCJ9ABgAAABBUlJPVzpleHRlbnNpb246bWV0YWRhdGEAAAAABAAEAAQAAADQ////AAABAhAAAAAYAAAABAAAAAAAAAAFAAAAcmlnaHQAAADk/v//AAAAAUAAAAAQABQACAAGAAcADAAAABAAEAAAAAAAAQIQAAAAIAAAAAQAAAAAAAAABAAAAGxlZnQAAAAACAAOAAgABwAIAAAAAAAAAUAAAAAAABIAGAAIAAYABwAMAAAAEAAUABIAAAAAAAECFAAAALAAAAAIAAAAEAAAAAAAAAABAAAAcAAAAAIAAABMAAAABAAAAMT///8cAAAABAAAAA0AAABwYW5kYXMucGVyaW9kAAAAFAAAAEFSUk9XOmV4dGVuc2lvbjpuYW1lAAAAAAgADAAEAAgACAAAABwAAAAEAAAADQAAAHsiZnJlcSI6ICJNIn0AAAAYAAAAQVJST1c6ZXh0ZW5zaW9uOm1ldGFkYXRhAAAAAAgADAAIAAcACAAAAAAAAAFAAAAA";
+
+    #[test]
+    fn pandas_periods_and_intervals_are_kept_with_their_metadata_alone() {
+        let nested = &["left", "right"];
+        let ext = |from: &[u8], to: &[u8]| {
+            kept(
+                edited(PANDAS_EXTENSIONS, from, to).as_bytes(),
+                &["p", "iv"],
+                nested,
+            )
+        };
+        assert!(kept(PANDAS_EXTENSIONS.as_bytes(), &["p", "iv"], nested));
+        assert!(ext(b"\"M\"", b"\"D\""));
+        assert!(ext(
+            b"\x27\0\0\0{\"subtype\": \"int64\", \"closed\": \"right\"}",
+            b"\x26\0\0\0{\"subtype\": \"int64\", \"closed\": \"left\"}\0"
+        ));
+        assert!(ext(b"\"int64\"", b"\"int32\""));
+        // Text as the frequency, the side or the subtype; other keys or spacing.
+        assert!(!ext(b"\"M\"", b"\"@\""));
+        assert!(!ext(b"\"right\"}", b"\"a@b.c\"}"));
+        assert!(!ext(b"\"int64\"", b"\"a@b.c\""));
+        assert!(!ext(b"{\"freq\": ", b"{\"frea\": "));
+        assert!(!ext(b"{\"freq\": ", b"{\"freq\":\n"));
+        // The interval's metadata under the period's name and the other way round.
+        assert!(!ext(b"pandas.period", b"pandas.perioe"));
+        assert!(!ext(
+            b"\x0f\0\0\0pandas.interval",
+            b"\x0f\0\0\0pandas.periodxx"
+        ));
+    }
+
     #[test]
     fn a_writers_schema_of_many_types_is_kept() {
-        assert!(keepable(TYPES.trim().as_bytes()));
+        assert!(kept(TYPES.trim().as_bytes(), TYPES_TOP, TYPES_NESTED));
     }
 
     #[test]
     fn a_time_zone_that_is_no_zone_name_is_not_kept() {
-        assert!(!keepable(ZONE_EMAIL.trim().as_bytes()));
+        assert!(!kept(ZONE_EMAIL.trim().as_bytes(), TYPES_TOP, TYPES_NESTED));
     }
 
     #[test]
@@ -1487,10 +2052,10 @@ mod tests {
         let mut grown = message[..8 + len].to_vec();
         grown.extend_from_slice(b"bob@example.com\0");
         grown[4..8].copy_from_slice(&((len + 16) as u32).to_le_bytes());
-        assert!(!keepable(&encoded(&grown)));
+        assert!(!kept(&encoded(&grown), TYPES_TOP, TYPES_NESTED));
         // Zeros there are padding.
         grown[8 + len..].fill(0);
-        assert!(keepable(&encoded(&grown)));
+        assert!(kept(&encoded(&grown), TYPES_TOP, TYPES_NESTED));
     }
 
     #[test]
@@ -1506,7 +2071,7 @@ mod tests {
             }
             let mut changed = message.clone();
             changed[at] = b'@';
-            if !keepable(&encoded(&changed)) {
+            if !kept(&encoded(&changed), TYPES_TOP, TYPES_NESTED) {
                 unread += 1;
             }
         }

@@ -888,6 +888,9 @@ pub fn rewrite(
     let mut reader = Reader::new(footer);
     let mut last = 0;
     let mut seen = 0u64;
+    // The key-value metadata is kept by what the schema says (names, field ids), which may
+    // come after it: written at its place once the footer is read.
+    let (mut schema, mut key_values) = (None, None);
     while let Some((id, ty)) = reader.field_header(&mut last).map_err(m)? {
         once(&mut seen, id, base + reader.position() as u64)?;
         let start = reader.position();
@@ -927,9 +930,15 @@ pub fn rewrite(
         }
         // Only what conforms to the shapes: a known id of another type is free text.
         let kept = match (id, ty) {
-            (5, thrift::LIST) => kept_key_values(&field, leaves, targets).map_err(m)?,
+            (5, thrift::LIST) => {
+                key_values = Some((parts.len(), field));
+                None
+            }
             (7, thrift::LIST) => known_column_orders(&field).map_err(m)?,
-            (2, thrift::LIST) => Some(known_schema(&field).map_err(m)?),
+            (2, thrift::LIST) => {
+                schema = Some(field);
+                Some(known_schema(&field).map_err(m)?)
+            }
             (6, thrift::BINARY) => {
                 reads_as_a_writer(field.binary().map_err(m)?).then(|| field.raw.to_vec())
             }
@@ -957,6 +966,12 @@ pub fn rewrite(
     if !masking {
         out.footer = footer.to_vec();
         return Ok(out);
+    }
+    if let Some((at, field)) = key_values {
+        let kept = kept_key_values(&field, schema.as_ref(), leaves, targets).map_err(m)?;
+        if let Some(kept) = kept {
+            parts.insert(at, (5, thrift::LIST, kept));
+        }
     }
     let mut w = Writer::new(std::mem::take(&mut out.footer));
     w.begin_struct(None);
@@ -1593,15 +1608,18 @@ impl<'a> KeptSpans<'a> {
 }
 
 /// The key-value metadata (`FileMetaData` field 5) a masked view keeps: `ARROW:schema` when
-/// it has no custom metadata ([`super::arrow_schema::keepable`]), GeoParquet's `geo` written
+/// it has no custom metadata and agrees with the Parquet `schema`'s names and field ids
+/// ([`super::arrow_schema::keepable`]), GeoParquet's `geo` written
 /// again when it reads strictly and names no masked column ([`super::geo::canonical`]),
 /// nothing else (a writer may put values there: Hudi's min and max record keys). `None` when
 /// nothing is kept.
 fn kept_key_values(
     list: &Field<'_>,
+    schema: Option<&Field<'_>>,
     leaves: &[Leaf],
     targets: &[Option<Target<'_>>],
 ) -> thrift::Result<Option<Vec<u8>>> {
+    let context = arrow_context(schema, leaves, targets)?;
     let (elem, count, mut reader) = list.list()?;
     let mut kept = Vec::new();
     let mut geo: Option<Vec<u8>> = None;
@@ -1618,7 +1636,13 @@ fn kept_key_values(
             }
         }
         if let (Some(key), Some(value)) = (key, value) {
-            if key.binary()? == b"ARROW:schema" && super::arrow_schema::keepable(value.binary()?) {
+            let arrow = key.binary()? == b"ARROW:schema";
+            let value_bytes = value.binary()?;
+            if arrow
+                && context
+                    .as_ref()
+                    .is_some_and(|c| super::arrow_schema::keepable(value_bytes, c))
+            {
                 kept.push((key, value));
             } else if key.binary()? == b"geo" {
                 // Two entries: which one a reader takes is its own choice, so neither is kept.
@@ -1660,6 +1684,41 @@ fn kept_key_values(
         w.end_struct();
     }
     Ok(Some(w.out))
+}
+
+/// What `ARROW:schema` is held to: the schema's top-level names in order, every name on a
+/// leaf's path, every field id, the masked columns' names and ids. `None` (no ARROW:schema
+/// kept) when the schema or a path does not read.
+fn arrow_context<'a>(
+    schema: Option<&Field<'_>>,
+    leaves: &'a [Leaf],
+    targets: &[Option<Target<'a>>],
+) -> thrift::Result<Option<super::arrow_schema::Context<'a>>> {
+    let Some(schema) = schema else {
+        return Ok(None);
+    };
+    let Some(top) = top_level_names(leaves) else {
+        return Ok(None);
+    };
+    let mut names = std::collections::HashSet::new();
+    for leaf in leaves {
+        let mut reader = Reader::new(&leaf.path);
+        let (_, count) = reader.list_header()?;
+        for _ in 0..count {
+            names.insert(reader.binary()?);
+        }
+    }
+    let masked = targets
+        .iter()
+        .flatten()
+        .map(|t| (t.column.name.as_bytes(), t.column.field_id))
+        .collect();
+    Ok(Some(super::arrow_schema::Context {
+        top,
+        names,
+        ids: field_ids(schema)?,
+        masked,
+    }))
 }
 
 /// The schema's top-level names: each leaf path's first part, in order, once. `None` when a
