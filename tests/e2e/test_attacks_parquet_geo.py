@@ -153,9 +153,12 @@ def crafted_objects(first):
     # ARROW:schema beside geo, both with a masked name.
     out["geo-and-email-kv.parquet"] = with_entries(v1, [kv(b"geo", good), kv(email, email)])
     # A field beside key and value (id 3) holding the email, in `geo` and in ARROW:schema's
-    # entry (pyarrow's for the orders' columns, over DuckDB's file: no reader reads it here):
-    # entries are written again from key and value alone.
-    arrow_kv = next(kv_ for kv_ in value(footer_of(plain(table)), 5)[1]
+    # entry (pyarrow's for DuckDB's columns, `loc` as plain binary: it names the file's
+    # columns, as a kept ARROW:schema must): entries are written again from key and value alone.
+    columns = pq.read_table(io.BytesIO(v1)).replace_schema_metadata(None)
+    columns = columns.set_column(columns.schema.get_field_index("loc"), "loc",
+                                 columns["loc"].cast(pa.binary()))
+    arrow_kv = next(kv_ for kv_ in value(footer_of(plain(columns)), 5)[1]
                     if value(kv_, 1) == b"ARROW:schema")
     out["extra-field.parquet"] = with_entries(
         v1, [kv(b"geo", good) + [[3, BINARY, email]], arrow_kv + [[3, BINARY, email]]])
