@@ -3,8 +3,8 @@ sixth pass's fixes (arrow_schema.rs' `Schema.features`, Union types refused, a f
 `PARQUET:field_id`; footer.rs' level histograms of counts none negative) and the footer fields
 around them.
 
-Each test here asserts the SAFE or usable outcome and passed when written. What did not is
-`open_leaks_parquet_7.py` (not collected), over the objects made here.
+Each test here asserts the SAFE or usable outcome and passed when written, or once what it
+found was fixed.
 
 Held: a Union nested as a struct's child leaves ARROW:schema out; a field id that is not a
 number, or longer than an i32's digits, leaves it out; an ARROW:schema field id cannot replace
@@ -16,9 +16,9 @@ polars' and pandas' files are consistent views.
 Fixed since (arrow_schema.rs): names and scalars (Decimal parameters laid over each other,
 dictionary ids) in ARROW:schema; pandas' names of two columns swapped; its field ids for fields
 the Parquet schema gives none; polars' Categorical and pandas' period and interval columns
-(usability: ARROW:schema kept). Open: an unmasked fixed-width column's statistics wider than
-its type; geospatial statistics on a string column; level histograms longer than the levels;
-sorting columns past the leaves.
+(usability: ARROW:schema kept); and (footer.rs' `Leaf`) an unmasked fixed-width column's
+statistics wider than its type, geospatial statistics on a string column, level histograms
+longer than the levels, sorting columns past the leaves.
 """
 import base64
 import io
@@ -523,7 +523,7 @@ def test_the_masked_chunks_geo_and_wide_statistics_are_dropped(atk7, principal, 
 
 
 # Readers name columns by the Parquet schema, so a renamed ARROW:schema field changes nothing
-# they show (the name itself is open_leaks_parquet_7.py's).
+# they show (the name itself leaves ARROW:schema out: test_arrow_schema_field_names_...).
 @pytest.mark.parametrize("principal", MASKED)
 @pytest.mark.parametrize("reader", ["pyarrow", "duckdb", "polars"])
 def test_a_renamed_arrow_field_reads_as_upstream(atk7, principal, reader):

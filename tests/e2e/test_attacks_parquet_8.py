@@ -460,7 +460,7 @@ def test_a_histogram_of_bools_is_dropped(atk8, principal):
 @pytest.mark.parametrize("reader", ["pyarrow", "duckdb", "polars"])
 def test_ignored_schema_ints_read_as_upstream(atk8, principal, reader):
     """Readers ignore type_length, scale and precision on these columns, upstream and in the
-    view alike (the numbers themselves are open_leaks_parquet_8.py's)."""
+    view alike (the numbers themselves are left out: test_schema_ints_readers_ignore_...)."""
     diff = unmasked_differences(atk8, principal, "schema-ints-spelling.parquet",
                                 READERS[reader])
     assert not diff, f"{principal}/{reader}: {diff}"

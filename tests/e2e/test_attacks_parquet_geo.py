@@ -173,7 +173,7 @@ def crafted_objects(first):
     out["kv-twice.parquet"] = edit(v1, twice)
     # Not a list of structs.
     out["kv-binary-list.parquet"] = edit(v1, lambda fm: put(fm, 5, LIST, (BINARY, [b"geo", good])))
-    # GeoPandas' entry for a frame without a CRS, less its `creator` (open_leaks_parquet_geo.py):
+    # GeoPandas' entry for a frame without a CRS, less its `creator` (test_parquet_geopandas.py):
     # `"crs": null` and its key order read.
     out["geopandas-less-creator.parquet"] = with_geo(v1, json.dumps({
         "primary_column": "loc", "columns": {"loc": {
@@ -345,7 +345,7 @@ def test_two_duckdb_geometry_columns_both_stay_geometry(atkgeo, principal):
 
 @pytest.mark.parametrize("principal", MASKED)
 def test_geopandas_entry_less_its_creator_is_kept(atkgeo, principal):
-    """The control of open_leaks_parquet_geo.py: with `creator` left out, GeoPandas' entry
+    """The control of test_parquet_geopandas.py: with `creator` left out, GeoPandas' entry
     (`"crs": null`) is kept, `crs` still null, and DuckDB reads GEOMETRY as upstream."""
     name = "geopandas-less-creator.parquet"
     body = served(atkgeo, principal, name)
@@ -367,7 +367,7 @@ def test_megabytes_of_geo_are_read_and_written_short_or_dropped(atkgeo, principa
 def test_a_huge_bbox_is_refused_and_the_gateway_keeps_serving(atkgeo):
     """13 MB of bbox numbers: the entry dropped (or the view refused), Envoy's memory within
     the 512 MiB big footers are bounded by, the next request answered (what it costs over a
-    footer of white space is open_leaks_parquet_geo.py's)."""
+    footer of white space is bounded as it is read: geo.rs' native tests)."""
     from test_attacks_parquet_3 import envoy_rss_mib
     before = envoy_rss_mib(atkgeo)
     for principal in MASKED:
