@@ -18,6 +18,14 @@ usable) outcome and fails today.
   as Arrow nests them), each leaf's Arrow type one the leaf's physical and logical type read
   as (a FixedSizeBinary's width its type_length, a Decimal's precision and scale the
   leaf's).
+- MEDIUM (the tree's scalars, and without it): an Arrow field id is held only to differ from a
+  masked column's (arrow_schema.rs `ids_ok`), never to equal the Parquet schema's, and
+  pyarrow reports the Arrow id where the Parquet schema gives none. customer_email given a
+  Parquet id (9), nothing else one, and ARROW:schema's order_id, region and order_ts the ids
+  1634492788, ... : alice's view keeps them and pyarrow reads `PARQUET:field_id` of those
+  columns as the email's first 12 bytes (4 a field, more with amount or the tree above; erin's
+  view drops ARROW:schema, her masked amount having no id). A fix: an Arrow field id only
+  equal to its Parquet element's id (none where that has none).
 - MEDIUM: pandas' entry keeps numbers pandas_doc_ok types but never bounds
   (arrow_schema.rs `RangeIndex` start/stop/step i64s, `ColumnMetadata` num_categories u64,
   precision u32, scale i32), and its lists have any length: `index_columns` may hold any
@@ -47,7 +55,7 @@ import pytest
 from test_attacks_parquet_3 import READERS
 from test_attacks_parquet_5 import unmasked_differences
 from test_attacks_parquet_9 import (  # noqa: F401
-    MASKED, arrow_schema_message, atk9, clear_in, pandas_doc, pandas_read, spelled_by,
+    ID_SPELLERS, MASKED, arrow_schema_message, atk9, clear_in, pandas_doc, pandas_read, spelled_by,
     view_or_none,
 )
 
@@ -124,3 +132,19 @@ def test_polars_lists_read_as_upstream(atk9, principal, reader):
     """LOW-MEDIUM (usability): large types and polars' Categorical read otherwise."""
     diff = unmasked_differences(atk9, principal, "polars-lists.parquet", READERS[reader])
     assert not diff, f"{principal}/{reader}: {diff}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_arrow_field_ids_are_the_parquet_schemas(atk9, principal):
+    """MEDIUM: ids the Parquet schema does not give, 31 free bits each, reported by pyarrow
+    for the view's columns (alice; erin's amount has no id, so her view keeps none)."""
+    import io
+
+    import pyarrow.parquet as pq
+    body = view_or_none(atk9, principal, "arrow-ids-spelling.parquet")
+    if body is None:
+        return
+    schema = pq.read_schema(io.BytesIO(body))
+    ids = [int((schema.field(n).metadata or {}).get(b"PARQUET:field_id", 0)) for n in ID_SPELLERS]
+    spelled = spelled_by(ids, 4)
+    assert not any(spelled in e for e in atk9.emails), f"{principal}: pyarrow's ids {spelled}"

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import start_stack
-from test_attacks_parquet_2 import footer_of, plain, refused
+from test_attacks_parquet_2 import I32, edit, footer_of, plain, put, refused, value
 from test_attacks_parquet_3 import READERS, an_email, arrow_schema_edit
 from test_attacks_parquet_4 import fetch
 
@@ -134,6 +134,27 @@ def arrow_tree_of_masked_names(data):
         return pa.schema([pa.field("region", tree) if f.name == "region" else f
                           for f in s]).serialize().to_pybytes()
     return arrow_schema_edit(data, fn)
+
+
+ID_SPELLERS = ("order_id", "region", "order_ts")
+
+
+def arrow_ids_spelling(data):
+    """customer_email given a Parquet field id (9), no other field one; ARROW:schema's
+    order_id, region and order_ts given ids (never 9) the email's first 12 bytes as
+    little-endian i32s. pyarrow reports an Arrow field id where the Parquet schema has none."""
+    email = an_email(footer_of(data))
+    ids = dict(zip(ID_SPELLERS, words(email, 4)))
+
+    def fn(message):
+        s = pa.ipc.read_schema(pa.py_buffer(message)).remove_metadata()
+        return pa.schema([f.with_metadata({b"PARQUET:field_id": str(ids[f.name]).encode()})
+                          if f.name in ids else f for f in s]).serialize().to_pybytes()
+
+    def masked_id(fm):
+        element = next(e for e in value(fm, 2)[1] if value(e, 4) == b"customer_email")
+        put(element, 9, I32, 9)
+    return edit(arrow_schema_edit(data, fn), masked_id)
 
 
 # --- real writers: what keeps ARROW:schema upstream should keep it in the view ----------------
@@ -253,6 +274,7 @@ def crafted_objects(first):
         "pandas-decimal-numbers.parquet": decimal_numbers(table),
         "arrow-tree-spelling.parquet": arrow_tree_spelling(first),
         "arrow-tree-masked-names.parquet": arrow_tree_of_masked_names(first),
+        "arrow-ids-spelling.parquet": arrow_ids_spelling(first),
         "polars-nested.parquet": polars_nested(table),
         "pyarrow-nested.parquet": pyarrow_nested(table),
         "polars-lists.parquet": polars_lists(table),
