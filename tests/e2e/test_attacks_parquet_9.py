@@ -191,7 +191,17 @@ def pandas_frames(table):
         df["u8"] = np.arange(n, dtype=np.uint8)
         df["f32"] = np.arange(n, dtype=np.float32)
 
+    def more(df):
+        n = len(df)
+        df["tz"] = pd.DatetimeIndex(df["order_ts"]).tz_localize("America/New_York")
+        df["icat"] = pd.Categorical([i % 3 for i in range(n)], ordered=True)
+        df["st"] = [{"a": i, "b": str(i)} for i in range(n)]
+        df["ls"] = [[str(i)] * (i % 2) for i in range(n)]
+        df["raw"] = [bytes([i % 256]) for i in range(n)]
+        df["f64"] = pd.array([None if i % 3 else i / 2 for i in range(n)], "Float64")
+
     return {
+        "pandas-more.parquet": pandas_file(table, more),
         "pandas-multiindex.parquet": pandas_file(table, multi),
         "pandas-zoned-index.parquet": pandas_file(table, named_ts),
         "pandas-index-as-column.parquet": pandas_file(table, same_name),
@@ -371,7 +381,8 @@ def test_an_arrow_tree_naming_masked_columns_shows_no_masked_column(atk9, princi
                                     if c != "ls"],
                                   "ids-everywhere.parquet",
                                   "pandas-multiindex.parquet", "pandas-zoned-index.parquet",
-                                  "pandas-index-as-column.parquet", "pandas-dtypes.parquet"])
+                                  "pandas-index-as-column.parquet", "pandas-dtypes.parquet",
+                                  "pandas-more.parquet"])
 def test_real_writers_arrow_schema_is_kept(atk9, principal, name):
     """pyarrow's maps, large lists, structs and nested field ids, pandas' MultiIndex, zoned
     and named indexes and extension dtypes: ARROW:schema kept as written."""
@@ -382,7 +393,8 @@ def test_real_writers_arrow_schema_is_kept(atk9, principal, name):
 
 @pytest.mark.parametrize("principal", MASKED)
 @pytest.mark.parametrize("name", ["pandas-multiindex.parquet", "pandas-zoned-index.parquet",
-                                  "pandas-index-as-column.parquet", "pandas-dtypes.parquet"])
+                                  "pandas-index-as-column.parquet", "pandas-dtypes.parquet",
+                                  "pandas-more.parquet"])
 def test_real_pandas_frames_read_as_upstream(atk9, principal, name):
     import pandas as pd
     view, up = pandas_read(view_or_none(atk9, principal, name)), pandas_read(atk9.objects[name])
