@@ -60,6 +60,14 @@ def pandas_file(table, index=None):
     return buf.getvalue()
 
 
+def range_named(data, name):
+    """pandas' RangeIndex named `name`."""
+    def fn(doc):
+        doc["index_columns"][0]["name"] = name
+        return doc
+    return pandas_doc_edit(data, fn)
+
+
 def range_numbers(table):
     """`DataFrame.to_parquet` of the orders (a RangeIndex, stored as numbers in pandas' entry
     alone), then: the range's `start` the email's first 8 bytes (pandas shows the index from
@@ -280,6 +288,7 @@ def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     out = {
         "pandas-range-numbers.parquet": range_numbers(table),
+        "pandas-range-masked-name.parquet": range_named(range_numbers(table), "customer_email"),
         "pandas-categories-numbers.parquet": categories_numbers(table),
         "pandas-decimal-numbers.parquet": decimal_numbers(table),
         "arrow-tree-spelling.parquet": arrow_tree_spelling(first),
