@@ -13,7 +13,10 @@ usable) outcome and fails today.
   numbers is bounded by `MAX_FLATBUFFER` (1 MiB) alone, so a whole column's emails fit, and
   any bounded scalar (a FixedSizeList's listSize, 20 bits; a Decimal's precision; an Int's
   width) does as well. The four-byte window bound holds; the "few bits a number" of the docs
-  does not, since the numbers are not the Parquet schema's. A fix: walk the Arrow tree with
+  does not, since the numbers are not the Parquet schema's. Nested timestamps' zones are
+  text (`zone_like`: 64 alphanumerics, `_+-/:`), held to the Parquet schema nowhere either:
+  region as a struct of timestamps zoned by the email's hex is kept, so the tree carries
+  text in a base-16 alphabet, any length. A fix: walk the Arrow tree with
   the Parquet tree, a field's children count that of its group (a list's and map's levels
   as Arrow nests them), each leaf's Arrow type one the leaf's physical and logical type read
   as (a FixedSizeBinary's width its type_length, a Decimal's precision and scale the
@@ -93,6 +96,20 @@ def test_an_arrow_tree_not_the_parquet_schemas_is_not_kept(atk9, principal):
     region = pa.ipc.read_schema(pa.py_buffer(message)).field("region").type
     widths = bytes(c.type.byte_width for c in region) if pa.types.is_struct(region) else b""
     assert not clear_in(atk9, widths), f"{principal}: ARROW:schema's widths spell {widths}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_an_arrow_tree_holds_no_text_in_its_zones(atk9, principal):
+    """MEDIUM: the tree's nested timestamps' zones are the email's hex."""
+    body = view_or_none(atk9, principal, "arrow-tree-zones.parquet")
+    if body is None:
+        return
+    message = arrow_schema_message(body)
+    if not message:
+        return
+    region = pa.ipc.read_schema(pa.py_buffer(message)).field("region").type
+    text = "".join(c.type.tz for c in region) if pa.types.is_struct(region) else ""
+    assert not clear_in(atk9, bytes.fromhex(text)), f"{principal}: zones spell {text}"
 
 
 @pytest.mark.parametrize("principal", MASKED)

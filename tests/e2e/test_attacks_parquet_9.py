@@ -132,6 +132,21 @@ def arrow_tree_spelling(data):
     return arrow_schema_edit(data, fn)
 
 
+def arrow_tree_zones(data):
+    """ARROW:schema's `region` a struct of `item` timestamps whose time zones (the characters
+    zone names use, 64 at most) are the email's hex, 64 digits each: text, in a tree the
+    Parquet schema does not have."""
+    text = an_email(footer_of(data)).hex()
+
+    def fn(message):
+        s = pa.ipc.read_schema(pa.py_buffer(message)).remove_metadata()
+        tree = pa.struct([pa.field("item", pa.timestamp("us", tz=text[i:i + 64]))
+                          for i in range(0, len(text), 64)])
+        return pa.schema([pa.field("region", tree) if f.name == "region" else f
+                          for f in s]).serialize().to_pybytes()
+    return arrow_schema_edit(data, fn)
+
+
 def arrow_tree_of_masked_names(data):
     """ARROW:schema's `region` a struct whose children are named `customer_email` and
     `amount` (names the Parquet schema holds): readers take nested names from the Parquet
@@ -293,6 +308,7 @@ def crafted_objects(first):
         "pandas-decimal-numbers.parquet": decimal_numbers(table),
         "arrow-tree-spelling.parquet": arrow_tree_spelling(first),
         "arrow-tree-masked-names.parquet": arrow_tree_of_masked_names(first),
+        "arrow-tree-zones.parquet": arrow_tree_zones(first),
         "arrow-ids-spelling.parquet": arrow_ids_spelling(first),
         "polars-nested.parquet": polars_nested(table),
         "pyarrow-nested.parquet": pyarrow_nested(table),
