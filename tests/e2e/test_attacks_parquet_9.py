@@ -11,7 +11,8 @@ Held: nested Arrow names that are the masked columns' (readers name nested field
 Parquet schema); real pyarrow maps, large lists, structs and Iceberg-style ids at every depth,
 pandas' MultiIndex, zoned and named indexes and extension dtypes, polars' Array, Decimal,
 zoned Datetime, Duration and Binary keep ARROW:schema and read as upstream; a masked column
-without an id keeps no Arrow id. Open: ARROW:schema's tree is not the Parquet schema's (its
+without an id keeps no Arrow id; decimals typed by their LogicalType alone (no converted type)
+and polars' decimals read as upstream in every reader. Open: ARROW:schema's tree is not the Parquet schema's (its
 bounded numbers spell an email, without bound in count); pandas' numbers (ranges, column
 index entries, decimal parameters); polars' shared strings drop ARROW:schema (usability).
 """
@@ -26,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import start_stack
-from test_attacks_parquet_2 import I32, edit, footer_of, plain, put, refused, value
+from test_attacks_parquet_2 import I32, drop, edit, footer_of, plain, put, refused, value
 from test_attacks_parquet_3 import READERS, an_email, arrow_schema_edit
 from test_attacks_parquet_4 import fetch
 
@@ -299,6 +300,26 @@ def with_ids(table, masked_id=True):
     return plain(t.cast(pa.schema([ided(f) for f in t.schema])))
 
 
+def decimal_logical_only(table):
+    """A DECIMAL(20, 2) column `dec` (FIXED_LEN_BYTE_ARRAY) and a DECIMAL(9, 3) one (INT32)
+    with their LogicalType and the element's scale and precision, without the converted type
+    (the writer's choice: parquet.thrift deprecates it)."""
+    import decimal
+    n = table.num_rows
+    t = (table
+         .append_column("dec", pa.array([decimal.Decimal(i) / 100 for i in range(n)],
+                                        pa.decimal128(20, 2)))
+         .append_column("dec32", pa.array([decimal.Decimal(i) / 1000 for i in range(n)],
+                                          pa.decimal128(9, 3))))
+    data = plain(t, store_decimal_as_integer=True)
+
+    def fn(fm):
+        for e in value(fm, 2)[1]:
+            if value(e, 4) in (b"dec", b"dec32"):
+                drop(e, 6)
+    return edit(data, fn)
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     out = {
@@ -313,6 +334,7 @@ def crafted_objects(first):
         "polars-nested.parquet": polars_nested(table),
         "pyarrow-nested.parquet": pyarrow_nested(table),
         "polars-lists.parquet": polars_lists(table),
+        "decimal-logical-only.parquet": decimal_logical_only(table),
         "ids-everywhere.parquet": with_ids(table),
         "ids-but-masked.parquet": with_ids(table, masked_id=False),
     }
@@ -450,3 +472,12 @@ def test_the_stack_still_answers_others(atk9):
     status, _, body = fetch(atk9, "carol", name)
     assert status == 200 and body == atk9.objects[name]
 
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("reader", ["pyarrow", "duckdb", "polars", "pandas"])
+@pytest.mark.parametrize("name", ["decimal-logical-only.parquet", "polars-dec.parquet"])
+def test_decimals_read_as_upstream(atk9, principal, reader, name):
+    from test_attacks_parquet_5 import unmasked_differences
+    diff = unmasked_differences(atk9, principal, name, READERS[reader])
+    assert not diff, f"{principal}/{reader}: {diff}"
