@@ -302,7 +302,9 @@ mod tests {
         // optional binary element } }; optional fixed_len_byte_array(16) uuid;
         // optional binary geom (GEOMETRY) }
         let mut w = Writer::default();
-        let elements: [(&[u8], Option<i32>, Option<i32>, Option<i32>, bool); 7] = [
+        // Name, repetition, physical type, children, GEOMETRY.
+        type Element = (&'static [u8], Option<i32>, Option<i32>, Option<i32>, bool);
+        let elements: [Element; 7] = [
             (b"schema", None, None, Some(4), false),
             (b"id", Some(0), Some(2), None, false),
             (b"tags", Some(1), None, Some(1), false),
@@ -339,8 +341,7 @@ mod tests {
         }
         let mut bytes = vec![(2 << 4) | thrift::LIST];
         bytes.extend_from_slice(&w.out);
-        let mut reader = Reader::new(&bytes);
-        let field = reader.fields().next().unwrap().unwrap();
+        let field = Reader::new(&bytes).fields().next().unwrap().unwrap();
         let (_, leaves) = super::schema(&field, 0).unwrap();
         let facts: Vec<_> = leaves
             .iter()
@@ -382,8 +383,7 @@ mod tests {
             (&[0, 1, 2, 3], false),
         ] {
             let bytes = sorting(columns);
-            let mut reader = Reader::new(&bytes);
-            let field = reader.fields().next().unwrap().unwrap();
+            let field = Reader::new(&bytes).fields().next().unwrap().unwrap();
             assert_eq!(
                 super::sorts_by_leaves(&field, 3).unwrap(),
                 ok,
