@@ -63,6 +63,12 @@ const STRUCTURAL: &[&[u8]] = &[
 pub struct Context<'a> {
     /// The top-level columns' names, in order.
     pub top: Vec<&'a [u8]>,
+    /// Each top-level column's number of leaves, in order.
+    pub top_leaves: Vec<usize>,
+    /// Each top-level column's field id, in order.
+    pub top_ids: Vec<Option<i32>>,
+    /// The file's number of rows (a pandas RangeIndex must have as many).
+    pub num_rows: Option<i64>,
     /// Every schema element's name, at any depth.
     pub names: HashSet<&'a [u8]>,
     /// Every schema element's `field_id`.
@@ -75,6 +81,13 @@ pub struct Context<'a> {
 /// entry, canonical extension names and field ids, whose every byte the walk reads, and whose
 /// names and ids agree with `context`.
 pub fn keepable(value: &[u8], context: &Context<'_>) -> bool {
+    walked(value, context, |known| {
+        names_ok(known, context) && ids_ok(known, context)
+    })
+}
+
+/// Walks the message in `value`: `then` of what it names when every byte reads, else false.
+fn walked(value: &[u8], context: &Context<'_>, then: impl FnOnce(&Known<'_>) -> bool) -> bool {
     let Ok(message) = base64::engine::general_purpose::STANDARD.decode(value) else {
         return false;
     };
@@ -103,15 +116,15 @@ pub fn keepable(value: &[u8], context: &Context<'_>) -> bool {
         return false;
     }
     let mut known = Known::default();
-    check_message(&mut Flatbuffer::new(buf), &mut known, context).is_some()
-        && names_ok(&known, context)
-        && ids_ok(&known, context)
+    check_message(&mut Flatbuffer::new(buf), &mut known, context).is_some() && then(&known)
 }
 
-/// The top-level fields are the Parquet columns, in order; every other name is one of the
-/// Parquet schema's or a structural one.
+/// The top-level fields are the Parquet columns, in order, each with as many leaves (a field
+/// declared a struct of many where Parquet has one leaf would hold numbers no reader takes);
+/// every other name is one of the Parquet schema's or a structural one.
 fn names_ok(known: &Known<'_>, context: &Context<'_>) -> bool {
     known.top == context.top
+        && known.top_leaves == context.top_leaves
         && known
             .nested
             .iter()
@@ -124,16 +137,27 @@ fn names_ok(known: &Known<'_>, context: &Context<'_>) -> bool {
 /// Arrow field no other id, for readers that take Arrow's); where it has none, its id in the
 /// reader's table is unknown here, so no Arrow field may carry one.
 fn ids_ok(known: &Known<'_>, context: &Context<'_>) -> bool {
-    context.masked.iter().all(|&(name, parquet)| {
-        let Some(own) = parquet else {
-            return known.ids.is_empty();
-        };
-        let arrow_ok = known
-            .ids
+    // A top-level field's Arrow id, where given, is its Parquet id; a nested one is one of the
+    // Parquet schema's (else the ids are numbers a writer chose, reported by pyarrow).
+    let agree = known.ids.iter().all(|&(top, id)| match top {
+        Some(name) => context
+            .top
             .iter()
-            .all(|&(top, id)| (top == Some(name)) == (id == own));
-        arrow_ok && context.ids.iter().filter(|&&id| id == own).count() <= 1
-    })
+            .zip(&context.top_ids)
+            .any(|(&n, &parquet)| n == name && parquet == Some(id)),
+        None => context.ids.contains(&id),
+    });
+    agree
+        && context.masked.iter().all(|&(name, parquet)| {
+            let Some(own) = parquet else {
+                return known.ids.is_empty();
+            };
+            let arrow_ok = known
+                .ids
+                .iter()
+                .all(|&(top, id)| (top == Some(name)) == (id == own));
+            arrow_ok && context.ids.iter().filter(|&&id| id == own).count() <= 1
+        })
 }
 
 /// A flatbuffer walked table by table, each byte read at most once as a known field, offset,
@@ -144,6 +168,8 @@ struct Flatbuffer<'b> {
     covered: Vec<bool>,
     /// The vtables read so far, by position.
     vtables: HashSet<usize>,
+    /// The strings read so far, by position (builders share equal strings: polars' `item`).
+    strings: HashSet<usize>,
 }
 
 /// A table's present fields' positions, by index.
@@ -163,6 +189,7 @@ impl<'b> Flatbuffer<'b> {
             buf,
             covered: vec![false; buf.len()],
             vtables: HashSet::new(),
+            strings: HashSet::new(),
         }
     }
 
@@ -300,7 +327,11 @@ impl<'b> Flatbuffer<'b> {
         let start = self.follow(at)?;
         let len =
             usize::try_from(u32::from_le_bytes(self.peek(start, 4)?.try_into().ok()?)).ok()?;
-        let bytes = self.claim(start, len.checked_add(4)?)?;
+        let bytes = if self.strings.insert(start) {
+            self.claim(start, len.checked_add(4)?)?
+        } else {
+            self.peek(start, len.checked_add(4)?)?
+        };
         bytes.get(4..)
     }
 
@@ -395,6 +426,8 @@ fn check_message<'b>(
 #[derive(Default)]
 struct Known<'b> {
     top: Vec<&'b [u8]>,
+    /// Each top-level field's number of leaves (fields without children).
+    top_leaves: Vec<usize>,
     nested: Vec<&'b [u8]>,
     timezones: HashSet<&'b [u8]>,
     ids: Vec<(Option<&'b [u8]>, i32)>,
@@ -423,6 +456,7 @@ fn check_fields<'b>(
         };
         if depth == 0 {
             known.top.push(name);
+            known.top_leaves.push(0);
         } else {
             known.nested.push(name);
         }
@@ -467,6 +501,9 @@ fn check_fields<'b>(
         }
         extension.check(list_size)?;
         let children = fb.tables(field.at(5))?;
+        if children.is_empty() {
+            *known.top_leaves.last_mut()? += 1;
+        }
         check_fields(fb, children, depth + 1, known)?;
     }
     Some(())
@@ -565,13 +602,19 @@ fn pandas_extension_ok(name: &[u8], metadata: &[u8]) -> bool {
     ["right", "left", "both", "neither"].contains(&closed) && arrow_type_ok(subtype, &zone_like)
 }
 
-/// Whether `zone` has the characters and length time zone names and offsets have (an `@` is
-/// not one of them).
+/// Whether `zone` is a time zone: an IANA name or an offset `+HH:MM` / `-HH:MM` (any other
+/// text in a zone's characters could spell a value, in hex say).
 fn zone_like(zone: &str) -> bool {
-    zone.len() <= 64
-        && zone
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_+-/:".contains(&b))
+    let offset = |z: &[u8]| match z {
+        [sign, h1, h2, b':', m1, m2] => {
+            matches!(sign, b'+' | b'-')
+                && [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit())
+                && (*h1 - b'0') * 10 + (*h2 - b'0') <= 23
+                && (*m1 - b'0') * 10 + (*m2 - b'0') <= 59
+        }
+        _ => false,
+    };
+    offset(zone.as_bytes()) || super::time_zones::NAMES.binary_search(&zone).is_ok()
 }
 
 /// A field's type table, by the `Type` union's tag (a `Union`, which Parquet cannot store and
@@ -663,8 +706,8 @@ enum IndexColumn {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // the numbers are read only to be typed
 struct RangeIndex {
+    #[allow(dead_code)] // read only to be typed
     kind: RangeKind,
     name: Option<String>,
     start: i64,
@@ -692,11 +735,12 @@ struct PandasColumn {
 /// What `get_extension_dtype_info`, decimals and string column indexes put in `metadata`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // the numbers and flags are read only to be typed
 struct ColumnMetadata {
+    #[allow(dead_code)] // read only to be typed
     encoding: Option<Encoding>,
     timezone: Option<String>,
     num_categories: Option<u64>,
+    #[allow(dead_code)] // read only to be typed
     ordered: Option<bool>,
     precision: Option<u32>,
     scale: Option<i32>,
@@ -774,9 +818,41 @@ fn pandas_doc_ok(value: &[u8], known: &Known<'_>, context: &Context<'_>) -> bool
     };
     let index_ok = |i: &IndexColumn| match i {
         IndexColumn::Field(name) => name_ok(Some(name)),
-        IndexColumn::Range(range) => name_ok(range.name.as_deref()),
+        IndexColumn::Range(range) => {
+            name_ok(range.name.as_deref()) && !range.name.as_deref().is_some_and(masked)
+        }
     };
-    doc.index_columns.iter().all(index_ok)
+    // Numbers pandas reads nowhere else are held to what pyarrow writes: one RangeIndex at
+    // most, over the file's rows by steps of 1 (pandas skips one of another length); one
+    // column-index level; a decimal's parameters and a categorical's count small.
+    let ranges: Vec<&RangeIndex> = doc
+        .index_columns
+        .iter()
+        .filter_map(|i| match i {
+            IndexColumn::Range(range) => Some(range),
+            IndexColumn::Field(_) => None,
+        })
+        .collect();
+    let range_ok = |r: &&RangeIndex| {
+        r.step == 1
+            && (0..=i64::from(u32::MAX)).contains(&r.start)
+            && context.num_rows == r.stop.checked_sub(r.start)
+    };
+    let numbers_ok = |c: &PandasColumn| {
+        c.metadata.as_ref().is_none_or(|m| {
+            let decimal_ok = match (m.precision, m.scale) {
+                (None, None) => true,
+                (Some(p), Some(s)) => (1..=76).contains(&p) && s.unsigned_abs() <= p,
+                _ => false,
+            };
+            decimal_ok && m.num_categories.is_none_or(|n| n <= MAX_WIDTH as u64)
+        })
+    };
+    ranges.len() <= 1
+        && ranges.iter().all(range_ok)
+        && doc.column_indexes.len() <= 1
+        && doc.columns.iter().all(numbers_ok)
+        && doc.index_columns.iter().all(index_ok)
         && doc.columns.iter().all(column_ok)
         && doc.column_indexes.iter().all(column_ok)
         && doc.creator.is_none_or(|c| version_ok(&c.version))
@@ -1067,26 +1143,56 @@ fn canonical_spelling(text: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{keepable, pandas_doc_ok, Context, Known};
+    use super::{keepable, pandas_doc_ok, walked, Context, Known};
     use base64::Engine;
 
     /// The Parquet columns of a fixture (top level, in order) and its other names.
+    /// The fixtures' files have 3 rows (their pandas RangeIndex 0 to 3).
+    const ROWS: i64 = 3;
+
     fn context(top: &[&'static str], nested: &[&'static str]) -> Context<'static> {
         Context {
             top: top.iter().map(|n| n.as_bytes()).collect(),
             names: top.iter().chain(nested).map(|n| n.as_bytes()).collect(),
+            num_rows: Some(ROWS),
             ..Context::default()
         }
     }
 
-    /// `keepable` for a file of the columns `top` (children `nested`).
+    /// `keepable` for a file of the columns `top` (children `nested`), each of as many leaves
+    /// and of the field id as the Arrow schema says (`names_must_match_the_parquet_tree` and
+    /// `field_ids_give_no_other_field_the_masked_columns` hold those to the Parquet schema).
     fn kept(value: &[u8], top: &[&'static str], nested: &[&'static str]) -> bool {
-        keepable(value, &context(top, nested))
+        keepable(value, &shaped(value, context(top, nested)))
+    }
+
+    /// `context` with the top-level leaves and ids the Arrow schema in `value` has.
+    fn shaped<'a>(value: &[u8], mut context: Context<'a>) -> Context<'a> {
+        let (mut leaves, mut ids) = (Vec::new(), Vec::new());
+        walked(value, &context, |known| {
+            leaves = known.top_leaves.clone();
+            ids = known
+                .top
+                .iter()
+                .map(|name| {
+                    let id = known.ids.iter().find(|(top, _)| *top == Some(*name));
+                    id.map(|&(_, id)| id)
+                })
+                .collect();
+            true
+        });
+        context.top_leaves = leaves;
+        context.top_ids = ids;
+        context
     }
 
     /// `pandas_doc_ok` with no masked column.
     fn doc_ok(value: &[u8], known: &Known<'_>) -> bool {
-        pandas_doc_ok(value, known, &Context::default())
+        let context = Context {
+            num_rows: Some(ROWS),
+            ..Context::default()
+        };
+        pandas_doc_ok(value, known, &context)
     }
 
     const TENSOR_TOP: &[&str] = &["x"];
@@ -1544,7 +1650,7 @@ mod tests {
         let old = [
             r#"{"index_columns": ["__index_level_0__"], "columns": [{"name": "a", "pandas_type": "unicode", "numpy_type": "object", "metadata": null}, {"name": null, "pandas_type": "int64", "numpy_type": "int64", "metadata": null}], "pandas_version": "0.20.3"}"#,
             r#"{"index_columns": ["__index_level_0__"], "column_indexes": [{"name": null, "field_name": null, "pandas_type": "unicode", "numpy_type": "object", "metadata": {"encoding": "UTF-8"}}], "columns": [{"name": "a", "field_name": "a", "pandas_type": "datetimetz", "numpy_type": "datetime64[ns]", "metadata": {"timezone": "UTC"}}, {"name": null, "field_name": "__index_level_0__", "pandas_type": "int64", "numpy_type": "int64", "metadata": null}], "creator": {"library": "pyarrow", "version": "0.13.0"}, "pandas_version": "0.24.2"}"#,
-            r#"{"index_columns": [{"kind": "range", "name": null, "start": 0, "stop": 5, "step": 1}], "column_indexes": [], "columns": [{"name": "a", "field_name": "a", "pandas_type": "object", "numpy_type": "interval[int64]", "metadata": null}], "creator": {"library": "pyarrow", "version": "1.0.0.dev123"}, "pandas_version": "1.1.0rc0"}"#,
+            r#"{"index_columns": [{"kind": "range", "name": null, "start": 0, "stop": 3, "step": 1}], "column_indexes": [], "columns": [{"name": "a", "field_name": "a", "pandas_type": "object", "numpy_type": "interval[int64]", "metadata": null}], "creator": {"library": "pyarrow", "version": "1.0.0.dev123"}, "pandas_version": "1.1.0rc0"}"#,
         ];
         for json in old {
             assert!(doc_ok(json.as_bytes(), &known(&["a"], &["UTC"])), "{json}");
@@ -1855,6 +1961,22 @@ mod tests {
         assert!(kept(types, TYPES_TOP, &["x"]));
     }
 
+    #[test]
+    fn each_top_level_field_has_its_parquet_columns_leaves() {
+        let types = TYPES.trim().as_bytes();
+        let context = shaped(types, context(TYPES_TOP, TYPES_NESTED));
+        // `st` (a struct of `x`) and `m` (a map: key and value) are one and two leaves.
+        let st = TYPES_TOP.iter().position(|&n| n == "st").unwrap();
+        let m = TYPES_TOP.iter().position(|&n| n == "m").unwrap();
+        assert_eq!((context.top_leaves[st], context.top_leaves[m]), (1, 2));
+        assert!(keepable(types, &context));
+        for (column, leaves) in [(st, 3), (m, 1), (0, 2)] {
+            let mut other = shaped(types, super::tests::context(TYPES_TOP, TYPES_NESTED));
+            other.top_leaves[column] = leaves;
+            assert!(!keepable(types, &other), "{column}: {leaves}");
+        }
+    }
+
     /// pyarrow's schema of four `dictionary<int32, string>` fields `d0`..`d3`: their ids
     /// 3, 2 and 1 at these positions of the message (id 0 is left out).
     const DICTS: &str = "/////4ABAAAUAAAAAAAAAAAACgAMAAYABQAIAAoAAAAAAQQABAAAAMz+//8EAAAABAAAAAQBAACkAAAAUAAAAAQAAAAc////AAABBRQAAAA4AAAAFAAAAAQAAAAAAAAAAgAAAGQzAAC4////EAAAAAMAAAAAAAAAAAAAABD///8AAAABIAAAAAj///9k////AAABBRQAAABAAAAAHAAAAAQAAAAAAAAAAgAAAGQyAAAIABQACAAEAAgAAAAQAAAAAgAAAAAAAAAAAAAAYP///wAAAAEgAAAAWP///7T///8AAAEFFAAAADwAAAAcAAAABAAAAAAAAAACAAAAZDEAAAgAEAAIAAQACAAAAAwAAAABAAAAAAAAAKz///8AAAABIAAAAKT///8QABgACAAGAAcADAAQABQAEAAAAAAAAQUUAAAAQAAAABwAAAAEAAAAAAAAAAIAAABkMAAACAAIAAAABAAIAAAADAAAAAgADAAIAAcACAAAAAAAAAEgAAAABAAEAAQAAAA=";
@@ -1911,10 +2033,13 @@ mod tests {
     const IDS_LEADING_ZERO: &str = "/////ygBAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAIAAACAAAAABAAAAJr///8AAAEFFAAAAFQAAAAIAAAAFAAAAAAAAAAHAAAAY29udGFjdAABAAAABAAAAID///8QAAAABAAAAAEAAAA2AAAAEAAAAFBBUlFVRVQ6ZmllbGRfaWQAAAAABAAGAAQAAAAAABIAGAAIAAYABwAMAAAAEAAUABIAAAAAAAEFFAAAAGQAAAAIAAAAHAAAAAAAAAAOAAAAY3VzdG9tZXJfZW1haWwAAAEAAAAMAAAACAAMAAQACAAIAAAAEAAAAAQAAAACAAAAMDIAABAAAABQQVJRVUVUOmZpZWxkX2lkAAAAAAQABAAEAAAAAAAAAA==";
     const NO_IDS: &str = "/////6gAAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAIAAABAAAAABAAAANj///8AAAEFEAAAABgAAAAEAAAAAAAAAAcAAABjb250YWN0AMD///8QABQACAAGAAcADAAAABAAEAAAAAAAAQUQAAAAJAAAAAQAAAAAAAAADgAAAGN1c3RvbWVyX2VtYWlsAAAEAAQABAAAAAAAAAA=";
 
-    /// `customer_email` masked, with `parquet` its Parquet id, `ids` the schema's.
+    /// `customer_email` masked, with `parquet` its Parquet id, `ids` the schema's (the
+    /// second, where given, `contact`'s).
     fn masked_ids(value: &str, parquet: Option<i32>, ids: &[i32]) -> bool {
         let mut context = context(&["customer_email", "contact"], &[]);
         context.ids = ids.to_vec();
+        context.top_leaves = vec![1, 1];
+        context.top_ids = vec![parquet, ids.get(1).copied()];
         context.masked = vec![(b"customer_email", parquet)];
         keepable(value.as_bytes(), &context)
     }
@@ -1935,6 +2060,10 @@ mod tests {
         assert!(masked_ids(NO_IDS, Some(2), &[2, 6]));
         // Another Parquet element with the masked id (the walk refuses it upstream too).
         assert!(!masked_ids(NO_IDS, Some(2), &[2, 2]));
+        // Arrow ids other than the Parquet schema's, where the masked column's agree: numbers
+        // a writer chose, reported by pyarrow for fields the Parquet schema gives none.
+        assert!(!masked_ids(IDS, Some(2), &[2]));
+        assert!(!masked_ids(IDS, Some(2), &[2, 7]));
         // `02` is not how a writer spells 2.
         assert!(!masked_ids(IDS_LEADING_ZERO, Some(2), &[2, 6]));
         assert!(!masked_ids(IDS_LEADING_ZERO, None, &[]));
@@ -1949,10 +2078,88 @@ mod tests {
     }
 
     #[test]
+    fn a_time_zone_is_a_zone_name_or_an_offset() {
+        use super::zone_like;
+        for zone in [
+            "UTC",
+            "Europe/Paris",
+            "America/Argentina/Buenos_Aires",
+            "+05:30",
+            "-11:00",
+        ] {
+            assert!(zone_like(zone), "{zone}");
+        }
+        for zone in [
+            "",
+            "Europe/Pariss",
+            "626f62406578616d706c652e636f6d",
+            "bob",
+            "+5:30",
+            "+25:00",
+        ] {
+            assert!(!zone_like(zone), "{zone}");
+        }
+        let names = super::super::time_zones::NAMES;
+        assert!(names.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn pandas_numbers_are_what_pyarrow_writes() {
+        let known = known(&["customer_email", "contact"], &[]);
+        let context = Context {
+            masked: vec![(b"customer_email", None)],
+            num_rows: Some(ROWS),
+            ..Context::default()
+        };
+        let ok = |index: &str| {
+            let json = labelled("null", "null", index);
+            pandas_doc_ok(json.as_bytes(), &known, &context)
+        };
+        let range = |start: i64, stop: i64, step: i64| {
+            format!(
+                r#"{{"kind": "range", "name": null, "start": {start}, "stop": {stop}, "step": {step}}}"#
+            )
+        };
+        assert!(ok(&range(0, 3, 1)));
+        assert!(ok(&range(7, 10, 1)));
+        // Of another length than the file's rows (pandas skips it), another step, far out, or
+        // two of them: numbers no reader shows, or a writer's choice.
+        assert!(!ok(&range(0, 4, 1)));
+        assert!(!ok(&range(0, 6, 2)));
+        assert!(!ok(&range(
+            7_598_482_145_678_925_410,
+            7_598_482_145_678_925_413,
+            1
+        )));
+        assert!(!ok(&format!("{}, {}", range(0, 3, 1), range(0, 3, 1))));
+        // Named as the masked column.
+        let named =
+            r#"{"kind": "range", "name": "customer_email", "start": 0, "stop": 3, "step": 1}"#;
+        assert!(!ok(named));
+        // A decimal's parameters and a categorical's count, bounded.
+        let with_metadata = |metadata: &str| {
+            let json = labelled("null", "null", &range(0, 3, 1)).replacen(
+                r#""metadata": null}, {"name": null, "field_name": "contact""#,
+                &format!(r#""metadata": {metadata}}}, {{"name": null, "field_name": "contact""#),
+                1,
+            );
+            pandas_doc_ok(json.as_bytes(), &known, &context)
+        };
+        assert!(with_metadata(r#"{"precision": 10, "scale": 2}"#));
+        assert!(!with_metadata(r#"{"precision": 1852793705, "scale": 2}"#));
+        assert!(!with_metadata(r#"{"precision": 10, "scale": 1684234849}"#));
+        assert!(with_metadata(r#"{"num_categories": 2, "ordered": false}"#));
+        assert!(!with_metadata(
+            r#"{"num_categories": 7598482145678925410, "ordered": false}"#
+        ));
+    }
+
+    #[test]
     fn pandas_labels_each_column_by_its_own_field() {
         let known = known(&["customer_email", "contact", "__index_level_0__"], &[]);
         let context = Context {
             masked: vec![(b"customer_email", None)],
+            num_rows: Some(ROWS),
             ..Context::default()
         };
         let ok = |json: String| pandas_doc_ok(json.as_bytes(), &known, &context);

@@ -890,7 +890,7 @@ pub fn rewrite(
     let mut seen = 0u64;
     // The key-value metadata is kept by what the schema says (names, field ids), which may
     // come after it: written at its place once the footer is read.
-    let (mut schema, mut key_values) = (None, None);
+    let (mut schema, mut key_values, mut num_rows) = (None, None, None);
     while let Some((id, ty)) = reader.field_header(&mut last).map_err(m)? {
         once(&mut seen, id, base + reader.position() as u64)?;
         let start = reader.position();
@@ -939,6 +939,10 @@ pub fn rewrite(
                 schema = Some(field);
                 Some(known_schema(&field).map_err(m)?)
             }
+            (3, thrift::I64) => {
+                num_rows = field.i64().ok();
+                Some(field.raw.to_vec())
+            }
             (6, thrift::BINARY) => {
                 reads_as_a_writer(field.binary().map_err(m)?).then(|| field.raw.to_vec())
             }
@@ -968,7 +972,8 @@ pub fn rewrite(
         return Ok(out);
     }
     if let Some((at, field)) = key_values {
-        let kept = kept_key_values(&field, schema.as_ref(), leaves, targets).map_err(m)?;
+        let kept =
+            kept_key_values(&field, schema.as_ref(), num_rows, leaves, targets).map_err(m)?;
         if let Some(kept) = kept {
             parts.insert(at, (5, thrift::LIST, kept));
         }
@@ -1616,10 +1621,11 @@ impl<'a> KeptSpans<'a> {
 fn kept_key_values(
     list: &Field<'_>,
     schema: Option<&Field<'_>>,
+    num_rows: Option<i64>,
     leaves: &[Leaf],
     targets: &[Option<Target<'_>>],
 ) -> thrift::Result<Option<Vec<u8>>> {
-    let context = arrow_context(schema, leaves, targets)?;
+    let context = arrow_context(schema, num_rows, leaves, targets)?;
     let (elem, count, mut reader) = list.list()?;
     let mut kept = Vec::new();
     let mut geo: Option<Vec<u8>> = None;
@@ -1691,15 +1697,17 @@ fn kept_key_values(
 /// kept) when the schema or a path does not read.
 fn arrow_context<'a>(
     schema: Option<&Field<'_>>,
+    num_rows: Option<i64>,
     leaves: &'a [Leaf],
     targets: &[Option<Target<'a>>],
 ) -> thrift::Result<Option<super::arrow_schema::Context<'a>>> {
     let Some(schema) = schema else {
         return Ok(None);
     };
-    let Some(top) = top_level_names(leaves) else {
+    let Some(top) = top_level_leaves(leaves) else {
         return Ok(None);
     };
+    let (top, top_leaves) = top.into_iter().unzip();
     let mut names = std::collections::HashSet::new();
     for leaf in leaves {
         let mut reader = Reader::new(&leaf.path);
@@ -1715,6 +1723,9 @@ fn arrow_context<'a>(
         .collect();
     Ok(Some(super::arrow_schema::Context {
         top,
+        top_leaves,
+        top_ids: top_level_ids(schema)?,
+        num_rows,
         names,
         ids: field_ids(schema)?,
         masked,
@@ -1724,16 +1735,62 @@ fn arrow_context<'a>(
 /// The schema's top-level names: each leaf path's first part, in order, once. `None` when a
 /// path does not read.
 fn top_level_names(leaves: &[Leaf]) -> Option<Vec<&[u8]>> {
-    let mut top: Vec<&[u8]> = Vec::new();
+    Some(
+        top_level_leaves(leaves)?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect(),
+    )
+}
+
+/// The schema's top-level names, in order, each with its number of leaves.
+fn top_level_leaves(leaves: &[Leaf]) -> Option<Vec<(&[u8], usize)>> {
+    let mut top: Vec<(&[u8], usize)> = Vec::new();
     for leaf in leaves {
         let mut reader = Reader::new(&leaf.path);
         reader.list_header().ok()?;
         let first = reader.binary().ok()?;
-        if top.last() != Some(&first) {
-            top.push(first);
+        match top.last_mut() {
+            Some((name, count)) if *name == first => *count += 1,
+            _ => top.push((first, 1)),
         }
     }
     Some(top)
+}
+
+/// Each top-level element's field id, in order (the tree already checked by [`schema`]).
+fn top_level_ids(schema: &Field<'_>) -> thrift::Result<Vec<Option<i32>>> {
+    let (_, count, mut reader) = schema.list()?;
+    let mut ids = Vec::new();
+    // Children left to read in each open group, the root's first.
+    let mut open: Vec<usize> = Vec::new();
+    for index in 0..count {
+        let element = reader.struct_element()?;
+        let (mut id, mut children) = (None, 0);
+        for f in element.fields()? {
+            let f = f?;
+            match (f.id, f.ty) {
+                (9, thrift::I32) => id = Some(f.i32()?),
+                (5, thrift::I32) => children = usize::try_from(f.i32()?).unwrap_or(0),
+                _ => {}
+            }
+        }
+        if index > 0 {
+            if open.len() == 1 {
+                ids.push(id);
+            }
+            if let Some(left) = open.last_mut() {
+                *left = left.saturating_sub(1);
+            }
+        }
+        if children > 0 {
+            open.push(children);
+        }
+        while open.len() > 1 && open.last() == Some(&0) {
+            open.pop();
+        }
+    }
+    Ok(ids)
 }
 
 /// A list of structs again (list header and elements), each with only the fields of `slots`

@@ -22,6 +22,7 @@ pub mod pages;
 pub mod shape;
 pub mod tensor;
 pub mod thrift;
+pub mod time_zones;
 pub mod value;
 
 pub use footer::{Column, Location, Physical, Repetition, TopLevel};
