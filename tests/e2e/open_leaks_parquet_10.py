@@ -1,0 +1,63 @@
+"""Tenth hostile pass over the masked Parquet `orders` (issue 16): probes that FAILED when
+written (uncollected: not `test_*.py`). Run one with
+`.venv/bin/pytest tests/e2e/open_leaks_parquet_10.py -q -p no:cacheprovider`.
+
+Each asserts the SAFE or usable outcome; its docstring gives the severity and how. The
+crafting and the stack are test_attacks_parquet_10.py's.
+"""
+import io
+
+import pyarrow.parquet as pq
+import pytest
+
+from test_attacks_parquet_9 import MASKED, arrow_schema_message, clear_in, pandas_read, view_or_none
+from test_attacks_parquet_10 import atk10, list_sizes  # noqa: F401 - the fixture
+
+pytest.importorskip("pyarrow")
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_arrow_list_sizes_spell_no_email(atk10, principal):
+    """MEDIUM: `region` (one Parquet leaf, a string) declared in ARROW:schema a chain of
+    nested FixedSizeLists of `item`, one per 2 email bytes, each `listSize` those bytes. The
+    leaf count (1), the names (structural) and every bound (listSize <= 2^20, depth <= 64)
+    hold, so the view keeps it: ~20 free bits per level, the whole email in one column.
+    At fault: arrow_schema.rs `names_ok`/`check_fields` hold the tree's leaves, not its shape
+    or types to the Parquet column's (a BYTE_ARRAY leaf at repetition depth 0 is no list)."""
+    body = view_or_none(atk10, principal, "arrow-list-sizes.parquet")
+    if body is None:
+        return
+    message = arrow_schema_message(body)
+    spelled = list_sizes(message) if message else b""
+    assert not clear_in(atk10, spelled), f"{principal}: listSizes spell {spelled}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_file_num_rows_spells_no_email(atk10, principal):
+    """MEDIUM: FileMetaData.num_rows set to the email's first 8 bytes (an i64; the row
+    groups' own num_rows untouched): the view copies it verbatim and pyarrow reports it as
+    `metadata.num_rows` (and pandas' RangeIndex is now held to it, so a range over it is
+    kept too). At fault: footer.rs `rewrite`, the `(3, thrift::I64)` arm keeps num_rows
+    without checking it is the sum of the row groups' num_rows."""
+    body = view_or_none(atk10, principal, "num-rows-spelling.parquet")
+    if body is None:
+        return
+    n = pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
+    spelled = n.to_bytes(8, "little", signed=True)
+    assert not any(spelled in e for e in atk10.emails), f"{principal}: num_rows {spelled}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["pandas-partitioned.parquet", "pandas-step-2.parquet",
+                                  "pandas-writer-chunks.parquet"])
+def test_real_pandas_files_keep_arrow_schema(atk10, principal, name):
+    """LOW-MEDIUM (usability): real pyarrow/pandas files whose RangeIndex is not exactly the
+    file's rows by steps of 1 lose ARROW:schema (categoricals, zones, the index) in the view:
+    `df.to_parquet(partition_cols=...)` writes the whole frame's range into every partition's
+    file; `df.iloc[::2]` has a RangeIndex of step 2; a `ParquetWriter` fed several chunks keeps
+    the first chunk's range. At fault: arrow_schema.rs `pandas_doc_ok` `range_ok`."""
+    body = view_or_none(atk10, principal, name)
+    assert body is not None
+    assert arrow_schema_message(body) == arrow_schema_message(atk10.objects[name])
+    up = pandas_read(atk10.objects[name])
+    assert list(pandas_read(body)["cat"].dtype.categories) == list(up["cat"].dtype.categories)

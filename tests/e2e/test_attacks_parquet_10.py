@@ -1,0 +1,178 @@
+"""Tenth hostile pass over the masked Parquet `orders` (issue 16), through real Envoy: the
+ninth pass's fixes (ARROW:schema's top-level leaves and ids held to the Parquet schema's, time
+zones IANA names or offsets, shared strings; pandas' RangeIndex over the file's rows).
+
+Each test here asserts the SAFE or usable outcome and passed when written; the probes that
+failed are in open_leaks_parquet_10.py (crafted here).
+
+Held: a pandas `numpy_type` zone spelled in hex (no timestamp of the schema carries it); a
+real single-file pandas frame keeps ARROW:schema.
+"""
+import io
+import os
+import shutil
+import tempfile
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import start_stack
+from test_attacks_parquet_2 import I64, edit, footer_of, put
+from test_attacks_parquet_3 import an_email, arrow_schema_edit
+from test_attacks_parquet_4 import fetch
+from test_attacks_parquet_9 import (MASKED, arrow_schema_message, pandas_doc, pandas_doc_edit,
+                                    pandas_read, spelled_by, view_or_none, words)
+
+
+# --- crafting ---------------------------------------------------------------------------------
+
+def arrow_list_sizes(data):
+    """ARROW:schema's `region` (a Parquet string) a chain of FixedSizeLists of `item`, one per
+    2 email bytes, outermost first, each `listSize` those bytes: one leaf, names structural."""
+    sizes = words(an_email(footer_of(data)), 2)
+
+    def fn(message):
+        s = pa.ipc.read_schema(pa.py_buffer(message)).remove_metadata()
+        ty = pa.string()
+        for size in reversed(sizes):
+            ty = pa.list_(pa.field("item", ty), size)
+        return pa.schema([pa.field("region", ty) if f.name == "region" else f
+                          for f in s]).serialize().to_pybytes()
+    return arrow_schema_edit(data, fn)
+
+
+def list_sizes(message):
+    """The chain's listSizes, spelled as 2-byte words."""
+    ty = pa.ipc.read_schema(pa.py_buffer(message)).field("region").type
+    sizes = []
+    while pa.types.is_fixed_size_list(ty):
+        sizes.append(ty.list_size)
+        ty = ty.value_type
+    return spelled_by(sizes, 2)
+
+
+def num_rows_spelling(data):
+    """FileMetaData.num_rows the email's first 8 bytes; the row groups' untouched."""
+    email = an_email(footer_of(data))
+    return edit(data, lambda fm: put(fm, 3, I64, int.from_bytes(email[:8], "little")))
+
+
+def frame(table):
+    import pandas as pd
+    df = table.to_pandas()
+    df["cat"] = pd.Categorical(df["region"])
+    return df
+
+
+def pandas_bytes(df):
+    buf = io.BytesIO()
+    df.to_parquet(buf)
+    return buf.getvalue()
+
+
+def pandas_partitioned(table):
+    """One file of `df.to_parquet(dir, partition_cols=["region"])`: its pandas entry's
+    RangeIndex is the whole frame's, the file holds one region's rows."""
+    df = frame(table)
+    with tempfile.TemporaryDirectory() as d:
+        df.to_parquet(d, partition_cols=["region"])
+        path = sorted(os.path.join(p, f) for p, _, fs in os.walk(d) for f in fs)[0]
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def pandas_step_2(table):
+    return pandas_bytes(frame(table).iloc[::2])
+
+
+def pandas_writer_chunks(table):
+    """A `ParquetWriter` fed the frame in two chunks: the schema (and its range) the first's."""
+    df = frame(table)
+    half = len(df) // 2
+    first = pa.Table.from_pandas(df.iloc[:half])
+    buf = io.BytesIO()
+    with pq.ParquetWriter(buf, first.schema) as w:
+        w.write_table(first)
+        w.write_table(pa.Table.from_pandas(df.iloc[half:]).cast(first.schema))
+    return buf.getvalue()
+
+
+def numpy_zone_hex(data):
+    """pandas' entry's first datetime column's `numpy_type` zoned in the email's hex (the Arrow
+    schema's own zones untouched)."""
+    text = an_email(footer_of(data)).hex()
+
+    def fn(doc):
+        for c in doc["columns"]:
+            if c["pandas_type"] in ("datetime", "datetimetz"):
+                c["pandas_type"] = "datetimetz"
+                c["numpy_type"] = f"datetime64[ns, {text}]"
+                c["metadata"] = {"timezone": text}
+        return doc
+    return pandas_doc_edit(data, fn)
+
+
+def crafted_objects(first):
+    table = pq.read_table(io.BytesIO(first))
+    single = pandas_bytes(frame(table))
+    return {
+        "arrow-list-sizes.parquet": arrow_list_sizes(first),
+        "num-rows-spelling.parquet": num_rows_spelling(first),
+        "pandas-single.parquet": single,
+        "pandas-partitioned.parquet": pandas_partitioned(table),
+        "pandas-step-2.parquet": pandas_step_2(table),
+        "pandas-writer-chunks.parquet": pandas_writer_chunks(table),
+        "pandas-numpy-zone-hex.parquet": numpy_zone_hex(single),
+    }
+
+
+# --- the stack -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def atk10(demo_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("attack-parquet-10") / "data"
+    shutil.copytree(demo_dir, root, copy_function=os.link)
+    orders = root / "acme-warehouse-prod/curated/orders"
+    # `fetch` of test_attacks_parquet_4 reads orders/crafted4/.
+    crafted = orders / "crafted4"
+    crafted.mkdir()
+    first = sorted(orders.glob("*.parquet"))[0].read_bytes()
+    objects = crafted_objects(first)
+    for name, data in objects.items():
+        (crafted / name).write_bytes(data)
+    s = start_stack(root, tmp_path_factory.mktemp("run-attack-parquet-10"))
+    s.first = first
+    s.objects = objects
+    s.emails = {e.encode() for p in orders.glob("*.parquet")
+                for e in pq.read_table(p)["customer_email"].to_pylist() if e}
+    yield s
+    s.stop()
+
+
+# --- what held -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_a_numpy_type_zone_no_timestamp_carries_is_not_kept(atk10, principal):
+    """pandas' `datetime64[ns, <hex>]` (and its `timezone`): no Arrow timestamp has the zone,
+    so pandas' entry does not qualify and no reader sees the hex."""
+    body = view_or_none(atk10, principal, "pandas-numpy-zone-hex.parquet")
+    if body is None:
+        return
+    doc = str(pandas_doc(body))
+    assert not [e for e in atk10.emails if e.hex() in doc], doc
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_a_real_single_file_frame_keeps_arrow_schema(atk10, principal):
+    """The baseline of the usability probes: one `to_parquet` file of a default RangeIndex."""
+    name = "pandas-single.parquet"
+    body = view_or_none(atk10, principal, name)
+    assert arrow_schema_message(body) == arrow_schema_message(atk10.objects[name])
+    assert pandas_read(body)["cat"].dtype.name == "category"
+
+
+def test_the_stack_still_answers_others(atk10):
+    name = "arrow-list-sizes.parquet"
+    status, _, body = fetch(atk10, "carol", name)
+    assert status == 200 and body == atk10.objects[name]
