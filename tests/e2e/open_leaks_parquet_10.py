@@ -10,8 +10,9 @@ import io
 import pyarrow.parquet as pq
 import pytest
 
-from test_attacks_parquet_9 import MASKED, arrow_schema_message, clear_in, pandas_read, view_or_none
-from test_attacks_parquet_10 import atk10, list_sizes  # noqa: F401 - the fixture
+from test_attacks_parquet_9 import (MASKED, arrow_schema_message, clear_in, pandas_doc,
+                                    pandas_read, view_or_none)
+from test_attacks_parquet_10 import atk10, extra_categories, list_sizes  # noqa: F401
 
 pytest.importorskip("pyarrow")
 
@@ -30,6 +31,23 @@ def test_arrow_list_sizes_spell_no_email(atk10, principal):
     message = arrow_schema_message(body)
     spelled = list_sizes(message) if message else b""
     assert not clear_in(atk10, spelled), f"{principal}: listSizes spell {spelled}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_pandas_extra_column_entries_spell_no_email(atk10, principal):
+    """MEDIUM: pandas' `columns` given one copy of an entry per 2 email bytes, each copy's
+    `num_categories` (<= 2^20, as the ninth pass bounded it) those bytes: the bound holds per
+    entry, but nothing holds the number of entries to the fields, so the count of a copied
+    entry carries ~20 bits each, the whole email in one file (`pandas_type`, `numpy_type`,
+    a decimal's parameters and `index_columns` names would do as well, fewer bits each).
+    At fault: arrow_schema.rs `pandas_doc_ok`: `doc.columns` (and `index_columns`) are not
+    one entry per Arrow field."""
+    body = view_or_none(atk10, principal, "pandas-extra-columns.parquet")
+    if body is None:
+        return
+    doc = pandas_doc(body)
+    spelled = extra_categories(doc) if doc else b""
+    assert not clear_in(atk10, spelled), f"{principal}: num_categories spell {spelled}"
 
 
 @pytest.mark.parametrize("principal", MASKED)

@@ -113,6 +113,26 @@ def numpy_zone_hex(data):
     return pandas_doc_edit(data, fn)
 
 
+def pandas_extra_columns(data):
+    """pandas' entry's `columns` given one more copy of its last entry per 2 email bytes, each
+    copy's `num_categories` (bounded to 2^20 each) those bytes: the entries outnumber the
+    fields."""
+    sizes = words(an_email(footer_of(data)), 2)
+
+    def fn(doc):
+        last = doc["columns"][-1]
+        doc["columns"] += [dict(last, metadata={"num_categories": n, "ordered": False})
+                           for n in sizes]
+        return doc
+    return pandas_doc_edit(data, fn)
+
+
+def extra_categories(doc):
+    """Every column entry's `num_categories` after the fields', as 2-byte words."""
+    return spelled_by([(c.get("metadata") or {}).get("num_categories", 0)
+                       for c in doc["columns"]], 2)
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     single = pandas_bytes(frame(table))
@@ -124,6 +144,7 @@ def crafted_objects(first):
         "pandas-step-2.parquet": pandas_step_2(table),
         "pandas-writer-chunks.parquet": pandas_writer_chunks(table),
         "pandas-numpy-zone-hex.parquet": numpy_zone_hex(single),
+        "pandas-extra-columns.parquet": pandas_extra_columns(single),
     }
 
 
