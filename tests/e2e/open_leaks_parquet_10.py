@@ -12,7 +12,8 @@ import pytest
 
 from test_attacks_parquet_9 import (MASKED, arrow_schema_message, clear_in, pandas_doc,
                                     pandas_read, view_or_none)
-from test_attacks_parquet_10 import atk10, extra_categories, list_sizes  # noqa: F401
+from test_attacks_parquet_10 import (atk10, extra_categories, flat_widths,  # noqa: F401
+                                     index_levels, list_sizes)
 
 pytest.importorskip("pyarrow")
 
@@ -48,6 +49,37 @@ def test_pandas_extra_column_entries_spell_no_email(atk10, principal):
     doc = pandas_doc(body)
     spelled = extra_categories(doc) if doc else b""
     assert not clear_in(atk10, spelled), f"{principal}: num_categories spell {spelled}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_arrow_leaf_widths_spell_no_email(atk10, principal):
+    """MEDIUM (the root of the listSize probe): with the tree, names, ids and leaf counts the
+    Parquet schema's, each top-level field declared a FixedSizeBinary of 2 email bytes' width
+    (<= 2^20): the view keeps it, ~20 bits per column whatever its Parquet type (a BYTE_ARRAY,
+    an INT64). Decimals' precision/scale, timestamps' zones and units, Int widths carry bits
+    the same way. At fault: arrow_schema.rs `check_fields`/`check_type`: a field's Arrow type
+    is not held to its Parquet leaf's physical and logical type."""
+    body = view_or_none(atk10, principal, "arrow-flat-widths.parquet")
+    if body is None:
+        return
+    message = arrow_schema_message(body)
+    spelled = flat_widths(message).rstrip(b"\0") if message else b""
+    assert not (spelled and any(spelled in e for e in atk10.emails)), \
+        f"{principal}: widths spell {spelled}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_pandas_index_level_names_spell_no_email(atk10, principal):
+    """MEDIUM: pandas' `index_columns` a list of `__index_level_N__` names, N 2 email bytes
+    each: `index_level` accepts any 1-6 digit N whether or not the file has such a field, and
+    nothing bounds the list. At fault: arrow_schema.rs `pandas_doc_ok` `name_ok` (an
+    `__index_level_N__` need not be a field) and the unbounded `index_columns`."""
+    body = view_or_none(atk10, principal, "pandas-index-levels.parquet")
+    if body is None:
+        return
+    doc = pandas_doc(body)
+    spelled = index_levels(doc) if doc else b""
+    assert not clear_in(atk10, spelled), f"{principal}: index levels spell {spelled}"
 
 
 @pytest.mark.parametrize("principal", MASKED)

@@ -133,6 +133,41 @@ def extra_categories(doc):
                        for c in doc["columns"]], 2)
 
 
+def arrow_flat_widths(data):
+    """Every top-level field of ARROW:schema a FixedSizeBinary whose `byteWidth` is 2 email
+    bytes: no tree, names, ids or leaf counts changed, only each leaf's type."""
+    email = an_email(footer_of(data))
+
+    def fn(message):
+        s = pa.ipc.read_schema(pa.py_buffer(message)).remove_metadata()
+        widths = iter(words(email, 2))
+        return pa.schema([pa.field(f.name, pa.binary(next(widths, 1))) for f in s]
+                         ).serialize().to_pybytes()
+    return arrow_schema_edit(data, fn)
+
+
+def flat_widths(message):
+    s = pa.ipc.read_schema(pa.py_buffer(message))
+    return spelled_by([f.type.byte_width if pa.types.is_fixed_size_binary(f.type) else 0
+                       for f in s], 2)
+
+
+def pandas_index_levels(data):
+    """pandas' `index_columns` given one `__index_level_N__` per 2 email bytes (N those
+    bytes, 6 digits at most): names pyarrow's pattern allows, no field of the file."""
+    sizes = words(an_email(footer_of(data)), 2)
+
+    def fn(doc):
+        doc["index_columns"] = [f"__index_level_{n}__" for n in sizes]
+        return doc
+    return pandas_doc_edit(data, fn)
+
+
+def index_levels(doc):
+    return spelled_by([int(i.strip("_").rsplit("_", 1)[1]) for i in doc["index_columns"]
+                       if isinstance(i, str)], 2)
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     single = pandas_bytes(frame(table))
@@ -145,6 +180,8 @@ def crafted_objects(first):
         "pandas-writer-chunks.parquet": pandas_writer_chunks(table),
         "pandas-numpy-zone-hex.parquet": numpy_zone_hex(single),
         "pandas-extra-columns.parquet": pandas_extra_columns(single),
+        "pandas-index-levels.parquet": pandas_index_levels(single),
+        "arrow-flat-widths.parquet": arrow_flat_widths(first),
     }
 
 
