@@ -13,7 +13,7 @@ import pytest
 from test_attacks_parquet_9 import (MASKED, arrow_schema_message, clear_in, pandas_doc,
                                     pandas_read, view_or_none)
 from test_attacks_parquet_10 import (atk10, extra_categories, flat_widths,  # noqa: F401
-                                     index_levels, list_sizes)
+                                     index_levels, list_sizes, versions_spelled)
 
 pytest.importorskip("pyarrow")
 
@@ -80,6 +80,21 @@ def test_pandas_index_level_names_spell_no_email(atk10, principal):
     doc = pandas_doc(body)
     spelled = index_levels(doc) if doc else b""
     assert not clear_in(atk10, spelled), f"{principal}: index levels spell {spelled}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_pandas_versions_spell_no_email(atk10, principal):
+    """LOW-MEDIUM (bounded): pandas' `creator.version` and `pandas_version` each four
+    numbers and an `rcN`/`.devN`, every number up to 4 digits with leading zeros: 10 groups of
+    10^4, ~133 bits, the email's first 16 bytes (most of a local part) in every file. At fault:
+    arrow_schema.rs `version_ok`/`small_number` (leading zeros; numbers no release has)."""
+    body = view_or_none(atk10, principal, "pandas-versions.parquet")
+    if body is None:
+        return
+    doc = pandas_doc(body)
+    spelled = versions_spelled(doc) if doc else b""
+    assert not (spelled and any(spelled in e for e in atk10.emails)), \
+        f"{principal}: versions spell {spelled}"
 
 
 @pytest.mark.parametrize("principal", MASKED)

@@ -168,6 +168,31 @@ def index_levels(doc):
                        if isinstance(i, str)], 2)
 
 
+def base_10000(email):
+    """The email's first 16 bytes as ten 4-digit groups (little-endian int, lowest first)."""
+    n = int.from_bytes(email[:16].ljust(16, b"\0"), "little")
+    return [f"{(n // 10000 ** i) % 10000:04d}" for i in range(10)]
+
+
+def pandas_versions(data):
+    """pandas' `creator.version` and `pandas_version` four numbers and an `rcN` / `.devN`
+    each, every number 4 digits (leading zeros allowed): the email's first 16 bytes."""
+    g = base_10000(an_email(footer_of(data)))
+
+    def fn(doc):
+        doc["creator"]["version"] = f"{g[0]}.{g[1]}.{g[2]}.{g[3]}rc{g[4]}"
+        doc["pandas_version"] = f"{g[5]}.{g[6]}.{g[7]}.{g[8]}.dev{g[9]}"
+        return doc
+    return pandas_doc_edit(data, fn)
+
+
+def versions_spelled(doc):
+    import re
+    groups = re.findall(r"\d+", doc["creator"]["version"] + " " + doc["pandas_version"])
+    n = sum(int(d) * 10000 ** i for i, d in enumerate(groups))
+    return n.to_bytes(16, "little") if n < 1 << 128 else b""
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     single = pandas_bytes(frame(table))
@@ -182,6 +207,7 @@ def crafted_objects(first):
         "pandas-extra-columns.parquet": pandas_extra_columns(single),
         "pandas-index-levels.parquet": pandas_index_levels(single),
         "arrow-flat-widths.parquet": arrow_flat_widths(first),
+        "pandas-versions.parquet": pandas_versions(single),
     }
 
 
