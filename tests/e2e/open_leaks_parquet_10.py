@@ -98,6 +98,22 @@ def test_pandas_versions_spell_no_email(atk10, principal):
 
 
 @pytest.mark.parametrize("principal", MASKED)
+def test_created_by_spells_no_email(atk10, principal):
+    """MEDIUM (the widest channel found): `created_by` "parquet-cpp-arrow version 21.0.0 "
+    then the email in hex: every byte a letter, digit or space, at most 128, so the view keeps
+    it and pyarrow shows it as `metadata.created_by`: ~47 bytes of any value per file in hex
+    (or an email written `name (at) example.com` in clear). test_attacks_parquet_3 only tried
+    a literal `@`. At fault: footer.rs `reads_as_a_writer` (an alphabet, not a writer's name
+    and version: hold it to `<name> version <numbers>` with a short suffix, as pandas'
+    versions are held)."""
+    body = view_or_none(atk10, principal, "created-by-hex.parquet")
+    if body is None:
+        return
+    created = pq.ParquetFile(io.BytesIO(body)).metadata.created_by or ""
+    assert not [e for e in atk10.emails if e.hex() in created], f"{principal}: {created}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
 def test_file_num_rows_spells_no_email(atk10, principal):
     """MEDIUM: FileMetaData.num_rows set to the email's first 8 bytes (an i64; the row
     groups' own num_rows untouched): the view copies it verbatim and pyarrow reports it as

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import start_stack
-from test_attacks_parquet_2 import I64, edit, footer_of, put
+from test_attacks_parquet_2 import BINARY, I64, edit, footer_of, put
 from test_attacks_parquet_3 import an_email, arrow_schema_edit
 from test_attacks_parquet_4 import fetch
 from test_attacks_parquet_9 import (MASKED, arrow_schema_message, pandas_doc, pandas_doc_edit,
@@ -193,6 +193,14 @@ def versions_spelled(doc):
     return n.to_bytes(16, "little") if n < 1 << 128 else b""
 
 
+def created_by_hex(data):
+    """`created_by` a writer's name and version, then the email in hex (letters and digits,
+    which `reads_as_a_writer` allows)."""
+    email = an_email(footer_of(data))
+    return edit(data, lambda fm: put(fm, 6, BINARY,
+                                     b"parquet-cpp-arrow version 21.0.0 " + email.hex().encode()))
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     single = pandas_bytes(frame(table))
@@ -208,6 +216,7 @@ def crafted_objects(first):
         "pandas-index-levels.parquet": pandas_index_levels(single),
         "arrow-flat-widths.parquet": arrow_flat_widths(first),
         "pandas-versions.parquet": pandas_versions(single),
+        "created-by-hex.parquet": created_by_hex(first),
     }
 
 
