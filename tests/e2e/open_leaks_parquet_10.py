@@ -15,8 +15,6 @@ from test_attacks_parquet_9 import (MASKED, arrow_schema_message, clear_in, pand
 from test_attacks_parquet_10 import (atk10, extra_categories, flat_widths,  # noqa: F401
                                      index_levels, list_sizes, versions_spelled)
 
-pytest.importorskip("pyarrow")
-
 
 @pytest.mark.parametrize("principal", MASKED)
 def test_arrow_list_sizes_spell_no_email(atk10, principal):
