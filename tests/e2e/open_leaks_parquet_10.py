@@ -13,7 +13,8 @@ import pytest
 from test_attacks_parquet_9 import (MASKED, arrow_schema_message, clear_in, pandas_doc,
                                     pandas_read, view_or_none)
 from test_attacks_parquet_10 import (atk10, extra_categories, flat_widths,  # noqa: F401
-                                     index_levels, list_sizes, versions_spelled)
+                                     index_levels, list_sizes, offsets_spelled,
+                                     versions_spelled)
 
 
 @pytest.mark.parametrize("principal", MASKED)
@@ -109,6 +110,21 @@ def test_created_by_spells_no_email(atk10, principal):
         return
     created = pq.ParquetFile(io.BytesIO(body)).metadata.created_by or ""
     assert not [e for e in atk10.emails if e.hex() in created], f"{principal}: {created}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_row_group_offsets_spell_no_email(atk10, principal):
+    """MEDIUM: each row group's `file_offset` (an i64, deprecated, no reader seeks by it;
+    parquet-tools and any Thrift reader show it) 8 email bytes: the view copies it verbatim in every row group, 8 bytes
+    per group, unbounded with many groups (`ordinal`, an i16, likewise; `total_byte_size` and
+    `total_compressed_size` too, moved by the masked chunks' deltas only). At fault: footer.rs
+    `rewrite_row_group`, the `3 | 5 | 7` arm: `file_offset` not held to the group's first
+    chunk's offset, `ordinal` to the group's index."""
+    body = view_or_none(atk10, principal, "row-group-offsets.parquet")
+    if body is None:
+        return
+    spelled = offsets_spelled(body)
+    assert not clear_in(atk10, spelled), f"{principal}: file_offsets spell {spelled}"
 
 
 @pytest.mark.parametrize("principal", MASKED)

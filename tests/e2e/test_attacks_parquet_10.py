@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import start_stack
-from test_attacks_parquet_2 import BINARY, I64, edit, footer_of, put
+from test_attacks_parquet_2 import (BINARY, I64, edit, footer_of, plain, put, row_groups,
+                                    value)
 from test_attacks_parquet_3 import an_email, arrow_schema_edit
 from test_attacks_parquet_4 import fetch
 from test_attacks_parquet_9 import (MASKED, arrow_schema_message, pandas_doc, pandas_doc_edit,
@@ -201,6 +202,26 @@ def created_by_hex(data):
                                      b"parquet-cpp-arrow version 21.0.0 " + email.hex().encode()))
 
 
+def row_group_offsets(table):
+    """The orders in row groups of 100 rows, each row group's `file_offset` (an i64 readers
+    take nowhere: pyarrow shows it) 8 email bytes, the rest the first group's true offset."""
+    data = plain(table, row_group_size=100)
+    email = an_email(footer_of(data))
+
+    def fn(fm):
+        groups = row_groups(fm)
+        ws = words(email)
+        for i, rg in enumerate(groups):
+            put(rg, 5, I64, ws[i] if i < len(ws) else 4)
+    return edit(data, fn)
+
+
+def offsets_spelled(body):
+    """The row groups' `file_offset`s as read from the footer (pyarrow's `to_dict` leaves
+    them out; Thrift readers and parquet-tools show them)."""
+    return spelled_by([value(rg, 5, 0) for rg in row_groups(footer_of(body))], 8)
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     single = pandas_bytes(frame(table))
@@ -217,6 +238,7 @@ def crafted_objects(first):
         "arrow-flat-widths.parquet": arrow_flat_widths(first),
         "pandas-versions.parquet": pandas_versions(single),
         "created-by-hex.parquet": created_by_hex(first),
+        "row-group-offsets.parquet": row_group_offsets(table),
     }
 
 
