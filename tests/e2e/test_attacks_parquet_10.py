@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import start_stack
-from test_attacks_parquet_2 import (BINARY, I64, edit, footer_of, plain, put, row_groups,
-                                    value)
+from test_attacks_parquet_2 import (BINARY, I64, chunks, edit, footer_of, plain, put,
+                                    row_groups, value)
 from test_attacks_parquet_3 import an_email, arrow_schema_edit
 from test_attacks_parquet_4 import fetch
 from test_attacks_parquet_9 import (MASKED, arrow_schema_message, pandas_doc, pandas_doc_edit,
@@ -222,6 +222,26 @@ def offsets_spelled(body):
     return spelled_by([value(rg, 5, 0) for rg in row_groups(footer_of(body))], 8)
 
 
+def chunk_offsets(table):
+    """The orders in row groups of 100 rows, the unmasked `order_id` chunk's `file_offset`
+    (ColumnChunk field 2) in each 8 email bytes, the rest untouched."""
+    data = plain(table, row_group_size=100)
+    email = an_email(footer_of(data))
+
+    def fn(fm):
+        for rg, w in zip(row_groups(fm), words(email)):
+            cc = next(cc for n, cc, _ in chunks(rg) if n == "order_id")
+            put(cc, 2, I64, w)
+    return edit(data, fn)
+
+
+def chunk_offsets_spelled(body):
+    """order_id's chunks' `file_offset`s as pyarrow shows them."""
+    m = pq.ParquetFile(io.BytesIO(body)).metadata
+    return spelled_by([m.row_group(i).column(0).file_offset for i in range(m.num_row_groups)],
+                      8)
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     single = pandas_bytes(frame(table))
@@ -239,6 +259,7 @@ def crafted_objects(first):
         "pandas-versions.parquet": pandas_versions(single),
         "created-by-hex.parquet": created_by_hex(first),
         "row-group-offsets.parquet": row_group_offsets(table),
+        "chunk-offsets.parquet": chunk_offsets(table),
     }
 
 
