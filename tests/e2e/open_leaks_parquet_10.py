@@ -12,7 +12,8 @@ import pytest
 
 from test_attacks_parquet_9 import (MASKED, arrow_schema_message, clear_in, pandas_doc,
                                     pandas_read, view_or_none)
-from test_attacks_parquet_10 import (atk10, chunk_offsets_spelled, extra_categories, flat_widths,  # noqa: F401
+from test_attacks_parquet_10 import (atk10, chunk_numbers_spelled, chunk_offsets_spelled,
+                                     extra_categories, flat_widths,  # noqa: F401
                                      index_levels, list_sizes, offsets_spelled,
                                      versions_spelled)
 
@@ -139,6 +140,21 @@ def test_unmasked_chunk_offsets_spell_no_email(atk10, principal):
         return
     spelled = chunk_offsets_spelled(body)
     assert not clear_in(atk10, spelled), f"{principal}: chunks' file_offsets spell {spelled}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["index-page-offset", "distinct-count"])
+def test_unmasked_chunk_numbers_spell_no_email(atk10, principal, name):
+    """MEDIUM: an unmasked chunk's `index_page_offset` (ColumnMetaData 10, an i64 no writer
+    sets: there is no index page) or its statistics' `distinct_count` (an i64 no reader
+    checks) 8 email bytes in each row group: copied verbatim. At fault: footer.rs, the
+    unmasked chunk's conformance (`KeptSpans`): numbers that are no span, count or value
+    of the column's data are kept as written."""
+    body = view_or_none(atk10, principal, f"{name}.parquet")
+    if body is None:
+        return
+    spelled = chunk_numbers_spelled(body, name)
+    assert not clear_in(atk10, spelled), f"{principal}: {name} spells {spelled}"
 
 
 @pytest.mark.parametrize("principal", MASKED)

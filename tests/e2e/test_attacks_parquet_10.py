@@ -242,6 +242,40 @@ def chunk_offsets_spelled(body):
                       8)
 
 
+def chunk_numbers(table, set_number):
+    """The orders in row groups of 100 rows, `set_number(md, word)` on the unmasked
+    `order_id` chunk's ColumnMetaData in each, the word 8 email bytes."""
+    data = plain(table, row_group_size=100)
+    email = an_email(footer_of(data))
+
+    def fn(fm):
+        for rg, w in zip(row_groups(fm), words(email)):
+            md = next(md for n, _, md in chunks(rg) if n == "order_id")
+            set_number(md, w)
+    return edit(data, fn)
+
+
+def index_page_offset(md, w):
+    put(md, 10, I64, w)
+
+
+def distinct_count(md, w):
+    put(value(md, 12), 4, I64, w)
+
+
+NUMBER_READS = {
+    "index-page-offset": lambda md: value(md, 10, 0),
+    "distinct-count": lambda md: value(value(md, 12, []), 4, 0),
+}
+
+
+def chunk_numbers_spelled(body, name):
+    """order_id's chunks' number `name` as read from the view's footer."""
+    read = NUMBER_READS[name]
+    return spelled_by([read(next(md for n, _, md in chunks(rg) if n == "order_id"))
+                       for rg in row_groups(footer_of(body))], 8)
+
+
 def crafted_objects(first):
     table = pq.read_table(io.BytesIO(first))
     single = pandas_bytes(frame(table))
@@ -260,6 +294,8 @@ def crafted_objects(first):
         "created-by-hex.parquet": created_by_hex(first),
         "row-group-offsets.parquet": row_group_offsets(table),
         "chunk-offsets.parquet": chunk_offsets(table),
+        "index-page-offset.parquet": chunk_numbers(table, index_page_offset),
+        "distinct-count.parquet": chunk_numbers(table, distinct_count),
     }
 
 
