@@ -176,11 +176,15 @@ def test_file_num_rows_spells_no_email(atk10, principal):
 @pytest.mark.parametrize("name", ["pandas-partitioned.parquet", "pandas-step-2.parquet",
                                   "pandas-writer-chunks.parquet"])
 def test_real_pandas_files_keep_arrow_schema(atk10, principal, name):
-    """LOW-MEDIUM (usability): real pyarrow/pandas files whose RangeIndex is not exactly the
-    file's rows by steps of 1 lose ARROW:schema (categoricals, zones, the index) in the view:
-    `df.to_parquet(partition_cols=...)` writes the whole frame's range into every partition's
-    file; `df.iloc[::2]` has a RangeIndex of step 2; a `ParquetWriter` fed several chunks keeps
-    the first chunk's range. At fault: arrow_schema.rs `pandas_doc_ok` `range_ok`."""
+    """LOW-MEDIUM (usability): real pandas files whose RangeIndex is not exactly the file's
+    rows by steps of 1 lose ARROW:schema (categoricals, zones, dtypes) in the view:
+    `df.iloc[::2].to_parquet()` writes a RangeIndex of step 2 (0 to 1200 over 600 rows: pandas
+    rebuilds it, its length ceil((stop - start) / step)); a `ParquetWriter` fed a frame in two
+    chunks keeps the first chunk's range (0 to 600 over 1200 rows; pandas falls back to a
+    default index, the dtypes stay). `df.to_parquet(dir, partition_cols=["region"])` writes
+    the whole frame's range in each partition's file, and also lists the partition column
+    `region`, not a field of the file (dropped by `name_ok` before the ninth pass too). At
+    fault: arrow_schema.rs `pandas_doc_ok` `range_ok` (and `name_ok` for the partition)."""
     body = view_or_none(atk10, principal, name)
     assert body is not None
     assert arrow_schema_message(body) == arrow_schema_message(atk10.objects[name])

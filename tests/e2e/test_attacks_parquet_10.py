@@ -6,7 +6,12 @@ Each test here asserts the SAFE or usable outcome and passed when written; the p
 failed are in open_leaks_parquet_10.py (crafted here).
 
 Held: a pandas `numpy_type` zone spelled in hex (no timestamp of the schema carries it); a
-real single-file pandas frame keeps ARROW:schema.
+real single-file pandas frame keeps ARROW:schema. Found open (open_leaks_parquet_10.py): Arrow
+types not held to the Parquet leaves' (FixedSizeList chains, FixedSizeBinary widths); pandas'
+entries not one per field (extra `columns`, `__index_level_N__` names), its version numbers;
+`created_by` in hex; numbers kept verbatim (the file's num_rows, row groups' `file_offset`,
+unmasked chunks' `file_offset`, `index_page_offset`, `distinct_count`); real pandas ranges of
+another step or length drop ARROW:schema (usability).
 """
 import io
 import os
