@@ -2,16 +2,16 @@
 ninth pass's fixes (ARROW:schema's top-level leaves and ids held to the Parquet schema's, time
 zones IANA names or offsets, shared strings; pandas' RangeIndex over the file's rows).
 
-Each test here asserts the SAFE or usable outcome and passed when written; the probes that
-failed are in open_leaks_parquet_10.py (crafted here).
+Each test here asserts the SAFE or usable outcome and passed when written, or once what it
+found was fixed; known_limits_parquet_10.py (uncollected) keeps the probes left as limits.
 
 Held: a pandas `numpy_type` zone spelled in hex (no timestamp of the schema carries it); a
-real single-file pandas frame keeps ARROW:schema. Found open (open_leaks_parquet_10.py): Arrow
-types not held to the Parquet leaves' (FixedSizeList chains, FixedSizeBinary widths); pandas'
-entries not one per field (extra `columns`, `__index_level_N__` names), its version numbers;
-`created_by` in hex; numbers kept verbatim (the file's num_rows, row groups' `file_offset`,
-unmasked chunks' `file_offset`, `index_page_offset`, `distinct_count`); real pandas ranges of
-another step or length drop ARROW:schema (usability).
+real single-file pandas frame keeps ARROW:schema. Found and fixed since: a primitive column
+declared a FixedSizeList chain in ARROW:schema (a primitive Parquet column's Arrow field has
+no children now); pandas' entries not one per field (extra `columns`, `__index_level_N__`
+names of no field); real pandas ranges of another step or length dropped ARROW:schema
+(usability). Left as limits: numbers a reader shows as written (Arrow leaves' type
+parameters, pandas' versions, `created_by` in hex, num_rows, offsets, distinct_count).
 """
 import io
 import os
@@ -27,8 +27,9 @@ from test_attacks_parquet_2 import (BINARY, I64, chunks, edit, footer_of, plain,
                                     row_groups, value)
 from test_attacks_parquet_3 import an_email, arrow_schema_edit
 from test_attacks_parquet_4 import fetch
-from test_attacks_parquet_9 import (MASKED, arrow_schema_message, pandas_doc, pandas_doc_edit,
-                                    pandas_read, spelled_by, view_or_none, words)
+from test_attacks_parquet_9 import (MASKED, arrow_schema_message, clear_in, pandas_doc,
+                                    pandas_doc_edit, pandas_read, spelled_by, view_or_none,
+                                    words)
 
 
 # --- crafting ---------------------------------------------------------------------------------
@@ -353,3 +354,71 @@ def test_the_stack_still_answers_others(atk10):
     name = "arrow-list-sizes.parquet"
     status, _, body = fetch(atk10, "carol", name)
     assert status == 200 and body == atk10.objects[name]
+
+
+# --- found open, fixed since ------------------------------------------------------------------
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_arrow_list_sizes_spell_no_email(atk10, principal):
+    """MEDIUM: `region` (one Parquet leaf, a string) declared in ARROW:schema a chain of
+    nested FixedSizeLists of `item`, one per 2 email bytes, each `listSize` those bytes. The
+    leaf count (1), the names (structural) and every bound (listSize <= 2^20, depth <= 64)
+    hold, so the view keeps it: ~20 free bits per level, the whole email in one column.
+    At fault: arrow_schema.rs `names_ok`/`check_fields` hold the tree's leaves, not its shape
+    or types to the Parquet column's (a BYTE_ARRAY leaf at repetition depth 0 is no list)."""
+    body = view_or_none(atk10, principal, "arrow-list-sizes.parquet")
+    if body is None:
+        return
+    message = arrow_schema_message(body)
+    spelled = list_sizes(message) if message else b""
+    assert not clear_in(atk10, spelled), f"{principal}: listSizes spell {spelled}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_pandas_extra_column_entries_spell_no_email(atk10, principal):
+    """MEDIUM: pandas' `columns` given one copy of an entry per 2 email bytes, each copy's
+    `num_categories` (<= 2^20, as the ninth pass bounded it) those bytes: the bound holds per
+    entry, but nothing holds the number of entries to the fields, so the count of a copied
+    entry carries ~20 bits each, the whole email in one file (`pandas_type`, `numpy_type`,
+    a decimal's parameters and `index_columns` names would do as well, fewer bits each).
+    At fault: arrow_schema.rs `pandas_doc_ok`: `doc.columns` (and `index_columns`) are not
+    one entry per Arrow field."""
+    body = view_or_none(atk10, principal, "pandas-extra-columns.parquet")
+    if body is None:
+        return
+    doc = pandas_doc(body)
+    spelled = extra_categories(doc) if doc else b""
+    assert not clear_in(atk10, spelled), f"{principal}: num_categories spell {spelled}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+def test_pandas_index_level_names_spell_no_email(atk10, principal):
+    """MEDIUM: pandas' `index_columns` a list of `__index_level_N__` names, N 2 email bytes
+    each: `index_level` accepts any 1-6 digit N whether or not the file has such a field, and
+    nothing bounds the list. At fault: arrow_schema.rs `pandas_doc_ok` `name_ok` (an
+    `__index_level_N__` need not be a field) and the unbounded `index_columns`."""
+    body = view_or_none(atk10, principal, "pandas-index-levels.parquet")
+    if body is None:
+        return
+    doc = pandas_doc(body)
+    spelled = index_levels(doc) if doc else b""
+    assert not clear_in(atk10, spelled), f"{principal}: index levels spell {spelled}"
+
+
+@pytest.mark.parametrize("principal", MASKED)
+@pytest.mark.parametrize("name", ["pandas-step-2.parquet", "pandas-writer-chunks.parquet"])
+def test_real_pandas_files_keep_arrow_schema(atk10, principal, name):
+    """Usability: real pandas files whose RangeIndex is not exactly the file's rows by steps of
+    1 keep ARROW:schema (categoricals, zones, dtypes) in the view:
+    `df.iloc[::2].to_parquet()` writes a RangeIndex of step 2 (0 to 1200 over 600 rows: pandas
+    rebuilds it, its length ceil((stop - start) / step)); a `ParquetWriter` fed a frame in two
+    chunks keeps the first chunk's range (0 to 600 over 1200 rows; pandas falls back to a
+    default index, the dtypes stay). `df.to_parquet(dir, partition_cols=["region"])` writes
+    the whole frame's range in each partition's file, and also lists the partition column
+    `region`, not a field of the file (dropped by `name_ok` before the ninth pass too). At
+    fault: arrow_schema.rs `pandas_doc_ok` `range_ok` (and `name_ok` for the partition)."""
+    body = view_or_none(atk10, principal, name)
+    assert body is not None
+    assert arrow_schema_message(body) == arrow_schema_message(atk10.objects[name])
+    up = pandas_read(atk10.objects[name])
+    assert list(pandas_read(body)["cat"].dtype.categories) == list(up["cat"].dtype.categories)

@@ -67,8 +67,8 @@ pub struct Context<'a> {
     pub top_leaves: Vec<usize>,
     /// Each top-level column's field id, in order.
     pub top_ids: Vec<Option<i32>>,
-    /// The file's number of rows (a pandas RangeIndex must have as many).
-    pub num_rows: Option<i64>,
+    /// Whether each top-level column is a primitive leaf (its Arrow field has no children).
+    pub top_flat: Vec<bool>,
     /// Every schema element's name, at any depth.
     pub names: HashSet<&'a [u8]>,
     /// Every schema element's `field_id`.
@@ -125,6 +125,11 @@ fn walked(value: &[u8], context: &Context<'_>, then: impl FnOnce(&Known<'_>) -> 
 fn names_ok(known: &Known<'_>, context: &Context<'_>) -> bool {
     known.top == context.top
         && known.top_leaves == context.top_leaves
+        && known
+            .top_nested
+            .iter()
+            .zip(&context.top_flat)
+            .all(|(&nested, &flat)| !(nested && flat))
         && known
             .nested
             .iter()
@@ -428,6 +433,8 @@ struct Known<'b> {
     top: Vec<&'b [u8]>,
     /// Each top-level field's number of leaves (fields without children).
     top_leaves: Vec<usize>,
+    /// Whether each top-level field has children.
+    top_nested: Vec<bool>,
     nested: Vec<&'b [u8]>,
     timezones: HashSet<&'b [u8]>,
     ids: Vec<(Option<&'b [u8]>, i32)>,
@@ -501,6 +508,9 @@ fn check_fields<'b>(
         }
         extension.check(list_size)?;
         let children = fb.tables(field.at(5))?;
+        if depth == 0 {
+            known.top_nested.push(!children.is_empty());
+        }
         if children.is_empty() {
             *known.top_leaves.last_mut()? += 1;
         }
@@ -817,14 +827,15 @@ fn pandas_doc_ok(value: &[u8], known: &Known<'_>, context: &Context<'_>) -> bool
                 .is_none_or(|m| m.timezone.as_deref().is_none_or(tz_ok))
     };
     let index_ok = |i: &IndexColumn| match i {
-        IndexColumn::Field(name) => name_ok(Some(name)),
+        IndexColumn::Field(name) => known.top.contains(&name.as_bytes()),
         IndexColumn::Range(range) => {
             name_ok(range.name.as_deref()) && !range.name.as_deref().is_some_and(masked)
         }
     };
     // Numbers pandas reads nowhere else are held to what pyarrow writes: one RangeIndex at
-    // most, over the file's rows by steps of 1 (pandas skips one of another length); one
-    // column-index level; a decimal's parameters and a categorical's count small.
+    // most, of bounds and step within 2^32 (pandas skips one of another length than the
+    // file's rows, so more would be numbers no reader shows); one column-index level; a
+    // decimal's parameters and a categorical's count small.
     let ranges: Vec<&RangeIndex> = doc
         .index_columns
         .iter()
@@ -834,10 +845,17 @@ fn pandas_doc_ok(value: &[u8], known: &Known<'_>, context: &Context<'_>) -> bool
         })
         .collect();
     let range_ok = |r: &&RangeIndex| {
-        r.step == 1
-            && (0..=i64::from(u32::MAX)).contains(&r.start)
-            && context.num_rows == r.stop.checked_sub(r.start)
+        let small = |n: i64| n.unsigned_abs() <= u64::from(u32::MAX);
+        r.step != 0 && small(r.step) && small(r.start) && small(r.stop)
     };
+    // One entry a field, each a field of the file (pandas reads an index level from it).
+    let fields: Vec<&str> = doc
+        .columns
+        .iter()
+        .filter_map(|c| c.field_name.as_deref())
+        .collect();
+    let fields_ok = fields.iter().collect::<HashSet<_>>().len() == fields.len()
+        && fields.iter().all(|f| known.top.contains(&f.as_bytes()));
     let numbers_ok = |c: &PandasColumn| {
         c.metadata.as_ref().is_none_or(|m| {
             let decimal_ok = match (m.precision, m.scale) {
@@ -850,6 +868,7 @@ fn pandas_doc_ok(value: &[u8], known: &Known<'_>, context: &Context<'_>) -> bool
     };
     ranges.len() <= 1
         && ranges.iter().all(range_ok)
+        && fields_ok
         && doc.column_indexes.len() <= 1
         && doc.columns.iter().all(numbers_ok)
         && doc.index_columns.iter().all(index_ok)
@@ -1147,14 +1166,10 @@ mod tests {
     use base64::Engine;
 
     /// The Parquet columns of a fixture (top level, in order) and its other names.
-    /// The fixtures' files have 3 rows (their pandas RangeIndex 0 to 3).
-    const ROWS: i64 = 3;
-
     fn context(top: &[&'static str], nested: &[&'static str]) -> Context<'static> {
         Context {
             top: top.iter().map(|n| n.as_bytes()).collect(),
             names: top.iter().chain(nested).map(|n| n.as_bytes()).collect(),
-            num_rows: Some(ROWS),
             ..Context::default()
         }
     }
@@ -1168,9 +1183,10 @@ mod tests {
 
     /// `context` with the top-level leaves and ids the Arrow schema in `value` has.
     fn shaped<'a>(value: &[u8], mut context: Context<'a>) -> Context<'a> {
-        let (mut leaves, mut ids) = (Vec::new(), Vec::new());
+        let (mut leaves, mut ids, mut flat) = (Vec::new(), Vec::new(), Vec::new());
         walked(value, &context, |known| {
             leaves = known.top_leaves.clone();
+            flat = known.top_nested.iter().map(|&n| !n).collect();
             ids = known
                 .top
                 .iter()
@@ -1183,16 +1199,13 @@ mod tests {
         });
         context.top_leaves = leaves;
         context.top_ids = ids;
+        context.top_flat = flat;
         context
     }
 
     /// `pandas_doc_ok` with no masked column.
     fn doc_ok(value: &[u8], known: &Known<'_>) -> bool {
-        let context = Context {
-            num_rows: Some(ROWS),
-            ..Context::default()
-        };
-        pandas_doc_ok(value, known, &context)
+        pandas_doc_ok(value, known, &Context::default())
     }
 
     const TENSOR_TOP: &[&str] = &["x"];
@@ -1653,7 +1666,13 @@ mod tests {
             r#"{"index_columns": [{"kind": "range", "name": null, "start": 0, "stop": 3, "step": 1}], "column_indexes": [], "columns": [{"name": "a", "field_name": "a", "pandas_type": "object", "numpy_type": "interval[int64]", "metadata": null}], "creator": {"library": "pyarrow", "version": "1.0.0.dev123"}, "pandas_version": "1.1.0rc0"}"#,
         ];
         for json in old {
-            assert!(doc_ok(json.as_bytes(), &known(&["a"], &["UTC"])), "{json}");
+            assert!(
+                doc_ok(
+                    json.as_bytes(),
+                    &known(&["a", "__index_level_0__"], &["UTC"])
+                ),
+                "{json}"
+            );
         }
     }
 
@@ -1975,6 +1994,11 @@ mod tests {
             other.top_leaves[column] = leaves;
             assert!(!keepable(types, &other), "{column}: {leaves}");
         }
+        // A primitive Parquet column declared a struct of one child (whose type's parameters
+        // would be numbers no reader takes).
+        let mut flat = shaped(types, super::tests::context(TYPES_TOP, TYPES_NESTED));
+        flat.top_flat[st] = true;
+        assert!(!keepable(types, &flat));
     }
 
     /// pyarrow's schema of four `dictionary<int32, string>` fields `d0`..`d3`: their ids
@@ -2108,7 +2132,6 @@ mod tests {
         let known = known(&["customer_email", "contact"], &[]);
         let context = Context {
             masked: vec![(b"customer_email", None)],
-            num_rows: Some(ROWS),
             ..Context::default()
         };
         let ok = |index: &str| {
@@ -2122,15 +2145,13 @@ mod tests {
         };
         assert!(ok(&range(0, 3, 1)));
         assert!(ok(&range(7, 10, 1)));
-        // Of another length than the file's rows (pandas skips it), another step, far out, or
-        // two of them: numbers no reader shows, or a writer's choice.
-        assert!(!ok(&range(0, 4, 1)));
-        assert!(!ok(&range(0, 6, 2)));
-        assert!(!ok(&range(
-            7_598_482_145_678_925_410,
-            7_598_482_145_678_925_413,
-            1
-        )));
+        assert!(ok(&range(0, 6, 2)));
+        // Far out, a step of 0, or two of them (pandas skips one of another length than the
+        // file's rows: each more is numbers no reader shows).
+        let far = 7_598_482_145_678_925_410;
+        assert!(!ok(&range(far, far + 3, 1)));
+        assert!(!ok(&range(0, 3, far)));
+        assert!(!ok(&range(0, 3, 0)));
         assert!(!ok(&format!("{}, {}", range(0, 3, 1), range(0, 3, 1))));
         // Named as the masked column.
         let named =
@@ -2159,7 +2180,6 @@ mod tests {
         let known = known(&["customer_email", "contact", "__index_level_0__"], &[]);
         let context = Context {
             masked: vec![(b"customer_email", None)],
-            num_rows: Some(ROWS),
             ..Context::default()
         };
         let ok = |json: String| pandas_doc_ok(json.as_bytes(), &known, &context);

@@ -890,7 +890,7 @@ pub fn rewrite(
     let mut seen = 0u64;
     // The key-value metadata is kept by what the schema says (names, field ids), which may
     // come after it: written at its place once the footer is read.
-    let (mut schema, mut key_values, mut num_rows) = (None, None, None);
+    let (mut schema, mut key_values) = (None, None);
     while let Some((id, ty)) = reader.field_header(&mut last).map_err(m)? {
         once(&mut seen, id, base + reader.position() as u64)?;
         let start = reader.position();
@@ -939,10 +939,6 @@ pub fn rewrite(
                 schema = Some(field);
                 Some(known_schema(&field).map_err(m)?)
             }
-            (3, thrift::I64) => {
-                num_rows = field.i64().ok();
-                Some(field.raw.to_vec())
-            }
             (6, thrift::BINARY) => {
                 reads_as_a_writer(field.binary().map_err(m)?).then(|| field.raw.to_vec())
             }
@@ -972,8 +968,7 @@ pub fn rewrite(
         return Ok(out);
     }
     if let Some((at, field)) = key_values {
-        let kept =
-            kept_key_values(&field, schema.as_ref(), num_rows, leaves, targets).map_err(m)?;
+        let kept = kept_key_values(&field, schema.as_ref(), leaves, targets).map_err(m)?;
         if let Some(kept) = kept {
             parts.insert(at, (5, thrift::LIST, kept));
         }
@@ -1621,11 +1616,10 @@ impl<'a> KeptSpans<'a> {
 fn kept_key_values(
     list: &Field<'_>,
     schema: Option<&Field<'_>>,
-    num_rows: Option<i64>,
     leaves: &[Leaf],
     targets: &[Option<Target<'_>>],
 ) -> thrift::Result<Option<Vec<u8>>> {
-    let context = arrow_context(schema, num_rows, leaves, targets)?;
+    let context = arrow_context(schema, leaves, targets)?;
     let (elem, count, mut reader) = list.list()?;
     let mut kept = Vec::new();
     let mut geo: Option<Vec<u8>> = None;
@@ -1697,7 +1691,6 @@ fn kept_key_values(
 /// kept) when the schema or a path does not read.
 fn arrow_context<'a>(
     schema: Option<&Field<'_>>,
-    num_rows: Option<i64>,
     leaves: &'a [Leaf],
     targets: &[Option<Target<'a>>],
 ) -> thrift::Result<Option<super::arrow_schema::Context<'a>>> {
@@ -1707,7 +1700,8 @@ fn arrow_context<'a>(
     let Some(top) = top_level_leaves(leaves) else {
         return Ok(None);
     };
-    let (top, top_leaves) = top.into_iter().unzip();
+    let top_flat = top.iter().map(|&(_, _, flat)| flat).collect();
+    let (top, top_leaves) = top.into_iter().map(|(name, n, _)| (name, n)).unzip();
     let mut names = std::collections::HashSet::new();
     for leaf in leaves {
         let mut reader = Reader::new(&leaf.path);
@@ -1725,7 +1719,7 @@ fn arrow_context<'a>(
         top,
         top_leaves,
         top_ids: top_level_ids(schema)?,
-        num_rows,
+        top_flat,
         names,
         ids: field_ids(schema)?,
         masked,
@@ -1738,21 +1732,25 @@ fn top_level_names(leaves: &[Leaf]) -> Option<Vec<&[u8]>> {
     Some(
         top_level_leaves(leaves)?
             .into_iter()
-            .map(|(name, _)| name)
+            .map(|(name, ..)| name)
             .collect(),
     )
 }
 
-/// The schema's top-level names, in order, each with its number of leaves.
-fn top_level_leaves(leaves: &[Leaf]) -> Option<Vec<(&[u8], usize)>> {
-    let mut top: Vec<(&[u8], usize)> = Vec::new();
+/// The schema's top-level names, in order, each with its number of leaves and whether it is a
+/// primitive leaf itself.
+fn top_level_leaves(leaves: &[Leaf]) -> Option<Vec<(&[u8], usize, bool)>> {
+    let mut top: Vec<(&[u8], usize, bool)> = Vec::new();
     for leaf in leaves {
         let mut reader = Reader::new(&leaf.path);
-        reader.list_header().ok()?;
+        let (_, depth) = reader.list_header().ok()?;
         let first = reader.binary().ok()?;
         match top.last_mut() {
-            Some((name, count)) if *name == first => *count += 1,
-            _ => top.push((first, 1)),
+            Some((name, count, flat)) if *name == first => {
+                *count += 1;
+                *flat = false;
+            }
+            _ => top.push((first, 1, depth == 1)),
         }
     }
     Some(top)

@@ -1,9 +1,17 @@
-"""Tenth hostile pass over the masked Parquet `orders` (issue 16): probes that FAILED when
-written (uncollected: not `test_*.py`). Run one with
-`.venv/bin/pytest tests/e2e/open_leaks_parquet_10.py -q -p no:cacheprovider`.
+"""KNOWN LIMITS, not collected by pytest (the name does not start with `test_`), from the
+tenth hostile pass over masked Parquet (issue 16). Run with
+`.venv/bin/pytest tests/e2e/known_limits_parquet_10.py -q -p no:cacheprovider`; the objects and
+the stack are `test_attacks_parquet_10.py`'s, whose other probes (fixed) are collected there.
 
-Each asserts the SAFE or usable outcome; its docstring gives the severity and how. The
-crafting and the stack are test_attacks_parquet_10.py's.
+Each probe has a hostile writer spell a clear email in NUMBERS a reader shows as written, or
+in a writer's free text in its alphabet: an Arrow leaf's type parameters (a FixedSizeBinary's
+width on a string column), pandas' version numbers, `created_by` in hex, the file's `num_rows`,
+row groups' `file_offset`, unmasked chunks' offsets, `index_page_offset`, `distinct_count`.
+None of them is a masked column's value reaching the view from where the writer's library put
+it (its pages, statistics, indexes, dictionaries, blooms: all regenerated or dropped); each is
+a value the writer chose to write elsewhere in its own file, as it could write the emails into
+an unmasked column, which the view serves. docs/security.md names the class. Also a usability
+limit: a `partition_cols` file's pandas entry names the partition column, no field of the file.
 """
 import io
 
@@ -16,39 +24,6 @@ from test_attacks_parquet_10 import (atk10, chunk_numbers_spelled, chunk_offsets
                                      extra_categories, flat_widths,  # noqa: F401
                                      index_levels, list_sizes, offsets_spelled,
                                      versions_spelled)
-
-
-@pytest.mark.parametrize("principal", MASKED)
-def test_arrow_list_sizes_spell_no_email(atk10, principal):
-    """MEDIUM: `region` (one Parquet leaf, a string) declared in ARROW:schema a chain of
-    nested FixedSizeLists of `item`, one per 2 email bytes, each `listSize` those bytes. The
-    leaf count (1), the names (structural) and every bound (listSize <= 2^20, depth <= 64)
-    hold, so the view keeps it: ~20 free bits per level, the whole email in one column.
-    At fault: arrow_schema.rs `names_ok`/`check_fields` hold the tree's leaves, not its shape
-    or types to the Parquet column's (a BYTE_ARRAY leaf at repetition depth 0 is no list)."""
-    body = view_or_none(atk10, principal, "arrow-list-sizes.parquet")
-    if body is None:
-        return
-    message = arrow_schema_message(body)
-    spelled = list_sizes(message) if message else b""
-    assert not clear_in(atk10, spelled), f"{principal}: listSizes spell {spelled}"
-
-
-@pytest.mark.parametrize("principal", MASKED)
-def test_pandas_extra_column_entries_spell_no_email(atk10, principal):
-    """MEDIUM: pandas' `columns` given one copy of an entry per 2 email bytes, each copy's
-    `num_categories` (<= 2^20, as the ninth pass bounded it) those bytes: the bound holds per
-    entry, but nothing holds the number of entries to the fields, so the count of a copied
-    entry carries ~20 bits each, the whole email in one file (`pandas_type`, `numpy_type`,
-    a decimal's parameters and `index_columns` names would do as well, fewer bits each).
-    At fault: arrow_schema.rs `pandas_doc_ok`: `doc.columns` (and `index_columns`) are not
-    one entry per Arrow field."""
-    body = view_or_none(atk10, principal, "pandas-extra-columns.parquet")
-    if body is None:
-        return
-    doc = pandas_doc(body)
-    spelled = extra_categories(doc) if doc else b""
-    assert not clear_in(atk10, spelled), f"{principal}: num_categories spell {spelled}"
 
 
 @pytest.mark.parametrize("principal", MASKED)
@@ -66,20 +41,6 @@ def test_arrow_leaf_widths_spell_no_email(atk10, principal):
     spelled = flat_widths(message).rstrip(b"\0") if message else b""
     assert not (spelled and any(spelled in e for e in atk10.emails)), \
         f"{principal}: widths spell {spelled}"
-
-
-@pytest.mark.parametrize("principal", MASKED)
-def test_pandas_index_level_names_spell_no_email(atk10, principal):
-    """MEDIUM: pandas' `index_columns` a list of `__index_level_N__` names, N 2 email bytes
-    each: `index_level` accepts any 1-6 digit N whether or not the file has such a field, and
-    nothing bounds the list. At fault: arrow_schema.rs `pandas_doc_ok` `name_ok` (an
-    `__index_level_N__` need not be a field) and the unbounded `index_columns`."""
-    body = view_or_none(atk10, principal, "pandas-index-levels.parquet")
-    if body is None:
-        return
-    doc = pandas_doc(body)
-    spelled = index_levels(doc) if doc else b""
-    assert not clear_in(atk10, spelled), f"{principal}: index levels spell {spelled}"
 
 
 @pytest.mark.parametrize("principal", MASKED)
@@ -173,8 +134,7 @@ def test_file_num_rows_spells_no_email(atk10, principal):
 
 
 @pytest.mark.parametrize("principal", MASKED)
-@pytest.mark.parametrize("name", ["pandas-partitioned.parquet", "pandas-step-2.parquet",
-                                  "pandas-writer-chunks.parquet"])
+@pytest.mark.parametrize("name", ["pandas-partitioned.parquet"])
 def test_real_pandas_files_keep_arrow_schema(atk10, principal, name):
     """LOW-MEDIUM (usability): real pandas files whose RangeIndex is not exactly the file's
     rows by steps of 1 lose ARROW:schema (categoricals, zones, dtypes) in the view:
