@@ -15,14 +15,13 @@ parameters, pandas' versions, `created_by` in hex, num_rows, offsets, distinct_c
 """
 import io
 import os
-import shutil
 import tempfile
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import start_stack
+from parquet_crafted import crafted_stack
 from test_attacks_parquet_2 import (BINARY, I64, chunks, edit, footer_of, plain, put,
                                     row_groups, value)
 from test_attacks_parquet_3 import an_email, arrow_schema_edit
@@ -309,23 +308,7 @@ def crafted_objects(first):
 
 @pytest.fixture(scope="module")
 def atk10(demo_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("attack-parquet-10") / "data"
-    shutil.copytree(demo_dir, root, copy_function=os.link)
-    orders = root / "acme-warehouse-prod/curated/orders"
-    # `fetch` of test_attacks_parquet_4 reads orders/crafted4/.
-    crafted = orders / "crafted4"
-    crafted.mkdir()
-    first = sorted(orders.glob("*.parquet"))[0].read_bytes()
-    objects = crafted_objects(first)
-    for name, data in objects.items():
-        (crafted / name).write_bytes(data)
-    s = start_stack(root, tmp_path_factory.mktemp("run-attack-parquet-10"))
-    s.first = first
-    s.objects = objects
-    s.emails = {e.encode() for p in orders.glob("*.parquet")
-                for e in pq.read_table(p)["customer_email"].to_pylist() if e}
-    yield s
-    s.stop()
+    yield from crafted_stack(demo_dir, tmp_path_factory, "10", crafted_objects)
 
 
 # --- what held -------------------------------------------------------------------------------

@@ -20,8 +20,6 @@ ARROW:schema), `histogram-balanced-*` (an email in a level histogram whose sum i
 """
 import base64
 import io
-import os
-import shutil
 import struct
 
 import numpy as np
@@ -29,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import start_stack
+from parquet_crafted import crafted_stack
 from test_attacks_parquet_2 import (
     BINARY, I64, LIST, STRUCT, edit, footer_of, plain, put, refused, value,
 )
@@ -268,26 +266,7 @@ def crafted_objects(first):
 
 @pytest.fixture(scope="module")
 def atk6(demo_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("attack-parquet-6") / "data"
-    shutil.copytree(demo_dir, root, copy_function=os.link)
-    orders = root / "acme-warehouse-prod/curated/orders"
-    # `fetch` of test_attacks_parquet_4 reads orders/crafted4/.
-    crafted = orders / "crafted4"
-    crafted.mkdir()
-    first = sorted(orders.glob("*.parquet"))[0].read_bytes()
-    objects = crafted_objects(first)
-    for name, data in objects.items():
-        (crafted / name).write_bytes(data)
-    s = start_stack(root, tmp_path_factory.mktemp("run-attack-parquet-6"))
-    s.first = first
-    s.objects = objects
-    s.emails = {e.encode() for p in orders.glob("*.parquet")
-                for e in pq.read_table(p)["customer_email"].to_pylist() if e}
-    s.amounts = {pa.array([a], pa.float64()).buffers()[1].to_pybytes()
-                 for p in orders.glob("*.parquet")
-                 for a in pq.read_table(p)["amount"].to_pylist() if a is not None}
-    yield s
-    s.stop()
+    yield from crafted_stack(demo_dir, tmp_path_factory, "6", crafted_objects)
 
 
 def arrow_schema_decoded(body):

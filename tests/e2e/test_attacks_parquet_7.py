@@ -23,9 +23,7 @@ longer than the levels, sorting columns past the leaves.
 import base64
 import io
 import json
-import os
 import random
-import shutil
 import struct
 
 import polars as pl
@@ -33,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import start_stack
+from parquet_crafted import crafted_stack
 from gateway import KEYS, s3_client
 from test_attacks_parquet_2 import (
     BINARY, DOUBLE, FALSE, I32, I64, LIST, STRUCT, chunks, drop, edit, field, footer_of, plain,
@@ -420,23 +418,7 @@ def crafted_objects(first):
 
 @pytest.fixture(scope="module")
 def atk7(demo_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("attack-parquet-7") / "data"
-    shutil.copytree(demo_dir, root, copy_function=os.link)
-    orders = root / "acme-warehouse-prod/curated/orders"
-    # `fetch` of test_attacks_parquet_4 reads orders/crafted4/.
-    crafted = orders / "crafted4"
-    crafted.mkdir()
-    first = sorted(orders.glob("*.parquet"))[0].read_bytes()
-    objects = crafted_objects(first)
-    for name, data in objects.items():
-        (crafted / name).write_bytes(data)
-    s = start_stack(root, tmp_path_factory.mktemp("run-attack-parquet-7"))
-    s.first = first
-    s.objects = objects
-    s.emails = {e.encode() for p in orders.glob("*.parquet")
-                for e in pq.read_table(p)["customer_email"].to_pylist() if e}
-    yield s
-    s.stop()
+    yield from crafted_stack(demo_dir, tmp_path_factory, "7", crafted_objects)
 
 
 # --- reading a view ------------------------------------------------------------------------

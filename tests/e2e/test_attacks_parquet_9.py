@@ -21,14 +21,12 @@ dropped ARROW:schema (usability: a string may be shared).
 import base64
 import io
 import json
-import os
-import shutil
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import start_stack
+from parquet_crafted import crafted_stack
 from test_attacks_parquet_2 import I32, drop, edit, footer_of, plain, put, refused, value
 from test_attacks_parquet_3 import READERS, an_email, arrow_schema_edit
 from test_attacks_parquet_4 import fetch
@@ -350,23 +348,7 @@ def crafted_objects(first):
 
 @pytest.fixture(scope="module")
 def atk9(demo_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("attack-parquet-9") / "data"
-    shutil.copytree(demo_dir, root, copy_function=os.link)
-    orders = root / "acme-warehouse-prod/curated/orders"
-    # `fetch` of test_attacks_parquet_4 reads orders/crafted4/.
-    crafted = orders / "crafted4"
-    crafted.mkdir()
-    first = sorted(orders.glob("*.parquet"))[0].read_bytes()
-    objects = crafted_objects(first)
-    for name, data in objects.items():
-        (crafted / name).write_bytes(data)
-    s = start_stack(root, tmp_path_factory.mktemp("run-attack-parquet-9"))
-    s.first = first
-    s.objects = objects
-    s.emails = {e.encode() for p in orders.glob("*.parquet")
-                for e in pq.read_table(p)["customer_email"].to_pylist() if e}
-    yield s
-    s.stop()
+    yield from crafted_stack(demo_dir, tmp_path_factory, "9", crafted_objects)
 
 
 # --- reading a view ------------------------------------------------------------------------

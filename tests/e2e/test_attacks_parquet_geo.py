@@ -13,7 +13,6 @@ import io
 import json
 import os
 import re
-import shutil
 import tempfile
 
 import duckdb
@@ -21,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import start_stack
+from parquet_crafted import crafted_stack
 from test_attacks_parquet_2 import (
     BINARY, I32, LIST, SET, STRUCT, clear_values, edit, footer_of, plain, put, refused, value,
 )
@@ -214,24 +213,7 @@ def crafted_objects(first):
 
 @pytest.fixture(scope="module")
 def atkgeo(demo_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("parquet-atkgeo") / "data"
-    shutil.copytree(demo_dir, root, copy_function=os.link)
-    orders = root / "acme-warehouse-prod/curated/orders"
-    crafted = orders / "crafted4"  # `fetch` of test_attacks_parquet_4 reads orders/crafted4/
-    crafted.mkdir()
-    first = sorted(orders.glob("*.parquet"))[0].read_bytes()
-    objects = crafted_objects(first)
-    for name, data in objects.items():
-        (crafted / name).write_bytes(data)
-    s = start_stack(root, tmp_path_factory.mktemp("run-parquet-atkgeo"))
-    s.objects = objects
-    s.emails = {e.encode() for p in orders.glob("*.parquet")
-                for e in pq.read_table(p)["customer_email"].to_pylist() if e}
-    s.amounts = {pa.array([a], pa.float64()).buffers()[1].to_pybytes()
-                 for p in orders.glob("*.parquet")
-                 for a in pq.read_table(p)["amount"].to_pylist() if a is not None}
-    yield s
-    s.stop()
+    yield from crafted_stack(demo_dir, tmp_path_factory, "geo", crafted_objects)
 
 
 def served(stack, principal, name):
