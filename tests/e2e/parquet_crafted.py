@@ -8,6 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from conftest import start_stack
+from test_attacks_parquet_2 import refused
+from test_attacks_parquet_4 import fetch
 
 
 def crafted_stack(demo_dir, tmp_path_factory, label, crafted_objects):
@@ -32,3 +34,17 @@ def crafted_stack(demo_dir, tmp_path_factory, label, crafted_objects):
                  for t in tables for a in t["amount"].to_pylist() if a is not None}
     yield s
     s.stop()
+
+
+def view_or_none(stack, principal, name):
+    """`principal`'s view of the crafted object `name`, or None where the gateway refuses it."""
+    status, headers, body = fetch(stack, principal, name)
+    if refused(status, headers, body):
+        return None
+    assert status == 200, (status, body[:300])
+    return body
+
+
+def clear_in(stack, text):
+    """The clear emails (up to five) in `text`."""
+    return sorted(e.decode() for e in stack.emails if e in text)[:5]

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from parquet_crafted import crafted_stack
+from parquet_crafted import clear_in, crafted_stack, view_or_none  # noqa: F401
 from gateway import KEYS, s3_client
 from test_attacks_parquet_2 import (
     BINARY, DOUBLE, FALSE, I32, I64, LIST, STRUCT, chunks, drop, edit, field, footer_of, plain,
@@ -428,18 +428,6 @@ def arrow_schema_decoded(body):
     return b"".join(base64.b64decode(value(kv, 2))
                     for kv in (value(footer_of(body), 5) or [None, []])[1]
                     if value(kv, 1) == b"ARROW:schema")
-
-
-def view_or_none(stack, principal, name):
-    status, headers, body = fetch(stack, principal, name)
-    if refused(status, headers, body):
-        return None
-    assert status == 200, (status, body[:300])
-    return body
-
-
-def clear_in(stack, text):
-    return sorted(e.decode() for e in stack.emails if e in text)[:5]
 
 
 def clear_in_view(stack, principal, name):

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from parquet_crafted import crafted_stack
+from parquet_crafted import clear_in, crafted_stack, view_or_none  # noqa: F401
 from test_attacks_parquet_2 import (
     BINARY, FALSE, I32, I64, LIST, STRUCT, TRUE, chunks, duckdb_bytes, edit, footer_of, plain,
     polars_bytes, put, refused, row_groups, value,
@@ -320,18 +320,6 @@ def atk8(demo_dir, tmp_path_factory):
 
 
 # --- reading a view ------------------------------------------------------------------------
-
-def view_or_none(stack, principal, name):
-    status, headers, body = fetch(stack, principal, name)
-    if refused(status, headers, body):
-        return None
-    assert status == 200, (status, body[:300])
-    return body
-
-
-def clear_in(stack, text):
-    return sorted(e.decode() for e in stack.emails if e in text)[:5]
-
 
 def clear_in_view(stack, principal, name):
     body = view_or_none(stack, principal, name)

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from parquet_crafted import crafted_stack
+from parquet_crafted import clear_in, crafted_stack, view_or_none  # noqa: F401
 from test_attacks_parquet_2 import I32, drop, edit, footer_of, plain, put, refused, value
 from test_attacks_parquet_3 import READERS, an_email, arrow_schema_edit
 from test_attacks_parquet_4 import fetch
@@ -353,14 +353,6 @@ def atk9(demo_dir, tmp_path_factory):
 
 # --- reading a view ------------------------------------------------------------------------
 
-def view_or_none(stack, principal, name):
-    status, headers, body = fetch(stack, principal, name)
-    if refused(status, headers, body):
-        return None
-    assert status == 200, (status, body[:300])
-    return body
-
-
 def arrow_schema_message(body):
     meta = pq.ParquetFile(io.BytesIO(body)).metadata.metadata or {}
     return base64.b64decode(meta.get(b"ARROW:schema", b""))
@@ -377,10 +369,6 @@ def pandas_doc(body):
 def spelled_by(numbers, size):
     """`numbers` as `size`-byte little-endian words, end to end."""
     return b"".join((n % (1 << (8 * size))).to_bytes(size, "little") for n in numbers)
-
-
-def clear_in(stack, text):
-    return sorted(e.decode() for e in stack.emails if e in text)[:5]
 
 
 def pandas_read(data):

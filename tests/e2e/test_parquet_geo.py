@@ -13,15 +13,13 @@ view.
 """
 import io
 import json
-import os
-import shutil
 import struct
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import start_stack
+from parquet_crafted import crafted_stack
 from test_attacks_parquet_2 import BINARY, LIST, STRUCT, edit, footer_of, plain, put, value
 from test_attacks_parquet_3 import an_email
 from test_attacks_parquet_4 import fetch, served_clear
@@ -130,25 +128,7 @@ def crafted_objects(first):
 
 @pytest.fixture(scope="module")
 def geo(demo_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("parquet-geo") / "data"
-    shutil.copytree(demo_dir, root, copy_function=os.link)
-    orders = root / "acme-warehouse-prod/curated/orders"
-    # `fetch` of test_attacks_parquet_4 reads orders/crafted4/.
-    crafted = orders / "crafted4"
-    crafted.mkdir()
-    first = sorted(orders.glob("*.parquet"))[0].read_bytes()
-    objects = crafted_objects(first)
-    for name, data in objects.items():
-        (crafted / name).write_bytes(data)
-    s = start_stack(root, tmp_path_factory.mktemp("run-parquet-geo"))
-    s.objects = objects
-    s.emails = {e.encode() for p in orders.glob("*.parquet")
-                for e in pq.read_table(p)["customer_email"].to_pylist() if e}
-    s.amounts = {pa.array([a], pa.float64()).buffers()[1].to_pybytes()
-                 for p in orders.glob("*.parquet")
-                 for a in pq.read_table(p)["amount"].to_pylist() if a is not None}
-    yield s
-    s.stop()
+    yield from crafted_stack(demo_dir, tmp_path_factory, "geo-writers", crafted_objects)
 
 
 def geo_of(body):

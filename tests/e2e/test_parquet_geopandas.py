@@ -7,14 +7,11 @@ past six numbers is refused as it is read: geo.rs' native tests.)
 """
 import io
 import json
-import os
-import shutil
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import start_stack
+from parquet_crafted import crafted_stack
 from test_attacks_parquet_2 import footer_of
 from test_attacks_parquet_3 import an_email
 from test_attacks_parquet_5 import MASKED, duckdb_file, duckdb_types
@@ -32,29 +29,16 @@ def geopandas_doc():
             "version": "1.0.0", "creator": {"library": "geopandas", "version": "1.1.4"}}
 
 
+def crafted_objects(first):
+    assert an_email(footer_of(first))
+    v1 = duckdb_file(pq.read_table(io.BytesIO(first)),
+                     ", ROW_GROUP_SIZE 300, GEOPARQUET_VERSION 'V1'")
+    return {GEOPANDAS: with_geo(v1, json.dumps(geopandas_doc()).encode())}
+
+
 @pytest.fixture(scope="module")
 def openg(demo_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("parquet-open-geo") / "data"
-    shutil.copytree(demo_dir, root, copy_function=os.link)
-    orders = root / "acme-warehouse-prod/curated/orders"
-    crafted = orders / "crafted4"  # `fetch` of test_attacks_parquet_4 reads orders/crafted4/
-    crafted.mkdir()
-    first = sorted(orders.glob("*.parquet"))[0].read_bytes()
-    assert an_email(footer_of(first))
-    table = pq.read_table(io.BytesIO(first))
-    v1 = duckdb_file(table, ", ROW_GROUP_SIZE 300, GEOPARQUET_VERSION 'V1'")
-    objects = {GEOPANDAS: with_geo(v1, json.dumps(geopandas_doc()).encode())}
-    for name, data in objects.items():
-        (crafted / name).write_bytes(data)
-    s = start_stack(root, tmp_path_factory.mktemp("run-parquet-open-geo"))
-    s.objects = objects
-    s.emails = {e.encode() for p in orders.glob("*.parquet")
-                for e in pq.read_table(p)["customer_email"].to_pylist() if e}
-    s.amounts = {pa.array([a], pa.float64()).buffers()[1].to_pybytes()
-                 for p in orders.glob("*.parquet")
-                 for a in pq.read_table(p)["amount"].to_pylist() if a is not None}
-    yield s
-    s.stop()
+    yield from crafted_stack(demo_dir, tmp_path_factory, "geopandas", crafted_objects)
 
 
 @pytest.mark.parametrize("principal", MASKED)
